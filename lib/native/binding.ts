@@ -1,0 +1,69 @@
+// Lazy loader and private type of the raw addon (node-pty style): the public API lives in the
+// sibling modules; nothing outside lib/native/ imports this file's RawBinding.
+import { createRequire } from 'node:module';
+import { constants as osConstants } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+
+import { CodeSignError, IpcError, NativeUnavailableError, PeerCredError, SpawnError, TccError } from '../common/errors.js';
+
+/** The raw binding, as native/addon.cc registers it. TypeScript validates every argument first. */
+export interface RawBinding {
+  init(makeError: (kind: string, code: string, message: string, errno?: number, osStatus?: number) => Error): void;
+  peerUid(fd: number): number;
+  /** Fills out = [pid, uid, gid, pidfd, pidVersion]; returns whether token was filled with an audit token. */
+  peerCred(fd: number, out: Int32Array, token: Uint8Array): boolean;
+}
+
+const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+let binding: RawBinding | undefined;
+let loadError: unknown;
+
+const errnoNames = new Map<number, string>(
+  Object.entries(osConstants.errno).map(([name, value]) => [value as number, name]),
+);
+
+/** Name of an errno value (`ENOTCONN`), or `E<number>` when Node does not know it. */
+export function errnoName(errno: number): string {
+  return errnoNames.get(errno) ?? `E${errno}`;
+}
+
+function makeError(kind: string, code: string, message: string, errno?: number, osStatus?: number): Error {
+  const finalCode = code !== '' ? code : errno !== undefined ? errnoName(errno) : 'ERR_NATIVE';
+  const options = { errno, osStatus };
+  switch (kind) {
+    case 'peercred': return new PeerCredError(finalCode, message, options);
+    case 'codesign': return new CodeSignError(finalCode, message, options);
+    case 'tcc': return new TccError(finalCode, message, options);
+    case 'spawn': return new SpawnError(finalCode, message, options);
+    default: return new IpcError(finalCode, message, options);
+  }
+}
+
+/** Loads the addon on first use. Throws NativeUnavailableError (never at import time). */
+export function getBinding(): RawBinding {
+  if (binding) return binding;
+  if (loadError !== undefined) throw new NativeUnavailableError(loadError);
+  try {
+    const require = createRequire(import.meta.url);
+    const load = require('node-gyp-build') as (dir: string) => RawBinding;
+    const loaded = load(packageRoot);
+    loaded.init(makeError);
+    binding = loaded;
+    return loaded;
+  } catch (err) {
+    loadError = err;
+    throw new NativeUnavailableError(err);
+  }
+}
+
+/** True when the addon is loadable here; never throws. */
+export function isNativeAvailable(): boolean {
+  try {
+    getBinding();
+    return true;
+  } catch {
+    return false;
+  }
+}
