@@ -1,0 +1,92 @@
+// The state directory (OPENCLAW_STATE_DIR or ~/.openclaw) and safe handling of private files in it.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+import { IpcError } from './errors.js';
+
+export class StateDirError extends IpcError {}
+
+/** `$OPENCLAW_STATE_DIR`, else `~/.openclaw`. Always absolute. */
+export function resolveStateDir(env: NodeJS.ProcessEnv = process.env): string {
+  const fromEnv = env.OPENCLAW_STATE_DIR?.trim();
+  if (fromEnv) return path.resolve(expandHome(fromEnv));
+  return path.join(os.homedir(), '.openclaw');
+}
+
+export function expandHome(p: string): string {
+  if (p === '~') return os.homedir();
+  if (p.startsWith('~/')) return path.join(os.homedir(), p.slice(2));
+  return p;
+}
+
+/**
+ * Creates `dir` (mode 0700) if missing, or checks an existing one: it must be a real directory
+ * (not a symlink) owned by us. Mode bits wider than 0700 are tightened. Throws StateDirError with
+ * ERR_STATE_DIR_SYMLINK | ERR_STATE_DIR_NOT_DIR | ERR_STATE_DIR_OWNER.
+ */
+export function ensurePrivateDir(dir: string): void {
+  let st: fs.Stats;
+  try {
+    st = fs.lstatSync(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    fs.mkdirSync(path.dirname(dir), { recursive: true, mode: 0o700 });
+    try {
+      fs.mkdirSync(dir, { mode: 0o700 });
+    } catch (mkErr) {
+      if ((mkErr as NodeJS.ErrnoException).code !== 'EEXIST') throw mkErr;
+    }
+    st = fs.lstatSync(dir);
+  }
+  if (st.isSymbolicLink()) {
+    throw new StateDirError('ERR_STATE_DIR_SYMLINK', `refusing to use ${dir}: it is a symbolic link`);
+  }
+  if (!st.isDirectory()) {
+    throw new StateDirError('ERR_STATE_DIR_NOT_DIR', `refusing to use ${dir}: it is not a directory`);
+  }
+  const uid = process.getuid?.();
+  if (uid !== undefined && st.uid !== uid) {
+    throw new StateDirError('ERR_STATE_DIR_OWNER', `refusing to use ${dir}: owned by uid ${st.uid}, not ${uid}`);
+  }
+  if ((st.mode & 0o077) !== 0) fs.chmodSync(dir, 0o700);
+}
+
+/**
+ * Writes `data` to `file` atomically with the given mode: a temp file in the same directory,
+ * fsync, rename. Readers see the old or the new content, never a torn file.
+ */
+export function writeFileAtomic(file: string, data: string | Uint8Array, mode = 0o600): void {
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${crypto.randomBytes(6).toString('hex')}.tmp`);
+  const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, mode);
+  try {
+    fs.writeSync(fd, data);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  try {
+    fs.chmodSync(tmp, mode);
+    fs.renameSync(tmp, file);
+  } catch (err) {
+    fs.rmSync(tmp, { force: true });
+    throw err;
+  }
+}
+
+/** Reads a JSON file; undefined when it does not exist. A malformed file is an error, never silently replaced. */
+export function readJsonFile<T = unknown>(file: string): T | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  try {
+    return JSON.parse(text) as T;
+  } catch (err) {
+    throw new StateDirError('ERR_CONFIG_MALFORMED', `${file} is not valid JSON: ${(err as Error).message}`, { cause: err });
+  }
+}
