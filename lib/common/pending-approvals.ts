@@ -1,0 +1,127 @@
+// Approvals waiting for a human. One instance is shared by the exec host (whose prompts add to it)
+// and the Gateway (which broadcasts `exec.approval.requested` to operators and applies
+// `exec.approval.resolve`). An entry that nobody answers before its deadline resolves to null.
+import crypto from 'node:crypto';
+import { EventEmitter } from 'node:events';
+
+import { IpcError } from './errors.js';
+
+export type ApprovalDecision = 'allow-once' | 'allow-always' | 'deny';
+export const APPROVAL_DECISIONS: readonly ApprovalDecision[] = ['allow-once', 'allow-always', 'deny'];
+
+export interface PendingApproval<Request = Record<string, unknown>> {
+  id: string;
+  /** What is being approved (command, argv, cwd, agentId, resolvedPath, host, nodeId …): shown to operators as-is. */
+  request: Request;
+  allowedDecisions: ApprovalDecision[];
+  createdAtMs: number;
+  expiresAtMs: number;
+}
+
+export interface ApprovalOutcome {
+  id: string;
+  /** null when it expired or was cancelled without a decision. */
+  decision: ApprovalDecision | null;
+  resolvedBy?: string;
+  reason?: 'decided' | 'expired' | 'cancelled';
+  resolvedAtMs: number;
+}
+
+export interface AddApprovalOptions {
+  timeoutMs?: number;
+  id?: string;
+  allowedDecisions?: ApprovalDecision[];
+}
+
+export interface PendingApprovalsOptions {
+  /** Upper bound of entries waiting at once; add() beyond it throws ERR_APPROVALS_FULL. */
+  maxPending?: number;
+  defaultTimeoutMs?: number;
+}
+
+interface Entry {
+  approval: PendingApproval<Record<string, unknown>>;
+  timer: NodeJS.Timeout;
+  settle: (outcome: ApprovalOutcome) => void;
+}
+
+export interface PendingApprovalsEvents {
+  requested: [PendingApproval<Record<string, unknown>>];
+  resolved: [ApprovalOutcome];
+}
+
+export class PendingApprovals extends EventEmitter<PendingApprovalsEvents> {
+  readonly maxPending: number;
+  readonly defaultTimeoutMs: number;
+  private readonly entries = new Map<string, Entry>();
+
+  constructor(options: PendingApprovalsOptions = {}) {
+    super();
+    this.maxPending = options.maxPending ?? 256;
+    this.defaultTimeoutMs = options.defaultTimeoutMs ?? 120_000;
+  }
+
+  /** Queues a request; `outcome` settles on resolve(), cancel() or the deadline (decision null). */
+  add<Request extends Record<string, unknown>>(request: Request, options: AddApprovalOptions = {}): PendingApproval<Request> & { outcome: Promise<ApprovalOutcome> } {
+    if (this.entries.size >= this.maxPending) {
+      throw new IpcError('ERR_APPROVALS_FULL', `too many pending approvals (${this.maxPending})`);
+    }
+    const id = options.id ?? crypto.randomUUID();
+    if (this.entries.has(id)) throw new IpcError('ERR_APPROVAL_DUPLICATE_ID', `approval ${id} is already pending`);
+    const timeoutMs = options.timeoutMs ?? this.defaultTimeoutMs;
+    const createdAtMs = Date.now();
+    const approval: PendingApproval<Request> = {
+      id,
+      request,
+      allowedDecisions: options.allowedDecisions ?? [...APPROVAL_DECISIONS],
+      createdAtMs,
+      expiresAtMs: createdAtMs + timeoutMs,
+    };
+    let settle!: (outcome: ApprovalOutcome) => void;
+    const outcome = new Promise<ApprovalOutcome>((resolve) => { settle = resolve; });
+    const timer = setTimeout(() => this.finish(id, { id, decision: null, reason: 'expired', resolvedAtMs: Date.now() }), timeoutMs);
+    timer.unref();
+    this.entries.set(id, { approval, timer, settle });
+    this.emit('requested', approval);
+    return { ...approval, outcome };
+  }
+
+  /** Applies a human decision. False when the id is unknown, expired, or the decision is not offered. */
+  resolve(id: string, decision: ApprovalDecision, resolvedBy?: string): boolean {
+    const entry = this.entries.get(id);
+    if (!entry || !entry.approval.allowedDecisions.includes(decision)) return false;
+    return this.finish(id, { id, decision, resolvedBy, reason: 'decided', resolvedAtMs: Date.now() });
+  }
+
+  /** Drops a pending entry without a decision (its requester went away). */
+  cancel(id: string): boolean {
+    return this.finish(id, { id, decision: null, reason: 'cancelled', resolvedAtMs: Date.now() });
+  }
+
+  get(id: string): PendingApproval<Record<string, unknown>> | undefined {
+    return this.entries.get(id)?.approval;
+  }
+
+  list(): PendingApproval<Record<string, unknown>>[] {
+    return [...this.entries.values()].map((entry) => entry.approval);
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** Cancels everything (shutdown). */
+  close(): void {
+    for (const id of [...this.entries.keys()]) this.cancel(id);
+  }
+
+  private finish(id: string, outcome: ApprovalOutcome): boolean {
+    const entry = this.entries.get(id);
+    if (!entry) return false;
+    this.entries.delete(id);
+    clearTimeout(entry.timer);
+    entry.settle(outcome);
+    this.emit('resolved', outcome);
+    return true;
+  }
+}
