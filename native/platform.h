@@ -1,21 +1,177 @@
-// Portable C API implemented once per OS (native/linux/*, native/mac/*, native/posix/*).
-// No N-API types here: addon.cc is the only file that talks to Node.
+// Portable C API implemented once per OS. No N-API types here: native/addon.cc is the only file that
+// talks to Node. Which file implements what is chosen by binding.gyp / CMakeLists.txt, not by #ifdef:
+//
+//   section               Linux                                  macOS
+//   peer credentials      native/linux/peercred.cc               native/mac/peercred.mm
+//   process handles       native/linux/peercred.cc (pidfd)       native/mac/peercred.mm (audit token)
+//   code identity/TeamID  native/linux/codeident.cc              native/mac/codesign.mm
+//   requirement string    native/posix/requirement.cc (shared by both)
+//   TCC permissions       native/linux/tcc.cc (not-applicable)   native/mac/tcc.mm
+//   process runner        native/posix/spawn.cc + native/linux/procwatch.cc (Linux only for now)
+//
+// Conventions for every function below:
+//   * return 0 on success, otherwise a POSITIVE errno value (never -1, never a negative errno);
+//   * OS-specific status codes (macOS OSStatus) go in the result struct's `os_status` field, and the
+//     function then returns 0 if the outcome is an expected "no" (see each contract) or EIO/EPERM etc.;
+//   * "non-blocking" = a few syscalls, safe on the JS thread; "BLOCKING" = may hash files, wait on the
+//     OS or the user: addon.cc calls it only from an AsyncWorker / own thread, never the JS thread;
+//   * strings in result structs are NUL-terminated and truncated to fit (never overflow);
+//   * out-structs are zeroed by the caller before the call; the callee fills every field it knows.
 #pragma once
-#include <stdint.h>
 #include <stddef.h>
+#include <stdint.h>
 
-// Result convention: 0 on success, otherwise a positive errno value.
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// ---------------------------------------------------------------------------------------------
+// 1. Peer credentials of a connected AF_UNIX socket
+// ---------------------------------------------------------------------------------------------
 
 typedef struct {
-  int32_t pid;        // -1 when the OS cannot tell
-  int32_t uid;
-  int32_t gid;
-  int32_t pidfd;      // Linux SO_PEERPIDFD, -1 when absent (kernel too old / not Linux)
+  int32_t pid;          // -1 when the OS cannot tell
+  int32_t uid;          // effective uid (Linux: SO_PEERCRED; macOS: getpeereid)
+  int32_t gid;          // effective gid
+  int32_t pidfd;        // Linux SO_PEERPIDFD (O_CLOEXEC), -1 when absent (ENOPROTOOPT etc.) or not Linux.
+                        // Ownership passes to the caller, who must close it.
   int32_t pid_version;  // macOS audit-token pidversion, -1 elsewhere
-  uint8_t audit_token[32];
-  int32_t has_audit_token;
+  uint8_t audit_token[32];  // macOS LOCAL_PEERTOKEN (audit_token_t), zero elsewhere
+  int32_t has_audit_token;  // 1 when audit_token is filled
 } oc_peercred_t;
 
-// Credentials of the peer of a connected AF_UNIX socket.
+// Errors shared by oc_peer_uid / oc_peer_cred (both OSes must map to these):
+//   EBADF closed fd; ENOTSOCK not a socket; EAFNOSUPPORT a socket but not AF_UNIX (TCP…);
+//   ENOTCONN an AF_UNIX socket without a peer. Never report a uid that the OS did not give
+//   (Linux SO_PEERCRED answers uid -1 / pid 0 for TCP and unconnected sockets: that is an error).
+
+// Non-blocking. Effective uid of the peer (the cheap path: one getsockopt when it succeeds).
 int oc_peer_uid(int fd, int32_t* uid);
-int oc_peer_cred(int fd, oc_peercred_t* out);
+
+// Non-blocking. Full credentials plus the strongest identity the OS offers (pidfd / audit token).
+// want_pidfd = 0: do not create (or immediately close) the pidfd, out->pidfd = -1.
+int oc_peer_cred(int fd, int want_pidfd, oc_peercred_t* out);
+
+// Non-blocking. Is the process behind a process handle still the same, live process?
+// Linux: handle = pidfd, checked with pidfd_send_signal(pidfd, 0) (ESRCH -> *alive = 0).
+// macOS: no pidfds; return ENOSYS (liveness there is the audit token's pidversion, checked inside
+// oc_code_identity / oc_verify_team_id).
+int oc_pidfd_alive(int pidfd, int32_t* alive);
+
+// Non-blocking. Linux: pidfd_open(pid, 0) with O_CLOEXEC semantics; ESRCH if no such pid, ENOSYS if
+// the kernel lacks pidfd_open. The caller owns and closes *pidfd. macOS: returns ENOSYS.
+int oc_pidfd_open(int32_t pid, int32_t* pidfd);
+
+// Non-blocking (one readlink). Executable path of `pid`, confirmed afterwards with the pidfd (Linux):
+// returns ESRCH if the process exited (or the pid was reused: the pidfd is dead) before or during the
+// read, so a recycled pid is never described. Deleted executables keep the kernel's " (deleted)" suffix.
+int oc_process_executable(int32_t pid, int32_t pidfd, char* path, size_t path_cap);
+
+// ---------------------------------------------------------------------------------------------
+// 2. Code identity and TeamID verification
+// ---------------------------------------------------------------------------------------------
+
+enum {
+  OC_TARGET_PEER = 1,  // a connected peer: `peer` holds credentials captured on the JS thread
+                       // (Linux: peer->pidfd; macOS: peer->audit_token, never the bare pid)
+  OC_TARGET_PID = 2,   // a pid (Linux: pinned with pidfd_open before reading; macOS: racy by nature,
+                       // use kSecGuestAttributePid and say so in `reason` only on failure)
+  OC_TARGET_PATH = 3,  // a file or bundle on disk (macOS: SecStaticCodeCreateWithPath)
+};
+
+typedef struct {
+  int32_t kind;               // OC_TARGET_*
+  const oc_peercred_t* peer;  // OC_TARGET_PEER; owned by the caller for the duration of the call
+  int32_t pid;                // OC_TARGET_PID
+  const char* path;           // OC_TARGET_PATH (UTF-8, absolute or relative to cwd)
+} oc_code_target_t;
+
+typedef struct {
+  char executable[4096];  // resolved executable (Linux: /proc/<pid>/exe; macOS: SecCodeCopyPath)
+  int32_t is_signed;      // 1 signed (incl. ad-hoc), 0 unsigned / not applicable
+  int32_t valid;          // 1 if the signature validated (SecCodeCheckValidity with no requirement)
+  int32_t adhoc;          // 1 for ad-hoc signatures (kSecCodeSignatureAdhoc)
+  char team_id[16];       // kSecCodeInfoTeamIdentifier, "" when none (always "" on Linux)
+  char signing_id[256];   // kSecCodeInfoIdentifier, "" when none
+  uint8_t cdhash[20];     // macOS live/static CDHash (SHA-1 width, as the kernel reports it)
+  int32_t has_cdhash;
+  uint8_t sha256[32];     // Linux: SHA-256 of the executable file's bytes
+  int32_t has_sha256;
+  int32_t pid;            // the process described (-1 for OC_TARGET_PATH)
+  char reason[64];        // why not signed/valid: "unsupported-platform", "unsigned", "invalid-signature"…
+  int32_t os_status;      // macOS OSStatus of the failing Security call, 0 otherwise
+} oc_code_identity_t;
+
+// BLOCKING (hashes the executable / validates signatures): worker thread only.
+// Returns ESRCH when the target process exited (pidfd dead / audit token stale), ENOENT/EACCES for
+// paths, EIO with os_status set for unexpected Security.framework failures. An unsigned or invalid
+// binary is NOT an error: return 0 with is_signed/valid = 0 and `reason` filled.
+int oc_code_identity(const oc_code_target_t* target, oc_code_identity_t* out);
+
+typedef struct {
+  int32_t ok;             // 1 = satisfies "anchor apple generic and certificate leaf[subject.OU] = <one of>"
+  char team_id[16];       // matched TeamID when ok
+  char signing_id[256];   // identifier when ok
+  char reason[64];        // when !ok: "unsupported-platform" (Linux), "unsigned", "adhoc",
+                          // "requirement-failed", "invalid-signature", "process-exited"
+  int32_t os_status;      // OSStatus behind `reason` (e.g. errSecCSReqFailed), 0 otherwise
+} oc_team_result_t;
+
+// BLOCKING: worker thread only. team_ids are pre-validated by TypeScript (^[A-Z0-9]{10}$, 1..32 of
+// them); signing_id is optional (NULL or [A-Za-z0-9._-]+) and, if given, is pinned with `identifier`.
+// Build the requirement with oc_team_requirement(). A "no" is ok = 0 with reason and return 0.
+// Linux: always ok = 0, reason "unsupported-platform" (fail closed), return 0.
+int oc_verify_team_id(const oc_code_target_t* target, const char* const* team_ids, size_t team_count,
+                      const char* signing_id, oc_team_result_t* out);
+
+// Non-blocking, portable (native/posix/requirement.cc). Writes
+//   [identifier "<signing_id>" and ]anchor apple generic and (certificate leaf[subject.OU] = "<T1>" or …)
+// into buf. EINVAL on an empty list or any character outside the allowed sets (team [A-Z0-9]{10},
+// identifier [A-Za-z0-9._-]{1,255}); ERANGE if buf is too small. Never emits unescaped quotes.
+int oc_team_requirement(const char* const* team_ids, size_t team_count, const char* signing_id, char* buf,
+                        size_t buf_cap);
+
+// ---------------------------------------------------------------------------------------------
+// 3. TCC permissions (macOS privacy); Linux answers "not-applicable" for every known name
+// ---------------------------------------------------------------------------------------------
+
+// Permission names (exactly as TypeScript passes them): "notifications", "screenRecording",
+// "microphone", "camera", "speechRecognition", "appleScript", "accessibility".
+enum {
+  OC_TCC_GRANTED = 0,
+  OC_TCC_DENIED = 1,
+  OC_TCC_NOT_DETERMINED = 2,
+  OC_TCC_RESTRICTED = 3,
+  OC_TCC_UNKNOWN = 4,         // could not tell: `reason` says why (e.g. "no-app-bundle", "timeout")
+  OC_TCC_NOT_APPLICABLE = 5,  // this OS has no such permission (Linux)
+};
+
+typedef struct {
+  int32_t status;    // OC_TCC_*
+  char reason[128];  // optional detail: "target-not-running" (AppleEvents procNotFound), "timeout"…
+  int32_t os_status; // OSStatus where one exists (AEDeterminePermissionToAutomateTarget), else 0
+} oc_tcc_result_t;
+
+// BLOCKING (may wait for a completion handler, bounded by timeout_ms): worker thread only; must not
+// need the main run loop. target_bundle_id is used for "appleScript" (TS default com.apple.Terminal),
+// NULL otherwise. Unknown name -> EINVAL (TS rejects those first). Never prompts.
+int oc_tcc_status(const char* permission, const char* target_bundle_id, int32_t timeout_ms,
+                  oc_tcc_result_t* out);
+
+// BLOCKING (may show a system prompt and wait for the user, bounded by timeout_ms; on timeout return 0
+// with status OC_TCC_UNKNOWN, reason "timeout"): worker thread only. Same names and errors as above.
+int oc_tcc_request(const char* permission, const char* target_bundle_id, int32_t timeout_ms,
+                   oc_tcc_result_t* out);
+
+// ---------------------------------------------------------------------------------------------
+// 4. Process runner (posix_spawn). Implemented in native/posix/spawn.cc; exit notification comes from
+//    oc_proc_exit_fd (Linux: pidfd_open in native/linux/procwatch.cc).
+// ---------------------------------------------------------------------------------------------
+
+// Non-blocking. A file descriptor that polls readable (POLLIN) once `pid` has exited; the caller owns it
+// and still reaps with waitpid(pid). ENOSYS where unsupported (then the runner is unavailable).
+int oc_proc_exit_fd(int32_t pid, int32_t* fd);
+
+#ifdef __cplusplus
+}
+#endif
