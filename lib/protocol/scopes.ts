@@ -1,0 +1,45 @@
+// Which operator scope a method needs, and which methods each role may call (spec §8).
+import { NODE_ROLE_METHODS, type Role } from './constants.js';
+
+export type ScopeRequirement = 'operator.read' | 'operator.write' | 'operator.approvals' | 'operator.pairing' | 'operator.admin' | 'none';
+
+const READ_METHODS = new Set(['node.list', 'node.describe', 'status', 'system-presence', 'exec.approvals.get']);
+const WRITE_METHODS = new Set(['node.invoke', 'node.pending.enqueue']);
+const EXEMPT_METHODS = new Set(['health']);
+const NODE_METHODS: ReadonlySet<string> = new Set(NODE_ROLE_METHODS);
+
+/** The scope an operator needs for `method`. Unlisted methods need `operator.admin` (default-deny). */
+export function requiredScope(method: string): ScopeRequirement {
+  if (EXEMPT_METHODS.has(method)) return 'none';
+  if (READ_METHODS.has(method)) return 'operator.read';
+  if (WRITE_METHODS.has(method)) return 'operator.write';
+  if (method.startsWith('exec.approval.')) return 'operator.approvals';
+  if (method.startsWith('node.pair.') || method.startsWith('device.pair.') || method.startsWith('device.token.') || method === 'node.rename') {
+    return 'operator.pairing';
+  }
+  return 'operator.admin';
+}
+
+/** True when `scopes` satisfy `method` (admin passes everything; write implies read). */
+export function hasScopeFor(method: string, scopes: readonly string[]): boolean {
+  const needed = requiredScope(method);
+  if (needed === 'none' || scopes.includes('operator.admin')) return true;
+  if (needed === 'operator.read') return scopes.includes('operator.read') || scopes.includes('operator.write');
+  return scopes.includes(needed);
+}
+
+export function isNodeRoleMethod(method: string): boolean {
+  return NODE_METHODS.has(method);
+}
+
+/**
+ * Role gate: nodes may call only the node methods, operators may not call them.
+ * Returns the spec's error message ("unauthorized role: node") or undefined when allowed.
+ */
+export function roleViolation(role: Role, method: string): string | undefined {
+  if (EXEMPT_METHODS.has(method)) return undefined;
+  const nodeMethod = NODE_METHODS.has(method);
+  if (role === 'node' && !nodeMethod) return 'unauthorized role: node';
+  if (role === 'operator' && nodeMethod && method !== 'skills.bins') return 'unauthorized role: operator';
+  return undefined;
+}
