@@ -2,3 +2,6 @@
 export * from './common/errors.js';
 export { peerCredentials, peerUid, type PeerCredentials } from './native/peer.js';
 export { isNativeAvailable } from './native/binding.js';
+export {
+  nativeSpawn, isNativeSpawnAvailable, type NativeSpawnOptions, type NativeSpawnResult,
+} from './native/spawn.js';

@@ -5,6 +5,7 @@ import { constants as osConstants } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
+import type { RawSpawnRequest, RawSpawnResult } from './spawn.js';
 import { CodeSignError, IpcError, NativeUnavailableError, PeerCredError, SpawnError, TccError } from '../common/errors.js';
 
 /** The raw binding, as native/addon.cc registers it. TypeScript validates every argument first. */
@@ -13,6 +14,8 @@ export interface RawBinding {
   peerUid(fd: number): number;
   /** Fills out = [pid, uid, gid, pidfd, pidVersion]; returns whether token was filled with an audit token. */
   peerCred(fd: number, out: Int32Array, token: Uint8Array): boolean;
+  /** posix_spawn runner (absent where unsupported); calls done exactly once, from the JS thread. */
+  spawn?(request: RawSpawnRequest, done: (err: Error | null, result?: RawSpawnResult) => void): void;
 }
 
 const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');

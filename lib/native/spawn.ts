@@ -1,0 +1,164 @@
+// Process runner over the addon's posix_spawn (native/posix/spawn.cc). Unlike child_process (libuv forks
+// the whole parent on Linux), posix_spawn costs the same whether this process is 50 MB or 1 GB. A native
+// supervisor thread waits for output and exit, so neither the JS thread nor the libuv threadpool is held.
+import { constants as osConstants } from 'node:os';
+
+import { UnsupportedPlatformError } from '../common/errors.js';
+import { getBinding, isNativeAvailable } from './binding.js';
+
+export interface NativeSpawnOptions {
+  /** Executable: an absolute/relative path, or a bare name looked up in `env.PATH` (not this process's). */
+  file: string;
+  /** Full argv including argv[0]. Passed as-is: there is no shell. */
+  argv: string[];
+  /** Working directory of the child (posix_spawn_file_actions_addchdir_np). */
+  cwd?: string;
+  /** The child's complete environment: nothing is inherited. */
+  env: Record<string, string>;
+  /** Kill the process group with SIGTERM after this many ms (then SIGKILL after killGraceMs). 0 = none. */
+  timeoutMs?: number;
+  /** Delay between SIGTERM and SIGKILL after a timeout; also how long to keep draining pipes held open
+   *  by leftover grandchildren after the child itself exited. Default 2000. */
+  killGraceMs?: number;
+  /** Per-stream cap; the TAIL is kept and `*Truncated` set. Default 1 MiB, max 64 MiB. */
+  maxOutputBytes?: number;
+  /** Bytes written to the child's stdin, which is then closed. Default: stdin is /dev/null. */
+  stdin?: Uint8Array;
+}
+
+export interface NativeSpawnResult {
+  pid: number;
+  /** Exit status, or null when the child was killed by a signal. */
+  exitCode: number | null;
+  /** Signal name (`SIGTERM`) that ended the child, or null. */
+  signal: string | null;
+  /** True when timeoutMs elapsed and the group was signalled. */
+  timedOut: boolean;
+  stdout: Buffer;
+  stderr: Buffer;
+  stdoutTruncated: boolean;
+  stderrTruncated: boolean;
+  /** Wall time from spawn request to completion. */
+  durationMs: number;
+}
+
+/** Raw shape the addon takes (validated here first). */
+export interface RawSpawnRequest {
+  file: string;
+  argv: string[];
+  env: string[];
+  cwd: string | null;
+  stdin: Uint8Array | null;
+  timeoutMs: number;
+  killGraceMs: number;
+  maxOutputBytes: number;
+}
+
+export interface RawSpawnResult {
+  pid: number;
+  exitCode: number;
+  signal: number;
+  timedOut: boolean;
+  stdout: Buffer;
+  stderr: Buffer;
+  stdoutTruncated: boolean;
+  stderrTruncated: boolean;
+  durationMs: number;
+}
+
+export const DEFAULT_KILL_GRACE_MS = 2000;
+export const DEFAULT_MAX_OUTPUT_BYTES = 1024 * 1024;
+export const MAX_OUTPUT_BYTES_LIMIT = 64 * 1024 * 1024;
+const MAX_TIMEOUT_MS = 0x7fffffff;
+const MAX_ARGS = 65536;
+
+/** True when this build of the addon has the posix_spawn runner (Linux today). Never throws. */
+export function isNativeSpawnAvailable(): boolean {
+  if (!isNativeAvailable()) return false;
+  return typeof getBinding().spawn === 'function';
+}
+
+function checkString(value: unknown, what: string): string {
+  if (typeof value !== 'string') throw new TypeError(`${what} must be a string`);
+  if (value.includes('\0')) throw new TypeError(`${what} must not contain NUL bytes`);
+  return value;
+}
+
+function checkMs(value: unknown, what: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > MAX_TIMEOUT_MS) {
+    throw new TypeError(`${what} must be an integer number of milliseconds in [0, ${MAX_TIMEOUT_MS}]`);
+  }
+  return value;
+}
+
+/** Validates and flattens options for the addon. Exported for tests. */
+export function toRawSpawnRequest(opts: NativeSpawnOptions): RawSpawnRequest {
+  if (opts === null || typeof opts !== 'object') throw new TypeError('options must be an object');
+  const file = checkString(opts.file, 'file');
+  if (file === '') throw new TypeError('file must not be empty');
+  if (!Array.isArray(opts.argv) || opts.argv.length === 0) throw new TypeError('argv must be a non-empty array of strings');
+  if (opts.argv.length > MAX_ARGS) throw new TypeError(`argv has more than ${MAX_ARGS} entries`);
+  const argv = opts.argv.map((a, i) => checkString(a, `argv[${i}]`));
+  if (opts.env === null || typeof opts.env !== 'object') throw new TypeError('env must be an object of strings');
+  const env: string[] = [];
+  for (const [key, value] of Object.entries(opts.env)) {
+    checkString(key, 'env name');
+    if (key === '' || key.includes('=')) throw new TypeError(`env name ${JSON.stringify(key)} is invalid`);
+    env.push(`${key}=${checkString(value, `env.${key}`)}`);
+  }
+  const cwd = opts.cwd === undefined ? null : checkString(opts.cwd, 'cwd');
+  if (cwd === '') throw new TypeError('cwd must not be empty');
+  let stdin: Uint8Array | null = null;
+  if (opts.stdin !== undefined) {
+    if (!(opts.stdin instanceof Uint8Array)) throw new TypeError('stdin must be a Uint8Array');
+    stdin = opts.stdin;
+  }
+  const maxOutputBytes = checkMs(opts.maxOutputBytes, 'maxOutputBytes', DEFAULT_MAX_OUTPUT_BYTES);
+  if (maxOutputBytes > MAX_OUTPUT_BYTES_LIMIT) throw new TypeError(`maxOutputBytes must be at most ${MAX_OUTPUT_BYTES_LIMIT}`);
+  return {
+    file, argv, env, cwd, stdin,
+    timeoutMs: checkMs(opts.timeoutMs, 'timeoutMs', 0),
+    killGraceMs: checkMs(opts.killGraceMs, 'killGraceMs', DEFAULT_KILL_GRACE_MS),
+    maxOutputBytes,
+  };
+}
+
+const signalNames = new Map<number, string>(
+  Object.entries(osConstants.signals as Record<string, number>).map(([name, value]) => [value, name]),
+);
+
+function signalName(signo: number): string {
+  return signalNames.get(signo) ?? `SIG${signo}`;
+}
+
+/**
+ * Runs `file` with posix_spawn in a new process group, capturing stdout/stderr tails.
+ * Rejects with SpawnError (code ENOENT, EACCES, … ) when the program cannot be executed, with
+ * UnsupportedPlatformError where the addon has no runner; throws TypeError for bad options.
+ * A non-zero exit, a signal or a timeout are results, not errors.
+ */
+export function nativeSpawn(opts: NativeSpawnOptions): Promise<NativeSpawnResult> {
+  const request = toRawSpawnRequest(opts);
+  const binding = getBinding();
+  if (typeof binding.spawn !== 'function') {
+    return Promise.reject(new UnsupportedPlatformError('nativeSpawn'));
+  }
+  return new Promise((resolve, reject) => {
+    binding.spawn!(request, (err, raw) => {
+      if (err) { reject(err); return; }
+      const r = raw!;
+      resolve({
+        pid: r.pid,
+        exitCode: r.signal > 0 ? null : r.exitCode,
+        signal: r.signal > 0 ? signalName(r.signal) : null,
+        timedOut: r.timedOut,
+        stdout: r.stdout,
+        stderr: r.stderr,
+        stdoutTruncated: r.stdoutTruncated,
+        stderrTruncated: r.stderrTruncated,
+        durationMs: r.durationMs,
+      });
+    });
+  });
+}
