@@ -44,6 +44,15 @@ typedef struct {
 //   EBADF closed fd; ENOTSOCK not a socket; EAFNOSUPPORT a socket but not AF_UNIX (TCP…);
 //   ENOTCONN an AF_UNIX socket without a peer. Never report a uid that the OS did not give
 //   (Linux SO_PEERCRED answers uid -1 / pid 0 for TCP and unconnected sockets: that is an error).
+//
+// macOS-only results of oc_peer_cred, outside every errno range (added by the macOS sources):
+//   OC_ERR_PEER_UID_MISMATCH  the audit token's euid (now) differs from the connect-time LOCAL_PEERCRED
+//                             uid: the fd changed hands (inherited/passed). Fail closed.
+//                             addon.cc should surface it as code "ERR_PEERCRED_UID_MISMATCH".
+//   OC_ERR_PEER_CHANGED       LOCAL_PEERPID and the audit token's pid disagree: two processes share the
+//                             peer socket, so "who" is ambiguous. Code "ERR_PEERCRED_PEER_CHANGED".
+#define OC_ERR_PEER_UID_MISMATCH 0x4f430001
+#define OC_ERR_PEER_CHANGED 0x4f430002
 
 // Non-blocking. Effective uid of the peer (the cheap path: one getsockopt when it succeeds).
 int oc_peer_uid(int fd, int32_t* uid);
