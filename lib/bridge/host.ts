@@ -1,0 +1,232 @@
+// Our PeekabooBridge host: a Unix socket (0600 in a private 0700 directory) that reads one request until
+// EOF, checks the peer, answers once and closes. Deadlines, size caps and a concurrency cap protect it.
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+
+import { ensurePrivateDir } from '../common/state-dir.js';
+import { dispatchRequest, type DispatchContext } from './dispatch.js';
+import { decodeRequest, encodeCase, encodeError } from './envelope.js';
+import { BridgeTransportError } from './errors.js';
+import { readToEnd } from './framing.js';
+import { assertSocketPathFits, defaultHostSocketPath } from './paths.js';
+import { authorizeBridgePeer, unsignedRuleActive, type BridgePeerPolicy, type TeamIdVerifier } from './peer-policy.js';
+import {
+  ALLOW_UNSIGNED_ENV, BRIDGE_MAX_CONNECTIONS, BRIDGE_MAX_MESSAGE_BYTES, BRIDGE_MAX_VERSION, BRIDGE_MIN_VERSION,
+  BRIDGE_READ_TIMEOUT_MS, PEEKABOO_TEAM_ID, type BridgeHostKind, type BridgeProtocolVersion,
+} from './protocol.js';
+import { createLocalServices, type BridgeServices } from './services.js';
+import { defaultVerifyTeamId } from './team-id.js';
+
+export type BridgeLogLevel = 'info' | 'warn' | 'error';
+export type BridgeLogger = (level: BridgeLogLevel, message: string) => void;
+
+export interface BridgeHostOptions {
+  /** Default: `<support dir>/OpenClaw/bridge.sock` (see paths.ts). */
+  socketPath?: string;
+  /** Peer TeamID allowlist. Default `["Y5PE65HELJ"]` (pb-1.7 host default). `[]` = same user only. */
+  allowedTeamIds?: readonly string[];
+  /** Handshake bundle-id allowlist; empty (default) = any. */
+  allowedBundleIds?: readonly string[];
+  /** Handshake team allowlist (verified TeamID, else the claimed one); empty (default) = any. */
+  handshakeTeamIds?: readonly string[];
+  /**
+   * Marks this host as a DEBUG build. Only then is PEEKABOO_ALLOW_UNSIGNED_SOCKET_CLIENTS=1 honoured (spec §8.1
+   * step 4). Release entry points (`up`, `bridge host` without --debug-build) never set it.
+   */
+  debugBuild?: boolean;
+  /** The host's environment, read once at start (debug variable, default socket path). */
+  env?: NodeJS.ProcessEnv;
+  hostKind?: BridgeHostKind;
+  /** `"<version> (<build>)"` or `"dev"`. */
+  build?: string;
+  minVersion?: BridgeProtocolVersion;
+  maxVersion?: BridgeProtocolVersion;
+  services?: BridgeServices;
+  maxMessageBytes?: number;
+  readTimeoutMs?: number;
+  maxConnections?: number;
+  verifyTeamId?: TeamIdVerifier;
+  logger?: BridgeLogger;
+}
+
+export interface BridgeHostStats {
+  accepted: number;
+  served: number;
+  unauthorized: number;
+  /** Connections closed without a response: deadline, size cap, concurrency cap, socket error. */
+  dropped: number;
+}
+
+export interface BridgeHost {
+  readonly socketPath: string;
+  readonly stats: Readonly<BridgeHostStats>;
+  /** Stops listening, drops open connections, unlinks the socket if it is still ours. */
+  close(): Promise<void>;
+}
+
+const defaultLogger: BridgeLogger = (level, message) => {
+  if (level !== 'info') process.stderr.write(`openclaw-ipc bridge host ${level}: ${message}\n`);
+};
+
+/** Makes `socketPath` bindable: absent, or a stale socket of ours (connect refused) that we unlink. */
+async function prepareSocketPath(socketPath: string, uid: number): Promise<void> {
+  let st: fs.Stats;
+  try {
+    st = fs.lstatSync(socketPath);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+  if (!st.isSocket()) {
+    throw new BridgeTransportError('ERR_BRIDGE_UNSAFE_PATH', `refusing to replace ${socketPath}: it is not a socket`);
+  }
+  if (st.uid !== uid) {
+    throw new BridgeTransportError('ERR_BRIDGE_UNSAFE_PATH', `refusing to replace ${socketPath}: owned by uid ${st.uid}`);
+  }
+  const live = await new Promise<boolean>((resolve) => {
+    const probe = net.connect(socketPath);
+    const timer = setTimeout(() => { probe.destroy(); resolve(true); }, 1000);
+    probe.once('connect', () => { clearTimeout(timer); probe.destroy(); resolve(true); });
+    probe.once('error', (err: NodeJS.ErrnoException) => { clearTimeout(timer); resolve(err.code !== 'ECONNREFUSED' && err.code !== 'ENOENT'); });
+  });
+  if (live) throw new BridgeTransportError('ERR_BRIDGE_HOST_RUNNING', `another bridge host is serving ${socketPath}`);
+  fs.rmSync(socketPath, { force: true });
+}
+
+function listenPrivately(server: net.Server, socketPath: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const onError = (err: Error): void => reject(err);
+    server.once('error', onError);
+    // Born 0600: bind happens synchronously inside listen(), so the umask window is only this call.
+    const previous = process.umask(0o177);
+    try {
+      server.listen(socketPath, () => {
+        server.off('error', onError);
+        resolve();
+      });
+    } finally {
+      process.umask(previous);
+    }
+  });
+}
+
+export async function startBridgeHost(opts: BridgeHostOptions = {}): Promise<BridgeHost> {
+  const env = opts.env ?? process.env;
+  const socketPath = path.resolve(opts.socketPath ?? defaultHostSocketPath({ env }));
+  const log = opts.logger ?? defaultLogger;
+  const hostUid = process.getuid?.() ?? -1;
+  const maxMessageBytes = opts.maxMessageBytes ?? BRIDGE_MAX_MESSAGE_BYTES;
+  const readTimeoutMs = opts.readTimeoutMs ?? BRIDGE_READ_TIMEOUT_MS;
+  const maxConnections = opts.maxConnections ?? BRIDGE_MAX_CONNECTIONS;
+  const allowedTeamIds = Object.freeze([...(opts.allowedTeamIds ?? [PEEKABOO_TEAM_ID])]);
+  const policy: BridgePeerPolicy = {
+    hostUid,
+    allowedTeamIds,
+    allowUnsignedSameUid: unsignedRuleActive(opts.debugBuild === true, env),
+    verifyTeamId: opts.verifyTeamId ?? defaultVerifyTeamId,
+  };
+  const ctx: DispatchContext = {
+    services: opts.services ?? createLocalServices(),
+    minVersion: opts.minVersion ?? BRIDGE_MIN_VERSION,
+    maxVersion: opts.maxVersion ?? BRIDGE_MAX_VERSION,
+    hostKind: opts.hostKind ?? 'helper',
+    build: opts.build ?? 'dev',
+    hostUid,
+    allowedBundleIds: Object.freeze([...(opts.allowedBundleIds ?? [])]),
+    handshakeTeamIds: Object.freeze([...(opts.handshakeTeamIds ?? [])]),
+    platform: process.platform,
+  };
+  const unauthorizedDetails = allowedTeamIds.length === 0
+    ? 'only peers running as the host user are accepted'
+    : `allowed TeamIDs: ${allowedTeamIds.join(', ')}; unsigned clients are accepted only by a debug-build host with ${ALLOW_UNSIGNED_ENV}=1 and the same user`;
+  if (policy.allowUnsignedSameUid) log('warn', `${ALLOW_UNSIGNED_ENV}=1 in a debug build: unsigned same-user clients will be accepted`);
+
+  assertSocketPathFits(socketPath);
+  ensurePrivateDir(path.dirname(socketPath));
+  await prepareSocketPath(socketPath, hostUid);
+
+  const stats: BridgeHostStats = { accepted: 0, served: 0, unauthorized: 0, dropped: 0 };
+  const open = new Set<net.Socket>();
+  // allowHalfOpen: the request ends with the client's half-close; we still have to write the reply.
+  const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: false });
+
+  async function serve(socket: net.Socket): Promise<void> {
+    const decisionPromise = authorizeBridgePeer(socket, policy);
+    let body: Buffer;
+    try {
+      body = await readToEnd(socket, { maxBytes: maxMessageBytes, timeoutMs: readTimeoutMs });
+    } catch (err) {
+      stats.dropped += 1;
+      log('warn', `dropped a request without response: ${(err as Error).message}`);
+      socket.destroy();
+      return;
+    }
+    const decision = await decisionPromise;
+    let reply: Buffer;
+    if (!decision.ok) {
+      stats.unauthorized += 1;
+      log('warn', `unauthorized bridge client (uid ${decision.uid ?? '?'}, pid ${decision.pid ?? '?'}): ${decision.reason}`);
+      reply = encodeError({ code: 'unauthorizedClient', message: 'Bridge client is not authorized', details: unauthorizedDetails });
+    } else {
+      if (decision.via === 'debug-unsigned') log('warn', `accepted unsigned client pid ${decision.pid ?? '?'} under ${ALLOW_UNSIGNED_ENV}=1 (debug build)`);
+      const decoded = decodeRequest(body);
+      if (!decoded.ok) {
+        reply = encodeError(decoded.error);
+      } else {
+        const peer = decision.teamId === undefined ? { uid: decision.uid } : { uid: decision.uid, teamId: decision.teamId };
+        const result = dispatchRequest(ctx, decoded.request, decision.identifier === undefined ? peer : { ...peer, identifier: decision.identifier });
+        reply = encodeCase(result.case, result.value);
+      }
+      stats.served += 1;
+    }
+    if (socket.destroyed) return;
+    // A client that never reads its reply must not pin the connection.
+    const writeTimer = setTimeout(() => socket.destroy(), readTimeoutMs);
+    socket.once('close', () => clearTimeout(writeTimer));
+    socket.end(reply);
+  }
+
+  server.on('connection', (socket) => {
+    socket.on('error', () => { /* reported through readToEnd or irrelevant after the reply */ });
+    if (open.size >= maxConnections) {
+      stats.dropped += 1;
+      log('warn', `concurrency cap ${maxConnections} reached; dropping a connection`);
+      socket.destroy();
+      return;
+    }
+    stats.accepted += 1;
+    open.add(socket);
+    socket.once('close', () => open.delete(socket));
+    serve(socket).catch((err: unknown) => {
+      stats.dropped += 1;
+      log('error', `bridge connection failed: ${(err as Error)?.message ?? String(err)}`);
+      socket.destroy();
+    });
+  });
+  server.on('error', (err) => log('error', `bridge listener error: ${err.message}`));
+
+  await listenPrivately(server, socketPath);
+  fs.chmodSync(socketPath, 0o600);
+  const bound = fs.lstatSync(socketPath);
+
+  let closing: Promise<void> | undefined;
+  return {
+    socketPath,
+    stats,
+    close(): Promise<void> {
+      closing ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const s of open) s.destroy();
+        try {
+          const now = fs.lstatSync(socketPath);
+          // Unlink only the inode we bound, never a successor's socket.
+          if (now.ino === bound.ino && now.dev === bound.dev) fs.rmSync(socketPath, { force: true });
+        } catch {
+          // already gone
+        }
+      });
+      return closing;
+    },
+  };
+}

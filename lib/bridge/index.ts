@@ -1,0 +1,16 @@
+// Public surface of the PeekabooBridge client and host.
+export { startBridgeHost, type BridgeHost, type BridgeHostOptions, type BridgeHostStats, type BridgeLogger } from './host.js';
+export {
+  bridgeRequest, connectBridge, discoverBridgeHost, handshakeBridge, runLocally,
+  type BridgeClientOptions, type BridgeConnection, type BridgeDiscovery, type BridgeProbe, type BridgeRequestOptions,
+  type BridgeRequestResult, type DiscoverOptions,
+} from './client.js';
+export { BridgeError, BridgeTransportError, type BridgeErrorEnvelope } from './errors.js';
+export { decodeRequest, decodeResponse, encodeCase, encodeRequest, type DecodedResponse } from './envelope.js';
+export { bridgeCandidates, bridgeSupportDir, defaultHostSocketPath, BRIDGE_HOSTS, BRIDGE_SOCKET_ENV, NO_REMOTE_ENV, SUPPORT_DIR_ENV } from './paths.js';
+export { createLocalServices, type BridgeServices, type BridgeReply } from './services.js';
+export { unsignedRuleActive, type TeamIdVerifier, type TeamIdVerification } from './peer-policy.js';
+export {
+  ALLOW_UNSIGNED_ENV, BRIDGE_MAX_MESSAGE_BYTES, BRIDGE_MAX_VERSION, BRIDGE_MIN_VERSION, BRIDGE_READ_TIMEOUT_MS, PEEKABOO_TEAM_ID,
+  bridgeDate, type BridgeHandshakeResponse, type BridgePermissions, type BridgeProtocolVersion,
+} from './protocol.js';

@@ -1,0 +1,146 @@
+// The operations this package can honestly serve in its own process: permission status and the snapshot
+// store. UI automation (capture, input, windows, apps, menus, dock, dialogs) needs a macOS process holding
+// TCC grants; it is not advertised, and a request for it gets `operationNotSupported`, never fake data.
+import { BridgeError } from './errors.js';
+import type { JsonValue } from './envelope.js';
+import type { BridgePermissions } from './protocol.js';
+import { SnapshotStore, type SnapshotStoreOptions, type SnapshotScreenshotInfo } from './snapshot-store.js';
+
+export interface BridgeReply {
+  case: string;
+  value?: unknown;
+}
+
+export interface BridgeServices {
+  /** Operations this service set implements (advertised in the handshake, subject to version gating). */
+  readonly operations: readonly string[];
+  permissions(): BridgePermissions;
+  /** Runs one advertised operation. Throws BridgeError for expected failures. */
+  handle(op: string, payload: JsonValue | undefined): BridgeReply;
+}
+
+export interface LocalServicesOptions extends SnapshotStoreOptions {
+  /** Permission probe; defaults to "nothing granted" (no TCC on Linux, no native TCC probe wired here). */
+  permissions?: () => BridgePermissions;
+  /** Cap on one stored detection result, as serialised JSON. */
+  maxDetectionBytes?: number;
+}
+
+const NO_PERMISSIONS: BridgePermissions = Object.freeze({ screenRecording: false, accessibility: false, appleScript: false, postEvent: false });
+const MAX_STRING = 4096;
+
+const OPERATIONS = Object.freeze([
+  'cleanAllSnapshots', 'cleanSnapshot', 'cleanSnapshotsOlderThan', 'createSnapshot', 'getDetectionResult',
+  'getMostRecentSnapshot', 'permissionsStatus', 'storeAnnotatedScreenshot', 'storeDetectionResult', 'storeScreenshot',
+]);
+
+function decodeError(message: string): BridgeError {
+  return new BridgeError({ code: 'decodingFailed', message: 'Failed to decode request', details: message });
+}
+
+function asObject(payload: JsonValue | undefined, op: string): Record<string, JsonValue> {
+  if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) throw decodeError(`${op} payload must be an object`);
+  return payload;
+}
+
+function str(obj: Record<string, JsonValue>, key: string, required: true): string;
+function str(obj: Record<string, JsonValue>, key: string, required: false): string | undefined;
+function str(obj: Record<string, JsonValue>, key: string, required: boolean): string | undefined {
+  const v = obj[key];
+  if (v === undefined || v === null) {
+    if (required) throw decodeError(`missing ${key}`);
+    return undefined;
+  }
+  if (typeof v !== 'string') throw decodeError(`${key} must be a string`);
+  if (v.length > MAX_STRING || v.includes('\0')) throw new BridgeError({ code: 'invalidRequest', message: `${key} is too long or contains NUL` });
+  return v;
+}
+
+function int(obj: Record<string, JsonValue>, key: string, required: boolean): number | undefined {
+  const v = obj[key];
+  if (v === undefined || v === null) {
+    if (required) throw decodeError(`missing ${key}`);
+    return undefined;
+  }
+  if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw decodeError(`${key} must be an integer`);
+  return v;
+}
+
+function notFound(snapshotId: string): BridgeError {
+  return new BridgeError({ code: 'notFound', message: `Snapshot ${snapshotId} not found` });
+}
+
+/** The in-process service set used by our host and by the client's local fallback. */
+export function createLocalServices(opts: LocalServicesOptions = {}): BridgeServices {
+  const store = new SnapshotStore(opts);
+  const permissions = opts.permissions ?? (() => ({ ...NO_PERMISSIONS }));
+  const maxDetectionBytes = opts.maxDetectionBytes ?? 8 * 1024 * 1024;
+
+  function handle(op: string, payload: JsonValue | undefined): BridgeReply {
+    switch (op) {
+      case 'permissionsStatus':
+        return { case: 'permissionsStatus', value: permissions() };
+      case 'createSnapshot':
+        asObject(payload, op);
+        return { case: 'snapshotId', value: store.create() };
+      case 'storeDetectionResult': {
+        const p = asObject(payload, op);
+        const id = str(p, 'snapshotId', true);
+        if (p.result === undefined || p.result === null) throw decodeError('missing result');
+        if (JSON.stringify(p.result).length > maxDetectionBytes) {
+          throw new BridgeError({ code: 'invalidRequest', message: `detection result exceeds ${maxDetectionBytes} bytes` });
+        }
+        if (!store.storeDetection(id, p.result)) throw notFound(id);
+        return { case: 'ok' };
+      }
+      case 'getDetectionResult': {
+        const id = str(asObject(payload, op), 'snapshotId', true);
+        const result = store.has(id) ? store.detection(id) : undefined;
+        if (result === undefined) throw new BridgeError({ code: 'notFound', message: `No detection result for snapshot ${id}` });
+        return { case: 'detection', value: result };
+      }
+      case 'storeScreenshot': {
+        const p = asObject(payload, op);
+        const id = str(p, 'snapshotId', true);
+        const info: SnapshotScreenshotInfo = { screenshotPath: str(p, 'screenshotPath', true) };
+        const bundle = str(p, 'applicationBundleId', false);
+        if (bundle !== undefined) info.applicationBundleId = bundle;
+        const pid = int(p, 'applicationProcessId', false);
+        if (pid !== undefined) info.applicationProcessId = pid;
+        const name = str(p, 'applicationName', false);
+        if (name !== undefined) info.applicationName = name;
+        const title = str(p, 'windowTitle', false);
+        if (title !== undefined) info.windowTitle = title;
+        if (p.windowBounds !== undefined && p.windowBounds !== null) info.windowBounds = p.windowBounds;
+        if (!store.storeScreenshot(id, info)) throw notFound(id);
+        return { case: 'ok' };
+      }
+      case 'storeAnnotatedScreenshot': {
+        const p = asObject(payload, op);
+        const id = str(p, 'snapshotId', true);
+        if (!store.storeScreenshot(id, { annotatedScreenshotPath: str(p, 'annotatedScreenshotPath', true) })) throw notFound(id);
+        return { case: 'ok' };
+      }
+      case 'getMostRecentSnapshot': {
+        const bundle = str(asObject(payload, op), 'applicationBundleId', false);
+        const id = store.mostRecent(bundle);
+        if (id === undefined) throw new BridgeError({ code: 'notFound', message: bundle ? `No snapshot for ${bundle}` : 'No snapshots' });
+        return { case: 'snapshotId', value: id };
+      }
+      case 'cleanSnapshot':
+        store.remove(str(asObject(payload, op), 'snapshotId', true));
+        return { case: 'ok' };
+      case 'cleanSnapshotsOlderThan': {
+        const days = int(asObject(payload, op), 'days', true)!;
+        if (days < 0) throw new BridgeError({ code: 'invalidRequest', message: 'days must not be negative' });
+        return { case: 'int', value: store.removeOlderThan(days) };
+      }
+      case 'cleanAllSnapshots':
+        return { case: 'int', value: store.clear() };
+      default:
+        throw new BridgeError({ code: 'operationNotSupported', message: `Operation ${op} is not supported by this host` });
+    }
+  }
+
+  return { operations: OPERATIONS, permissions, handle };
+}
