@@ -5,3 +5,8 @@ export { isNativeAvailable } from './native/binding.js';
 export {
   nativeSpawn, isNativeSpawnAvailable, type NativeSpawnOptions, type NativeSpawnResult,
 } from './native/spawn.js';
+export {
+  startBridgeHost, bridgeRequest, connectBridge, discoverBridgeHost, handshakeBridge, BridgeError, BridgeTransportError,
+  type BridgeHost, type BridgeHostOptions, type BridgeClientOptions, type BridgeConnection, type BridgeRequestOptions,
+  type BridgeRequestResult,
+} from './bridge/index.js';

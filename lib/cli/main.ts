@@ -13,6 +13,7 @@ const commands: CommandTable = {
   nodes: { summary: 'list nodes known to the Gateway', load: () => import('./commands/nodes.js') },
   invoke: { summary: 'invoke a node command: --node <id|name> --command <cmd> --params <json>', load: () => import('./commands/invoke.js') },
   run: { summary: 'run a command on a node: openclaw-ipc run --node <id|name> -- <argv>', load: () => import('./commands/run.js') },
+  bridge: { summary: 'PeekabooBridge: bridge [host|status|call <op> [--payload JSON]] [--json]', load: () => import('./commands/bridge.js') },
 };
 
 await runCli('openclaw-ipc', commands, process.argv.slice(2));

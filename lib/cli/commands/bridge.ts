@@ -1,0 +1,127 @@
+// openclaw-ipc bridge [host|status|call <op> [--payload JSON]] [--json]
+//   host    serve a PeekabooBridge host in the foreground until SIGINT/SIGTERM
+//   status  probe the bridge sockets in discovery order and show which host would be used
+//   call    run one operation on the selected host (or locally when none is acceptable)
+import { parseArgs } from 'node:util';
+
+import {
+  bridgeRequest, discoverBridgeHost, startBridgeHost, BridgeError, BridgeTransportError, type BridgeProbe,
+} from '../../bridge/index.js';
+import { ExitCode, UsageError } from '../run.js';
+
+const USAGE = `usage: openclaw-ipc bridge [host|status|call <op>] [options]
+  host    [--socket PATH] [--allow-team ID]... [--same-user] [--debug-build]
+  status  [--socket PATH] [--json]
+  call    <op> [--payload JSON] [--socket PATH] [--timeout MS] [--json]
+The host allowlists TeamID Y5PE65HELJ by default; on Linux no peer has a TeamID, so use --same-user
+to admit same-user peers. PEEKABOO_ALLOW_UNSIGNED_SOCKET_CLIENTS=1 is honoured only with --debug-build.`;
+
+const options = {
+  socket: { type: 'string' },
+  'allow-team': { type: 'string', multiple: true },
+  'same-user': { type: 'boolean' },
+  'debug-build': { type: 'boolean' },
+  payload: { type: 'string' },
+  timeout: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+function out(text: string): void {
+  process.stdout.write(`${text}\n`);
+}
+
+function describeProbe(p: BridgeProbe): string {
+  const detail = p.outcome === 'accepted' || p.outcome === 'rejected'
+    ? `${p.handshake?.hostKind} ${p.handshake?.build}, protocol ${p.handshake?.negotiatedVersion.major}.${p.handshake?.negotiatedVersion.minor}, ${p.handshake?.supportedOperations.length} ops${p.reason ? ` (${p.reason})` : ''}`
+    : p.error ? `${p.error.code}: ${p.error.message}` : p.reason ?? '';
+  return `${p.outcome.padEnd(8)} ${p.name.padEnd(16)} ${p.socketPath}  ${detail}`;
+}
+
+async function runHost(values: Record<string, unknown>): Promise<number> {
+  const teams = (values['allow-team'] as string[] | undefined) ?? undefined;
+  if (values['same-user'] && teams?.length) throw new UsageError('--same-user and --allow-team are exclusive');
+  const host = await startBridgeHost({
+    socketPath: values.socket as string | undefined,
+    allowedTeamIds: values['same-user'] ? [] : teams,
+    debugBuild: values['debug-build'] === true,
+  });
+  out(`bridge host listening on ${host.socketPath}`);
+  await new Promise<void>((resolve) => {
+    const stop = (): void => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await host.close();
+  return ExitCode.ok;
+}
+
+async function runStatus(values: Record<string, unknown>): Promise<number> {
+  const discovery = await discoverBridgeHost({ socketPath: values.socket as string | undefined });
+  if (values.json) {
+    out(JSON.stringify({ selected: discovery.selected?.socketPath ?? null, local: discovery.local, probes: discovery.probes }));
+  } else {
+    for (const probe of discovery.probes) out(describeProbe(probe));
+    out(discovery.selected ? `selected: ${discovery.selected.socketPath}` : 'selected: local (no acceptable bridge host)');
+  }
+  return discovery.selected || !discovery.explicit ? ExitCode.ok : ExitCode.failure;
+}
+
+async function runCall(op: string | undefined, values: Record<string, unknown>): Promise<number> {
+  if (!op) throw new UsageError('call needs an operation name');
+  let payload: unknown;
+  if (typeof values.payload === 'string') {
+    try {
+      payload = JSON.parse(values.payload);
+    } catch (err) {
+      throw new UsageError(`--payload is not valid JSON: ${(err as Error).message}`);
+    }
+  }
+  let timeoutMs: number | undefined;
+  if (typeof values.timeout === 'string') {
+    timeoutMs = Number(values.timeout);
+    if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) throw new UsageError('--timeout must be a positive integer (ms)');
+  }
+  try {
+    const result = await bridgeRequest(op, payload, { socketPath: values.socket as string | undefined, timeoutMs });
+    if (values.json) {
+      out(JSON.stringify({ via: result.via, socketPath: result.socketPath ?? null, case: result.response.case, value: result.response.value ?? null }));
+    } else {
+      out(`${result.via === 'local' ? 'local (this process)' : result.socketPath}: ${result.response.case} ${JSON.stringify(result.response.value ?? {})}`);
+    }
+    return ExitCode.ok;
+  } catch (err) {
+    if (values.json && (err instanceof BridgeError || err instanceof BridgeTransportError)) {
+      const bridgeCode = err instanceof BridgeError ? err.bridgeCode : undefined;
+      out(JSON.stringify({ error: { code: err.code, bridgeCode: bridgeCode ?? null, message: err.message, details: err instanceof BridgeError ? err.details ?? null : null } }));
+      return bridgeCode === 'unauthorizedClient' || bridgeCode === 'permissionDenied' ? ExitCode.denied : ExitCode.failure;
+    }
+    throw err;
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    out(USAGE);
+    return ExitCode.ok;
+  }
+  const [sub = 'status', ...rest] = positionals;
+  switch (sub) {
+    case 'host':
+      return runHost(values);
+    case 'status':
+      return runStatus(values);
+    case 'call':
+      if (rest.length > 1) throw new UsageError('call takes exactly one operation');
+      return runCall(rest[0], values);
+    default:
+      throw new UsageError(`unknown bridge subcommand '${sub}'\n${USAGE}`);
+  }
+}
