@@ -1,0 +1,221 @@
+// exec-approvals.json: OpenClaw's format (version 1). The file is shared with other installs
+// (OpenClaw's node host, OpenClaw.app), so every write re-reads the file, applies one change and
+// writes atomically; unknown fields are preserved; a malformed or unsafe file is refused, never replaced.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+
+import { IpcError } from '../common/errors.js';
+import { expandHome, writeFileAtomic } from '../common/state-dir.js';
+import { newSocketToken } from './hmac.js';
+
+export class ApprovalsFileError extends IpcError {}
+
+export type Security = 'deny' | 'allowlist' | 'full';
+export type Ask = 'off' | 'on-miss' | 'always';
+export const SECURITY_VALUES: readonly Security[] = ['deny', 'allowlist', 'full'];
+export const ASK_VALUES: readonly Ask[] = ['off', 'on-miss', 'always'];
+
+export interface AllowlistEntry {
+  id?: string;
+  pattern: string;
+  argPattern?: string;
+  source?: string;
+  commandText?: string;
+  lastUsedAt?: number;
+  lastUsedCommand?: string;
+  lastResolvedPath?: string;
+  [unknownField: string]: unknown;
+}
+
+export interface PolicySection {
+  security?: Security;
+  ask?: Ask;
+  askFallback?: Security;
+  autoAllowSkills?: boolean;
+  allowlist?: AllowlistEntry[];
+  [unknownField: string]: unknown;
+}
+
+export interface ApprovalsFile {
+  version: 1;
+  socket?: { path?: string; token?: string; [unknownField: string]: unknown };
+  defaults?: PolicySection;
+  agents?: Record<string, PolicySection>;
+  [unknownField: string]: unknown;
+}
+
+export const APPROVALS_FILE_NAME = 'exec-approvals.json';
+export const SOCKET_FILE_NAME = 'exec-approvals.sock';
+
+export function approvalsFilePath(stateDir: string): string {
+  return path.join(stateDir, APPROVALS_FILE_NAME);
+}
+
+/** The socket path the file names (leading `~` expanded), else `<stateDir>/exec-approvals.sock`. */
+export function socketPathFor(file: ApprovalsFile, stateDir: string): string {
+  const configured = file.socket?.path?.trim();
+  return configured ? path.resolve(stateDir, expandHome(configured)) : path.join(stateDir, SOCKET_FILE_NAME);
+}
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function malformed(file: string, why: string): ApprovalsFileError {
+  return new ApprovalsFileError('ERR_APPROVALS_MALFORMED', `${file}: ${why}; fix or move the file (it is never overwritten)`);
+}
+
+function checkSection(file: string, where: string, section: unknown): void {
+  if (!isObject(section)) throw malformed(file, `${where} must be an object`);
+  if (section.security !== undefined && !SECURITY_VALUES.includes(section.security as Security)) throw malformed(file, `${where}.security must be deny|allowlist|full`);
+  if (section.askFallback !== undefined && !SECURITY_VALUES.includes(section.askFallback as Security)) throw malformed(file, `${where}.askFallback must be deny|allowlist|full`);
+  if (section.ask !== undefined && !ASK_VALUES.includes(section.ask as Ask)) throw malformed(file, `${where}.ask must be off|on-miss|always`);
+  if (section.allowlist !== undefined) {
+    if (!Array.isArray(section.allowlist)) throw malformed(file, `${where}.allowlist must be an array`);
+    for (const entry of section.allowlist) {
+      if (typeof entry === 'string') continue;
+      if (!isObject(entry) || typeof entry.pattern !== 'string') throw malformed(file, `${where}.allowlist entries need a string pattern`);
+    }
+  }
+}
+
+/** Validates the parsed JSON shape; throws ERR_APPROVALS_MALFORMED with the offending field. */
+export function validateApprovals(file: string, data: unknown): ApprovalsFile {
+  if (!isObject(data)) throw malformed(file, 'top level must be an object');
+  if (data.version !== 1) throw malformed(file, `unsupported version ${JSON.stringify(data.version)} (expected 1)`);
+  if (data.socket !== undefined) {
+    if (!isObject(data.socket)) throw malformed(file, 'socket must be an object');
+    if (data.socket.path !== undefined && typeof data.socket.path !== 'string') throw malformed(file, 'socket.path must be a string');
+    if (data.socket.token !== undefined && typeof data.socket.token !== 'string') throw malformed(file, 'socket.token must be a string');
+  }
+  if (data.defaults !== undefined) checkSection(file, 'defaults', data.defaults);
+  if (data.agents !== undefined) {
+    if (!isObject(data.agents)) throw malformed(file, 'agents must be an object');
+    for (const [id, section] of Object.entries(data.agents)) checkSection(file, `agents.${id}`, section);
+  }
+  return data as ApprovalsFile;
+}
+
+/**
+ * Fills what OpenClaw fills on load: string allowlist entries become {pattern}, missing or non-UUID
+ * ids get a UUID. Returns whether anything changed. Every other field is kept as it was.
+ */
+export function normalizeApprovals(data: ApprovalsFile): boolean {
+  let changed = false;
+  const sections = [data.defaults, ...Object.values(data.agents ?? {})];
+  for (const section of sections) {
+    if (!section?.allowlist) continue;
+    section.allowlist = section.allowlist.map((entry) => {
+      const obj: AllowlistEntry = typeof entry === 'string' ? { pattern: entry } : entry;
+      if (typeof obj.id !== 'string' || !UUID_RE.test(obj.id)) {
+        obj.id = crypto.randomUUID();
+        changed = true;
+      }
+      if (typeof entry === 'string') changed = true;
+      return obj;
+    });
+  }
+  return changed;
+}
+
+/**
+ * Reads and validates the file without changing it; undefined when missing. Refuses a symlink,
+ * a non-regular file, a file owned by another uid, or one readable/writable by group or others
+ * (it holds the socket token).
+ */
+export function readApprovals(file: string): ApprovalsFile | undefined {
+  let st: fs.Stats;
+  try {
+    st = fs.lstatSync(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  if (st.isSymbolicLink()) throw new ApprovalsFileError('ERR_APPROVALS_SYMLINK', `refusing ${file}: it is a symbolic link`);
+  if (!st.isFile()) throw new ApprovalsFileError('ERR_APPROVALS_NOT_FILE', `refusing ${file}: not a regular file`);
+  const uid = process.geteuid?.();
+  if (uid !== undefined && st.uid !== uid) throw new ApprovalsFileError('ERR_APPROVALS_OWNER', `refusing ${file}: owned by uid ${st.uid}, not ${uid}`);
+  if ((st.mode & 0o077) !== 0) {
+    throw new ApprovalsFileError('ERR_APPROVALS_PERMISSIONS', `refusing ${file}: mode ${(st.mode & 0o777).toString(8)} exposes the socket token; chmod 600 it after checking nobody else changed it`);
+  }
+  // O_NOFOLLOW closes the lstat→open window against a swap to a symlink.
+  const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+  let text: string;
+  try {
+    text = fs.readFileSync(fd, 'utf8');
+  } finally {
+    fs.closeSync(fd);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw malformed(file, `not valid JSON (${(err as Error).message})`);
+  }
+  return validateApprovals(file, parsed);
+}
+
+export function serializeApprovals(data: ApprovalsFile): string {
+  return `${JSON.stringify(data, null, 2)}\n`;
+}
+
+/**
+ * Read → change → atomic write, on the freshest content. `mutate` returns false to skip the write.
+ * A missing file starts as `{version: 1}`. Mode 0600.
+ */
+export function updateApprovals(file: string, mutate: (data: ApprovalsFile) => boolean | void): ApprovalsFile {
+  const data = readApprovals(file) ?? { version: 1 };
+  const normalized = normalizeApprovals(data);
+  const changed = mutate(data);
+  if (changed !== false || normalized) writeFileAtomic(file, serializeApprovals(data), 0o600);
+  return data;
+}
+
+/**
+ * Loads the file for a server or client, creating it when missing: fills a socket token (24 random
+ * bytes, base64url) and `socket.path` when absent, and entry ids. Writes only when something was
+ * missing, so a complete file written by another install is left byte-for-byte alone.
+ */
+export function ensureApprovals(file: string, defaultSocketPath: string): ApprovalsFile {
+  const existing = readApprovals(file);
+  if (existing) {
+    const needsWrite = normalizeApprovals(structuredClone(existing)) || !existing.socket?.token || !existing.socket?.path;
+    if (!needsWrite) return existing;
+  }
+  return updateApprovals(file, (data) => {
+    data.socket = isObject(data.socket) ? data.socket : {};
+    if (!data.socket.token) data.socket.token = newSocketToken();
+    if (!data.socket.path) data.socket.path = defaultSocketPath;
+  });
+}
+
+/** The socket token, or ERR_APPROVALS_NO_TOKEN. */
+export function requireToken(data: ApprovalsFile, file: string): string {
+  const token = data.socket?.token;
+  if (!token) throw new ApprovalsFileError('ERR_APPROVALS_NO_TOKEN', `${file} has no socket.token (start the exec host first)`);
+  return token;
+}
+
+/** Finds or creates the agent section (`agents.<id>`). */
+export function agentSection(data: ApprovalsFile, agentId: string): PolicySection {
+  data.agents ??= {};
+  data.agents[agentId] ??= {};
+  return data.agents[agentId];
+}
+
+/** Appends `pattern` to `agents.<agentId>.allowlist` unless already present; returns the entry. */
+export function addAllowlistPattern(data: ApprovalsFile, agentId: string, pattern: string, extra: Partial<AllowlistEntry> = {}): AllowlistEntry {
+  const section = agentSection(data, agentId);
+  section.allowlist ??= [];
+  const found = section.allowlist.find((entry) => entry.pattern === pattern);
+  if (found) {
+    Object.assign(found, extra);
+    return found;
+  }
+  const entry: AllowlistEntry = { id: crypto.randomUUID(), pattern, ...extra };
+  section.allowlist.push(entry);
+  return entry;
+}

@@ -1,0 +1,155 @@
+// Client side of the exec-approvals socket (what a node host uses). Before a single byte is sent it
+// checks that the path is a socket owned by us and that the process that accepted the connection
+// runs as our uid (connect() follows symlinks; a planted socket must never see the token or a MAC).
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+
+import { IpcError } from '../common/errors.js';
+import { encodeLine, parseUntrustedJson, readLine } from '../common/jsonl.js';
+import type { ApprovalDecision } from '../common/pending-approvals.js';
+import { resolveStateDir } from '../common/state-dir.js';
+import { peerUid } from '../native/peer.js';
+import { approvalsFilePath, readApprovals, requireToken, socketPathFor } from './approvals-file.js';
+import { newNonce, signExecRequest } from './hmac.js';
+import type { ExecHostRequest } from './policy.js';
+import type { ExecResult } from './runner.js';
+
+export class ExecHostClientError extends IpcError {}
+
+/** OpenClaw's client timeouts: `exec` 20 s, `request` 15 s. */
+export const EXEC_TIMEOUT_MS = 20_000;
+export const APPROVAL_TIMEOUT_MS = 15_000;
+const MAX_REPLY_BYTES = 4 * 1024 * 1024;
+
+export interface SocketClientOptions {
+  socketPath: string;
+  token: string;
+  timeoutMs?: number;
+}
+
+export interface ExecHostError {
+  code: string;
+  message: string;
+  reason?: string;
+}
+
+export type ExecHostResponse =
+  | { type: 'exec-res'; id: string; ok: true; payload: ExecResult }
+  | { type: 'exec-res'; id: string; ok: false; error: ExecHostError };
+
+export interface ApprovalSocketRequest {
+  command: string;
+  cwd?: string;
+  host?: string;
+  security?: string;
+  ask?: string;
+  agentId?: string;
+  resolvedPath?: string;
+  sessionKey?: string;
+  allowedDecisions?: ApprovalDecision[];
+}
+
+/** Socket path and token from `<stateDir>/exec-approvals.json` (throws when missing or unsafe). */
+export function loadClientConfig(stateDir = resolveStateDir()): { socketPath: string; token: string } {
+  const file = approvalsFilePath(stateDir);
+  const data = readApprovals(file);
+  if (!data) throw new ExecHostClientError('ERR_APPROVALS_MISSING', `${file} does not exist (is the exec host running?)`);
+  return { socketPath: socketPathFor(data, stateDir), token: requireToken(data, file) };
+}
+
+/** The exact `exec` line: requestJson is serialised once and MAC'd as sent. */
+export function buildExecLine(request: ExecHostRequest, token: string, overrides: { id?: string; nonce?: string; ts?: number } = {}): { id: string; line: string } {
+  const id = overrides.id ?? crypto.randomUUID();
+  const nonce = overrides.nonce ?? newNonce();
+  const ts = overrides.ts ?? Date.now();
+  const requestJson = JSON.stringify(request);
+  const hmac = signExecRequest(token, nonce, ts, requestJson);
+  return { id, line: encodeLine({ type: 'exec', id, nonce, ts, hmac, requestJson }) };
+}
+
+/** lstat (no symlink following): a socket owned by our euid, else ExecHostClientError. */
+export function checkSocketFile(socketPath: string): void {
+  let st: fs.Stats;
+  try {
+    st = fs.lstatSync(socketPath);
+  } catch (err) {
+    throw new ExecHostClientError('ERR_SOCKET_NOT_FOUND', `exec host socket ${socketPath} not found`, { cause: err });
+  }
+  if (!st.isSocket()) throw new ExecHostClientError('ERR_SOCKET_NOT_SOCKET', `refusing ${socketPath}: not a socket${st.isSymbolicLink() ? ' (a symbolic link)' : ''}`);
+  const uid = process.geteuid?.();
+  if (st.uid !== uid) throw new ExecHostClientError('ERR_SOCKET_OWNER', `refusing ${socketPath}: owned by uid ${st.uid}, not ${uid}`);
+}
+
+/**
+ * Connects, verifies the server's uid, writes `line`, half-closes, and waits for the reply line that
+ * `accept` recognises. All within `timeoutMs` (ERR_EXEC_HOST_TIMEOUT).
+ */
+export async function exchangeLine(socketPath: string, line: string, accept: (msg: Record<string, unknown>) => boolean, timeoutMs: number): Promise<Record<string, unknown>> {
+  checkSocketFile(socketPath);
+  const deadline = Date.now() + timeoutMs;
+  const socket = net.connect(socketPath);
+  socket.on('error', () => { /* surfaced through the awaits below */ });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new ExecHostClientError('ERR_EXEC_HOST_TIMEOUT', `no connection to ${socketPath} within ${timeoutMs} ms`)), timeoutMs);
+      socket.once('connect', () => { clearTimeout(timer); resolve(); });
+      socket.once('error', (err) => { clearTimeout(timer); reject(new ExecHostClientError('ERR_CONNECT', `cannot connect to ${socketPath}: ${err.message}`, { cause: err })); });
+    });
+    let serverUid: number;
+    try {
+      serverUid = peerUid(socket);
+    } catch (err) {
+      throw new ExecHostClientError('ERR_PEER_UNVERIFIABLE', `cannot verify the exec host's uid: ${(err as Error).message}`, { cause: err });
+    }
+    if (serverUid !== process.geteuid?.()) {
+      throw new ExecHostClientError('ERR_PEER_UID', `refusing exec host on ${socketPath}: it runs as uid ${serverUid}`);
+    }
+    socket.end(line);
+    let reply: Record<string, unknown> | undefined;
+    try {
+      await readLine(socket, {
+        maxLineBytes: MAX_REPLY_BYTES,
+        timeoutMs: Math.max(1, deadline - Date.now()),
+        accept: (text) => {
+          try {
+            const msg = parseUntrustedJson(text);
+            if (typeof msg === 'object' && msg !== null && !Array.isArray(msg) && accept(msg as Record<string, unknown>)) {
+              reply = msg as Record<string, unknown>;
+              return true;
+            }
+          } catch {
+            // not JSON: keep reading
+          }
+          return false;
+        },
+      });
+    } catch (err) {
+      const code = (err as IpcError).code === 'ERR_READ_TIMEOUT' ? 'ERR_EXEC_HOST_TIMEOUT' : 'ERR_EXEC_HOST_CLOSED';
+      throw new ExecHostClientError(code, `no reply from the exec host: ${(err as Error).message}`, { cause: err });
+    }
+    return reply as Record<string, unknown>;
+  } finally {
+    socket.destroy();
+  }
+}
+
+/** Sends one signed `exec` and resolves to the `exec-res` reply. */
+export async function execViaSocket(request: ExecHostRequest, options: SocketClientOptions): Promise<ExecHostResponse> {
+  const { id, line } = buildExecLine(request, options.token);
+  const reply = await exchangeLine(options.socketPath, line, (msg) => (msg.type === 'exec-res' && msg.id === id) || msg.type === 'decision', options.timeoutMs ?? EXEC_TIMEOUT_MS);
+  if (reply.type === 'decision') {
+    // The server refused our connection outright (peer check) before reading the request.
+    throw new ExecHostClientError('ERR_PEER_DENIED', 'the exec host refused this connection');
+  }
+  return reply as unknown as ExecHostResponse;
+}
+
+/** Sends a plain `request` (prompt) and resolves to the human's decision. */
+export async function requestApprovalViaSocket(request: ApprovalSocketRequest, options: SocketClientOptions): Promise<ApprovalDecision> {
+  const id = crypto.randomUUID();
+  const line = encodeLine({ type: 'request', token: options.token, id, request });
+  const reply = await exchangeLine(options.socketPath, line, (msg) => msg.type === 'decision', options.timeoutMs ?? APPROVAL_TIMEOUT_MS);
+  const decision = reply.decision as ApprovalDecision;
+  return reply.id === id ? decision : 'deny';
+}

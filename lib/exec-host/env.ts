@@ -1,0 +1,68 @@
+// The child environment: built from an allowlist of inherited keys (sudo's env_reset model) plus
+// validated overrides. Loader/interpreter injection keys never pass, and overriding one is an
+// error rather than a silent drop, so the caller learns the request was not run as written.
+import { IpcError } from '../common/errors.js';
+
+export class EnvOverrideError extends IpcError {
+  readonly key: string;
+  constructor(key: string, why: string) {
+    super('INVALID_REQUEST', `SYSTEM_RUN_DENIED: environment override rejected (${key}: ${why})`);
+    this.key = key;
+  }
+}
+
+/** Inherited from the daemon when present; nothing else is. */
+export const INHERITED_ENV_KEYS: readonly string[] = ['PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'LANG', 'LANGUAGE', 'TERM', 'TZ', 'TMPDIR', 'COLORTERM', 'NO_COLOR'];
+const INHERITED_PREFIXES = ['LC_'];
+
+/** Keys that must never reach a child, inherited or overridden. */
+export const BLOCKED_ENV_KEYS: ReadonlySet<string> = new Set([
+  'PATH', 'LD_PRELOAD', 'LD_LIBRARY_PATH', 'LD_AUDIT', 'GCONV_PATH', 'NODE_OPTIONS', 'NODE_PATH', 'BASH_ENV', 'ENV', 'IFS',
+  'PYTHONPATH', 'PYTHONSTARTUP', 'PYTHONHOME', 'PERL5OPT', 'PERL5LIB', 'PERLLIB', 'RUBYOPT', 'RUBYLIB', 'GIT_SSH_COMMAND', 'GIT_SSH',
+  'GIT_EXEC_PATH', 'GIT_CONFIG_GLOBAL', 'GIT_CONFIG_SYSTEM', 'SHELLOPTS', 'BASHOPTS', 'PS4', 'PROMPT_COMMAND', 'ZDOTDIR',
+  'HOSTALIASES', 'RESOLV_HOST_CONF', 'LOCPATH', 'NLSPATH', 'MALLOC_CHECK_', 'TMPDIR_OVERRIDE', 'JAVA_TOOL_OPTIONS', '_JAVA_OPTIONS',
+  'OPENSSL_CONF', 'SSLKEYLOGFILE',
+]);
+const BLOCKED_PREFIXES = ['LD_', 'DYLD_', 'BASH_FUNC_', 'OPENCLAW_', 'GIT_CONFIG_'];
+
+const KEY_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const MAX_OVERRIDES = 256;
+const MAX_VALUE_BYTES = 32 * 1024;
+
+export function isBlockedEnvKey(key: string): boolean {
+  const upper = key.toUpperCase();
+  return BLOCKED_ENV_KEYS.has(upper) || BLOCKED_PREFIXES.some((prefix) => upper.startsWith(prefix));
+}
+
+/** Throws EnvOverrideError for a blocked, malformed or oversized override. */
+export function validateEnvOverrides(overrides: unknown): Record<string, string> {
+  if (overrides === undefined || overrides === null) return {};
+  if (typeof overrides !== 'object' || Array.isArray(overrides)) throw new EnvOverrideError('env', 'must be an object of strings');
+  const entries = Object.entries(overrides as Record<string, unknown>);
+  if (entries.length > MAX_OVERRIDES) throw new EnvOverrideError('env', `more than ${MAX_OVERRIDES} keys`);
+  const out: Record<string, string> = {};
+  for (const [key, value] of entries) {
+    if (!KEY_RE.test(key)) throw new EnvOverrideError(key, 'invalid name');
+    if (isBlockedEnvKey(key)) throw new EnvOverrideError(key, 'blocked key');
+    if (typeof value !== 'string') throw new EnvOverrideError(key, 'value must be a string');
+    if (value.includes('\0')) throw new EnvOverrideError(key, 'NUL byte in value');
+    if (Buffer.byteLength(value) > MAX_VALUE_BYTES) throw new EnvOverrideError(key, 'value too long');
+    out[key] = value;
+  }
+  return out;
+}
+
+/**
+ * The environment for a child: allowlisted keys from `base` (PATH is the daemon's own, minus
+ * relative entries), then the validated `overrides`.
+ */
+export function buildChildEnv(overrides: unknown, base: NodeJS.ProcessEnv = process.env, searchPath?: string): Record<string, string> {
+  const validated = validateEnvOverrides(overrides);
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(base)) {
+    if (value === undefined || value.includes('\0')) continue;
+    if (INHERITED_ENV_KEYS.includes(key) || INHERITED_PREFIXES.some((prefix) => key.startsWith(prefix))) env[key] = value;
+  }
+  if (searchPath !== undefined) env.PATH = searchPath;
+  return Object.assign(env, validated);
+}

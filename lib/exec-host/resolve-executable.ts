@@ -1,0 +1,69 @@
+// Resolves argv[0] to the canonical executable the policy judges and the runner executes.
+// Bare names are looked up on a trusted PATH (never the request's, never relative entries, so a
+// hostile cwd cannot supply `true`); the result is realpath'd so `..` and symlinks cannot disguise it.
+import fs from 'node:fs';
+import path from 'node:path';
+
+export interface ResolvedExecutable {
+  /** Canonical absolute path (realpath) of a regular, executable file. */
+  path: string;
+  /** How argv[0] was written: with a slash (explicit path) or a bare name found on PATH. */
+  via: 'path' | 'search';
+}
+
+export type ResolveFailure = 'not-found' | 'not-executable' | 'not-a-file' | 'invalid';
+
+function checkExecutable(candidate: string): string {
+  let real: string;
+  try {
+    real = fs.realpathSync(candidate);
+  } catch {
+    return 'not-found';
+  }
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(real);
+  } catch {
+    return 'not-found';
+  }
+  if (!st.isFile()) return 'not-a-file';
+  try {
+    fs.accessSync(real, fs.constants.X_OK);
+  } catch {
+    return 'not-executable';
+  }
+  return real;
+}
+
+/**
+ * `argv0` with a `/`: resolved against `cwd` (absolute cwd required) then realpath'd.
+ * A bare name: the first executable regular file on `searchPath`'s absolute entries.
+ */
+export function resolveExecutable(argv0: string, cwd: string | undefined, searchPath: string): ResolvedExecutable | { failure: ResolveFailure } {
+  if (argv0.length === 0 || argv0.includes('\0')) return { failure: 'invalid' };
+  if (argv0.includes('/')) {
+    const base = cwd && path.isAbsolute(cwd) ? cwd : undefined;
+    if (!path.isAbsolute(argv0) && !base) return { failure: 'invalid' };
+    const result = checkExecutable(base ? path.resolve(base, argv0) : argv0);
+    return isFailure(result) ? { failure: result } : { path: result, via: 'path' };
+  }
+  let lastFailure: ResolveFailure = 'not-found';
+  for (const dir of searchPath.split(path.delimiter)) {
+    // Empty and relative entries mean "the current directory": never trusted.
+    if (!dir || !path.isAbsolute(dir)) continue;
+    const result = checkExecutable(path.join(dir, argv0));
+    if (!isFailure(result)) return { path: result, via: 'search' };
+    if (result !== 'not-found') lastFailure = result;
+  }
+  return { failure: lastFailure };
+}
+
+function isFailure(value: string): value is ResolveFailure {
+  return value === 'not-found' || value === 'not-executable' || value === 'not-a-file' || value === 'invalid';
+}
+
+/** The PATH used for lookups: the daemon's own, minus relative entries. */
+export function trustedSearchPath(env: NodeJS.ProcessEnv = process.env): string {
+  const fallback = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+  return (env.PATH ?? fallback).split(path.delimiter).filter((dir) => dir && path.isAbsolute(dir)).join(path.delimiter) || fallback;
+}

@@ -1,0 +1,214 @@
+// Runs one approved command: argv only (no shell), its own process group, a timeout that signals
+// the whole group (SIGTERM, then SIGKILL after a grace period), and output tails capped per stream.
+// The addon's posix_spawn runner is used when present (flat cost in daemon RSS); child_process with
+// a detached group is the fallback with the same semantics.
+import { spawn } from 'node:child_process';
+
+import { isNativeSpawnAvailable, nativeSpawn } from '../native/spawn.js';
+
+/** The exec-res payload (OpenClaw app shape): nil fields omitted. */
+export interface ExecResult {
+  exitCode?: number;
+  timedOut: boolean;
+  success: boolean;
+  stdout: string;
+  stderr: string;
+  error?: string;
+}
+
+export type RunnerBackend = 'native' | 'child-process';
+
+export interface RunCommandOptions {
+  /** The executable to run (the canonical path the policy approved). */
+  file: string;
+  /** Full argv including argv[0]. */
+  argv: string[];
+  cwd?: string;
+  /** The complete child environment (nothing else is inherited). */
+  env: Record<string, string>;
+  /** 0 / undefined = no timeout. */
+  timeoutMs?: number;
+  /** SIGTERM → SIGKILL delay, and how long leftover grandchildren may hold the pipes after exit. */
+  killGraceMs?: number;
+  /** Per-stream cap on UTF-8 bytes kept (the tail). Default 80 000. */
+  maxOutputBytes?: number;
+  /** Force a backend; default native when available. */
+  backend?: RunnerBackend;
+}
+
+export const DEFAULT_OUTPUT_CAP = 80_000;
+export const DEFAULT_KILL_GRACE_MS = 2000;
+export const TRUNCATED_PREFIX = '... (truncated) ';
+
+/** The backend runCommand picks by default here. */
+export function defaultBackend(): RunnerBackend {
+  return isNativeSpawnAvailable() ? 'native' : 'child-process';
+}
+
+/** The last `cap` bytes of `buf` as UTF-8, never starting mid-character, with the truncation prefix. */
+export function tailText(buf: Buffer, cap: number, truncated: boolean): string {
+  if (!truncated && buf.length <= cap) return buf.toString('utf8');
+  let start = Math.max(0, buf.length - cap);
+  while (start < buf.length && (buf[start] & 0xc0) === 0x80) start++;
+  return TRUNCATED_PREFIX + buf.subarray(start).toString('utf8');
+}
+
+interface RawOutcome {
+  exitCode: number | null;
+  signal: string | null;
+  timedOut: boolean;
+  stdout: Buffer;
+  stderr: Buffer;
+  stdoutTruncated: boolean;
+  stderrTruncated: boolean;
+}
+
+function toResult(raw: RawOutcome, cap: number): ExecResult {
+  const stdout = tailText(raw.stdout, cap, raw.stdoutTruncated);
+  const stderr = tailText(raw.stderr, cap, raw.stderrTruncated);
+  if (raw.timedOut) return { timedOut: true, success: false, stdout, stderr, error: 'timeout' };
+  if (raw.exitCode === null) return { timedOut: false, success: false, stdout, stderr, error: `signal ${raw.signal ?? 'unknown'}` };
+  const result: ExecResult = { exitCode: raw.exitCode, timedOut: false, success: raw.exitCode === 0, stdout, stderr };
+  if (raw.exitCode !== 0) result.error = `exit ${raw.exitCode}`;
+  return result;
+}
+
+function failedToStart(err: unknown): ExecResult {
+  const e = err as NodeJS.ErrnoException;
+  const detail = e?.code && !String(e.message).includes(e.code) ? `${e.code}: ${e.message}` : String(e?.message ?? err);
+  return { timedOut: false, success: false, stdout: '', stderr: '', error: `failed to start: ${detail}` };
+}
+
+/** Runs the command; never rejects for the command's own failure (spawn errors become `error`). */
+export async function runCommand(options: RunCommandOptions): Promise<ExecResult> {
+  const cap = options.maxOutputBytes ?? DEFAULT_OUTPUT_CAP;
+  const backend = options.backend ?? defaultBackend();
+  try {
+    const raw = backend === 'native'
+      ? await nativeSpawn({
+        file: options.file,
+        argv: options.argv,
+        cwd: options.cwd,
+        env: options.env,
+        timeoutMs: options.timeoutMs ?? 0,
+        killGraceMs: options.killGraceMs ?? DEFAULT_KILL_GRACE_MS,
+        // One extra byte tells a stream that hit the cap exactly from one that overflowed.
+        maxOutputBytes: cap + 1,
+      })
+      : await childProcessRun(options, cap + 1);
+    return toResult(raw, cap);
+  } catch (err) {
+    if (err instanceof TypeError) throw err;
+    return failedToStart(err);
+  }
+}
+
+/** Tail buffer: keeps at most `cap` bytes, compacting occasionally instead of on every chunk. */
+class Tail {
+  private chunks: Buffer[] = [];
+  private size = 0;
+  truncated = false;
+  constructor(private readonly cap: number) {}
+  push(chunk: Buffer): void {
+    this.chunks.push(chunk);
+    this.size += chunk.length;
+    if (this.size > this.cap * 2) this.compact();
+  }
+  private compact(): void {
+    const all = Buffer.concat(this.chunks);
+    const keep = all.subarray(Math.max(0, all.length - this.cap));
+    if (keep.length < all.length) this.truncated = true;
+    this.chunks = [Buffer.from(keep)];
+    this.size = keep.length;
+  }
+  result(): Buffer {
+    this.compact();
+    return this.chunks[0] ?? Buffer.alloc(0);
+  }
+}
+
+function killGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // The group is already gone.
+  }
+}
+
+/** child_process fallback with the native runner's semantics (process group, grace, tails). */
+function childProcessRun(options: RunCommandOptions, cap: number): Promise<RawOutcome> {
+  const grace = options.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
+  return new Promise<RawOutcome>((resolve, reject) => {
+    const child = spawn(options.file, options.argv.slice(1), {
+      argv0: options.argv[0],
+      cwd: options.cwd,
+      env: options.env,
+      detached: true,
+      shell: false,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const out = new Tail(cap);
+    const err = new Tail(cap);
+    let timedOut = false;
+    let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+    let openPipes = 2;
+    const timers: NodeJS.Timeout[] = [];
+    let settled = false;
+
+    const settle = (): void => {
+      if (settled || !exit) return;
+      settled = true;
+      for (const timer of timers) clearTimeout(timer);
+      // After a timeout nothing of the group may survive, even members that closed their pipes.
+      if (timedOut && child.pid !== undefined) killGroup(child.pid, 'SIGKILL');
+      child.stdout.destroy();
+      child.stderr.destroy();
+      resolve({
+        exitCode: exit.code,
+        signal: exit.signal,
+        timedOut,
+        stdout: out.result(),
+        stderr: err.result(),
+        stdoutTruncated: out.truncated,
+        stderrTruncated: err.truncated,
+      });
+    };
+
+    child.once('error', (e) => {
+      if (child.pid === undefined && !settled) {
+        settled = true;
+        for (const timer of timers) clearTimeout(timer);
+        reject(e);
+      }
+    });
+    child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
+    const pipeClosed = (): void => {
+      openPipes--;
+      if (openPipes === 0) settle();
+    };
+    child.stdout.once('close', pipeClosed);
+    child.stderr.once('close', pipeClosed);
+    child.once('exit', (code, signal) => {
+      exit = { code, signal };
+      if (openPipes === 0) {
+        settle();
+        return;
+      }
+      // Grandchildren still hold the pipes: give them the grace period, then kill the group.
+      timers.push(setTimeout(() => {
+        if (child.pid !== undefined) killGroup(child.pid, 'SIGKILL');
+        settle();
+      }, grace));
+    });
+    if (options.timeoutMs && options.timeoutMs > 0) {
+      timers.push(setTimeout(() => {
+        if (exit || child.pid === undefined) return;
+        timedOut = true;
+        const pid = child.pid;
+        killGroup(pid, 'SIGTERM');
+        timers.push(setTimeout(() => killGroup(pid, 'SIGKILL'), grace));
+      }, options.timeoutMs));
+    }
+  });
+}

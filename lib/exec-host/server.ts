@@ -1,0 +1,439 @@
+// The exec host (the app role): serves OpenClaw's exec-approvals socket protocol. One JSON line per
+// connection; `request` → `decision` (a prompt), `exec` → `exec-res` (HMAC + TTL + replay cache →
+// policy → prompt → run). Every connection is checked by kernel peer credentials first.
+import crypto from 'node:crypto';
+import net from 'node:net';
+import path from 'node:path';
+
+import { encodeLine, parseUntrustedJson, readLine } from '../common/jsonl.js';
+import { APPROVAL_DECISIONS, type ApprovalDecision, type PendingApprovals } from '../common/pending-approvals.js';
+import { ensurePrivateDir, resolveStateDir } from '../common/state-dir.js';
+import { peerCredentials, type PeerCredentials } from '../native/peer.js';
+import { addAllowlistPattern, approvalsFilePath, ensureApprovals, readApprovals, requireToken, socketPathFor, updateApprovals, type ApprovalsFile, SOCKET_FILE_NAME } from './approvals-file.js';
+import { AuditLog, peerExecutable, type AuditLogOptions } from './audit-log.js';
+import { constantTimeEqual, verifyExecRequest } from './hmac.js';
+import { applyDecision, canonicalCommandText, evaluateSystemRun, type Denial, type EvaluateOptions, type Evaluation, type ExecHostRequest } from './policy.js';
+import { QueueApprover, askWithTimeout, composeApprovers, type ApprovalPrompt, type Approver } from './prompts.js';
+import { ReplayCache } from './replay-cache.js';
+import { runCommand, type ExecResult, type RunnerBackend } from './runner.js';
+import { acquireInstanceLock, listenPrivate, prepareSocketPath, unlinkIfOurs, type InstanceLock } from './socket-setup.js';
+
+export const MAX_LINE_BYTES = 256_000;
+export const TTL_MS = 10_000;
+
+export interface ExecHostOptions {
+  /** State directory (default `$OPENCLAW_STATE_DIR` or ~/.openclaw). */
+  stateDir?: string;
+  /** Who answers prompts (terminal, desktop …). Composed with `pending` when both are given. */
+  approver?: Approver;
+  /** The shared queue the Gateway exposes to operators. */
+  pending?: PendingApprovals;
+  /** How long a prompt may wait before askFallback applies (default 15 s, inside the client's 20 s). */
+  promptTimeoutMs?: number;
+  /** Deadline for a client's line (default 5 s). */
+  readTimeoutMs?: number;
+  maxLineBytes?: number;
+  /** Connections served at once; more are closed at accept (default 512). */
+  maxConnections?: number;
+  /** Commands running at once; more wait their turn (default 8). */
+  maxConcurrentRuns?: number;
+  ttlMs?: number;
+  runner?: { backend?: RunnerBackend; maxOutputBytes?: number; killGraceMs?: number };
+  /** Audit log options, or false to disable (default `<state>/exec-approvals.audit.jsonl`). */
+  auditLog?: AuditLogOptions | false;
+  /** Policy evaluation overrides (search PATH, base env). */
+  evaluate?: EvaluateOptions;
+  /** Peer credential lookup (default: the native addon). Without it nothing is served. */
+  peerCredentials?: (socket: net.Socket) => PeerCredentials;
+}
+
+export interface ExecHostStats {
+  connections: number;
+  active: number;
+  rejectedPeers: number;
+  refusedOverCap: number;
+  dropped: number;
+  authFailures: number;
+  replays: number;
+  executed: number;
+  denied: number;
+}
+
+export interface ExecHost {
+  readonly stateDir: string;
+  readonly socketPath: string;
+  readonly approvalsFile: string;
+  readonly auditFile: string | undefined;
+  readonly stats: Readonly<ExecHostStats>;
+  close(): Promise<void>;
+}
+
+class Semaphore {
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+  constructor(private readonly limit: number) {}
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.active >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.active++;
+    try {
+      return await fn();
+    } finally {
+      this.active--;
+      this.waiting.shift()?.();
+    }
+  }
+}
+
+type ExecError = Denial | { code: string; message: string; reason?: string };
+
+const errors = {
+  ttl: { code: 'INVALID_REQUEST', message: 'expired request', reason: 'ttl' },
+  hmac: { code: 'INVALID_REQUEST', message: 'invalid auth', reason: 'hmac' },
+  json: { code: 'INVALID_REQUEST', message: 'invalid payload', reason: 'json' },
+  replay: { code: 'INVALID_REQUEST', message: 'replayed request', reason: 'replay' },
+  policyUnreadable: { code: 'UNAVAILABLE', message: 'SYSTEM_RUN_DENIED: approvals file unreadable', reason: 'approval-required' },
+} as const;
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Starts the exec host: takes the state-dir lock, prepares the socket, listens. */
+export async function startExecHost(options: ExecHostOptions = {}): Promise<ExecHost> {
+  const stateDir = path.resolve(options.stateDir ?? resolveStateDir());
+  ensurePrivateDir(stateDir);
+  const lock: InstanceLock = acquireInstanceLock(stateDir);
+  let audit: AuditLog | undefined;
+  try {
+    const approvalsFile = approvalsFilePath(stateDir);
+    const approvals = ensureApprovals(approvalsFile, path.join(stateDir, SOCKET_FILE_NAME));
+    const token = requireToken(approvals, approvalsFile);
+    const socketPath = socketPathFor(approvals, stateDir);
+    await prepareSocketPath(socketPath);
+    const auditFile = options.auditLog === false ? undefined : path.join(stateDir, 'exec-approvals.audit.jsonl');
+    audit = auditFile ? new AuditLog(auditFile, options.auditLog || {}) : undefined;
+    const host = new ExecHostServer(options, { stateDir, approvalsFile, socketPath, token, audit, lock });
+    await host.listen();
+    return host;
+  } catch (err) {
+    audit?.close();
+    lock.release();
+    throw err;
+  }
+}
+
+interface HostContext {
+  stateDir: string;
+  approvalsFile: string;
+  socketPath: string;
+  token: string;
+  audit: AuditLog | undefined;
+  lock: InstanceLock;
+}
+
+class ExecHostServer implements ExecHost {
+  readonly stateDir: string;
+  readonly socketPath: string;
+  readonly approvalsFile: string;
+  readonly auditFile: string | undefined;
+  readonly stats: ExecHostStats = { connections: 0, active: 0, rejectedPeers: 0, refusedOverCap: 0, dropped: 0, authFailures: 0, replays: 0, executed: 0, denied: 0 };
+
+  private readonly server: net.Server;
+  private readonly sockets = new Set<net.Socket>();
+  private readonly replay: ReplayCache;
+  private readonly runs: Semaphore;
+  private readonly approver: Approver | undefined;
+  private readonly getPeer: (socket: net.Socket) => PeerCredentials;
+  private readonly euid = process.geteuid?.() ?? -1;
+  private bound: { dev: number; ino: number } | undefined;
+  private closing: Promise<void> | undefined;
+  private readonly ttlMs: number;
+  private readonly readTimeoutMs: number;
+  private readonly maxLineBytes: number;
+  private readonly maxConnections: number;
+  private readonly promptTimeoutMs: number;
+
+  constructor(private readonly options: ExecHostOptions, private readonly ctx: HostContext) {
+    this.stateDir = ctx.stateDir;
+    this.socketPath = ctx.socketPath;
+    this.approvalsFile = ctx.approvalsFile;
+    this.auditFile = ctx.audit?.file;
+    this.ttlMs = options.ttlMs ?? TTL_MS;
+    this.readTimeoutMs = options.readTimeoutMs ?? 5000;
+    this.maxLineBytes = options.maxLineBytes ?? MAX_LINE_BYTES;
+    this.maxConnections = options.maxConnections ?? 512;
+    this.promptTimeoutMs = options.promptTimeoutMs ?? 15_000;
+    // A nonce must be remembered for the whole window in which its ts is acceptable: ±TTL.
+    this.replay = new ReplayCache(2 * this.ttlMs + 1000);
+    this.runs = new Semaphore(options.maxConcurrentRuns ?? 8);
+    const queue = options.pending ? new QueueApprover(options.pending, this.promptTimeoutMs) : undefined;
+    this.approver = options.approver && queue ? composeApprovers([options.approver], queue) : options.approver ?? queue;
+    this.getPeer = options.peerCredentials ?? peerCredentials;
+    this.server = net.createServer({ allowHalfOpen: true }, (socket) => this.onConnection(socket));
+    this.server.on('error', () => { /* accept errors (EMFILE) must not crash the host */ });
+  }
+
+  async listen(): Promise<void> {
+    this.bound = await listenPrivate(this.server, this.socketPath);
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await new Promise<void>((resolve) => {
+        this.server.close(() => resolve());
+        for (const socket of this.sockets) socket.destroy();
+      });
+      if (this.bound) unlinkIfOurs(this.socketPath, this.bound);
+      this.ctx.audit?.close();
+      this.ctx.lock.release();
+    })();
+    return this.closing;
+  }
+
+  private onConnection(socket: net.Socket): void {
+    this.stats.connections++;
+    socket.on('error', () => { /* peer resets are routine */ });
+    if (this.sockets.size >= this.maxConnections || this.closing) {
+      this.stats.refusedOverCap++;
+      socket.destroy();
+      return;
+    }
+    this.sockets.add(socket);
+    this.stats.active = this.sockets.size;
+    socket.once('close', () => {
+      this.sockets.delete(socket);
+      this.stats.active = this.sockets.size;
+    });
+    void this.serve(socket);
+  }
+
+  private audit(record: Record<string, unknown> & { event: string }): void {
+    this.ctx.audit?.write(record);
+  }
+
+  /** Writes the reply line, then closes once it is flushed (or after a short grace). */
+  private reply(socket: net.Socket, message: unknown): void {
+    if (socket.destroyed) return;
+    socket.end(encodeLine(message));
+    setTimeout(() => socket.destroy(), 2000).unref();
+  }
+
+  private async serve(socket: net.Socket): Promise<void> {
+    let peer: PeerCredentials;
+    try {
+      peer = this.getPeer(socket);
+    } catch (err) {
+      // Fail closed: without kernel-verified credentials nothing is served.
+      this.stats.rejectedPeers++;
+      this.audit({ event: 'peer-unverifiable', error: (err as Error).message });
+      this.reply(socket, { type: 'decision', id: crypto.randomUUID(), decision: 'deny' });
+      return;
+    }
+    const peerInfo = { pid: peer.pid, uid: peer.uid, gid: peer.gid, exe: peerExecutable(peer.pid) };
+    if (peer.uid !== this.euid) {
+      this.stats.rejectedPeers++;
+      this.audit({ event: 'peer-rejected', peer: peerInfo });
+      // The upstream reply for a foreign peer, whatever it sends; its bytes are never parsed.
+      socket.on('data', () => { /* discard */ });
+      this.reply(socket, { type: 'decision', id: crypto.randomUUID(), decision: 'deny' });
+      return;
+    }
+    let line: string;
+    try {
+      line = await readLine(socket, { maxLineBytes: this.maxLineBytes, timeoutMs: this.readTimeoutMs });
+    } catch (err) {
+      this.stats.dropped++;
+      this.audit({ event: 'dropped', peer: peerInfo, reason: (err as { code?: string }).code ?? 'read' });
+      socket.destroy();
+      return;
+    }
+    let message: unknown;
+    try {
+      message = parseUntrustedJson(line);
+    } catch {
+      this.stats.dropped++;
+      this.audit({ event: 'dropped', peer: peerInfo, reason: 'malformed' });
+      socket.destroy();
+      return;
+    }
+    if (!isRecord(message)) {
+      socket.destroy();
+      return;
+    }
+    // One request per connection: anything after the line is ignored (and not buffered).
+    socket.on('data', () => { /* discard */ });
+    try {
+      if (message.type === 'exec') await this.handleExec(socket, message, peerInfo);
+      else if (message.type === 'request') await this.handleRequest(socket, message, peerInfo);
+      else {
+        this.stats.dropped++;
+        this.audit({ event: 'dropped', peer: peerInfo, reason: 'unknown-type' });
+        socket.destroy();
+      }
+    } catch (err) {
+      this.audit({ event: 'error', peer: peerInfo, error: (err as Error).message });
+      socket.destroy();
+    }
+  }
+
+  private async handleRequest(socket: net.Socket, msg: Record<string, unknown>, peer: object): Promise<void> {
+    const { id, token, request } = msg;
+    if (typeof id !== 'string' || typeof token !== 'string' || !isRecord(request) || typeof request.command !== 'string') {
+      this.stats.dropped++;
+      socket.destroy();
+      return;
+    }
+    if (!constantTimeEqual(token, this.ctx.token)) {
+      this.stats.authFailures++;
+      this.audit({ event: 'request', peer, id, outcome: 'deny', reason: 'token' });
+      this.reply(socket, { type: 'decision', id, decision: 'deny' });
+      return;
+    }
+    const offered = Array.isArray(request.allowedDecisions)
+      ? APPROVAL_DECISIONS.filter((d) => (request.allowedDecisions as unknown[]).includes(d))
+      : request.ask === 'always' ? ['allow-once', 'deny'] as ApprovalDecision[] : [...APPROVAL_DECISIONS];
+    const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+    const prompt: ApprovalPrompt = {
+      id: crypto.randomUUID(),
+      command: [request.command],
+      commandText: request.command,
+      cwd: str(request.cwd),
+      agentId: str(request.agentId) ?? 'main',
+      resolvedPath: str(request.resolvedPath),
+      host: str(request.host) ?? 'node',
+      security: str(request.security) ?? '',
+      ask: str(request.ask) ?? '',
+      allowedDecisions: offered.length > 0 ? offered : ['deny'],
+    };
+    const decision = await this.askHuman(prompt, socket);
+    this.audit({ event: 'request', peer, id, outcome: decision ?? 'no-decision', command: prompt.commandText.slice(0, 1000) });
+    if (decision === null) {
+      socket.destroy(); // upstream: a prompt closed without a decision gets no reply
+      return;
+    }
+    this.reply(socket, { type: 'decision', id, decision });
+  }
+
+  private async askHuman(prompt: ApprovalPrompt, socket: net.Socket): Promise<ApprovalDecision | null> {
+    if (!this.approver || !this.approver.isAvailable()) return null;
+    // If the client goes away the prompt is withdrawn.
+    const gone = new AbortController();
+    const onClose = (): void => gone.abort();
+    socket.once('close', onClose);
+    try {
+      return await askWithTimeout(this.approver, prompt, this.promptTimeoutMs, gone.signal);
+    } finally {
+      socket.off('close', onClose);
+    }
+  }
+
+  private async handleExec(socket: net.Socket, msg: Record<string, unknown>, peer: object): Promise<void> {
+    const { id, nonce, ts, hmac, requestJson } = msg;
+    if (typeof id !== 'string' || id.length === 0 || id.length > 256 || typeof nonce !== 'string' || nonce.length === 0 || nonce.length > 256
+      || typeof ts !== 'number' || !Number.isSafeInteger(ts) || typeof hmac !== 'string' || typeof requestJson !== 'string') {
+      this.stats.dropped++;
+      this.audit({ event: 'dropped', peer, reason: 'strict-decode' });
+      socket.destroy();
+      return;
+    }
+    const fail = (error: ExecError, extra: Record<string, unknown> = {}): void => {
+      this.stats.denied++;
+      this.audit({ event: 'exec', peer, id, outcome: 'denied', reason: error.reason, ...extra });
+      this.reply(socket, { type: 'exec-res', id, ok: false, error });
+    };
+    if (Math.abs(Date.now() - ts) > this.ttlMs) return fail(errors.ttl);
+    if (!verifyExecRequest(this.ctx.token, nonce, ts, requestJson, hmac)) {
+      this.stats.authFailures++;
+      return fail(errors.hmac);
+    }
+    const seen = this.replay.remember(nonce);
+    if (seen !== 'ok') {
+      this.stats.replays++;
+      return fail(errors.replay);
+    }
+    let request: ExecHostRequest;
+    try {
+      request = parseUntrustedJson(requestJson) as ExecHostRequest;
+    } catch {
+      return fail(errors.json);
+    }
+    let approvals: ApprovalsFile | undefined;
+    try {
+      approvals = readApprovals(this.approvalsFile);
+    } catch (err) {
+      return fail(errors.policyUnreadable, { error: (err as Error).message });
+    }
+    let evaluation: Evaluation = evaluateSystemRun(request, approvals, this.options.evaluate);
+    let decision: ApprovalDecision | null | undefined = request.approvalDecision ?? undefined;
+    if (evaluation.outcome === 'prompt' && evaluation.policy && evaluation.plan) {
+      const prompt: ApprovalPrompt = {
+        id: crypto.randomUUID(),
+        command: evaluation.plan.argv,
+        commandText: evaluation.plan.commandText,
+        cwd: evaluation.plan.cwd,
+        agentId: evaluation.policy.agentId,
+        resolvedPath: evaluation.plan.file,
+        host: 'app',
+        security: evaluation.policy.security,
+        ask: evaluation.policy.ask,
+        allowedDecisions: evaluation.allowedDecisions ?? ['allow-once', 'deny'],
+      };
+      decision = await this.askHuman(prompt, socket);
+      evaluation = applyDecision(evaluation, decision, request, this.options.evaluate);
+    }
+    const commandText = Array.isArray(request.command) ? canonicalCommandText(request.command.map(String)).slice(0, 1000) : undefined;
+    if (evaluation.outcome !== 'allow' || !evaluation.plan) {
+      return fail(evaluation.denial ?? errors.json, { command: commandText, decision });
+    }
+    const plan = evaluation.plan;
+    if (decision === 'allow-always' && evaluation.policy?.security === 'allowlist' && plan.file) {
+      this.persist(evaluation, plan.file, plan.commandText, true);
+    } else if (evaluation.match && plan.file) {
+      this.persist(evaluation, plan.file, plan.commandText, false);
+    }
+    let result: ExecResult;
+    if (!plan.file) {
+      result = { timedOut: false, success: false, stdout: '', stderr: '', error: `failed to start: ${plan.argv[0]}: ${plan.resolveFailure ?? 'not found'}` };
+    } else {
+      const file = plan.file;
+      // Name-dispatching binaries must not see a disguised argv[0]: keep it only if it names the same file.
+      const argv = path.basename(plan.argv[0]) === path.basename(file) ? plan.argv : [file, ...plan.argv.slice(1)];
+      result = await this.runs.run(() => runCommand({
+        file,
+        argv,
+        cwd: plan.cwd,
+        env: plan.env,
+        timeoutMs: plan.timeoutMs,
+        backend: this.options.runner?.backend,
+        maxOutputBytes: this.options.runner?.maxOutputBytes,
+        killGraceMs: this.options.runner?.killGraceMs,
+      }));
+    }
+    this.stats.executed++;
+    this.audit({ event: 'exec', peer, id, outcome: 'ran', command: commandText, file: plan.file, exitCode: result.exitCode, timedOut: result.timedOut, decision });
+    this.reply(socket, { type: 'exec-res', id, ok: true, payload: result });
+  }
+
+  /** Always Allow → a new allowlist entry; an allowlist hit → lastUsed* written back. Read-merge-write. */
+  private persist(evaluation: Evaluation, resolvedPath: string, commandText: string, addPattern: boolean): void {
+    const agentId = evaluation.policy?.agentId ?? 'main';
+    const usage = { lastUsedAt: Date.now(), lastUsedCommand: commandText, lastResolvedPath: resolvedPath };
+    try {
+      updateApprovals(this.approvalsFile, (data) => {
+        if (addPattern) {
+          addAllowlistPattern(data, agentId, resolvedPath, usage);
+          return true;
+        }
+        const match = evaluation.match;
+        if (!match) return false;
+        const section = data.agents?.[match.sectionKey];
+        const entry = section?.allowlist?.find((e) => (match.entry.id && e.id === match.entry.id) || e.pattern === match.entry.pattern);
+        if (!entry) return false;
+        Object.assign(entry, usage);
+        return true;
+      });
+    } catch (err) {
+      this.audit({ event: 'persist-failed', error: (err as Error).message });
+    }
+  }
+}
