@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "openclaw_ipc",
-      "sources": ["native/addon.cc"],
+      "sources": ["native/addon.cc", "native/posix/requirement.cc", "native/posix/sha256.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
       "defines": ["NAPI_VERSION=8"],
@@ -10,10 +10,14 @@
       "cflags_cc": ["-fvisibility=hidden", "-fstack-protector-strong", "-std=c++17"],
       "conditions": [
         ["OS=='linux'", {
-          "sources": ["native/linux/peercred.cc"]
+          "sources": [
+            "native/linux/peercred.cc", "native/linux/codeident.cc", "native/linux/tcc.cc",
+            "native/linux/procwatch.cc", "native/posix/spawn.cc"
+          ],
+          "defines": ["OC_HAVE_SPAWN=1"]
         }],
         ["OS=='mac'", {
-          "sources": [],
+          "sources": ["native/mac/peercred.mm", "native/mac/codesign.mm", "native/mac/tcc.mm"],
           "xcode_settings": {
             "CLANG_ENABLE_OBJC_ARC": "YES",
             "CLANG_CXX_LANGUAGE_STANDARD": "c++17",

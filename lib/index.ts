@@ -10,3 +10,12 @@ export {
   type BridgeHost, type BridgeHostOptions, type BridgeClientOptions, type BridgeConnection, type BridgeRequestOptions,
   type BridgeRequestResult,
 } from './bridge/index.js';
+export { openPeerProcess, PeerProcess } from './native/peer.js';
+export {
+  codeIdentity, verifyTeamId, teamRequirement, isValidTeamId,
+  type CodeTarget, type CodeIdentity, type TeamIdVerification, type VerifyTeamIdOptions,
+} from './native/code-identity.js';
+export {
+  permissions, PERMISSION_NAMES, type PermissionName, type PermissionStatus, type PermissionResult,
+  type PermissionOptions,
+} from './native/permissions.js';

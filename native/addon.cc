@@ -1,10 +1,18 @@
-// Thin N-API entry: argument unpacking, error raising, and nothing else.
+// Thin N-API entry: argument unpacking, error raising, worker/thread plumbing, and nothing else.
 // TypeScript validates arguments; this file trusts their types but still checks fds and lengths.
 #include <napi.h>
 
+#include <errno.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <string>
+#include <vector>
 
 #include "platform.h"
+#if OC_HAVE_SPAWN
+#include "posix/spawn.h"
+#endif
 
 namespace {
 
@@ -13,12 +21,14 @@ struct AddonData {
   Napi::FunctionReference make_error;
 };
 
-Napi::Error MakeError(Napi::Env env, const char* kind, const char* code, const std::string& message, int err) {
+Napi::Error MakeError(Napi::Env env, const char* kind, const char* code, const std::string& message, int err,
+                      int32_t os_status = 0) {
   auto* data = env.GetInstanceData<AddonData>();
   if (data != nullptr && !data->make_error.IsEmpty()) {
     Napi::Value e = data->make_error.Call({Napi::String::New(env, kind), Napi::String::New(env, code),
                                            Napi::String::New(env, message),
-                                           err != 0 ? Napi::Number::New(env, err) : env.Undefined()});
+                                           err != 0 ? Napi::Number::New(env, err) : env.Undefined(),
+                                           os_status != 0 ? Napi::Number::New(env, os_status) : env.Undefined()});
     if (e.IsObject()) return Napi::Error(env, e);
   }
   Napi::Error fallback = Napi::Error::New(env, message);
@@ -26,7 +36,10 @@ Napi::Error MakeError(Napi::Env env, const char* kind, const char* code, const s
   return fallback;
 }
 
-bool CheckFd(const Napi::CallbackInfo& info, size_t index, int* fd) {
+std::string ErrnoMessage(const char* what, int err) { return std::string(what) + ": " + strerror(err); }
+
+bool CheckFd(const Napi::CallbackInfo& info, size_t index, int* fd, const char* kind = "peercred",
+             const char* code = "ERR_PEERCRED_BAD_FD") {
   Napi::Env env = info.Env();
   if (info.Length() <= index || !info[index].IsNumber()) {
     Napi::TypeError::New(env, "fd must be a number").ThrowAsJavaScriptException();
@@ -34,7 +47,7 @@ bool CheckFd(const Napi::CallbackInfo& info, size_t index, int* fd) {
   }
   int64_t value = info[index].As<Napi::Number>().Int64Value();
   if (value < 0 || value > INT32_MAX) {
-    MakeError(env, "peercred", "ERR_PEERCRED_BAD_FD", "invalid file descriptor", EBADF).ThrowAsJavaScriptException();
+    MakeError(env, kind, code, "invalid file descriptor", EBADF).ThrowAsJavaScriptException();
     return false;
   }
   *fd = static_cast<int>(value);
@@ -42,8 +55,7 @@ bool CheckFd(const Napi::CallbackInfo& info, size_t index, int* fd) {
 }
 
 void ThrowErrno(Napi::Env env, const char* kind, const char* what, int err) {
-  std::string message = std::string(what) + ": " + strerror(err);
-  MakeError(env, kind, "", message, err).ThrowAsJavaScriptException();
+  MakeError(env, kind, "", ErrnoMessage(what, err), err).ThrowAsJavaScriptException();
 }
 
 Napi::Value Init(const Napi::CallbackInfo& info) {
@@ -51,6 +63,8 @@ Napi::Value Init(const Napi::CallbackInfo& info) {
   data->make_error = Napi::Persistent(info[0].As<Napi::Function>());
   return info.Env().Undefined();
 }
+
+// ---- peer credentials and pidfds ------------------------------------------------------------------
 
 Napi::Value PeerUid(const Napi::CallbackInfo& info) {
   int fd;
@@ -64,21 +78,23 @@ Napi::Value PeerUid(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), uid);
 }
 
-// peerCred(fd, out: Int32Array(5), token: Uint8Array(32)) -> boolean hasAuditToken
+// peerCred(fd, out: Int32Array(5), token: Uint8Array(32), keepPidfd: boolean) -> boolean hasAuditToken
 // out = [pid, uid, gid, pidfd, pidVersion]; filling typed arrays avoids building an object per call.
+// With keepPidfd false no pidfd is created; with true the caller owns out[3] and must close it.
 Napi::Value PeerCred(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd;
   if (!CheckFd(info, 0, &fd)) return env.Undefined();
   Napi::Int32Array out = info[1].As<Napi::Int32Array>();
   Napi::Uint8Array token = info[2].As<Napi::Uint8Array>();
+  bool keep_pidfd = info.Length() > 3 && info[3].ToBoolean().Value();
   if (out.ElementLength() < 5 || token.ByteLength() < 32) {
     Napi::RangeError::New(env, "output buffers too small").ThrowAsJavaScriptException();
     return env.Undefined();
   }
   oc_peercred_t cred;
   memset(&cred, 0, sizeof(cred));
-  int err = oc_peer_cred(fd, &cred);
+  int err = oc_peer_cred(fd, keep_pidfd ? 1 : 0, &cred);
   if (err != 0) {
     ThrowErrno(env, "peercred", "getsockopt(peer credentials)", err);
     return env.Undefined();
@@ -92,11 +108,385 @@ Napi::Value PeerCred(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(env, cred.has_audit_token != 0);
 }
 
+// pidfdAlive(pidfd) -> boolean
+Napi::Value PidfdAlive(const Napi::CallbackInfo& info) {
+  int fd;
+  if (!CheckFd(info, 0, &fd)) return info.Env().Undefined();
+  int32_t alive = 0;
+  int err = oc_pidfd_alive(fd, &alive);
+  if (err != 0) {
+    ThrowErrno(info.Env(), "peercred", "pidfd_send_signal", err);
+    return info.Env().Undefined();
+  }
+  return Napi::Boolean::New(info.Env(), alive != 0);
+}
+
+// processExecutable(pid, pidfd) -> string; ESRCH becomes ERR_PEERCRED_PROCESS_EXITED.
+Napi::Value ProcessExecutable(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int pidfd;
+  if (!CheckFd(info, 1, &pidfd)) return env.Undefined();
+  int32_t pid = info[0].As<Napi::Number>().Int32Value();
+  std::vector<char> path(4096);
+  int err = oc_process_executable(pid, pidfd, path.data(), path.size());
+  if (err == ESRCH) {
+    MakeError(env, "peercred", "ERR_PEERCRED_PROCESS_EXITED", "the peer process has exited", ESRCH)
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  if (err != 0) {
+    ThrowErrno(env, "peercred", "readlink(/proc/<pid>/exe)", err);
+    return env.Undefined();
+  }
+  return Napi::String::New(env, path.data());
+}
+
+// closeFd(fd): for pidfds handed out by peerCred(…, true).
+Napi::Value CloseFd(const Napi::CallbackInfo& info) {
+  int fd;
+  if (!CheckFd(info, 0, &fd)) return info.Env().Undefined();
+  if (close(fd) != 0 && errno != EINTR) ThrowErrno(info.Env(), "peercred", "close", errno);
+  return info.Env().Undefined();
+}
+
+// ---- code identity / TeamID (AsyncWorker: hashing and signature checks never run on the JS thread) --
+
+// Captures the target on the JS thread: for a socket the peer's pidfd / audit token is taken now, so a
+// later close or reuse of the socket fd cannot redirect the lookup.
+bool ReadTarget(const Napi::CallbackInfo& info, oc_peercred_t* peer, oc_code_target_t* target, std::string* path) {
+  Napi::Env env = info.Env();
+  int32_t kind = info[0].As<Napi::Number>().Int32Value();
+  memset(target, 0, sizeof(*target));
+  memset(peer, 0, sizeof(*peer));
+  peer->pidfd = -1;
+  target->kind = kind;
+  if (kind == OC_TARGET_PEER) {
+    int fd;
+    if (!CheckFd(info, 1, &fd)) return false;
+    int err = oc_peer_cred(fd, 1, peer);
+    if (err != 0) {
+      ThrowErrno(env, "peercred", "getsockopt(peer credentials)", err);
+      return false;
+    }
+    target->peer = peer;
+  } else if (kind == OC_TARGET_PID) {
+    target->pid = info[1].As<Napi::Number>().Int32Value();
+  } else if (kind == OC_TARGET_PATH) {
+    *path = info[2].As<Napi::String>().Utf8Value();
+  } else {
+    Napi::TypeError::New(env, "bad target kind").ThrowAsJavaScriptException();
+    return false;
+  }
+  return true;
+}
+
+class TargetWorker : public Napi::AsyncWorker {
+ protected:
+  explicit TargetWorker(Napi::Function done) : Napi::AsyncWorker(done, "openclaw-ipc:codesign") {
+    memset(&peer_, 0, sizeof(peer_));
+    memset(&target_, 0, sizeof(target_));
+    peer_.pidfd = -1;
+  }
+  ~TargetWorker() override {
+    if (peer_.pidfd >= 0) close(peer_.pidfd);
+  }
+  oc_code_target_t* Target() {
+    if (target_.kind == OC_TARGET_PATH) target_.path = path_.c_str();
+    if (target_.kind == OC_TARGET_PEER) target_.peer = &peer_;
+    return &target_;
+  }
+  void OnError(const Napi::Error&) override {
+    Napi::Env env = Env();
+    Napi::HandleScope scope(env);
+    const char* code = err_ == ESRCH ? "ERR_CODESIGN_PROCESS_EXITED" : "";
+    std::string message = err_ == ESRCH ? "the target process has exited" : ErrnoMessage("code identity", err_);
+    Callback().Call({MakeError(env, "codesign", code, message, err_, os_status_).Value()});
+  }
+  void Fail(int err, int32_t os_status) {
+    err_ = err;
+    os_status_ = os_status;
+    SetError("failed");
+  }
+
+ public:
+  oc_peercred_t peer_;
+  oc_code_target_t target_;
+  std::string path_;
+
+ private:
+  int err_ = 0;
+  int32_t os_status_ = 0;
+};
+
+class CodeIdentityWorker : public TargetWorker {
+ public:
+  explicit CodeIdentityWorker(Napi::Function done) : TargetWorker(done) { memset(&out_, 0, sizeof(out_)); }
+
+  void Execute() override {
+    int err = oc_code_identity(Target(), &out_);
+    if (err != 0) Fail(err, out_.os_status);
+  }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    Napi::Object r = Napi::Object::New(env);
+    r.Set("executable", out_.executable);
+    r.Set("signed", Napi::Boolean::New(env, out_.is_signed != 0));
+    r.Set("valid", Napi::Boolean::New(env, out_.valid != 0));
+    r.Set("adhoc", Napi::Boolean::New(env, out_.adhoc != 0));
+    r.Set("teamId", out_.team_id[0] ? Napi::Value(Napi::String::New(env, out_.team_id)) : env.Null());
+    r.Set("signingId", out_.signing_id[0] ? Napi::Value(Napi::String::New(env, out_.signing_id)) : env.Null());
+    if (out_.has_cdhash) r.Set("cdhash", Napi::Buffer<uint8_t>::Copy(env, out_.cdhash, 20));
+    if (out_.has_sha256) r.Set("sha256", Napi::Buffer<uint8_t>::Copy(env, out_.sha256, 32));
+    r.Set("pid", Napi::Number::New(env, out_.pid));
+    if (out_.reason[0]) r.Set("reason", out_.reason);
+    if (out_.os_status != 0) r.Set("osStatus", Napi::Number::New(env, out_.os_status));
+    Callback().Call({env.Null(), r});
+  }
+
+ private:
+  oc_code_identity_t out_;
+};
+
+class VerifyTeamWorker : public TargetWorker {
+ public:
+  explicit VerifyTeamWorker(Napi::Function done) : TargetWorker(done) { memset(&out_, 0, sizeof(out_)); }
+
+  void Execute() override {
+    std::vector<const char*> ids;
+    for (const auto& t : team_ids_) ids.push_back(t.c_str());
+    int err = oc_verify_team_id(Target(), ids.data(), ids.size(), has_signing_id_ ? signing_id_.c_str() : nullptr,
+                                &out_);
+    if (err != 0) Fail(err, out_.os_status);
+  }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    Napi::Object r = Napi::Object::New(env);
+    r.Set("ok", Napi::Boolean::New(env, out_.ok != 0));
+    if (out_.ok) {
+      r.Set("teamId", out_.team_id);
+      r.Set("signingId", out_.signing_id);
+    } else {
+      r.Set("reason", out_.reason[0] ? out_.reason : "requirement-failed");
+      if (out_.os_status != 0) r.Set("osStatus", Napi::Number::New(env, out_.os_status));
+    }
+    Callback().Call({env.Null(), r});
+  }
+
+  std::vector<std::string> team_ids_;
+  bool has_signing_id_ = false;
+  std::string signing_id_;
+
+ private:
+  oc_team_result_t out_;
+};
+
+// codeIdentity(kind, fdOrPid, path, done)
+Napi::Value CodeIdentity(const Napi::CallbackInfo& info) {
+  auto* worker = new CodeIdentityWorker(info[3].As<Napi::Function>());
+  if (!ReadTarget(info, &worker->peer_, &worker->target_, &worker->path_)) {
+    delete worker;
+    return info.Env().Undefined();
+  }
+  worker->Queue();
+  return info.Env().Undefined();
+}
+
+// verifyTeamId(kind, fdOrPid, path, teamIds: string[], signingId: string | null, done)
+Napi::Value VerifyTeamId(const Napi::CallbackInfo& info) {
+  auto* worker = new VerifyTeamWorker(info[5].As<Napi::Function>());
+  if (!ReadTarget(info, &worker->peer_, &worker->target_, &worker->path_)) {
+    delete worker;
+    return info.Env().Undefined();
+  }
+  Napi::Array ids = info[3].As<Napi::Array>();
+  for (uint32_t i = 0; i < ids.Length(); i++) worker->team_ids_.push_back(ids.Get(i).As<Napi::String>().Utf8Value());
+  if (info[4].IsString()) {
+    worker->has_signing_id_ = true;
+    worker->signing_id_ = info[4].As<Napi::String>().Utf8Value();
+  }
+  worker->Queue();
+  return info.Env().Undefined();
+}
+
+// teamRequirement(teamIds, signingId | null) -> string (the exact requirement macOS would check)
+Napi::Value TeamRequirement(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Array ids = info[0].As<Napi::Array>();
+  std::vector<std::string> owned;
+  for (uint32_t i = 0; i < ids.Length(); i++) owned.push_back(ids.Get(i).As<Napi::String>().Utf8Value());
+  std::vector<const char*> ptrs;
+  for (const auto& s : owned) ptrs.push_back(s.c_str());
+  std::string signing;
+  bool has_signing = info[1].IsString();
+  if (has_signing) signing = info[1].As<Napi::String>().Utf8Value();
+  std::vector<char> buf(4096);
+  int err = oc_team_requirement(ptrs.data(), ptrs.size(), has_signing ? signing.c_str() : nullptr, buf.data(),
+                                buf.size());
+  if (err != 0) {
+    MakeError(env, "codesign", "ERR_CODESIGN_BAD_REQUIREMENT", ErrnoMessage("team requirement", err), err)
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  return Napi::String::New(env, buf.data());
+}
+
+// ---- TCC ------------------------------------------------------------------------------------------
+
+class TccWorker : public Napi::AsyncWorker {
+ public:
+  TccWorker(Napi::Function done, bool request, std::string name, bool has_target, std::string target,
+            int32_t timeout_ms)
+      : Napi::AsyncWorker(done, "openclaw-ipc:tcc"),
+        request_(request),
+        name_(std::move(name)),
+        has_target_(has_target),
+        target_(std::move(target)),
+        timeout_ms_(timeout_ms) {
+    memset(&out_, 0, sizeof(out_));
+  }
+
+  void Execute() override {
+    const char* target = has_target_ ? target_.c_str() : nullptr;
+    err_ = request_ ? oc_tcc_request(name_.c_str(), target, timeout_ms_, &out_)
+                    : oc_tcc_status(name_.c_str(), target, timeout_ms_, &out_);
+    if (err_ != 0) SetError("failed");
+  }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    Napi::Object r = Napi::Object::New(env);
+    r.Set("status", Napi::Number::New(env, out_.status));
+    if (out_.reason[0]) r.Set("reason", out_.reason);
+    if (out_.os_status != 0) r.Set("osStatus", Napi::Number::New(env, out_.os_status));
+    Callback().Call({env.Null(), r});
+  }
+
+  void OnError(const Napi::Error&) override {
+    Napi::Env env = Env();
+    const char* code = err_ == EINVAL ? "ERR_TCC_UNKNOWN_PERMISSION" : "";
+    Callback().Call({MakeError(env, "tcc", code, ErrnoMessage("tcc", err_), err_, out_.os_status).Value()});
+  }
+
+ private:
+  bool request_;
+  std::string name_;
+  bool has_target_;
+  std::string target_;
+  int32_t timeout_ms_;
+  int err_ = 0;
+  oc_tcc_result_t out_;
+};
+
+// tccStatus / tccRequest (name, targetBundleId | null, timeoutMs, done)
+Napi::Value Tcc(const Napi::CallbackInfo& info, bool request) {
+  bool has_target = info[1].IsString();
+  auto* worker = new TccWorker(info[3].As<Napi::Function>(), request, info[0].As<Napi::String>().Utf8Value(),
+                               has_target, has_target ? info[1].As<Napi::String>().Utf8Value() : std::string(),
+                               info[2].As<Napi::Number>().Int32Value());
+  worker->Queue();
+  return info.Env().Undefined();
+}
+Napi::Value TccStatus(const Napi::CallbackInfo& info) { return Tcc(info, false); }
+Napi::Value TccRequest(const Napi::CallbackInfo& info) { return Tcc(info, true); }
+
+// ---- process runner -------------------------------------------------------------------------------
+#if OC_HAVE_SPAWN
+
+struct SpawnCtx {
+  Napi::ThreadSafeFunction tsfn;
+};
+
+std::vector<std::string> StringArray(Napi::Value v) {
+  Napi::Array a = v.As<Napi::Array>();
+  std::vector<std::string> out;
+  out.reserve(a.Length());
+  for (uint32_t i = 0; i < a.Length(); i++) out.push_back(a.Get(i).As<Napi::String>().Utf8Value());
+  return out;
+}
+
+void DeliverSpawn(Napi::Env env, Napi::Function done, OcSpawnResult* res) {
+  if (env != nullptr && done != nullptr) {
+    if (res->error != 0) {
+      std::string message = ErrnoMessage(res->error_what, res->error);
+      done.Call({MakeError(env, "spawn", "", message, res->error).Value()});
+    } else {
+      Napi::Object r = Napi::Object::New(env);
+      r.Set("pid", Napi::Number::New(env, res->pid));
+      r.Set("exitCode", Napi::Number::New(env, res->exit_code));
+      r.Set("signal", Napi::Number::New(env, res->signal));
+      r.Set("timedOut", Napi::Boolean::New(env, res->timed_out));
+      r.Set("stdout", Napi::Buffer<char>::Copy(env, res->out.data(), res->out.size()));
+      r.Set("stderr", Napi::Buffer<char>::Copy(env, res->err.data(), res->err.size()));
+      r.Set("stdoutTruncated", Napi::Boolean::New(env, res->out_truncated));
+      r.Set("stderrTruncated", Napi::Boolean::New(env, res->err_truncated));
+      r.Set("durationMs", Napi::Number::New(env, res->duration_ms));
+      done.Call({env.Null(), r});
+    }
+  }
+  delete res;
+}
+
+// Runs on the supervisor thread: hand the result to the JS thread, then drop our TSFN reference.
+void OnSpawnDone(void* ctx, OcSpawnResult* res) {
+  auto* spawn_ctx = static_cast<SpawnCtx*>(ctx);
+  if (spawn_ctx->tsfn.NonBlockingCall(res, DeliverSpawn) != napi_ok) delete res;  // environment is gone
+  spawn_ctx->tsfn.Release();
+  delete spawn_ctx;
+}
+
+// spawn({file, argv, env, cwd, stdin, timeoutMs, killGraceMs, maxOutputBytes}, done)
+Napi::Value Spawn(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = info[0].As<Napi::Object>();
+  auto* req = new OcSpawnRequest();
+  req->file = o.Get("file").As<Napi::String>().Utf8Value();
+  req->argv = StringArray(o.Get("argv"));
+  req->env = StringArray(o.Get("env"));
+  Napi::Value cwd = o.Get("cwd");
+  if (cwd.IsString()) {
+    req->has_cwd = true;
+    req->cwd = cwd.As<Napi::String>().Utf8Value();
+  }
+  Napi::Value in = o.Get("stdin");
+  if (in.IsTypedArray()) {
+    Napi::Uint8Array bytes = in.As<Napi::Uint8Array>();
+    req->has_stdin = true;
+    req->stdin_data.assign(reinterpret_cast<const char*>(bytes.Data()), bytes.ByteLength());
+  }
+  req->timeout_ms = o.Get("timeoutMs").As<Napi::Number>().Int64Value();
+  req->kill_grace_ms = o.Get("killGraceMs").As<Napi::Number>().Int64Value();
+  req->max_output_bytes = static_cast<size_t>(o.Get("maxOutputBytes").As<Napi::Number>().Int64Value());
+  auto* ctx = new SpawnCtx();
+  ctx->tsfn = Napi::ThreadSafeFunction::New(env, info[1].As<Napi::Function>(), "openclaw-ipc:spawn", 0, 1);
+  int err = oc_spawn_submit(req, OnSpawnDone, ctx);
+  if (err != 0) {
+    ctx->tsfn.Release();
+    delete ctx;
+    ThrowErrno(env, "spawn", "spawn supervisor", err);
+  }
+  return env.Undefined();
+}
+
+#endif  // OC_HAVE_SPAWN
+
 Napi::Object Register(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData(new AddonData());
   exports.Set("init", Napi::Function::New(env, Init, "init"));
   exports.Set("peerUid", Napi::Function::New(env, PeerUid, "peerUid"));
   exports.Set("peerCred", Napi::Function::New(env, PeerCred, "peerCred"));
+  exports.Set("pidfdAlive", Napi::Function::New(env, PidfdAlive, "pidfdAlive"));
+  exports.Set("processExecutable", Napi::Function::New(env, ProcessExecutable, "processExecutable"));
+  exports.Set("closeFd", Napi::Function::New(env, CloseFd, "closeFd"));
+  exports.Set("codeIdentity", Napi::Function::New(env, CodeIdentity, "codeIdentity"));
+  exports.Set("verifyTeamId", Napi::Function::New(env, VerifyTeamId, "verifyTeamId"));
+  exports.Set("teamRequirement", Napi::Function::New(env, TeamRequirement, "teamRequirement"));
+  exports.Set("tccStatus", Napi::Function::New(env, TccStatus, "tccStatus"));
+  exports.Set("tccRequest", Napi::Function::New(env, TccRequest, "tccRequest"));
+#if OC_HAVE_SPAWN
+  exports.Set("spawn", Napi::Function::New(env, Spawn, "spawn"));
+#endif
   return exports;
 }
 

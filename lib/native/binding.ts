@@ -8,12 +8,54 @@ import path from 'node:path';
 import type { RawSpawnRequest, RawSpawnResult } from './spawn.js';
 import { CodeSignError, IpcError, NativeUnavailableError, PeerCredError, SpawnError, TccError } from '../common/errors.js';
 
+export type NativeCallback<T> = (err: Error | null, result?: T) => void;
+
+/** Target kinds of the portable C API (OC_TARGET_* in native/platform.h). */
+export const TARGET_PEER = 1;
+export const TARGET_PID = 2;
+export const TARGET_PATH = 3;
+
+export interface RawCodeIdentity {
+  executable: string;
+  signed: boolean;
+  valid: boolean;
+  adhoc: boolean;
+  teamId: string | null;
+  signingId: string | null;
+  cdhash?: Buffer;
+  sha256?: Buffer;
+  pid: number;
+  reason?: string;
+  osStatus?: number;
+}
+
+export type RawTeamResult =
+  | { ok: true; teamId: string; signingId: string }
+  | { ok: false; reason: string; osStatus?: number };
+
+export interface RawTccResult {
+  /** OC_TCC_* index (native/platform.h). */
+  status: number;
+  reason?: string;
+  osStatus?: number;
+}
+
 /** The raw binding, as native/addon.cc registers it. TypeScript validates every argument first. */
 export interface RawBinding {
   init(makeError: (kind: string, code: string, message: string, errno?: number, osStatus?: number) => Error): void;
   peerUid(fd: number): number;
-  /** Fills out = [pid, uid, gid, pidfd, pidVersion]; returns whether token was filled with an audit token. */
-  peerCred(fd: number, out: Int32Array, token: Uint8Array): boolean;
+  /** Fills out = [pid, uid, gid, pidfd, pidVersion]; returns whether token was filled with an audit token.
+   *  keepPidfd: hand the pidfd (out[3], or -1) to the caller, who must closeFd it. */
+  peerCred(fd: number, out: Int32Array, token: Uint8Array, keepPidfd: boolean): boolean;
+  pidfdAlive(pidfd: number): boolean;
+  processExecutable(pid: number, pidfd: number): string;
+  closeFd(fd: number): void;
+  codeIdentity(kind: number, fdOrPid: number, path: string, done: NativeCallback<RawCodeIdentity>): void;
+  verifyTeamId(kind: number, fdOrPid: number, path: string, teamIds: string[], signingId: string | null,
+    done: NativeCallback<RawTeamResult>): void;
+  teamRequirement(teamIds: string[], signingId: string | null): string;
+  tccStatus(name: string, targetBundleId: string | null, timeoutMs: number, done: NativeCallback<RawTccResult>): void;
+  tccRequest(name: string, targetBundleId: string | null, timeoutMs: number, done: NativeCallback<RawTccResult>): void;
   /** posix_spawn runner (absent where unsupported); calls done exactly once, from the JS thread. */
   spawn?(request: RawSpawnRequest, done: (err: Error | null, result?: RawSpawnResult) => void): void;
 }

@@ -1,6 +1,7 @@
-// Peer credentials of a connected Unix socket.
+// Peer credentials of a connected Unix socket, and a pidfd-pinned handle on the peer process.
 import type net from 'node:net';
 
+import { PeerCredError } from '../common/errors.js';
 import { getBinding } from './binding.js';
 import { socketFd } from './socket-fd.js';
 
@@ -9,7 +10,7 @@ export interface PeerCredentials {
   pid?: number;
   uid: number;
   gid: number;
-  /** True when the pid is pinned to one process instance (Linux pidfd, macOS audit token). */
+  /** True when the OS pins the pid to one process instance (Linux pidfd, macOS audit token). */
   pidReliable: boolean;
   /** macOS: audit-token pid version. */
   pidVersion?: number;
@@ -25,21 +26,87 @@ export function peerUid(target: net.Socket | number): number {
   return getBinding().peerUid(socketFd(target));
 }
 
-/** {pid, uid, gid} of the peer plus the strongest identity the OS offers. */
-export function peerCredentials(target: net.Socket | number): PeerCredentials {
+function readCredentials(target: net.Socket | number): { cred: PeerCredentials; pidfd: number } {
   const binding = getBinding();
-  const hasToken = binding.peerCred(socketFd(target), credOut, tokenOut);
+  const hasToken = binding.peerCred(socketFd(target), credOut, tokenOut, true);
   const [pid, uid, gid, pidfd, pidVersion] = credOut;
-  const result: PeerCredentials = { uid, gid, pidReliable: pidfd >= 0 || hasToken };
-  if (pid >= 0) result.pid = pid;
-  if (pidVersion >= 0) result.pidVersion = pidVersion;
-  if (hasToken) result.auditToken = Buffer.from(tokenOut);
-  // The skeleton does not keep pidfds yet: close it so nothing leaks (the pidfd API replaces this).
-  if (pidfd >= 0) closePidfd(pidfd);
-  return result;
+  const cred: PeerCredentials = { uid, gid, pidReliable: pidfd >= 0 || hasToken };
+  if (pid >= 0) cred.pid = pid;
+  if (pidVersion >= 0) cred.pidVersion = pidVersion;
+  if (hasToken) cred.auditToken = Buffer.from(tokenOut);
+  return { cred, pidfd };
 }
 
-function closePidfd(fd: number): void {
-  // Imported lazily to keep this module free of fs at load.
-  void import('node:fs').then((fs) => fs.closeSync(fd));
+/** {pid, uid, gid} of the peer plus the strongest identity the OS offers. Holds no fds afterwards. */
+export function peerCredentials(target: net.Socket | number): PeerCredentials {
+  const { cred, pidfd } = readCredentials(target);
+  if (pidfd >= 0) getBinding().closeFd(pidfd);
+  return cred;
+}
+
+// Safety net for handles that are dropped without close(); close() unregisters, so a number is never
+// closed twice (which could hit an fd reused by someone else).
+const leakedPidfds = new FinalizationRegistry<number>((fd) => {
+  try { getBinding().closeFd(fd); } catch { /* already gone */ }
+});
+
+/**
+ * The peer process pinned by its pidfd (Linux SO_PEERPIDFD). Read /proc through executable(), which
+ * re-checks liveness after reading, so a recycled pid is never described. Call close() when done.
+ */
+export class PeerProcess {
+  readonly pid: number | undefined;
+  readonly uid: number;
+  readonly gid: number;
+  readonly pidReliable: boolean;
+  #pidfd: number;
+  readonly #token = {};
+
+  /** @internal use openPeerProcess() */
+  constructor(cred: PeerCredentials, pidfd: number) {
+    this.pid = cred.pid;
+    this.uid = cred.uid;
+    this.gid = cred.gid;
+    this.pidReliable = cred.pidReliable;
+    this.#pidfd = pidfd;
+    if (pidfd >= 0) leakedPidfds.register(this, pidfd, this.#token);
+  }
+
+  #requirePidfd(): number {
+    if (this.#pidfd === -2) throw new PeerCredError('ERR_PEERCRED_CLOSED', 'PeerProcess is closed');
+    if (this.#pidfd < 0) {
+      throw new PeerCredError('ERR_PEERCRED_NO_PIDFD', 'no pidfd for this peer (kernel without SO_PEERPIDFD or not Linux)');
+    }
+    return this.#pidfd;
+  }
+
+  /** True while the very process that connected is alive (false once it exited, even if its pid is reused). */
+  isAlive(): boolean {
+    return getBinding().pidfdAlive(this.#requirePidfd());
+  }
+
+  /** Path of the peer's executable; throws PeerCredError ERR_PEERCRED_PROCESS_EXITED once it exited. */
+  executable(): string {
+    const pidfd = this.#requirePidfd();
+    if (this.pid === undefined) throw new PeerCredError('ERR_PEERCRED_NO_PID', 'the OS did not report a peer pid');
+    return getBinding().processExecutable(this.pid, pidfd);
+  }
+
+  /** Releases the pidfd. Idempotent. */
+  close(): void {
+    if (this.#pidfd >= 0) {
+      leakedPidfds.unregister(this.#token);
+      const fd = this.#pidfd;
+      this.#pidfd = -2;
+      getBinding().closeFd(fd);
+    } else {
+      this.#pidfd = -2;
+    }
+  }
+}
+
+/** Opens a pidfd-holding handle on the peer of a connected Unix socket. */
+export function openPeerProcess(target: net.Socket | number): PeerProcess {
+  const { cred, pidfd } = readCredentials(target);
+  return new PeerProcess(cred, pidfd);
 }
