@@ -1,6 +1,69 @@
-import { UsageError } from '../run.js';
+// openclaw-ipc node run [--host 127.0.0.1] [--port 18789] [--url ws://…] [--token T] [--display-name N]
+// The headless node host in the foreground. Token: --token, OPENCLAW_GATEWAY_TOKEN, then
+// gateway.auth.token in the state dir's openclaw.json. SIGINT/SIGTERM close it cleanly.
+import { parseArgs } from 'node:util';
 
-// Placeholder until the 'node' command lands; fails loudly rather than pretending.
-export async function main(_argv: string[]): Promise<number> {
-  throw new UsageError("'node' is not implemented yet");
+import { resolveOperatorTarget } from '../../client/operator.js';
+import { resolveStateDir } from '../../common/state-dir.js';
+import { startNodeHost } from '../../node-host/host.js';
+import { ExitCode, UsageError } from '../run.js';
+
+const USAGE = 'usage: openclaw-ipc node run [--host 127.0.0.1] [--port 18789] [--url ws://…] [--token T] [--display-name NAME]';
+
+export async function main(argv: string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  if (sub === '--help' || sub === '-h' || sub === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return ExitCode.ok;
+  }
+  if (sub !== 'run') throw new UsageError(`unknown node subcommand ${JSON.stringify(sub ?? '')}\n${USAGE}`);
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: rest,
+      strict: true,
+      options: {
+        host: { type: 'string' }, port: { type: 'string' }, url: { type: 'string' }, token: { type: 'string' },
+        'display-name': { type: 'string' }, json: { type: 'boolean' },
+      },
+    });
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message}\n${USAGE}`);
+  }
+  const { values } = parsed;
+  let port: number | undefined;
+  if (values.port !== undefined) {
+    port = Number(values.port);
+    if (!Number.isInteger(port) || port <= 0 || port > 65_535) throw new UsageError('--port must be 1–65535');
+  }
+  if (values.url && (values.host || port)) throw new UsageError('use either --url or --host/--port');
+  const host = values.host ?? '127.0.0.1';
+  const target = resolveOperatorTarget({ url: values.url ?? (values.host || port ? `ws://${host.includes(':') ? `[${host}]` : host}:${port ?? 18789}/` : undefined), token: values.token });
+  const stateDir = resolveStateDir();
+  const nodeHost = startNodeHost({ url: target.url, token: target.token, stateDir, displayName: values['display-name'] });
+
+  let stopping = false;
+  const stopped = new Promise<number>((resolve) => {
+    const stop = (signal: string): void => {
+      if (stopping) return;
+      stopping = true;
+      process.stderr.write(`[node-host] ${signal}: shutting down\n`);
+      void nodeHost.close().then(() => resolve(ExitCode.ok));
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+
+  process.stderr.write(`[node-host] node ${nodeHost.nodeId} (${nodeHost.displayName}) joining ${target.url}\n`);
+  try {
+    await Promise.race([nodeHost.ready, stopped]);
+  } catch (err) {
+    await nodeHost.close();
+    throw err; // a rejected connect (bad token, protocol mismatch): retrying cannot fix it
+  }
+  if (!stopping) {
+    const info = { nodeId: nodeHost.nodeId, displayName: nodeHost.displayName, gateway: target.url, exec: nodeHost.systemRun.mode };
+    process.stdout.write(values.json ? `${JSON.stringify({ ready: true, ...info })}\n` : `node host ready: nodeId=${info.nodeId} gateway=${info.gateway}\n`);
+  }
+  return stopped;
 }

@@ -1,6 +1,82 @@
-import { UsageError } from '../run.js';
+// openclaw-ipc run --node <id|name> [--cwd D] [--timeout MS] [--agent ID] [--json] -- <argv…>
+// Sugar for node.invoke system.run: prints the command's output and exits with its exit code.
+import crypto from 'node:crypto';
+import { parseArgs } from 'node:util';
 
-// Placeholder until the 'run' command lands; fails loudly rather than pretending.
-export async function main(_argv: string[]): Promise<number> {
-  throw new UsageError("'run' is not implemented yet");
+import { GatewayRequestError } from '../../client/errors.js';
+import { connectOperator, resolveNodeId, resolveOperatorTarget } from '../../client/operator.js';
+import { ExitCode, UsageError } from '../run.js';
+import { parseTimeout } from './invoke.js';
+
+const USAGE = 'usage: openclaw-ipc run --node <id|name> [--cwd DIR] [--timeout MS] [--agent ID] [--url ws://…] [--token T] [--json] -- <argv…>';
+/** Exit status when the command timed out (coreutils `timeout` convention). */
+export const EXIT_TIMED_OUT = 124;
+
+interface RunPayload {
+  exitCode?: number;
+  timedOut?: boolean;
+  success?: boolean;
+  stdout?: string;
+  stderr?: string;
+  error?: string | null;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: true,
+      options: {
+        node: { type: 'string' }, cwd: { type: 'string' }, timeout: { type: 'string' }, agent: { type: 'string' },
+        url: { type: 'string' }, token: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message}\n${USAGE}`);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return ExitCode.ok;
+  }
+  if (!values.node) throw new UsageError(`--node is required\n${USAGE}`);
+  if (positionals.length === 0) throw new UsageError(`nothing to run: put the command after --\n${USAGE}`);
+  const commandTimeout = parseTimeout(values.timeout);
+  // The invoke waits a little longer than the command may run, like the Gateway's exec tool.
+  const invokeTimeout = Math.max(10_000, (commandTimeout ?? 120_000) + 5_000);
+  const params: Record<string, unknown> = { command: positionals };
+  if (values.cwd) params.cwd = values.cwd;
+  if (commandTimeout) params.timeoutMs = commandTimeout;
+  if (values.agent) params.agentId = values.agent;
+
+  const client = await connectOperator(resolveOperatorTarget(values));
+  try {
+    const nodeId = await resolveNodeId(client, values.node);
+    let result: { payload?: RunPayload };
+    try {
+      result = await client.request('node.invoke', { nodeId, command: 'system.run', params, timeoutMs: invokeTimeout, idempotencyKey: crypto.randomUUID() }, { timeoutMs: invokeTimeout + 5_000 });
+    } catch (err) {
+      if (err instanceof GatewayRequestError && /SYSTEM_RUN_DENIED|SYSTEM_RUN_DISABLED|COMPANION_APP_UNAVAILABLE|APPROVAL_REQUIRED/.test(`${err.message} ${err.detailCode ?? ''}`)) {
+        if (values.json) process.stdout.write(`${JSON.stringify({ ok: false, error: { code: err.code, message: err.message, details: err.details } }, null, 2)}\n`);
+        process.stderr.write(`openclaw-ipc run: denied: ${err.message}\n`);
+        return ExitCode.denied;
+      }
+      throw err;
+    }
+    const payload = result?.payload ?? {};
+    if (values.json) {
+      process.stdout.write(`${JSON.stringify(payload, null, 2)}\n`);
+    } else {
+      if (payload.stdout) process.stdout.write(payload.stdout);
+      if (payload.stderr) process.stderr.write(payload.stderr);
+      if (payload.error && payload.error !== 'timeout' && payload.exitCode === undefined) process.stderr.write(`openclaw-ipc run: ${payload.error}\n`);
+    }
+    if (payload.timedOut) return EXIT_TIMED_OUT;
+    if (typeof payload.exitCode === 'number') return payload.exitCode;
+    return payload.success ? ExitCode.ok : ExitCode.failure;
+  } finally {
+    await client.close();
+  }
 }

@@ -1,0 +1,435 @@
+// system.run, system.run.prepare and system.execApprovals.get/set for the node host. The node applies
+// the exec-approvals policy itself (it never prompts: a needed approval is `approval-required`),
+// then runs the command either through the app's exec socket or with the local runner. Both paths
+// produce the TS node host's result shape and the same SYSTEM_RUN_DENIED messages.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+
+import type { ApprovalDecision } from '../common/pending-approvals.js';
+import {
+  approvalsFilePath,
+  readApprovals,
+  serializeApprovals,
+  socketPathFor,
+  updateApprovals,
+  validateApprovals,
+  normalizeApprovals,
+  type ApprovalsFile,
+} from '../exec-host/approvals-file.js';
+import { canonicalCommandText, evaluateSystemRun, resolveEffectivePolicy, type Denial, type Evaluation, type ExecHostRequest } from '../exec-host/policy.js';
+import { resolveExecutable, trustedSearchPath } from '../exec-host/resolve-executable.js';
+import { runCommand, type ExecResult } from '../exec-host/runner.js';
+import { writeFileAtomic } from '../common/state-dir.js';
+import { NodeCommandError } from './invoke-error.js';
+import { appExecAvailable, execThroughApp, type AppExecReply } from './app-exec.js';
+import { EXEC_TIMEOUT_MS } from '../exec-host/client.js';
+
+export type ExecHostMode = 'auto' | 'app' | 'local';
+
+/** The node host's system.run result (node-commands.md §2.3, TS column). */
+export interface SystemRunResult {
+  exitCode?: number;
+  timedOut: boolean;
+  success: boolean;
+  stdout: string;
+  stderr: string;
+  error: string | null;
+}
+
+export const OUTPUT_CAP_BYTES = 200_000;
+const EVENT_OUTPUT_CHARS = 20_000;
+const TRUNCATION_MARK = '\n... (truncated)';
+const KNOWN_APP_REASONS = new Set(['security=deny', 'user-denied', 'allowlist-miss', 'approval-required', 'permission:screenRecording', 'approval-cancelled', 'execution-plan-miss', 'companion-unavailable']);
+
+export interface SystemRunServiceOptions {
+  stateDir: string;
+  mode: ExecHostMode;
+  emitEvent: (event: 'exec.finished' | 'exec.denied', payload: Record<string, unknown>) => void;
+  log?: (message: string) => void;
+  /** Overrides for tests and for `up` (which knows its app socket path). */
+  appTimeoutMs?: number;
+}
+
+export interface RunContext {
+  invokeId: string;
+  timeoutMs?: number;
+}
+
+export interface SystemRunService {
+  readonly mode: ExecHostMode;
+  run(params: unknown, context: RunContext): Promise<SystemRunResult>;
+  prepare(params: unknown): Promise<Record<string, unknown>>;
+  approvalsGet(): Record<string, unknown>;
+  approvalsSet(params: unknown): Record<string, unknown>;
+  /** Which path the next run takes: 'app' or 'local' (undefined: app mode with no app → fail closed). */
+  route(): 'app' | 'local' | undefined;
+  close(): Promise<void>;
+}
+
+interface RunParams {
+  command: string[];
+  rawCommand?: string;
+  cwd?: string;
+  env?: Record<string, string>;
+  timeoutMs?: number;
+  needsScreenRecording?: boolean;
+  agentId?: string;
+  sessionKey?: string;
+  runId: string;
+  approved: boolean;
+  approvalDecision?: ApprovalDecision;
+  systemRunPlan?: Record<string, unknown>;
+  suppressNotifyOnExit: boolean;
+}
+
+function optionalString(p: Record<string, unknown>, key: string): string | undefined {
+  const value = p[key];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string') throw new NodeCommandError('INVALID_REQUEST', `INVALID_REQUEST: ${key} must be a string`);
+  return value;
+}
+
+function parseRunParams(params: unknown): RunParams {
+  if (typeof params !== 'object' || params === null || Array.isArray(params)) {
+    throw new NodeCommandError('INVALID_REQUEST', 'INVALID_REQUEST: paramsJSON required');
+  }
+  const p = params as Record<string, unknown>;
+  if (!Array.isArray(p.command) || p.command.length === 0 || !p.command.every((a) => typeof a === 'string') || (p.command[0] as string).trim() === '') {
+    throw new NodeCommandError('INVALID_REQUEST', 'INVALID_REQUEST: command required');
+  }
+  const timeoutMs = p.timeoutMs === undefined || p.timeoutMs === null ? undefined : p.timeoutMs;
+  if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || !Number.isInteger(timeoutMs) || timeoutMs <= 0)) {
+    throw new NodeCommandError('INVALID_REQUEST', 'INVALID_REQUEST: timeoutMs must be a positive integer');
+  }
+  const decision = p.approvalDecision;
+  return {
+    command: p.command as string[],
+    rawCommand: optionalString(p, 'rawCommand'),
+    cwd: optionalString(p, 'cwd'),
+    env: p.env === undefined || p.env === null ? undefined : (p.env as Record<string, string>),
+    timeoutMs: timeoutMs as number | undefined,
+    needsScreenRecording: p.needsScreenRecording === true,
+    agentId: optionalString(p, 'agentId'),
+    sessionKey: optionalString(p, 'sessionKey'),
+    runId: optionalString(p, 'runId') ?? crypto.randomUUID(),
+    approved: p.approved === true,
+    approvalDecision: decision === 'allow-once' || decision === 'allow-always' ? decision : undefined,
+    systemRunPlan: typeof p.systemRunPlan === 'object' && p.systemRunPlan !== null ? (p.systemRunPlan as Record<string, unknown>) : undefined,
+    suppressNotifyOnExit: p.suppressNotifyOnExit === true,
+  };
+}
+
+/** Applies the TS node host's shared 200 000-byte cap over stdout + stderr. */
+export function capOutput(stdout: string, stderr: string, cap = OUTPUT_CAP_BYTES): { stdout: string; stderr: string } {
+  const outBytes = Buffer.byteLength(stdout);
+  const errBytes = Buffer.byteLength(stderr);
+  if (outBytes + errBytes <= cap) return { stdout, stderr };
+  const keepOut = Math.min(outBytes, cap);
+  const cut = (text: string, bytes: number): string => Buffer.from(text).subarray(0, bytes).toString('utf8').replace(/\uFFFD$/, '');
+  const out = cut(stdout, keepOut);
+  const err = cut(stderr, cap - keepOut);
+  if (stderr === '') return { stdout: out + TRUNCATION_MARK, stderr: '' };
+  return { stdout: out, stderr: err + TRUNCATION_MARK };
+}
+
+/** Normalises a runner or app result to the node host's shape. */
+export function toNodeResult(result: Partial<ExecResult> & { error?: string | null }): SystemRunResult {
+  const capped = capOutput(typeof result.stdout === 'string' ? result.stdout : '', typeof result.stderr === 'string' ? result.stderr : '');
+  const timedOut = result.timedOut === true;
+  const out: SystemRunResult = {
+    timedOut,
+    success: false,
+    stdout: capped.stdout,
+    stderr: capped.stderr,
+    error: null,
+  };
+  if (typeof result.exitCode === 'number' && !timedOut) out.exitCode = result.exitCode;
+  out.success = out.exitCode === 0 && !timedOut && !(typeof result.error === 'string' && result.error.startsWith('failed to start'));
+  if (timedOut) out.error = 'timeout';
+  else if (typeof result.error === 'string' && !/^exit \d+$/.test(result.error)) out.error = result.error;
+  // Key order as OpenClaw sends it: exitCode first.
+  return out.exitCode === undefined ? out : { exitCode: out.exitCode, timedOut: out.timedOut, success: out.success, stdout: out.stdout, stderr: out.stderr, error: out.error };
+}
+
+function sha256File(file: string): string | undefined {
+  try {
+    return crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+  } catch {
+    return undefined;
+  }
+}
+
+function fileHash(text: string): string {
+  return crypto.createHash('sha256').update(text).digest('hex');
+}
+
+/** The approvals file as system.execApprovals.* shows it: the socket token never leaves the host. */
+function redact(file: ApprovalsFile): ApprovalsFile {
+  const copy = structuredClone(file);
+  if (copy.socket) copy.socket = copy.socket.path !== undefined ? { path: copy.socket.path } : {};
+  return copy;
+}
+
+function sameArgv(a: unknown, b: readonly string[]): boolean {
+  return Array.isArray(a) && a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+export function createSystemRunService(options: SystemRunServiceOptions): SystemRunService {
+  const approvalsFile = approvalsFilePath(options.stateDir);
+  const log = options.log ?? (() => {});
+
+  function loadPolicyFile(): ApprovalsFile | undefined {
+    return readApprovals(approvalsFile);
+  }
+
+  function appSocketPath(file: ApprovalsFile | undefined): string {
+    return socketPathFor(file ?? { version: 1 }, options.stateDir);
+  }
+
+  function route(file: ApprovalsFile | undefined = safeLoad()): 'app' | 'local' | undefined {
+    if (options.mode === 'local') return 'local';
+    const available = appExecAvailable(appSocketPath(file), file);
+    if (available) return 'app';
+    return options.mode === 'app' ? undefined : 'local';
+  }
+
+  function safeLoad(): ApprovalsFile | undefined {
+    try {
+      return loadPolicyFile();
+    } catch {
+      return undefined;
+    }
+  }
+
+  function deny(params: RunParams, commandText: string, code: 'SYSTEM_RUN_DENIED' | 'INVALID_REQUEST', message: string, reason: string): never {
+    options.emitEvent('exec.denied', {
+      sessionKey: params.sessionKey ?? 'node',
+      runId: params.runId,
+      host: 'node',
+      command: commandText,
+      reason,
+      suppressNotifyOnExit: params.suppressNotifyOnExit,
+    });
+    throw new NodeCommandError(code, message);
+  }
+
+  function denyWith(params: RunParams, commandText: string, denial: Denial): never {
+    if (denial.code === 'INVALID_REQUEST') throw new NodeCommandError('INVALID_REQUEST', denial.message.startsWith('INVALID_REQUEST') || denial.message.startsWith('SYSTEM_RUN_DENIED') ? denial.message : `INVALID_REQUEST: ${denial.message}`);
+    return deny(params, commandText, 'SYSTEM_RUN_DENIED', denial.message, denial.reason);
+  }
+
+  function finished(params: RunParams, commandText: string, result: SystemRunResult): SystemRunResult {
+    const combined = `${result.stdout}${result.stderr}`;
+    const payload: Record<string, unknown> = { sessionKey: params.sessionKey ?? 'node', runId: params.runId, host: 'node', command: commandText };
+    if (result.exitCode !== undefined) payload.exitCode = result.exitCode;
+    Object.assign(payload, {
+      timedOut: result.timedOut,
+      success: result.success,
+      output: combined.slice(-EVENT_OUTPUT_CHARS).trim(),
+      suppressNotifyOnExit: params.suppressNotifyOnExit,
+    });
+    options.emitEvent('exec.finished', payload);
+    return result;
+  }
+
+  function recordAllowlistUse(evaluation: Evaluation, commandText: string): void {
+    const match = evaluation.match;
+    if (!match) return;
+    const id = typeof match.entry.id === 'string' ? match.entry.id : undefined;
+    try {
+      updateApprovals(approvalsFile, (data) => {
+        const entry = data.agents?.[match.sectionKey]?.allowlist?.find((e) => (id ? e.id === id : e.pattern === match.entry.pattern));
+        if (!entry) return false;
+        entry.lastUsedAt = Date.now();
+        entry.lastUsedCommand = commandText;
+        if (evaluation.plan?.file) entry.lastResolvedPath = evaluation.plan.file;
+        return true;
+      });
+    } catch (err) {
+      log(`could not record allowlist use: ${(err as Error).message}`);
+    }
+  }
+
+  async function run(rawParams: unknown, context: RunContext): Promise<SystemRunResult> {
+    const params = parseRunParams(rawParams);
+    const commandText = params.rawCommand ?? canonicalCommandText(params.command);
+    const preApproved = params.approved && params.approvalDecision !== undefined;
+
+    // An approved run must be exactly the plan that was approved, and its executable unchanged.
+    if (preApproved && params.systemRunPlan) {
+      const plan = params.systemRunPlan;
+      const planCwd = typeof plan.cwd === 'string' ? plan.cwd : undefined;
+      const operand = plan.mutableFileOperand as { path?: unknown; sha256?: unknown } | undefined;
+      const operandChanged = operand && typeof operand.path === 'string' && typeof operand.sha256 === 'string' && sha256File(operand.path) !== operand.sha256;
+      if (!sameArgv(plan.argv, params.command) || (planCwd ?? undefined) !== (params.cwd ?? planCwd) || operandChanged) {
+        deny(params, commandText, 'SYSTEM_RUN_DENIED', 'SYSTEM_RUN_DENIED: execution plan mismatch', 'execution-plan-miss');
+      }
+    }
+
+    let file: ApprovalsFile | undefined;
+    try {
+      file = loadPolicyFile();
+    } catch (err) {
+      // An unreadable or unsafe policy never means "no policy": fail closed.
+      deny(params, commandText, 'SYSTEM_RUN_DENIED', `SYSTEM_RUN_DENIED: approvals policy unreadable (${(err as Error).message})`, 'approval-required');
+    }
+    const request: ExecHostRequest = {
+      command: params.command,
+      rawCommand: params.rawCommand ?? null,
+      cwd: params.cwd ?? null,
+      env: params.env ?? null,
+      timeoutMs: params.timeoutMs ?? null,
+      needsScreenRecording: params.needsScreenRecording || null,
+      agentId: params.agentId ?? null,
+      sessionKey: params.sessionKey ?? null,
+      approvalDecision: preApproved ? params.approvalDecision! : null,
+    };
+    const evaluation = evaluateSystemRun(request, file);
+    if (evaluation.outcome === 'deny') denyWith(params, commandText, evaluation.denial!);
+
+    const path = route(file);
+    if (path === undefined) {
+      deny(params, commandText, 'SYSTEM_RUN_DENIED', 'COMPANION_APP_UNAVAILABLE: macOS app exec host unreachable', 'companion-unavailable');
+    }
+    if (path === 'app') {
+      // The app re-checks the same policy and may prompt its user.
+      // The app kills the command at its timeout; our wait outlasts that a little.
+      const appRequest: ExecHostRequest = { ...request, timeoutMs: request.timeoutMs ?? context.timeoutMs ?? null };
+      const timeoutMs = options.appTimeoutMs ?? Math.max(EXEC_TIMEOUT_MS, (appRequest.timeoutMs ?? 0) + 5_000);
+      const reply = await execThroughApp(appSocketPath(file), file, appRequest, { timeoutMs, log });
+      return finished(params, commandText, fromAppReply(params, commandText, reply));
+    }
+    // Local: the node host never prompts.
+    if (evaluation.outcome === 'prompt') deny(params, commandText, 'SYSTEM_RUN_DENIED', 'SYSTEM_RUN_DENIED: approval required', 'approval-required');
+    const plan = evaluation.plan!;
+    let result: ExecResult;
+    if (!plan.file) {
+      result = { timedOut: false, success: false, stdout: '', stderr: '', error: `failed to start: ${plan.resolveFailure ?? 'not-found'}: ${params.command[0]}` };
+    } else {
+      result = await runCommand({ file: plan.file, argv: plan.argv, cwd: plan.cwd, env: plan.env, timeoutMs: plan.timeoutMs ?? context.timeoutMs, maxOutputBytes: OUTPUT_CAP_BYTES });
+    }
+    recordAllowlistUse(evaluation, commandText);
+    return finished(params, commandText, toNodeResult(result));
+  }
+
+  function fromAppReply(params: RunParams, commandText: string, reply: AppExecReply | null): SystemRunResult {
+    if (reply === null) {
+      return deny(params, commandText, 'SYSTEM_RUN_DENIED', 'COMPANION_APP_UNAVAILABLE: macOS app exec host unreachable', 'companion-unavailable');
+    }
+    if (!reply.ok) {
+      const error = reply.error ?? { code: 'UNAVAILABLE', message: 'SYSTEM_RUN_DENIED: approval required' };
+      if (error.code === 'INVALID_REQUEST') {
+        throw new NodeCommandError('INVALID_REQUEST', error.message.startsWith('SYSTEM_RUN_DENIED') ? error.message : `INVALID_REQUEST: ${error.message}`);
+      }
+      const reason = typeof error.reason === 'string' && KNOWN_APP_REASONS.has(error.reason) ? error.reason : 'approval-required';
+      return deny(params, commandText, 'SYSTEM_RUN_DENIED', error.message || 'SYSTEM_RUN_DENIED: approval required', reason);
+    }
+    return toNodeResult((reply.payload ?? {}) as Partial<ExecResult>);
+  }
+
+  async function prepare(rawParams: unknown): Promise<Record<string, unknown>> {
+    const p = (rawParams ?? {}) as Record<string, unknown>;
+    if (!Array.isArray(p.command) || p.command.length === 0 || !p.command.every((a) => typeof a === 'string') || (p.command[0] as string).trim() === '') {
+      throw new NodeCommandError('INVALID_REQUEST', 'INVALID_REQUEST: command required');
+    }
+    const argv = p.command as string[];
+    const cwd = optionalString(p, 'cwd') ?? process.cwd();
+    const agentId = optionalString(p, 'agentId') ?? null;
+    const sessionKey = optionalString(p, 'sessionKey') ?? null;
+    const rawCommand = optionalString(p, 'rawCommand');
+    if (rawCommand !== undefined && rawCommand !== canonicalCommandText(argv)) {
+      throw new NodeCommandError('INVALID_REQUEST', 'INVALID_REQUEST: rawCommand does not match command');
+    }
+    const resolved = resolveExecutable(argv[0]!, cwd, trustedSearchPath());
+    if (!('path' in resolved)) {
+      throw new NodeCommandError('INVALID_REQUEST', `INVALID_REQUEST: cannot resolve executable ${JSON.stringify(argv[0])} (${resolved.failure})`);
+    }
+    const pinned = [resolved.path, ...argv.slice(1)];
+    const policy = resolveEffectivePolicy(safeLoad(), agentId);
+    const sha256 = sha256File(resolved.path);
+    const argPattern = crypto.createHash('sha256').update(JSON.stringify([cwd, pinned])).digest('hex');
+    const plan: Record<string, unknown> = {
+      argv: pinned,
+      cwd,
+      commandText: canonicalCommandText(pinned),
+      commandPreview: null,
+      agentId,
+      sessionKey,
+      mutableFileOperand: sha256 ? { argvIndex: 0, path: resolved.path, sha256 } : undefined,
+      policySnapshot: {
+        security: policy.security,
+        ask: policy.ask,
+        askFallback: policy.askFallback,
+        autoAllowSkills: policy.autoAllowSkills,
+        allowlistRules: policy.allowlist.map(({ entry }) => entry.pattern),
+      },
+    };
+    return {
+      plan,
+      execPolicy: { security: policy.security, ask: policy.ask },
+      allowAlwaysCoverage: { complete: true, patterns: [{ pattern: resolved.path, argPattern: `sha256:cwd-argv:v1:${argPattern}` }] },
+    };
+  }
+
+  function snapshot(): Record<string, unknown> {
+    let text: string | undefined;
+    try {
+      text = fs.readFileSync(approvalsFile, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    const file = text === undefined ? undefined : loadPolicyFile();
+    const shown: ApprovalsFile = file ? redact(file) : { version: 1, socket: { path: appSocketPath(undefined) }, defaults: {}, agents: {} };
+    return { path: approvalsFile, exists: text !== undefined, hash: fileHash(text ?? ''), file: shown };
+  }
+
+  function approvalsGet(): Record<string, unknown> {
+    try {
+      return snapshot();
+    } catch (err) {
+      throw new NodeCommandError('UNAVAILABLE', `UNAVAILABLE: exec approvals unreadable: ${(err as Error).message}`);
+    }
+  }
+
+  function approvalsSet(rawParams: unknown): Record<string, unknown> {
+    const p = (rawParams ?? {}) as { file?: unknown; baseHash?: unknown };
+    let next: ApprovalsFile;
+    try {
+      next = validateApprovals('system.execApprovals.set file', structuredClone(p.file));
+    } catch (err) {
+      throw new NodeCommandError('INVALID_REQUEST', `INVALID_REQUEST: ${(err as Error).message}`);
+    }
+    let currentText: string | undefined;
+    try {
+      currentText = fs.readFileSync(approvalsFile, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new NodeCommandError('UNAVAILABLE', `UNAVAILABLE: ${(err as Error).message}`);
+    }
+    if (currentText !== undefined) {
+      if (typeof p.baseHash !== 'string' || p.baseHash === '') throw new NodeCommandError('INVALID_REQUEST', 'INVALID_REQUEST: exec approvals base hash required; reload and retry');
+      if (p.baseHash !== fileHash(currentText)) throw new NodeCommandError('INVALID_REQUEST', 'INVALID_REQUEST: exec approvals base hash changed; reload and retry');
+    }
+    let current: ApprovalsFile | undefined;
+    try {
+      current = loadPolicyFile();
+    } catch (err) {
+      throw new NodeCommandError('UNAVAILABLE', `UNAVAILABLE: exec approvals unreadable: ${(err as Error).message}`);
+    }
+    // The socket path and token are the host's, never the caller's.
+    if (current?.socket) next.socket = { ...current.socket };
+    else delete next.socket;
+    normalizeApprovals(next);
+    writeFileAtomic(approvalsFile, serializeApprovals(next), 0o600);
+    return snapshot();
+  }
+
+  return {
+    mode: options.mode,
+    run,
+    prepare,
+    approvalsGet,
+    approvalsSet,
+    route: () => route(),
+    async close() {},
+  };
+}
