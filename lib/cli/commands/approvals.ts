@@ -1,6 +1,156 @@
-import { UsageError } from '../run.js';
+// `openclaw-ipc approvals <sub>`: show and edit exec-approvals.json. Subcommands are a table so
+// more (pending | approve | deny) can be added as entries.
+import { ensurePrivateDir, resolveStateDir } from '../../common/state-dir.js';
+import {
+  ASK_VALUES, SECURITY_VALUES, addAllowlistPattern, agentSection, approvalsFilePath, readApprovals, socketPathFor, updateApprovals,
+  type ApprovalsFile, type Ask, type Security,
+} from '../../exec-host/approvals-file.js';
+import { CliArgsError, parseArgs, stringOption, type ParsedArgs } from '../../exec-host/cli-args.js';
+import { globToRegExp, resolveEffectivePolicy } from '../../exec-host/policy.js';
+import { ExitCode, UsageError } from '../run.js';
 
-// Placeholder until the 'approvals' command lands; fails loudly rather than pretending.
-export async function main(_argv: string[]): Promise<number> {
-  throw new UsageError("'approvals' is not implemented yet");
+export interface ApprovalsContext {
+  args: ParsedArgs;
+  stateDir: string;
+  file: string;
+  json: boolean;
+  out: (text: string) => void;
+}
+
+export interface ApprovalsSubcommand {
+  usage: string;
+  /** Options this subcommand takes besides the common --state-dir / --json. */
+  valued?: readonly string[];
+  flags?: readonly string[];
+  run(ctx: ApprovalsContext): Promise<number>;
+}
+
+/** The file as shown to humans: the socket token is never printed. */
+function redacted(data: ApprovalsFile): ApprovalsFile {
+  const copy = structuredClone(data);
+  if (copy.socket?.token) copy.socket.token = `<redacted:${copy.socket.token.length}>`;
+  return copy;
+}
+
+function requireOneOf<T extends string>(value: string | undefined, allowed: readonly T[], name: string): T | undefined {
+  if (value === undefined) return undefined;
+  if (!allowed.includes(value as T)) throw new UsageError(`--${name} must be one of ${allowed.join('|')}`);
+  return value as T;
+}
+
+export const subcommands: Record<string, ApprovalsSubcommand> = {
+  show: {
+    usage: 'show [--agent ID] [--json]',
+    valued: ['agent'],
+    run: async (ctx) => {
+      const data = readApprovals(ctx.file);
+      const agentId = stringOption(ctx.args, 'agent') ?? 'main';
+      const effective = resolveEffectivePolicy(data, agentId);
+      const summary = {
+        file: ctx.file,
+        exists: data !== undefined,
+        socketPath: socketPathFor(data ?? { version: 1 }, ctx.stateDir),
+        effective: { agentId, security: effective.security, ask: effective.ask, askFallback: effective.askFallback, allowlist: effective.allowlist.map(({ entry, sectionKey }) => ({ agent: sectionKey, ...entry })) },
+        config: data ? redacted(data) : null,
+      };
+      if (ctx.json) {
+        ctx.out(`${JSON.stringify(summary, null, 2)}\n`);
+        return ExitCode.ok;
+      }
+      const lines = [
+        `file:        ${ctx.file}${data ? '' : ' (missing: project defaults apply)'}`,
+        `socket:      ${summary.socketPath}`,
+        `agent:       ${agentId}`,
+        `security:    ${effective.security}`,
+        `ask:         ${effective.ask}`,
+        `askFallback: ${effective.askFallback}`,
+        'allowlist:',
+        ...(effective.allowlist.length === 0 ? ['  (empty)'] : effective.allowlist.map(({ entry, sectionKey }) =>
+          `  ${entry.id ?? '-'}  [${sectionKey}] ${entry.pattern}${entry.lastUsedAt ? `  last used ${new Date(entry.lastUsedAt).toISOString()}` : ''}`)),
+      ];
+      ctx.out(`${lines.join('\n')}\n`);
+      return ExitCode.ok;
+    },
+  },
+  set: {
+    usage: 'set [--security deny|allowlist|full] [--ask off|on-miss|always] [--ask-fallback deny|allowlist|full] [--agent ID]',
+    valued: ['security', 'ask', 'ask-fallback', 'agent'],
+    run: async (ctx) => {
+      const security = requireOneOf<Security>(stringOption(ctx.args, 'security'), SECURITY_VALUES, 'security');
+      const ask = requireOneOf<Ask>(stringOption(ctx.args, 'ask'), ASK_VALUES, 'ask');
+      const askFallback = requireOneOf<Security>(stringOption(ctx.args, 'ask-fallback'), SECURITY_VALUES, 'ask-fallback');
+      if (!security && !ask && !askFallback) throw new UsageError('set needs at least one of --security, --ask, --ask-fallback');
+      const agent = stringOption(ctx.args, 'agent');
+      const data = updateApprovals(ctx.file, (d) => {
+        const section = agent ? agentSection(d, agent) : (d.defaults ??= {});
+        if (security) section.security = security;
+        if (ask) section.ask = ask;
+        if (askFallback) section.askFallback = askFallback;
+      });
+      const section = agent ? data.agents?.[agent] : data.defaults;
+      ctx.out(ctx.json ? `${JSON.stringify({ ok: true, scope: agent ?? 'defaults', section })}\n` : `updated ${agent ? `agents.${agent}` : 'defaults'} in ${ctx.file}\n`);
+      return ExitCode.ok;
+    },
+  },
+  allow: {
+    usage: 'allow <pattern> [--agent ID]   (pattern: a glob over the resolved executable path, e.g. /usr/bin/git or ~/bin/*)',
+    valued: ['agent'],
+    run: async (ctx) => {
+      const [pattern] = ctx.args.positionals;
+      if (!pattern || ctx.args.positionals.length !== 1) throw new UsageError('allow takes exactly one pattern');
+      if (!globToRegExp(pattern)) throw new UsageError(`pattern ${JSON.stringify(pattern)} would never match: use an absolute path, a ~/ path or *`);
+      const agent = stringOption(ctx.args, 'agent') ?? 'main';
+      let entry;
+      updateApprovals(ctx.file, (d) => {
+        entry = addAllowlistPattern(d, agent, pattern);
+      });
+      ctx.out(ctx.json ? `${JSON.stringify({ ok: true, agent, entry })}\n` : `allowed ${pattern} for agent ${agent}\n`);
+      return ExitCode.ok;
+    },
+  },
+  remove: {
+    usage: 'remove <id|pattern> [--agent ID]',
+    valued: ['agent'],
+    run: async (ctx) => {
+      const [target] = ctx.args.positionals;
+      if (!target || ctx.args.positionals.length !== 1) throw new UsageError('remove takes exactly one id or pattern');
+      const agent = stringOption(ctx.args, 'agent');
+      let removed = 0;
+      updateApprovals(ctx.file, (d) => {
+        for (const [key, section] of Object.entries(d.agents ?? {})) {
+          if (agent && key !== agent) continue;
+          const before = section.allowlist?.length ?? 0;
+          if (!section.allowlist) continue;
+          section.allowlist = section.allowlist.filter((e) => e.id !== target && e.pattern !== target);
+          removed += before - section.allowlist.length;
+        }
+        return removed > 0;
+      });
+      ctx.out(ctx.json ? `${JSON.stringify({ ok: removed > 0, removed })}\n` : removed > 0 ? `removed ${removed} entr${removed === 1 ? 'y' : 'ies'}\n` : `no allowlist entry matches ${target}\n`);
+      return removed > 0 ? ExitCode.ok : ExitCode.failure;
+    },
+  },
+};
+
+function usage(): string {
+  return ['usage: openclaw-ipc approvals <subcommand> [--state-dir DIR] [--json]', ...Object.values(subcommands).map((s) => `  ${s.usage}`)].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name = 'show', ...rest] = argv[0]?.startsWith('--') ? ['show', ...argv] : argv;
+  if (name === 'help' || argv.includes('--help')) {
+    process.stdout.write(`${usage()}\n`);
+    return ExitCode.ok;
+  }
+  const sub = Object.hasOwn(subcommands, name) ? subcommands[name] : undefined;
+  if (!sub) throw new UsageError(`unknown approvals subcommand '${name}'\n${usage()}`);
+  let args: ParsedArgs;
+  try {
+    args = parseArgs(rest, ['state-dir', ...(sub.valued ?? [])], ['json', ...(sub.flags ?? [])]);
+  } catch (err) {
+    throw new UsageError(`${(err as CliArgsError).message}\nusage: openclaw-ipc approvals ${sub.usage}`);
+  }
+  const stateDir = stringOption(args, 'state-dir') ?? resolveStateDir();
+  ensurePrivateDir(stateDir);
+  return sub.run({ args, stateDir, file: approvalsFilePath(stateDir), json: args.options.has('json'), out: (text) => process.stdout.write(text) });
 }

@@ -1,6 +1,44 @@
-import { UsageError } from '../run.js';
+// `openclaw-ipc exec [--json] [--cwd D] [--timeout MS] [--agent ID] -- <argv>`: one signed exec through
+// the app's socket. Exits with the command's exit code; a denial exits 4.
+import { resolveStateDir } from '../../common/state-dir.js';
+import { CliArgsError, intOption, parseArgs, stringOption } from '../../exec-host/cli-args.js';
+import { EXEC_TIMEOUT_MS, execViaSocket, loadClientConfig } from '../../exec-host/client.js';
+import { ExitCode, UsageError } from '../run.js';
 
-// Placeholder until the 'exec' command lands; fails loudly rather than pretending.
-export async function main(_argv: string[]): Promise<number> {
-  throw new UsageError("'exec' is not implemented yet");
+const USAGE = 'usage: openclaw-ipc exec [--json] [--cwd DIR] [--timeout MS] [--agent ID] [--state-dir DIR] -- <argv...>';
+
+export async function main(argv: string[]): Promise<number> {
+  let args;
+  try {
+    args = parseArgs(argv, ['cwd', 'timeout', 'agent', 'state-dir'], ['json', 'help']);
+  } catch (err) {
+    throw new UsageError(`${(err as CliArgsError).message}\n${USAGE}`);
+  }
+  if (args.options.has('help')) {
+    process.stdout.write(`${USAGE}\n`);
+    return ExitCode.ok;
+  }
+  const command = [...args.positionals, ...args.rest];
+  if (command.length === 0) throw new UsageError(`no command given\n${USAGE}`);
+  const timeoutMs = intOption(args, 'timeout');
+  const config = loadClientConfig(stringOption(args, 'state-dir') ?? resolveStateDir());
+  const response = await execViaSocket(
+    { command, cwd: stringOption(args, 'cwd') ?? process.cwd(), timeoutMs: timeoutMs ?? null, agentId: stringOption(args, 'agent') ?? null },
+    { ...config, timeoutMs: Math.max(EXEC_TIMEOUT_MS, (timeoutMs ?? 0) + 5000) },
+  );
+  if (args.options.has('json')) process.stdout.write(`${JSON.stringify(response)}\n`);
+  if (!response.ok) {
+    if (!args.options.has('json')) {
+      process.stderr.write(`openclaw-ipc exec: ${response.error.message}${response.error.reason ? ` (${response.error.reason})` : ''}\n`);
+    }
+    return ExitCode.denied;
+  }
+  const result = response.payload;
+  if (!args.options.has('json')) {
+    process.stdout.write(result.stdout);
+    process.stderr.write(result.stderr);
+    if (result.error && result.exitCode === undefined) process.stderr.write(`openclaw-ipc exec: ${result.error}\n`);
+  }
+  if (result.exitCode !== undefined) return result.exitCode;
+  return result.timedOut ? 124 : ExitCode.failure;
 }
