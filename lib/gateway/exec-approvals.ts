@@ -1,0 +1,258 @@
+// Exec approvals brokered by the gateway (spec §11) on top of the shared PendingApprovals queue:
+// entries the gateway creates carry a binding record (node, requester, plan) that the approved
+// `system.run` is checked against; entries the local exec host adds are listed and resolvable too.
+import type { ApprovalDecision, ApprovalOutcome, PendingApprovals } from '../common/pending-approvals.js';
+import { EXEC_APPROVAL_TTL_MS } from '../protocol/constants.js';
+import { DetailCode, ErrorCode, GatewayProtocolError } from '../protocol/errors.js';
+import type { ExecApprovalRequestParams, SystemRunPlan } from '../protocol/frames.js';
+
+export const DEFAULT_APPROVAL_TIMEOUT_MS = 120_000;
+const MAX_RECORDS = 4096;
+
+export interface ApprovalRequester {
+  connId: string;
+  deviceId?: string;
+}
+
+export interface ApprovalRecord {
+  id: string;
+  request: Record<string, unknown>;
+  nodeId?: string;
+  plan?: SystemRunPlan;
+  env?: Record<string, string>;
+  requester: ApprovalRequester;
+  createdAtMs: number;
+  expiresAtMs: number;
+  /** undefined while pending; null after a timeout or cancellation. */
+  decision?: ApprovalDecision | null;
+  resolvedAtMs?: number;
+  resolvedBy?: string;
+}
+
+export type ResolveResult = 'ok' | 'unknown' | 'already-resolved' | 'decision-not-allowed';
+
+export class ExecApprovalBroker {
+  private readonly records = new Map<string, ApprovalRecord>();
+  private readonly waiters = new Map<string, Set<(outcome: ApprovalOutcome) => void>>();
+  private readonly onResolved = (outcome: ApprovalOutcome): void => this.applyOutcome(outcome);
+
+  constructor(readonly pending: PendingApprovals, private readonly now: () => number = Date.now) {
+    pending.on('resolved', this.onResolved);
+  }
+
+  /** Queues a gateway approval. Throws GatewayProtocolError for requests the spec rejects. */
+  request(params: ExecApprovalRequestParams, requester: ApprovalRequester): { record: ApprovalRecord; outcome: Promise<ApprovalOutcome> } {
+    const host = params.host ?? 'gateway';
+    if (host === 'node' && (!params.nodeId || !params.systemRunPlan)) {
+      throw new GatewayProtocolError(ErrorCode.INVALID_REQUEST, 'host=node approvals require nodeId and systemRunPlan');
+    }
+    const plan = params.systemRunPlan;
+    const request: Record<string, unknown> = {
+      host,
+      command: params.command ?? plan?.commandText ?? (params.commandArgv ?? plan?.argv ?? []).join(' '),
+      commandArgv: params.commandArgv ?? plan?.argv,
+      cwd: params.cwd ?? plan?.cwd ?? null,
+      agentId: params.agentId ?? plan?.agentId ?? null,
+      sessionKey: params.sessionKey ?? plan?.sessionKey ?? null,
+      nodeId: params.nodeId ?? null,
+      security: params.security ?? null,
+      ask: params.ask ?? null,
+      resolvedPath: params.resolvedPath ?? null,
+    };
+    if (plan) request.systemRunPlan = plan;
+    let entry;
+    try {
+      entry = this.pending.add(request, { timeoutMs: params.timeoutMs ?? DEFAULT_APPROVAL_TIMEOUT_MS, id: params.id });
+    } catch (err) {
+      throw new GatewayProtocolError(ErrorCode.UNAVAILABLE, (err as Error).message, { retryable: true, retryAfterMs: 1000, cause: err });
+    }
+    this.trim();
+    const record: ApprovalRecord = {
+      id: entry.id,
+      request,
+      nodeId: params.nodeId ?? undefined,
+      plan,
+      env: params.env,
+      requester,
+      createdAtMs: entry.createdAtMs,
+      expiresAtMs: entry.expiresAtMs,
+    };
+    this.records.set(entry.id, record);
+    return { record, outcome: entry.outcome };
+  }
+
+  resolve(id: string, decision: ApprovalDecision, resolvedBy: string): ResolveResult {
+    const pending = this.pending.get(id);
+    if (pending) {
+      if (!pending.allowedDecisions.includes(decision)) return 'decision-not-allowed';
+      return this.pending.resolve(id, decision, resolvedBy) ? 'ok' : 'unknown';
+    }
+    return this.records.get(id)?.decision !== undefined ? 'already-resolved' : 'unknown';
+  }
+
+  /** Pending entries (gateway and exec host), oldest first. */
+  list(): Array<Record<string, unknown>> {
+    return this.pending.list().map((entry) => ({ ...entry, status: 'pending' }));
+  }
+
+  get(id: string): Record<string, unknown> | undefined {
+    const pending = this.pending.get(id);
+    if (pending) return { ...pending, status: 'pending' };
+    const record = this.records.get(id);
+    if (!record) return undefined;
+    return {
+      id: record.id,
+      request: record.request,
+      createdAtMs: record.createdAtMs,
+      expiresAtMs: record.expiresAtMs,
+      status: 'resolved',
+      decision: record.decision ?? null,
+      resolvedAtMs: record.resolvedAtMs,
+    };
+  }
+
+  /** Waits for the decision of a pending entry; resolves at once for a decided one. */
+  waitDecision(id: string, timeoutMs: number): Promise<{ id: string; decision: ApprovalDecision | null; createdAtMs?: number; expiresAtMs?: number; timedOut?: boolean }> {
+    const record = this.records.get(id);
+    if (record && record.decision !== undefined) {
+      return Promise.resolve({ id, decision: record.decision, createdAtMs: record.createdAtMs, expiresAtMs: record.expiresAtMs });
+    }
+    const pending = this.pending.get(id);
+    if (!pending) return Promise.reject(new GatewayProtocolError(ErrorCode.APPROVAL_NOT_FOUND, 'unknown or expired approval id', { details: { code: DetailCode.UNKNOWN_APPROVAL_ID } }));
+    return new Promise((resolve) => {
+      const waiter = (outcome: ApprovalOutcome): void => {
+        clearTimeout(timer);
+        resolve({ id, decision: outcome.decision, createdAtMs: pending.createdAtMs, expiresAtMs: pending.expiresAtMs });
+      };
+      const timer = setTimeout(() => {
+        this.waiters.get(id)?.delete(waiter);
+        resolve({ id, decision: null, createdAtMs: pending.createdAtMs, expiresAtMs: pending.expiresAtMs, timedOut: true });
+      }, timeoutMs);
+      let set = this.waiters.get(id);
+      if (!set) this.waiters.set(id, (set = new Set()));
+      set.add(waiter);
+    });
+  }
+
+  /** A device-less requester's pending approvals die with its connection. */
+  dropConnection(connId: string): void {
+    for (const record of this.records.values()) {
+      if (record.decision === undefined && record.requester.connId === connId && record.requester.deviceId === undefined) {
+        this.pending.cancel(record.id);
+      }
+    }
+  }
+
+  /**
+   * The checks before an approved `system.run` is forwarded (spec §11 step 4). Returns the record
+   * and its decision; an allow-once record is consumed.
+   */
+  authorizeRun(input: {
+    runId: unknown;
+    nodeId: string;
+    caller: ApprovalRequester;
+    argv: readonly string[] | undefined;
+    cwd: unknown;
+    agentId: unknown;
+    sessionKey: unknown;
+    env: unknown;
+  }): { record: ApprovalRecord; decision: ApprovalDecision } {
+    const { runId } = input;
+    if (typeof runId !== 'string' || runId === '') {
+      throw invalid('approval requires runId', DetailCode.MISSING_RUN_ID);
+    }
+    const record = this.records.get(runId);
+    if (!record) throw invalid('unknown or expired approval id', DetailCode.UNKNOWN_APPROVAL_ID, { runId });
+    if (record.createdAtMs + EXEC_APPROVAL_TTL_MS < this.now()) {
+      this.records.delete(runId);
+      throw invalid('approval expired', DetailCode.APPROVAL_EXPIRED, { runId });
+    }
+    if (record.nodeId !== undefined && record.nodeId !== input.nodeId) {
+      throw invalid('approval id is bound to another node', DetailCode.APPROVAL_NODE_MISMATCH, { runId });
+    }
+    if (record.requester.deviceId !== undefined) {
+      if (record.requester.deviceId !== input.caller.deviceId) {
+        throw invalid('approval id was requested by another device', DetailCode.APPROVAL_DEVICE_MISMATCH, { runId });
+      }
+    } else if (record.requester.connId !== input.caller.connId) {
+      throw invalid('approval id was requested by another client', DetailCode.APPROVAL_CLIENT_MISMATCH, { runId });
+    }
+    if (record.decision !== 'allow-once' && record.decision !== 'allow-always') {
+      throw invalid('approval required', DetailCode.APPROVAL_REQUIRED, { runId });
+    }
+    const plan = record.plan;
+    if (plan) {
+      const requestedArgv = Array.isArray(record.request.commandArgv) ? (record.request.commandArgv as string[]) : undefined;
+      const mismatch = planMismatch(plan, requestedArgv, record.env, input);
+      if (mismatch) throw invalid(`approval does not match the request (${mismatch})`, 'APPROVAL_REQUEST_MISMATCH', { runId, field: mismatch });
+    }
+    const decision = record.decision;
+    if (decision === 'allow-once') this.records.delete(runId);
+    return { record, decision };
+  }
+
+  close(): void {
+    this.pending.off('resolved', this.onResolved);
+    for (const [id, set] of this.waiters) {
+      for (const waiter of set) waiter({ id, decision: null, reason: 'cancelled', resolvedAtMs: this.now() });
+    }
+    this.waiters.clear();
+  }
+
+  private applyOutcome(outcome: ApprovalOutcome): void {
+    const record = this.records.get(outcome.id);
+    if (record) {
+      record.decision = outcome.decision;
+      record.resolvedAtMs = outcome.resolvedAtMs;
+      record.resolvedBy = outcome.resolvedBy;
+    }
+    const set = this.waiters.get(outcome.id);
+    if (set) {
+      this.waiters.delete(outcome.id);
+      for (const waiter of set) waiter(outcome);
+    }
+  }
+
+  /** Drops records past the TTL and keeps the map bounded. */
+  private trim(): void {
+    const cutoff = this.now() - EXEC_APPROVAL_TTL_MS;
+    for (const [id, record] of this.records) {
+      if (record.createdAtMs < cutoff || this.records.size >= MAX_RECORDS) {
+        if (record.decision !== undefined) this.records.delete(id);
+      } else break;
+    }
+  }
+}
+
+function invalid(message: string, code: string, extra: Record<string, unknown> = {}): GatewayProtocolError {
+  return new GatewayProtocolError(ErrorCode.INVALID_REQUEST, message, { details: { code, ...extra } });
+}
+
+const orNull = (value: unknown): unknown => (value === undefined ? null : value);
+
+const sameArgv = (a: readonly string[] | undefined, b: readonly string[] | undefined): boolean =>
+  a !== undefined && b !== undefined && a.length === b.length && a.every((arg, i) => arg === b[i]);
+
+/** The caller may repeat the plan's resolved argv or the argv it asked approval for. */
+function planMismatch(
+  plan: SystemRunPlan,
+  requestedArgv: readonly string[] | undefined,
+  env: Record<string, string> | undefined,
+  input: { argv: readonly string[] | undefined; cwd: unknown; agentId: unknown; sessionKey: unknown; env: unknown },
+): string | undefined {
+  if (!sameArgv(input.argv, plan.argv) && !sameArgv(input.argv, requestedArgv)) return 'argv';
+  if (input.cwd !== undefined && orNull(input.cwd) !== orNull(plan.cwd)) return 'cwd';
+  if (input.agentId !== undefined && orNull(input.agentId) !== orNull(plan.agentId)) return 'agentId';
+  if (input.sessionKey !== undefined && orNull(input.sessionKey) !== orNull(plan.sessionKey)) return 'sessionKey';
+  if (!sameEnv(env, input.env)) return 'env';
+  return undefined;
+}
+
+function sameEnv(stored: Record<string, string> | undefined, given: unknown): boolean {
+  const a = stored ?? {};
+  if (given !== undefined && (typeof given !== 'object' || given === null || Array.isArray(given))) return false;
+  const b = (given ?? {}) as Record<string, unknown>;
+  const keysA = Object.keys(a);
+  const keysB = Object.keys(b);
+  return keysA.length === keysB.length && keysA.every((key) => Object.hasOwn(b, key) && b[key] === a[key]);
+}

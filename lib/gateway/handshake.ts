@@ -1,0 +1,184 @@
+// The `connect` request: protocol, role, auth, device signature, pairing — in that order (spec §3–§6).
+// Every failure answers with the spec's error and closes; success sends hello-ok and readies the connection.
+import { CloseCode, MIN_SUPPORTED_PROTOCOL, PROTOCOL_VERSION, ROLES, type Role } from '../protocol/constants.js';
+import { selectSignedToken, timingSafeEqualString, verifyConnectDevice } from '../protocol/device-auth.js';
+import { DetailCode, ErrorCode, errorShape, type ErrorShape } from '../protocol/errors.js';
+import { validateConnectParams, type ConnectParams, type RequestFrame } from '../protocol/frames.js';
+import { detectPlatform } from './command-policy.js';
+import type { GatewayConnection } from './connection.js';
+import type { GatewayCore } from './core.js';
+import { GATEWAY_EVENTS, GATEWAY_METHODS } from './methods.js';
+import { reconcileNodePairing } from './node-pairing.js';
+
+class HandshakeFailure extends Error {
+  constructor(readonly error: ErrorShape | undefined, readonly closeCode: number, readonly closeReason: string) {
+    super(closeReason);
+  }
+}
+
+function fail(code: string, message: string, details?: unknown, closeCode: number = CloseCode.policyViolation): never {
+  throw new HandshakeFailure(errorShape(code, message, { details }), closeCode, message);
+}
+
+/** Handles the first frame of a connection, which must be a valid `connect` request. */
+export function handleHandshakeFrame(core: GatewayCore, conn: GatewayConnection, frame: RequestFrame): boolean {
+  try {
+    if (frame.method !== 'connect') fail(ErrorCode.INVALID_REQUEST, 'invalid handshake: first request must be connect');
+    if (!validateConnectParams.check(frame.params)) {
+      fail(ErrorCode.INVALID_REQUEST, `invalid connect params: ${validateConnectParams.describe(frame.params)}`);
+    }
+    const hello = connect(core, conn, frame.params);
+    conn.markReady();
+    conn.respondOk(frame.id, hello);
+    afterHello(core, conn);
+    return true;
+  } catch (err) {
+    if (!(err instanceof HandshakeFailure)) throw err;
+    if (err.error) conn.respondError(frame.id, err.error);
+    conn.close(err.closeCode, err.closeReason);
+    return false;
+  }
+}
+
+function negotiateProtocol(params: ConnectParams): number {
+  if (params.minProtocol <= PROTOCOL_VERSION && params.maxProtocol >= PROTOCOL_VERSION) return PROTOCOL_VERSION;
+  if (params.minProtocol <= MIN_SUPPORTED_PROTOCOL && params.maxProtocol >= MIN_SUPPORTED_PROTOCOL) return MIN_SUPPORTED_PROTOCOL;
+  fail(ErrorCode.INVALID_REQUEST, 'protocol mismatch', { expectedProtocol: PROTOCOL_VERSION }, CloseCode.protocolMismatch);
+}
+
+function authFailure(code: string, authReason: string, canRetryWithDeviceToken: boolean, next: string, message: string): never {
+  fail(ErrorCode.INVALID_REQUEST, message, { code, authReason, canRetryWithDeviceToken, recommendedNextStep: next });
+}
+
+function connect(core: GatewayCore, conn: GatewayConnection, params: ConnectParams): Record<string, unknown> {
+  const protocol = negotiateProtocol(params);
+  const role = (params.role ?? 'operator') as Role;
+  if (!(ROLES as readonly string[]).includes(role)) throw new HandshakeFailure(undefined, CloseCode.policyViolation, 'invalid role');
+  let scopes = role === 'node' ? [] : [...new Set(params.scopes ?? [])];
+  const device = params.device;
+  const auth = params.auth;
+
+  // Auth: the shared token wins; a device token is checked against the claimed device (the
+  // signature check below proves the claim).
+  const pairedForRole = device ? core.pairing.getDevice(device.id)?.tokens[role] !== undefined : false;
+  if (auth?.token) {
+    if (!timingSafeEqualString(auth.token, core.options.token)) {
+      authFailure(DetailCode.AUTH_TOKEN_MISMATCH, 'token_mismatch', pairedForRole, pairedForRole ? 'retry_with_device_token' : 'update_auth_credentials', 'unauthorized: gateway token mismatch');
+    }
+  } else if (auth?.deviceToken) {
+    if (!device || !core.pairing.verifyDeviceToken(device.id, role, auth.deviceToken)) {
+      authFailure(DetailCode.AUTH_DEVICE_TOKEN_MISMATCH, 'device_token_mismatch', false, 'update_auth_credentials', 'unauthorized: device token mismatch');
+    }
+  } else {
+    authFailure(DetailCode.AUTH_TOKEN_MISSING, 'token_missing', pairedForRole, 'update_auth_configuration', 'unauthorized: gateway token missing');
+  }
+
+  // Device identity.
+  if (!device) {
+    if (role === 'node') fail(ErrorCode.NOT_PAIRED, 'device identity required', { code: DetailCode.DEVICE_IDENTITY_REQUIRED });
+    // Only the direct-loopback backend client keeps its scopes without a device identity.
+    if (!(conn.isLocal && params.client.id === 'gateway-client')) scopes = [];
+  } else {
+    const verdict = verifyConnectDevice({
+      device,
+      expectedNonce: conn.nonce,
+      clientId: params.client.id,
+      clientMode: params.client.mode,
+      role,
+      scopes: params.scopes ?? [],
+      token: selectSignedToken(auth),
+      platform: params.client.platform,
+      deviceFamily: params.client.deviceFamily,
+      nowMs: core.now(),
+    });
+    if (!verdict.ok) fail(ErrorCode.INVALID_REQUEST, verdict.message, { code: verdict.code, reason: verdict.reason });
+    conn.deviceId = verdict.deviceId;
+  }
+
+  // Device pairing.
+  let deviceAuth: Record<string, unknown> | undefined;
+  if (device && conn.deviceId) {
+    const meta = { platform: params.client.platform, deviceFamily: params.client.deviceFamily };
+    const reason = core.pairing.pairingReason(conn.deviceId, role, scopes, meta);
+    if (reason) {
+      const localBackend = conn.isLocal && params.client.id === 'gateway-client';
+      const autoApprove = conn.isLocal && (reason !== 'scope-upgrade' || localBackend);
+      const pairInput = {
+        deviceId: conn.deviceId,
+        publicKey: device.publicKey,
+        displayName: params.client.displayName,
+        platform: params.client.platform,
+        deviceFamily: params.client.deviceFamily,
+        clientId: params.client.id,
+        clientMode: params.client.mode,
+        role,
+        scopes,
+      };
+      if (autoApprove) {
+        core.pairing.approveDevice(pairInput);
+      } else {
+        const request = core.pairing.addDeviceRequest({ ...pairInput, remoteIp: conn.remoteAddress, reason, isRepair: reason !== 'not-paired' });
+        core.broadcast('device.pair.requested', { ...request, roles: [role], silent: false }, core.operatorsWith('device.pair.approve'));
+        fail(ErrorCode.NOT_PAIRED, 'pairing required', { code: DetailCode.PAIRING_REQUIRED, requestId: request.requestId, reason });
+      }
+    }
+    const record = core.pairing.deviceToken(conn.deviceId, role, scopes);
+    deviceAuth = { method: 'token', role, scopes, deviceToken: record.token, issuedAtMs: record.issuedAtMs };
+  }
+
+  conn.protocol = protocol;
+  conn.role = role;
+  conn.scopes = scopes;
+  conn.connect = params;
+  if (role === 'node' && conn.deviceId) {
+    core.registry.register({
+      nodeId: conn.deviceId,
+      conn,
+      clientId: params.client.id,
+      clientMode: params.client.mode,
+      displayName: params.client.displayName,
+      version: params.client.version,
+      platform: params.client.platform,
+      deviceFamily: params.client.deviceFamily,
+      modelIdentifier: params.client.modelIdentifier,
+      instanceId: params.client.instanceId,
+      normalizedPlatform: detectPlatform(params.client.platform, params.client.deviceFamily),
+      caps: [...new Set(params.caps ?? [])].sort(),
+      commands: [...new Set(params.commands ?? [])].sort(),
+      pathEnv: params.pathEnv,
+      permissions: params.permissions,
+      remoteIp: conn.remoteAddress,
+      connectedAtMs: core.now(),
+    });
+    core.bumpPresence();
+  }
+
+  const hello: Record<string, unknown> = {
+    type: 'hello-ok',
+    protocol,
+    server: { version: core.options.version, connId: conn.connId, bootId: core.bootId },
+    features: { methods: GATEWAY_METHODS, events: GATEWAY_EVENTS, capabilities: [] },
+    snapshot: {
+      suspension: { phase: 'accepting' },
+      presence: [],
+      health: { ok: true, ts: core.now() },
+      stateVersion: core.stateVersion(),
+      uptimeMs: core.now() - core.startedAtMs,
+      sessionDefaults: { defaultAgentId: 'main', mainKey: 'main', mainSessionKey: 'agent:main:main', scope: 'per-sender' },
+    },
+    policy: { maxPayload: core.options.maxPayload, maxBufferedBytes: core.options.maxBufferedBytes, tickIntervalMs: core.options.tickIntervalMs },
+  };
+  if (deviceAuth) hello.auth = deviceAuth;
+  return hello;
+}
+
+/** Work after hello-ok went out: the node pairing reconciliation (may emit node.pair.requested). */
+function afterHello(core: GatewayCore, conn: GatewayConnection): void {
+  if (conn.role === 'node' && conn.deviceId) {
+    const session = core.registry.get(conn.deviceId);
+    if (session) {
+      reconcileNodePairing(core, session);
+      core.events.emit('node.connected', session.nodeId);
+    }
+  }
+}

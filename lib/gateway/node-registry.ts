@@ -1,0 +1,159 @@
+// Connected nodes and the invokes in flight to them. An invoke settles exactly once: with the node's
+// result, at its deadline, or at once when the node disconnects.
+import crypto from 'node:crypto';
+
+import type { NodePlatform } from './command-policy.js';
+
+export interface NodeConnection {
+  readonly connId: string;
+  /** Sends an already-serialised frame; false when the connection is gone or over its buffer budget. */
+  sendText(text: string): boolean;
+  close(code: number, reason: string): void;
+}
+
+export interface NodeSession {
+  nodeId: string;
+  conn: NodeConnection;
+  clientId: string;
+  clientMode: string;
+  displayName?: string;
+  version?: string;
+  platform?: string;
+  deviceFamily?: string;
+  modelIdentifier?: string;
+  instanceId?: string;
+  normalizedPlatform: NodePlatform;
+  caps: string[];
+  commands: string[];
+  pathEnv?: string;
+  permissions?: Record<string, boolean>;
+  remoteIp?: string;
+  connectedAtMs: number;
+}
+
+export type InvokeOutcome =
+  | { ok: true; payload?: unknown; payloadJSON?: string }
+  | { ok: false; kind: 'node' | 'timeout' | 'disconnected' | 'send-failed'; error: { code: string; message: string } };
+
+interface PendingInvoke {
+  id: string;
+  nodeId: string;
+  connId: string;
+  command: string;
+  timer: NodeJS.Timeout;
+  settle: (outcome: InvokeOutcome) => void;
+}
+
+export interface InvokeRequest {
+  nodeId: string;
+  command: string;
+  /** JSON text of the params, or null; forwarded as-is. */
+  paramsJSON: string | null;
+  timeoutMs: number;
+  idempotencyKey?: string;
+}
+
+export class NodeRegistry {
+  private readonly sessions = new Map<string, NodeSession>();
+  private readonly invokes = new Map<string, PendingInvoke>();
+
+  constructor(private readonly maxInFlight = 1024) {}
+
+  /** Adds a node; a previous connection with the same node id is closed (its invokes fail). */
+  register(session: NodeSession): void {
+    const previous = this.sessions.get(session.nodeId);
+    this.sessions.set(session.nodeId, session);
+    if (previous && previous.conn.connId !== session.conn.connId) {
+      this.failInvokesOf(previous.conn.connId);
+      previous.conn.close(1000, 'replaced by a newer connection');
+    }
+  }
+
+  /** Removes the node bound to this connection and fails its in-flight invokes at once. */
+  unregister(connId: string): NodeSession | undefined {
+    let removed: NodeSession | undefined;
+    for (const [nodeId, session] of this.sessions) {
+      if (session.conn.connId === connId) {
+        this.sessions.delete(nodeId);
+        removed = session;
+      }
+    }
+    this.failInvokesOf(connId);
+    return removed;
+  }
+
+  get(nodeId: string): NodeSession | undefined {
+    return this.sessions.get(nodeId);
+  }
+
+  list(): NodeSession[] {
+    return [...this.sessions.values()];
+  }
+
+  get inFlight(): number {
+    return this.invokes.size;
+  }
+
+  /** Sends `node.invoke.request` to the node and waits for its result (never rejects). */
+  invoke(request: InvokeRequest): Promise<InvokeOutcome> {
+    const session = this.sessions.get(request.nodeId);
+    if (!session) {
+      return Promise.resolve({ ok: false, kind: 'disconnected', error: { code: 'NOT_CONNECTED', message: 'node not connected' } });
+    }
+    if (this.invokes.size >= this.maxInFlight) {
+      return Promise.resolve({ ok: false, kind: 'send-failed', error: { code: 'UNAVAILABLE', message: 'too many invokes in flight' } });
+    }
+    const id = crypto.randomUUID();
+    const payload: Record<string, unknown> = {
+      id,
+      nodeId: request.nodeId,
+      command: request.command,
+      paramsJSON: request.paramsJSON,
+      timeoutMs: request.timeoutMs,
+    };
+    if (request.idempotencyKey !== undefined) payload.idempotencyKey = request.idempotencyKey;
+    return new Promise<InvokeOutcome>((resolve) => {
+      const timer = setTimeout(() => {
+        this.settle(id, { ok: false, kind: 'timeout', error: { code: 'TIMEOUT', message: 'node invoke timed out' } });
+      }, request.timeoutMs);
+      this.invokes.set(id, { id, nodeId: request.nodeId, connId: session.conn.connId, command: request.command, timer, settle: resolve });
+      const sent = session.conn.sendText(JSON.stringify({ type: 'event', event: 'node.invoke.request', payload }));
+      if (!sent) this.settle(id, { ok: false, kind: 'disconnected', error: { code: 'UNAVAILABLE', message: `node disconnected (${request.command})` } });
+    });
+  }
+
+  /**
+   * Applies a `node.invoke.result`. False when the id is unknown, already settled (late), or
+   * belongs to another node: the caller answers `{ok:true, ignored:true}`.
+   */
+  complete(nodeId: string, id: string, outcome: InvokeOutcome): boolean {
+    const pending = this.invokes.get(id);
+    if (!pending || pending.nodeId !== nodeId) return false;
+    return this.settle(id, outcome);
+  }
+
+  /** Fails everything (shutdown). */
+  close(): void {
+    for (const id of [...this.invokes.keys()]) {
+      this.settle(id, { ok: false, kind: 'disconnected', error: { code: 'UNAVAILABLE', message: 'gateway shutting down' } });
+    }
+    this.sessions.clear();
+  }
+
+  private failInvokesOf(connId: string): void {
+    for (const pending of [...this.invokes.values()]) {
+      if (pending.connId === connId) {
+        this.settle(pending.id, { ok: false, kind: 'disconnected', error: { code: 'UNAVAILABLE', message: `node disconnected (${pending.command})` } });
+      }
+    }
+  }
+
+  private settle(id: string, outcome: InvokeOutcome): boolean {
+    const pending = this.invokes.get(id);
+    if (!pending) return false;
+    this.invokes.delete(id);
+    clearTimeout(pending.timer);
+    pending.settle(outcome);
+    return true;
+  }
+}

@@ -1,0 +1,328 @@
+// startGateway(): the HTTP/WebSocket listener, connection lifecycle (challenge, handshake deadline,
+// pre-auth budget per IP), tick broadcast and shutdown.
+import fs from 'node:fs';
+import http from 'node:http';
+import type net from 'node:net';
+
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+
+import { IpcError } from '../common/errors.js';
+import { PendingApprovals } from '../common/pending-approvals.js';
+import { resolveStateDir } from '../common/state-dir.js';
+import {
+  CHALLENGE_CAPABILITIES,
+  CloseCode,
+  DEFAULT_GATEWAY_HOST,
+  DEFAULT_GATEWAY_PORT,
+  HANDSHAKE_TIMEOUT_MS,
+  MAX_BUFFERED_BYTES,
+  MAX_PAYLOAD_BYTES,
+  PREAUTH_MAX_PAYLOAD_BYTES,
+  TICK_INTERVAL_MS,
+} from '../protocol/constants.js';
+import { ErrorCode, errorShape } from '../protocol/errors.js';
+import { validateRequestFrame } from '../protocol/frames.js';
+import { loadGatewayAuth, type TokenSource } from './auth-config.js';
+import type { CommandPolicyOptions } from './command-policy.js';
+import { GatewayConnection } from './connection.js';
+import { GatewayCore } from './core.js';
+import { handleHandshakeFrame } from './handshake.js';
+import { dispatchRequest } from './methods.js';
+import { approveNodeRequest } from './node-pairing.js';
+import type { NodeSession } from './node-registry.js';
+import type { PairedDevice, PairedNode } from './pairing-store.js';
+
+export interface ConnectionInfo {
+  remoteAddress: string;
+  headers: http.IncomingHttpHeaders;
+}
+
+export interface GatewayOptions {
+  /** Bind address; default 127.0.0.1. */
+  host?: string;
+  /** Default 18789; 0 picks an ephemeral port. */
+  port?: number;
+  /** State dir (openclaw.json, devices/, nodes/); default $OPENCLAW_STATE_DIR or ~/.openclaw. */
+  stateDir?: string;
+  /** Shared token; default OPENCLAW_GATEWAY_TOKEN, then gateway.auth.token, else generated and saved. */
+  token?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Shared approvals queue (pass the exec host's instance when both run in one process). */
+  pending?: PendingApprovals;
+  /** Count the local exec host as an approval route for exec.approval.request. Default: false. */
+  localApprovalRoute?: boolean;
+  /** Approve every node's command surface without an operator (e.g. `up` joining its own gateway). Default false. */
+  autoApproveNodes?: boolean;
+  /** Whether a connection is direct-local (auto-approves pairing). Default: loopback peer, no proxy headers, no Origin. */
+  isLocal?: (info: ConnectionInfo) => boolean;
+  handshakeTimeoutMs?: number;
+  tickIntervalMs?: number;
+  preauthMaxPayload?: number;
+  maxPayload?: number;
+  maxBufferedBytes?: number;
+  /** Unauthenticated sockets per IP before upgrades get HTTP 503. Default 32 (env OPENCLAW_MAX_PREAUTH_CONNECTIONS_PER_IP). */
+  maxPreauthPerIp?: number;
+  commandPolicy?: CommandPolicyOptions;
+  /** Reported as hello-ok server.version. */
+  version?: string;
+}
+
+export interface GatewayNodes {
+  /** Connected nodes. */
+  list(): NodeSession[];
+  get(nodeId: string): NodeSession | undefined;
+  /** Nodes whose command surface an operator approved (persisted). */
+  paired(): PairedNode[];
+  pendingRequests(): Array<{ requestId: string; nodeId: string; commands: string[] }>;
+  /** Approves a pending node pairing request as a local administrator would. */
+  approve(requestId: string): { requestId: string; nodeId: string; commands: string[] } | undefined;
+  /** Resolves once a node with this id is connected. */
+  waitFor(nodeId: string, timeoutMs?: number): Promise<NodeSession>;
+}
+
+export interface GatewayHandle {
+  url: string;
+  host: string;
+  port: number;
+  token: string;
+  tokenSource: TokenSource;
+  /** openclaw.json, where a config or generated token is stored. */
+  configPath: string;
+  stateDir: string;
+  pending: PendingApprovals;
+  nodes: GatewayNodes;
+  devices: { paired(): PairedDevice[] };
+  /** In-process `node.event` listener: (nodeId, event, payload). Returns an unsubscribe function. */
+  onNodeEvent(listener: (nodeId: string, event: string, payload: unknown) => void): () => void;
+  /** Open WebSocket connections (authenticated or not). */
+  connectionCount(): number;
+  /** Broadcasts `shutdown`, closes every connection with 1012, stops listening. Idempotent. */
+  close(reason?: string): Promise<void>;
+}
+
+const PROXY_HEADERS = ['x-forwarded-for', 'x-real-ip', 'forwarded', 'x-forwarded-host'];
+
+export function defaultIsLocal(info: ConnectionInfo): boolean {
+  const addr = info.remoteAddress;
+  const loopback = addr === '::1' || addr.startsWith('127.') || addr.startsWith('::ffff:127.');
+  if (!loopback) return false;
+  if (PROXY_HEADERS.some((h) => info.headers[h] !== undefined)) return false;
+  return info.headers.origin === undefined;
+}
+
+function packageVersion(): string {
+  try {
+    const pkg = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return pkg.version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
+
+export async function startGateway(options: GatewayOptions = {}): Promise<GatewayHandle> {
+  const env = options.env ?? process.env;
+  const host = options.host ?? DEFAULT_GATEWAY_HOST;
+  const port = options.port ?? DEFAULT_GATEWAY_PORT;
+  const stateDir = options.stateDir ?? resolveStateDir(env);
+  const auth = loadGatewayAuth(stateDir, { token: options.token, env });
+  const pending = options.pending ?? new PendingApprovals();
+  const handshakeTimeoutMs = options.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS;
+  const tickIntervalMs = options.tickIntervalMs ?? TICK_INTERVAL_MS;
+  const maxPayload = options.maxPayload ?? MAX_PAYLOAD_BYTES;
+  const maxBufferedBytes = options.maxBufferedBytes ?? MAX_BUFFERED_BYTES;
+  const maxPreauthPerIp = options.maxPreauthPerIp ?? (Number(env.OPENCLAW_MAX_PREAUTH_CONNECTIONS_PER_IP) || 32);
+  const isLocal = options.isLocal ?? defaultIsLocal;
+
+  const core = new GatewayCore({
+    stateDir,
+    token: auth.token,
+    pending,
+    version: options.version ?? packageVersion(),
+    tickIntervalMs,
+    maxPayload,
+    maxBufferedBytes,
+    commandPolicy: options.commandPolicy,
+    autoApproveNodes: options.autoApproveNodes ?? false,
+    localApprovalRoute: options.localApprovalRoute ?? false,
+  });
+
+  const onRequested = (approval: { id: string; request: unknown; createdAtMs: number; expiresAtMs: number }): void => {
+    core.broadcast('exec.approval.requested', { id: approval.id, request: approval.request, createdAtMs: approval.createdAtMs, expiresAtMs: approval.expiresAtMs }, core.operatorsWith('exec.approval.resolve'));
+  };
+  const onResolved = (outcome: { id: string; decision: unknown; resolvedBy?: string; reason?: string; resolvedAtMs: number }): void => {
+    core.broadcast('exec.approval.resolved', { id: outcome.id, decision: outcome.decision, resolvedBy: outcome.resolvedBy ?? null, reason: outcome.reason, ts: outcome.resolvedAtMs }, core.operatorsWith('exec.approval.resolve'));
+  };
+  pending.on('requested', onRequested);
+  pending.on('resolved', onResolved);
+
+  const preauthPerIp = new Map<string, number>();
+  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload, clientTracking: false });
+  const server = http.createServer((_req, res) => {
+    res.writeHead(426, { 'content-type': 'text/plain', connection: 'close' });
+    res.end('WebSocket upgrade required\n');
+  });
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 10_000;
+
+  server.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
+    const ip = socket.remoteAddress ?? 'unknown';
+    const count = preauthPerIp.get(ip) ?? 0;
+    if (count >= maxPreauthPerIp) {
+      socket.end('HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nToo many unauthenticated sockets\n');
+      return;
+    }
+    socket.on('error', () => socket.destroy());
+    wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, req, socket, ip));
+  });
+
+  function onConnection(ws: WebSocket, req: http.IncomingMessage, socket: net.Socket, ip: string): void {
+    const conn = new GatewayConnection(ws, socket, {
+      preauthMaxBytes: options.preauthMaxPayload ?? PREAUTH_MAX_PAYLOAD_BYTES,
+      maxBufferedBytes,
+      isLocal: isLocal({ remoteAddress: ip, headers: req.headers }),
+      remoteAddress: ip,
+    });
+    core.connections.add(conn);
+    preauthPerIp.set(ip, (preauthPerIp.get(ip) ?? 0) + 1);
+    let countedPreauth = true;
+    const releasePreauth = (): void => {
+      if (!countedPreauth) return;
+      countedPreauth = false;
+      const left = (preauthPerIp.get(ip) ?? 1) - 1;
+      if (left <= 0) preauthPerIp.delete(ip);
+      else preauthPerIp.set(ip, left);
+    };
+    const deadline = setTimeout(() => {
+      if (conn.state === 'preauth') conn.close(CloseCode.normal, 'handshake timeout');
+    }, handshakeTimeoutMs);
+
+    ws.on('error', () => ws.terminate());
+    ws.on('close', () => {
+      clearTimeout(deadline);
+      releasePreauth();
+      conn.state = 'closed';
+      core.connections.delete(conn);
+      if (core.registry.unregister(conn.connId)) core.bumpPresence();
+      core.approvals.dropConnection(conn.connId);
+    });
+    ws.on('message', (data: RawData, isBinary: boolean) => {
+      if (conn.state === 'closed') return;
+      const text = isBinary ? undefined : rawToString(data);
+      let frame: unknown;
+      try {
+        frame = text === undefined ? undefined : JSON.parse(text);
+      } catch {
+        frame = undefined;
+      }
+      if (conn.state === 'preauth') {
+        // Anything but a request before the handshake closes without a response.
+        if (!validateRequestFrame.check(frame)) {
+          conn.close(CloseCode.policyViolation, 'invalid handshake: first frame must be a connect request');
+          return;
+        }
+        if (handleHandshakeFrame(core, conn, frame)) {
+          clearTimeout(deadline);
+          releasePreauth();
+        }
+        return;
+      }
+      if (!validateRequestFrame.check(frame)) {
+        const id = typeof (frame as { id?: unknown })?.id === 'string' ? (frame as { id: string }).id : 'invalid';
+        const why = frame === undefined ? 'not JSON text' : validateRequestFrame.describe(frame);
+        conn.respondError(id, errorShape(ErrorCode.INVALID_REQUEST, `invalid request frame: ${why}`));
+        return;
+      }
+      dispatchRequest(core, conn, frame);
+    });
+    conn.sendEvent('connect.challenge', { nonce: conn.nonce, ts: core.now(), capabilities: [...CHALLENGE_CAPABILITIES] });
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException): void => {
+      server.off('listening', onListening);
+      if (err.code === 'EADDRINUSE') {
+        reject(new IpcError('ERR_GATEWAY_PORT_IN_USE', `another gateway instance is already listening on ws://${host}:${port}`, { cause: err }));
+      } else reject(err);
+    };
+    const onListening = (): void => {
+      server.off('error', onError);
+      resolve();
+    };
+    server.once('error', onError);
+    server.once('listening', onListening);
+    server.listen(port, host);
+  });
+  const address = server.address() as net.AddressInfo;
+
+  const tick = setInterval(() => core.broadcast('tick', { ts: core.now() }), tickIntervalMs);
+  tick.unref();
+
+  let closing: Promise<void> | undefined;
+  const close = (reason = 'service restart'): Promise<void> => {
+    closing ??= (async () => {
+      clearInterval(tick);
+      core.broadcast('shutdown', { reason });
+      for (const conn of core.connections) conn.close(CloseCode.serviceRestart, reason);
+      core.registry.close();
+      core.approvals.close();
+      pending.off('requested', onRequested);
+      pending.off('resolved', onResolved);
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      // close() waits for the sockets; connections still open after the grace period are dropped by GatewayConnection.
+      server.closeAllConnections?.();
+    })();
+    return closing;
+  };
+
+  const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return {
+    url: `ws://${urlHost}:${address.port}`,
+    host: address.address,
+    port: address.port,
+    token: auth.token,
+    tokenSource: auth.source,
+    configPath: auth.configPath,
+    stateDir,
+    pending,
+    nodes: {
+      list: () => core.registry.list(),
+      get: (nodeId) => core.registry.get(nodeId),
+      paired: () => core.pairing.listNodes(),
+      pendingRequests: () => core.pairing.listNodeRequests().map((r) => ({ requestId: r.requestId, nodeId: r.nodeId, commands: r.commands })),
+      approve: (requestId) => approveNodeRequest(core, requestId),
+      waitFor: (nodeId, timeoutMs = 30_000) => waitForNode(core, nodeId, timeoutMs),
+    },
+    devices: { paired: () => core.pairing.listDevices() },
+    onNodeEvent: (listener) => {
+      core.events.on('node.event', listener);
+      return () => core.events.off('node.event', listener);
+    },
+    connectionCount: () => core.connections.size,
+    close,
+  };
+}
+
+function rawToString(data: RawData): string {
+  if (Buffer.isBuffer(data)) return data.toString('utf8');
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  return Buffer.from(data).toString('utf8');
+}
+
+function waitForNode(core: GatewayCore, nodeId: string, timeoutMs: number): Promise<NodeSession> {
+  const existing = core.registry.get(nodeId);
+  if (existing) return Promise.resolve(existing);
+  return new Promise((resolve, reject) => {
+    const onConnected = (id: string): void => {
+      const session = id === nodeId ? core.registry.get(nodeId) : undefined;
+      if (!session) return;
+      clearTimeout(timer);
+      core.events.off('node.connected', onConnected);
+      resolve(session);
+    };
+    const timer = setTimeout(() => {
+      core.events.off('node.connected', onConnected);
+      reject(new IpcError('ERR_NODE_WAIT_TIMEOUT', `node ${nodeId} did not connect within ${timeoutMs} ms`));
+    }, timeoutMs);
+    core.events.on('node.connected', onConnected);
+  });
+}
