@@ -1,25 +1,134 @@
 import t from 'tap';
-import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 
-import { peerCredentials, peerUid } from '../../lib/index.js';
+import { PeerCredError, openPeerProcess, peerCredentials, peerUid } from '../../lib/index.js';
+import { exited, firstLine, listenUnix, nextConnection, spawnNodePeer } from './helpers.js';
 
-t.test('listening socket reports our own pid/uid/gid', async (t) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocipc-'));
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const sockPath = path.join(dir, 's.sock');
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(sockPath, resolve));
-  const accepted = new Promise<net.Socket>((resolve) => server.once('connection', resolve));
-  const client = net.connect(sockPath);
+t.test('listening socket, same process: our own pid/uid/gid, pid pinned by a pidfd', async (t) => {
+  const s = await listenUnix();
+  t.teardown(() => s.close());
+  const accepted = nextConnection(s.server);
+  const client = net.connect(s.sockPath);
   const conn = await accepted;
+  t.teardown(() => { client.destroy(); conn.destroy(); });
   t.equal(peerUid(conn), process.getuid!());
   const cred = peerCredentials(conn);
   t.equal(cred.pid, process.pid);
+  t.equal(cred.uid, process.getuid!());
   t.equal(cred.gid, process.getgid!());
+  t.equal(cred.pidReliable, true, 'kernel 6.5+ gives SO_PEERPIDFD');
+  // The client side sees the server's credentials as well (both are us).
+  await new Promise<void>((resolve) => (client.connecting ? client.once('connect', resolve) : resolve()));
+  t.equal(peerCredentials(client).pid, process.pid);
+});
+
+t.test('socketpair (libuv stdio pipe): reports the process that created the pair', async (t) => {
+  const child = spawn(process.execPath, ['-e', 'process.stdin.resume()'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  t.teardown(() => child.kill());
+  const cred = peerCredentials(child.stdout!);
+  // SO_PEERCRED of a socketpair is the creator's credentials, not the child's.
+  t.equal(cred.pid, process.pid);
+  t.equal(cred.uid, process.getuid!());
+  t.equal(cred.gid, process.getgid!());
+  child.stdin!.end();
+  await exited(child);
+});
+
+t.test('listening socket across processes: the child node process', async (t) => {
+  const s = await listenUnix();
+  t.teardown(() => s.close());
+  const accepted = nextConnection(s.server);
+  const child = spawnNodePeer(s.sockPath);
+  const conn = await accepted;
+  t.teardown(() => conn.destroy());
+  t.equal(await firstLine(conn), 'ready');
+  const cred = peerCredentials(conn);
+  t.equal(cred.pid, child.pid);
+  t.equal(cred.uid, process.getuid!());
+  t.equal(cred.gid, process.getgid!());
+  t.equal(peerUid(conn), process.getuid!());
+  const peer = openPeerProcess(conn);
+  t.equal(peer.pid, child.pid);
+  t.equal(peer.isAlive(), true);
+  t.equal(peer.executable(), fs.realpathSync(process.execPath));
+  peer.close();
+  peer.close(); // idempotent
+  t.throws(() => peer.isAlive(), { code: 'ERR_PEERCRED_CLOSED' });
+  conn.destroy();
+  t.equal(await exited(child), 0);
+});
+
+t.test('a peer running as uid/gid 65534 reports that uid/gid', { skip: process.getuid!() !== 0 && 'needs root to spawn as 65534' }, async (t) => {
+  const s = await listenUnix(true);
+  t.teardown(() => s.close());
+  const accepted = nextConnection(s.server);
+  const child = spawnNodePeer(s.sockPath, { uid: 65534, gid: 65534 });
+  const conn = await accepted;
+  t.teardown(() => conn.destroy());
+  t.equal(await firstLine(conn), 'ready');
+  t.equal(peerUid(conn), 65534);
+  const cred = peerCredentials(conn);
+  t.same({ pid: cred.pid, uid: cred.uid, gid: cred.gid }, { pid: child.pid, uid: 65534, gid: 65534 });
+  conn.destroy();
+  t.equal(await exited(child), 0);
+});
+
+t.test('the pidfd pins the peer: after it exits, lookups say so instead of trusting the pid', async (t) => {
+  const s = await listenUnix();
+  t.teardown(() => s.close());
+  const accepted = nextConnection(s.server);
+  const child = spawnNodePeer(s.sockPath);
+  const conn = await accepted;
+  t.equal(await firstLine(conn), 'ready');
+  const peer = openPeerProcess(conn);
+  t.teardown(() => peer.close());
+  t.equal(peer.isAlive(), true);
+  const closed = new Promise((resolve) => conn.once('close', resolve));
+  conn.destroy(); // the child exits when its socket closes
+  await closed;
+  t.equal(await exited(child), 0);
+  t.equal(peer.isAlive(), false, 'pidfd reports the exit');
+  t.throws(() => peer.executable(), { code: 'ERR_PEERCRED_PROCESS_EXITED', name: 'PeerCredError' });
+  // Even with the pid now free (and possibly reused), the handle never describes another process.
+  t.equal(peer.pid, child.pid);
+});
+
+t.test('fds that are closed, not sockets, or not Unix sockets give typed errors', async (t) => {
+  const file = fs.openSync(process.execPath, 'r');
+  t.throws(() => peerUid(file), { code: 'ENOTSOCK', name: 'PeerCredError' });
+  t.throws(() => peerCredentials(file), { code: 'ENOTSOCK', name: 'PeerCredError' });
+  t.throws(() => openPeerProcess(file), { code: 'ENOTSOCK' });
+  fs.closeSync(file);
+
+  t.throws(() => peerUid(0x7ffffff0), { code: 'EBADF', name: 'PeerCredError' }, 'an fd that is not open');
+  const closedFd = fs.openSync(process.execPath, 'r');
+  fs.closeSync(closedFd);
+  t.throws(() => peerCredentials(closedFd), { code: 'EBADF' }, 'a closed fd');
+
+  t.throws(() => peerUid(-1), TypeError);
+  t.throws(() => peerUid(1.5), TypeError);
+  t.throws(() => peerUid('3' as unknown as number), TypeError);
+
+  const tcp = net.createServer();
+  await new Promise<void>((resolve) => tcp.listen(0, '127.0.0.1', resolve));
+  const accepted = nextConnection(tcp);
+  const client = net.connect((tcp.address() as net.AddressInfo).port, '127.0.0.1');
+  const conn = await accepted;
+  t.throws(() => peerUid(conn), { code: 'EAFNOSUPPORT', name: 'PeerCredError' }, 'TCP is not a Unix socket');
+  t.throws(() => peerCredentials(conn), { code: 'EAFNOSUPPORT' });
   client.destroy();
   conn.destroy();
-  server.close();
+  tcp.close();
+
+  const s = await listenUnix();
+  t.teardown(() => s.close());
+  const acceptedUnix = nextConnection(s.server);
+  const unixClient = net.connect(s.sockPath);
+  const unixConn = await acceptedUnix;
+  unixConn.destroy();
+  unixClient.destroy();
+  t.throws(() => peerUid(unixConn), { code: 'ERR_PEERCRED_NO_FD' }, 'a destroyed socket');
+  t.throws(() => peerCredentials(unixConn), PeerCredError);
 });
