@@ -147,7 +147,7 @@ t.test('execApprovals get/set: hash of the file bytes, base hash required, token
   t.match(noBase, { ok: false, code: 'INVALID_REQUEST', message: /base hash required/ });
   const stale = await outcome(Promise.resolve().then(() => service.approvalsSet({ file: { version: 1 }, baseHash: first.hash })));
   t.match(stale, { ok: false, code: 'INVALID_REQUEST', message: /base hash changed/ });
-  const next = service.approvalsSet({ file: { version: 1, defaults: { security: 'allowlist' }, agents: { main: { allowlist: [{ pattern: '/usr/bin/echo' }] } }, socket: { token: 'attacker' } }, baseHash: got.hash }) as { file: Record<string, any> };
+  const next = service.approvalsSet({ file: { version: 1, defaults: { security: 'allowlist' }, agents: { main: { allowlist: [{ pattern: '/usr/bin/echo' }] } }, socket: { token: 'attacker' } }, baseHash: got.hash }) as { file: { agents: { main: { allowlist: Array<{ id: string }> } } } };
   t.match(next.file.agents.main.allowlist[0].id, /^[0-9a-f-]{36}$/, 'missing allowlist ids filled in');
   t.equal(JSON.parse(fs.readFileSync(file, 'utf8')).socket.token, 'SECRET-TOKEN', 'the socket token is preserved, not the caller\'s');
   t.equal(fs.statSync(file).mode & 0o777, 0o600);
