@@ -16,7 +16,7 @@ export type ResolveFailure = 'not-found' | 'not-executable' | 'not-a-file' | 'in
 function checkExecutable(candidate: string): string {
   let real: string;
   try {
-    real = fs.realpathSync(candidate);
+    real = fs.realpathSync.native(candidate);
   } catch {
     return 'not-found';
   }
@@ -40,7 +40,7 @@ function checkExecutable(candidate: string): string {
  * A bare name: the first executable regular file on `searchPath`'s absolute entries.
  */
 export function resolveExecutable(argv0: string, cwd: string | undefined, searchPath: string): ResolvedExecutable | { failure: ResolveFailure } {
-  if (argv0.length === 0 || argv0.includes('\0')) return { failure: 'invalid' };
+  if (argv0.length === 0 || argv0.includes('\0') || argv0.endsWith('/')) return { failure: 'invalid' };
   if (argv0.includes('/')) {
     const base = cwd && path.isAbsolute(cwd) ? cwd : undefined;
     if (!path.isAbsolute(argv0) && !base) return { failure: 'invalid' };
