@@ -15,12 +15,13 @@ export interface SocketDir {
   close(): void;
 }
 
-/** A listening Unix socket in a fresh temp dir; `shared` opens it to other uids (tests with 65534). */
-export async function listenUnix(shared = false): Promise<SocketDir> {
+/** A listening Unix socket in a fresh temp dir; `shared` opens it to other uids (tests with 65534);
+ *  `allowHalfOpen` keeps accepted sockets (and their fds) open after the peer goes away. */
+export async function listenUnix(shared = false, allowHalfOpen = false): Promise<SocketDir> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocipc-native-'));
   if (shared) fs.chmodSync(dir, 0o755);
   const sockPath = path.join(dir, 's.sock');
-  const server = net.createServer();
+  const server = net.createServer({ allowHalfOpen });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(sockPath, resolve);
