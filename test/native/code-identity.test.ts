@@ -12,6 +12,9 @@ import { compilePeerHelper, exited, firstLine, listenUnix, nextConnection, spawn
 const nodePath = fs.realpathSync(process.execPath);
 const sha256 = (file: string) => crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 const nodeSha = sha256(nodePath);
+function tmpDir(): string {
+  return process.env.TMPDIR ?? '/tmp';
+}
 
 t.test('a node peer: executable, sha256, unsigned on Linux', async (t) => {
   const s = await listenUnix();
@@ -30,14 +33,12 @@ t.test('a node peer: executable, sha256, unsigned on Linux', async (t) => {
   await exited(child);
 });
 
-t.test('a compiled C peer is reported as itself', async (t) => {
-  const dir = fs.mkdtempSync(path.join(s_tmp(), 'ocipc-cc-'));
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const helper = compilePeerHelper(dir);
-  if (!helper) {
-    t.skip('no C compiler on PATH');
-    return;
-  }
+const helperDir = fs.mkdtempSync(path.join(tmpDir(), 'ocipc-cc-'));
+t.teardown(() => fs.rmSync(helperDir, { recursive: true, force: true }));
+const compiledHelper = compilePeerHelper(helperDir);
+
+t.test('a compiled C peer is reported as itself', { skip: !compiledHelper && 'no C compiler on PATH' }, async (t) => {
+  const helper = compiledHelper!;
   const s = await listenUnix();
   t.teardown(() => s.close());
   const accepted = nextConnection(s.server);
@@ -55,9 +56,6 @@ t.test('a compiled C peer is reported as itself', async (t) => {
   t.equal(await exited(child), 0);
 });
 
-function s_tmp(): string {
-  return process.env.TMPDIR ?? '/tmp';
-}
 
 t.test('after the peer exits, identity lookups reject instead of describing a reused pid', async (t) => {
   const s = await listenUnix(false, true);
@@ -89,7 +87,7 @@ t.test('by pid and by path', async (t) => {
   t.same(await verifyTeamId({ pid: process.pid }, ['ABCDE12345'], { signingId: 'ai.openclaw.mac' }), { ok: false, reason: 'unsupported-platform' });
 
   // SHA-256 of known content, to check the native implementation against multi-block edge sizes.
-  const dir = fs.mkdtempSync(path.join(s_tmp(), 'ocipc-sha-'));
+  const dir = fs.mkdtempSync(path.join(tmpDir(), 'ocipc-sha-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   for (const size of [0, 1, 55, 56, 63, 64, 65, 65536 + 7]) {
     const f = path.join(dir, `f${size}`);

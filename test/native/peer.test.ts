@@ -27,7 +27,7 @@ t.test('listening socket, same process: our own pid/uid/gid, pid pinned by a pid
 t.test('socketpair (libuv stdio pipe): reports the process that created the pair', async (t) => {
   const child = spawn(process.execPath, ['-e', 'process.stdin.resume()'], { stdio: ['pipe', 'pipe', 'inherit'] });
   t.teardown(() => child.kill());
-  const cred = peerCredentials(child.stdout!);
+  const cred = peerCredentials(child.stdout as net.Socket);
   // SO_PEERCRED of a socketpair is the creator's credentials, not the child's.
   t.equal(cred.pid, process.pid);
   t.equal(cred.uid, process.getuid!());
