@@ -1,4 +1,4 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -9,20 +9,14 @@ import { handshakeBody, rawExchange, rawText, tempDir } from './helpers.js';
 const OPS = ['cleanAllSnapshots', 'cleanSnapshot', 'cleanSnapshotsOlderThan', 'createSnapshot', 'getDetectionResult',
   'getMostRecentSnapshot', 'permissionsStatus', 'storeAnnotatedScreenshot', 'storeDetectionResult', 'storeScreenshot'];
 
-async function host(t: Tap.Test, opts: BridgeHostOptions = {}): Promise<BridgeHost> {
+async function host(t: Test, opts: BridgeHostOptions = {}): Promise<BridgeHost> {
   const dir = tempDir(t);
   const h = await startBridgeHost({ socketPath: path.join(dir, 'OpenClaw', 'bridge.sock'), allowedTeamIds: [], logger: () => {}, ...opts });
   t.teardown(() => h.close());
   return h;
 }
 
-// tap's namespace type for the test object
-declare global {
-  // eslint-disable-next-line @typescript-eslint/no-namespace
-  namespace Tap { type Test = typeof t }
-}
-
-async function handshakeWorks(t: Tap.Test, socketPath: string, label: string): Promise<void> {
+async function handshakeWorks(t: Test, socketPath: string, label: string): Promise<void> {
   const reply = JSON.parse(await rawText(socketPath, handshakeBody())) as Record<string, unknown>;
   t.ok(reply.handshake, `${label}: host still serves a handshake`);
 }
