@@ -1,6 +1,189 @@
-import { UsageError } from '../run.js';
+// openclaw-ipc up [--port 18789] [--host 127.0.0.1] [--json] [--no-bridge]
+// The local stack in one process (what `npm start` runs): the Gateway on loopback, the exec host
+// (app role) sharing its approvals queue with the Gateway's operators, the PeekabooBridge host, and a
+// node host that joins this Gateway. Zero config: the state dir is $OPENCLAW_STATE_DIR or ~/.openclaw.
+//
+// The node host runs in-process. It never spawns: its system.run goes over the exec socket to the
+// exec host, which spawns through the addon's posix_spawn (flat in parent RSS). A child node host
+// would cost a second Node process (≈40 MB, ≈100+ ms of start-up) and buy nothing on that path;
+// bench/e2e.ts measures both start-ups.
+import path from 'node:path';
+import { parseArgs } from 'node:util';
 
-// Placeholder until the 'up' command lands; fails loudly rather than pretending.
-export async function main(_argv: string[]): Promise<number> {
-  throw new UsageError("'up' is not implemented yet");
+import { resolveStateDir } from '../../common/state-dir.js';
+import { PendingApprovals } from '../../common/pending-approvals.js';
+import { IpcError } from '../../common/errors.js';
+import { ExitCode, UsageError } from '../run.js';
+
+const USAGE = 'usage: openclaw-ipc up [--port 18789] [--host 127.0.0.1] [--no-bridge] [--json]';
+
+interface Closable {
+  close(): Promise<void>;
+}
+
+export interface UpInfo {
+  ready: true;
+  url: string;
+  port: number;
+  stateDir: string;
+  token: { source: string; location: string };
+  nodeId: string;
+  nodeName: string;
+  execSocket: string;
+  bridgeSocket: string | null;
+  bridgeError?: string;
+  policy: string;
+  startupMs: number;
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const startedAt = performance.now();
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      strict: true,
+      options: { port: { type: 'string' }, host: { type: 'string' }, json: { type: 'boolean' }, 'no-bridge': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    });
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message}\n${USAGE}`);
+  }
+  const { values } = parsed;
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return ExitCode.ok;
+  }
+  const envPort = process.env.OPENCLAW_GATEWAY_PORT?.trim();
+  const port = values.port !== undefined ? Number(values.port) : envPort && /^\d+$/.test(envPort) ? Number(envPort) : 18789;
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new UsageError('--port must be 0–65535');
+  const host = values.host ?? '127.0.0.1';
+  if (!isLoopback(host)) throw new UsageError('up binds loopback only; use `openclaw-ipc gateway` for other addresses');
+  const stateDir = resolveStateDir();
+  const log = (message: string): void => { process.stderr.write(`[up] ${message}\n`); };
+
+  // Loaded here so `--help` stays instant.
+  const [{ startGateway }, { startExecHost }, { startNodeHost }, { readApprovals, approvalsFilePath }, { resolveEffectivePolicy }] = await Promise.all([
+    import('../../gateway/index.js'),
+    import('../../exec-host/server.js'),
+    import('../../node-host/host.js'),
+    import('../../exec-host/approvals-file.js'),
+    import('../../exec-host/policy.js'),
+  ]);
+
+  const started: Closable[] = [];
+  const closeAll = async (): Promise<void> => {
+    for (const part of started.reverse()) {
+      try {
+        await part.close();
+      } catch (err) {
+        log(`shutdown: ${(err as Error).message}`);
+      }
+    }
+    started.length = 0;
+  };
+
+  const pending = new PendingApprovals();
+  let info: UpInfo;
+  try {
+    const gateway = await startGateway({ host, port, stateDir, pending, localApprovalRoute: true });
+    started.push(gateway);
+    const execHost = await startExecHost({ stateDir, pending });
+    started.push(execHost);
+
+    let bridgeSocket: string | null = null;
+    let bridgeError: string | undefined;
+    if (!values['no-bridge']) {
+      try {
+        const bridge = await import('../../bridge/index.js');
+        const socketPath = process.platform === 'darwin' ? undefined : path.join(stateDir, 'bridge', 'OpenClaw', 'bridge.sock');
+        const bridgeHost = await bridge.startBridgeHost({ socketPath });
+        started.push(bridgeHost);
+        bridgeSocket = bridgeHost.socketPath;
+      } catch (err) {
+        // The bridge is optional: without it UI automation is unavailable, nothing else is.
+        bridgeError = (err as Error).message;
+        log(`bridge host not started: ${bridgeError}`);
+      }
+    }
+
+    const nodeHost = startNodeHost({ url: gateway.url, token: gateway.token, stateDir, execHost: 'app', log: (m) => log(`node: ${m}`) });
+    started.push(nodeHost);
+    await nodeHost.ready;
+    // This process owns the Gateway and the node: approve its own node's command surface, nobody else's.
+    for (const request of gateway.nodes.pendingRequests()) {
+      if (request.nodeId === nodeHost.nodeId) gateway.nodes.approve(request.requestId);
+    }
+
+    let policy = 'security=deny ask=on-miss (default: nothing runs until allowed; see `openclaw-ipc approvals`)';
+    try {
+      const effective = resolveEffectivePolicy(readApprovals(approvalsFilePath(stateDir)), 'main');
+      policy = `security=${effective.security} ask=${effective.ask} askFallback=${effective.askFallback}, ${effective.allowlist.length} allowlist entr${effective.allowlist.length === 1 ? 'y' : 'ies'}`;
+    } catch (err) {
+      policy = `unreadable (${(err as Error).message}): every run is denied`;
+    }
+    info = {
+      ready: true,
+      url: gateway.url,
+      port: gateway.port,
+      stateDir,
+      token: {
+        source: gateway.tokenSource,
+        location: gateway.tokenSource === 'env' ? '$OPENCLAW_GATEWAY_TOKEN' : `${gateway.configPath} (gateway.auth.token)`,
+      },
+      nodeId: nodeHost.nodeId,
+      nodeName: nodeHost.displayName,
+      execSocket: execHost.socketPath,
+      bridgeSocket,
+      ...(bridgeError ? { bridgeError } : {}),
+      policy,
+      startupMs: Math.round(performance.now() - startedAt),
+    };
+  } catch (err) {
+    await closeAll();
+    const code = (err as IpcError).code;
+    if (code === 'ERR_GATEWAY_PORT_IN_USE' || code === 'ERR_EXEC_HOST_LOCKED') {
+      process.stderr.write(`openclaw-ipc up: ${(err as Error).message}\n`);
+      return ExitCode.locked;
+    }
+    throw err;
+  }
+
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify(info)}\n`);
+  } else {
+    process.stdout.write([
+      `openclaw-ipc up: ready in ${info.startupMs} ms`,
+      `  gateway    ${info.url}`,
+      `  token      ${info.token.location}`,
+      `  node       ${info.nodeId} (${info.nodeName})`,
+      `  exec host  ${info.execSocket}`,
+      `  bridge     ${info.bridgeSocket ?? `not running${info.bridgeError ? `: ${info.bridgeError}` : ''}`}`,
+      `  policy     ${info.policy}`,
+      `  state      ${info.stateDir}`,
+      `try: openclaw-ipc run --node ${info.nodeId.slice(0, 12)} -- /bin/echo hi`,
+      '',
+    ].join('\n'));
+  }
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string): void => {
+      if (stopping) {
+        log(`${signal} again: exiting now`);
+        process.exit(ExitCode.failure);
+      }
+      stopping = true;
+      log(`${signal}: shutting down`);
+      void closeAll().then(() => {
+        log('stopped');
+        resolve(ExitCode.ok);
+      });
+    };
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
+  });
 }
