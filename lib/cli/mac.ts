@@ -37,6 +37,16 @@ function positiveInt(value: unknown, flag: string, max: number): number {
   return n;
 }
 
+/** Argument validation in lib/native throws TypeError: for a command line that is a usage error (exit 2). */
+async function asUsage<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if (err instanceof TypeError) throw new UsageError(err.message);
+    throw err;
+  }
+}
+
 function print(json: boolean, data: unknown, lines: () => string[]): void {
   process.stdout.write(json ? `${JSON.stringify(data, null, 2)}\n` : `${lines().join('\n')}\n`);
 }
@@ -78,7 +88,7 @@ async function permissionsMain(argv: string[]): Promise<number> {
       ...(timeoutMs !== undefined ? { timeoutMs } : {}),
       ...(name === 'appleScript' && target !== undefined ? { targetBundleId: target } : {}),
     };
-    results[name] = action === 'request' ? await permissions.requestDetail(name, opts) : await permissions.statusDetail(name, opts);
+    results[name] = await asUsage(() => (action === 'request' ? permissions.requestDetail(name, opts) : permissions.statusDetail(name, opts)));
   }
   const width = Math.max(...selected.map((n) => n.length));
   print(values.json === true, { platform: process.platform, action, permissions: results }, () =>
@@ -123,7 +133,7 @@ async function identityMain(argv: string[]): Promise<number> {
   const parsed = parse(argv, { json: { type: 'boolean' }, pid: { type: 'string' } }, IDENTITY_USAGE);
   if (!parsed) return ExitCode.ok;
   const { target } = codeTarget(parsed.values, parsed.positionals, IDENTITY_USAGE);
-  const id = await codeIdentity(target);
+  const id = await asUsage(() => codeIdentity(target));
   print(parsed.values.json === true, id, () => [`platform:   ${id.platform}`, ...identityLines(id)]);
   return ExitCode.ok;
 }
@@ -141,14 +151,7 @@ async function verifyTeamMain(argv: string[]): Promise<number> {
   const teams = (values.team as string[] | undefined) ?? [];
   if (teams.length === 0) throw new UsageError(`--team is required\nusage: ${VERIFY_USAGE}`);
   const signingId = values['signing-id'] as string | undefined;
-  let result;
-  try {
-    result = await verifyTeamId(target, teams, signingId !== undefined ? { signingId } : {});
-  } catch (err) {
-    // Argument validation happens in TypeScript and throws TypeError: that is a usage problem.
-    if (err instanceof TypeError) throw new UsageError(err.message);
-    throw err;
-  }
+  const result = await asUsage(() => verifyTeamId(target, teams, signingId !== undefined ? { signingId } : {}));
   print(values.json === true, { platform: process.platform, target: label, allowedTeamIds: teams, ...result }, () =>
     result.ok
       ? [`ok: ${label} is signed by team ${result.teamId} (signing id ${result.signingId})`]
