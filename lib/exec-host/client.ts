@@ -88,14 +88,8 @@ export function checkSocketFile(socketPath: string): void {
 export async function exchangeLine(socketPath: string, line: string, accept: (msg: Record<string, unknown>) => boolean, timeoutMs: number): Promise<Record<string, unknown>> {
   checkSocketFile(socketPath);
   const deadline = Date.now() + timeoutMs;
-  const socket = net.connect(socketPath);
-  socket.on('error', () => { /* surfaced through the awaits below */ });
+  const socket = await connectWithRetry(socketPath, deadline, timeoutMs);
   try {
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new ExecHostClientError('ERR_EXEC_HOST_TIMEOUT', `no connection to ${socketPath} within ${timeoutMs} ms`)), timeoutMs);
-      socket.once('connect', () => { clearTimeout(timer); resolve(); });
-      socket.once('error', (err) => { clearTimeout(timer); reject(new ExecHostClientError('ERR_CONNECT', `cannot connect to ${socketPath}: ${err.message}`, { cause: err })); });
-    });
     let serverUid: number;
     try {
       serverUid = peerUid(socket);
@@ -131,6 +125,33 @@ export async function exchangeLine(socketPath: string, line: string, accept: (ms
     return reply as Record<string, unknown>;
   } finally {
     socket.destroy();
+  }
+}
+
+/**
+ * connect() with retries while the listen backlog is full (EAGAIN on a Unix socket), until the deadline.
+ */
+async function connectWithRetry(socketPath: string, deadline: number, timeoutMs: number): Promise<net.Socket> {
+  for (let attempt = 0; ; attempt++) {
+    const socket = net.connect(socketPath);
+    socket.on('error', () => { /* surfaced through the awaits below */ });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new ExecHostClientError('ERR_EXEC_HOST_TIMEOUT', `no connection to ${socketPath} within ${timeoutMs} ms`)), Math.max(1, deadline - Date.now()));
+        socket.once('connect', () => { clearTimeout(timer); resolve(); });
+        socket.once('error', (err) => { clearTimeout(timer); reject(err); });
+      });
+      return socket;
+    } catch (err) {
+      socket.destroy();
+      if (err instanceof ExecHostClientError) throw err;
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EAGAIN' && Date.now() + 10 < deadline) {
+        await new Promise((r) => setTimeout(r, Math.min(100, 5 * (attempt + 1))));
+        continue;
+      }
+      throw new ExecHostClientError('ERR_CONNECT', `cannot connect to ${socketPath}: ${(err as Error).message}`, { cause: err });
+    }
   }
 }
 

@@ -74,7 +74,7 @@ export interface BoundSocket {
 }
 
 /** listen() under umask 0177 so the socket is 0600 from birth; then verifies mode and owner. */
-export async function listenPrivate(server: net.Server, socketPath: string, backlog = 128): Promise<BoundSocket> {
+export async function listenPrivate(server: net.Server, socketPath: string, backlog = 511): Promise<BoundSocket> {
   await new Promise<void>((resolve, reject) => {
     const onError = (err: Error): void => {
       server.off('listening', onListening);

@@ -1,0 +1,137 @@
+// The socket protocol against a real exec host: HMAC, TTL, replay, payload errors, framing limits,
+// concurrency. Every rejection also proves that nothing ran (a canary file the command would create).
+import t from 'tap';
+import fs from 'node:fs';
+import path from 'node:path';
+
+import { buildExecLine, execViaSocket } from '../../lib/exec-host/client.js';
+import { encodeLine } from '../../lib/common/jsonl.js';
+import { signExecRequest } from '../../lib/exec-host/hmac.js';
+import { parseReply, rawExchange, startHost } from './helpers.js';
+
+t.test('exec protocol', async (t) => {
+  const { host, token, root } = await startHost(t, { readTimeoutMs: 400 });
+  const canary = path.join(root, 'canary');
+  const touch = { command: ['/usr/bin/touch', canary] };
+  const noCanary = (what: string): void => { t.notOk(fs.existsSync(canary), `${what}: nothing ran`); };
+
+  t.test('spec vector 1 on the wire is expired (ttl)', async (t) => {
+    const line = '{"type":"exec","id":"5d2b4b0e-3f7a-4c1e-9a57-2a4f0b9c1d11","nonce":"00ff","ts":1700000000000,"hmac":"6bb23dfad84b79408dbb4969bd8e7a083b003768752f39e66244f0b1d0349b9c","requestJson":"{\\"command\\":[\\"echo\\",\\"hi\\"]}"}\n';
+    const r = await rawExchange(host.socketPath, line);
+    t.equal(r.text, '{"type":"exec-res","id":"5d2b4b0e-3f7a-4c1e-9a57-2a4f0b9c1d11","ok":false,"error":{"code":"INVALID_REQUEST","message":"expired request","reason":"ttl"}}\n');
+  });
+
+  t.test('a valid exec runs and replies with the app payload shape', async (t) => {
+    const { id, line } = buildExecLine({ command: ['echo', 'hi'] }, token);
+    const r = await rawExchange(host.socketPath, line);
+    t.same(parseReply(r.text), { type: 'exec-res', id, ok: true, payload: { exitCode: 0, timedOut: false, success: true, stdout: 'hi\n', stderr: '' } });
+    t.ok(r.closedByServer, 'one request per connection: the server closes');
+  });
+
+  t.test('TTL just inside and just outside, past and future', async (t) => {
+    for (const [offset, ok] of [[-9_000, true], [9_000, true], [-11_000, false], [11_000, false]] as const) {
+      const { line } = buildExecLine({ command: ['true'] }, token, { ts: Date.now() + offset });
+      const reply = parseReply((await rawExchange(host.socketPath, line)).text)!;
+      if (ok) t.equal(reply.ok, true, `ts ${offset} ms accepted`);
+      else t.same(reply.error, { code: 'INVALID_REQUEST', message: 'expired request', reason: 'ttl' }, `ts ${offset} ms rejected`);
+    }
+    const { line } = buildExecLine(touch, token, { ts: Date.now() - 11_000 });
+    await rawExchange(host.socketPath, line);
+    noCanary('expired');
+  });
+
+  t.test('wrong token, uppercase hex, altered body, bad MAC shapes → hmac', async (t) => {
+    const before = host.stats.authFailures;
+    const hmacError = { code: 'INVALID_REQUEST', message: 'invalid auth', reason: 'hmac' };
+    const wrongToken = buildExecLine(touch, 'A'.repeat(32));
+    t.same(parseReply((await rawExchange(host.socketPath, wrongToken.line)).text), { type: 'exec-res', id: wrongToken.id, ok: false, error: hmacError });
+    const nonce = 'abcd';
+    const ts = Date.now();
+    const requestJson = JSON.stringify(touch);
+    const mac = signExecRequest(token, nonce, ts, requestJson);
+    const send = async (fields: Record<string, unknown>): Promise<Record<string, unknown> | undefined> =>
+      parseReply((await rawExchange(host.socketPath, encodeLine({ type: 'exec', id: 'x1', nonce, ts, hmac: mac, requestJson, ...fields }))).text);
+    t.same((await send({ hmac: mac.toUpperCase() }))?.error, hmacError, 'uppercase');
+    t.same((await send({ requestJson: JSON.stringify({ command: ['/usr/bin/touch', canary, 'x'] }) }))?.error, hmacError, 'argv altered under a valid MAC');
+    t.same((await send({ requestJson: JSON.stringify({ command: touch.command, cwd: '/' }) }))?.error, hmacError, 'cwd added');
+    t.same((await send({ requestJson: `{"command": ${JSON.stringify(touch.command)}}` }))?.error, hmacError, 'same JSON, different bytes');
+    t.same((await send({ hmac: `0${mac.slice(1)}` }))?.error, hmacError, 'first byte wrong');
+    t.same((await send({ hmac: mac.slice(0, 32) }))?.error, hmacError, 'short');
+    t.same((await send({ hmac: '' }))?.error, hmacError, 'empty');
+    t.same((await send({ hmac: 'zz'.repeat(32) }))?.error, hmacError, 'not hex');
+    t.equal(host.stats.authFailures - before, 9, 'failure counter increments per attempt');
+    noCanary('bad auth');
+  });
+
+  t.test('replay: the same signed line a second time is rejected', async (t) => {
+    const { line } = buildExecLine({ command: ['true'] }, token);
+    t.equal(parseReply((await rawExchange(host.socketPath, line)).text)?.ok, true);
+    const again = parseReply((await rawExchange(host.socketPath, line)).text);
+    t.same(again?.error, { code: 'INVALID_REQUEST', message: 'replayed request', reason: 'replay' });
+    const replayTouch = buildExecLine(touch, token, { nonce: 'fixed-nonce-1' });
+    fs.rmSync(canary, { force: true });
+    await rawExchange(host.socketPath, replayTouch.line);
+    t.ok(fs.existsSync(canary), 'first use ran');
+    fs.rmSync(canary);
+    const replayed = parseReply((await rawExchange(host.socketPath, replayTouch.line)).text);
+    t.equal(replayed?.ok, false);
+    noCanary('replayed');
+  });
+
+  t.test('payload errors: bad requestJson (json), empty command (invalid)', async (t) => {
+    const nonce = 'n-json';
+    const ts = Date.now();
+    const requestJson = '{"command":[';
+    const r = parseReply((await rawExchange(host.socketPath, encodeLine({ type: 'exec', id: 'j', nonce, ts, hmac: signExecRequest(token, nonce, ts, requestJson), requestJson }))).text);
+    t.same(r, { type: 'exec-res', id: 'j', ok: false, error: { code: 'INVALID_REQUEST', message: 'invalid payload', reason: 'json' } });
+    const empty = buildExecLine({ command: [] }, token);
+    t.same(parseReply((await rawExchange(host.socketPath, empty.line)).text)?.error, { code: 'INVALID_REQUEST', message: 'command required', reason: 'invalid' });
+    const nul = buildExecLine({ command: ['/usr/bin/touch', `${canary}\0x`] }, token);
+    t.match(parseReply((await rawExchange(host.socketPath, nul.line)).text)?.error, { code: 'INVALID_REQUEST', reason: 'invalid' });
+    noCanary('invalid payloads');
+  });
+
+  t.test('malformed lines get no reply and do not hurt the host', async (t) => {
+    const junk = ['not json\n', '[1,2]\n', '{"type":"nope"}\n', `${'['.repeat(10_000)}\n`, '{"type":"exec","id":1}\n', '{"__proto__":{"polluted":true},"type":"exec"}\n', '\xff\xfe\n', 'NaN\n'];
+    for (const line of junk) {
+      const r = await rawExchange(host.socketPath, line);
+      t.equal(r.text, '', `no reply to ${JSON.stringify(line.slice(0, 20))}`);
+    }
+    t.equal(({} as Record<string, unknown>).polluted, undefined, 'no prototype pollution');
+    const ok = await execViaSocket({ command: ['true'] }, { socketPath: host.socketPath, token });
+    t.equal(ok.ok, true, 'still serving');
+  });
+
+  t.test('an oversize line is dropped before it is buffered', async (t) => {
+    const before = host.stats.dropped;
+    const r = await rawExchange(host.socketPath, Buffer.alloc(300_000, 0x61), { end: false });
+    t.equal(r.text, '');
+    t.ok(r.closedByServer, 'server closed the connection');
+    t.ok(host.stats.dropped > before);
+    const atCap = buildExecLine({ command: ['true'], rawCommand: null, sessionKey: 'x'.repeat(200_000) }, token);
+    t.equal(parseReply((await rawExchange(host.socketPath, atCap.line)).text)?.ok, true, 'a 200 KB line under the 256 000-byte cap is served');
+  });
+
+  t.test('a client that never finishes its line is dropped at the deadline', async (t) => {
+    const slow = await rawExchange(host.socketPath, '{"type":"exec"', { end: false });
+    t.ok(slow.closedByServer, 'closed by the server');
+    t.equal(slow.text, '');
+    t.ok(slow.ms >= 300 && slow.ms < 5000, `closed after ${slow.ms} ms (deadline 400)`);
+  });
+
+  t.test('slowloris: 100 idle sockets do not block a legitimate client', async (t) => {
+    const idle = Array.from({ length: 100 }, () => rawExchange(host.socketPath, '{', { end: false }));
+    const { id, line } = buildExecLine({ command: ['echo', 'ok'] }, token);
+    const legit = parseReply((await rawExchange(host.socketPath, line)).text);
+    t.same(legit, { type: 'exec-res', id, ok: true, payload: { exitCode: 0, timedOut: false, success: true, stdout: 'ok\n', stderr: '' } });
+    const results = await Promise.all(idle);
+    t.ok(results.every((r) => r.closedByServer && r.text === ''), 'all idle sockets closed by the server');
+  });
+
+  t.test('200 concurrent execs are all answered correctly', async (t) => {
+    const opts = { socketPath: host.socketPath, token, timeoutMs: 60_000 };
+    const replies = await Promise.all(Array.from({ length: 200 }, (_, i) => execViaSocket({ command: ['echo', `n${i}`] }, opts)));
+    const wrong = replies.filter((r, i) => !r.ok || r.payload.stdout !== `n${i}\n` || r.payload.exitCode !== 0);
+    t.equal(wrong.length, 0, 'every reply matches its request');
+  });
+});
