@@ -8,6 +8,7 @@ import {
 import { CliArgsError, parseArgs, stringOption, type ParsedArgs } from '../../exec-host/cli-args.js';
 import { globToRegExp, resolveEffectivePolicy } from '../../exec-host/policy.js';
 import { ExitCode, UsageError } from '../run.js';
+import { gatewayApprovalSubcommands } from '../../client/approvals-commands.js';
 
 export interface ApprovalsContext {
   args: ParsedArgs;
@@ -130,6 +131,8 @@ export const subcommands: Record<string, ApprovalsSubcommand> = {
       return removed > 0 ? ExitCode.ok : ExitCode.failure;
     },
   },
+  // Approvals waiting in the Gateway: pending | approve <id> | deny <id>.
+  ...gatewayApprovalSubcommands,
 };
 
 function usage(): string {

@@ -1,0 +1,148 @@
+// `openclaw-ipc up` and the operator CLI as real processes: up starts and prints its info, `run`
+// serves /bin/echo end to end (operator → Gateway → node host → exec socket → app → runner), exit
+// codes follow the command, denials exit 4, approvals pending/approve/deny drive the app's prompt
+// through the Gateway, a taken port is a clear error, and SIGTERM shuts everything down.
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import t from 'tap';
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function cli(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 60_000): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'lib/cli/main.ts', ...args], { cwd: repo, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });
+    child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`openclaw-ipc ${args.join(' ')} timed out; stderr: ${stderr}`)); }, timeoutMs);
+    child.once('exit', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
+  });
+}
+
+interface UpInfo {
+  ready: boolean;
+  url: string;
+  port: number;
+  nodeId: string;
+  execSocket: string;
+  bridgeSocket: string | null;
+  token: { source: string; location: string };
+  stateDir: string;
+  startupMs: number;
+}
+
+function startUp(env: NodeJS.ProcessEnv, args: string[] = []): { child: ChildProcess; info: Promise<UpInfo>; stderr: () => string } {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'lib/cli/main.ts', 'up', '--port', '0', '--json', ...args], { cwd: repo, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (c: Buffer) => { stderr += c.toString(); });
+  const info = new Promise<UpInfo>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (c: Buffer) => {
+      out += c.toString();
+      const line = out.split('\n').find((l) => l.startsWith('{'));
+      if (line) resolve(JSON.parse(line) as UpInfo);
+    });
+    child.once('exit', (code) => reject(new Error(`up exited with ${code}: ${stderr}`)));
+  });
+  return { child, info, stderr: () => stderr };
+}
+
+function writePolicy(stateDir: string, policy: Record<string, unknown>): void {
+  const file = path.join(stateDir, 'exec-approvals.json');
+  const current = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+  fs.writeFileSync(file, JSON.stringify({ ...current, ...policy }), { mode: 0o600 });
+}
+
+t.test('up: start, run end to end, exit codes, approvals through the Gateway, clean shutdown', async (t) => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'oc-up-'));
+  t.teardown(() => fs.rmSync(root, { recursive: true, force: true }));
+  const stateDir = path.join(root, 'state');
+  const env = { ...process.env, OPENCLAW_STATE_DIR: stateDir, OPENCLAW_GATEWAY_TOKEN: '', OPENCLAW_NODE_EXEC_HOST: '', XDG_RUNTIME_DIR: '' };
+  delete env.OPENCLAW_GATEWAY_TOKEN;
+  const up = startUp(env);
+  t.teardown(() => { if (up.child.exitCode === null) up.child.kill('SIGKILL'); });
+  const info = await up.info;
+  t.equal(info.ready, true);
+  t.match(info.url, /^ws:\/\/127\.0\.0\.1:\d+/);
+  t.match(info.nodeId, /^[0-9a-f]{64}$/);
+  t.equal(info.token.source, 'generated', 'zero config: a token is generated');
+  t.equal(info.token.location, `${path.join(stateDir, 'openclaw.json')} (gateway.auth.token)`, 'says where the token is');
+  t.equal(fs.statSync(path.join(stateDir, 'openclaw.json')).mode & 0o777, 0o600);
+  t.ok(fs.lstatSync(info.execSocket).isSocket(), 'exec host socket is up');
+  const url = ['--url', info.url];
+
+  const list = await cli(['nodes', 'list', '--json', ...url], env);
+  t.equal(list.code, 0, 'nodes list exits 0');
+  const nodes = (JSON.parse(list.stdout) as { nodes: Array<{ nodeId: string; connected: boolean; commands: string[] }> }).nodes;
+  t.ok(nodes.some((n) => n.nodeId === info.nodeId && n.connected && n.commands.includes('system.run')), 'its own node is connected with its commands approved');
+
+  const deniedByDefault = await cli(['run', '--node', info.nodeId, ...url, '--', '/bin/echo', 'hi'], env);
+  t.equal(deniedByDefault.code, 4, 'default policy denies: exit 4');
+  t.match(deniedByDefault.stderr, 'SYSTEM_RUN_DISABLED: security=deny');
+
+  writePolicy(stateDir, { defaults: { security: 'allowlist', ask: 'off', askFallback: 'deny' }, agents: { main: { allowlist: [{ pattern: '/bin/echo' }, { pattern: '/bin/sh' }] } } });
+  const hi = await cli(['run', '--node', info.nodeId, ...url, '--', '/bin/echo', 'hi'], env);
+  t.same([hi.code, hi.stdout], [0, 'hi\n'], 'run -- /bin/echo hi prints hi and exits 0');
+  const exit7 = await cli(['run', '--node', info.nodeId.slice(0, 10), ...url, '--', '/bin/sh', '-c', 'echo oops >&2; exit 7'], env);
+  t.same([exit7.code, exit7.stderr], [7, 'oops\n'], 'exit code and stderr of the command');
+  const json = await cli(['run', '--json', '--node', info.nodeId, ...url, '--', '/bin/echo', 'j'], env);
+  t.same(JSON.parse(json.stdout), { exitCode: 0, timedOut: false, success: true, stdout: 'j\n', stderr: '', error: null }, '--json prints the result object');
+  const which = await cli(['invoke', '--node', info.nodeId, '--command', 'system.which', '--params', '{"bins":["sh"]}', ...url], env);
+  t.equal(which.code, 0);
+  t.match(JSON.parse(which.stdout), { bins: { sh: /\/sh$/ } }, 'invoke prints the payload');
+  const unknownNode = await cli(['run', '--node', 'no-such-node', ...url, '--', '/bin/echo'], env);
+  t.equal(unknownNode.code, 1);
+  t.match(unknownNode.stderr, 'ERR_NODE_NOT_FOUND');
+  const usage = await cli(['run', '--node', info.nodeId, ...url], env);
+  t.equal(usage.code, 2, 'usage error exits 2');
+  const badParams = await cli(['invoke', '--node', info.nodeId, '--command', 'system.which', '--params', '{nope', ...url], env);
+  t.equal(badParams.code, 2);
+  const badToken = await cli(['nodes', 'list', ...url, '--token', 'wrong-token'], env);
+  t.equal(badToken.code, 1, 'wrong token: exit 1');
+  t.match(badToken.stderr, /INVALID_REQUEST|unauthorized|token/i);
+
+  // ask=always: the node host forwards to the app, whose prompt goes to the Gateway's operators.
+  writePolicy(stateDir, { defaults: { security: 'allowlist', ask: 'always', askFallback: 'deny' }, agents: { main: { allowlist: [] } } });
+  for (const [decision, expectedCode] of [['approve', 0], ['deny', 4]] as const) {
+    const running = cli(['run', '--node', info.nodeId, ...url, '--', '/bin/echo', `via-${decision}`], env);
+    let id: string | undefined;
+    const deadline = Date.now() + 20_000;
+    while (!id && Date.now() < deadline) {
+      const pending = await cli(['approvals', 'pending', '--json', ...url], env);
+      t.equal(pending.code, 0);
+      const approvals = (JSON.parse(pending.stdout) as { approvals: Array<{ id: string; request: Record<string, unknown> }> }).approvals;
+      id = approvals.find((a) => JSON.stringify(a.request).includes(`via-${decision}`))?.id;
+    }
+    t.ok(id, `the prompt is listed by approvals pending (${decision})`);
+    const resolved = await cli(['approvals', decision, id!, ...url], env);
+    t.equal(resolved.code, 0, `approvals ${decision} exits 0`);
+    const ran = await running;
+    t.equal(ran.code, expectedCode, `run after ${decision}: exit ${expectedCode}`);
+    if (decision === 'approve') t.equal(ran.stdout, 'via-approve\n');
+    else t.match(ran.stderr, 'user denied');
+  }
+
+  // A second stack on the same port is refused clearly.
+  const otherState = path.join(root, 'other');
+  const second = await cli(['up', '--port', String(info.port)], { ...env, OPENCLAW_STATE_DIR: otherState });
+  t.equal(second.code, 3, 'port taken: exit 3');
+  t.match(second.stderr, `already listening on ws://127.0.0.1:${info.port}`);
+
+  up.child.kill('SIGTERM');
+  const code = await new Promise<number | null>((resolve) => up.child.once('exit', resolve));
+  t.equal(code, 0, 'clean exit on SIGTERM');
+  t.match(up.stderr(), 'stopped');
+  t.notOk(fs.existsSync(info.execSocket), 'exec socket removed');
+  if (info.bridgeSocket) t.notOk(fs.existsSync(info.bridgeSocket), 'bridge socket removed');
+});
