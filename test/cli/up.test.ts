@@ -68,7 +68,7 @@ t.test('up: start, run end to end, exit codes, approvals through the Gateway, cl
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'oc-up-'));
   t.teardown(() => fs.rmSync(root, { recursive: true, force: true }));
   const stateDir = path.join(root, 'state');
-  const env = { ...process.env, OPENCLAW_STATE_DIR: stateDir, OPENCLAW_GATEWAY_TOKEN: '', OPENCLAW_NODE_EXEC_HOST: '', XDG_RUNTIME_DIR: '' };
+  const env: NodeJS.ProcessEnv = { ...process.env, OPENCLAW_STATE_DIR: stateDir, OPENCLAW_NODE_EXEC_HOST: '', XDG_RUNTIME_DIR: '' };
   delete env.OPENCLAW_GATEWAY_TOKEN;
   const up = startUp(env);
   t.teardown(() => { if (up.child.exitCode === null) up.child.kill('SIGKILL'); });
