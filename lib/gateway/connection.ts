@@ -46,7 +46,8 @@ export class GatewayConnection {
     this.remoteAddress = options.remoteAddress;
     this.preauthMaxBytes = options.preauthMaxBytes ?? PREAUTH_MAX_PAYLOAD_BYTES;
     this.maxBufferedBytes = options.maxBufferedBytes;
-    socket.on('data', this.onRawData);
+    // Ahead of ws's own listener, so an oversized chunk is seen before ws parses it.
+    socket.prependListener('data', this.onRawData);
   }
 
   /** The handshake succeeded: lift the pre-auth byte budget (the post-auth cap is ws's maxPayload). */
