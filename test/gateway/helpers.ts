@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- wire frames are untyped JSON; tests read them field by field */
 // Test helpers: a real gateway on an ephemeral port in a temp state dir, and raw `ws` clients that
 // speak the protocol frame by frame (no client library in between).
 import fs from 'node:fs';
