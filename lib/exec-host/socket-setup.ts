@@ -169,7 +169,7 @@ export function acquireInstanceLock(dir: string, name = 'exec-approvals.lock'): 
       } catch {
         holder = undefined; // torn or empty: a holder died mid-write
       }
-      if (holder && Number.isInteger(holder.pid) && holder.pid !== process.pid && isAlive(holder)) {
+      if (holder && Number.isInteger(holder.pid) && isAlive(holder)) {
         throw new InstanceLockedError(file, holder.pid);
       }
       // Stale: remove that exact inode and retry the exclusive create.
