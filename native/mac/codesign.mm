@@ -40,6 +40,7 @@ namespace {
 constexpr unsigned int kCsOpsCdhash = 5;  // CS_OPS_CDHASH, xnu bsd/sys/codesign.h
 constexpr size_t kCdhashLen = 20;         // CS_CDHASH_LEN
 constexpr size_t kMaxRequirement = 1024;  // 32 teams x ~40 bytes + identifier clause fits comfortably
+constexpr OSStatus kPosixErrorBase = 100000;  // kPOSIXErrorBase (MacErrors.h): OSStatus = base + errno
 
 // Owns one CoreFoundation reference (Security types are CF types); released on scope exit.
 template <typename T>
@@ -150,7 +151,9 @@ Verdict Classify(OSStatus st) {
     case errSecCSBadObjectFormat:  // not code at all (a text file …): there is no signature to trust
       return Verdict::kUnsigned;
     case errSecCSReqFailed: return Verdict::kRequirementFailed;
-    case errSecCSNoSuchCode: return Verdict::kGone;
+    case errSecCSNoSuchCode:
+    case kPosixErrorBase + ESRCH:  // the guest vanished while Security.framework was asking about it
+      return Verdict::kGone;
     case errSecCSSignatureFailed:
     case errSecCSSignatureInvalid:
     case errSecCSSignatureUnsupported:

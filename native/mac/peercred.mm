@@ -86,6 +86,9 @@ int oc_peer_cred(int fd, int want_pidfd, oc_peercred_t* out) {
   audit_token_t token;
   memset(&token, 0, sizeof(token));
   err = GetLocalOpt(fd, LOCAL_PEERTOKEN, &token, sizeof(token));
+  // xnu answers EINVAL when proc_find(last_pid) fails: the peer's last process has exited. The socket is
+  // known to be AF_UNIX and the buffer is the right size, so that is the only EINVAL left.
+  if (err == EINVAL) return ESRCH;
   if (err != 0) return err;
   // LOCAL_PEERPID reads the same last_pid the token was taken from. A different answer means a second
   // process did I/O on the peer socket in between: the peer is shared and "who" is ambiguous.
