@@ -83,7 +83,21 @@ bool Wait(const std::shared_ptr<Pending>& pending, int32_t timeout_ms) {
   return dispatch_semaphore_wait(pending->done, Deadline(timeout_ms)) == 0;
 }
 
-bool InAppBundle() { return [[NSBundle mainBundle] bundleIdentifier] != nil; }
+// A real .app with an identifier. A bundle identifier alone is not enough: a command-line tool with an
+// embedded __info_plist has one too, and UNUserNotificationCenter still aborts it (no bundle proxy).
+bool InAppBundle() {
+  if ([[NSBundle mainBundle] bundleIdentifier] == nil) return false;
+  CFBundleRef main = CFBundleGetMainBundle();
+  if (main == nullptr) return false;
+  CFURLRef url = CFBundleCopyBundleURL(main);
+  if (url == nullptr) return false;
+  CFStringRef ext = CFURLCopyPathExtension(url);
+  CFRelease(url);
+  if (ext == nullptr) return false;
+  bool is_app = CFStringCompare(ext, CFSTR("app"), kCFCompareCaseInsensitive) == kCFCompareEqualTo;
+  CFRelease(ext);
+  return is_app;
+}
 
 // Inside an app bundle we are the responsible process: a prompt without the key is fatal (TCC kill).
 bool MayPrompt(CFStringRef usage_key, oc_tcc_result_t* out) {
