@@ -71,6 +71,22 @@ void ThrowErrno(Napi::Env env, const char* kind, const char* what, int err) {
   MakeError(env, kind, "", ErrnoMessage(what, err), err).ThrowAsJavaScriptException();
 }
 
+// Peer-credential failures: errno values, plus the macOS identity-mismatch results (platform.h), which
+// are not errnos and must fail closed with their own codes.
+void ThrowPeerError(Napi::Env env, const char* what, int err) {
+  if (err == OC_ERR_PEER_UID_MISMATCH) {
+    MakeError(env, "peercred", "ERR_PEERCRED_UID_MISMATCH",
+              "the peer's current euid differs from its connect-time uid (the socket changed hands)", 0)
+        .ThrowAsJavaScriptException();
+  } else if (err == OC_ERR_PEER_CHANGED) {
+    MakeError(env, "peercred", "ERR_PEERCRED_PEER_CHANGED",
+              "the peer socket is shared by more than one process; the peer is ambiguous", 0)
+        .ThrowAsJavaScriptException();
+  } else {
+    ThrowErrno(env, "peercred", what, err);
+  }
+}
+
 Napi::Value Init(const Napi::CallbackInfo& info) {
   auto* data = info.Env().GetInstanceData<AddonData>();
   data->make_error = Napi::Persistent(info[0].As<Napi::Function>());
@@ -85,7 +101,7 @@ Napi::Value PeerUid(const Napi::CallbackInfo& info) {
   int32_t uid;
   int err = oc_peer_uid(fd, &uid);
   if (err != 0) {
-    ThrowErrno(info.Env(), "peercred", "getsockopt(peer uid)", err);
+    ThrowPeerError(info.Env(), "getsockopt(peer uid)", err);
     return info.Env().Undefined();
   }
   return Napi::Number::New(info.Env(), uid);
@@ -109,7 +125,7 @@ Napi::Value PeerCred(const Napi::CallbackInfo& info) {
   memset(&cred, 0, sizeof(cred));
   int err = oc_peer_cred(fd, keep_pidfd ? 1 : 0, &cred);
   if (err != 0) {
-    ThrowErrno(env, "peercred", "getsockopt(peer credentials)", err);
+    ThrowPeerError(env, "getsockopt(peer credentials)", err);
     return env.Undefined();
   }
   out[0] = cred.pid;
@@ -178,7 +194,7 @@ bool ReadTarget(const Napi::CallbackInfo& info, oc_peercred_t* peer, oc_code_tar
     if (!CheckFd(info, 1, &fd)) return false;
     int err = oc_peer_cred(fd, 1, peer);
     if (err != 0) {
-      ThrowErrno(env, "peercred", "getsockopt(peer credentials)", err);
+      ThrowPeerError(env, "getsockopt(peer credentials)", err);
       return false;
     }
     target->peer = peer;
