@@ -246,6 +246,13 @@ void FillIdentity(const SigningInfo& info, oc_code_identity_t* out) {
   out->adhoc = IsAdhoc(info) ? 1 : 0;
 }
 
+// Names read from a signature that did not validate are attacker-controlled: never hand them out.
+void ForgetUnverified(oc_code_identity_t* out) {
+  if (out->valid) return;
+  out->team_id[0] = '\0';
+  out->signing_id[0] = '\0';
+}
+
 // Applies the verdict of a plain validity check to `out`. Returns 0, or the errno to return.
 int ApplyVerdict(OSStatus st, oc_code_identity_t* out) {
   switch (Classify(st)) {
@@ -295,7 +302,7 @@ int IdentityOfToken(const audit_token_t& token, oc_code_identity_t* out) {
   }
   FillIdentity(info, out);
   if (out->valid && out->adhoc) CopyTruncated("adhoc", out->reason, sizeof(out->reason));
-  if (out->is_signed && live_err == 0) {
+  if (out->valid && live_err == 0) {
     switch (BindCdhash(before, token, info)) {
       case Binding::kGone: return ESRCH;
       case Binding::kMismatch:
@@ -308,6 +315,7 @@ int IdentityOfToken(const audit_token_t& token, oc_code_identity_t* out) {
         break;
     }
   }
+  ForgetUnverified(out);
   return 0;
 }
 
@@ -334,10 +342,11 @@ int IdentityOfPath(const char* path, oc_code_identity_t* out) {
   FillIdentity(info, out);
   if (out->executable[0] == '\0') CopyTruncated(path, out->executable, sizeof(out->executable));
   if (out->valid && out->adhoc) CopyTruncated("adhoc", out->reason, sizeof(out->reason));
-  if (out->is_signed && info.has_cdhash) {
+  if (out->valid && info.has_cdhash) {
     memcpy(out->cdhash, info.cdhash, kCdhashLen);
     out->has_cdhash = 1;
   }
+  ForgetUnverified(out);
   return 0;
 }
 
