@@ -31,7 +31,9 @@ t.test('cmake-js build loads and works like the node-gyp build', { skip: !fs.exi
   cmake.peerCred(fd, out, new Uint8Array(32), false);
   t.equal(out[0], process.pid);
   t.equal(out[3], -1, 'no pidfd when not asked for');
-  t.throws(() => cmake.peerUid(0x7ffffff0), { kind: 'peercred', errno: os.constants.errno.EBADF });
+  let thrown: unknown;
+  try { cmake.peerUid(0x7ffffff0); } catch (err) { thrown = err; }
+  t.match(thrown, { kind: 'peercred', errno: os.constants.errno.EBADF }, 'typed EBADF through the factory');
   if (cmake.spawn) {
     const result = await new Promise<{ exitCode: number; stdout: Buffer }>((resolve, reject) => {
       cmake.spawn!({ file: '/bin/echo', argv: ['echo', 'cmake'], env: [], cwd: null, stdin: null, timeoutMs: 0,
