@@ -150,10 +150,13 @@ export class TerminalApprover implements Approver {
     const text = `\n${PROMPT_TITLE}\n${promptText(prompt).replace(/^/gm, '  ')}\n${choices} > `;
     return new Promise((resolve) => {
       const rl = readline.createInterface({ input: this.input, output: this.output, terminal: false });
+      let done = false;
       const finish = (decision: ApprovalDecision | null): void => {
+        if (done) return;
+        done = true;
         signal.removeEventListener('abort', onAbort);
-        rl.close();
         resolve(decision);
+        rl.close();
       };
       const onAbort = (): void => {
         this.output.write('\n(no decision: timed out)\n');
