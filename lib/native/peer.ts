@@ -10,7 +10,8 @@ export interface PeerCredentials {
   pid?: number;
   uid: number;
   gid: number;
-  /** True when the OS pins the pid to one process instance (Linux pidfd, macOS audit token). */
+  /** True when the OS can pin this peer to one process instance: macOS includes the audit token;
+   *  Linux has SO_PEERPIDFD, so openPeerProcess() holds a pidfd. A bare `pid` is never pinned. */
   pidReliable: boolean;
   /** macOS: audit-token pid version. */
   pidVersion?: number;
@@ -26,11 +27,16 @@ export function peerUid(target: net.Socket | number): number {
   return getBinding().peerUid(socketFd(target));
 }
 
-function readCredentials(target: net.Socket | number): { cred: PeerCredentials; pidfd: number } {
+// Set once a pidfd was obtained: the kernel supports SO_PEERPIDFD, so peerCredentials() stops paying
+// for creating and closing one (~10 µs) just to learn that.
+let peerPidfdSeen = false;
+
+function readCredentials(target: net.Socket | number, keepPidfd: boolean): { cred: PeerCredentials; pidfd: number } {
   const binding = getBinding();
-  const hasToken = binding.peerCred(socketFd(target), credOut, tokenOut, true);
+  const hasToken = binding.peerCred(socketFd(target), credOut, tokenOut, keepPidfd);
   const [pid, uid, gid, pidfd, pidVersion] = credOut;
-  const cred: PeerCredentials = { uid, gid, pidReliable: pidfd >= 0 || hasToken };
+  if (pidfd >= 0) peerPidfdSeen = true;
+  const cred: PeerCredentials = { uid, gid, pidReliable: pidfd >= 0 || hasToken || (!keepPidfd && peerPidfdSeen) };
   if (pid >= 0) cred.pid = pid;
   if (pidVersion >= 0) cred.pidVersion = pidVersion;
   if (hasToken) cred.auditToken = Buffer.from(tokenOut);
@@ -39,7 +45,7 @@ function readCredentials(target: net.Socket | number): { cred: PeerCredentials; 
 
 /** {pid, uid, gid} of the peer plus the strongest identity the OS offers. Holds no fds afterwards. */
 export function peerCredentials(target: net.Socket | number): PeerCredentials {
-  const { cred, pidfd } = readCredentials(target);
+  const { cred, pidfd } = readCredentials(target, !peerPidfdSeen);
   if (pidfd >= 0) getBinding().closeFd(pidfd);
   return cred;
 }
@@ -107,6 +113,6 @@ export class PeerProcess {
 
 /** Opens a pidfd-holding handle on the peer of a connected Unix socket. */
 export function openPeerProcess(target: net.Socket | number): PeerProcess {
-  const { cred, pidfd } = readCredentials(target);
+  const { cred, pidfd } = readCredentials(target, true);
   return new PeerProcess(cred, pidfd);
 }
