@@ -3,7 +3,7 @@ import t from 'tap';
 
 import { PendingApprovals } from '../../lib/common/pending-approvals.js';
 import { generateDeviceIdentity } from '../../lib/protocol/index.js';
-import { ALL_OPERATOR_SCOPES, approveAllNodes, connectOk, startFakeNode, startTestGateway } from './helpers.js';
+import { ALL_OPERATOR_SCOPES, approveAllNodes, connectOk, startFakeNode, startTestGateway, type Tap } from './helpers.js';
 
 const backend = { role: 'operator' as const, clientId: 'gateway-client', mode: 'backend', identity: null, scopes: ALL_OPERATOR_SCOPES };
 const PLAN = { argv: ['/usr/bin/echo', 'approved'], cwd: '/tmp', commandText: '/usr/bin/echo approved', commandPreview: null, agentId: 'main', sessionKey: null, policySnapshot: { security: 'allowlist', ask: 'always' } };
@@ -15,7 +15,7 @@ function planNode(command: string, params: any) {
   return { ok: false as const, error: { code: 'UNAVAILABLE', message: 'command not supported' } };
 }
 
-async function setup(t: any, pending?: PendingApprovals) {
+async function setup(t: Tap, pending?: PendingApprovals) {
   const gw = await startTestGateway(t, pending ? { pending } : {});
   const requester = (await connectOk(gw, backend)).client;
   const approver = (await connectOk(gw, { ...backend, scopes: ['operator.approvals'] })).client;

@@ -10,7 +10,7 @@ import WebSocket from 'ws';
 import { startGateway, type GatewayHandle, type GatewayOptions } from '../../lib/gateway/index.js';
 import { generateDeviceIdentity, signConnectDevice, type DeviceIdentity } from '../../lib/protocol/index.js';
 
-export type Frame = Record<string, unknown> & { type: string };
+export type Frame = Record<string, any> & { type: string };
 
 export interface Tap {
   teardown(fn: () => unknown): void;

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 
 import t from 'tap';
 
-import { ALL_OPERATOR_SCOPES, approveAllNodes, connectOk, startFakeNode, startTestGateway } from './helpers.js';
+import { ALL_OPERATOR_SCOPES, approveAllNodes, connectOk, startFakeNode, startTestGateway, type Tap } from './helpers.js';
 
 const operatorOpts = { role: 'operator' as const, clientId: 'gateway-client', mode: 'backend', identity: null, scopes: ALL_OPERATOR_SCOPES };
 
@@ -14,7 +14,6 @@ async function setup(t: Tap, handler: Parameters<typeof startFakeNode>[1], gwOpt
   await approveAllNodes(op.client);
   return { gw, op: op.client, node };
 }
-type Tap = Parameters<Parameters<typeof t.test>[1]>[0];
 
 t.test('invoke round trip: operator → gateway → node → gateway → operator', async (t) => {
   const { op, node } = await setup(t, (command, params) => ({ ok: true, payload: { echoed: params, command } }));
