@@ -361,7 +361,12 @@ export function createSystemRunService(options: SystemRunServiceOptions): System
         ask: policy.ask,
         askFallback: policy.askFallback,
         autoAllowSkills: policy.autoAllowSkills,
-        allowlistRules: policy.allowlist.map(({ entry }) => entry.pattern),
+        // Wire shape (strict on the 2026.9.6 Gateway): {pattern, argPattern?, source?: "allow-always"}.
+        allowlistRules: policy.allowlist.map(({ entry }) => ({
+          pattern: entry.pattern,
+          ...(typeof entry.argPattern === 'string' ? { argPattern: entry.argPattern } : {}),
+          ...(entry.source === 'allow-always' ? { source: 'allow-always' } : {}),
+        })),
       },
     };
     return {

@@ -1,0 +1,166 @@
+// npm run bench:e2e — system.run /bin/true from an operator through Gateway → node host → exec socket
+// → app → runner and back (a real `openclaw-ipc up` child process), against posix_spawn alone
+// (nativeSpawn) measured in the same run: p50, p99, ratio. Then cold start to ready and RSS for
+// `up` and for `node run`. Uses dist/ when built (what `npm start` runs), else tsx (reported).
+//   BENCH_ITERATIONS (default 300), BENCH_COLD_RUNS (default 3)
+import { spawn, type ChildProcess } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { GatewayClient } from '../lib/client/gateway-client.js';
+import { OPERATOR_SCOPES } from '../lib/client/operator.js';
+import { isNativeSpawnAvailable, nativeSpawn } from '../lib/native/spawn.js';
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const iterations = Number(process.env.BENCH_ITERATIONS ?? 300);
+const coldRuns = Number(process.env.BENCH_COLD_RUNS ?? 3);
+const distMain = path.join(repo, 'dist', 'cli', 'main.js');
+const useDist = fs.existsSync(distMain);
+const cliArgs = useDist ? [distMain] : ['--import', 'tsx', path.join(repo, 'lib', 'cli', 'main.ts')];
+const TRUE = fs.existsSync('/usr/bin/true') ? '/usr/bin/true' : '/bin/true';
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+function summary(samples: number[]): { p50: number; p99: number; mean: number } {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return { p50: percentile(sorted, 50), p99: percentile(sorted, 99), mean: samples.reduce((a, b) => a + b, 0) / samples.length };
+}
+
+function ms(n: number): string {
+  return `${n.toFixed(2)} ms`;
+}
+
+function rssMb(pid: number): number {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN);
+  return kb / 1024;
+}
+
+interface Started {
+  child: ChildProcess;
+  readyMs: number;
+  line: string;
+}
+
+/** Spawns the CLI and resolves when a stdout line matches `ready`. */
+function startCli(args: string[], env: NodeJS.ProcessEnv, ready: RegExp): Promise<Started> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const child = spawn(process.execPath, [...cliArgs, ...args], { cwd: repo, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stderr!.on('data', (c: Buffer) => { err += c.toString(); });
+    child.stdout!.on('data', (c: Buffer) => {
+      out += c.toString();
+      const line = out.split('\n').find((l) => ready.test(l));
+      if (line) resolve({ child, readyMs: performance.now() - t0, line });
+    });
+    child.once('exit', (code) => reject(new Error(`${args[0]} exited with ${code}: ${err}`)));
+  });
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+function stateDir(root: string, name: string, policy: boolean): string {
+  const dir = path.join(root, name);
+  fs.mkdirSync(dir, { mode: 0o700 });
+  if (policy) {
+    fs.writeFileSync(path.join(dir, 'exec-approvals.json'), JSON.stringify({
+      version: 1,
+      defaults: { security: 'allowlist', ask: 'off', askFallback: 'deny' },
+      agents: { main: { allowlist: [{ pattern: TRUE }] } },
+    }), { mode: 0o600 });
+  }
+  return dir;
+}
+
+async function main(): Promise<void> {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ocipc-bench-e2e-'));
+  const baseEnv: NodeJS.ProcessEnv = { ...process.env, OPENCLAW_NODE_EXEC_HOST: '', XDG_RUNTIME_DIR: '' };
+  delete baseEnv.OPENCLAW_GATEWAY_TOKEN;
+  const children: ChildProcess[] = [];
+  try {
+    process.stdout.write(`bench:e2e  node ${process.version}, ${os.cpus().length} CPUs, load ${os.loadavg().map((v) => v.toFixed(2)).join(' ')}, CLI from ${useDist ? 'dist/' : 'tsx (dist/ not built)'}\n`);
+    process.stdout.write(`native posix_spawn: ${isNativeSpawnAvailable() ? 'available' : 'UNAVAILABLE (exec host falls back to child_process)'}\n\n`);
+
+    // --- the stack, as `npm start` runs it
+    const upState = stateDir(root, 'up', true);
+    const up = await startCli(['up', '--port', '0', '--json', '--no-bridge'], { ...baseEnv, OPENCLAW_STATE_DIR: upState }, /^\{.*"ready":true/);
+    children.push(up.child);
+    const info = JSON.parse(up.line) as { url: string; nodeId: string };
+    const token = (JSON.parse(fs.readFileSync(path.join(upState, 'openclaw.json'), 'utf8')) as { gateway: { auth: { token: string } } }).gateway.auth.token;
+    const op = new GatewayClient({ url: info.url, role: 'operator', token, scopes: [...OPERATOR_SCOPES], client: { id: 'gateway-client', mode: 'backend', version: 'bench', platform: process.platform } });
+    await op.start();
+    const runTrue = async (): Promise<number> => {
+      const t0 = performance.now();
+      const reply = await op.request<{ payload?: { exitCode?: number } }>('node.invoke', { nodeId: info.nodeId, command: 'system.run', params: { command: [TRUE] }, idempotencyKey: crypto.randomUUID(), timeoutMs: 15_000 });
+      const elapsed = performance.now() - t0;
+      if (reply.payload?.exitCode !== 0) throw new Error(`system.run ${TRUE} failed: ${JSON.stringify(reply)}`);
+      return elapsed;
+    };
+    const spawnTrue = async (): Promise<number> => {
+      const t0 = performance.now();
+      const r = await nativeSpawn({ file: TRUE, argv: [TRUE], env: { PATH: '/usr/bin:/bin' } });
+      const elapsed = performance.now() - t0;
+      if (r.exitCode !== 0) throw new Error('nativeSpawn /bin/true failed');
+      return elapsed;
+    };
+
+    for (let i = 0; i < 30; i++) await runTrue(); // warm-up: JIT, sockets, page cache
+    for (let i = 0; i < 30; i++) await spawnTrue();
+    const e2e: number[] = [];
+    const floor: number[] = [];
+    // Interleaved in blocks so both see the same machine load.
+    for (let done = 0; done < iterations; done += 25) {
+      for (let i = 0; i < 25; i++) e2e.push(await runTrue());
+      for (let i = 0; i < 25; i++) floor.push(await spawnTrue());
+    }
+    const a = summary(e2e);
+    const b = summary(floor);
+    process.stdout.write(`system.run ${TRUE}: operator → Gateway → node host → exec socket → app → runner (n=${e2e.length})\n`);
+    process.stdout.write(`  e2e            p50 ${ms(a.p50)}   p99 ${ms(a.p99)}   mean ${ms(a.mean)}\n`);
+    process.stdout.write(`  posix_spawn    p50 ${ms(b.p50)}   p99 ${ms(b.p99)}   mean ${ms(b.mean)}\n`);
+    process.stdout.write(`  ratio e2e/posix_spawn   p50 ${(a.p50 / b.p50).toFixed(2)}x   p99 ${(a.p99 / b.p99).toFixed(2)}x   overhead p50 ${ms(a.p50 - b.p50)}\n`);
+    process.stdout.write(`  up RSS after the runs: ${rssMb(up.child.pid!).toFixed(1)} MB\n\n`);
+    await op.close();
+
+    // --- cold start to ready, RSS at ready
+    const upCold: number[] = [];
+    const upRss: number[] = [];
+    const nodeCold: number[] = [];
+    const nodeRss: number[] = [];
+    for (let i = 0; i < coldRuns; i++) {
+      const s = await startCli(['up', '--port', '0', '--json', '--no-bridge'], { ...baseEnv, OPENCLAW_STATE_DIR: stateDir(root, `cold-up-${i}`, false) }, /^\{.*"ready":true/);
+      upCold.push(s.readyMs);
+      upRss.push(rssMb(s.child.pid!));
+      await stop(s.child);
+      const n = await startCli(['node', 'run', '--url', info.url, '--json'], { ...baseEnv, OPENCLAW_STATE_DIR: stateDir(root, `cold-node-${i}`, false), OPENCLAW_GATEWAY_TOKEN: token }, /"ready":true/);
+      nodeCold.push(n.readyMs);
+      nodeRss.push(rssMb(n.child.pid!));
+      await stop(n.child);
+    }
+    const med = (xs: number[]): number => summary(xs).p50;
+    process.stdout.write(`cold start to ready (spawn → ready line; includes Node start-up, fresh state dir, key generation), median of ${coldRuns}\n`);
+    process.stdout.write(`  up        ${ms(med(upCold))}  (runs: ${upCold.map((x) => x.toFixed(0)).join(', ')} ms)   RSS at ready ${med(upRss).toFixed(1)} MB\n`);
+    process.stdout.write(`  node run  ${ms(med(nodeCold))}  (runs: ${nodeCold.map((x) => x.toFixed(0)).join(', ')} ms)   RSS at ready ${med(nodeRss).toFixed(1)} MB\n`);
+    process.stdout.write(`  (reference: openclaw 2026.9.6 gateway 15–30 s / ~630 MB, node host 15–17 s / ~420 MB; performance-floors.md)\n`);
+  } finally {
+    for (const child of children) await stop(child);
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+}
+
+await main();
