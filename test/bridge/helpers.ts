@@ -55,7 +55,7 @@ export interface ChildResult {
 /** Runs `node -e script` as another uid with the given args; resolves when it exits. */
 export function runNodeAs(uid: number, script: string, args: string[], timeoutMs = 30_000): Promise<ChildResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['-e', script, ...args], { uid, gid: uid, stdio: ['ignore', 'pipe', 'pipe'], cwd: '/' });
+    const child = spawn(process.execPath, ['-e', script, ...args], { uid, gid: uid, stdio: ['ignore', 'pipe', 'pipe'], cwd: '/', env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });
@@ -84,3 +84,49 @@ export function handshakeBody(minor = 7, extra: Record<string, unknown> = {}): s
 
 export const otherUidAvailable = process.getuid?.() === 0;
 export const skipOtherUid = otherUidAvailable ? false : 'needs root to spawn a uid-65534 peer';
+
+export interface RawServer {
+  socketPath: string;
+  requests: Buffer[];
+  close(): Promise<void>;
+}
+
+/**
+ * A scripted peer for client tests: collects each request to EOF, then lets `reply` answer (or not).
+ * It stands in for third-party hosts (a pb-1.0 app, a broken or silent host) that we do not ship.
+ */
+export async function rawServer(socketPath: string, reply: (request: Buffer, socket: net.Socket) => void): Promise<RawServer> {
+  fs.mkdirSync(path.dirname(socketPath), { recursive: true, mode: 0o700 });
+  const requests: Buffer[] = [];
+  const open = new Set<net.Socket>();
+  const server = net.createServer({ allowHalfOpen: true }, (socket) => {
+    open.add(socket);
+    socket.on('close', () => open.delete(socket));
+    socket.on('error', () => {});
+    const chunks: Buffer[] = [];
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('end', () => {
+      const request = Buffer.concat(chunks);
+      requests.push(request);
+      reply(request, socket);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(socketPath, resolve));
+  return {
+    socketPath,
+    requests,
+    close: () => new Promise<void>((resolve) => {
+      for (const s of open) s.destroy();
+      server.close(() => resolve());
+    }),
+  };
+}
+
+/** Leaves a dead socket file at `socketPath` (its owner was SIGKILLed), so connect() gets ECONNREFUSED. */
+export async function deadSocket(socketPath: string): Promise<void> {
+  fs.mkdirSync(path.dirname(socketPath), { recursive: true, mode: 0o700 });
+  const child = spawn(process.execPath, ['-e', `require('net').createServer().listen(process.argv[1], () => process.stdout.write('up'))`, socketPath], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise((r) => child.stdout!.once('data', r));
+  child.kill('SIGKILL');
+  await new Promise((r) => child.once('exit', r));
+}
