@@ -179,3 +179,22 @@ t.test('200 concurrent spawns all complete with their own output', async (t) => 
   t.equal(results.filter((r, i) => r.exitCode === 0 && r.stdout.toString() === `run-${i}\n`).length, n);
   t.equal(new Set(results.map((r) => r.pid)).size, n, 'distinct pids');
 });
+
+t.test('long-running children hold neither the JS thread nor the libuv threadpool', async (t) => {
+  // More sleepers than threadpool threads (default 4): if each parked a pool thread, the fs call below
+  // would queue behind them until they exit.
+  const sleepers = Array.from({ length: 8 }, () => nativeSpawn({ file: '/bin/sleep', argv: ['sleep', '3'], env: {} }));
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: 8 }, () => fs.promises.stat(process.execPath)));
+  const poolMs = performance.now() - t0;
+  let ticks = 0;
+  const timer = setInterval(() => { ticks++; }, 10);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  clearInterval(timer);
+  const stillRunning = await Promise.race([Promise.all(sleepers).then(() => false), Promise.resolve(true)]);
+  t.equal(stillRunning, true, 'the sleepers were still running while the pool and timers worked');
+  t.ok(poolMs < 2500, `threadpool answered in ${poolMs.toFixed(0)} ms while 8 children ran`);
+  t.ok(ticks >= 5, `timers kept firing (${ticks} ticks in 300 ms)`);
+  const done = await Promise.all(sleepers);
+  t.same(done.map((r) => r.exitCode), Array(8).fill(0));
+});
