@@ -19,3 +19,10 @@ export {
   permissions, PERMISSION_NAMES, type PermissionName, type PermissionStatus, type PermissionResult,
   type PermissionOptions,
 } from './native/permissions.js';
+export {
+  GatewayClient, type GatewayClientOptions, type ClientInfo, type HelloOk, type EventFrame, type RequestOptions, type ReconnectOptions,
+} from './client/gateway-client.js';
+export { GatewayClientError, GatewayRequestError } from './client/errors.js';
+export { loadOrCreateIdentity, loadDeviceToken, storeDeviceToken, IdentityError, type StoredIdentity } from './client/identity.js';
+export { connectOperator, resolveOperatorTarget, resolveNodeId, OPERATOR_SCOPES, type OperatorTarget } from './client/operator.js';
+export { startNodeHost, NODE_COMMANDS, type NodeHost, type NodeHostOptions } from './node-host/host.js';
