@@ -262,9 +262,11 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     closing ??= (async () => {
       clearInterval(tick);
       core.broadcast('shutdown', { reason });
-      for (const conn of core.connections) conn.close(CloseCode.serviceRestart, reason);
+      // Fail in-flight work first and let those responses go out before the sockets close.
       core.registry.close();
       core.approvals.close();
+      await new Promise((resolve) => setImmediate(resolve));
+      for (const conn of core.connections) conn.close(CloseCode.serviceRestart, reason);
       pending.off('requested', onRequested);
       pending.off('resolved', onResolved);
       await new Promise<void>((resolve) => server.close(() => resolve()));
