@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -25,6 +26,9 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 const size_t kReadChunk = 65536;
+// Children supervised at once (4 fds each in one poll set); later requests wait in FIFO order. Keeps the
+// poll set and the fd count bounded however many requests arrive.
+const size_t kMaxRunning = 256;
 
 struct Job {
   std::unique_ptr<OcSpawnRequest> req;
@@ -217,7 +221,7 @@ void Start(Job* job) {
   if (job->in_fd >= 0 && req.stdin_data.empty()) CloseFd(&job->in_fd);
   if (req.timeout_ms > 0) {
     job->has_deadline = true;
-    job->deadline = job->started + std::chrono::milliseconds(req.timeout_ms);
+    job->deadline = Clock::now() + std::chrono::milliseconds(req.timeout_ms);  // queueing does not count
   }
 }
 
@@ -333,12 +337,14 @@ class Supervisor {
 
  private:
   void TakeIncoming() {
-    std::vector<std::unique_ptr<Job>> batch;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      batch.swap(incoming_);
+      for (auto& job : incoming_) waiting_.push_back(std::move(job));
+      incoming_.clear();
     }
-    for (auto& job : batch) {
+    while (!waiting_.empty() && jobs_.size() < kMaxRunning) {
+      std::unique_ptr<Job> job = std::move(waiting_.front());
+      waiting_.pop_front();
       Start(job.get());
       if (job->res->error != 0) {
         Complete(std::move(job));
@@ -382,7 +388,7 @@ class Supervisor {
         while (read(wake_[0], drain, sizeof(drain)) > 0) {
         }
       }
-      // Service every job whose fds are ready (looked up by fd, since the vector order matches jobs_).
+      // Service every job whose fds are ready (fds was built in jobs_ order, 1-4 slots per job).
       size_t k = 1;
       Clock::time_point now = Clock::now();
       for (auto& job : jobs_) {
@@ -414,7 +420,8 @@ class Supervisor {
   bool started_ = false;
   int wake_[2] = {-1, -1};
   std::vector<std::unique_ptr<Job>> incoming_;
-  std::vector<std::unique_ptr<Job>> jobs_;  // touched only by the supervisor thread
+  std::deque<std::unique_ptr<Job>> waiting_;  // supervisor thread only
+  std::vector<std::unique_ptr<Job>> jobs_;    // supervisor thread only
 };
 
 // Intentionally leaked: the detached thread may run until process exit, after static destructors.

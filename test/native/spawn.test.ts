@@ -172,8 +172,8 @@ t.test('libuv children and native children do not steal each other\'s exit statu
   t.equal(await viaNode, 7);
 });
 
-t.test('200 concurrent spawns all complete with their own output', async (t) => {
-  const n = 200;
+t.test('300 concurrent spawns (beyond the 256 supervised at once) all complete with their own output', async (t) => {
+  const n = 300;
   const results = await Promise.all(Array.from({ length: n }, (_, i) =>
     nativeSpawn({ file: '/bin/echo', argv: ['echo', `run-${i}`], env: {} })));
   t.equal(results.filter((r, i) => r.exitCode === 0 && r.stdout.toString() === `run-${i}\n`).length, n);
