@@ -343,7 +343,7 @@ async function ourNodeAgainstRealGateway(work: string, real: { peer: Peer; state
     assert(requestId, 'our node is not in `openclaw nodes pending`');
     const approved = openclawCli(['nodes', 'approve', requestId, ...auth], cliEnv);
     assert(approved.status === 0, `openclaw nodes approve exited ${approved.status}: ${approved.stderr.slice(-500)}`);
-    await waitFor('inventory accepted', () => !/awaiting operator approval/.test(oursOut.split('\n').slice(-3).join('\n')), 15_000);
+    await waitFor('node host sees its command surface approved', () => oursOut.includes('command surface approved'), 20_000);
     return `request ${requestId}`;
   });
   await attempt('real CLI: openclaw gateway call node.invoke system.run echo hi → our node', async () => {

@@ -192,7 +192,10 @@ export function startNodeHost(options: NodeHostOptions): NodeHost {
     clearTimeout(inventoryTimer);
     if (closed || !client.connected) return;
     client.request('node.runnerInventory.update', { protocolFeatures: ['node-worker-supervisor-v6'], workerHost: { enabled: false } }).then(
-      () => { inventoryAttempt = 0; },
+      () => {
+        if (inventoryAttempt > 0) log('node.runnerInventory.update accepted: command surface approved');
+        inventoryAttempt = 0;
+      },
       (err: Error) => {
         if (closed || !client.connected) return;
         if (inventoryAttempt === 0) log(`node.runnerInventory.update: ${err.message}`);
