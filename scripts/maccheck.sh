@@ -8,6 +8,7 @@
 # env:   MACCHECK_DIR   the maccheck tool folder (default: ../shared/tools/maccheck next to the repo)
 #        MACCHECK_ARCHS archs to check (default: "arm64 x86_64", the two halves of a universal build)
 #        NODE_HEADERS   Node's include dir (default: <node prefix>/include/node, as node-gyp would use)
+#        MACCHECK_GYP   the gyp file to read (default: binding.gyp; tests point it at a variant)
 # The file list, defines and deployment target are read from binding.gyp, never duplicated here.
 # Prints one line per check, then "N passed, N failed"; exits non-zero on any failure.
 set -uo pipefail
@@ -16,10 +17,11 @@ TOOL="${MACCHECK_DIR:-$REPO/../shared/tools/maccheck}"
 [ -f "$TOOL/check.sh" ] || TOOL=/work/shared/tools/maccheck
 [ -f "$TOOL/check.sh" ] || { echo "maccheck.sh: maccheck tool not found (set MACCHECK_DIR)" >&2; exit 2; }
 NM="${MACCHECK_NM:-llvm-nm-16}"
+GYP="${MACCHECK_GYP:-$REPO/binding.gyp}"
 
 # binding.gyp is a Python literal: read the mac view of it (common + OS=='mac' sources and defines).
 gyp_mac() {
-  python3 - "$REPO/binding.gyp" "$1" <<'EOF'
+  python3 - "$GYP" "$1" <<'EOF'
 import ast, sys
 gyp = ast.literal_eval(open(sys.argv[1]).read())
 t = gyp["targets"][0]

@@ -57,3 +57,17 @@ t.test('broken copies of our sources are caught', { skip }, async (t) => {
     t.match(res.stdout, /error:/, `${file}: ${what} reported as a compile error`);
   }
 });
+
+t.test('the symbol check notices a platform.h function no mac source defines', { skip }, async (t) => {
+  const dir = tempDir('ocmac-gyp-');
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  // binding.gyp without tcc.mm: every file still compiles, but oc_tcc_status/oc_tcc_request are unresolved.
+  const gyp = fs.readFileSync(path.join(repoRoot, 'binding.gyp'), 'utf8');
+  t.ok(gyp.includes('"native/mac/tcc.mm"'), 'binding.gyp lists tcc.mm');
+  const variant = path.join(dir, 'binding.gyp');
+  fs.writeFileSync(variant, gyp.replace(/,\s*"native\/mac\/tcc\.mm"|"native\/mac\/tcc\.mm",\s*/, ''));
+  const res = await runProcess('bash', [script], { cwd: repoRoot, env: { ...process.env, MACCHECK_ARCHS: 'arm64', MACCHECK_GYP: variant } });
+  t.not(res.code, 0, 'maccheck.sh fails');
+  t.notMatch(res.stdout, /tcc\.mm/, 'tcc.mm was left out');
+  t.match(res.stdout, /^FAIL : arm64-apple-macos11\.0 symbols: undefined \[[^\]]*_oc_tcc_request[^\]]*_oc_tcc_status/m);
+});
