@@ -26,3 +26,11 @@ export { GatewayClientError, GatewayRequestError } from './client/errors.js';
 export { loadOrCreateIdentity, loadDeviceToken, storeDeviceToken, IdentityError, type StoredIdentity } from './client/identity.js';
 export { connectOperator, resolveOperatorTarget, resolveNodeId, OPERATOR_SCOPES, type OperatorTarget } from './client/operator.js';
 export { startNodeHost, NODE_COMMANDS, type NodeHost, type NodeHostOptions } from './node-host/host.js';
+export {
+  startExecHost, execViaSocket, requestApprovalViaSocket, loadClientConfig, evaluateSystemRun, applyDecision, resolveEffectivePolicy,
+  runCommand, buildChildEnv, validateEnvOverrides, canonicalCommandText, rawCommandMatches, readApprovals, updateApprovals, ensureApprovals,
+  approvalsFilePath, socketPathFor, signExecRequest, verifyExecRequest, TerminalApprover, DesktopApprover, QueueApprover, composeApprovers,
+  ExecHostClientError, ApprovalsFileError, EnvOverrideError, InstanceLockedError, SocketSetupError,
+  type ExecHost, type ExecHostOptions, type ExecHostRequest, type ExecHostResponse, type ExecResult, type Evaluation, type EffectivePolicy,
+  type RunPlan, type Denial, type RunCommandOptions, type ApprovalsFile, type Approver, type ApprovalPrompt,
+} from './exec-host/index.js';
