@@ -232,16 +232,19 @@ export interface BridgeRequestResult {
  * (option or PEEKABOO_BRIDGE_SOCKET) only that host is used and its failure is thrown, never masked.
  */
 export async function bridgeRequest(op: string, payload?: unknown, opts: BridgeRequestOptions = {}): Promise<BridgeRequestResult> {
+  const env = opts.env ?? process.env;
+  const explicitPath = opts.socketPath ?? env[BRIDGE_SOCKET_ENV]?.trim();
+  if (explicitPath) {
+    // The caller chose this host: its handshake or transport error is the answer (typed, unmasked).
+    const connection = await connectBridge(explicitPath, opts);
+    const response = await connection.request(op, payload, opts);
+    const probes: BridgeProbe[] = [{ name: 'explicit', socketPath: connection.socketPath, outcome: 'accepted', handshake: connection.handshake }];
+    return { via: 'remote', socketPath: connection.socketPath, negotiatedVersion: connection.negotiatedVersion, response, probes };
+  }
   const discovery = await discoverBridgeHost({ ...opts, operation: op });
   if (discovery.selected) {
     const response = await discovery.selected.request(op, payload, opts);
     return { via: 'remote', socketPath: discovery.selected.socketPath, negotiatedVersion: discovery.selected.negotiatedVersion, response, probes: discovery.probes };
-  }
-  if (discovery.explicit) {
-    const failure = discovery.probes[0]?.error;
-    const err = new BridgeTransportError(failure?.code ?? 'ERR_BRIDGE_CONNECT', failure?.message ?? 'bridge host unavailable');
-    err.socketPath = discovery.probes[0]?.socketPath;
-    throw err;
   }
   return { via: 'local', response: runLocally(op, payload, opts.localServices ?? createLocalServices()), probes: discovery.probes };
 }
