@@ -1,6 +1,89 @@
-import { UsageError } from '../run.js';
+// openclaw-ipc gateway [--port N] [--bind loopback|lan|<address>] [--token T] [--state-dir DIR] [--json]
+// Runs the Gateway in the foreground until SIGINT/SIGTERM, then shuts down cleanly (shutdown event,
+// close 1012 to every client).
+import { parseArgs } from 'node:util';
 
-// Placeholder until the 'gateway' command lands; fails loudly rather than pretending.
-export async function main(_argv: string[]): Promise<number> {
-  throw new UsageError("'gateway' is not implemented yet");
+import { IpcError } from '../../common/errors.js';
+import { resolveStateDir } from '../../common/state-dir.js';
+import { DEFAULT_GATEWAY_HOST, DEFAULT_GATEWAY_PORT } from '../../protocol/constants.js';
+import { ExitCode, UsageError } from '../run.js';
+
+const USAGE = 'usage: openclaw-ipc gateway [--port N] [--bind loopback|lan|<address>] [--token T] [--state-dir DIR] [--json]';
+
+function parsePort(text: string, from: string): number {
+  const port = Number(text);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`invalid port from ${from}: ${text}`);
+  return port;
+}
+
+function bindAddress(bind: string): string {
+  if (bind === 'loopback') return DEFAULT_GATEWAY_HOST;
+  if (bind === 'lan' || bind === 'auto') return '0.0.0.0';
+  return bind;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        port: { type: 'string' },
+        bind: { type: 'string' },
+        token: { type: 'string' },
+        'state-dir': { type: 'string' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message}\n${USAGE}`);
+  }
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return ExitCode.ok;
+  }
+  // Port precedence: flag, then OPENCLAW_GATEWAY_PORT (also host:port), then 18789.
+  let port = DEFAULT_GATEWAY_PORT;
+  let host = bindAddress(values.bind ?? 'loopback');
+  const envPort = process.env.OPENCLAW_GATEWAY_PORT?.trim();
+  if (values.port !== undefined) port = parsePort(values.port, '--port');
+  else if (envPort) {
+    const colon = envPort.lastIndexOf(':');
+    if (colon > 0) {
+      if (values.bind === undefined) host = envPort.slice(0, colon);
+      port = parsePort(envPort.slice(colon + 1), 'OPENCLAW_GATEWAY_PORT');
+    } else port = parsePort(envPort, 'OPENCLAW_GATEWAY_PORT');
+  }
+  if (values.token !== undefined && values.token.trim() === '') throw new UsageError('--token must not be empty');
+  const stateDir = values['state-dir'] ?? resolveStateDir();
+
+  const { startGateway } = await import('../../gateway/index.js');
+  let gateway;
+  try {
+    gateway = await startGateway({ host, port, stateDir, token: values.token });
+  } catch (err) {
+    if (err instanceof IpcError && err.code === 'ERR_GATEWAY_PORT_IN_USE') {
+      process.stderr.write(`openclaw-ipc gateway: ${err.message}\n`);
+      return ExitCode.locked;
+    }
+    throw err;
+  }
+  const tokenLocation =
+    gateway.tokenSource === 'env' ? '$OPENCLAW_GATEWAY_TOKEN' : gateway.tokenSource === 'option' ? '--token (not stored)' : `${gateway.configPath} (gateway.auth.token)`;
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify({ ready: true, url: gateway.url, port: gateway.port, stateDir, token: { source: gateway.tokenSource, location: tokenLocation } })}\n`);
+  } else {
+    process.stdout.write(`gateway listening on ${gateway.url}\n  token: ${tokenLocation}${gateway.tokenSource === 'generated' ? ' (generated now)' : ''}\n  state: ${stateDir}\n`);
+  }
+
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+  });
+  await gateway.close(`gateway stopping (${signal})`);
+  if (!values.json) process.stdout.write('gateway stopped\n');
+  return ExitCode.ok;
 }
