@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 
 import { PeerCredError, openPeerProcess, peerCredentials, peerUid } from '../../lib/index.js';
-import { exited, firstLine, listenUnix, nextConnection, spawnNodePeer } from './helpers.js';
+import { exited, firstLine, listenUnix, nextConnection, spawnNodePeer } from './fixtures/helpers.js';
 
 t.test('listening socket, same process: our own pid/uid/gid, pid pinned by a pidfd', async (t) => {
   const s = await listenUnix();
