@@ -2,7 +2,8 @@
 // → app → runner and back (a real `openclaw-ipc up` child process), against posix_spawn alone
 // (nativeSpawn) measured in the same run: p50, p99, ratio. Then cold start to ready and RSS for
 // `up` and for `node run`. Uses dist/ when built (what `npm start` runs), else tsx (reported).
-//   BENCH_ITERATIONS (default 300), BENCH_COLD_RUNS (default 3)
+//   BENCH_ITERATIONS (default 300), BENCH_COLD_RUNS (default 3),
+//   BENCH_POLICY allowlist (default: /bin/true allowlisted, so the app records lastUsedAt per run) | full
 import { spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -20,6 +21,7 @@ const coldRuns = Number(process.env.BENCH_COLD_RUNS ?? 3);
 const distMain = path.join(repo, 'dist', 'cli', 'main.js');
 const useDist = fs.existsSync(distMain);
 const cliArgs = useDist ? [distMain] : ['--import', 'tsx', path.join(repo, 'lib', 'cli', 'main.ts')];
+const policyMode = process.env.BENCH_POLICY === 'full' ? 'full' : 'allowlist';
 const TRUE = fs.existsSync('/usr/bin/true') ? '/usr/bin/true' : '/bin/true';
 
 function percentile(sorted: number[], p: number): number {
@@ -78,11 +80,10 @@ function stateDir(root: string, name: string, policy: boolean): string {
   const dir = path.join(root, name);
   fs.mkdirSync(dir, { mode: 0o700 });
   if (policy) {
-    fs.writeFileSync(path.join(dir, 'exec-approvals.json'), JSON.stringify({
-      version: 1,
-      defaults: { security: 'allowlist', ask: 'off', askFallback: 'deny' },
-      agents: { main: { allowlist: [{ pattern: TRUE }] } },
-    }), { mode: 0o600 });
+    const file = policyMode === 'full'
+      ? { version: 1, defaults: { security: 'full', ask: 'off', askFallback: 'deny' } }
+      : { version: 1, defaults: { security: 'allowlist', ask: 'off', askFallback: 'deny' }, agents: { main: { allowlist: [{ pattern: TRUE }] } } };
+    fs.writeFileSync(path.join(dir, 'exec-approvals.json'), JSON.stringify(file), { mode: 0o600 });
   }
   return dir;
 }
@@ -98,7 +99,7 @@ async function main(): Promise<void> {
 
     // --- the stack, as `npm start` runs it
     const upState = stateDir(root, 'up', true);
-    const up = await startCli(['up', '--port', '0', '--json', '--no-bridge'], { ...baseEnv, OPENCLAW_STATE_DIR: upState }, /^\{.*"ready":true/);
+    const up = await startCli(['up', '--port', '0', '--json'], { ...baseEnv, OPENCLAW_STATE_DIR: upState }, /^\{.*"ready":true/);
     children.push(up.child);
     const info = JSON.parse(up.line) as { url: string; nodeId: string };
     const token = (JSON.parse(fs.readFileSync(path.join(upState, 'openclaw.json'), 'utf8')) as { gateway: { auth: { token: string } } }).gateway.auth.token;
@@ -130,6 +131,7 @@ async function main(): Promise<void> {
     }
     const a = summary(e2e);
     const b = summary(floor);
+    process.stdout.write(`policy: ${policyMode}\n`);
     process.stdout.write(`system.run ${TRUE}: operator → Gateway → node host → exec socket → app → runner (n=${e2e.length})\n`);
     process.stdout.write(`  e2e            p50 ${ms(a.p50)}   p99 ${ms(a.p99)}   mean ${ms(a.mean)}\n`);
     process.stdout.write(`  posix_spawn    p50 ${ms(b.p50)}   p99 ${ms(b.p99)}   mean ${ms(b.mean)}\n`);
@@ -143,7 +145,7 @@ async function main(): Promise<void> {
     const nodeCold: number[] = [];
     const nodeRss: number[] = [];
     for (let i = 0; i < coldRuns; i++) {
-      const s = await startCli(['up', '--port', '0', '--json', '--no-bridge'], { ...baseEnv, OPENCLAW_STATE_DIR: stateDir(root, `cold-up-${i}`, false) }, /^\{.*"ready":true/);
+      const s = await startCli(['up', '--port', '0', '--json'], { ...baseEnv, OPENCLAW_STATE_DIR: stateDir(root, `cold-up-${i}`, false) }, /^\{.*"ready":true/);
       upCold.push(s.readyMs);
       upRss.push(rssMb(s.child.pid!));
       await stop(s.child);
