@@ -219,3 +219,32 @@ export function addAllowlistPattern(data: ApprovalsFile, agentId: string, patter
   section.allowlist.push(entry);
   return entry;
 }
+
+/**
+ * readApprovals() with a cache keyed on the file's identity and change time: an unchanged file
+ * (same inode, size, mtime, ctime — ctime also moves on chmod/chown) is not re-read or re-parsed.
+ * Callers must not mutate the returned object.
+ */
+export class ApprovalsCache {
+  private key: string | undefined;
+  private data: ApprovalsFile | undefined;
+
+  constructor(readonly file: string) {}
+
+  get(): ApprovalsFile | undefined {
+    let st: fs.Stats;
+    try {
+      st = fs.lstatSync(this.file);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      this.key = undefined;
+      return undefined;
+    }
+    const key = `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+    if (key === this.key) return this.data;
+    const data = readApprovals(this.file);
+    this.data = data;
+    this.key = key;
+    return data;
+  }
+}

@@ -12,7 +12,7 @@ export { runCommand, defaultBackend, tailText, TRUNCATED_PREFIX, DEFAULT_OUTPUT_
 export { buildChildEnv, validateEnvOverrides, isBlockedEnvKey, EnvOverrideError, BLOCKED_ENV_KEYS, INHERITED_ENV_KEYS } from './env.js';
 export { resolveExecutable, trustedSearchPath, type ResolvedExecutable } from './resolve-executable.js';
 export {
-  approvalsFilePath, socketPathFor, readApprovals, updateApprovals, ensureApprovals, addAllowlistPattern, agentSection, requireToken,
+  approvalsFilePath, socketPathFor, readApprovals, updateApprovals, ensureApprovals, addAllowlistPattern, agentSection, requireToken, ApprovalsCache,
   ApprovalsFileError, SECURITY_VALUES, ASK_VALUES, type ApprovalsFile, type AllowlistEntry, type PolicySection, type Security, type Ask,
 } from './approvals-file.js';
 export { signExecRequest, verifyExecRequest, constantTimeEqual, newNonce, newSocketToken } from './hmac.js';

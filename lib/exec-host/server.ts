@@ -9,7 +9,8 @@ import { encodeLine, parseUntrustedJson, readLine } from '../common/jsonl.js';
 import { APPROVAL_DECISIONS, type ApprovalDecision, type PendingApprovals } from '../common/pending-approvals.js';
 import { ensurePrivateDir, resolveStateDir } from '../common/state-dir.js';
 import { peerCredentials, type PeerCredentials } from '../native/peer.js';
-import { addAllowlistPattern, approvalsFilePath, ensureApprovals, readApprovals, requireToken, socketPathFor, updateApprovals, type ApprovalsFile, SOCKET_FILE_NAME } from './approvals-file.js';
+import { permissions } from '../native/permissions.js';
+import { ApprovalsCache, addAllowlistPattern, approvalsFilePath, ensureApprovals, requireToken, socketPathFor, updateApprovals, type ApprovalsFile, SOCKET_FILE_NAME } from './approvals-file.js';
 import { AuditLog, peerExecutable, type AuditLogOptions } from './audit-log.js';
 import { constantTimeEqual, verifyExecRequest } from './hmac.js';
 import { applyDecision, canonicalCommandText, evaluateSystemRun, type Denial, type EvaluateOptions, type Evaluation, type ExecHostRequest } from './policy.js';
@@ -98,6 +99,16 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** TCC Screen Recording status; 'not-applicable' off macOS counts as granted, anything unknown as missing. */
+async function screenRecordingGranted(): Promise<boolean> {
+  try {
+    const status = await permissions.status('screenRecording');
+    return status === 'granted' || status === 'not-applicable';
+  } catch {
+    return false;
+  }
+}
+
 /** Starts the exec host: takes the state-dir lock, prepares the socket, listens. */
 export async function startExecHost(options: ExecHostOptions = {}): Promise<ExecHost> {
   const stateDir = path.resolve(options.stateDir ?? resolveStateDir());
@@ -141,6 +152,7 @@ class ExecHostServer implements ExecHost {
   private readonly server: net.Server;
   private readonly sockets = new Set<net.Socket>();
   private readonly replay: ReplayCache;
+  private readonly policyFile: ApprovalsCache;
   private readonly runs: Semaphore;
   private readonly approver: Approver | undefined;
   private readonly getPeer: (socket: net.Socket) => PeerCredentials;
@@ -165,6 +177,7 @@ class ExecHostServer implements ExecHost {
     this.promptTimeoutMs = options.promptTimeoutMs ?? 15_000;
     // A nonce must be remembered for the whole window in which its ts is acceptable: ±TTL.
     this.replay = new ReplayCache(2 * this.ttlMs + 1000);
+    this.policyFile = new ApprovalsCache(ctx.approvalsFile);
     this.runs = new Semaphore(options.maxConcurrentRuns ?? 8);
     const queue = options.pending ? new QueueApprover(options.pending, this.promptTimeoutMs) : undefined;
     this.approver = options.approver && queue ? composeApprovers([options.approver], queue) : options.approver ?? queue;
@@ -359,11 +372,15 @@ class ExecHostServer implements ExecHost {
     }
     let approvals: ApprovalsFile | undefined;
     try {
-      approvals = readApprovals(this.approvalsFile);
+      approvals = this.policyFile.get();
     } catch (err) {
       return fail(errors.policyUnreadable, { error: (err as Error).message });
     }
-    let evaluation: Evaluation = evaluateSystemRun(request, approvals, this.options.evaluate);
+    const evaluateOptions: EvaluateOptions = { ...this.options.evaluate };
+    if (isRecord(request) && request.needsScreenRecording === true && evaluateOptions.screenRecordingGranted === undefined) {
+      evaluateOptions.screenRecordingGranted = await screenRecordingGranted();
+    }
+    let evaluation: Evaluation = evaluateSystemRun(request, approvals, evaluateOptions);
     let decision: ApprovalDecision | null | undefined = request.approvalDecision ?? undefined;
     if (evaluation.outcome === 'prompt' && evaluation.policy && evaluation.plan) {
       const prompt: ApprovalPrompt = {
@@ -379,7 +396,7 @@ class ExecHostServer implements ExecHost {
         allowedDecisions: evaluation.allowedDecisions ?? ['allow-once', 'deny'],
       };
       decision = await this.askHuman(prompt, socket);
-      evaluation = applyDecision(evaluation, decision, request, this.options.evaluate);
+      evaluation = applyDecision(evaluation, decision, request, evaluateOptions);
     }
     const commandText = Array.isArray(request.command) ? canonicalCommandText(request.command.map(String)).slice(0, 1000) : undefined;
     if (evaluation.outcome !== 'allow' || !evaluation.plan) {

@@ -135,3 +135,28 @@ t.test('exec protocol', async (t) => {
     t.equal(wrong.length, 0, 'every reply matches its request');
   });
 });
+
+t.test('connection cap: connections beyond maxConnections are closed at accept', async (t) => {
+  const { host, token } = await startHost(t, { maxConnections: 3, readTimeoutMs: 3000 });
+  const idle = Array.from({ length: 3 }, () => rawExchange(host.socketPath, '{', { end: false }));
+  await new Promise((r) => setTimeout(r, 200));
+  const over = await rawExchange(host.socketPath, buildExecLine({ command: ['true'] }, token).line);
+  t.equal(over.text, '', 'no reply over the cap');
+  t.ok(over.closedByServer);
+  t.ok(host.stats.refusedOverCap >= 1);
+  await Promise.all(idle);
+  const after = await execViaSocket({ command: ['true'] }, { socketPath: host.socketPath, token });
+  t.equal(after.ok, true, 'served again once the idle connections were dropped');
+});
+
+t.test('policy edits apply to the next request without a restart', async (t) => {
+  const { host, token } = await startHost(t);
+  const opts = { socketPath: host.socketPath, token };
+  t.equal((await execViaSocket({ command: ['true'] }, opts)).ok, true);
+  const file = JSON.parse(fs.readFileSync(host.approvalsFile, 'utf8'));
+  file.defaults.security = 'deny';
+  fs.writeFileSync(host.approvalsFile, JSON.stringify(file));
+  t.match(await execViaSocket({ command: ['true'] }, opts), { ok: false, error: { reason: 'security=deny' } });
+  fs.chmodSync(host.approvalsFile, 0o644);
+  t.match(await execViaSocket({ command: ['true'] }, opts), { ok: false, error: { code: 'UNAVAILABLE', reason: 'approval-required', message: /approvals file unreadable/ } }, 'a loosened file fails closed');
+});
