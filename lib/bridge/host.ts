@@ -120,6 +120,9 @@ export async function startBridgeHost(opts: BridgeHostOptions = {}): Promise<Bri
   const readTimeoutMs = opts.readTimeoutMs ?? BRIDGE_READ_TIMEOUT_MS;
   const maxConnections = opts.maxConnections ?? BRIDGE_MAX_CONNECTIONS;
   const allowedTeamIds = Object.freeze([...(opts.allowedTeamIds ?? [PEEKABOO_TEAM_ID])]);
+  if (allowedTeamIds.length > 32 || allowedTeamIds.some((id) => typeof id !== 'string' || id.length === 0 || id.length > 64)) {
+    throw new TypeError('allowedTeamIds must be at most 32 non-empty strings');
+  }
   const policy: BridgePeerPolicy = {
     hostUid,
     allowedTeamIds,

@@ -1,5 +1,6 @@
 import t, { type Test } from 'tap';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 
 import { ALLOW_UNSIGNED_ENV, PEEKABOO_TEAM_ID, startBridgeHost, type BridgeHost, type BridgeHostOptions } from '../../lib/bridge/index.js';
@@ -56,7 +57,18 @@ t.test('unsigned clients are refused on Linux by default: an envelope, not EOF',
     t.match(reply.error?._0.details, /PEEKABOO_ALLOW_UNSIGNED_SOCKET_CLIENTS=1/);
   }
   if (process.platform !== 'darwin') {
-    t.same(await defaultVerifyTeamId({} as never, [PEEKABOO_TEAM_ID]), { ok: false, reason: 'unsupported-platform' });
+    // The native verifier on a real connected peer: Linux has no signatures, so never ok.
+    const dir = tempDir(t);
+    const server = net.createServer();
+    await new Promise<void>((resolve) => server.listen(path.join(dir, 's.sock'), resolve));
+    const accepted = new Promise<net.Socket>((resolve) => server.once('connection', resolve));
+    const client = net.connect(path.join(dir, 's.sock'));
+    const peer = await accepted;
+    t.same(await defaultVerifyTeamId(peer, [PEEKABOO_TEAM_ID]), { ok: false, reason: 'unsupported-platform' });
+    t.same(await defaultVerifyTeamId(peer, ['NOT_A_REAL_TEAM']), { ok: false, reason: 'no valid TeamID in the allowlist' });
+    client.destroy();
+    peer.destroy();
+    server.close();
   }
 });
 
