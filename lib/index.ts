@@ -34,3 +34,7 @@ export {
   type ExecHost, type ExecHostOptions, type ExecHostRequest, type ExecHostResponse, type ExecResult, type Evaluation, type EffectivePolicy,
   type RunPlan, type Denial, type RunCommandOptions, type ApprovalsFile, type Approver, type ApprovalPrompt,
 } from './exec-host/index.js';
+export {
+  startGateway, type GatewayOptions, type GatewayHandle, type GatewayNodes, type NodeSession, type PairedDevice, type PairedNode,
+} from './gateway/index.js';
+export * as protocol from './protocol/index.js';
