@@ -24,7 +24,7 @@ interface MiniServer {
 }
 
 /** challenge → connect (device signature verified) → hello-ok; `echo` answers its params; `slow` never answers. */
-function startMiniServer(port = 0, options: { token?: string } = {}): Promise<MiniServer> {
+function startMiniServer(port = 0, options: { token?: string; tickIntervalMs?: number } = {}): Promise<MiniServer> {
   const wss = new WebSocketServer({ host: '127.0.0.1', port });
   const connects: Array<Record<string, unknown>> = [];
   const sockets = new Set<WebSocket>();
@@ -66,7 +66,7 @@ function startMiniServer(port = 0, options: { token?: string } = {}): Promise<Mi
         authed = true;
         ws.send(JSON.stringify({
           type: 'res', id: frame.id, ok: true,
-          payload: { type: 'hello-ok', protocol: 4, server: { version: 'mini', connId: crypto.randomUUID() }, features: { methods: [], events: [] }, snapshot: {}, auth: { method: 'token', role: params.role, scopes: [], deviceToken: 'dev-token-1', issuedAtMs: Date.now() }, policy: { maxPayload: 1 << 20, maxBufferedBytes: 1 << 21, tickIntervalMs: 30_000 } },
+          payload: { type: 'hello-ok', protocol: 4, server: { version: 'mini', connId: crypto.randomUUID() }, features: { methods: [], events: [] }, snapshot: {}, auth: { method: 'token', role: params.role, scopes: [], deviceToken: 'dev-token-1', issuedAtMs: Date.now() }, policy: { maxPayload: 1 << 20, maxBufferedBytes: 1 << 21, tickIntervalMs: options.tickIntervalMs ?? 30_000 } },
         }));
         return;
       }
@@ -214,4 +214,17 @@ t.test('unreachable gateway without reconnect: typed error', async (t) => {
   const client = nodeClient(url, tmpState(t));
   const err = await client.start().catch((e: unknown) => e);
   t.equal((err as GatewayClientError).code, 'ERR_GATEWAY_UNREACHABLE');
+});
+
+t.test('a silent Gateway (no tick for 2 intervals) is dropped with 4000 and reconnected', async (t) => {
+  const server = await startMiniServer(0, { tickIntervalMs: 150 });
+  t.teardown(() => server.close());
+  const client = nodeClient(server.url, tmpState(t), { reconnect: { initialDelayMs: 50, maxDelayMs: 100 } });
+  t.teardown(() => client.close());
+  await client.start();
+  const dropped = await new Promise<{ code: number; reason: string }>((resolve) => client.once('disconnect', resolve));
+  t.equal(dropped.code, 4000);
+  t.equal(dropped.reason, 'tick timeout');
+  await new Promise((resolve) => client.once('hello', resolve));
+  t.ok(server.connects.length >= 2, 'reconnected');
 });
