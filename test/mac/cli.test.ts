@@ -232,3 +232,15 @@ t.test('peercred: unusable sockets are typed errors', async (t) => {
   const extra = await runMac(['peercred', '--socket', plain, 'extra']);
   t.equal(extra.code, 2);
 });
+
+t.test('without a loadable addon: a typed error, and help still works (nothing loads at startup)', async (t) => {
+  // node-gyp-build honours <PKG>_PREBUILD; pointing it at nothing makes the addon unloadable.
+  const env = { ...process.env, OPENCLAW_IPC_PREBUILD: '/nonexistent/openclaw_ipc.node' };
+  const res = await runMac(['permissions', 'status', 'camera'], { env });
+  t.equal(res.code, 1);
+  t.match(res.stderr, /native addon could not be loaded.*\[ERR_NATIVE_UNAVAILABLE\]/s);
+  t.equal(res.stdout, '', 'no partial output');
+  const help = await runMac(['--help'], { env });
+  t.equal(help.code, 0);
+  t.match(help.stdout, /^usage: openclaw-mac/);
+});
