@@ -200,3 +200,36 @@ t.test('client refuses a planted socket before sending anything', { skip: proces
   await new Promise((r) => setTimeout(r, 200));
   t.notOk(fs.existsSync(received), 'the planted server never received a byte (no token, no MAC)');
 });
+
+t.test('uid policy is MYSELF_ONLY: a host run by uid 65534 refuses root (case 9)', { skip: process.getuid?.() !== 0 ? 'SKIPPED LOUDLY: needs root to run a second uid' : false }, async (t) => {
+  const root = tmpRoot(t);
+  fs.chmodSync(root, 0o755);
+  const stateDir = path.join(root, 'nobody-state');
+  fs.mkdirSync(stateDir, { mode: 0o700 });
+  fs.chownSync(stateDir, NOBODY, NOBODY);
+  const main = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../lib/cli/main.ts');
+  const app = spawn('/usr/bin/env', ['-u', 'NODE_OPTIONS', process.execPath, '--import', 'tsx', main, 'app', '--no-prompt'], {
+    uid: NOBODY, gid: NOBODY, cwd: path.resolve(path.dirname(main), '../..'), env: { PATH: '/usr/bin:/bin', HOME: root, OPENCLAW_STATE_DIR: stateDir, TSX_DISABLE_CACHE: '1' }, stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  t.teardown(() => app.kill('SIGKILL'));
+  let err = '';
+  const ready = await new Promise<boolean>((resolve) => {
+    app.stderr.on('data', (c: Buffer) => { err += c.toString(); if (err.includes('listening on')) resolve(true); });
+    app.on('exit', () => resolve(false));
+  });
+  t.ok(ready, `nobody's exec host started ${ready ? '' : err}`);
+  const sock = path.join(stateDir, 'exec-approvals.sock');
+  t.equal(fs.lstatSync(sock).uid, NOBODY);
+  await t.rejects(execViaSocket({ command: ['true'] }, { socketPath: sock, token: 'x'.repeat(32) }), { code: 'ERR_SOCKET_OWNER' }, 'root client refuses a socket owned by another uid');
+  // Root can connect regardless of modes; the host's peer check alone refuses it.
+  const reply = await new Promise<string>((resolve) => {
+    const s = net.connect(sock);
+    let out = '';
+    s.on('data', (c: Buffer) => { out += c.toString(); });
+    s.on('error', () => resolve(out));
+    s.on('close', () => resolve(out));
+    s.on('connect', () => s.end('{"type":"request","token":"x","id":"r","request":{"command":"id"}}\n'));
+  });
+  t.match(parseReply(reply), { type: 'decision', decision: 'deny' }, 'uid 0 is not our uid: denied like any other');
+  t.not(parseReply(reply)?.id, 'r');
+});
