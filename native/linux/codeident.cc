@@ -12,9 +12,67 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <deque>
+#include <mutex>
+
 namespace {
 
 void SetReason(char* dst, size_t cap, const char* reason) { snprintf(dst, cap, "%s", reason); }
+
+// Digest cache: hashing a 100 MB node binary takes ~1 s, and a server asks about the same executables
+// again and again. The key includes ctime, which the kernel bumps on every content or metadata change,
+// so a rewritten file misses the cache. Bounded, and shared by the worker threads under a mutex.
+struct DigestKey {
+  dev_t dev;
+  ino_t ino;
+  off_t size;
+  struct timespec mtime, ctime;
+  bool operator==(const DigestKey& o) const {
+    return dev == o.dev && ino == o.ino && size == o.size && mtime.tv_sec == o.mtime.tv_sec &&
+           mtime.tv_nsec == o.mtime.tv_nsec && ctime.tv_sec == o.ctime.tv_sec && ctime.tv_nsec == o.ctime.tv_nsec;
+  }
+};
+
+struct DigestEntry {
+  DigestKey key;
+  uint8_t digest[32];
+};
+
+const size_t kDigestCacheSize = 64;
+std::mutex g_digest_mu;
+std::deque<DigestEntry> g_digests;  // most recent first
+
+int HashFile(int fd, uint8_t digest[32]) {
+  struct stat st;
+  if (fstat(fd, &st) != 0) return errno;
+  DigestKey key{st.st_dev, st.st_ino, st.st_size, st.st_mtim, st.st_ctim};
+  {
+    std::lock_guard<std::mutex> lock(g_digest_mu);
+    for (auto it = g_digests.begin(); it != g_digests.end(); ++it) {
+      if (it->key == key) {
+        memcpy(digest, it->digest, 32);
+        DigestEntry hit = *it;
+        g_digests.erase(it);
+        g_digests.push_front(hit);
+        return 0;
+      }
+    }
+  }
+  int err = oc_sha256_fd(fd, digest);
+  if (err != 0) return err;
+  // Re-check: a write during hashing changes ctime, and then the digest must not be cached.
+  struct stat after;
+  if (fstat(fd, &after) != 0) return 0;
+  DigestKey after_key{after.st_dev, after.st_ino, after.st_size, after.st_mtim, after.st_ctim};
+  if (!(after_key == key)) return 0;
+  std::lock_guard<std::mutex> lock(g_digest_mu);
+  DigestEntry entry;
+  entry.key = key;
+  memcpy(entry.digest, digest, 32);
+  g_digests.push_front(entry);
+  if (g_digests.size() > kDigestCacheSize) g_digests.pop_back();
+  return 0;
+}
 
 // Opens the running executable of the process pinned by pidfd. The open fd pins the inode the process
 // executes, so hashing it later describes that binary even if the path is replaced meanwhile.
@@ -96,7 +154,7 @@ int oc_code_identity(const oc_code_target_t* target, oc_code_identity_t* out) {
   } else {
     return EINVAL;
   }
-  int err = oc_sha256_fd(exe_fd, out->sha256);
+  int err = HashFile(exe_fd, out->sha256);
   close(exe_fd);
   if (err != 0) return err;
   out->has_sha256 = 1;

@@ -94,6 +94,15 @@ t.test('by pid and by path', async (t) => {
     fs.writeFileSync(f, crypto.randomBytes(size));
     t.equal((await codeIdentity({ path: f })).sha256, sha256(f), `sha256 of ${size} bytes`);
   }
+  // The digest cache must never serve a stale hash: rewrite in place with same-size content.
+  const f = path.join(dir, 'rewritten');
+  fs.writeFileSync(f, Buffer.alloc(4096, 1));
+  t.equal((await codeIdentity({ path: f })).sha256, sha256(f));
+  t.equal((await codeIdentity({ path: f })).sha256, sha256(f), 'second lookup (cached) agrees');
+  const fd = fs.openSync(f, 'r+');
+  fs.writeSync(fd, Buffer.alloc(4096, 2), 0, 4096, 0);
+  fs.closeSync(fd);
+  t.equal((await codeIdentity({ path: f })).sha256, sha256(f), 'rewritten in place: new digest');
   await t.rejects(codeIdentity({ path: path.join(dir, 'missing') }), { code: 'ENOENT', name: 'CodeSignError' });
   await t.rejects(codeIdentity({ path: dir }), { code: 'EISDIR' }, 'directories are not hashed');
   await t.rejects(codeIdentity({ path: '/dev/zero' }), { code: 'EINVAL' }, 'devices are not hashed (would never end)');
