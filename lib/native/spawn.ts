@@ -28,7 +28,8 @@ export interface NativeSpawnOptions {
 
 export interface NativeSpawnResult {
   pid: number;
-  /** Exit status, or null when the child was killed by a signal. */
+  /** Exit status, or null when the child was killed by a signal; -1 if another waitpid(-1) in this
+   *  process stole the status (never from this runner or libuv). */
   exitCode: number | null;
   /** Signal name (`SIGTERM`) that ended the child, or null. */
   signal: string | null;

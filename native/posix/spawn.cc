@@ -266,10 +266,14 @@ void Reap(Job* job, Clock::time_point now) {
   do {
     r = waitpid(job->res->pid, &status, WNOHANG);
   } while (r < 0 && errno == EINTR);
-  if (r != job->res->pid) return;  // exit fd fired early (should not happen); poll again
+  if (r == 0) return;  // exit fd fired before the zombie was visible (should not happen); poll again
   job->exited = true;
   CloseFd(&job->exit_fd);
-  if (WIFSIGNALED(status)) {
+  if (r < 0) {
+    // ECHILD: someone else's waitpid(-1) reaped our child. Report an unknown status (-1) rather than
+    // spinning on a readable exit fd forever.
+    job->res->exit_code = -1;
+  } else if (WIFSIGNALED(status)) {
     job->res->signal = WTERMSIG(status);
   } else {
     job->res->exit_code = WEXITSTATUS(status);
