@@ -78,9 +78,9 @@ struct Pending {
   bool flag = false;
 };
 
-// Waits for `pending`; true if the handler finished in time.
-bool Wait(const std::shared_ptr<Pending>& pending, int32_t timeout_ms) {
-  return dispatch_semaphore_wait(pending->done, Deadline(timeout_ms)) == 0;
+// Waits for `pending` until the call's single deadline; true if the handler finished in time.
+bool Wait(const std::shared_ptr<Pending>& pending, dispatch_time_t deadline) {
+  return dispatch_semaphore_wait(pending->done, deadline) == 0;
 }
 
 // A real .app with an identifier. A bundle identifier alone is not enough: a command-line tool with an
@@ -124,7 +124,7 @@ void MediaStatus(AVMediaType type, oc_tcc_result_t* out) {
   Set(out, FromAV([AVCaptureDevice authorizationStatusForMediaType:type]));
 }
 
-void MediaRequest(AVMediaType type, CFStringRef usage_key, int32_t timeout_ms, oc_tcc_result_t* out) {
+void MediaRequest(AVMediaType type, CFStringRef usage_key, dispatch_time_t deadline, oc_tcc_result_t* out) {
   if (!MayPrompt(usage_key, out)) return;
   auto pending = std::make_shared<Pending>();
   [AVCaptureDevice requestAccessForMediaType:type
@@ -132,7 +132,7 @@ void MediaRequest(AVMediaType type, CFStringRef usage_key, int32_t timeout_ms, o
                              pending->flag = granted;
                              dispatch_semaphore_signal(pending->done);
                            }];
-  if (!Wait(pending, timeout_ms)) return Set(out, OC_TCC_UNKNOWN, "timeout");
+  if (!Wait(pending, deadline)) return Set(out, OC_TCC_UNKNOWN, "timeout");
   // "not granted" may be denied or restricted: the status says which.
   if (pending->flag) return Set(out, OC_TCC_GRANTED);
   MediaStatus(type, out);
@@ -158,7 +158,7 @@ void SpeechStatus(oc_tcc_result_t* out) {
   }
 }
 
-void SpeechRequest(int32_t timeout_ms, oc_tcc_result_t* out) {
+void SpeechRequest(dispatch_time_t deadline, oc_tcc_result_t* out) {
   if (@available(macOS 10.15, *)) {
     if (!MayPrompt(CFSTR("NSSpeechRecognitionUsageDescription"), out)) return;
     auto pending = std::make_shared<Pending>();
@@ -166,7 +166,7 @@ void SpeechRequest(int32_t timeout_ms, oc_tcc_result_t* out) {
       pending->value = static_cast<long>(status);
       dispatch_semaphore_signal(pending->done);
     }];
-    if (!Wait(pending, timeout_ms)) return Set(out, OC_TCC_UNKNOWN, "timeout");
+    if (!Wait(pending, deadline)) return Set(out, OC_TCC_UNKNOWN, "timeout");
     Set(out, FromSpeech(static_cast<SFSpeechRecognizerAuthorizationStatus>(pending->value)));
   } else {
     Set(out, OC_TCC_UNKNOWN, "requires-macos-10.15");
@@ -185,7 +185,7 @@ void FromNotifications(UNAuthorizationStatus s, oc_tcc_result_t* out) {
   }
 }
 
-void NotificationsStatus(int32_t timeout_ms, oc_tcc_result_t* out) {
+void NotificationsStatus(dispatch_time_t deadline, oc_tcc_result_t* out) {
   if (!InAppBundle()) return Set(out, OC_TCC_UNKNOWN, "no-app-bundle");
   auto pending = std::make_shared<Pending>();
   [[UNUserNotificationCenter currentNotificationCenter]
@@ -193,11 +193,11 @@ void NotificationsStatus(int32_t timeout_ms, oc_tcc_result_t* out) {
         pending->value = static_cast<long>(settings.authorizationStatus);
         dispatch_semaphore_signal(pending->done);
       }];
-  if (!Wait(pending, timeout_ms)) return Set(out, OC_TCC_UNKNOWN, "timeout");
+  if (!Wait(pending, deadline)) return Set(out, OC_TCC_UNKNOWN, "timeout");
   FromNotifications(static_cast<UNAuthorizationStatus>(pending->value), out);
 }
 
-void NotificationsRequest(int32_t timeout_ms, oc_tcc_result_t* out) {
+void NotificationsRequest(dispatch_time_t deadline, oc_tcc_result_t* out) {
   if (!InAppBundle()) return Set(out, OC_TCC_UNKNOWN, "no-app-bundle");
   auto pending = std::make_shared<Pending>();
   UNAuthorizationOptions options = UNAuthorizationOptionAlert | UNAuthorizationOptionSound | UNAuthorizationOptionBadge;
@@ -208,10 +208,10 @@ void NotificationsRequest(int32_t timeout_ms, oc_tcc_result_t* out) {
                       pending->value = error != nil ? static_cast<long>(error.code) : 0;
                       dispatch_semaphore_signal(pending->done);
                     }];
-  if (!Wait(pending, timeout_ms)) return Set(out, OC_TCC_UNKNOWN, "timeout");
+  if (!Wait(pending, deadline)) return Set(out, OC_TCC_UNKNOWN, "timeout");
   if (pending->flag) return Set(out, OC_TCC_GRANTED);
   if (pending->value != 0) return Set(out, OC_TCC_UNKNOWN, "request-failed", static_cast<OSStatus>(pending->value));
-  NotificationsStatus(timeout_ms, out);  // refused now, or earlier: the settings say which
+  NotificationsStatus(deadline, out);  // refused now, or earlier: the settings say which
 }
 
 // ---- screen recording and accessibility (yes/no only) --------------------------------------
@@ -256,7 +256,7 @@ bool ValidBundleId(const char* id) {
 
 // AEDeterminePermissionToAutomateTarget can block (on the target, or on the user when asking), so it runs
 // on a private queue and the wait is bounded; a late answer is dropped and the block frees the descriptor.
-void AppleEvents(const char* bundle_id, bool ask, int32_t timeout_ms, oc_tcc_result_t* out) {
+void AppleEvents(const char* bundle_id, bool ask, dispatch_time_t deadline, oc_tcc_result_t* out) {
   if (ask && !MayPrompt(CFSTR("NSAppleEventsUsageDescription"), out)) return;
   AEAddressDesc target = {typeNull, nullptr};
   OSErr made = AECreateDesc(typeApplicationBundleID, bundle_id, static_cast<Size>(strlen(bundle_id)), &target);
@@ -268,7 +268,7 @@ void AppleEvents(const char* bundle_id, bool ask, int32_t timeout_ms, oc_tcc_res
     AEDisposeDesc(&desc);
     dispatch_semaphore_signal(pending->done);
   });
-  if (!Wait(pending, timeout_ms)) return Set(out, OC_TCC_UNKNOWN, "timeout");
+  if (!Wait(pending, deadline)) return Set(out, OC_TCC_UNKNOWN, "timeout");
   OSStatus st = static_cast<OSStatus>(pending->value);
   switch (st) {
     case noErr: return Set(out, OC_TCC_GRANTED);
@@ -286,23 +286,25 @@ int Run(const char* permission, const char* target_bundle_id, int32_t timeout_ms
   if (!ParsePermission(permission, &which)) return EINVAL;
   const char* automation_target = target_bundle_id != nullptr ? target_bundle_id : kDefaultAutomationTarget;
   if (which == Permission::kAppleScript && !ValidBundleId(automation_target)) return EINVAL;
+  // One deadline for the whole call, however many waits it takes.
+  const dispatch_time_t deadline = Deadline(timeout_ms);
   @autoreleasepool {
     @try {
       switch (which) {
         case Permission::kNotifications:
-          request ? NotificationsRequest(timeout_ms, out) : NotificationsStatus(timeout_ms, out);
+          request ? NotificationsRequest(deadline, out) : NotificationsStatus(deadline, out);
           break;
         case Permission::kScreenRecording: ScreenRecording(request, out); break;
         case Permission::kMicrophone:
-          request ? MediaRequest(AVMediaTypeAudio, CFSTR("NSMicrophoneUsageDescription"), timeout_ms, out)
+          request ? MediaRequest(AVMediaTypeAudio, CFSTR("NSMicrophoneUsageDescription"), deadline, out)
                   : MediaStatus(AVMediaTypeAudio, out);
           break;
         case Permission::kCamera:
-          request ? MediaRequest(AVMediaTypeVideo, CFSTR("NSCameraUsageDescription"), timeout_ms, out)
+          request ? MediaRequest(AVMediaTypeVideo, CFSTR("NSCameraUsageDescription"), deadline, out)
                   : MediaStatus(AVMediaTypeVideo, out);
           break;
-        case Permission::kSpeech: request ? SpeechRequest(timeout_ms, out) : SpeechStatus(out); break;
-        case Permission::kAppleScript: AppleEvents(automation_target, request, timeout_ms, out); break;
+        case Permission::kSpeech: request ? SpeechRequest(deadline, out) : SpeechStatus(out); break;
+        case Permission::kAppleScript: AppleEvents(automation_target, request, deadline, out); break;
         case Permission::kAccessibility: Accessibility(request, out); break;
       }
     } @catch (id exception) {

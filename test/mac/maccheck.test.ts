@@ -40,7 +40,7 @@ const mutations: Array<[string, string, string, string]> = [
   ['codesign.mm', 'SecCodeCheckValidity argument count', 'SecCodeCheckValidity(code.get(), kSecCSDefaultFlags, nullptr)', 'SecCodeCheckValidity(code.get(), nullptr)'],
   ['codesign.mm', 'platform.h contract drift', 'int oc_code_identity(const oc_code_target_t* target, oc_code_identity_t* out) {', 'int oc_code_identity(const oc_code_target_t* target, int* out) {'],
   ['tcc.mm', 'AVCaptureDevice selector', 'authorizationStatusForMediaType:type]', 'authorizationStatusForMedia:type]'],
-  ['tcc.mm', 'unbounded semaphore wait signature', 'dispatch_semaphore_wait(pending->done, Deadline(timeout_ms))', 'dispatch_semaphore_wait(pending->done)'],
+  ['tcc.mm', 'unbounded semaphore wait signature', 'dispatch_semaphore_wait(pending->done, deadline)', 'dispatch_semaphore_wait(pending->done)'],
   ['tcc.mm', 'completion block signature', 'completionHandler:^(BOOL granted) {', 'completionHandler:^(NSError* granted) {'],
 ];
 
