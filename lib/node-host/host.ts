@@ -111,6 +111,7 @@ export function startNodeHost(options: NodeHostOptions): NodeHost {
   const seen = new Map<string, Promise<InvokeResultParams>>();
   let inventoryTimer: NodeJS.Timeout | undefined;
   let inventoryAttempt = 0;
+  let inventoryRefused = false;
   let closed = false;
 
   const handlers = new Map<string, Handler>([
@@ -193,11 +194,13 @@ export function startNodeHost(options: NodeHostOptions): NodeHost {
     if (closed || !client.connected) return;
     client.request('node.runnerInventory.update', { protocolFeatures: ['node-worker-supervisor-v6'], workerHost: { enabled: false } }).then(
       () => {
-        if (inventoryAttempt > 0) log('node.runnerInventory.update accepted: command surface approved');
+        if (inventoryRefused) log('node.runnerInventory.update accepted: command surface approved');
+        inventoryRefused = false;
         inventoryAttempt = 0;
       },
       (err: Error) => {
         if (closed || !client.connected) return;
+        inventoryRefused = true;
         if (inventoryAttempt === 0) log(`node.runnerInventory.update: ${err.message}`);
         const delay = INVENTORY_RETRY_MS[Math.min(inventoryAttempt, INVENTORY_RETRY_MS.length - 1)]!;
         inventoryAttempt += 1;
