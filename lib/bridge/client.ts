@@ -246,11 +246,11 @@ export async function bridgeRequest(op: string, payload?: unknown, opts: BridgeR
     const response = await discovery.selected.request(op, payload, opts);
     return { via: 'remote', socketPath: discovery.selected.socketPath, negotiatedVersion: discovery.selected.negotiatedVersion, response, probes: discovery.probes };
   }
-  return { via: 'local', response: runLocally(op, payload, opts.localServices ?? createLocalServices()), probes: discovery.probes };
+  return { via: 'local', response: await runLocally(op, payload, opts.localServices ?? createLocalServices()), probes: discovery.probes };
 }
 
 /** Runs `op` against in-process services with the same routing and errors a host applies. */
-export function runLocally(op: string, payload: unknown, services: BridgeServices): DecodedResponse {
+export async function runLocally(op: string, payload: unknown, services: BridgeServices): Promise<DecodedResponse> {
   if (op === 'handshake' || !isKnownOperation(op)) {
     throw new BridgeError({ code: 'invalidRequest', message: `Unknown bridge operation ${op}` });
   }
@@ -262,7 +262,7 @@ export function runLocally(op: string, payload: unknown, services: BridgeService
       throw new BridgeError({ code: 'decodingFailed', message: 'Failed to decode request', details: (err as Error).message });
     }
   }
-  const reply = dispatchRequest({
+  const reply = await dispatchRequest({
     services,
     minVersion: BRIDGE_MIN_VERSION,
     maxVersion: BRIDGE_MAX_VERSION,

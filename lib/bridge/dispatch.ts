@@ -44,7 +44,7 @@ function optionalString(obj: Record<string, unknown>, key: string): string | und
   return v;
 }
 
-function handshake(ctx: DispatchContext, payload: JsonValue | undefined, peer: DispatchPeer): BridgeReply {
+async function handshake(ctx: DispatchContext, payload: JsonValue | undefined, peer: DispatchPeer): Promise<BridgeReply> {
   if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) throw decodeFailure('handshake payload must be an object');
   const pv = payload.protocolVersion as Record<string, unknown> | undefined;
   if (!pv || typeof pv !== 'object' || !isInt(pv.major, 0, 0xffff) || !isInt(pv.minor, 0, 0xffff)) {
@@ -78,7 +78,7 @@ function handshake(ctx: DispatchContext, payload: JsonValue | undefined, peer: D
   }
   // Inside the range already, so clamping is the requested version itself.
   const negotiated = requested;
-  const permissions = ctx.services.permissions();
+  const permissions = await ctx.services.permissions();
   const advertised = ctx.services.operations.filter((op) => operationAllowedAt(op, negotiated)).sort();
   const enabled = advertised.filter((op) => missingPermission(op, permissions) === undefined);
   const permissionTags: Record<string, string[]> = {};
@@ -100,11 +100,11 @@ export function missingPermission(op: string, permissions: BridgePermissions): B
   return requiredPermissions(op).filter((p) => !permissions[p]).sort()[0];
 }
 
-/** Runs one decoded request. Never throws: every failure becomes an error envelope reply. */
-export function dispatchRequest(ctx: DispatchContext, request: DecodedRequest, peer: DispatchPeer): BridgeReply {
+/** Runs one decoded request. Never rejects: every failure becomes an error envelope reply. */
+export async function dispatchRequest(ctx: DispatchContext, request: DecodedRequest, peer: DispatchPeer): Promise<BridgeReply> {
   try {
     // The handshake counts as permissionsStatus for routing, which every host serves.
-    if (request.op === 'handshake') return handshake(ctx, request.payload, peer);
+    if (request.op === 'handshake') return await handshake(ctx, request.payload, peer);
     if (!ctx.services.operations.includes(request.op)) {
       throw new BridgeError({
         code: 'operationNotSupported',
@@ -114,11 +114,11 @@ export function dispatchRequest(ctx: DispatchContext, request: DecodedRequest, p
           : `${request.op} is not implemented by this host (${ctx.platform})`,
       });
     }
-    const missing = missingPermission(request.op, ctx.services.permissions());
+    const missing = missingPermission(request.op, await ctx.services.permissions());
     if (missing !== undefined) {
       throw new BridgeError({ code: 'permissionDenied', message: `${request.op} requires the ${missing} permission`, permission: missing });
     }
-    return ctx.services.handle(request.op, request.payload);
+    return await ctx.services.handle(request.op, request.payload);
   } catch (err) {
     return { case: 'error', value: errorEnvelopeOf(err) };
   }

@@ -178,7 +178,7 @@ export async function startBridgeHost(opts: BridgeHostOptions = {}): Promise<Bri
         reply = encodeError(decoded.error);
       } else {
         const peer = decision.teamId === undefined ? { uid: decision.uid } : { uid: decision.uid, teamId: decision.teamId };
-        const result = dispatchRequest(ctx, decoded.request, decision.identifier === undefined ? peer : { ...peer, identifier: decision.identifier });
+        const result = await dispatchRequest(ctx, decoded.request, decision.identifier === undefined ? peer : { ...peer, identifier: decision.identifier });
         reply = encodeCase(result.case, result.value);
       }
       stats.served += 1;

@@ -1,6 +1,7 @@
 // The operations this package can honestly serve in its own process: permission status and the snapshot
 // store. UI automation (capture, input, windows, apps, menus, dock, dialogs) needs a macOS process holding
 // TCC grants; it is not advertised, and a request for it gets `operationNotSupported`, never fake data.
+import { permissions } from '../native/permissions.js';
 import { BridgeError } from './errors.js';
 import type { JsonValue } from './envelope.js';
 import type { BridgePermissions } from './protocol.js';
@@ -14,19 +15,39 @@ export interface BridgeReply {
 export interface BridgeServices {
   /** Operations this service set implements (advertised in the handshake, subject to version gating). */
   readonly operations: readonly string[];
-  permissions(): BridgePermissions;
+  /** Current TCC grants of this process (probed per request; may be async). */
+  permissions(): BridgePermissions | Promise<BridgePermissions>;
   /** Runs one advertised operation. Throws BridgeError for expected failures. */
-  handle(op: string, payload: JsonValue | undefined): BridgeReply;
+  handle(op: string, payload: JsonValue | undefined): BridgeReply | Promise<BridgeReply>;
 }
 
 export interface LocalServicesOptions extends SnapshotStoreOptions {
-  /** Permission probe; defaults to "nothing granted" (no TCC on Linux, no native TCC probe wired here). */
-  permissions?: () => BridgePermissions;
+  /** Permission probe; default nativeBridgePermissions (TCC on macOS; all false on Linux, which has no TCC). */
+  permissions?: () => BridgePermissions | Promise<BridgePermissions>;
   /** Cap on one stored detection result, as serialised JSON. */
   maxDetectionBytes?: number;
 }
 
-const NO_PERMISSIONS: BridgePermissions = Object.freeze({ screenRecording: false, accessibility: false, appleScript: false, postEvent: false });
+const PROBE_TIMEOUT_MS = 2000;
+
+async function granted(name: 'screenRecording' | 'accessibility' | 'appleScript'): Promise<boolean> {
+  try {
+    // appleScript is probed against System Events, as Peekaboo's host does; status() never prompts.
+    const opts = name === 'appleScript' ? { targetBundleId: 'com.apple.systemevents', timeoutMs: PROBE_TIMEOUT_MS } : { timeoutMs: PROBE_TIMEOUT_MS };
+    return (await permissions.status(name, opts)) === 'granted';
+  } catch {
+    return false; // addon missing or probe failed: not granted, never assumed
+  }
+}
+
+/**
+ * This process's grants from the native TCC API. Linux answers 'not-applicable' for all, so every flag is
+ * false there. postEvent has no native probe yet and is reported false.
+ */
+export async function nativeBridgePermissions(): Promise<BridgePermissions> {
+  const [screenRecording, accessibility, appleScript] = await Promise.all([granted('screenRecording'), granted('accessibility'), granted('appleScript')]);
+  return { screenRecording, accessibility, appleScript, postEvent: false };
+}
 const MAX_STRING = 4096;
 
 const OPERATIONS = Object.freeze([
@@ -73,13 +94,13 @@ function notFound(snapshotId: string): BridgeError {
 /** The in-process service set used by our host and by the client's local fallback. */
 export function createLocalServices(opts: LocalServicesOptions = {}): BridgeServices {
   const store = new SnapshotStore(opts);
-  const permissions = opts.permissions ?? (() => ({ ...NO_PERMISSIONS }));
+  const permissions = opts.permissions ?? nativeBridgePermissions;
   const maxDetectionBytes = opts.maxDetectionBytes ?? 8 * 1024 * 1024;
 
-  function handle(op: string, payload: JsonValue | undefined): BridgeReply {
+  function handle(op: string, payload: JsonValue | undefined): BridgeReply | Promise<BridgeReply> {
     switch (op) {
       case 'permissionsStatus':
-        return { case: 'permissionsStatus', value: permissions() };
+        return Promise.resolve(permissions()).then((value) => ({ case: 'permissionsStatus', value }));
       case 'createSnapshot':
         asObject(payload, op);
         return { case: 'snapshotId', value: store.create() };

@@ -7,7 +7,7 @@ import {
   BridgeError, bridgeCandidates, bridgeRequest, connectBridge, discoverBridgeHost, handshakeBridge, startBridgeHost,
   type BridgeHost, type BridgeServices,
 } from '../../lib/bridge/index.js';
-import { deadSocket, OTHER_UID, rawServer, skipOtherUid, tempDir } from './helpers.js';
+import { deadSocket, OTHER_UID, rawServer, skipOtherUid, tempDir } from './fixtures/helpers.js';
 
 const quiet = (): void => {};
 

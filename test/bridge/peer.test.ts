@@ -5,7 +5,7 @@ import path from 'node:path';
 
 import { ALLOW_UNSIGNED_ENV, PEEKABOO_TEAM_ID, startBridgeHost, type BridgeHost, type BridgeHostOptions } from '../../lib/bridge/index.js';
 import { defaultVerifyTeamId } from '../../lib/bridge/team-id.js';
-import { handshakeBody, OTHER_UID, RAW_CLIENT_SCRIPT, rawText, runNodeAs, skipOtherUid, tempDir } from './helpers.js';
+import { handshakeBody, OTHER_UID, RAW_CLIENT_SCRIPT, rawText, runNodeAs, skipOtherUid, tempDir } from './fixtures/helpers.js';
 
 async function host(t: Test, opts: BridgeHostOptions): Promise<BridgeHost> {
   const dir = tempDir(t);
