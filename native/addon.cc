@@ -55,19 +55,6 @@ bool CheckFd(const Napi::CallbackInfo& info, size_t index, int* fd, const char* 
 }
 
 void ThrowErrno(Napi::Env env, const char* kind, const char* what, int err) {
-  // macOS peer-identity results (platform.h), outside the errno range: fail closed with their own codes.
-  if (err == OC_ERR_PEER_UID_MISMATCH) {
-    MakeError(env, kind, "ERR_PEERCRED_UID_MISMATCH",
-              std::string(what) + ": the peer's audit-token uid differs from its connect-time uid", 0)
-        .ThrowAsJavaScriptException();
-    return;
-  }
-  if (err == OC_ERR_PEER_CHANGED) {
-    MakeError(env, kind, "ERR_PEERCRED_PEER_CHANGED",
-              std::string(what) + ": another process did I/O on the peer socket during the lookup", 0)
-        .ThrowAsJavaScriptException();
-    return;
-  }
   MakeError(env, kind, "", ErrnoMessage(what, err), err).ThrowAsJavaScriptException();
 }
 
