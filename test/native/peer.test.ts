@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 
-import { PeerCredError, openPeerProcess, peerCredentials, peerUid } from '../../lib/index.js';
+import { PeerCredError, codeIdentity, openPeerProcess, peerCredentials, peerUid } from '../../lib/index.js';
 import { exited, firstLine, listenUnix, nextConnection, spawnNodePeer } from './fixtures/helpers.js';
 
 t.test('listening socket, same process: our own pid/uid/gid, pid pinned by a pidfd', async (t) => {
@@ -131,4 +131,48 @@ t.test('fds that are closed, not sockets, or not Unix sockets give typed errors'
   unixClient.destroy();
   t.throws(() => peerUid(unixConn), { code: 'ERR_PEERCRED_NO_FD' }, 'a destroyed socket');
   t.throws(() => peerCredentials(unixConn), PeerCredError);
+});
+
+const canForcePid = (() => {
+  try {
+    fs.accessSync('/proc/sys/kernel/ns_last_pid', fs.constants.W_OK);
+    return process.getuid!() === 0;
+  } catch {
+    return false;
+  }
+})();
+
+t.test('a recycled pid is never described: the peer\'s pid is handed to an impostor', { skip: !canForcePid && 'needs root and a writable /proc/sys/kernel/ns_last_pid to force pid reuse' }, async (t) => {
+  const s = await listenUnix(false, true);
+  t.teardown(() => s.close());
+  const accepted = nextConnection(s.server);
+  const child = spawnNodePeer(s.sockPath);
+  const conn = await accepted;
+  t.teardown(() => conn.destroy());
+  t.equal(await firstLine(conn), 'ready');
+  const peer = openPeerProcess(conn);
+  t.teardown(() => peer.close());
+  const pid = peer.pid!;
+  child.kill('SIGKILL');
+  await exited(child);
+
+  // Ask the kernel to hand out `pid` next; other processes on the box may race us, so retry.
+  let impostor: ReturnType<typeof spawn> | undefined;
+  for (let attempt = 0; attempt < 50 && !impostor; attempt++) {
+    fs.writeFileSync('/proc/sys/kernel/ns_last_pid', String(pid - 1));
+    const candidate = spawn('/bin/sleep', ['60'], { stdio: 'ignore' });
+    if (candidate.pid === pid) impostor = candidate;
+    else { candidate.kill('SIGKILL'); await exited(candidate); }
+  }
+  if (!impostor) {
+    t.fail(`could not get pid ${pid} reused in 50 attempts`);
+    return;
+  }
+  t.teardown(() => impostor!.kill('SIGKILL'));
+  t.match(fs.readlinkSync(`/proc/${pid}/exe`), /sleep$/, 'a pid-based lookup would now describe /bin/sleep');
+  t.equal(peer.isAlive(), false, 'the pidfd still refers to the dead peer');
+  t.throws(() => peer.executable(), { code: 'ERR_PEERCRED_PROCESS_EXITED' });
+  await t.rejects(codeIdentity(conn), { code: 'ERR_CODESIGN_PROCESS_EXITED' }, 'socket identity is pinned too');
+  const byPid = await codeIdentity({ pid });
+  t.match(byPid.executable, /sleep$/, 'a bare pid is (correctly) the impostor: pids are not identities');
 });
