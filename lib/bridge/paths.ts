@@ -1,8 +1,9 @@
 // Where bridge sockets live. macOS: `~/Library/Application Support/<Dir>/bridge.sock` (spec §1).
 // Linux has no Application Support; our equivalent "support dir" is, in order:
 //   $OPENCLAW_BRIDGE_SUPPORT_DIR (explicit override)
+//   $OPENCLAW_STATE_DIR/bridge (an explicit state dir keeps every instance, and every test, self-contained)
 //   $XDG_RUNTIME_DIR/openclaw-bridge (per-user 0700 tmpfs, the conventional home of user sockets)
-//   <state dir>/bridge (OPENCLAW_STATE_DIR or ~/.openclaw)
+//   ~/.openclaw/bridge
 // with the same `<Dir>/bridge.sock` layout below it, so discovery order and aliases carry over unchanged.
 import fs from 'node:fs';
 import os from 'node:os';
@@ -44,6 +45,7 @@ export function bridgeSupportDir(opts: BridgePathOptions = {}): string {
   if (override) return path.resolve(override);
   const platform = opts.platform ?? process.platform;
   if (platform === 'darwin') return path.join(homeDir(env), 'Library', 'Application Support');
+  if (env.OPENCLAW_STATE_DIR?.trim()) return path.join(resolveStateDir(env), 'bridge');
   const runtime = env.XDG_RUNTIME_DIR?.trim();
   if (runtime && path.isAbsolute(runtime)) return path.join(runtime, 'openclaw-bridge');
   return path.join(resolveStateDir(env), 'bridge');

@@ -1,10 +1,11 @@
 import t, { type Test } from 'tap';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 
 import {
-  BridgeError, bridgeCandidates, bridgeRequest, connectBridge, discoverBridgeHost, handshakeBridge, startBridgeHost,
+  BridgeError, bridgeCandidates, defaultHostSocketPath, bridgeRequest, connectBridge, discoverBridgeHost, handshakeBridge, startBridgeHost,
   type BridgeHost, type BridgeServices,
 } from '../../lib/bridge/index.js';
 import { deadSocket, OTHER_UID, rawServer, skipOtherUid, tempDir } from './fixtures/helpers.js';
@@ -45,7 +46,9 @@ t.test('socket paths: macOS layout and the documented Linux equivalents', async 
     '/Users/u/Library/Application Support/Peekaboo/daemon.sock',
   ]);
   t.equal(bridgeCandidates({ env: { XDG_RUNTIME_DIR: '/run/user/1000' }, platform: 'linux' })[2].socketPath, '/run/user/1000/openclaw-bridge/OpenClaw/bridge.sock');
-  t.equal(bridgeCandidates({ env: { OPENCLAW_STATE_DIR: '/srv/oc' }, platform: 'linux' })[0].socketPath, '/srv/oc/bridge/Peekaboo/bridge.sock');
+  t.equal(bridgeCandidates({ env: { OPENCLAW_STATE_DIR: '/srv/oc', XDG_RUNTIME_DIR: '/run/user/1000' }, platform: 'linux' })[0].socketPath, '/srv/oc/bridge/Peekaboo/bridge.sock');
+  t.equal(bridgeCandidates({ env: { HOME: '/home/u' }, platform: 'linux' })[0].socketPath, path.join(os.homedir(), '.openclaw', 'bridge', 'Peekaboo', 'bridge.sock'));
+  t.equal(defaultHostSocketPath({ env: { OPENCLAW_STATE_DIR: '/srv/oc' }, platform: 'linux' }), '/srv/oc/bridge/OpenClaw/bridge.sock');
   t.equal(bridgeCandidates({ env: { OPENCLAW_BRIDGE_SUPPORT_DIR: '/x', XDG_RUNTIME_DIR: '/run/user/1' }, platform: 'linux' })[0].socketPath, '/x/Peekaboo/bridge.sock');
   t.same(bridgeCandidates({ env: { PEEKABOO_BRIDGE_SOCKET: '/tmp/only.sock', HOME: '/Users/u' }, platform: 'darwin' }), [{ name: 'explicit', socketPath: '/tmp/only.sock' }]);
 });
