@@ -128,6 +128,7 @@ export async function startBridgeHost(opts: BridgeHostOptions = {}): Promise<Bri
     allowedTeamIds,
     allowUnsignedSameUid: unsignedRuleActive(opts.debugBuild === true, env),
     verifyTeamId: opts.verifyTeamId ?? defaultVerifyTeamId,
+    verifyTimeoutMs: Math.min(5000, readTimeoutMs),
   };
   const ctx: DispatchContext = {
     services: opts.services ?? createLocalServices(),

@@ -22,6 +22,8 @@ export interface BridgePeerPolicy {
   /** True only for a debug build whose env has the variable exactly "1" (see unsignedRuleActive). */
   allowUnsignedSameUid: boolean;
   verifyTeamId: TeamIdVerifier;
+  /** Upper bound for the signature check; a verifier that does not answer in time counts as "no". */
+  verifyTimeoutMs?: number;
 }
 
 export type PeerDecision =
@@ -48,10 +50,16 @@ export async function authorizeBridgePeer(socket: net.Socket, policy: BridgePeer
   if (policy.allowedTeamIds.length === 0) return { ok: true, ...base, via: 'same-uid' };
 
   let verification: TeamIdVerification;
+  let timer: NodeJS.Timeout | undefined;
   try {
-    verification = await policy.verifyTeamId(socket, policy.allowedTeamIds);
+    const deadline = new Promise<TeamIdVerification>((resolve) => {
+      timer = setTimeout(() => resolve({ ok: false, reason: 'signature check timed out' }), policy.verifyTimeoutMs ?? 5000);
+    });
+    verification = await Promise.race([Promise.resolve(policy.verifyTeamId(socket, policy.allowedTeamIds)), deadline]);
   } catch (err) {
     verification = { ok: false, reason: `signature check failed (${(err as { code?: string }).code ?? 'error'})` };
+  } finally {
+    clearTimeout(timer);
   }
   if (verification.ok && policy.allowedTeamIds.includes(verification.teamId)) {
     const decision: PeerDecision = { ok: true, ...base, via: 'team-id', teamId: verification.teamId };
