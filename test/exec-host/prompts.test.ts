@@ -7,7 +7,7 @@ import { PassThrough } from 'node:stream';
 
 import { PendingApprovals } from '../../lib/common/pending-approvals.js';
 import { DesktopApprover, QueueApprover, TerminalApprover, askWithTimeout, composeApprovers, promptText, type ApprovalPrompt } from '../../lib/exec-host/prompts.js';
-import { tmpRoot } from './helpers.js';
+import { tmpRoot } from './fixtures/helpers.js';
 
 const prompt: ApprovalPrompt = {
   id: '11111111-2222-4333-8444-555555555555',

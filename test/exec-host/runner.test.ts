@@ -108,13 +108,14 @@ for (const backend of backends) {
       t.teardown(() => { client.destroy(); server.close(); });
       const ours = new Set(fs.readdirSync('/proc/self/fd').map((fd) => { try { return fs.readlinkSync(`/proc/self/fd/${fd}`); } catch { return ''; } }).filter((l) => l.startsWith('socket:')));
       t.ok(ours.size >= 2, 'the test process holds sockets');
-      const r = await runCommand({ backend, file: SH, env: { A: '1' }, argv: ['sh', '-c', 'env; for f in /proc/self/fd/*; do echo "fd $f $(readlink $f)"; done'] });
-      const lines = r.stdout.trim().split('\n');
+      const r = await runCommand({ backend, file: SH, env: { A: '1' }, argv: ['sh', '-c', 'env -0; printf "\\n--fds--\\n"; for f in /proc/self/fd/*; do echo "fd $f $(readlink $f)"; done'] });
+      const [envPart, fdPart] = r.stdout.split('\n--fds--\n');
       // tap's processinfo plugin patches child_process to inject its own NODE_OPTIONS/_TAPJS_* into
       // every spawn in this test process; that is the harness, not the runner, so it is set aside.
-      const envLines = lines.filter((l) => !l.startsWith('fd ') && !l.startsWith('_TAPJS_') && !(l.startsWith('NODE_OPTIONS=') && l.includes('@tapjs/processinfo')));
+      const envLines = envPart.split('\0').filter((l) => l && !l.startsWith('_TAPJS_') && !(l.startsWith('NODE_OPTIONS=') && l.includes('@tapjs/processinfo')));
       t.same(envLines.filter((l) => !/^(PWD|SHLVL|_)=/.test(l)).sort(), ['A=1']);
-      const leaked = lines.filter((l) => l.startsWith('fd ')).map((l) => l.split(' ')[2]).filter((target) => ours.has(target));
+      const leaked = fdPart.trim().split('\n').map((l) => l.split(' ')[2]).filter((target) => ours.has(target));
+      t.match(fdPart, /fd \/proc\/self\/fd\/2 /, 'the fd listing ran');
       t.same(leaked, [], 'no socket of this process is open in the child');
     });
   });

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { buildExecLine, execViaSocket } from '../../lib/exec-host/client.js';
 import { encodeLine } from '../../lib/common/jsonl.js';
 import { signExecRequest } from '../../lib/exec-host/hmac.js';
-import { parseReply, rawExchange, startHost } from './helpers.js';
+import { parseReply, rawExchange, startHost } from './fixtures/helpers.js';
 
 t.test('exec protocol', async (t) => {
   const { host, token, root } = await startHost(t, { readTimeoutMs: 400 });
