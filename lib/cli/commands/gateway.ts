@@ -1,10 +1,11 @@
 // openclaw-ipc gateway [--port N] [--bind loopback|lan|<address>] [--token T] [--state-dir DIR] [--json]
 // Runs the Gateway in the foreground until SIGINT/SIGTERM, then shuts down cleanly (shutdown event,
 // close 1012 to every client).
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { IpcError } from '../../common/errors.js';
-import { resolveStateDir } from '../../common/state-dir.js';
+import { readJsonFile, resolveStateDir } from '../../common/state-dir.js';
 import { DEFAULT_GATEWAY_HOST, DEFAULT_GATEWAY_PORT } from '../../protocol/constants.js';
 import { ExitCode, UsageError } from '../run.js';
 
@@ -14,6 +15,13 @@ function parsePort(text: string, from: string): number {
   const port = Number(text);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`invalid port from ${from}: ${text}`);
   return port;
+}
+
+/** `gateway.port` from <state>/openclaw.json, when it is a valid port. */
+function configuredPort(stateDir: string): number | undefined {
+  const config = readJsonFile<{ gateway?: { port?: unknown } }>(path.join(stateDir, 'openclaw.json'));
+  const port = config?.gateway?.port;
+  return typeof port === 'number' && Number.isInteger(port) && port >= 0 && port <= 65535 ? port : undefined;
 }
 
 function bindAddress(bind: string): string {
@@ -45,8 +53,9 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return ExitCode.ok;
   }
-  // Port precedence: flag, then OPENCLAW_GATEWAY_PORT (also host:port), then 18789.
-  let port = DEFAULT_GATEWAY_PORT;
+  const stateDir = values['state-dir'] ?? resolveStateDir();
+  // Port precedence: flag, then OPENCLAW_GATEWAY_PORT (also host:port), then gateway.port, then 18789.
+  let port = configuredPort(stateDir) ?? DEFAULT_GATEWAY_PORT;
   let host = bindAddress(values.bind ?? 'loopback');
   const envPort = process.env.OPENCLAW_GATEWAY_PORT?.trim();
   if (values.port !== undefined) port = parsePort(values.port, '--port');
@@ -58,7 +67,6 @@ export async function main(argv: string[]): Promise<number> {
     } else port = parsePort(envPort, 'OPENCLAW_GATEWAY_PORT');
   }
   if (values.token !== undefined && values.token.trim() === '') throw new UsageError('--token must not be empty');
-  const stateDir = values['state-dir'] ?? resolveStateDir();
 
   const { startGateway } = await import('../../gateway/index.js');
   let gateway;
