@@ -176,3 +176,25 @@ t.test('a recycled pid is never described: the peer\'s pid is handed to an impos
   const byPid = await codeIdentity({ pid });
   t.match(byPid.executable, /sleep$/, 'a bare pid is (correctly) the impostor: pids are not identities');
 });
+
+t.test('no descriptor leaks: peerCredentials, PeerProcess.close, codeIdentity, errors', async (t) => {
+  const s = await listenUnix();
+  t.teardown(() => s.close());
+  const accepted = nextConnection(s.server);
+  const client = net.connect(s.sockPath);
+  const conn = await accepted;
+  t.teardown(() => { client.destroy(); conn.destroy(); });
+  const openFds = () => fs.readdirSync('/proc/self/fd').length;
+  const before = openFds();
+  for (let i = 0; i < 500; i++) peerCredentials(conn);
+  for (let i = 0; i < 500; i++) openPeerProcess(conn).close();
+  for (let i = 0; i < 20; i++) await codeIdentity(conn);
+  const file = fs.openSync(process.execPath, 'r');
+  let refused = 0;
+  for (let i = 0; i < 100; i++) {
+    try { openPeerProcess(file).close(); } catch (err) { if ((err as PeerCredError).code === 'ENOTSOCK') refused++; }
+  }
+  t.equal(refused, 100, 'a non-socket fd is refused every time');
+  fs.closeSync(file);
+  t.equal(openFds(), before, 'same number of open fds afterwards');
+});
