@@ -91,12 +91,15 @@ async function runCall(op: string | undefined, values: Record<string, unknown>):
     }
     return ExitCode.ok;
   } catch (err) {
-    if (values.json && (err instanceof BridgeError || err instanceof BridgeTransportError)) {
-      const bridgeCode = err instanceof BridgeError ? err.bridgeCode : undefined;
-      out(JSON.stringify({ error: { code: err.code, bridgeCode: bridgeCode ?? null, message: err.message, details: err instanceof BridgeError ? err.details ?? null : null } }));
-      return bridgeCode === 'unauthorizedClient' || bridgeCode === 'permissionDenied' ? ExitCode.denied : ExitCode.failure;
+    if (!(err instanceof BridgeError || err instanceof BridgeTransportError)) throw err;
+    const bridgeCode = err instanceof BridgeError ? err.bridgeCode : undefined;
+    const details = err instanceof BridgeError ? err.details : undefined;
+    if (values.json) {
+      out(JSON.stringify({ error: { code: err.code, bridgeCode: bridgeCode ?? null, message: err.message, details: details ?? null } }));
+    } else {
+      process.stderr.write(`openclaw-ipc bridge: ${err.message}${details ? ` (${details})` : ''} [${err.code}]\n`);
     }
-    throw err;
+    return bridgeCode === 'unauthorizedClient' || bridgeCode === 'permissionDenied' ? ExitCode.denied : ExitCode.failure;
   }
 }
 
