@@ -198,3 +198,13 @@ t.test('long-running children hold neither the JS thread nor the libuv threadpoo
   const done = await Promise.all(sleepers);
   t.same(done.map((r) => r.exitCode), Array(8).fill(0));
 });
+
+t.test('no descriptor leaks across successful, failed and timed-out spawns', async (t) => {
+  await nativeSpawn({ file: '/bin/true', argv: ['true'], env: {} }); // the supervisor's wake pipe exists now
+  const openFds = () => fs.readdirSync('/proc/self/fd').length;
+  const before = openFds();
+  await Promise.all(Array.from({ length: 50 }, () => sh('echo x; echo y >&2', { stdin: Buffer.from('in') })));
+  await Promise.all(Array.from({ length: 20 }, () => nativeSpawn({ file: '/nonexistent', argv: ['x'], env: {} }).catch(() => null)));
+  await Promise.all(Array.from({ length: 5 }, () => sh('sleep 10', { timeoutMs: 50 })));
+  t.equal(openFds(), before);
+});
