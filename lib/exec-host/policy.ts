@@ -7,7 +7,7 @@ import os from 'node:os';
 import type { ApprovalDecision } from '../common/pending-approvals.js';
 import type { AllowlistEntry, ApprovalsFile, Ask, PolicySection, Security } from './approvals-file.js';
 import { EnvOverrideError, buildChildEnv } from './env.js';
-import { resolveExecutable, trustedSearchPath, type ResolveFailure } from './resolve-executable.js';
+import { fileIdentity, resolveExecutable, trustedSearchPath, type FileIdentity, type ResolveFailure } from './resolve-executable.js';
 
 /** An ExecHostRequest as it arrives in `requestJson` (absent fields may be null). */
 export interface ExecHostRequest {
@@ -49,6 +49,7 @@ export const denials = {
   allowlistMiss: { code: 'UNAVAILABLE', message: 'SYSTEM_RUN_DENIED: allowlist miss', reason: 'allowlist-miss' },
   approvalRequired: { code: 'UNAVAILABLE', message: 'SYSTEM_RUN_DENIED: approval required', reason: 'approval-required' },
   screenRecording: { code: 'UNAVAILABLE', message: 'PERMISSION_MISSING: screenRecording', reason: 'permission:screenRecording' },
+  executableChanged: { code: 'UNAVAILABLE', message: 'SYSTEM_RUN_DENIED: execution plan mismatch (executable changed after the policy check)', reason: 'execution-plan-miss' },
   commandRequired: { code: 'INVALID_REQUEST', message: 'command required', reason: 'invalid' },
 } as const satisfies Record<string, Denial>;
 
@@ -169,6 +170,8 @@ export interface RunPlan {
   /** Canonical executable to run; undefined when it could not be resolved (the run reports "failed to start"). */
   file?: string;
   resolveFailure?: ResolveFailure;
+  /** The checked inode of `file`; the runner's caller re-compares it right before spawning. */
+  fileIdentity?: FileIdentity;
   cwd?: string;
   env: Record<string, string>;
   timeoutMs?: number;
@@ -239,7 +242,10 @@ export function evaluateSystemRun(request: ExecHostRequest, approvals: Approvals
     timeoutMs: request.timeoutMs ? Math.min(request.timeoutMs, MAX_TIMEOUT_MS) : undefined,
     commandText: request.rawCommand ?? canonicalCommandText(request.command),
   };
-  if ('path' in resolved) plan.file = resolved.path;
+  if ('path' in resolved) {
+    plan.file = resolved.path;
+    plan.fileIdentity = fileIdentity(resolved.path);
+  }
   else plan.resolveFailure = resolved.failure;
 
   if (policy.security === 'deny') return { outcome: 'deny', denial: denials.securityDeny, policy };

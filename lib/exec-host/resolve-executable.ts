@@ -67,3 +67,26 @@ export function trustedSearchPath(env: NodeJS.ProcessEnv = process.env): string 
   const fallback = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
   return (env.PATH ?? fallback).split(path.delimiter).filter((dir) => dir && path.isAbsolute(dir)).join(path.delimiter) || fallback;
 }
+
+/** What identifies the checked executable: re-compared right before it runs. */
+export interface FileIdentity {
+  dev: number;
+  ino: number;
+  size: number;
+  mtimeMs: number;
+}
+
+export function fileIdentity(file: string): FileIdentity | undefined {
+  try {
+    const st = fs.statSync(file);
+    return { dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs };
+  } catch {
+    return undefined;
+  }
+}
+
+/** True when `file` is still the inode (unmodified) that was checked. */
+export function sameFile(file: string, checked: FileIdentity | undefined): boolean {
+  const now = fileIdentity(file);
+  return !!now && !!checked && now.dev === checked.dev && now.ino === checked.ino && now.size === checked.size && now.mtimeMs === checked.mtimeMs;
+}

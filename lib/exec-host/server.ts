@@ -13,9 +13,10 @@ import { permissions } from '../native/permissions.js';
 import { ApprovalsCache, addAllowlistPattern, approvalsFilePath, ensureApprovals, requireToken, socketPathFor, updateApprovals, type ApprovalsFile, SOCKET_FILE_NAME } from './approvals-file.js';
 import { AuditLog, peerExecutable, type AuditLogOptions } from './audit-log.js';
 import { constantTimeEqual, verifyExecRequest } from './hmac.js';
-import { applyDecision, canonicalCommandText, evaluateSystemRun, type Denial, type EvaluateOptions, type Evaluation, type ExecHostRequest } from './policy.js';
+import { applyDecision, canonicalCommandText, denials, evaluateSystemRun, type Denial, type EvaluateOptions, type Evaluation, type ExecHostRequest } from './policy.js';
 import { QueueApprover, askWithTimeout, composeApprovers, type ApprovalPrompt, type Approver } from './prompts.js';
 import { ReplayCache } from './replay-cache.js';
+import { sameFile } from './resolve-executable.js';
 import { runCommand, type ExecResult, type RunnerBackend } from './runner.js';
 import { acquireInstanceLock, listenPrivate, prepareSocketPath, unlinkIfOurs, type InstanceLock } from './socket-setup.js';
 
@@ -403,6 +404,10 @@ class ExecHostServer implements ExecHost {
       return fail(evaluation.denial ?? errors.json, { command: commandText, decision });
     }
     const plan = evaluation.plan;
+    // The binary may have been swapped while a human was deciding: run only the inode that was checked.
+    if (plan.file && !sameFile(plan.file, plan.fileIdentity)) {
+      return fail(denials.executableChanged, { command: commandText, file: plan.file });
+    }
     if (decision === 'allow-always' && evaluation.policy?.security === 'allowlist' && plan.file) {
       this.persist(evaluation, plan.file, plan.commandText, true);
     } else if (evaluation.match && plan.file) {

@@ -8,7 +8,7 @@ import { execViaSocket, requestApprovalViaSocket } from '../../lib/exec-host/cli
 import { readApprovals } from '../../lib/exec-host/approvals-file.js';
 import type { Approver } from '../../lib/exec-host/prompts.js';
 import { PendingApprovals, type ApprovalDecision } from '../../lib/common/pending-approvals.js';
-import { startHost } from './fixtures/helpers.js';
+import { startHost, tmpRoot } from './fixtures/helpers.js';
 
 const ECHO = fs.realpathSync('/bin/echo');
 const TOUCH = fs.realpathSync('/usr/bin/touch');
@@ -152,4 +152,26 @@ t.test('audit log: one JSON line per decision, mode 0600, rotated by size', asyn
   t.equal(last.peer.pid, process.pid, 'peer pid is ours');
   t.equal(last.peer.uid, process.geteuid!());
   t.equal(last.peer.exe, fs.realpathSync(process.execPath));
+});
+
+t.test('TOCTOU: a binary swapped while the prompt is open is not run (case 26)', async (t) => {
+  const dir = tmpRoot(t, 'ocipc-swap-');
+  const tool = path.join(dir, 'tool');
+  const canary = path.join(dir, 'canary');
+  fs.writeFileSync(tool, '#!/bin/sh\necho good\n', { mode: 0o755 });
+  const approver: Approver = {
+    name: 'swapper',
+    isAvailable: () => true,
+    ask: async () => {
+      // While the human "thinks", the attacker renames another binary over the checked path.
+      const evil = path.join(dir, 'evil');
+      fs.writeFileSync(evil, `#!/bin/sh\ntouch ${canary}\n`, { mode: 0o755 });
+      fs.renameSync(evil, tool);
+      return 'allow-once';
+    },
+  };
+  const { host, token } = await startHost(t, { approver, policy: (d) => { d.defaults = { security: 'allowlist', ask: 'on-miss', askFallback: 'deny' }; } });
+  const r = await execViaSocket({ command: [tool] }, { socketPath: host.socketPath, token });
+  t.match(r, { ok: false, error: { code: 'UNAVAILABLE', reason: 'execution-plan-miss' } });
+  t.notOk(fs.existsSync(canary), 'the swapped-in binary never ran');
 });
