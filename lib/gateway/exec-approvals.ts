@@ -64,6 +64,7 @@ export class ExecApprovalBroker {
     try {
       entry = this.pending.add(request, { timeoutMs: params.timeoutMs ?? DEFAULT_APPROVAL_TIMEOUT_MS, id: params.id });
     } catch (err) {
+      if ((err as { code?: string }).code === 'ERR_APPROVAL_DUPLICATE_ID') throw new GatewayProtocolError(ErrorCode.INVALID_REQUEST, (err as Error).message);
       throw new GatewayProtocolError(ErrorCode.UNAVAILABLE, (err as Error).message, { retryable: true, retryAfterMs: 1000, cause: err });
     }
     this.trim();

@@ -171,7 +171,14 @@ export class PairingStore {
     const device = this.getDevice(deviceId);
     if (!device) throw new IpcError('ERR_NOT_PAIRED', `device ${deviceId} is not paired`);
     const existing = device.tokens[role];
-    if (existing && sameSet(existing.scopes, scopes)) return existing;
+    if (existing) {
+      // Keep the token stable across scope changes so a client's stored token stays valid.
+      if (!sameSet(existing.scopes, scopes)) {
+        existing.scopes = scopes;
+        this.saveDevices();
+      }
+      return existing;
+    }
     const record: DeviceTokenRecord = { token: crypto.randomBytes(32).toString('base64url'), role, scopes, issuedAtMs: this.now() };
     device.tokens[role] = record;
     this.saveDevices();

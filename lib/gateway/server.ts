@@ -269,9 +269,10 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       for (const conn of core.connections) conn.close(CloseCode.serviceRestart, reason);
       pending.off('requested', onRequested);
       pending.off('resolved', onResolved);
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      // close() waits for the sockets; connections still open after the grace period are dropped by GatewayConnection.
-      server.closeAllConnections?.();
+      // close() waits for open sockets: idle HTTP keep-alives go now, WebSockets after their close grace.
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      await closed;
     })();
     return closing;
   };
