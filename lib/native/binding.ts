@@ -6,7 +6,9 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
 import type { RawSpawnRequest, RawSpawnResult } from './spawn.js';
-import { CodeSignError, IpcError, NativeUnavailableError, PeerCredError, SpawnError, TccError } from '../common/errors.js';
+import {
+  CodeSignError, IpcError, NativeUnavailableError, PeerCredError, SpawnError, TccError, UnsupportedPlatformError,
+} from '../common/errors.js';
 
 export type NativeCallback<T> = (err: Error | null, result?: T) => void;
 
@@ -86,9 +88,14 @@ function makeError(kind: string, code: string, message: string, errno?: number, 
   }
 }
 
-/** Loads the addon on first use. Throws NativeUnavailableError (never at import time). */
+/** Platforms the addon has sources for; elsewhere it is never loaded. */
+export const SUPPORTED_PLATFORMS: readonly NodeJS.Platform[] = ['linux', 'darwin'];
+
+/** Loads the addon on first use. Throws UnsupportedPlatformError on other OSes and
+ *  NativeUnavailableError when no build loads (never at import time). */
 export function getBinding(): RawBinding {
   if (binding) return binding;
+  if (!SUPPORTED_PLATFORMS.includes(process.platform)) throw new UnsupportedPlatformError('openclaw-ipc native addon');
   if (loadError !== undefined) throw new NativeUnavailableError(loadError);
   try {
     const require = createRequire(import.meta.url);
