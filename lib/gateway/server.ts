@@ -55,6 +55,7 @@ export interface GatewayOptions {
   autoApproveNodes?: boolean;
   /** Whether a connection is direct-local (auto-approves pairing). Default: loopback peer, no proxy headers, no Origin. */
   isLocal?: (info: ConnectionInfo) => boolean;
+  /** Default 10 s (env OPENCLAW_HANDSHAKE_TIMEOUT_MS). */
   handshakeTimeoutMs?: number;
   tickIntervalMs?: number;
   preauthMaxPayload?: number;
@@ -126,11 +127,11 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   const stateDir = options.stateDir ?? resolveStateDir(env);
   const auth = loadGatewayAuth(stateDir, { token: options.token, env });
   const pending = options.pending ?? new PendingApprovals();
-  const handshakeTimeoutMs = options.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS;
+  const handshakeTimeoutMs = options.handshakeTimeoutMs ?? positiveInt(env.OPENCLAW_HANDSHAKE_TIMEOUT_MS) ?? HANDSHAKE_TIMEOUT_MS;
   const tickIntervalMs = options.tickIntervalMs ?? TICK_INTERVAL_MS;
   const maxPayload = options.maxPayload ?? MAX_PAYLOAD_BYTES;
   const maxBufferedBytes = options.maxBufferedBytes ?? MAX_BUFFERED_BYTES;
-  const maxPreauthPerIp = options.maxPreauthPerIp ?? (Number(env.OPENCLAW_MAX_PREAUTH_CONNECTIONS_PER_IP) || 32);
+  const maxPreauthPerIp = options.maxPreauthPerIp ?? positiveInt(env.OPENCLAW_MAX_PREAUTH_CONNECTIONS_PER_IP) ?? 32;
   const isLocal = options.isLocal ?? defaultIsLocal;
 
   const core = new GatewayCore({
@@ -303,6 +304,11 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     connectionCount: () => core.connections.size,
     close,
   };
+}
+
+function positiveInt(text: string | undefined): number | undefined {
+  const value = Number(text);
+  return text !== undefined && Number.isInteger(value) && value > 0 ? value : undefined;
 }
 
 function rawToString(data: RawData): string {

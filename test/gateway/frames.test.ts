@@ -52,3 +52,17 @@ t.test('frames over the post-auth maxPayload close 1009', async (t) => {
   op.send(JSON.stringify({ type: 'req', id: 'big', method: 'health', params: { pad: 'z'.repeat(300 * 1024) } }));
   t.equal((await op.closed).code, 1009);
 });
+
+t.test('slow, silent pre-auth sockets are closed at the handshake deadline while a real client gets through', async (t) => {
+  const gw = await startTestGateway(t, { handshakeTimeoutMs: 800, maxPreauthPerIp: 64 });
+  const attackers = await Promise.all(Array.from({ length: 40 }, () => RawClient.open(gw.url)));
+  // Each attacker drips one byte of a never-finished frame: a raw WebSocket frame header only.
+  for (const a of attackers) (a.ws as any)._socket.write(Buffer.from([0x81]));
+  const started = Date.now();
+  const legit = await connectOk(gw, backend);
+  t.ok(legit.res.ok, 'a legitimate client completes its handshake during the attack');
+  t.ok(Date.now() - started < 5000, 'and does so promptly');
+  const closes = await Promise.all(attackers.map((a) => a.closed));
+  t.ok(closes.every((c) => c.code === 1000 || c.code === 1006), 'every attacker socket is closed');
+  t.match(await legit.client.request('health', {}), { ok: true }, 'the legitimate client stays connected past the deadline');
+});
