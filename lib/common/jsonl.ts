@@ -17,7 +17,11 @@ export interface ReadLineOptions {
    * line is accepted. Lines it declines are dropped (a client waiting for its reply skips noise).
    */
   accept?: (line: string) => boolean;
+  /** Reject a line that is not valid UTF-8 (ERR_INVALID_UTF8) instead of substituting U+FFFD. */
+  strictUtf8?: boolean;
 }
+
+const strictDecoder = new TextDecoder('utf-8', { fatal: true });
 
 /**
  * Reads `\n`-terminated UTF-8 lines from `stream` until one is accepted. Rejects with JsonlError:
@@ -26,7 +30,7 @@ export interface ReadLineOptions {
  * It removes its listeners when done and never destroys the stream: the caller owns it.
  */
 export function readLine(stream: Duplex, options: ReadLineOptions): Promise<string> {
-  const { maxLineBytes, timeoutMs, accept } = options;
+  const { maxLineBytes, timeoutMs, accept, strictUtf8 } = options;
   return new Promise<string>((resolve, reject) => {
     const chunks: Buffer[] = [];
     let buffered = 0;
@@ -64,7 +68,18 @@ export function readLine(stream: Duplex, options: ReadLineOptions): Promise<stri
           return;
         }
         chunks.push(data.subarray(0, nl));
-        const line = Buffer.concat(chunks).toString('utf8');
+        const bytes = Buffer.concat(chunks);
+        let line: string;
+        if (strictUtf8) {
+          try {
+            line = strictDecoder.decode(bytes);
+          } catch {
+            finish(new JsonlError('ERR_INVALID_UTF8', 'line is not valid UTF-8'));
+            return;
+          }
+        } else {
+          line = bytes.toString('utf8');
+        }
         chunks.length = 0;
         buffered = 0;
         data = data.subarray(nl + 1);
@@ -113,17 +128,55 @@ export function jsonNestingDepth(text: string): number {
 }
 
 /**
- * Parses untrusted JSON: rejects texts nested deeper than `maxDepth` and drops `__proto__` /
- * `constructor` / `prototype` keys so a payload cannot pollute prototypes downstream.
- * Throws JsonlError ERR_JSON_INVALID / ERR_JSON_TOO_DEEP.
+ * First duplicated object key in a (valid) JSON text, or undefined. Keys are compared after
+ * unescaping, so `"a"` and `"\u0061"` collide. Parsers disagree on duplicates (first vs last wins),
+ * which makes them a smuggling vector between two implementations.
+ */
+export function findDuplicateKey(text: string): string | undefined {
+  const stack: { keys: Set<string> | null; expectKey: boolean }[] = [];
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      let j = i + 1;
+      while (j < text.length && text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      const top = stack[stack.length - 1];
+      if (top?.keys && top.expectKey) {
+        const key = JSON.parse(text.slice(i, j + 1)) as string;
+        if (top.keys.has(key)) return key;
+        top.keys.add(key);
+        top.expectKey = false;
+      }
+      i = j;
+    } else if (c === '{') {
+      stack.push({ keys: new Set(), expectKey: true });
+    } else if (c === '[') {
+      stack.push({ keys: null, expectKey: false });
+    } else if (c === '}' || c === ']') {
+      stack.pop();
+    } else if (c === ',') {
+      const top = stack[stack.length - 1];
+      if (top?.keys) top.expectKey = true;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Parses untrusted JSON: rejects texts nested deeper than `maxDepth` or with duplicate keys, and
+ * drops `__proto__` / `constructor` / `prototype` keys so a payload cannot pollute prototypes
+ * downstream. Throws JsonlError ERR_JSON_INVALID / ERR_JSON_TOO_DEEP / ERR_JSON_DUPLICATE_KEY.
  */
 export function parseUntrustedJson(text: string, maxDepth = 32): unknown {
   if (jsonNestingDepth(text) > maxDepth) {
     throw new JsonlError('ERR_JSON_TOO_DEEP', `JSON nested deeper than ${maxDepth}`);
   }
+  let value: unknown;
   try {
-    return JSON.parse(text, (key, value: unknown) => (key === '__proto__' || key === 'constructor' || key === 'prototype' ? undefined : value));
+    value = JSON.parse(text, (key, v: unknown) => (key === '__proto__' || key === 'constructor' || key === 'prototype' ? undefined : v));
   } catch (err) {
     throw new JsonlError('ERR_JSON_INVALID', `invalid JSON: ${(err as Error).message}`, { cause: err });
   }
+  const duplicate = findDuplicateKey(text);
+  if (duplicate !== undefined) throw new JsonlError('ERR_JSON_DUPLICATE_KEY', `duplicate key ${JSON.stringify(duplicate)}`);
+  return value;
 }

@@ -254,7 +254,7 @@ class ExecHostServer implements ExecHost {
     }
     let line: string;
     try {
-      line = await readLine(socket, { maxLineBytes: this.maxLineBytes, timeoutMs: this.readTimeoutMs });
+      line = await readLine(socket, { maxLineBytes: this.maxLineBytes, timeoutMs: this.readTimeoutMs, strictUtf8: true });
     } catch (err) {
       this.stats.dropped++;
       this.audit({ event: 'dropped', peer: peerInfo, reason: (err as { code?: string }).code ?? 'read' });

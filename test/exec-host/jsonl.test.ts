@@ -50,3 +50,22 @@ t.test('untrusted JSON', async (t) => {
   t.equal(({} as Record<string, unknown>).polluted, undefined);
   t.same(o.x, {});
 });
+
+t.test('duplicate keys are rejected, escapes normalised, no false positives', async (t) => {
+  t.throws(() => parseUntrustedJson('{"command":["echo"],"command":["rm"]}'), { code: 'ERR_JSON_DUPLICATE_KEY' });
+  t.throws(() => parseUntrustedJson('{"a":1,"\\u0061":2}'), { code: 'ERR_JSON_DUPLICATE_KEY' });
+  t.throws(() => parseUntrustedJson('{"x":{"k":1,"k":2}}'), { code: 'ERR_JSON_DUPLICATE_KEY' });
+  t.same(parseUntrustedJson('[{"k":1},{"k":2}]'), [{ k: 1 }, { k: 2 }]);
+  t.same(parseUntrustedJson('{"k":{"k":"k"},"j":["k","k"],"s":"a\\"k\\":"}'), { k: { k: 'k' }, j: ['k', 'k'], s: 'a"k":' });
+});
+
+t.test('strict UTF-8 lines', async (t) => {
+  const s = new PassThrough();
+  const p = readLine(s, { maxLineBytes: 100, timeoutMs: 5000, strictUtf8: true });
+  s.write(Buffer.from([0x7b, 0xff, 0xfe, 0x7d, 0x0a]));
+  await t.rejects(p, { code: 'ERR_INVALID_UTF8' });
+  const ok = new PassThrough();
+  const q = readLine(ok, { maxLineBytes: 100, timeoutMs: 5000, strictUtf8: true });
+  ok.write(Buffer.from('"é"\n'));
+  t.equal(await q, '"é"');
+});

@@ -98,6 +98,15 @@ t.test('exec protocol', async (t) => {
       t.equal(r.text, '', `no reply to ${JSON.stringify(line.slice(0, 20))}`);
     }
     t.equal(({} as Record<string, unknown>).polluted, undefined, 'no prototype pollution');
+    t.equal((await rawExchange(host.socketPath, Buffer.from([0x7b, 0x22, 0xff, 0x22, 0x7d, 0x0a]))).text, '', 'invalid UTF-8: no reply');
+    const dup = buildExecLine(touch, token);
+    t.equal((await rawExchange(host.socketPath, dup.line.replace('{"type":"exec",', '{"type":"exec","type":"request",'))).text, '', 'duplicate keys in the line: no reply');
+    const nonce = 'dup-nonce';
+    const ts = Date.now();
+    const requestJson = `{"command":["true"],"command":${JSON.stringify(touch.command)}}`;
+    const dupInner = parseReply((await rawExchange(host.socketPath, encodeLine({ type: 'exec', id: 'd', nonce, ts, hmac: signExecRequest(token, nonce, ts, requestJson), requestJson }))).text);
+    t.same(dupInner?.error, { code: 'INVALID_REQUEST', message: 'invalid payload', reason: 'json' }, 'duplicate keys inside a signed requestJson are refused');
+    noCanary('duplicate keys');
     const ok = await execViaSocket({ command: ['true'] }, { socketPath: host.socketPath, token });
     t.equal(ok.ok, true, 'still serving');
   });
@@ -119,8 +128,8 @@ t.test('exec protocol', async (t) => {
     t.ok(slow.ms >= 300 && slow.ms < 5000, `closed after ${slow.ms} ms (deadline 400)`);
   });
 
-  t.test('slowloris: 100 idle sockets do not block a legitimate client', async (t) => {
-    const idle = Array.from({ length: 100 }, () => rawExchange(host.socketPath, '{', { end: false }));
+  t.test('slowloris: 500 idle sockets do not block a legitimate client', async (t) => {
+    const idle = Array.from({ length: 500 }, () => rawExchange(host.socketPath, '{', { end: false }));
     const { id, line } = buildExecLine({ command: ['echo', 'ok'] }, token);
     const legit = parseReply((await rawExchange(host.socketPath, line)).text);
     t.same(legit, { type: 'exec-res', id, ok: true, payload: { exitCode: 0, timedOut: false, success: true, stdout: 'ok\n', stderr: '' } });

@@ -1,0 +1,23 @@
+// Security case 11: identity comes from the connection (SO_PEERCRED via the addon), never from a
+// pid looked up later. /proc/<pid> may be read only for the audit record and the lock's liveness.
+import t from 'tap';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const dir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../lib/exec-host');
+const allowed = new Map([['audit-log.ts', 'audit record only'], ['socket-setup.ts', 'lock holder liveness only']]);
+
+t.test('no /proc/<pid> or LOCAL_PEERPID outside the audit and lock modules', async (t) => {
+  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.ts'));
+  t.ok(files.includes('server.ts') && files.includes('client.ts'));
+  for (const file of files) {
+    const text = fs.readFileSync(path.join(dir, file), 'utf8');
+    const uses = /\/proc\/\$\{|\/proc\/'\s*\+|LOCAL_PEERPID|process\.kill\(/.test(text);
+    if (allowed.has(file)) continue;
+    t.notOk(uses, `${file} does not derive identity from a pid`);
+  }
+  const server = fs.readFileSync(path.join(dir, 'server.ts'), 'utf8');
+  t.match(server, /this\.getPeer\(socket\)/, 'the server takes peer credentials from the socket');
+  t.match(server, /peer\.uid !== this\.euid/, 'and authorises on that uid');
+});
