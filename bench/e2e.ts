@@ -44,6 +44,29 @@ function rssMb(pid: number): number {
   return kb / 1024;
 }
 
+/** RSS of a process and all its descendants (the `up` layout with a child node host counts both). */
+function rssTreeMb(pid: number): number {
+  let total = rssMb(pid);
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    let kids = '';
+    try {
+      kids = fs.readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const kid of kids.trim().split(/\s+/).filter(Boolean)) total += rssTreeMb(Number(kid));
+  }
+  return total;
+}
+
+async function spawnTrue(): Promise<number> {
+  const t0 = performance.now();
+  const r = await nativeSpawn({ file: TRUE, argv: [TRUE], env: { PATH: '/usr/bin:/bin' } });
+  const elapsed = performance.now() - t0;
+  if (r.exitCode !== 0) throw new Error('nativeSpawn /bin/true failed');
+  return elapsed;
+}
+
 interface Started {
   child: ChildProcess;
   readyMs: number;
@@ -97,68 +120,76 @@ async function main(): Promise<void> {
     process.stdout.write(`bench:e2e  node ${process.version}, ${os.cpus().length} CPUs, load ${os.loadavg().map((v) => v.toFixed(2)).join(' ')}, CLI from ${useDist ? 'dist/' : 'tsx (dist/ not built)'}\n`);
     process.stdout.write(`native posix_spawn: ${isNativeSpawnAvailable() ? 'available' : 'UNAVAILABLE (exec host falls back to child_process)'}\n\n`);
 
-    // --- the stack, as `npm start` runs it
-    const upState = stateDir(root, 'up', true);
-    const up = await startCli(['up', '--port', '0', '--json'], { ...baseEnv, OPENCLAW_STATE_DIR: upState }, /^\{.*"ready":true/);
-    children.push(up.child);
-    const info = JSON.parse(up.line) as { url: string; nodeId: string };
-    const token = (JSON.parse(fs.readFileSync(path.join(upState, 'openclaw.json'), 'utf8')) as { gateway: { auth: { token: string } } }).gateway.auth.token;
-    const op = new GatewayClient({ url: info.url, role: 'operator', token, scopes: [...OPERATOR_SCOPES], client: { id: 'gateway-client', mode: 'backend', version: 'bench', platform: process.platform } });
-    await op.start();
-    const runTrue = async (): Promise<number> => {
-      const t0 = performance.now();
-      const reply = await op.request<{ payload?: { exitCode?: number } }>('node.invoke', { nodeId: info.nodeId, command: 'system.run', params: { command: [TRUE] }, idempotencyKey: crypto.randomUUID(), timeoutMs: 15_000 });
-      const elapsed = performance.now() - t0;
-      if (reply.payload?.exitCode !== 0) throw new Error(`system.run ${TRUE} failed: ${JSON.stringify(reply)}`);
-      return elapsed;
-    };
-    const spawnTrue = async (): Promise<number> => {
-      const t0 = performance.now();
-      const r = await nativeSpawn({ file: TRUE, argv: [TRUE], env: { PATH: '/usr/bin:/bin' } });
-      const elapsed = performance.now() - t0;
-      if (r.exitCode !== 0) throw new Error('nativeSpawn /bin/true failed');
-      return elapsed;
-    };
-
-    for (let i = 0; i < 30; i++) await runTrue(); // warm-up: JIT, sockets, page cache
-    for (let i = 0; i < 30; i++) await spawnTrue();
-    const e2e: number[] = [];
-    const floor: number[] = [];
-    // Interleaved in blocks so both see the same machine load.
-    for (let done = 0; done < iterations; done += 25) {
-      for (let i = 0; i < 25; i++) e2e.push(await runTrue());
-      for (let i = 0; i < 25; i++) floor.push(await spawnTrue());
+    // --- the stack, as `npm start` runs it (node host in-process), and with the node host as a child
+    const floorAll: number[] = [];
+    const layouts: Array<{ layout: string; e2e: ReturnType<typeof summary>; floor: ReturnType<typeof summary>; rss: number }> = [];
+    let gatewayUrl = '';
+    let gatewayToken = '';
+    let keep: ChildProcess | undefined;
+    for (const layout of ['in', 'child'] as const) {
+      const upState = stateDir(root, `up-${layout}`, true);
+      const up = await startCli(['up', '--port', '0', '--json', '--node-process', layout], { ...baseEnv, OPENCLAW_STATE_DIR: upState }, /^\{.*"ready":true/);
+      children.push(up.child);
+      const info = JSON.parse(up.line) as { url: string; nodeId: string };
+      const token = (JSON.parse(fs.readFileSync(path.join(upState, 'openclaw.json'), 'utf8')) as { gateway: { auth: { token: string } } }).gateway.auth.token;
+      const op = new GatewayClient({ url: info.url, role: 'operator', token, scopes: [...OPERATOR_SCOPES], client: { id: 'gateway-client', mode: 'backend', version: 'bench', platform: process.platform } });
+      await op.start();
+      const runTrue = async (): Promise<number> => {
+        const t0 = performance.now();
+        const reply = await op.request<{ payload?: { exitCode?: number } }>('node.invoke', { nodeId: info.nodeId, command: 'system.run', params: { command: [TRUE] }, idempotencyKey: crypto.randomUUID(), timeoutMs: 15_000 });
+        const elapsed = performance.now() - t0;
+        if (reply.payload?.exitCode !== 0) throw new Error(`system.run ${TRUE} failed: ${JSON.stringify(reply)}`);
+        return elapsed;
+      };
+      for (let i = 0; i < 30; i++) await runTrue(); // warm-up: JIT, sockets, page cache
+      for (let i = 0; i < 30; i++) await spawnTrue();
+      const e2e: number[] = [];
+      const floor: number[] = [];
+      // Interleaved in blocks so both see the same machine load.
+      for (let done = 0; done < iterations; done += 25) {
+        for (let i = 0; i < 25; i++) e2e.push(await runTrue());
+        for (let i = 0; i < 25; i++) floor.push(await spawnTrue());
+      }
+      floorAll.push(...floor);
+      layouts.push({ layout, e2e: summary(e2e), floor: summary(floor), rss: rssTreeMb(up.child.pid!) });
+      await op.close();
+      if (layout === 'in') {
+        keep = up.child; // its Gateway hosts the `node run` cold starts below
+        gatewayUrl = info.url;
+        gatewayToken = token;
+      } else {
+        await stop(up.child);
+      }
     }
-    const a = summary(e2e);
-    const b = summary(floor);
     process.stdout.write(`policy: ${policyMode}\n`);
-    process.stdout.write(`system.run ${TRUE}: operator → Gateway → node host → exec socket → app → runner (n=${e2e.length})\n`);
-    process.stdout.write(`  e2e            p50 ${ms(a.p50)}   p99 ${ms(a.p99)}   mean ${ms(a.mean)}\n`);
-    process.stdout.write(`  posix_spawn    p50 ${ms(b.p50)}   p99 ${ms(b.p99)}   mean ${ms(b.mean)}\n`);
-    process.stdout.write(`  ratio e2e/posix_spawn   p50 ${(a.p50 / b.p50).toFixed(2)}x   p99 ${(a.p99 / b.p99).toFixed(2)}x   overhead p50 ${ms(a.p50 - b.p50)}\n`);
-    process.stdout.write(`  up RSS after the runs: ${rssMb(up.child.pid!).toFixed(1)} MB\n\n`);
-    await op.close();
+    process.stdout.write(`system.run ${TRUE}: operator → Gateway → node host → exec socket → app → runner, n=${iterations} per layout\n`);
+    for (const l of layouts) {
+      process.stdout.write(`  up, node host ${l.layout === 'in' ? 'in-process' : 'as a child'}: e2e p50 ${ms(l.e2e.p50)}  p99 ${ms(l.e2e.p99)}  |  posix_spawn p50 ${ms(l.floor.p50)}  p99 ${ms(l.floor.p99)}  |  ratio p50 ${(l.e2e.p50 / l.floor.p50).toFixed(2)}x  p99 ${(l.e2e.p99 / l.floor.p99).toFixed(2)}x  |  RSS ${l.rss.toFixed(1)} MB\n`);
+    }
+    const allFloor = summary(floorAll);
+    process.stdout.write(`  posix_spawn alone, all blocks: p50 ${ms(allFloor.p50)}  p99 ${ms(allFloor.p99)}\n\n`);
 
     // --- cold start to ready, RSS at ready
-    const upCold: number[] = [];
-    const upRss: number[] = [];
-    const nodeCold: number[] = [];
-    const nodeRss: number[] = [];
+    const cold: Record<string, { ready: number[]; rss: number[] }> = { 'up (node in-process)': { ready: [], rss: [] }, 'up (node as a child)': { ready: [], rss: [] }, 'node run': { ready: [], rss: [] } };
     for (let i = 0; i < coldRuns; i++) {
-      const s = await startCli(['up', '--port', '0', '--json'], { ...baseEnv, OPENCLAW_STATE_DIR: stateDir(root, `cold-up-${i}`, false) }, /^\{.*"ready":true/);
-      upCold.push(s.readyMs);
-      upRss.push(rssMb(s.child.pid!));
-      await stop(s.child);
-      const n = await startCli(['node', 'run', '--url', info.url, '--json'], { ...baseEnv, OPENCLAW_STATE_DIR: stateDir(root, `cold-node-${i}`, false), OPENCLAW_GATEWAY_TOKEN: token }, /"ready":true/);
-      nodeCold.push(n.readyMs);
-      nodeRss.push(rssMb(n.child.pid!));
+      for (const [name, layout] of [['up (node in-process)', 'in'], ['up (node as a child)', 'child']] as const) {
+        const s = await startCli(['up', '--port', '0', '--json', '--node-process', layout], { ...baseEnv, OPENCLAW_STATE_DIR: stateDir(root, `cold-${layout}-${i}`, false) }, /^\{.*"ready":true/);
+        cold[name]!.ready.push(s.readyMs);
+        cold[name]!.rss.push(rssTreeMb(s.child.pid!));
+        await stop(s.child);
+      }
+      const n = await startCli(['node', 'run', '--url', gatewayUrl, '--json'], { ...baseEnv, OPENCLAW_STATE_DIR: stateDir(root, `cold-node-${i}`, false), OPENCLAW_GATEWAY_TOKEN: gatewayToken }, /"ready":true/);
+      cold['node run']!.ready.push(n.readyMs);
+      cold['node run']!.rss.push(rssTreeMb(n.child.pid!));
       await stop(n.child);
     }
+    if (keep) await stop(keep);
     const med = (xs: number[]): number => summary(xs).p50;
-    process.stdout.write(`cold start to ready (spawn → ready line; includes Node start-up, fresh state dir, key generation), median of ${coldRuns}\n`);
-    process.stdout.write(`  up        ${ms(med(upCold))}  (runs: ${upCold.map((x) => x.toFixed(0)).join(', ')} ms)   RSS at ready ${med(upRss).toFixed(1)} MB\n`);
-    process.stdout.write(`  node run  ${ms(med(nodeCold))}  (runs: ${nodeCold.map((x) => x.toFixed(0)).join(', ')} ms)   RSS at ready ${med(nodeRss).toFixed(1)} MB\n`);
-    process.stdout.write(`  (reference: openclaw 2026.9.6 gateway 15–30 s / ~630 MB, node host 15–17 s / ~420 MB; performance-floors.md)\n`);
+    process.stdout.write(`cold start to ready (spawn → ready line; Node start-up, fresh state dir, key generation included), median of ${coldRuns}; RSS of the process tree at ready\n`);
+    for (const [name, c] of Object.entries(cold)) {
+      process.stdout.write(`  ${name.padEnd(22)} ${ms(med(c.ready)).padStart(10)}  (runs ${c.ready.map((x) => x.toFixed(0)).join(', ')} ms)   RSS ${med(c.rss).toFixed(1)} MB\n`);
+    }
+    process.stdout.write('  (reference: openclaw 2026.9.6 gateway 15–30 s / ~630 MB, node host 15–17 s / ~420 MB; performance-floors.md)\n');
   } finally {
     for (const child of children) await stop(child);
     fs.rmSync(root, { recursive: true, force: true });

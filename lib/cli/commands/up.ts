@@ -1,12 +1,12 @@
-// openclaw-ipc up [--port 18789] [--host 127.0.0.1] [--json] [--no-bridge]
+// openclaw-ipc up [--port 18789] [--host 127.0.0.1] [--json] [--no-bridge] [--node-process in|child]
 // The local stack in one process (what `npm start` runs): the Gateway on loopback, the exec host
 // (app role) sharing its approvals queue with the Gateway's operators, the PeekabooBridge host, and a
 // node host that joins this Gateway. Zero config: the state dir is $OPENCLAW_STATE_DIR or ~/.openclaw.
 //
 // The node host runs in-process. It never spawns: its system.run goes over the exec socket to the
 // exec host, which spawns through the addon's posix_spawn (flat in parent RSS). A child node host
-// would cost a second Node process (≈40 MB, ≈100+ ms of start-up) and buy nothing on that path;
-// bench/e2e.ts measures both start-ups.
+// would cost a second Node process and its start-up and buy nothing on that path; bench/e2e.ts
+// measures both layouts (`--node-process child` keeps the alternative available).
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 
@@ -15,7 +15,7 @@ import { PendingApprovals } from '../../common/pending-approvals.js';
 import { IpcError } from '../../common/errors.js';
 import { ExitCode, UsageError } from '../run.js';
 
-const USAGE = 'usage: openclaw-ipc up [--port 18789] [--host 127.0.0.1] [--no-bridge] [--json]';
+const USAGE = 'usage: openclaw-ipc up [--port 18789] [--host 127.0.0.1] [--no-bridge] [--node-process in|child] [--json]';
 
 interface Closable {
   close(): Promise<void>;
@@ -47,7 +47,7 @@ export async function main(argv: string[]): Promise<number> {
     parsed = parseArgs({
       args: argv,
       strict: true,
-      options: { port: { type: 'string' }, host: { type: 'string' }, json: { type: 'boolean' }, 'no-bridge': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      options: { port: { type: 'string' }, host: { type: 'string' }, json: { type: 'boolean' }, 'no-bridge': { type: 'boolean' }, 'node-process': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
     });
   } catch (err) {
     throw new UsageError(`${(err as Error).message}\n${USAGE}`);
@@ -60,16 +60,19 @@ export async function main(argv: string[]): Promise<number> {
   const envPort = process.env.OPENCLAW_GATEWAY_PORT?.trim();
   const port = values.port !== undefined ? Number(values.port) : envPort && /^\d+$/.test(envPort) ? Number(envPort) : 18789;
   if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new UsageError('--port must be 0–65535');
+  const nodeProcess = values['node-process'] ?? 'in';
+  if (nodeProcess !== 'in' && nodeProcess !== 'child') throw new UsageError('--node-process must be in or child');
   const host = values.host ?? '127.0.0.1';
   if (!isLoopback(host)) throw new UsageError('up binds loopback only; use `openclaw-ipc gateway` for other addresses');
   const stateDir = resolveStateDir();
   const log = (message: string): void => { process.stderr.write(`[up] ${message}\n`); };
 
   // Loaded here so `--help` stays instant.
-  const [{ startGateway }, { startExecHost }, { startNodeHost }, { readApprovals, approvalsFilePath }, { resolveEffectivePolicy }] = await Promise.all([
+  const [{ startGateway }, { startExecHost }, { startNodeHost }, { startNodeHostChild }, { readApprovals, approvalsFilePath }, { resolveEffectivePolicy }] = await Promise.all([
     import('../../gateway/index.js'),
     import('../../exec-host/server.js'),
     import('../../node-host/host.js'),
+    import('../../node-host/child.js'),
     import('../../exec-host/approvals-file.js'),
     import('../../exec-host/policy.js'),
   ]);
@@ -110,9 +113,16 @@ export async function main(argv: string[]): Promise<number> {
       }
     }
 
-    const nodeHost = startNodeHost({ url: gateway.url, token: gateway.token, stateDir, execHost: 'app', log: (m) => log(`node: ${m}`) });
-    started.push(nodeHost);
-    await nodeHost.ready;
+    let nodeHost: { nodeId: string; displayName: string; close(): Promise<void> };
+    if (nodeProcess === 'child') {
+      nodeHost = await startNodeHostChild({ url: gateway.url, token: gateway.token, stateDir, log: (m) => log(`node: ${m}`) });
+      started.push(nodeHost);
+    } else {
+      const inProcess = startNodeHost({ url: gateway.url, token: gateway.token, stateDir, execHost: 'app', log: (m) => log(`node: ${m}`) });
+      started.push(inProcess);
+      await inProcess.ready;
+      nodeHost = inProcess;
+    }
     // This process owns the Gateway and the node: approve its own node's command surface, nobody else's.
     for (const request of gateway.nodes.pendingRequests()) {
       if (request.nodeId === nodeHost.nodeId) gateway.nodes.approve(request.requestId);
