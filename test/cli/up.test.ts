@@ -146,3 +146,22 @@ t.test('up: start, run end to end, exit codes, approvals through the Gateway, cl
   t.notOk(fs.existsSync(info.execSocket), 'exec socket removed');
   if (info.bridgeSocket) t.notOk(fs.existsSync(info.bridgeSocket), 'bridge socket removed');
 });
+
+t.test('up --node-process child: the node host runs as a child, serves runs, and is stopped with up', async (t) => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'oc-upchild-'));
+  t.teardown(() => fs.rmSync(root, { recursive: true, force: true }));
+  const stateDir = path.join(root, 'state');
+  const env: NodeJS.ProcessEnv = { ...process.env, OPENCLAW_STATE_DIR: stateDir, OPENCLAW_NODE_EXEC_HOST: '', XDG_RUNTIME_DIR: '' };
+  delete env.OPENCLAW_GATEWAY_TOKEN;
+  const up = startUp(env, ['--node-process', 'child', '--no-bridge']);
+  t.teardown(() => { if (up.child.exitCode === null) up.child.kill('SIGKILL'); });
+  const info = await up.info;
+  const kids = fs.readFileSync(`/proc/${up.child.pid}/task/${up.child.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  t.equal(kids.length, 1, 'one child process: the node host');
+  writePolicy(stateDir, { defaults: { security: 'full', ask: 'off' } });
+  const hi = await cli(['run', '--node', info.nodeId, '--url', info.url, '--', '/bin/echo', 'from-child'], env);
+  t.same([hi.code, hi.stdout], [0, 'from-child\n']);
+  up.child.kill('SIGTERM');
+  t.equal(await new Promise<number | null>((resolve) => up.child.once('exit', resolve)), 0);
+  t.throws(() => process.kill(kids[0]!, 0), { code: 'ESRCH' }, 'the node host child is gone');
+});
