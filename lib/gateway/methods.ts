@@ -226,6 +226,7 @@ async function nodeInvoke(ctx: HandlerContext): Promise<InvokeResultPayload> {
     .then((outcome): CachedInvoke => {
       // Transport failures are forgotten so that a retry with the same key can run.
       if (!outcome.ok && outcome.kind !== 'node') core.idempotency.delete(key, run);
+      else core.idempotency.account(key, run, outcome.ok ? (outcome.payloadJSON?.length ?? 256) * 2 : 256);
       try {
         return { ok: true, value: outcomeToResult(p.nodeId, p.command, outcome) };
       } catch (error) {
