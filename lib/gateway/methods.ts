@@ -2,6 +2,8 @@
 // event lists advertised in hello-ok.
 import crypto from 'node:crypto';
 
+import { Type } from '@sinclair/typebox';
+
 import { CloseCode, DEFAULT_INVOKE_TIMEOUT_MS, UNAUTHORIZED_FLOOD_LIMIT } from '../protocol/constants.js';
 import { DetailCode, ErrorCode, GatewayProtocolError, errorShape } from '../protocol/errors.js';
 import {
@@ -24,12 +26,12 @@ import {
   type Validator,
 } from '../protocol/frames.js';
 import { hasScopeFor, requiredScope, roleViolation } from '../protocol/scopes.js';
-import { Type } from '@sinclair/typebox';
 import { EXEC_APPROVALS_NODE_COMMANDS } from './command-policy.js';
 import type { GatewayConnection } from './connection.js';
 import type { GatewayCore, InvokeResultPayload } from './core.js';
 import type { InvokeOutcome, NodeSession } from './node-registry.js';
 import { approveNodeRequest, reconcileNodePairing, rejectNodeRequest } from './node-pairing.js';
+import type { PairedDevice } from './pairing-store.js';
 
 /** Upper bound for a caller-chosen invoke timeout. */
 const MAX_INVOKE_TIMEOUT_MS = 10 * 60_000;
@@ -326,7 +328,7 @@ function devicePairReject(ctx: HandlerContext): unknown {
 }
 
 /** A paired device without its tokens. */
-function publicDevice(device: ReturnType<GatewayCore['pairing']['listDevices']>[number]): Record<string, unknown> {
+function publicDevice(device: PairedDevice): Record<string, unknown> {
   const { tokens, ...rest } = device;
   return { ...rest, tokenRoles: Object.keys(tokens) };
 }
@@ -409,9 +411,18 @@ const HANDLERS: Record<string, Handler> = {
   'node.skills.update': (ctx) => ({ nodeId: ctx.conn.deviceId, skills: parse(validateSkillsUpdate, ctx).skills }),
   'node.pluginTools.update': (ctx) => ({ nodeId: ctx.conn.deviceId, tools: parse(validatePluginTools, ctx).tools }),
   // This gateway queues no actions for nodes (the queue serves iOS wake-ups upstream): always empty.
-  'node.pending.pull': (ctx) => (parse(validateEmpty, ctx), { nodeId: ctx.conn.deviceId, actions: [] }),
-  'node.pending.drain': (ctx) => (parse(validatePendingDrain, ctx), { nodeId: ctx.conn.deviceId, actions: [] }),
-  'node.pending.ack': (ctx) => (parse(validatePendingAck, ctx), { nodeId: ctx.conn.deviceId, ackedIds: [], remainingCount: 0 }),
+  'node.pending.pull': (ctx) => {
+    parse(validateEmpty, ctx);
+    return { nodeId: ctx.conn.deviceId, actions: [] };
+  },
+  'node.pending.drain': (ctx) => {
+    parse(validatePendingDrain, ctx);
+    return { nodeId: ctx.conn.deviceId, actions: [] };
+  },
+  'node.pending.ack': (ctx) => {
+    parse(validatePendingAck, ctx);
+    return { nodeId: ctx.conn.deviceId, ackedIds: [], remainingCount: 0 };
+  },
   // No skills are installed in this gateway, so no skill binaries are auto-allowed.
   'skills.bins': () => ({ bins: [] }),
   'node.pair.list': (ctx) => {
@@ -438,7 +449,10 @@ const HANDLERS: Record<string, Handler> = {
   },
   'exec.approval.request': execApprovalRequest,
   'exec.approval.resolve': execApprovalResolve,
-  'exec.approval.list': (ctx) => (parse(validateEmpty, ctx), { approvals: ctx.core.approvals.list() }),
+  'exec.approval.list': (ctx) => {
+    parse(validateEmpty, ctx);
+    return { approvals: ctx.core.approvals.list() };
+  },
   'exec.approval.get': execApprovalGet,
   'exec.approval.waitDecision': execApprovalWait,
   'exec.approvals.node.get': (ctx) => nodeApprovalsForward(ctx, 'system.execApprovals.get', {}, parse(validateNodeId, ctx).nodeId),
