@@ -2,7 +2,8 @@
 //  1. signed exec of /bin/true through the socket vs nativeSpawn(/bin/true) alone (ratio, p50/p99);
 //  2. the same exec with the exec host process at ~50 MB and ~1 GB RSS, per runner backend
 //     (goal: native ratio 1 GB / 50 MB ≤ 1.2; child_process is shown for contrast);
-//  3. throughput with 8 concurrent clients.
+//  3. transport + auth + policy alone (a denied exec: nothing spawned);
+//  4. throughput with 8 concurrent clients.
 // The exec host runs in a child process (`bench/exec.ts --host <MB> <backend> <stateDir>`) that
 // allocates and touches the memory first, so the RSS is real.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -113,6 +114,20 @@ async function main(): Promise<void> {
     if (floor) {
       console.log(`ratio socket exec (small host, ${backends[0]}) / nativeSpawn alone: p50 ${(small.p50 / floor.p50).toFixed(2)}  p99 ${(small.p99 / floor.p99).toFixed(2)}`);
       results.socketOverFloor = { p50: small.p50 / floor.p50, p99: small.p99 / floor.p99, addedP50Ms: small.p50 - floor.p50 };
+    }
+
+    // Transport + auth + policy only: a signed exec the policy denies (nothing is spawned).
+    {
+      const host = await launchHost(0, backends[0], root);
+      updateApprovals(path.join(host.stateDir, 'exec-approvals.json'), (d) => { d.defaults = { security: 'deny' }; });
+      const config = loadClientConfig(host.stateDir);
+      const s = await measure(async () => {
+        const r = await execViaSocket({ command: ['/bin/true'] }, config);
+        if (r.ok) throw new Error('expected a denial');
+      });
+      await stopHost(host);
+      console.log(`transport+auth+policy (signed exec, denied, no spawn)          p50 ${fmt(s.p50)}  p99 ${fmt(s.p99)}  min ${fmt(s.min)}`);
+      results.transportOnly = s;
     }
 
     // Throughput: 8 concurrent clients against a small host with the default runner.

@@ -12,8 +12,11 @@ export class EnvOverrideError extends IpcError {
 }
 
 /** Inherited from the daemon when present; nothing else is. */
-export const INHERITED_ENV_KEYS: readonly string[] = ['PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'LANG', 'LANGUAGE', 'TERM', 'TZ', 'TMPDIR', 'COLORTERM', 'NO_COLOR'];
-const INHERITED_PREFIXES = ['LC_'];
+export const INHERITED_ENV_KEYS: readonly string[] = [
+  'PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'LANG', 'LANGUAGE', 'TERM', 'TZ', 'TMPDIR', 'COLORTERM', 'NO_COLOR',
+  'LC_ALL', 'LC_CTYPE', 'LC_COLLATE', 'LC_MESSAGES', 'LC_MONETARY', 'LC_NUMERIC', 'LC_TIME', 'LC_ADDRESS', 'LC_IDENTIFICATION',
+  'LC_MEASUREMENT', 'LC_NAME', 'LC_PAPER', 'LC_TELEPHONE',
+];
 
 /** Keys that must never reach a child, inherited or overridden. */
 export const BLOCKED_ENV_KEYS: ReadonlySet<string> = new Set([
@@ -59,9 +62,10 @@ export function validateEnvOverrides(overrides: unknown): Record<string, string>
 export function buildChildEnv(overrides: unknown, base: NodeJS.ProcessEnv = process.env, searchPath?: string): Record<string, string> {
   const validated = validateEnvOverrides(overrides);
   const env: Record<string, string> = {};
-  for (const [key, value] of Object.entries(base)) {
-    if (value === undefined || value.includes('\0')) continue;
-    if (INHERITED_ENV_KEYS.includes(key) || INHERITED_PREFIXES.some((prefix) => key.startsWith(prefix))) env[key] = value;
+  // Look up the allowlisted keys only: enumerating process.env costs a native call per variable.
+  for (const key of INHERITED_ENV_KEYS) {
+    const value = base[key];
+    if (value !== undefined && !value.includes('\0')) env[key] = value;
   }
   if (searchPath !== undefined) env.PATH = searchPath;
   return Object.assign(env, validated);
