@@ -2,7 +2,7 @@
 // the app's socket. Exits with the command's exit code; a denial exits 4.
 import { resolveStateDir } from '../../common/state-dir.js';
 import { CliArgsError, intOption, parseArgs, stringOption } from '../../exec-host/cli-args.js';
-import { EXEC_TIMEOUT_MS, execViaSocket, loadClientConfig } from '../../exec-host/client.js';
+import { EXEC_TIMEOUT_MS, ExecHostClientError, execViaSocket, loadClientConfig } from '../../exec-host/client.js';
 import { ExitCode, UsageError } from '../run.js';
 
 const USAGE = 'usage: openclaw-ipc exec [--json] [--cwd DIR] [--timeout MS] [--agent ID] [--state-dir DIR] -- <argv...>';
@@ -22,10 +22,20 @@ export async function main(argv: string[]): Promise<number> {
   if (command.length === 0) throw new UsageError(`no command given\n${USAGE}`);
   const timeoutMs = intOption(args, 'timeout');
   const config = loadClientConfig(stringOption(args, 'state-dir') ?? resolveStateDir());
-  const response = await execViaSocket(
-    { command, cwd: stringOption(args, 'cwd') ?? process.cwd(), timeoutMs: timeoutMs ?? null, agentId: stringOption(args, 'agent') ?? null },
-    { ...config, timeoutMs: Math.max(EXEC_TIMEOUT_MS, (timeoutMs ?? 0) + 5000) },
-  );
+  let response;
+  try {
+    response = await execViaSocket(
+      { command, cwd: stringOption(args, 'cwd') ?? process.cwd(), timeoutMs: timeoutMs ?? null, agentId: stringOption(args, 'agent') ?? null },
+      { ...config, timeoutMs: Math.max(EXEC_TIMEOUT_MS, (timeoutMs ?? 0) + 5000) },
+    );
+  } catch (err) {
+    // The exec host refused this connection outright: a denial, not a transport failure.
+    if (err instanceof ExecHostClientError && err.code === 'ERR_PEER_DENIED') {
+      process.stderr.write(`openclaw-ipc exec: ${err.message} [${err.code}]\n`);
+      return ExitCode.denied;
+    }
+    throw err;
+  }
   if (args.options.has('json')) process.stdout.write(`${JSON.stringify(response)}\n`);
   if (!response.ok) {
     if (!args.options.has('json')) {
