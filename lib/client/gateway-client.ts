@@ -262,7 +262,6 @@ export class GatewayClient extends EventEmitter<GatewayClientEvents> {
       this.dispatch(frame);
     });
     ws.on('error', (err) => {
-      this.log(`gateway socket error: ${err.message}`);
       fail(new GatewayClientError('ERR_GATEWAY_UNREACHABLE', `cannot reach the Gateway at ${opts.url}: ${err.message}`, { cause: err }));
     });
     ws.on('close', (code, reasonBuf) => {

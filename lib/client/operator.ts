@@ -5,6 +5,7 @@ import path from 'node:path';
 
 import { IpcError } from '../common/errors.js';
 import { readJsonFile, resolveStateDir } from '../common/state-dir.js';
+import { GatewayRequestError } from './errors.js';
 import { GatewayClient } from './gateway-client.js';
 
 export const OPERATOR_SCOPES: readonly string[] = ['operator.admin', 'operator.read', 'operator.write', 'operator.approvals', 'operator.pairing'];
@@ -66,7 +67,14 @@ export async function connectOperator(target: OperatorTarget, options: { timeout
     reconnect: false,
     connectTimeoutMs: options.timeoutMs ?? 10_000,
   });
-  await client.start();
+  try {
+    await client.start();
+  } catch (err) {
+    if (target.tokenSource === 'none' && err instanceof GatewayRequestError) {
+      throw new IpcError(err.code, `${err.message} (no Gateway token: pass --token, set OPENCLAW_GATEWAY_TOKEN, or use the state dir whose openclaw.json has gateway.auth.token)`, { cause: err });
+    }
+    throw err;
+  }
   return client;
 }
 
