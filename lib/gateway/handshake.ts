@@ -33,9 +33,14 @@ export function handleHandshakeFrame(core: GatewayCore, conn: GatewayConnection,
     afterHello(core, conn);
     return true;
   } catch (err) {
-    if (!(err instanceof HandshakeFailure)) throw err;
-    if (err.error) conn.respondError(frame.id, err.error);
-    conn.close(err.closeCode, err.closeReason);
+    if (err instanceof HandshakeFailure) {
+      if (err.error) conn.respondError(frame.id, err.error);
+      conn.close(err.closeCode, err.closeReason);
+      return false;
+    }
+    // A local failure (e.g. the pairing store cannot be written): fail this connect, keep the daemon.
+    conn.respondError(frame.id, errorShape(ErrorCode.UNAVAILABLE, `gateway error during connect: ${(err as Error)?.message ?? String(err)}`, { retryable: true, retryAfterMs: 1000 }));
+    conn.close(CloseCode.internalError, 'internal error');
     return false;
   }
 }

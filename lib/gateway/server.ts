@@ -207,6 +207,14 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       core.approvals.dropConnection(conn.connId);
     });
     ws.on('message', (data: RawData, isBinary: boolean) => {
+      try {
+        onMessage(data, isBinary);
+      } catch {
+        // Never let one connection's frame take the daemon down.
+        conn.close(CloseCode.internalError, 'internal error');
+      }
+    });
+    const onMessage = (data: RawData, isBinary: boolean): void => {
       if (conn.state === 'closed') return;
       const text = isBinary ? undefined : rawToString(data);
       let frame: unknown;
@@ -234,7 +242,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
         return;
       }
       dispatchRequest(core, conn, frame);
-    });
+    };
     conn.sendEvent('connect.challenge', { nonce: conn.nonce, ts: core.now(), capabilities: [...CHALLENGE_CAPABILITIES] });
   }
 

@@ -35,6 +35,7 @@ export const CloseCode = {
   protocolMismatch: 1002,
   policyViolation: 1008,
   tooLarge: 1009,
+  internalError: 1011,
   serviceRestart: 1012,
   tickTimeout: 4000,
   authChanged: 4001,

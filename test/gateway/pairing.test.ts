@@ -148,3 +148,14 @@ t.test('gateway restart: same token, paired devices and nodes kept, in-flight in
   t.match(res, { ok: true, payload: { payload: { runs: 2 } } });
   t.equal(node2.invokes.length, 1, 'exactly one request reached the reconnected node');
 });
+
+t.test('a state dir that cannot be written fails the connect, not the gateway', async (t) => {
+  const stateDir = tempStateDir(t);
+  const gw = await startTestGateway(t, { stateDir });
+  fs.writeFileSync(path.join(stateDir, 'devices'), 'not a directory');
+  const res = await connectRaw(gw, { role: 'node' });
+  t.match(res.res.error, { code: 'UNAVAILABLE', message: /gateway error during connect: .*not a directory/, retryable: true });
+  t.equal((await res.client.closed).code, 1011);
+  fs.rmSync(path.join(stateDir, 'devices'));
+  t.ok((await connectOk(gw, { role: 'node' })).res.ok, 'serving again once the state dir is fixed');
+});
