@@ -1,6 +1,7 @@
 // The headless node host: joins a Gateway as role "node" (client.id "node-host"), declares its
 // commands, answers the post-hello requests the way OpenClaw's node host does, serves
 // node.invoke.request events and returns every result through the outbox (nothing lost on a drop).
+import fs from 'node:fs';
 import os from 'node:os';
 
 import { GatewayClient, type EventFrame, type HelloOk, type ReconnectOptions } from '../client/gateway-client.js';
@@ -170,12 +171,19 @@ export function startNodeHost(options: NodeHostOptions): NodeHost {
   }
 
   async function announce(): Promise<void> {
-    const stats = {
+    const stats: Record<string, unknown> = {
       cpuCount: os.cpus().length,
       loadAverage: os.loadavg().map((v) => Math.round(v * 100) / 100),
       memoryTotalBytes: os.totalmem(),
       memoryFreeBytes: os.freemem(),
     };
+    try {
+      const disk = fs.statfsSync(options.stateDir);
+      stats.diskTotalBytes = disk.blocks * disk.bsize;
+      stats.diskAvailableBytes = disk.bavail * disk.bsize;
+    } catch {
+      // disk figures are optional in node.host.stats
+    }
     const tolerant = (method: string, params: unknown): Promise<unknown> =>
       client.request(method, params).catch((err: Error) => {
         // PAIRING_CHANGED right after a fresh pairing is expected once (v4-live); anything else is logged.
