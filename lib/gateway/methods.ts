@@ -66,6 +66,9 @@ const validatePluginTools = compileValidator(PluginToolsUpdateParamsSchema);
 const validateApprovalId = compileValidator(ExecApprovalIdParamsSchema);
 const validateApprovalWait = compileValidator(ExecApprovalWaitParamsSchema);
 const validateDeviceId = compileValidator(Type.Object({ deviceId: Type.String({ minLength: 1, maxLength: 256 }) }, { additionalProperties: false }));
+const validateDeviceRole = compileValidator(
+  Type.Object({ deviceId: Type.String({ minLength: 1, maxLength: 256 }), role: Type.Union([Type.Literal('operator'), Type.Literal('node')]) }, { additionalProperties: false }),
+);
 const validatePendingAck = compileValidator(Type.Object({ ids: Type.Array(Type.String({ maxLength: 512 }), { minItems: 1, maxItems: 1024 }) }, { additionalProperties: false }));
 const validatePendingDrain = compileValidator(Type.Object({ maxItems: Type.Optional(Type.Integer({ minimum: 1, maximum: 10 })) }, { additionalProperties: false }));
 const validateNodeApprovalsSet = compileValidator(
@@ -333,6 +336,13 @@ function publicDevice(device: PairedDevice): Record<string, unknown> {
   return { ...rest, tokenRoles: Object.keys(tokens) };
 }
 
+/** Closes the live connections of a device (all roles, or one). */
+function disconnectDevice(core: GatewayCore, deviceId: string, role: string | undefined, reason: string): void {
+  for (const conn of core.connections) {
+    if (conn.deviceId === deviceId && (role === undefined || conn.role === role)) conn.close(CloseCode.policyViolation, reason);
+  }
+}
+
 // ------------------------------------------------------------------ exec approvals
 
 function hasApprovalRoute(ctx: HandlerContext): boolean {
@@ -445,7 +455,20 @@ const HANDLERS: Record<string, Handler> = {
   'device.pair.remove': (ctx) => {
     const { deviceId } = parse(validateDeviceId, ctx);
     if (!ctx.core.pairing.removeDevice(deviceId)) throw invalid('unknown deviceId', { deviceId });
+    disconnectDevice(ctx.core, deviceId, undefined, 'device removed');
     return { deviceId, removed: true };
+  },
+  'device.token.rotate': (ctx) => {
+    const { deviceId, role } = parse(validateDeviceRole, ctx);
+    const record = ctx.core.pairing.rotateDeviceToken(deviceId, role);
+    if (!record) throw invalid('unknown device token', { deviceId, role });
+    return { deviceId, role, token: record.token, scopes: record.scopes, rotatedAtMs: record.issuedAtMs };
+  },
+  'device.token.revoke': (ctx) => {
+    const { deviceId, role } = parse(validateDeviceRole, ctx);
+    if (!ctx.core.pairing.revokeDeviceToken(deviceId, role)) throw invalid('unknown device token', { deviceId, role });
+    disconnectDevice(ctx.core, deviceId, role, 'device token revoked');
+    return { deviceId, role, revokedAtMs: ctx.core.now() };
   },
   'exec.approval.request': execApprovalRequest,
   'exec.approval.resolve': execApprovalResolve,

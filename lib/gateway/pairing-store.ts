@@ -185,6 +185,25 @@ export class PairingStore {
     return record;
   }
 
+  /** Replaces the token for (device, role); undefined when the device or role is unknown. */
+  rotateDeviceToken(deviceId: string, role: string): DeviceTokenRecord | undefined {
+    const device = this.getDevice(deviceId);
+    const existing = device?.tokens[role];
+    if (!device || !existing) return undefined;
+    const record: DeviceTokenRecord = { token: crypto.randomBytes(32).toString('base64url'), role, scopes: existing.scopes, issuedAtMs: this.now() };
+    device.tokens[role] = record;
+    this.saveDevices();
+    return record;
+  }
+
+  revokeDeviceToken(deviceId: string, role: string): boolean {
+    const device = this.getDevice(deviceId);
+    if (!device?.tokens[role]) return false;
+    delete device.tokens[role];
+    this.saveDevices();
+    return true;
+  }
+
   verifyDeviceToken(deviceId: string, role: string, token: string): boolean {
     const stored = this.getDevice(deviceId)?.tokens[role]?.token;
     return stored !== undefined && timingSafeEqualString(stored, token);

@@ -159,3 +159,27 @@ t.test('a state dir that cannot be written fails the connect, not the gateway', 
   fs.rmSync(path.join(stateDir, 'devices'));
   t.ok((await connectOk(gw, { role: 'node' })).res.ok, 'serving again once the state dir is fixed');
 });
+
+t.test('device tokens: rotate invalidates the old token, revoke disconnects, remove forgets the device', async (t) => {
+  const gw = await startTestGateway(t);
+  const op = (await connectOk(gw, backend)).client;
+  const identity = generateDeviceIdentity();
+  const first = await connectOk(gw, { role: 'node', identity });
+  const oldToken = first.res.payload.auth.deviceToken;
+  const rotated = await op.request('device.token.rotate', { deviceId: identity.deviceId, role: 'node' });
+  t.match(rotated.payload, { deviceId: identity.deviceId, role: 'node', token: String });
+  t.not(rotated.payload.token, oldToken);
+  t.match((await connectRaw(gw, { role: 'node', identity, token: null, deviceToken: oldToken })).res.error.details, { code: 'AUTH_DEVICE_TOKEN_MISMATCH' });
+  const withNew = await connectOk(gw, { role: 'node', identity, token: null, deviceToken: rotated.payload.token });
+  t.match(await first.client.closed, { code: 1000 }, 'the newer node connection replaced the first');
+
+  t.match(await op.request('device.token.revoke', { deviceId: identity.deviceId, role: 'node' }), { ok: true });
+  t.match(await withNew.client.closed, { code: 1008, reason: 'device token revoked' });
+  t.match((await connectRaw(gw, { role: 'node', identity, token: null, deviceToken: rotated.payload.token })).res.error.details, { code: 'AUTH_DEVICE_TOKEN_MISMATCH' });
+
+  const again = await connectOk(gw, { role: 'node', identity });
+  t.match(await op.request('device.pair.remove', { deviceId: identity.deviceId }), { ok: true, payload: { removed: true } });
+  t.match(await again.client.closed, { code: 1008, reason: 'device removed' });
+  t.equal(gw.devices.paired().length, 0);
+  t.match(await op.request('device.token.revoke', { deviceId: identity.deviceId, role: 'node' }), { ok: false, error: { message: 'unknown device token' } });
+});
