@@ -8,7 +8,7 @@ import path from 'node:path';
 import { encodeLine, parseUntrustedJson, readLine } from '../common/jsonl.js';
 import { APPROVAL_DECISIONS, type ApprovalDecision, type PendingApprovals } from '../common/pending-approvals.js';
 import { ensurePrivateDir, resolveStateDir } from '../common/state-dir.js';
-import { peerCredentials, type PeerCredentials } from '../native/peer.js';
+import { openPeerProcess, type PeerCredentials } from '../native/peer.js';
 import { permissions } from '../native/permissions.js';
 import { ApprovalsCache, addAllowlistPattern, approvalsFilePath, ensureApprovals, requireToken, socketPathFor, updateApprovals, type ApprovalsFile, SOCKET_FILE_NAME } from './approvals-file.js';
 import { AuditLog, peerExecutable, type AuditLogOptions } from './audit-log.js';
@@ -156,7 +156,6 @@ class ExecHostServer implements ExecHost {
   private readonly policyFile: ApprovalsCache;
   private readonly runs: Semaphore;
   private readonly approver: Approver | undefined;
-  private readonly getPeer: (socket: net.Socket) => PeerCredentials;
   private readonly euid = process.geteuid?.() ?? -1;
   private bound: { dev: number; ino: number } | undefined;
   private closing: Promise<void> | undefined;
@@ -182,7 +181,6 @@ class ExecHostServer implements ExecHost {
     this.runs = new Semaphore(options.maxConcurrentRuns ?? 8);
     const queue = options.pending ? new QueueApprover(options.pending, this.promptTimeoutMs) : undefined;
     this.approver = options.approver && queue ? composeApprovers([options.approver], queue) : options.approver ?? queue;
-    this.getPeer = options.peerCredentials ?? peerCredentials;
     this.server = net.createServer({ allowHalfOpen: true }, (socket) => this.onConnection(socket));
     this.server.on('error', () => { /* accept errors (EMFILE) must not crash the host */ });
   }
@@ -232,10 +230,35 @@ class ExecHostServer implements ExecHost {
     setTimeout(() => socket.destroy(), 2000).unref();
   }
 
+  /**
+   * Kernel credentials of the connecting process (the authorisation input) plus, for the audit log
+   * only, its executable: read through a pidfd when the OS offers one so a recycled pid is never described.
+   */
+  private identify(socket: net.Socket): { peer: PeerCredentials; exe: string | undefined } {
+    if (this.options.peerCredentials) {
+      const peer = this.options.peerCredentials(socket);
+      return { peer, exe: peerExecutable(peer.pid) };
+    }
+    const proc = openPeerProcess(socket);
+    try {
+      const peer: PeerCredentials = { pid: proc.pid, uid: proc.uid, gid: proc.gid, pidReliable: proc.pidReliable };
+      let exe: string | undefined;
+      try {
+        exe = proc.pidReliable ? proc.executable() : peerExecutable(proc.pid);
+      } catch {
+        exe = undefined; // exited already: the audit record says so by omission
+      }
+      return { peer, exe };
+    } finally {
+      proc.close();
+    }
+  }
+
   private async serve(socket: net.Socket): Promise<void> {
     let peer: PeerCredentials;
+    let exe: string | undefined;
     try {
-      peer = this.getPeer(socket);
+      ({ peer, exe } = this.identify(socket));
     } catch (err) {
       // Fail closed: without kernel-verified credentials nothing is served.
       this.stats.rejectedPeers++;
@@ -243,7 +266,7 @@ class ExecHostServer implements ExecHost {
       this.reply(socket, { type: 'decision', id: crypto.randomUUID(), decision: 'deny' });
       return;
     }
-    const peerInfo = { pid: peer.pid, uid: peer.uid, gid: peer.gid, exe: peerExecutable(peer.pid) };
+    const peerInfo = { pid: peer.pid, uid: peer.uid, gid: peer.gid, exe };
     if (peer.uid !== this.euid) {
       this.stats.rejectedPeers++;
       this.audit({ event: 'peer-rejected', peer: peerInfo });

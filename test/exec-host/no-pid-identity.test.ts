@@ -18,6 +18,6 @@ t.test('no /proc/<pid> or LOCAL_PEERPID outside the audit and lock modules', asy
     t.notOk(uses, `${file} does not derive identity from a pid`);
   }
   const server = fs.readFileSync(path.join(dir, 'server.ts'), 'utf8');
-  t.match(server, /this\.getPeer\(socket\)/, 'the server takes peer credentials from the socket');
+  t.match(server, /openPeerProcess\(socket\)/, 'the server takes peer credentials from the connected socket');
   t.match(server, /peer\.uid !== this\.euid/, 'and authorises on that uid');
 });
