@@ -28,6 +28,14 @@ t.test('exec protocol', async (t) => {
     t.ok(r.closedByServer, 'one request per connection: the server closes');
   });
 
+  t.test('an OpenClaw TS node host request (nulls for absent fields, as in spec vector 2) runs', async (t) => {
+    const requestJson = '{"command":["/bin/echo","hi"],"rawCommand":null,"cwd":null,"env":null,"timeoutMs":null,"needsScreenRecording":null,"agentId":"main","sessionKey":null,"approvalDecision":null}';
+    const nonce = '000102030405060708090a0b0c0d0e0f';
+    const ts = Date.now();
+    const line = encodeLine({ type: 'exec', id: 'v2', nonce, ts, hmac: signExecRequest(token, nonce, ts, requestJson), requestJson });
+    t.same(parseReply((await rawExchange(host.socketPath, line)).text), { type: 'exec-res', id: 'v2', ok: true, payload: { exitCode: 0, timedOut: false, success: true, stdout: 'hi\n', stderr: '' } });
+  });
+
   t.test('TTL just inside and just outside, past and future', async (t) => {
     for (const [offset, ok] of [[-9_000, true], [9_000, true], [-11_000, false], [11_000, false]] as const) {
       const { line } = buildExecLine({ command: ['true'] }, token, { ts: Date.now() + offset });
