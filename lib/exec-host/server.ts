@@ -220,7 +220,11 @@ class ExecHostServer implements ExecHost {
   }
 
   private audit(record: Record<string, unknown> & { event: string }): void {
-    this.ctx.audit?.write(record);
+    try {
+      this.ctx.audit?.write(record);
+    } catch {
+      // Losing an audit record (disk full, rotation failed) must not take the host down.
+    }
   }
 
   /** Writes the reply line, then closes once it is flushed (or after a short grace). */
