@@ -22,6 +22,8 @@ import { acquireInstanceLock, listenPrivate, prepareSocketPath, unlinkIfOurs, ty
 
 export const MAX_LINE_BYTES = 256_000;
 export const TTL_MS = 10_000;
+/** How long allowlist lastUsed* bookkeeping may wait before it is written (coalesced, flushed on close). */
+const USAGE_FLUSH_MS = 500;
 
 export interface ExecHostOptions {
   /** State directory (default `$OPENCLAW_STATE_DIR` or ~/.openclaw). */
@@ -159,6 +161,8 @@ class ExecHostServer implements ExecHost {
   private readonly euid = process.geteuid?.() ?? -1;
   private bound: { dev: number; ino: number } | undefined;
   private closing: Promise<void> | undefined;
+  private readonly pendingUsage = new Map<string, { match: NonNullable<Evaluation['match']>; usage: Record<string, unknown> }>();
+  private usageTimer: NodeJS.Timeout | undefined;
   private readonly ttlMs: number;
   private readonly readTimeoutMs: number;
   private readonly maxLineBytes: number;
@@ -196,6 +200,7 @@ class ExecHostServer implements ExecHost {
         for (const socket of this.sockets) socket.destroy();
       });
       if (this.bound) unlinkIfOurs(this.socketPath, this.bound);
+      this.flushUsage();
       this.ctx.audit?.close();
       this.ctx.lock.release();
     })();
@@ -463,24 +468,49 @@ class ExecHostServer implements ExecHost {
     this.reply(socket, { type: 'exec-res', id, ok: true, payload: result });
   }
 
-  /** Always Allow → a new allowlist entry; an allowlist hit → lastUsed* written back. Read-merge-write. */
+  /**
+   * Always Allow → a new allowlist entry, written at once (it is policy). An allowlist hit → lastUsed*
+   * written back later: usage is bookkeeping, and an fsync'd rewrite per run would sit on the hot path.
+   */
   private persist(evaluation: Evaluation, resolvedPath: string, commandText: string, addPattern: boolean): void {
     const agentId = evaluation.policy?.agentId ?? 'main';
     const usage = { lastUsedAt: Date.now(), lastUsedCommand: commandText, lastResolvedPath: resolvedPath };
-    try {
-      updateApprovals(this.approvalsFile, (data) => {
-        if (addPattern) {
-          addAllowlistPattern(data, agentId, resolvedPath, usage);
-          return true;
-        }
-        const match = evaluation.match;
-        if (!match) return false;
-        const section = data.agents?.[match.sectionKey];
-        const entry = section?.allowlist?.find((e) => (match.entry.id && e.id === match.entry.id) || e.pattern === match.entry.pattern);
-        if (!entry) return false;
-        Object.assign(entry, usage);
+    if (addPattern) {
+      this.writeApprovals((data) => {
+        addAllowlistPattern(data, agentId, resolvedPath, usage);
         return true;
       });
+      return;
+    }
+    const match = evaluation.match;
+    if (!match) return;
+    this.pendingUsage.set(`${match.sectionKey}\0${match.entry.id ?? ''}\0${match.entry.pattern}`, { match, usage });
+    this.usageTimer ??= setTimeout(() => this.flushUsage(), USAGE_FLUSH_MS).unref();
+  }
+
+  /** Writes every pending lastUsed* update in one read-merge-write. */
+  private flushUsage(): void {
+    if (this.usageTimer) clearTimeout(this.usageTimer);
+    this.usageTimer = undefined;
+    if (this.pendingUsage.size === 0) return;
+    const updates = [...this.pendingUsage.values()];
+    this.pendingUsage.clear();
+    this.writeApprovals((data) => {
+      let changed = false;
+      for (const { match, usage } of updates) {
+        const section = data.agents?.[match.sectionKey];
+        const entry = section?.allowlist?.find((e) => (match.entry.id && e.id === match.entry.id) || e.pattern === match.entry.pattern);
+        if (!entry) continue;
+        Object.assign(entry, usage);
+        changed = true;
+      }
+      return changed;
+    });
+  }
+
+  private writeApprovals(mutate: (data: ApprovalsFile) => boolean): void {
+    try {
+      updateApprovals(this.approvalsFile, mutate);
     } catch (err) {
       this.audit({ event: 'persist-failed', error: (err as Error).message });
     }

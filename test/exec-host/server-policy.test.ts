@@ -46,7 +46,13 @@ t.test('Always Allow persists the resolved path; later runs need no prompt and u
   const second = await execViaSocket({ command: ['echo', 'two'] }, opts);
   t.match(second, { ok: true, payload: { stdout: 'two\n' } });
   t.same(approver.asked, ['echo one'], 'no second prompt');
-  const after = readApprovals(host.approvalsFile)!.agents!.main.allowlist![0];
+  // Usage bookkeeping is coalesced off the hot path: wait (bounded) for the write-back.
+  const deadline = Date.now() + 5000;
+  let after = readApprovals(host.approvalsFile)!.agents!.main.allowlist![0];
+  while (after.lastUsedCommand !== 'echo two' && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+    after = readApprovals(host.approvalsFile)!.agents!.main.allowlist![0];
+  }
   t.equal(after.lastUsedCommand, 'echo two');
   t.ok((after.lastUsedAt ?? 0) > firstUsed, 'lastUsedAt advanced');
 });
