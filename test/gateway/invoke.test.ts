@@ -144,7 +144,7 @@ t.test('a newer connection of the same node replaces the old one', async (t) => 
 t.test('replays the c2s requests of the real 2026.9.6 node host and answers like §12', async (t) => {
   const gw = await startTestGateway(t);
   const op = (await connectOk(gw, operatorOpts)).client;
-  const records = fs.readFileSync('/work/shared/spec/frames/openclaw-2026.9.6-frames.jsonl', 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const records = fs.readFileSync(new URL('../fixtures/openclaw-2026.9.6-frames.jsonl', import.meta.url), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
   const connect = records.find((r: any) => r.dir === 'c2s' && r.frame.method === 'connect').frame.params;
   const capturedHello = records.find((r: any) => r.dir === 's2c' && r.frame.payload?.type === 'hello-ok').frame.payload;
   const node = await startFakeNode(gw, () => ({ ok: true, payload: {} }), { commands: connect.commands, caps: connect.caps, displayName: connect.client.displayName });

@@ -70,7 +70,7 @@ t.test('verifyConnectDevice matrix', async (t) => {
 });
 
 t.test('frame validators against the real 2026.9.6 capture', async (t) => {
-  const file = path.join('/work/shared/spec/frames/openclaw-2026.9.6-frames.jsonl');
+  const file = new URL('../fixtures/openclaw-2026.9.6-frames.jsonl', import.meta.url);
   const records = fs.readFileSync(file, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { dir: string; frame: Record<string, unknown> });
   let checked = 0;
   for (const { dir, frame } of records) {
