@@ -15,7 +15,7 @@ export {
   approvalsFilePath, socketPathFor, readApprovals, updateApprovals, ensureApprovals, addAllowlistPattern, agentSection, requireToken, ApprovalsCache,
   ApprovalsFileError, SECURITY_VALUES, ASK_VALUES, type ApprovalsFile, type AllowlistEntry, type PolicySection, type Security, type Ask,
 } from './approvals-file.js';
-export { signExecRequest, verifyExecRequest, constantTimeEqual, newNonce, newSocketToken } from './hmac.js';
+export { signExecRequest, verifyExecRequest, newNonce, newSocketToken } from './hmac.js';
 export {
   TerminalApprover, DesktopApprover, QueueApprover, composeApprovers, raceApprovers, askWithTimeout, promptText, PROMPT_TITLE,
   type Approver, type ApprovalPrompt,

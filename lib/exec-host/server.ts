@@ -5,6 +5,7 @@ import crypto from 'node:crypto';
 import net from 'node:net';
 import path from 'node:path';
 
+import { timingSafeEqualString } from '../common/constant-time.js';
 import { encodeLine, parseUntrustedJson, readLine } from '../common/jsonl.js';
 import { APPROVAL_DECISIONS, type ApprovalDecision, type PendingApprovals } from '../common/pending-approvals.js';
 import { ensurePrivateDir, resolveStateDir } from '../common/state-dir.js';
@@ -12,7 +13,7 @@ import { openPeerProcess, type PeerCredentials } from '../native/peer.js';
 import { permissions } from '../native/permissions.js';
 import { ApprovalsCache, addAllowlistPattern, approvalsFilePath, ensureApprovals, requireToken, socketPathFor, updateApprovals, type ApprovalsFile, SOCKET_FILE_NAME } from './approvals-file.js';
 import { AuditLog, peerExecutable, type AuditLogOptions } from './audit-log.js';
-import { constantTimeEqual, verifyExecRequest } from './hmac.js';
+import { verifyExecRequest } from './hmac.js';
 import { applyDecision, canonicalCommandText, denials, evaluateSystemRun, type Denial, type EvaluateOptions, type Evaluation, type ExecHostRequest } from './policy.js';
 import { QueueApprover, askWithTimeout, composeApprovers, type ApprovalPrompt, type Approver } from './prompts.js';
 import { ReplayCache } from './replay-cache.js';
@@ -329,7 +330,7 @@ class ExecHostServer implements ExecHost {
       socket.destroy();
       return;
     }
-    if (!constantTimeEqual(token, this.ctx.token)) {
+    if (!timingSafeEqualString(token, this.ctx.token)) {
       this.stats.authFailures++;
       this.audit({ event: 'request', peer, id, outcome: 'deny', reason: 'token' });
       this.reply(socket, { type: 'decision', id, decision: 'deny' });
