@@ -1,7 +1,8 @@
 // The `connect` request: protocol, role, auth, device signature, pairing — in that order (spec §3–§6).
 // Every failure answers with the spec's error and closes; success sends hello-ok and readies the connection.
 import { CloseCode, MIN_SUPPORTED_PROTOCOL, PROTOCOL_VERSION, ROLES, type Role } from '../protocol/constants.js';
-import { selectSignedToken, timingSafeEqualString, verifyConnectDevice } from '../protocol/device-auth.js';
+import { timingSafeEqualString } from '../common/constant-time.js';
+import { selectSignedToken, verifyConnectDevice } from '../protocol/device-auth.js';
 import { DetailCode, ErrorCode, errorShape, type ErrorShape } from '../protocol/errors.js';
 import { validateConnectParams, type ConnectParams, type RequestFrame } from '../protocol/frames.js';
 import { detectPlatform } from './command-policy.js';

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { IpcError } from '../common/errors.js';
 import { ensurePrivateDir, readJsonFile, writeFileAtomic } from '../common/state-dir.js';
 import { PAIRING_REQUEST_TTL_MS } from '../protocol/constants.js';
-import { timingSafeEqualString } from '../protocol/device-auth.js';
+import { timingSafeEqualString } from '../common/constant-time.js';
 
 export interface DeviceTokenRecord {
   token: string;

@@ -2,6 +2,7 @@
 // server-side verification in the spec's order (gateway-protocol.md §4). Pure: node:crypto only, no I/O.
 import crypto from 'node:crypto';
 
+import { timingSafeEqualString } from '../common/constant-time.js';
 import { base64UrlDecode, base64UrlEncode } from './base64url.js';
 import { DEVICE_SIGNATURE_SKEW_MS } from './constants.js';
 import { DeviceAuthReason, type DeviceAuthFailureCode } from './errors.js';
@@ -268,14 +269,5 @@ export function verifyConnectDevice(input: VerifyConnectDeviceInput): DeviceAuth
   return fail('DEVICE_AUTH_PUBLIC_KEY_INVALID', 'device public key invalid');
 }
 
-/** Constant-time string equality (length leaks, content does not). */
-export function timingSafeEqualString(a: string, b: string): boolean {
-  const ab = Buffer.from(a, 'utf8');
-  const bb = Buffer.from(b, 'utf8');
-  if (ab.length !== bb.length) {
-    // Compare against itself so the work done does not depend on where the strings differ.
-    crypto.timingSafeEqual(ab, ab);
-    return false;
-  }
-  return crypto.timingSafeEqual(ab, bb);
-}
+/** Re-exported for existing importers; the one implementation lives in lib/common/constant-time.ts. */
+export { timingSafeEqualString };
