@@ -29,7 +29,7 @@ export { startNodeHost, NODE_COMMANDS, type NodeHost, type NodeHostOptions } fro
 export {
   startExecHost, execViaSocket, requestApprovalViaSocket, loadClientConfig, evaluateSystemRun, applyDecision, resolveEffectivePolicy,
   runCommand, buildChildEnv, validateEnvOverrides, canonicalCommandText, rawCommandMatches, readApprovals, updateApprovals, ensureApprovals,
-  approvalsFilePath, socketPathFor, signExecRequest, verifyExecRequest, TerminalApprover, DesktopApprover, QueueApprover, composeApprovers,
+  approvalsFilePath, socketPathFor, addAllowlistPattern, signExecRequest, verifyExecRequest, TerminalApprover, DesktopApprover, QueueApprover, composeApprovers,
   ExecHostClientError, ApprovalsFileError, EnvOverrideError, InstanceLockedError, SocketSetupError,
   type ExecHost, type ExecHostOptions, type ExecHostRequest, type ExecHostResponse, type ExecResult, type Evaluation, type EffectivePolicy,
   type RunPlan, type Denial, type RunCommandOptions, type ApprovalsFile, type Approver, type ApprovalPrompt,
@@ -38,3 +38,4 @@ export {
   startGateway, type GatewayOptions, type GatewayHandle, type GatewayNodes, type NodeSession, type PairedDevice, type PairedNode,
 } from './gateway/index.js';
 export * as protocol from './protocol/index.js';
+export { PendingApprovals, APPROVAL_DECISIONS, type ApprovalDecision, type PendingApproval, type ApprovalOutcome } from './common/pending-approvals.js';
