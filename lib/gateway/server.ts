@@ -7,6 +7,7 @@ import type net from 'node:net';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 
 import { IpcError } from '../common/errors.js';
+import { findDuplicateKey } from '../common/jsonl.js';
 import { PendingApprovals } from '../common/pending-approvals.js';
 import { resolveStateDir } from '../common/state-dir.js';
 import {
@@ -27,6 +28,7 @@ import type { CommandPolicyOptions } from './command-policy.js';
 import { GatewayConnection } from './connection.js';
 import { GatewayCore } from './core.js';
 import { handleHandshakeFrame } from './handshake.js';
+import { acquireGatewayLock, type InstanceLock } from './instance-lock.js';
 import { dispatchRequest } from './methods.js';
 import { approveNodeRequest } from './node-pairing.js';
 import type { NodeSession } from './node-registry.js';
@@ -120,11 +122,25 @@ function packageVersion(): string {
   }
 }
 
+/**
+ * Starts a Gateway. Throws IpcError ERR_GATEWAY_LOCKED when another live Gateway uses the state dir,
+ * ERR_GATEWAY_PORT_IN_USE when the port is taken.
+ */
 export async function startGateway(options: GatewayOptions = {}): Promise<GatewayHandle> {
   const env = options.env ?? process.env;
+  const stateDir = options.stateDir ?? resolveStateDir(env);
+  const lock = acquireGatewayLock(stateDir);
+  try {
+    return await startLocked(options, env, stateDir, lock);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+}
+
+async function startLocked(options: GatewayOptions, env: NodeJS.ProcessEnv, stateDir: string, lock: InstanceLock): Promise<GatewayHandle> {
   const host = options.host ?? DEFAULT_GATEWAY_HOST;
   const port = options.port ?? DEFAULT_GATEWAY_PORT;
-  const stateDir = options.stateDir ?? resolveStateDir(env);
   const auth = loadGatewayAuth(stateDir, { token: options.token, env });
   const pending = options.pending ?? new PendingApprovals();
   const handshakeTimeoutMs = options.handshakeTimeoutMs ?? positiveInt(env.OPENCLAW_HANDSHAKE_TIMEOUT_MS) ?? HANDSHAKE_TIMEOUT_MS;
@@ -218,13 +234,20 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       if (conn.state === 'closed') return;
       const text = isBinary ? undefined : rawToString(data);
       let frame: unknown;
+      let duplicate: string | undefined;
       try {
         frame = text === undefined ? undefined : JSON.parse(text);
+        // Parsers disagree on which duplicate wins, so a frame with one is malformed, not "last wins".
+        if (text !== undefined) duplicate = findDuplicateKey(text);
       } catch {
         frame = undefined;
       }
       if (conn.state === 'preauth') {
         // Anything but a request before the handshake closes without a response.
+        if (duplicate !== undefined) {
+          conn.close(CloseCode.policyViolation, 'invalid handshake: duplicate JSON key');
+          return;
+        }
         if (!validateRequestFrame.check(frame)) {
           conn.close(CloseCode.policyViolation, 'invalid handshake: first frame must be a connect request');
           return;
@@ -233,6 +256,12 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
           clearTimeout(deadline);
           releasePreauth();
         }
+        return;
+      }
+      if (duplicate !== undefined) {
+        // A duplicated "id" makes the id itself ambiguous: answer under "invalid" like a frame without one.
+        const id = duplicate !== 'id' && typeof (frame as { id?: unknown })?.id === 'string' ? (frame as { id: string }).id : 'invalid';
+        conn.respondError(id, errorShape(ErrorCode.INVALID_REQUEST, `invalid request frame: duplicate key ${JSON.stringify(duplicate)}`));
         return;
       }
       if (!validateRequestFrame.check(frame)) {
@@ -282,6 +311,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       await closed;
+      lock.release();
     })();
     return closing;
   };

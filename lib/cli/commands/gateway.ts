@@ -73,7 +73,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     gateway = await startGateway({ host, port, stateDir, token: values.token });
   } catch (err) {
-    if (err instanceof IpcError && err.code === 'ERR_GATEWAY_PORT_IN_USE') {
+    if (err instanceof IpcError && (err.code === 'ERR_GATEWAY_PORT_IN_USE' || err.code === 'ERR_GATEWAY_LOCKED')) {
       process.stderr.write(`openclaw-ipc gateway: ${err.message}\n`);
       return ExitCode.locked;
     }

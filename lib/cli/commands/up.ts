@@ -155,7 +155,7 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     await closeAll();
     const code = (err as IpcError).code;
-    if (code === 'ERR_GATEWAY_PORT_IN_USE' || code === 'ERR_EXEC_HOST_LOCKED') {
+    if (code === 'ERR_GATEWAY_PORT_IN_USE' || code === 'ERR_GATEWAY_LOCKED' || code === 'ERR_EXEC_HOST_LOCKED') {
       process.stderr.write(`openclaw-ipc up: ${(err as Error).message}\n`);
       return ExitCode.locked;
     }
