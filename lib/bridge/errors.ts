@@ -40,7 +40,7 @@ export class BridgeError extends IpcError {
 /**
  * Transport-level failures. Codes: ERR_BRIDGE_TIMEOUT, ERR_BRIDGE_MESSAGE_TOO_LARGE, ERR_BRIDGE_PATH_TOO_LONG,
  * ERR_BRIDGE_CONNECT (errno in `.errno`/cause), ERR_BRIDGE_SOCKET_NOT_OURS, ERR_BRIDGE_NOT_A_SOCKET,
- * ERR_BRIDGE_PEER_UNVERIFIED, ERR_BRIDGE_HOST_RUNNING, ERR_BRIDGE_UNSAFE_PATH.
+ * ERR_BRIDGE_PEER_UNVERIFIED. The host's socket setup fails with SocketSetupError (lib/common/private-socket.ts).
  */
 export class BridgeTransportError extends IpcError {
   socketPath?: string;

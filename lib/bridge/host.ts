@@ -1,13 +1,11 @@
 // Our PeekabooBridge host: a Unix socket (0600 in a private 0700 directory) that reads one request until
 // EOF, checks the peer, answers once and closes. Deadlines, size caps and a concurrency cap protect it.
-import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 
-import { ensurePrivateDir } from '../common/state-dir.js';
+import { listenPrivate, prepareSocketPath, unlinkIfOurs } from '../common/private-socket.js';
 import { dispatchRequest, type DispatchContext } from './dispatch.js';
 import { decodeRequest, encodeCase, encodeError } from './envelope.js';
-import { BridgeTransportError } from './errors.js';
 import { readToEnd } from './framing.js';
 import { assertSocketPathFits, defaultHostSocketPath } from './paths.js';
 import { authorizeBridgePeer, unsignedRuleActive, type BridgePeerPolicy, type TeamIdVerifier } from './peer-policy.js';
@@ -69,48 +67,6 @@ const defaultLogger: BridgeLogger = (level, message) => {
   if (level !== 'info') process.stderr.write(`openclaw-ipc bridge host ${level}: ${message}\n`);
 };
 
-/** Makes `socketPath` bindable: absent, or a stale socket of ours (connect refused) that we unlink. */
-async function prepareSocketPath(socketPath: string, uid: number): Promise<void> {
-  let st: fs.Stats;
-  try {
-    st = fs.lstatSync(socketPath);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw err;
-  }
-  if (!st.isSocket()) {
-    throw new BridgeTransportError('ERR_BRIDGE_UNSAFE_PATH', `refusing to replace ${socketPath}: it is not a socket`);
-  }
-  if (st.uid !== uid) {
-    throw new BridgeTransportError('ERR_BRIDGE_UNSAFE_PATH', `refusing to replace ${socketPath}: owned by uid ${st.uid}`);
-  }
-  const live = await new Promise<boolean>((resolve) => {
-    const probe = net.connect(socketPath);
-    const timer = setTimeout(() => { probe.destroy(); resolve(true); }, 1000);
-    probe.once('connect', () => { clearTimeout(timer); probe.destroy(); resolve(true); });
-    probe.once('error', (err: NodeJS.ErrnoException) => { clearTimeout(timer); resolve(err.code !== 'ECONNREFUSED' && err.code !== 'ENOENT'); });
-  });
-  if (live) throw new BridgeTransportError('ERR_BRIDGE_HOST_RUNNING', `another bridge host is serving ${socketPath}`);
-  fs.rmSync(socketPath, { force: true });
-}
-
-function listenPrivately(server: net.Server, socketPath: string): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    const onError = (err: Error): void => reject(err);
-    server.once('error', onError);
-    // Born 0600: bind happens synchronously inside listen(), so the umask window is only this call.
-    const previous = process.umask(0o177);
-    try {
-      server.listen(socketPath, () => {
-        server.off('error', onError);
-        resolve();
-      });
-    } finally {
-      process.umask(previous);
-    }
-  });
-}
-
 export async function startBridgeHost(opts: BridgeHostOptions = {}): Promise<BridgeHost> {
   const env = opts.env ?? process.env;
   const socketPath = path.resolve(opts.socketPath ?? defaultHostSocketPath({ env }));
@@ -147,8 +103,7 @@ export async function startBridgeHost(opts: BridgeHostOptions = {}): Promise<Bri
   if (policy.allowUnsignedSameUid) log('warn', `${ALLOW_UNSIGNED_ENV}=1 in a debug build: unsigned same-user clients will be accepted`);
 
   assertSocketPathFits(socketPath);
-  ensurePrivateDir(path.dirname(socketPath));
-  await prepareSocketPath(socketPath, hostUid);
+  await prepareSocketPath(socketPath);
 
   const stats: BridgeHostStats = { accepted: 0, served: 0, unauthorized: 0, dropped: 0 };
   const open = new Set<net.Socket>();
@@ -210,9 +165,7 @@ export async function startBridgeHost(opts: BridgeHostOptions = {}): Promise<Bri
   });
   server.on('error', (err) => log('error', `bridge listener error: ${err.message}`));
 
-  await listenPrivately(server, socketPath);
-  fs.chmodSync(socketPath, 0o600);
-  const bound = fs.lstatSync(socketPath);
+  const bound = await listenPrivate(server, socketPath);
 
   let closing: Promise<void> | undefined;
   return {
@@ -222,13 +175,8 @@ export async function startBridgeHost(opts: BridgeHostOptions = {}): Promise<Bri
       closing ??= new Promise<void>((resolve) => {
         server.close(() => resolve());
         for (const s of open) s.destroy();
-        try {
-          const now = fs.lstatSync(socketPath);
-          // Unlink only the inode we bound, never a successor's socket.
-          if (now.ino === bound.ino && now.dev === bound.dev) fs.rmSync(socketPath, { force: true });
-        } catch {
-          // already gone
-        }
+        // Unlink only the inode we bound, never a successor's socket.
+        unlinkIfOurs(socketPath, bound);
       });
       return closing;
     },

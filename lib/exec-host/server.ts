@@ -8,6 +8,7 @@ import path from 'node:path';
 import { timingSafeEqualString } from '../common/constant-time.js';
 import { encodeLine, parseUntrustedJson, readLine } from '../common/jsonl.js';
 import { APPROVAL_DECISIONS, type ApprovalDecision, type PendingApprovals } from '../common/pending-approvals.js';
+import { listenPrivate, prepareSocketPath, unlinkIfOurs } from '../common/private-socket.js';
 import { ensurePrivateDir, resolveStateDir } from '../common/state-dir.js';
 import { openPeerProcess, type PeerCredentials } from '../native/peer.js';
 import { permissions } from '../native/permissions.js';
@@ -19,7 +20,7 @@ import { QueueApprover, askWithTimeout, composeApprovers, type ApprovalPrompt, t
 import { ReplayCache } from './replay-cache.js';
 import { sameFile } from './resolve-executable.js';
 import { runCommand, type ExecResult, type RunnerBackend } from './runner.js';
-import { acquireInstanceLock, listenPrivate, prepareSocketPath, unlinkIfOurs, type InstanceLock } from './socket-setup.js';
+import { acquireInstanceLock, type InstanceLock } from './socket-setup.js';
 
 export const MAX_LINE_BYTES = 256_000;
 export const TTL_MS = 10_000;
@@ -95,7 +96,10 @@ const errors = {
   ttl: { code: 'INVALID_REQUEST', message: 'expired request', reason: 'ttl' },
   hmac: { code: 'INVALID_REQUEST', message: 'invalid auth', reason: 'hmac' },
   json: { code: 'INVALID_REQUEST', message: 'invalid payload', reason: 'json' },
-  replay: { code: 'INVALID_REQUEST', message: 'replayed request', reason: 'replay' },
+  // Upstream keeps no replay cache, so its vocabulary has no replay reason. A nonce seen again is a
+  // request that is no longer fresh: answer with the TTL shape (the client's remedy is the same: sign
+  // anew) and keep the distinction in the audit log.
+  replay: { code: 'INVALID_REQUEST', message: 'expired request', reason: 'ttl' },
   policyUnreadable: { code: 'UNAVAILABLE', message: 'SYSTEM_RUN_DENIED: approvals file unreadable', reason: 'approval-required' },
 } as const;
 
@@ -225,6 +229,25 @@ class ExecHostServer implements ExecHost {
     void this.serve(socket);
   }
 
+  /**
+   * The approvals file through its stat-keyed cache. A changed file may carry a rotated socket token,
+   * which takes effect here without a restart; a file without a token keeps the last one (never empty).
+   */
+  private readPolicy(): { ok: true; data: ApprovalsFile | undefined } | { ok: false; error: string } {
+    let data: ApprovalsFile | undefined;
+    try {
+      data = this.policyFile.get();
+    } catch (err) {
+      return { ok: false, error: (err as Error).message };
+    }
+    const token = data?.socket?.token;
+    if (typeof token === 'string' && token.length > 0 && token !== this.ctx.token) {
+      this.ctx.token = token;
+      this.audit({ event: 'token-rotated' });
+    }
+    return { ok: true, data };
+  }
+
   private audit(record: Record<string, unknown> & { event: string }): void {
     try {
       this.ctx.audit?.write(record);
@@ -330,6 +353,7 @@ class ExecHostServer implements ExecHost {
       socket.destroy();
       return;
     }
+    this.readPolicy(); // picks up a rotated token
     if (!timingSafeEqualString(token, this.ctx.token)) {
       this.stats.authFailures++;
       this.audit({ event: 'request', peer, id, outcome: 'deny', reason: 'token' });
@@ -389,6 +413,8 @@ class ExecHostServer implements ExecHost {
       this.reply(socket, { type: 'exec-res', id, ok: false, error });
     };
     if (Math.abs(Date.now() - ts) > this.ttlMs) return fail(errors.ttl);
+    // One (cached) read of the approvals file serves both the token and the policy.
+    const policy = this.readPolicy();
     if (!verifyExecRequest(this.ctx.token, nonce, ts, requestJson, hmac)) {
       this.stats.authFailures++;
       return fail(errors.hmac);
@@ -396,7 +422,7 @@ class ExecHostServer implements ExecHost {
     const seen = this.replay.remember(nonce);
     if (seen !== 'ok') {
       this.stats.replays++;
-      return fail(errors.replay);
+      return fail(errors.replay, { reason: seen === 'replay' ? 'replay' : 'replay-cache-full' });
     }
     let request: ExecHostRequest;
     try {
@@ -404,12 +430,8 @@ class ExecHostServer implements ExecHost {
     } catch {
       return fail(errors.json);
     }
-    let approvals: ApprovalsFile | undefined;
-    try {
-      approvals = this.policyFile.get();
-    } catch (err) {
-      return fail(errors.policyUnreadable, { error: (err as Error).message });
-    }
+    if (!policy.ok) return fail(errors.policyUnreadable, { error: policy.error });
+    const approvals = policy.data;
     const evaluateOptions: EvaluateOptions = { ...this.options.evaluate };
     if (isRecord(request) && request.needsScreenRecording === true && evaluateOptions.screenRecordingGranted === undefined) {
       evaluateOptions.screenRecordingGranted = await screenRecordingGranted();

@@ -180,16 +180,16 @@ t.test('socket path safety: stale socket replaced, live host and foreign files r
   const h = await startBridgeHost({ socketPath: sock, allowedTeamIds: [], logger: () => {} });
   await handshakeWorks(t, sock, 'host on a formerly stale path');
 
-  await t.rejects(startBridgeHost({ socketPath: sock, allowedTeamIds: [], logger: () => {} }), { code: 'ERR_BRIDGE_HOST_RUNNING' });
+  await t.rejects(startBridgeHost({ socketPath: sock, allowedTeamIds: [], logger: () => {} }), { code: 'ERR_SOCKET_IN_USE' });
   await handshakeWorks(t, sock, 'first host untouched by the second');
   await h.close();
 
   fs.writeFileSync(sock, 'not a socket');
-  await t.rejects(startBridgeHost({ socketPath: sock, logger: () => {} }), { code: 'ERR_BRIDGE_UNSAFE_PATH' });
+  await t.rejects(startBridgeHost({ socketPath: sock, logger: () => {} }), { code: 'ERR_SOCKET_PATH_NOT_SOCKET' });
   t.equal(fs.readFileSync(sock, 'utf8'), 'not a socket', 'foreign file left alone');
   fs.rmSync(sock);
   fs.symlinkSync(path.join(dir, 'elsewhere'), sock);
-  await t.rejects(startBridgeHost({ socketPath: sock, logger: () => {} }), { code: 'ERR_BRIDGE_UNSAFE_PATH' });
+  await t.rejects(startBridgeHost({ socketPath: sock, logger: () => {} }), { code: 'ERR_SOCKET_PATH_NOT_SOCKET' });
   fs.rmSync(sock);
 
   const realDir = path.join(dir, 'real');

@@ -74,8 +74,15 @@ t.test('exec protocol', async (t) => {
   t.test('replay: the same signed line a second time is rejected', async (t) => {
     const { line } = buildExecLine({ command: ['true'] }, token);
     t.equal(parseReply((await rawExchange(host.socketPath, line)).text)?.ok, true);
+    const replaysBefore = host.stats.replays;
     const again = parseReply((await rawExchange(host.socketPath, line)).text);
-    t.same(again?.error, { code: 'INVALID_REQUEST', message: 'replayed request', reason: 'replay' });
+    // Upstream's vocabulary has no replay reason: a reused nonce answers like a stale request …
+    t.same(again?.error, { code: 'INVALID_REQUEST', message: 'expired request', reason: 'ttl' });
+    t.equal(host.stats.replays - replaysBefore, 1, 'counted as a replay, not as a TTL failure');
+    // … and the audit log keeps it distinguishable.
+    const audit = fs.readFileSync(host.auditFile!, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const id = (JSON.parse(line) as { id: string }).id;
+    t.same(audit.filter((r) => r.id === id).map((r) => [r.outcome, r.reason ?? null]), [['ran', null], ['denied', 'replay']], 'audit: ran, then denied as replay');
     const replayTouch = buildExecLine(touch, token, { nonce: 'fixed-nonce-1' });
     fs.rmSync(canary, { force: true });
     await rawExchange(host.socketPath, replayTouch.line);
