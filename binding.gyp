@@ -17,7 +17,11 @@
           "defines": ["OC_HAVE_SPAWN=1"]
         }],
         ["OS=='mac'", {
-          "sources": ["native/mac/peercred.mm", "native/mac/codesign.mm", "native/mac/tcc.mm"],
+          "sources": [
+            "native/mac/peercred.mm", "native/mac/codesign.mm", "native/mac/tcc.mm",
+            "native/mac/procwatch.cc", "native/posix/spawn.cc"
+          ],
+          "defines": ["OC_HAVE_SPAWN=1"],
           "xcode_settings": {
             "CLANG_ENABLE_OBJC_ARC": "YES",
             "CLANG_CXX_LANGUAGE_STANDARD": "c++17",

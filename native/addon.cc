@@ -157,6 +157,49 @@ Napi::Value ProcessExecutable(const Napi::CallbackInfo& info) {
   return Napi::String::New(env, path.data());
 }
 
+// Audit-token process handles (macOS; ENOSYS on Linux). The token is the 32 bytes peerCred filled.
+bool CheckToken(const Napi::CallbackInfo& info, Napi::Uint8Array* token) {
+  if (info.Length() < 1 || !info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array ||
+      info[0].As<Napi::Uint8Array>().ByteLength() != 32) {
+    Napi::TypeError::New(info.Env(), "token must be a 32-byte Uint8Array").ThrowAsJavaScriptException();
+    return false;
+  }
+  *token = info[0].As<Napi::Uint8Array>();
+  return true;
+}
+
+// tokenAlive(token) -> boolean
+Napi::Value TokenAlive(const Napi::CallbackInfo& info) {
+  Napi::Uint8Array token;
+  if (!CheckToken(info, &token)) return info.Env().Undefined();
+  int32_t alive = 0;
+  int err = oc_token_alive(token.Data(), token.ByteLength(), &alive);
+  if (err != 0) {
+    ThrowErrno(info.Env(), "peercred", "csops_audittoken", err);
+    return info.Env().Undefined();
+  }
+  return Napi::Boolean::New(info.Env(), alive != 0);
+}
+
+// tokenExecutable(token) -> string; ESRCH becomes ERR_PEERCRED_PROCESS_EXITED.
+Napi::Value TokenExecutable(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Uint8Array token;
+  if (!CheckToken(info, &token)) return env.Undefined();
+  std::vector<char> path(4096);
+  int err = oc_token_executable(token.Data(), token.ByteLength(), path.data(), path.size());
+  if (err == ESRCH) {
+    MakeError(env, "peercred", "ERR_PEERCRED_PROCESS_EXITED", "the peer process has exited", ESRCH)
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  if (err != 0) {
+    ThrowErrno(env, "peercred", "proc_pidpath", err);
+    return env.Undefined();
+  }
+  return Napi::String::New(env, path.data());
+}
+
 // closeFd(fd): for pidfds handed out by peerCred(…, true).
 Napi::Value CloseFd(const Napi::CallbackInfo& info) {
   int fd;
@@ -495,6 +538,8 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   exports.Set("pidfdAlive", Napi::Function::New(env, PidfdAlive, "pidfdAlive"));
   exports.Set("processExecutable", Napi::Function::New(env, ProcessExecutable, "processExecutable"));
   exports.Set("closeFd", Napi::Function::New(env, CloseFd, "closeFd"));
+  exports.Set("tokenAlive", Napi::Function::New(env, TokenAlive, "tokenAlive"));
+  exports.Set("tokenExecutable", Napi::Function::New(env, TokenExecutable, "tokenExecutable"));
   exports.Set("codeIdentity", Napi::Function::New(env, CodeIdentity, "codeIdentity"));
   exports.Set("verifyTeamId", Napi::Function::New(env, VerifyTeamId, "verifyTeamId"));
   exports.Set("teamRequirement", Napi::Function::New(env, TeamRequirement, "teamRequirement"));

@@ -7,7 +7,7 @@
 //   code identity/TeamID  native/linux/codeident.cc              native/mac/codesign.mm
 //   requirement string    native/posix/requirement.cc (shared by both)
 //   TCC permissions       native/linux/tcc.cc (not-applicable)   native/mac/tcc.mm
-//   process runner        native/posix/spawn.cc + native/linux/procwatch.cc (Linux only for now)
+//   process runner        native/posix/spawn.cc (shared) + native/linux/procwatch.cc / native/mac/procwatch.cc
 //
 // Conventions for every function below:
 //   * return 0 on success, otherwise a POSITIVE errno value (never -1, never a negative errno);
@@ -18,6 +18,7 @@
 //   * strings in result structs are NUL-terminated and truncated to fit (never overflow);
 //   * out-structs are zeroed by the caller before the call; the callee fills every field it knows.
 #pragma once
+#include <spawn.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -63,8 +64,7 @@ int oc_peer_cred(int fd, int want_pidfd, oc_peercred_t* out);
 
 // Non-blocking. Is the process behind a process handle still the same, live process?
 // Linux: handle = pidfd, checked with pidfd_send_signal(pidfd, 0) (ESRCH -> *alive = 0).
-// macOS: no pidfds; return ENOSYS (liveness there is the audit token's pidversion, checked inside
-// oc_code_identity / oc_verify_team_id).
+// macOS: no pidfds; return ENOSYS (use oc_token_alive with the audit token instead).
 int oc_pidfd_alive(int pidfd, int32_t* alive);
 
 // Non-blocking. Linux: pidfd_open(pid, 0) with O_CLOEXEC semantics; ESRCH if no such pid, ENOSYS if
@@ -75,6 +75,21 @@ int oc_pidfd_open(int32_t pid, int32_t* pidfd);
 // returns ESRCH if the process exited (or the pid was reused: the pidfd is dead) before or during the
 // read, so a recycled pid is never described. Deleted executables keep the kernel's " (deleted)" suffix.
 int oc_process_executable(int32_t pid, int32_t pidfd, char* path, size_t path_cap);
+
+// Process handles by audit token (macOS; the token comes from oc_peer_cred, 32 bytes). A token names
+// one process instance: pid + pidversion (xnu gives each new process a fresh pidversion; exec keeps it,
+// like a Linux pidfd survives exec). Both functions ask the kernel to compare the token's pid and
+// pidversion with the live process (csops_audittoken: ESRCH on a mismatch), which is the best check
+// macOS offers without a pidfd. Linux (no audit tokens): both return ENOSYS.
+//
+// Non-blocking (one syscall). *alive = 1 while that very process is alive; 0 once it exited (also when
+// it is a zombie) or its pid was reused. Other failures (e.g. EPERM from a sandbox) are returned.
+int oc_token_alive(const uint8_t* token, size_t token_len, int32_t* alive);
+
+// Non-blocking (proc_pidpath between two token checks). Executable path of the token's process;
+// ESRCH if it exited or the pid was reused before or during the read, so a recycled pid is never
+// described. EINVAL if token_len != 32 or path_cap == 0. Truncates to path_cap (NUL-terminated).
+int oc_token_executable(const uint8_t* token, size_t token_len, char* path, size_t path_cap);
 
 // ---------------------------------------------------------------------------------------------
 // 2. Code identity and TeamID verification
@@ -173,13 +188,36 @@ int oc_tcc_request(const char* permission, const char* target_bundle_id, int32_t
                    oc_tcc_result_t* out);
 
 // ---------------------------------------------------------------------------------------------
-// 4. Process runner (posix_spawn). Implemented in native/posix/spawn.cc; exit notification comes from
-//    oc_proc_exit_fd (Linux: pidfd_open in native/linux/procwatch.cc).
+// 4. Process runner (posix_spawn). The runner itself is native/posix/spawn.cc (both OSes); these are
+//    its per-OS parts (Linux: native/linux/procwatch.cc, macOS: native/mac/procwatch.cc). The
+//    runner calls them in this order for each child:
+//      oc_pipe_cloexec (stdio pipes) -> oc_spawn_prepare -> posix_spawn -> oc_proc_exit_fd
+//      -> oc_spawn_resume (always, even when oc_proc_exit_fd failed) -> poll / waitpid.
 // ---------------------------------------------------------------------------------------------
 
-// Non-blocking. A file descriptor that polls readable (POLLIN) once `pid` has exited; the caller owns it
-// and still reaps with waitpid(pid). ENOSYS where unsupported (then the runner is unavailable).
+// Non-blocking. pipe() with FD_CLOEXEC on both ends (and O_NONBLOCK on both when nonblock != 0).
+// Linux: pipe2, atomic. macOS has no pipe2: pipe + fcntl, so a fork() by another thread in between
+// could inherit the fds (posix_spawn children are unaffected: they get only fds 0-2, see below).
+int oc_pipe_cloexec(int fds[2], int nonblock);
+
+// Non-blocking. OS-specific posix_spawn setup, called after the three stdio dup2 actions were added.
+// Contract: afterwards only fds 0, 1, 2 reach the child, and the child cannot exit before
+// oc_spawn_resume (so oc_proc_exit_fd can never miss the exit). May add bits to *flags (the caller
+// passes them to posix_spawnattr_setflags). Returns 0 or the failing call's error.
+// Linux: posix_spawn_file_actions_addclosefrom_np(3) (glibc >= 2.34); a pidfd sees any exit, no suspend.
+// macOS: POSIX_SPAWN_CLOEXEC_DEFAULT (+ addinherit_np for 0-2) and POSIX_SPAWN_START_SUSPENDED.
+int oc_spawn_prepare(posix_spawn_file_actions_t* actions, short* flags);
+
+// Non-blocking. A file descriptor that polls readable (POLLIN) once `pid` (a child of this process,
+// not yet reaped) has exited; the caller owns it and still reaps with waitpid(pid). It may turn
+// readable a moment before waitpid(WNOHANG) can reap (macOS posts NOTE_EXIT just before the zombie
+// state). ENOSYS where unsupported (then the runner is unavailable).
 int oc_proc_exit_fd(int32_t pid, int32_t* fd);
+
+// Non-blocking. Lets a child prepared by oc_spawn_prepare run (macOS: SIGCONT to the suspended child;
+// Linux: nothing). Must be called before the runner waits for the child; when the runner gives up on a
+// child it sends SIGKILL first and then calls this, so the child dies without running.
+int oc_spawn_resume(int32_t pid);
 
 #ifdef __cplusplus
 }

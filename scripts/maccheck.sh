@@ -45,7 +45,8 @@ addon_api="$(cd "$REPO" && node -p "require('node-addon-api').include_dir")"
 case "$addon_api" in /*) ;; *) addon_api="$REPO/$addon_api" ;; esac
 
 # node_addon_api_except (binding.gyp's dependency) adds NAPI_CPP_EXCEPTIONS; node-gyp adds BUILDING_NODE_EXTENSION.
-flags=(-I "$addon_api" -I "$node_headers" -I "$REPO/native" -DNAPI_CPP_EXCEPTIONS -DBUILDING_NODE_EXTENSION
+# No -I native/: node-gyp and cmake-js do not add it, so every #include "..." must resolve from its own file.
+flags=(-I "$addon_api" -I "$node_headers" -DNAPI_CPP_EXCEPTIONS -DBUILDING_NODE_EXTENSION
        -fvisibility=hidden -fstack-protector-strong -Wextra -Wno-unused-parameter
        -Wno-unused-command-line-argument -Werror)
 while IFS= read -r d; do [ -n "$d" ] && flags+=("-D$d"); done < <(gyp_mac defines)

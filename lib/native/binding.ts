@@ -51,6 +51,10 @@ export interface RawBinding {
   peerCred(fd: number, out: Int32Array, token: Uint8Array, keepPidfd: boolean): boolean;
   pidfdAlive(pidfd: number): boolean;
   processExecutable(pid: number, pidfd: number): string;
+  /** macOS: is the process named by this 32-byte audit token (pid + pidversion) alive? ENOSYS on Linux. */
+  tokenAlive(token: Uint8Array): boolean;
+  /** macOS: executable of the audit token's process; ERR_PEERCRED_PROCESS_EXITED once it is gone. ENOSYS on Linux. */
+  tokenExecutable(token: Uint8Array): string;
   closeFd(fd: number): void;
   codeIdentity(kind: number, fdOrPid: number, path: string, done: NativeCallback<RawCodeIdentity>): void;
   verifyTeamId(kind: number, fdOrPid: number, path: string, teamIds: string[], signingId: string | null,

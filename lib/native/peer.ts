@@ -1,4 +1,5 @@
-// Peer credentials of a connected Unix socket, and a pidfd-pinned handle on the peer process.
+// Peer credentials of a connected Unix socket, and a handle pinned to the peer process instance
+// (Linux: a pidfd; macOS: the audit token, whose pid + pidversion the kernel re-checks on every use).
 import type net from 'node:net';
 
 import { PeerCredError } from '../common/errors.js';
@@ -57,8 +58,10 @@ const leakedPidfds = new FinalizationRegistry<number>((fd) => {
 });
 
 /**
- * The peer process pinned by its pidfd (Linux SO_PEERPIDFD). Read /proc through executable(), which
- * re-checks liveness after reading, so a recycled pid is never described. Call close() when done.
+ * The peer process pinned to one process instance: by its pidfd (Linux SO_PEERPIDFD) or by its audit
+ * token (macOS LOCAL_PEERTOKEN: pid + pidversion, compared with the live process by the kernel on each
+ * call). executable() re-checks liveness after reading, so a recycled pid is never described.
+ * Call close() when done (it releases the pidfd; on macOS it only ends the handle).
  */
 export class PeerProcess {
   readonly pid: number | undefined;
@@ -66,6 +69,8 @@ export class PeerProcess {
   readonly gid: number;
   readonly pidReliable: boolean;
   #pidfd: number;
+  /** macOS audit token (a private copy); undefined on Linux or once closed. */
+  #auditToken: Uint8Array | undefined;
   readonly #token = {};
 
   /** @internal use openPeerProcess() */
@@ -75,31 +80,41 @@ export class PeerProcess {
     this.gid = cred.gid;
     this.pidReliable = cred.pidReliable;
     this.#pidfd = pidfd;
+    this.#auditToken = cred.auditToken ? new Uint8Array(cred.auditToken) : undefined;
     if (pidfd >= 0) leakedPidfds.register(this, pidfd, this.#token);
   }
 
-  #requirePidfd(): number {
+  #checkOpen(): void {
     if (this.#pidfd === -2) throw new PeerCredError('ERR_PEERCRED_CLOSED', 'PeerProcess is closed');
-    if (this.#pidfd < 0) {
-      throw new PeerCredError('ERR_PEERCRED_NO_PIDFD', 'no pidfd for this peer (kernel without SO_PEERPIDFD or not Linux)');
-    }
-    return this.#pidfd;
+  }
+
+  #noHandle(): never {
+    throw new PeerCredError('ERR_PEERCRED_NO_PIDFD',
+      'no pidfd or audit token for this peer (Linux kernel without SO_PEERPIDFD)');
   }
 
   /** True while the very process that connected is alive (false once it exited, even if its pid is reused). */
   isAlive(): boolean {
-    return getBinding().pidfdAlive(this.#requirePidfd());
+    this.#checkOpen();
+    if (this.#pidfd >= 0) return getBinding().pidfdAlive(this.#pidfd);
+    if (this.#auditToken) return getBinding().tokenAlive(this.#auditToken);
+    return this.#noHandle();
   }
 
   /** Path of the peer's executable; throws PeerCredError ERR_PEERCRED_PROCESS_EXITED once it exited. */
   executable(): string {
-    const pidfd = this.#requirePidfd();
-    if (this.pid === undefined) throw new PeerCredError('ERR_PEERCRED_NO_PID', 'the OS did not report a peer pid');
-    return getBinding().processExecutable(this.pid, pidfd);
+    this.#checkOpen();
+    if (this.#pidfd >= 0) {
+      if (this.pid === undefined) throw new PeerCredError('ERR_PEERCRED_NO_PID', 'the OS did not report a peer pid');
+      return getBinding().processExecutable(this.pid, this.#pidfd);
+    }
+    if (this.#auditToken) return getBinding().tokenExecutable(this.#auditToken);
+    return this.#noHandle();
   }
 
-  /** Releases the pidfd. Idempotent. */
+  /** Releases the pidfd (Linux) / drops the token (macOS). Idempotent. */
   close(): void {
+    this.#auditToken = undefined;
     if (this.#pidfd >= 0) {
       leakedPidfds.unregister(this.#token);
       const fd = this.#pidfd;
@@ -111,7 +126,7 @@ export class PeerProcess {
   }
 }
 
-/** Opens a pidfd-holding handle on the peer of a connected Unix socket. */
+/** Opens a handle on the peer of a connected Unix socket: it holds a pidfd (Linux) or the audit token (macOS). */
 export function openPeerProcess(target: net.Socket | number): PeerProcess {
   const { cred, pidfd } = readCredentials(target, true);
   return new PeerProcess(cred, pidfd);

@@ -73,7 +73,7 @@ export const MAX_OUTPUT_BYTES_LIMIT = 64 * 1024 * 1024;
 const MAX_TIMEOUT_MS = 0x7fffffff;
 const MAX_ARGS = 65536;
 
-/** True when this build of the addon has the posix_spawn runner (Linux today). Never throws. */
+/** True when this build of the addon has the posix_spawn runner (Linux and macOS builds). Never throws. */
 export function isNativeSpawnAvailable(): boolean {
   if (!isNativeAvailable()) return false;
   return typeof getBinding().spawn === 'function';

@@ -112,3 +112,19 @@ int oc_process_executable(int32_t pid, int32_t pidfd, char* path, size_t path_ca
   if (err != 0) return err;
   return alive ? 0 : ESRCH;
 }
+
+// Linux has no audit tokens: process handles are pidfds (above).
+int oc_token_alive(const uint8_t* token, size_t token_len, int32_t* alive) {
+  (void)token;
+  (void)token_len;
+  (void)alive;
+  return ENOSYS;
+}
+
+int oc_token_executable(const uint8_t* token, size_t token_len, char* path, size_t path_cap) {
+  (void)token;
+  (void)token_len;
+  (void)path;
+  (void)path_cap;
+  return ENOSYS;
+}

@@ -26,7 +26,7 @@
 #include <string>
 #include <vector>
 
-#include "platform.h"
+#include "../platform.h"
 
 // Private libsystem_kernel syscall wrapper (xnu bsd/sys/codesign.h, not in the public SDK):
 //   int csops_audittoken(pid_t pid, unsigned int ops, void *useraddr, size_t usersize, audit_token_t *token);

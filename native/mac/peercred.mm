@@ -1,4 +1,4 @@
-// macOS peer credentials of a connected AF_UNIX socket and process-handle stubs (platform.h §1).
+// macOS peer credentials of a connected AF_UNIX socket, and process handles by audit token (platform.h §1).
 //
 // Three kernel views of the peer, captured at different times (xnu bsd/kern/uipc_usrreq.c):
 //   LOCAL_PEERCRED  (struct xucred): euid/egid snapshot taken at connect() (listen() for the server side);
@@ -16,7 +16,7 @@
 #include <unistd.h>
 #include <bsm/libbsm.h>
 
-#include "platform.h"
+#include "../platform.h"
 
 // The token is copied into a fixed 32-byte field shared with other platforms: prove it fits exactly.
 static_assert(sizeof(audit_token_t) == 32, "audit_token_t is 8 x uint32");
@@ -26,7 +26,14 @@ static_assert(sizeof(((oc_peercred_t*)nullptr)->audit_token) == sizeof(audit_tok
 static_assert(SOL_LOCAL == 0 && LOCAL_PEERCRED == 1 && LOCAL_PEERPID == 2 && LOCAL_PEERTOKEN == 6,
               "bsd/sys/un.h constants");
 
+// Private libsystem_kernel syscall wrapper (xnu bsd/sys/codesign.h; also used by codesign.mm). With a
+// token, xnu's csops_internal compares the token's pid and pidversion (val[5], val[7]) with the live
+// process under a proc reference and answers ESRCH on a mismatch or when no such live process exists.
+extern "C" int csops_audittoken(pid_t pid, unsigned int ops, void* useraddr, size_t usersize, audit_token_t* token);
+
 namespace {
+
+constexpr unsigned int kCsOpsStatus = 0;  // CS_OPS_STATUS: readable for any process, no privilege needed
 
 // SOL_LOCAL is 0, which is also IPPROTO_IP: on a TCP socket LOCAL_PEERCRED (1) reads IP_OPTIONS instead
 // and can "succeed" with garbage (getpeereid() has exactly this hole). Confirm AF_UNIX before any query.
@@ -110,8 +117,8 @@ int oc_peer_cred(int fd, int want_pidfd, oc_peercred_t* out) {
   return 0;
 }
 
-// No pidfds on macOS: liveness of a specific process instance is the audit token's pidversion, checked
-// by the code-identity functions (csops_audittoken / SecCodeCopyGuestWithAttributes fail for a stale token).
+// No pidfds on macOS: liveness of a specific process instance is the audit token's pidversion
+// (oc_token_alive below; the code-identity functions check it the same way).
 int oc_pidfd_alive(int pidfd, int32_t* alive) {
   (void)pidfd;
   (void)alive;
@@ -125,13 +132,69 @@ int oc_pidfd_open(int32_t pid, int32_t* pidfd) {
 }
 
 // proc_pidpath() describes whatever process holds `pid` now: without a pidfd this cannot be pinned to one
-// process instance (racy by nature on macOS). Identity decisions use the audit token (codesign.mm) instead.
+// process instance (racy by nature on macOS). Handles use oc_token_executable instead.
 int oc_process_executable(int32_t pid, int32_t pidfd, char* path, size_t path_cap) {
   (void)pidfd;
   if (pid <= 0 || path == nullptr || path_cap == 0) return EINVAL;
   char buf[PROC_PIDPATHINFO_MAXSIZE];
   int n = proc_pidpath(pid, buf, sizeof(buf));
   if (n <= 0) return errno != 0 ? errno : ESRCH;
+  size_t len = static_cast<size_t>(n) < sizeof(buf) ? static_cast<size_t>(n) : sizeof(buf) - 1;
+  if (len >= path_cap) len = path_cap - 1;  // contract: truncate, never overflow
+  memcpy(path, buf, len);
+  path[len] = '\0';
+  return 0;
+}
+
+namespace {
+
+int TokenFrom(const uint8_t* bytes, size_t len, audit_token_t* token) {
+  if (bytes == nullptr || len != sizeof(audit_token_t)) return EINVAL;
+  memcpy(token, bytes, sizeof(audit_token_t));
+  if (audit_token_to_pid(*token) <= 0) return EINVAL;
+  return 0;
+}
+
+// 0 while the token's process instance is alive, ESRCH once it is gone (exited, zombie, or pid reused:
+// xnu gives every new process a fresh pidversion), another errno if the kernel refused to answer.
+int TokenCheck(const audit_token_t& token) {
+  audit_token_t copy = token;  // the kernel takes a non-const pointer
+  uint32_t status = 0;
+  if (csops_audittoken(audit_token_to_pid(token), kCsOpsStatus, &status, sizeof(status), &copy) != 0) return errno;
+  return 0;
+}
+
+}  // namespace
+
+int oc_token_alive(const uint8_t* token_bytes, size_t token_len, int32_t* alive) {
+  audit_token_t token;
+  int err = TokenFrom(token_bytes, token_len, &token);
+  if (err != 0) return err;
+  err = TokenCheck(token);
+  if (err == ESRCH) {
+    *alive = 0;
+    return 0;
+  }
+  if (err != 0) return err;
+  *alive = 1;
+  return 0;
+}
+
+// proc_pidpath takes a bare pid, so the token is checked before and after the read: while the token's
+// process is alive its pid cannot name another process, so a path read between two successful checks
+// belongs to that process (the same check-read-check as the Linux pidfd version).
+int oc_token_executable(const uint8_t* token_bytes, size_t token_len, char* path, size_t path_cap) {
+  if (path == nullptr || path_cap == 0) return EINVAL;
+  audit_token_t token;
+  int err = TokenFrom(token_bytes, token_len, &token);
+  if (err != 0) return err;
+  err = TokenCheck(token);
+  if (err != 0) return err;
+  char buf[PROC_PIDPATHINFO_MAXSIZE];
+  int n = proc_pidpath(audit_token_to_pid(token), buf, sizeof(buf));
+  if (n <= 0) return errno != 0 && errno != ESRCH ? errno : ESRCH;
+  err = TokenCheck(token);
+  if (err != 0) return err;
   size_t len = static_cast<size_t>(n) < sizeof(buf) ? static_cast<size_t>(n) : sizeof(buf) - 1;
   if (len >= path_cap) len = path_cap - 1;  // contract: truncate, never overflow
   memcpy(path, buf, len);

@@ -27,7 +27,7 @@
 #include <CoreGraphics/CoreGraphics.h>
 #include <dispatch/dispatch.h>
 
-#include "platform.h"
+#include "../platform.h"
 
 namespace {
 

@@ -1,6 +1,8 @@
-// posix_spawn runner. One lazily started supervisor thread owns every running child: it spawns (so the
-// JS thread never waits for exec), polls all pipes and exit fds together, enforces timeouts and reaps.
-// Cost is flat in the parent's RSS because glibc's posix_spawn uses CLONE_VM|CLONE_VFORK.
+// posix_spawn runner (Linux and macOS). One lazily started supervisor thread owns every running child: it
+// spawns (so the JS thread never waits for exec), polls all pipes and exit fds together, enforces timeouts
+// and reaps. Cost is flat in the parent's RSS: glibc's posix_spawn uses CLONE_VM|CLONE_VFORK, and on
+// macOS posix_spawn is a system call that never copies the parent. The per-OS parts (pipes, fd hygiene,
+// exit fds, start-suspended) are the platform.h §4 hooks; this file has no #ifdef.
 #include "spawn.h"
 
 #include "../platform.h"
@@ -124,12 +126,15 @@ void Start(Job* job) {
   }
   int out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1}, in_pipe[2] = {-1, -1};
   int stdin_src = -1;
-  if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) {
-    res.error = errno;
+  int perr = oc_pipe_cloexec(out_pipe, 0);
+  if (perr == 0) perr = oc_pipe_cloexec(err_pipe, 0);
+  if (perr != 0) {
+    res.error = perr;
     res.error_what = "pipe";
   } else if (req.has_stdin) {
-    if (pipe2(in_pipe, O_CLOEXEC) != 0) {
-      res.error = errno;
+    perr = oc_pipe_cloexec(in_pipe, 0);
+    if (perr != 0) {
+      res.error = perr;
       res.error_what = "pipe";
     }
     stdin_src = in_pipe[0];
@@ -156,13 +161,12 @@ void Start(Job* job) {
     if (rc == 0) rc = posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
     if (rc == 0) rc = posix_spawn_file_actions_adddup2(&actions, err_pipe[1], 2);
     // glibc >= 2.29 / macOS 10.15: no fallback is needed on the platforms we build for; without it the
-    // build fails rather than silently ignoring cwd.
+    // build fails rather than silently ignoring cwd (native/mac/procwatch.cc pins the deployment target).
     if (rc == 0 && req.has_cwd) rc = posix_spawn_file_actions_addchdir_np(&actions, req.cwd.c_str());
-    // Every other descriptor is closed, whether or not someone forgot O_CLOEXEC (glibc >= 2.34).
-    if (rc == 0) rc = posix_spawn_file_actions_addclosefrom_np(&actions, 3);
-    if (rc == 0) {
-      rc = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
-    }
+    // Only fds 0-2 reach the child, and it cannot exit before its exit fd exists (platform.h §4).
+    short flags = POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK;
+    if (rc == 0) rc = oc_spawn_prepare(&actions, &flags);
+    if (rc == 0) rc = posix_spawnattr_setflags(&attr, flags);
     if (rc == 0) rc = posix_spawnattr_setpgroup(&attr, 0);
     if (rc == 0) rc = posix_spawnattr_setsigdefault(&attr, &all);
     if (rc == 0) rc = posix_spawnattr_setsigmask(&attr, &none);
@@ -205,9 +209,12 @@ void Start(Job* job) {
   if (err == 0) err = SetNonBlocking(job->out_fd);
   if (err == 0) err = SetNonBlocking(job->err_fd);
   if (err == 0 && job->in_fd >= 0) err = SetNonBlocking(job->in_fd);
+  if (err == 0) err = oc_spawn_resume(pid);
   if (err != 0) {
-    // Cannot supervise it: do not leave it running unobserved.
+    // Cannot supervise it: do not leave it running unobserved. SIGKILL before resuming (macOS starts it
+    // suspended), so it dies without running; waitpid cannot block on a stopped child after that.
     kill(-pid, SIGKILL);
+    oc_spawn_resume(pid);
     waitpid(pid, nullptr, 0);
     if (exit_fd >= 0) close(exit_fd);
     CloseFd(&job->out_fd);
@@ -266,7 +273,9 @@ void Reap(Job* job, Clock::time_point now) {
   do {
     r = waitpid(job->res->pid, &status, WNOHANG);
   } while (r < 0 && errno == EINTR);
-  if (r == 0) return;  // exit fd fired before the zombie was visible (should not happen); poll again
+  // The exit fd fired before the zombie was visible (macOS posts NOTE_EXIT just before the process becomes
+  // a zombie; the window is a few microseconds): poll again.
+  if (r == 0) return;
   job->exited = true;
   CloseFd(&job->exit_fd);
   if (r < 0) {
@@ -322,7 +331,8 @@ class Supervisor {
   int Submit(std::unique_ptr<Job> job) {
     std::lock_guard<std::mutex> lock(mu_);
     if (!started_) {
-      if (pipe2(wake_, O_CLOEXEC | O_NONBLOCK) != 0) return errno;
+      int err = oc_pipe_cloexec(wake_, 1);
+      if (err != 0) return err;
       try {
         std::thread(&Supervisor::Run, this).detach();
       } catch (...) {
