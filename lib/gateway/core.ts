@@ -3,11 +3,13 @@ import crypto from 'node:crypto';
 import { EventEmitter } from 'node:events';
 
 import type { PendingApprovals } from '../common/pending-approvals.js';
+import { GatewayProtocolError, type ErrorShape } from '../protocol/errors.js';
 import { hasScopeFor } from '../protocol/scopes.js';
 import { CommandPolicy, type CommandPolicyOptions } from './command-policy.js';
 import type { GatewayConnection } from './connection.js';
 import { ExecApprovalBroker } from './exec-approvals.js';
 import { IdempotencyCache } from './idempotency.js';
+import { IdempotencyStore, idempotencyFilePath, type IdempotencyCodec } from './idempotency-store.js';
 import { NodeRegistry } from './node-registry.js';
 import { PairingStore } from './pairing-store.js';
 
@@ -23,7 +25,21 @@ export interface GatewayCoreOptions {
   autoApproveNodes: boolean;
   /** Count the local exec host as an approval route (it prompts for entries in `pending`). */
   localApprovalRoute: boolean;
+  idempotency?: IdempotencyLimits;
   now?: () => number;
+}
+
+export interface IdempotencyLimits {
+  /** Remembered invoke results. Default 4096. */
+  maxEntries?: number;
+  /** Bytes of remembered results in memory. Default 32 MiB. */
+  maxBytes?: number;
+  /** How long a result is remembered, across restarts too. Default 10 min. */
+  ttlMs?: number;
+  /** Upper bound of the persisted file. Default 8 MiB. */
+  maxFileBytes?: number;
+  /** Coalescing delay of the persisted file's writes. Default 250 ms. */
+  flushDelayMs?: number;
 }
 
 export interface InvokeResultPayload {
@@ -34,6 +50,20 @@ export interface InvokeResultPayload {
   payloadJSON: string | null;
 }
 
+export type CachedInvoke = { ok: true; value: InvokeResultPayload } | { ok: false; error: unknown };
+
+/** Results persist as the wire payload or error shape; errors other than protocol errors are not persisted. */
+const cachedInvokeCodec: IdempotencyCodec<CachedInvoke> = {
+  encode: (value) => (value.ok ? value : value.error instanceof GatewayProtocolError ? { ok: false, error: value.error.toErrorShape() } : undefined),
+  decode: (raw) => {
+    if (typeof raw !== 'object' || raw === null) return undefined;
+    const r = raw as { ok?: unknown; value?: unknown; error?: Partial<ErrorShape> };
+    if (r.ok === true && typeof r.value === 'object' && r.value !== null && (r.value as { ok?: unknown }).ok === true) return { ok: true, value: r.value as InvokeResultPayload };
+    if (r.ok === false && typeof r.error?.code === 'string' && typeof r.error.message === 'string') return { ok: false, error: GatewayProtocolError.fromErrorShape(r.error as ErrorShape) };
+    return undefined;
+  },
+};
+
 export class GatewayCore {
   readonly bootId = crypto.randomUUID();
   readonly startedAtMs: number;
@@ -43,7 +73,9 @@ export class GatewayCore {
   readonly registry = new NodeRegistry();
   readonly approvals: ExecApprovalBroker;
   readonly policy: CommandPolicy;
-  readonly idempotency = new IdempotencyCache<{ ok: true; value: InvokeResultPayload } | { ok: false; error: unknown }>();
+  readonly idempotency: IdempotencyCache<CachedInvoke>;
+  /** Persists settled idempotency entries so that a retry after a restart is not run twice. */
+  readonly idempotencyStore: IdempotencyStore<CachedInvoke>;
   /** 'node.event' (nodeId, event, payload) for in-process consumers such as `up`. */
   readonly events = new EventEmitter<{ 'node.event': [nodeId: string, event: string, payload: unknown]; 'node.connected': [nodeId: string] }>();
   private seq = 0;
@@ -55,6 +87,21 @@ export class GatewayCore {
     this.pairing = new PairingStore(options.stateDir, this.now);
     this.approvals = new ExecApprovalBroker(options.pending, this.now);
     this.policy = new CommandPolicy(options.commandPolicy);
+    const limits = options.idempotency ?? {};
+    this.idempotencyStore = new IdempotencyStore({
+      file: idempotencyFilePath(options.stateDir),
+      codec: cachedInvokeCodec,
+      maxFileBytes: limits.maxFileBytes,
+      delayMs: limits.flushDelayMs,
+    });
+    this.idempotency = new IdempotencyCache<CachedInvoke>({
+      maxEntries: limits.maxEntries,
+      maxBytes: limits.maxBytes,
+      ttlMs: limits.ttlMs,
+      now: this.now,
+      onChange: () => this.idempotencyStore.schedule(),
+    });
+    this.idempotencyStore.load(this.idempotency);
   }
 
   /** Sends an event with the next global `seq` to every ready connection that passes `filter`. */

@@ -1,12 +1,22 @@
 // Same idempotency key → same result, and never a second execution while the first is in flight.
 // Bounded by entry count and by the bytes of remembered results (oldest evicted first), and
-// time-limited; transport failures are not remembered so that a retry can run.
+// time-limited; transport failures are not remembered so that a retry can run. Settled values are
+// kept beside their promise so that idempotency-store.ts can persist them across restarts.
 
 export interface IdempotencyEntry<T> {
   fingerprint: string;
   result: Promise<T>;
   expiresAtMs: number;
   bytes: number;
+  /** The settled value, once account() recorded it. */
+  value?: T;
+  /** Memo for the persistence layer (the entry's serialised form); opaque to the cache. */
+  encoded?: string;
+}
+
+export interface SettledEntry<T> {
+  key: string;
+  entry: IdempotencyEntry<T> & { value: T };
 }
 
 export interface IdempotencyCacheOptions {
@@ -14,14 +24,17 @@ export interface IdempotencyCacheOptions {
   maxBytes?: number;
   ttlMs?: number;
   now?: () => number;
+  /** Called when the set of settled entries changed (a result was recorded or removed). */
+  onChange?: () => void;
 }
 
 export class IdempotencyCache<T> {
   private readonly entries = new Map<string, IdempotencyEntry<T>>();
-  private readonly maxEntries: number;
-  private readonly maxBytes: number;
-  private readonly ttlMs: number;
+  readonly maxEntries: number;
+  readonly maxBytes: number;
+  readonly ttlMs: number;
   private readonly now: () => number;
+  private readonly onChange: () => void;
   private totalBytes = 0;
 
   constructor(options: IdempotencyCacheOptions = {}) {
@@ -29,6 +42,7 @@ export class IdempotencyCache<T> {
     this.maxBytes = options.maxBytes ?? 32 * 1024 * 1024;
     this.ttlMs = options.ttlMs ?? 10 * 60_000;
     this.now = options.now ?? Date.now;
+    this.onChange = options.onChange ?? (() => {});
   }
 
   get(key: string): IdempotencyEntry<T> | undefined {
@@ -48,8 +62,11 @@ export class IdempotencyCache<T> {
     this.evict();
   }
 
-  /** Records the size of a settled result; a result larger than the whole budget is not kept. */
-  account(key: string, result: Promise<T>, bytes: number): void {
+  /**
+   * Records the size (and, when given, the value) of a settled result; a result larger than the
+   * whole budget is not kept.
+   */
+  account(key: string, result: Promise<T>, bytes: number, value?: T): void {
     const entry = this.entries.get(key);
     if (!entry || entry.result !== result) return;
     if (bytes > this.maxBytes) {
@@ -58,12 +75,37 @@ export class IdempotencyCache<T> {
     }
     this.totalBytes += bytes - entry.bytes;
     entry.bytes = bytes;
+    if (value !== undefined) {
+      entry.value = value;
+      this.onChange();
+    }
     this.evict();
+  }
+
+  /** Re-inserts a settled entry (from a previous run); ignored when expired or already present. */
+  restore(key: string, fingerprint: string, value: T, expiresAtMs: number, bytes: number): boolean {
+    if (expiresAtMs <= this.now() || this.entries.has(key) || bytes > this.maxBytes) return false;
+    this.entries.set(key, { fingerprint, result: Promise.resolve(value), expiresAtMs, bytes, value });
+    this.totalBytes += bytes;
+    this.evict();
+    return this.entries.has(key);
   }
 
   delete(key: string, result: Promise<T>): void {
     const entry = this.entries.get(key);
-    if (entry?.result === result) this.remove(key, entry);
+    if (entry?.result !== result) return;
+    this.remove(key, entry);
+    if (entry.value !== undefined) this.onChange();
+  }
+
+  /** Unexpired entries with a recorded value, oldest first. */
+  settled(): SettledEntry<T>[] {
+    const now = this.now();
+    const out: SettledEntry<T>[] = [];
+    for (const [key, entry] of this.entries) {
+      if (entry.value !== undefined && entry.expiresAtMs > now) out.push({ key, entry: entry as IdempotencyEntry<T> & { value: T } });
+    }
+    return out;
   }
 
   get size(): number {

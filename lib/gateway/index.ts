@@ -4,3 +4,5 @@ export { loadGatewayAuth, generateGatewayToken, configPathFor, type GatewayAuthC
 export { CommandPolicy, detectPlatform, type CommandPolicyOptions, type NodePlatform } from './command-policy.js';
 export type { NodeSession } from './node-registry.js';
 export type { PairedDevice, PairedNode } from './pairing-store.js';
+export type { IdempotencyLimits } from './core.js';
+export { GatewayLockedError, GATEWAY_LOCK_FILE } from './instance-lock.js';

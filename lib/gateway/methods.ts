@@ -28,7 +28,7 @@ import {
 import { hasScopeFor, requiredScope, roleViolation } from '../protocol/scopes.js';
 import { EXEC_APPROVALS_NODE_COMMANDS } from './command-policy.js';
 import type { GatewayConnection } from './connection.js';
-import type { GatewayCore, InvokeResultPayload } from './core.js';
+import type { CachedInvoke, GatewayCore, InvokeResultPayload } from './core.js';
 import type { InvokeOutcome, NodeSession } from './node-registry.js';
 import { approveNodeRequest, reconcileNodePairing, rejectNodeRequest } from './node-pairing.js';
 import type { PairedDevice } from './pairing-store.js';
@@ -207,8 +207,6 @@ function outcomeToResult(nodeId: string, command: string, outcome: InvokeOutcome
   });
 }
 
-type CachedInvoke = { ok: true; value: InvokeResultPayload } | { ok: false; error: unknown };
-
 async function nodeInvoke(ctx: HandlerContext): Promise<InvokeResultPayload> {
   const { core } = ctx;
   const p = parse(validateNodeInvokeParams, ctx);
@@ -229,14 +227,16 @@ async function nodeInvoke(ctx: HandlerContext): Promise<InvokeResultPayload> {
   const run = core.registry
     .invoke({ nodeId: p.nodeId, command: p.command, paramsJSON: forward === undefined ? null : JSON.stringify(forward), timeoutMs, idempotencyKey: p.idempotencyKey })
     .then((outcome): CachedInvoke => {
+      let cached: CachedInvoke;
+      try {
+        cached = { ok: true, value: outcomeToResult(p.nodeId, p.command, outcome) };
+      } catch (error) {
+        cached = { ok: false, error };
+      }
       // Transport failures are forgotten so that a retry with the same key can run.
       if (!outcome.ok && outcome.kind !== 'node') core.idempotency.delete(key, run);
-      else core.idempotency.account(key, run, outcome.ok ? (outcome.payloadJSON?.length ?? 256) * 2 : 256);
-      try {
-        return { ok: true, value: outcomeToResult(p.nodeId, p.command, outcome) };
-      } catch (error) {
-        return { ok: false, error };
-      }
+      else core.idempotency.account(key, run, outcome.ok ? (outcome.payloadJSON?.length ?? 256) * 2 : 256, cached);
+      return cached;
     });
   core.idempotency.set(key, fingerprint, run);
   return unwrap(await run);

@@ -26,7 +26,7 @@ import { validateRequestFrame } from '../protocol/frames.js';
 import { loadGatewayAuth, type TokenSource } from './auth-config.js';
 import type { CommandPolicyOptions } from './command-policy.js';
 import { GatewayConnection } from './connection.js';
-import { GatewayCore } from './core.js';
+import { GatewayCore, type IdempotencyLimits } from './core.js';
 import { handleHandshakeFrame } from './handshake.js';
 import { acquireGatewayLock, type InstanceLock } from './instance-lock.js';
 import { dispatchRequest } from './methods.js';
@@ -66,6 +66,8 @@ export interface GatewayOptions {
   /** Unauthenticated sockets per IP before upgrades get HTTP 503. Default 32 (env OPENCLAW_MAX_PREAUTH_CONNECTIONS_PER_IP). */
   maxPreauthPerIp?: number;
   commandPolicy?: CommandPolicyOptions;
+  /** Bounds of the idempotency cache, persisted at <state>/gateway/idempotency.json. */
+  idempotency?: IdempotencyLimits;
   /** Reported as hello-ok server.version. */
   version?: string;
 }
@@ -159,6 +161,7 @@ async function startLocked(options: GatewayOptions, env: NodeJS.ProcessEnv, stat
     maxPayload,
     maxBufferedBytes,
     commandPolicy: options.commandPolicy,
+    idempotency: options.idempotency,
     autoApproveNodes: options.autoApproveNodes ?? false,
     localApprovalRoute: options.localApprovalRoute ?? false,
   });
@@ -311,6 +314,7 @@ async function startLocked(options: GatewayOptions, env: NodeJS.ProcessEnv, stat
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       await closed;
+      await core.idempotencyStore.close();
       lock.release();
     })();
     return closing;

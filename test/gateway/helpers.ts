@@ -1,9 +1,12 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- wire frames are untyped JSON; tests read them field by field */
 // Test helpers: a real gateway on an ephemeral port in a temp state dir, and raw `ws` clients that
 // speak the protocol frame by frame (no client library in between).
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import readline from 'node:readline';
+import type { Readable } from 'node:stream';
 
 import WebSocket from 'ws';
 
@@ -239,4 +242,32 @@ export async function until(cond: () => boolean, timeoutMs = 10_000): Promise<vo
     if (Date.now() > deadline) throw new Error('condition not reached');
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
+}
+
+const ROOT = path.resolve(import.meta.dirname, '..', '..');
+export const CLI_GATEWAY_TOKEN = 'cli-token-0123456789';
+
+export interface CliGateway {
+  child: ChildProcessByStdio<null, Readable, Readable>;
+  info: any;
+  exited: Promise<number | null>;
+  stderr: () => string;
+}
+
+/** `openclaw-ipc gateway --json` in a child process; resolves with its ready line. */
+export async function spawnCliGateway(t: Tap, stateDir: string): Promise<CliGateway> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'lib/cli/main.ts'), 'gateway', '--port', '0', '--state-dir', stateDir, '--token', CLI_GATEWAY_TOKEN, '--json'], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  t.teardown(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); });
+  let stderr = '';
+  child.stderr.on('data', (d) => { stderr += d; });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const lines = readline.createInterface({ input: child.stdout });
+  const first = await new Promise<string | undefined>((resolve) => {
+    lines.once('line', resolve);
+    child.once('exit', () => resolve(undefined));
+  });
+  return { child, info: first === undefined ? undefined : JSON.parse(first), exited, stderr: () => stderr };
 }

@@ -26,3 +26,25 @@ t.test('IdempotencyCache bounds entries, bytes and age', async (t) => {
   cache.delete('a', results[0]!);
   t.notOk(cache.get('a'));
 });
+
+t.test('IdempotencyCache: settled values, restore and change notifications', async (t) => {
+  let now = 0;
+  let changes = 0;
+  const cache = new IdempotencyCache<number>({ maxEntries: 2, maxBytes: 100, ttlMs: 1000, now: () => now, onChange: () => changes++ });
+  const a = Promise.resolve(1);
+  cache.set('a', 'fa', a);
+  t.same(cache.settled(), [], 'an in-flight entry is not settled');
+  cache.account('a', a, 10, 1);
+  t.equal(changes, 1, 'recording a value notifies');
+  t.match(cache.settled(), [{ key: 'a', entry: { fingerprint: 'fa', value: 1, bytes: 10, expiresAtMs: 1000 } }]);
+  t.ok(cache.restore('r', 'fr', 7, 500, 20), 'restored');
+  t.equal(await cache.get('r')!.result, 7);
+  t.notOk(cache.restore('r', 'fr', 8, 500, 20), 'an existing key is not overwritten');
+  t.notOk(cache.restore('old', 'f', 9, 0, 1), 'an expired entry is not restored');
+  t.notOk(cache.restore('huge', 'f', 9, 900, 1000), 'an entry above the byte budget is not restored');
+  t.equal(cache.bytes, 30);
+  cache.delete('a', a);
+  t.equal(changes, 2, 'removing a settled entry notifies');
+  now = 600;
+  t.same(cache.settled(), [], 'expired entries are not listed');
+});

@@ -1,44 +1,14 @@
-/* eslint-disable @typescript-eslint/no-explicit-any -- wire frames are untyped JSON; tests read them field by field */
 // One Gateway per state dir (a live holder refuses a second one; a crashed or pid-reused holder is
 // taken over), and duplicate JSON keys in frames rejected as malformed.
-import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import readline from 'node:readline';
-import type { Readable } from 'node:stream';
 
 import t from 'tap';
 
 import { startGateway } from '../../lib/gateway/index.js';
-import { ALL_OPERATOR_SCOPES, RawClient, connectOk, startTestGateway, tempStateDir, type Tap } from './helpers.js';
+import { ALL_OPERATOR_SCOPES, RawClient, connectOk, spawnCliGateway, startTestGateway, tempStateDir } from './helpers.js';
 
-const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const backend = { role: 'operator' as const, clientId: 'gateway-client', mode: 'backend', identity: null, scopes: ALL_OPERATOR_SCOPES };
-
-interface CliGateway {
-  child: ChildProcessByStdio<null, Readable, Readable>;
-  info: any;
-  exited: Promise<number | null>;
-  stderr: () => string;
-}
-
-/** `openclaw-ipc gateway --json` in a child process; resolves with its ready line. */
-async function spawnCliGateway(t: Tap, stateDir: string): Promise<CliGateway> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'lib/cli/main.ts'), 'gateway', '--port', '0', '--state-dir', stateDir, '--token', 'cli-token-0123456789', '--json'], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  t.teardown(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); });
-  let stderr = '';
-  child.stderr.on('data', (d) => { stderr += d; });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const lines = readline.createInterface({ input: child.stdout });
-  const first = await new Promise<string | undefined>((resolve) => {
-    lines.once('line', resolve);
-    child.once('exit', () => resolve(undefined));
-  });
-  return { child, info: first === undefined ? undefined : JSON.parse(first), exited, stderr: () => stderr };
-}
 
 t.test('a second gateway on the same state dir is refused while the first lives; the dir is free after close', async (t) => {
   const stateDir = tempStateDir(t);

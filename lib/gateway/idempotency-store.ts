@@ -1,0 +1,205 @@
+// Persists the settled part of an IdempotencyCache so that a `node.invoke` retried after a Gateway
+// restart returns the stored result instead of running again. The file (<state>/gateway/
+// idempotency.json, 0600) is rewritten atomically and asynchronously, coalesced behind a short delay:
+// recording a result only arms a timer, so the invoke path never waits for the disk. Bounded by the
+// cache (entries, age) and by maxFileBytes (newest entries kept). In-flight invokes are not persisted
+// (their node request dies with the Gateway), and a result settled less than `delayMs` before a crash
+// (kill -9, power loss) may be missing; close() always writes the final state.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+
+import { ensurePrivateDir } from '../common/state-dir.js';
+import type { IdempotencyCache } from './idempotency.js';
+
+const FILE_VERSION = 1;
+const DEFAULT_MAX_FILE_BYTES = 8 * 1024 * 1024;
+
+export interface IdempotencyCodec<T> {
+  /** JSON-serialisable form of a value, or undefined for a value that must not be persisted. */
+  encode(value: T): unknown;
+  /** The value back from its persisted form; undefined rejects the entry. */
+  decode(raw: unknown): T | undefined;
+}
+
+export interface IdempotencyStoreOptions<T> {
+  file: string;
+  codec: IdempotencyCodec<T>;
+  /** Upper bound of the file; the newest entries that fit are written. Default 8 MiB. */
+  maxFileBytes?: number;
+  /** Coalescing delay between a change and the write. Default 250 ms. */
+  delayMs?: number;
+}
+
+interface PersistedEntry {
+  key: string;
+  fingerprint: string;
+  expiresAtMs: number;
+  bytes: number;
+  result: unknown;
+}
+
+export function idempotencyFilePath(stateDir: string): string {
+  return path.join(stateDir, 'gateway', 'idempotency.json');
+}
+
+export class IdempotencyStore<T> {
+  readonly file: string;
+  private readonly codec: IdempotencyCodec<T>;
+  private readonly maxFileBytes: number;
+  private readonly delayMs: number;
+  private cache?: IdempotencyCache<T>;
+  private timer?: NodeJS.Timeout;
+  private writing?: Promise<void>;
+  private dirty = false;
+  private closed = false;
+  /** The last write failure (the Gateway keeps serving; the next change retries). */
+  lastError?: Error;
+
+  constructor(options: IdempotencyStoreOptions<T>) {
+    this.file = options.file;
+    this.codec = options.codec;
+    this.maxFileBytes = options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
+    this.delayMs = options.delayMs ?? 250;
+  }
+
+  /**
+   * Attaches the cache and restores the entries of a previous run (expired ones are skipped). A
+   * missing, oversized (beyond max(maxFileBytes, 8 MiB)), unsafe (not a regular file) or malformed file restores nothing: the cache is an optimisation of
+   * retries, so it starts empty rather than failing the Gateway. Returns the count restored.
+   */
+  load(cache: IdempotencyCache<T>): number {
+    this.cache = cache;
+    // A file written under a larger cap is still read, up to the default cap.
+    const text = readBounded(this.file, Math.max(this.maxFileBytes, DEFAULT_MAX_FILE_BYTES));
+    if (text === undefined) return 0;
+    let data: unknown;
+    try {
+      data = JSON.parse(text);
+    } catch {
+      return 0;
+    }
+    if (!isRecord(data) || data.version !== FILE_VERSION || !Array.isArray(data.entries)) return 0;
+    let restored = 0;
+    for (const raw of data.entries as unknown[]) {
+      if (!isPersistedEntry(raw)) continue;
+      const value = this.codec.decode(raw.result);
+      if (value !== undefined && cache.restore(raw.key, raw.fingerprint, value, raw.expiresAtMs, raw.bytes)) restored++;
+    }
+    return restored;
+  }
+
+  /** Arms the coalescing timer; cheap enough for the invoke path. */
+  schedule(): void {
+    this.dirty = true;
+    if (this.timer || this.writing || this.closed) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.flush();
+    }, this.delayMs);
+    this.timer.unref();
+  }
+
+  /** Writes the current state now (after any write in progress). Never rejects. */
+  async flush(): Promise<void> {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    while (this.writing) await this.writing;
+    if (!this.dirty || !this.cache) return;
+    this.dirty = false;
+    this.writing = this.write(this.serialise(this.cache)).then(
+      () => { this.lastError = undefined; },
+      (err: unknown) => { this.lastError = err as Error; },
+    );
+    try {
+      await this.writing;
+    } finally {
+      this.writing = undefined;
+    }
+    // Changes that arrived during the write get their own, coalesced write.
+    if (this.dirty && !this.closed) this.schedule();
+  }
+
+  /** Final write; later changes are not persisted. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.flush();
+  }
+
+  /** The newest entries that fit in maxFileBytes, oldest first, each encoded once and memoised. */
+  private serialise(cache: IdempotencyCache<T>): string {
+    const settled = cache.settled();
+    const lines: string[] = [];
+    let bytes = 64;
+    for (let i = settled.length - 1; i >= 0; i--) {
+      const { key, entry } = settled[i]!;
+      if (entry.encoded === undefined) {
+        const result = this.codec.encode(entry.value);
+        const persisted: PersistedEntry | undefined =
+          result === undefined ? undefined : { key, fingerprint: entry.fingerprint, expiresAtMs: entry.expiresAtMs, bytes: entry.bytes, result };
+        entry.encoded = persisted === undefined ? '' : JSON.stringify(persisted);
+      }
+      if (entry.encoded === '') continue;
+      bytes += Buffer.byteLength(entry.encoded) + 1;
+      if (bytes > this.maxFileBytes) break;
+      lines.push(entry.encoded);
+    }
+    lines.reverse();
+    return `{"version":${FILE_VERSION},"entries":[\n${lines.join(',\n')}\n]}\n`;
+  }
+
+  private async write(data: string): Promise<void> {
+    const dir = path.dirname(this.file);
+    ensurePrivateDir(dir);
+    const tmp = path.join(dir, `.${path.basename(this.file)}.${process.pid}.${crypto.randomBytes(6).toString('hex')}.tmp`);
+    const handle = await fs.promises.open(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
+    try {
+      try {
+        await handle.writeFile(data);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await fs.promises.chmod(tmp, 0o600);
+      await fs.promises.rename(tmp, this.file);
+    } catch (err) {
+      await fs.promises.rm(tmp, { force: true });
+      throw err;
+    }
+  }
+}
+
+/** A regular file of at most `maxBytes`, read without following a symlink; otherwise undefined. */
+function readBounded(file: string, maxBytes: number): string | undefined {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+  } catch {
+    return undefined;
+  }
+  try {
+    const st = fs.fstatSync(fd);
+    if (!st.isFile() || st.size > maxBytes) return undefined;
+    return fs.readFileSync(fd, 'utf8');
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isPersistedEntry(raw: unknown): raw is PersistedEntry {
+  return (
+    isRecord(raw) &&
+    typeof raw.key === 'string' &&
+    typeof raw.fingerprint === 'string' &&
+    Number.isFinite(raw.expiresAtMs) &&
+    Number.isInteger(raw.bytes) &&
+    (raw.bytes as number) >= 0 &&
+    'result' in raw
+  );
+}
