@@ -1,5 +1,7 @@
 // Paired devices and paired nodes, persisted under the state dir (devices/paired.json,
-// nodes/paired.json, 0600). Pending requests live in memory for PAIRING_REQUEST_TTL_MS.
+// nodes/paired.json, 0600). Pending requests are persisted too (devices/pending.json,
+// nodes/pending.json, 0600) so that an operator can approve after a Gateway restart; they expire
+// PAIRING_REQUEST_TTL_MS after they were created, across restarts.
 import crypto from 'node:crypto';
 import path from 'node:path';
 
@@ -77,16 +79,23 @@ const MAX_PENDING = 256;
 export class PairingStore {
   private readonly devicesFile: string;
   private readonly nodesFile: string;
+  private readonly pendingDevicesFile: string;
+  private readonly pendingNodesFile: string;
   private devices: Record<string, PairedDevice>;
   private nodes: Record<string, PairedNode>;
-  private readonly pendingDevices = new Map<string, DevicePairRequest>();
-  private readonly pendingNodes = new Map<string, NodePairRequest>();
+  private readonly pendingDevices: Map<string, DevicePairRequest>;
+  private readonly pendingNodes: Map<string, NodePairRequest>;
 
   constructor(readonly stateDir: string, private readonly now: () => number = Date.now) {
     this.devicesFile = path.join(stateDir, 'devices', 'paired.json');
     this.nodesFile = path.join(stateDir, 'nodes', 'paired.json');
+    this.pendingDevicesFile = path.join(stateDir, 'devices', 'pending.json');
+    this.pendingNodesFile = path.join(stateDir, 'nodes', 'pending.json');
     this.devices = loadRecord<PairedDevice>(this.devicesFile);
     this.nodes = loadRecord<PairedNode>(this.nodesFile);
+    this.pendingDevices = loadPending(this.pendingDevicesFile, isDevicePairRequest);
+    this.pendingNodes = loadPending(this.pendingNodesFile, isNodePairRequest);
+    this.expirePending();
   }
 
   // ------------------------------------------------------------ devices
@@ -114,13 +123,16 @@ export class PairingStore {
     // One pending request per (device, role): a reconnect reuses it.
     for (const existing of this.pendingDevices.values()) {
       if (existing.deviceId === request.deviceId && existing.role === request.role) {
+        const before = JSON.stringify(existing);
         Object.assign(existing, request, { scopes: [...new Set([...existing.scopes, ...request.scopes])] });
+        if (JSON.stringify(existing) !== before) this.savePendingDevices();
         return existing;
       }
     }
     if (this.pendingDevices.size >= MAX_PENDING) throw new IpcError('ERR_PAIRING_FULL', 'too many pending pairing requests');
     const full: DevicePairRequest = { ...request, requestId: crypto.randomUUID(), ts: this.now() };
     this.pendingDevices.set(full.requestId, full);
+    this.savePendingDevices();
     return full;
   }
 
@@ -132,7 +144,10 @@ export class PairingStore {
   takeDeviceRequest(requestId: string): DevicePairRequest | undefined {
     this.expirePending();
     const request = this.pendingDevices.get(requestId);
-    this.pendingDevices.delete(requestId);
+    if (request) {
+      this.pendingDevices.delete(requestId);
+      this.savePendingDevices();
+    }
     return request;
   }
 
@@ -224,13 +239,16 @@ export class PairingStore {
     this.expirePending();
     for (const existing of this.pendingNodes.values()) {
       if (existing.nodeId === request.nodeId) {
+        const before = JSON.stringify(existing);
         Object.assign(existing, request);
+        if (JSON.stringify(existing) !== before) this.savePendingNodes();
         return existing;
       }
     }
     if (this.pendingNodes.size >= MAX_PENDING) throw new IpcError('ERR_PAIRING_FULL', 'too many pending pairing requests');
     const full: NodePairRequest = { ...request, requestId: crypto.randomUUID(), ts: this.now() };
     this.pendingNodes.set(full.requestId, full);
+    this.savePendingNodes();
     return full;
   }
 
@@ -248,7 +266,10 @@ export class PairingStore {
   takeNodeRequest(requestId: string): NodePairRequest | undefined {
     this.expirePending();
     const request = this.pendingNodes.get(requestId);
-    this.pendingNodes.delete(requestId);
+    if (request) {
+      this.pendingNodes.delete(requestId);
+      this.savePendingNodes();
+    }
     return request;
   }
 
@@ -278,19 +299,75 @@ export class PairingStore {
 
   private expirePending(): void {
     const cutoff = this.now() - PAIRING_REQUEST_TTL_MS;
-    for (const [id, request] of this.pendingDevices) if (request.ts < cutoff) this.pendingDevices.delete(id);
-    for (const [id, request] of this.pendingNodes) if (request.ts < cutoff) this.pendingNodes.delete(id);
+    if (dropExpired(this.pendingDevices, cutoff)) this.savePendingDevices();
+    if (dropExpired(this.pendingNodes, cutoff)) this.savePendingNodes();
+  }
+
+  private savePendingDevices(): void {
+    savePrivateJson(this.pendingDevicesFile, Object.fromEntries(this.pendingDevices));
+  }
+
+  private savePendingNodes(): void {
+    savePrivateJson(this.pendingNodesFile, Object.fromEntries(this.pendingNodes));
   }
 
   private saveDevices(): void {
-    ensurePrivateDir(path.dirname(this.devicesFile));
-    writeFileAtomic(this.devicesFile, `${JSON.stringify(this.devices, null, 2)}\n`, 0o600);
+    savePrivateJson(this.devicesFile, this.devices);
   }
 
   private saveNodes(): void {
-    ensurePrivateDir(path.dirname(this.nodesFile));
-    writeFileAtomic(this.nodesFile, `${JSON.stringify(this.nodes, null, 2)}\n`, 0o600);
+    savePrivateJson(this.nodesFile, this.nodes);
   }
+}
+
+function savePrivateJson(file: string, data: unknown): void {
+  ensurePrivateDir(path.dirname(file));
+  writeFileAtomic(file, `${JSON.stringify(data, null, 2)}\n`, 0o600);
+}
+
+/** Pending requests keyed by requestId; entries that do not look like requests are dropped. */
+function loadPending<T extends { requestId: string }>(file: string, isRequest: (value: unknown) => value is T): Map<string, T> {
+  const record = loadRecord<unknown>(file);
+  const pending = new Map<string, T>();
+  for (const [id, value] of Object.entries(record)) {
+    if (isRequest(value) && value.requestId === id && pending.size < MAX_PENDING) pending.set(id, value);
+  }
+  return pending;
+}
+
+function dropExpired(pending: Map<string, { ts: number }>, cutoff: number): boolean {
+  let dropped = false;
+  for (const [id, request] of pending) {
+    if (request.ts < cutoff) {
+      pending.delete(id);
+      dropped = true;
+    }
+  }
+  return dropped;
+}
+
+const isStringArray = (value: unknown): value is string[] => Array.isArray(value) && value.every((item) => typeof item === 'string');
+
+function isPendingBase(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const r = value as Record<string, unknown>;
+  return typeof r.requestId === 'string' && typeof r.ts === 'number' && Number.isFinite(r.ts);
+}
+
+function isDevicePairRequest(value: unknown): value is DevicePairRequest {
+  return (
+    isPendingBase(value) &&
+    typeof value.deviceId === 'string' &&
+    typeof value.publicKey === 'string' &&
+    typeof value.role === 'string' &&
+    isStringArray(value.scopes) &&
+    typeof value.reason === 'string' &&
+    typeof value.isRepair === 'boolean'
+  );
+}
+
+function isNodePairRequest(value: unknown): value is NodePairRequest {
+  return isPendingBase(value) && typeof value.nodeId === 'string' && isStringArray(value.caps) && isStringArray(value.commands);
 }
 
 function loadRecord<T>(file: string): Record<string, T> {
