@@ -4,6 +4,8 @@ import fs from 'node:fs';
 import net from 'node:net';
 
 import { PeerCredError, codeIdentity, openPeerProcess, peerCredentials, peerUid } from '../../lib/index.js';
+import { getBinding } from '../../lib/native/binding.js';
+import { PeerProcess } from '../../lib/native/peer.js';
 import { exited, firstLine, listenUnix, nextConnection, spawnNodePeer } from './fixtures/helpers.js';
 
 t.test('listening socket, same process: our own pid/uid/gid, pid pinned by a pidfd', async (t) => {
@@ -197,4 +199,31 @@ t.test('no descriptor leaks: peerCredentials, PeerProcess.close, codeIdentity, e
   t.equal(refused, 100, 'a non-socket fd is refused every time');
   fs.closeSync(file);
   t.equal(openFds(), before, 'same number of open fds afterwards');
+});
+
+// macOS handles hold the audit token (no pidfds there); on Linux the token calls are a typed ENOSYS and
+// a handle never silently falls back to a bare pid.
+t.test('audit-token process handles: typed ENOSYS on Linux, token shape checked, never a bare-pid fallback', async (t) => {
+  const binding = getBinding();
+  const token = new Uint8Array(32);
+  token.set(new Uint8Array(new Uint32Array([0, process.getuid!(), process.getgid!(), 0, 0, process.pid, 0, 1]).buffer));
+  if (process.platform === 'linux') {
+    t.throws(() => binding.tokenAlive(token), { code: 'ENOSYS', name: 'PeerCredError' });
+    t.throws(() => binding.tokenExecutable(token), { code: 'ENOSYS', name: 'PeerCredError' });
+    // A handle that has only a token (what macOS produces) goes through the token path, not the pid.
+    const handle = new PeerProcess({ pid: process.pid, uid: 0, gid: 0, pidReliable: true, auditToken: Buffer.from(token) }, -1);
+    t.throws(() => handle.isAlive(), { code: 'ENOSYS' }, 'isAlive asks the kernel about the token');
+    t.throws(() => handle.executable(), { code: 'ENOSYS' }, 'executable asks the kernel about the token');
+    handle.close();
+    t.throws(() => handle.isAlive(), { code: 'ERR_PEERCRED_CLOSED' });
+    // Neither a pidfd nor a token: refused, whatever the pid says.
+    const bare = new PeerProcess({ pid: process.pid, uid: 0, gid: 0, pidReliable: false }, -1);
+    t.throws(() => bare.isAlive(), { code: 'ERR_PEERCRED_NO_PIDFD' });
+    t.throws(() => bare.executable(), { code: 'ERR_PEERCRED_NO_PIDFD' });
+  }
+  for (const bad of [new Uint8Array(31), new Uint8Array(33), new Uint16Array(16), Buffer.alloc(0)]) {
+    t.throws(() => binding.tokenAlive(bad as Uint8Array), TypeError, `${bad.constructor.name}(${bad.length}) refused`);
+    t.throws(() => binding.tokenExecutable(bad as Uint8Array), TypeError);
+  }
+  t.throws(() => (binding.tokenAlive as (x: unknown) => boolean)(undefined), TypeError);
 });
