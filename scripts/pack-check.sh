@@ -26,6 +26,18 @@ for required in package/dist/index.js package/dist/index.d.ts package/binding.gy
   grep -qx "$required" <<<"$listing" || fail "tarball lacks $required"
 done
 if grep -q '^package/build/' <<<"$listing"; then fail "tarball ships a local build/ directory"; fi
+# A from-source build on any OS (e.g. macOS, where no prebuild ships) needs every source binding.gyp
+# names under any condition, plus the headers they include.
+gyp_sources="$(python3 -c '
+import ast, sys
+t = ast.literal_eval(open("binding.gyp").read())["targets"][0]
+print("\n".join(t.get("sources", []) + [s for c in t.get("conditions", []) for s in c[1].get("sources", [])]))')"
+while IFS= read -r src; do
+  [ -n "$src" ] && { grep -qx "package/$src" <<<"$listing" || fail "tarball lacks $src (listed in binding.gyp)"; }
+done <<<"$gyp_sources"
+for header in native/platform.h native/posix/spawn.h native/posix/sha256.h; do
+  grep -qx "package/$header" <<<"$listing" || fail "tarball lacks $header"
+done
 
 # A PATH with only node, npm and sh: any attempt to compile fails instead of silently succeeding.
 bin="$work/bin"
