@@ -3,38 +3,26 @@
 // TeamID of a binary or process, and a Unix-socket server's credentials as the client sees them.
 // On Linux every answer is the honest one (not-applicable / unsupported-platform), not an error.
 import net from 'node:net';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { ParseArgsConfig } from 'node:util';
 
 import { IpcError } from '../common/errors.js';
 import { codeIdentity, verifyTeamId, type CodeIdentity, type CodeTarget } from '../native/code-identity.js';
 import { openPeerProcess, peerCredentials, type PeerCredentials } from '../native/peer.js';
 import { PERMISSION_NAMES, permissions, type PermissionName, type PermissionResult } from '../native/permissions.js';
-import { ExitCode, runCli, UsageError, type CommandTable } from './run.js';
+import { ExitCode, parseCommandArgs, positiveIntOption, runCli, UsageError, type CommandTable } from './run.js';
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
 const MAX_TIMEOUT_MS = 600_000;
 
-type Values = Record<string, string | boolean | string[] | boolean[] | undefined>;
+type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
 
-/** node:util parseArgs with usage errors as UsageError (exit 2) and a --help flag on every command. */
+/** parseCommandArgs with this tool's loosely typed values (usage texts here omit the `usage: ` prefix). */
 function parse(argv: string[], options: ParseArgsConfig['options'], usage: string): { values: Values; positionals: string[] } | null {
-  let parsed;
-  try {
-    parsed = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}\nusage: ${usage}`);
-  }
-  if (parsed.values.help) {
-    process.stdout.write(`usage: ${usage}\n`);
-    return null;
-  }
-  return parsed as { values: Values; positionals: string[] };
+  return parseCommandArgs(argv, options ?? {}, `usage: ${usage}`);
 }
 
 function positiveInt(value: unknown, flag: string, max: number): number {
-  const n = typeof value === 'string' && /^[0-9]+$/.test(value) ? Number(value) : NaN;
-  if (!Number.isSafeInteger(n) || n <= 0 || n > max) throw new UsageError(`${flag} must be an integer in 1..${max}`);
-  return n;
+  return positiveIntOption(String(value), flag, max)!;
 }
 
 /** Argument validation in lib/native throws TypeError: for a command line that is a usage error (exit 2). */

@@ -1,4 +1,6 @@
-// Shared CLI plumbing: subcommand dispatch, typed errors to stderr with stable exit codes.
+// Shared CLI plumbing: subcommand dispatch, option parsing, typed errors to stderr with stable exit codes.
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
 import { IpcError } from '../common/errors.js';
 
 export interface CommandModule {
@@ -28,6 +30,51 @@ export class UsageError extends IpcError {
   constructor(message: string) {
     super('ERR_USAGE', message);
   }
+}
+
+type OptionsConfig = NonNullable<ParseArgsConfig['options']>;
+
+const HELP_OPTION = { help: { type: 'boolean', short: 'h' } } as const;
+
+/** What parseCommandArgs returns: typed `values` for the declared options, and the positionals. */
+export type CommandArgs<O extends OptionsConfig> = ReturnType<typeof parseArgs<{ args: string[]; options: O; strict: true; allowPositionals: true }>>;
+
+/**
+ * node:util parseArgs, strict, with `--help`/`-h` added. A parse failure is a UsageError (exit 2) whose
+ * message ends with `usage`; `--help` prints `usage` to stdout and returns null (the caller exits 0).
+ */
+export function parseCommandArgs<const O extends OptionsConfig>(
+  argv: string[], options: O, usage: string, config: { allowPositionals?: boolean } = {},
+): CommandArgs<O> | null {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: { ...options, ...HELP_OPTION }, strict: true, allowPositionals: config.allowPositionals ?? true });
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message}\n${usage}`);
+  }
+  if ((parsed.values as { help?: boolean }).help === true) {
+    process.stdout.write(`${usage}\n`);
+    return null;
+  }
+  return parsed as CommandArgs<O>;
+}
+
+/** `--url`, `--token`, `--json`: how every operator command reaches the Gateway and prints. */
+export const OPERATOR_OPTIONS = {
+  url: { type: 'string' },
+  token: { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
+
+/** Longest timeout any command accepts: a day. */
+export const MAX_TIMEOUT_MS = 24 * 3_600_000;
+
+/** A decimal integer option in 1..max (undefined when absent); anything else is a UsageError. */
+export function positiveIntOption(value: string | undefined, flag: string, max: number = MAX_TIMEOUT_MS): number | undefined {
+  if (value === undefined) return undefined;
+  const n = /^[0-9]+$/.test(value) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(n) || n <= 0 || n > max) throw new UsageError(`${flag} must be an integer in 1..${max}`);
+  return n;
 }
 
 function printHelp(program: string, commands: CommandTable): void {

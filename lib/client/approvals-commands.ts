@@ -12,11 +12,6 @@ interface ListedApproval {
   allowedDecisions?: string[];
 }
 
-function option(args: { options: Map<string, string | true> }, name: string): string | undefined {
-  const value = args.options.get(name);
-  return typeof value === 'string' ? value : undefined;
-}
-
 function describe(request: Record<string, unknown> | undefined): string {
   if (!request) return '';
   const command = typeof request.command === 'string' ? request.command : Array.isArray(request.commandArgv) ? (request.commandArgv as string[]).join(' ') : '';
@@ -30,10 +25,10 @@ function resolver(decision: (always: boolean) => 'allow-once' | 'allow-always' |
     valued: ['url', 'token'],
     flags,
     run: async (ctx) => {
-      const [id] = ctx.args.positionals;
-      if (!id || ctx.args.positionals.length !== 1) throw new UsageError(`approvals ${name} takes exactly one approval id`);
-      const chosen = decision(ctx.args.options.has('always'));
-      const client = await connectOperator(resolveOperatorTarget({ url: option(ctx.args, 'url'), token: option(ctx.args, 'token') }));
+      const [id] = ctx.positionals;
+      if (!id || ctx.positionals.length !== 1) throw new UsageError(`approvals ${name} takes exactly one approval id`);
+      const chosen = decision(ctx.flag('always'));
+      const client = await connectOperator(resolveOperatorTarget({ url: ctx.option('url'), token: ctx.option('token') }));
       try {
         await client.request('exec.approval.resolve', { id, decision: chosen });
       } finally {
@@ -50,7 +45,7 @@ export const gatewayApprovalSubcommands: Record<string, ApprovalsSubcommand> = {
     usage: 'pending [--url ws://…] [--token T] [--json]',
     valued: ['url', 'token'],
     run: async (ctx) => {
-      const client = await connectOperator(resolveOperatorTarget({ url: option(ctx.args, 'url'), token: option(ctx.args, 'token') }));
+      const client = await connectOperator(resolveOperatorTarget({ url: ctx.option('url'), token: ctx.option('token') }));
       let approvals: ListedApproval[];
       try {
         const result = await client.request<{ approvals?: ListedApproval[] }>('exec.approval.list', {});

@@ -1,33 +1,29 @@
 // `openclaw-ipc app`: the exec host in the foreground until SIGINT/SIGTERM.
 import { resolveStateDir } from '../../common/state-dir.js';
-import { CliArgsError, intOption, parseArgs, stringOption } from '../../exec-host/cli-args.js';
 import { DesktopApprover, TerminalApprover, composeApprovers } from '../../exec-host/prompts.js';
 import { startExecHost } from '../../exec-host/server.js';
 import { InstanceLockedError } from '../../exec-host/socket-setup.js';
-import { ExitCode, UsageError } from '../run.js';
+import { ExitCode, parseCommandArgs, positiveIntOption } from '../run.js';
 
 const USAGE = 'usage: openclaw-ipc app [--state-dir DIR] [--prompt-timeout MS] [--read-timeout MS] [--no-prompt]';
 
 export async function main(argv: string[]): Promise<number> {
-  let args;
-  try {
-    args = parseArgs(argv, ['state-dir', 'prompt-timeout', 'read-timeout'], ['no-prompt', 'help']);
-  } catch (err) {
-    throw new UsageError(`${(err as CliArgsError).message}\n${USAGE}`);
-  }
-  if (args.options.has('help')) {
-    process.stdout.write(`${USAGE}\n`);
-    return ExitCode.ok;
-  }
-  const stateDir = stringOption(args, 'state-dir') ?? resolveStateDir();
-  const approver = args.options.has('no-prompt') ? undefined : composeApprovers([new TerminalApprover(), new DesktopApprover()]);
+  const args = parseCommandArgs(argv, {
+    'state-dir': { type: 'string' }, 'prompt-timeout': { type: 'string' }, 'read-timeout': { type: 'string' }, 'no-prompt': { type: 'boolean' },
+  }, USAGE, { allowPositionals: false });
+  if (!args) return ExitCode.ok;
+  const { values } = args;
+  const stateDir = values['state-dir'] ?? resolveStateDir();
+  const promptTimeoutMs = positiveIntOption(values['prompt-timeout'], '--prompt-timeout');
+  const readTimeoutMs = positiveIntOption(values['read-timeout'], '--read-timeout');
+  const approver = values['no-prompt'] ? undefined : composeApprovers([new TerminalApprover(), new DesktopApprover()]);
   let host;
   try {
     host = await startExecHost({
       stateDir,
       approver,
-      promptTimeoutMs: intOption(args, 'prompt-timeout'),
-      readTimeoutMs: intOption(args, 'read-timeout'),
+      promptTimeoutMs,
+      readTimeoutMs,
     });
   } catch (err) {
     const code = (err as { code?: string }).code;

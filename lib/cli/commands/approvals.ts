@@ -5,13 +5,16 @@ import {
   ASK_VALUES, SECURITY_VALUES, addAllowlistPattern, agentSection, approvalsFilePath, readApprovals, socketPathFor, updateApprovals,
   type ApprovalsFile, type Ask, type Security,
 } from '../../exec-host/approvals-file.js';
-import { CliArgsError, parseArgs, stringOption, type ParsedArgs } from '../../exec-host/cli-args.js';
 import { globToRegExp, resolveEffectivePolicy } from '../../exec-host/policy.js';
-import { ExitCode, UsageError } from '../run.js';
+import { ExitCode, UsageError, parseCommandArgs } from '../run.js';
 import { gatewayApprovalSubcommands } from '../../client/approvals-commands.js';
 
 export interface ApprovalsContext {
-  args: ParsedArgs;
+  /** The value of a string option, if given. */
+  option(name: string): string | undefined;
+  /** Whether a boolean option was given. */
+  flag(name: string): boolean;
+  positionals: string[];
   stateDir: string;
   file: string;
   json: boolean;
@@ -20,7 +23,7 @@ export interface ApprovalsContext {
 
 export interface ApprovalsSubcommand {
   usage: string;
-  /** Options this subcommand takes besides the common --state-dir / --json. */
+  /** Options this subcommand takes besides the common --state-dir / --json: string-valued, then boolean. */
   valued?: readonly string[];
   flags?: readonly string[];
   run(ctx: ApprovalsContext): Promise<number>;
@@ -45,7 +48,7 @@ export const subcommands: Record<string, ApprovalsSubcommand> = {
     valued: ['agent'],
     run: async (ctx) => {
       const data = readApprovals(ctx.file);
-      const agentId = stringOption(ctx.args, 'agent') ?? 'main';
+      const agentId = ctx.option('agent') ?? 'main';
       const effective = resolveEffectivePolicy(data, agentId);
       const summary = {
         file: ctx.file,
@@ -77,11 +80,11 @@ export const subcommands: Record<string, ApprovalsSubcommand> = {
     usage: 'set [--security deny|allowlist|full] [--ask off|on-miss|always] [--ask-fallback deny|allowlist|full] [--agent ID]',
     valued: ['security', 'ask', 'ask-fallback', 'agent'],
     run: async (ctx) => {
-      const security = requireOneOf<Security>(stringOption(ctx.args, 'security'), SECURITY_VALUES, 'security');
-      const ask = requireOneOf<Ask>(stringOption(ctx.args, 'ask'), ASK_VALUES, 'ask');
-      const askFallback = requireOneOf<Security>(stringOption(ctx.args, 'ask-fallback'), SECURITY_VALUES, 'ask-fallback');
+      const security = requireOneOf<Security>(ctx.option('security'), SECURITY_VALUES, 'security');
+      const ask = requireOneOf<Ask>(ctx.option('ask'), ASK_VALUES, 'ask');
+      const askFallback = requireOneOf<Security>(ctx.option('ask-fallback'), SECURITY_VALUES, 'ask-fallback');
       if (!security && !ask && !askFallback) throw new UsageError('set needs at least one of --security, --ask, --ask-fallback');
-      const agent = stringOption(ctx.args, 'agent');
+      const agent = ctx.option('agent');
       const data = updateApprovals(ctx.file, (d) => {
         const section = agent ? agentSection(d, agent) : (d.defaults ??= {});
         if (security) section.security = security;
@@ -97,10 +100,10 @@ export const subcommands: Record<string, ApprovalsSubcommand> = {
     usage: 'allow <pattern> [--agent ID]   (pattern: a glob over the resolved executable path, e.g. /usr/bin/git or ~/bin/*)',
     valued: ['agent'],
     run: async (ctx) => {
-      const [pattern] = ctx.args.positionals;
-      if (!pattern || ctx.args.positionals.length !== 1) throw new UsageError('allow takes exactly one pattern');
+      const [pattern] = ctx.positionals;
+      if (!pattern || ctx.positionals.length !== 1) throw new UsageError('allow takes exactly one pattern');
       if (!globToRegExp(pattern)) throw new UsageError(`pattern ${JSON.stringify(pattern)} would never match: use an absolute path, a ~/ path or *`);
-      const agent = stringOption(ctx.args, 'agent') ?? 'main';
+      const agent = ctx.option('agent') ?? 'main';
       let entry;
       updateApprovals(ctx.file, (d) => {
         entry = addAllowlistPattern(d, agent, pattern);
@@ -113,9 +116,9 @@ export const subcommands: Record<string, ApprovalsSubcommand> = {
     usage: 'remove <id|pattern> [--agent ID]',
     valued: ['agent'],
     run: async (ctx) => {
-      const [target] = ctx.args.positionals;
-      if (!target || ctx.args.positionals.length !== 1) throw new UsageError('remove takes exactly one id or pattern');
-      const agent = stringOption(ctx.args, 'agent');
+      const [target] = ctx.positionals;
+      if (!target || ctx.positionals.length !== 1) throw new UsageError('remove takes exactly one id or pattern');
+      const agent = ctx.option('agent');
       let removed = 0;
       updateApprovals(ctx.file, (d) => {
         for (const [key, section] of Object.entries(d.agents ?? {})) {
@@ -147,13 +150,23 @@ export async function main(argv: string[]): Promise<number> {
   }
   const sub = Object.hasOwn(subcommands, name) ? subcommands[name] : undefined;
   if (!sub) throw new UsageError(`unknown approvals subcommand '${name}'\n${usage()}`);
-  let args: ParsedArgs;
-  try {
-    args = parseArgs(rest, ['state-dir', ...(sub.valued ?? [])], ['json', ...(sub.flags ?? [])]);
-  } catch (err) {
-    throw new UsageError(`${(err as CliArgsError).message}\nusage: openclaw-ipc approvals ${sub.usage}`);
-  }
-  const stateDir = stringOption(args, 'state-dir') ?? resolveStateDir();
+  const options = Object.fromEntries([
+    ...['state-dir', ...(sub.valued ?? [])].map((name) => [name, { type: 'string' }] as const),
+    ...['json', ...(sub.flags ?? [])].map((name) => [name, { type: 'boolean' }] as const),
+  ]);
+  const args = parseCommandArgs(rest, options, `usage: openclaw-ipc approvals ${sub.usage}`);
+  if (!args) return ExitCode.ok;
+  const values = args.values as Record<string, string | boolean | undefined>;
+  const option = (name: string): string | undefined => (typeof values[name] === 'string' ? values[name] : undefined);
+  const stateDir = option('state-dir') ?? resolveStateDir();
   ensurePrivateDir(stateDir);
-  return sub.run({ args, stateDir, file: approvalsFilePath(stateDir), json: args.options.has('json'), out: (text) => process.stdout.write(text) });
+  return sub.run({
+    option,
+    flag: (name) => values[name] === true,
+    positionals: args.positionals,
+    stateDir,
+    file: approvalsFilePath(stateDir),
+    json: values.json === true,
+    out: (text) => process.stdout.write(text),
+  });
 }

@@ -2,12 +2,10 @@
 //   host    serve a PeekabooBridge host in the foreground until SIGINT/SIGTERM
 //   status  probe the bridge sockets in discovery order and show which host would be used
 //   call    run one operation on the selected host (or locally when none is acceptable)
-import { parseArgs } from 'node:util';
-
 import {
   bridgeRequest, discoverBridgeHost, startBridgeHost, BridgeError, BridgeTransportError, type BridgeProbe,
 } from '../../bridge/index.js';
-import { ExitCode, UsageError } from '../run.js';
+import { ExitCode, UsageError, parseCommandArgs, positiveIntOption, type CommandArgs } from '../run.js';
 
 const USAGE = `usage: openclaw-ipc bridge [host|status|call <op>] [options]
   host    [--socket PATH] [--allow-team ID]... [--same-user] [--debug-build]
@@ -24,8 +22,8 @@ const options = {
   payload: { type: 'string' },
   timeout: { type: 'string' },
   json: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
 } as const;
+type Values = CommandArgs<typeof options>['values'];
 
 function out(text: string): void {
   process.stdout.write(`${text}\n`);
@@ -38,11 +36,11 @@ function describeProbe(p: BridgeProbe): string {
   return `${p.outcome.padEnd(8)} ${p.name.padEnd(16)} ${p.socketPath}  ${detail}`;
 }
 
-async function runHost(values: Record<string, unknown>): Promise<number> {
-  const teams = (values['allow-team'] as string[] | undefined) ?? undefined;
+async function runHost(values: Values): Promise<number> {
+  const teams = values['allow-team'];
   if (values['same-user'] && teams?.length) throw new UsageError('--same-user and --allow-team are exclusive');
   const host = await startBridgeHost({
-    socketPath: values.socket as string | undefined,
+    socketPath: values.socket,
     allowedTeamIds: values['same-user'] ? [] : teams,
     debugBuild: values['debug-build'] === true,
   });
@@ -56,8 +54,8 @@ async function runHost(values: Record<string, unknown>): Promise<number> {
   return ExitCode.ok;
 }
 
-async function runStatus(values: Record<string, unknown>): Promise<number> {
-  const discovery = await discoverBridgeHost({ socketPath: values.socket as string | undefined });
+async function runStatus(values: Values): Promise<number> {
+  const discovery = await discoverBridgeHost({ socketPath: values.socket });
   if (values.json) {
     out(JSON.stringify({ selected: discovery.selected?.socketPath ?? null, local: discovery.local, probes: discovery.probes }));
   } else {
@@ -67,7 +65,7 @@ async function runStatus(values: Record<string, unknown>): Promise<number> {
   return discovery.selected || !discovery.explicit ? ExitCode.ok : ExitCode.failure;
 }
 
-async function runCall(op: string | undefined, values: Record<string, unknown>): Promise<number> {
+async function runCall(op: string | undefined, values: Values): Promise<number> {
   if (!op) throw new UsageError('call needs an operation name');
   let payload: unknown;
   if (typeof values.payload === 'string') {
@@ -77,13 +75,9 @@ async function runCall(op: string | undefined, values: Record<string, unknown>):
       throw new UsageError(`--payload is not valid JSON: ${(err as Error).message}`);
     }
   }
-  let timeoutMs: number | undefined;
-  if (typeof values.timeout === 'string') {
-    timeoutMs = Number(values.timeout);
-    if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) throw new UsageError('--timeout must be a positive integer (ms)');
-  }
+  const timeoutMs = positiveIntOption(values.timeout, '--timeout');
   try {
-    const result = await bridgeRequest(op, payload, { socketPath: values.socket as string | undefined, timeoutMs });
+    const result = await bridgeRequest(op, payload, { socketPath: values.socket, timeoutMs });
     if (values.json) {
       out(JSON.stringify({ via: result.via, socketPath: result.socketPath ?? null, case: result.response.case, value: result.response.value ?? null }));
     } else {
@@ -104,17 +98,9 @@ async function runCall(op: string | undefined, values: Record<string, unknown>):
 }
 
 export async function main(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  const parsed = parseCommandArgs(argv, options, USAGE);
+  if (!parsed) return ExitCode.ok;
   const { values, positionals } = parsed;
-  if (values.help) {
-    out(USAGE);
-    return ExitCode.ok;
-  }
   const [sub = 'status', ...rest] = positionals;
   switch (sub) {
     case 'host':

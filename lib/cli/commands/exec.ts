@@ -1,31 +1,25 @@
 // `openclaw-ipc exec [--json] [--cwd D] [--timeout MS] [--agent ID] -- <argv>`: one signed exec through
 // the app's socket. Exits with the command's exit code; a denial exits 4.
 import { resolveStateDir } from '../../common/state-dir.js';
-import { CliArgsError, intOption, parseArgs, stringOption } from '../../exec-host/cli-args.js';
 import { EXEC_TIMEOUT_MS, ExecHostClientError, execViaSocket, loadClientConfig } from '../../exec-host/client.js';
-import { ExitCode, UsageError } from '../run.js';
+import { ExitCode, UsageError, parseCommandArgs, positiveIntOption } from '../run.js';
 
 const USAGE = 'usage: openclaw-ipc exec [--json] [--cwd DIR] [--timeout MS] [--agent ID] [--state-dir DIR] -- <argv...>';
 
 export async function main(argv: string[]): Promise<number> {
-  let args;
-  try {
-    args = parseArgs(argv, ['cwd', 'timeout', 'agent', 'state-dir'], ['json', 'help']);
-  } catch (err) {
-    throw new UsageError(`${(err as CliArgsError).message}\n${USAGE}`);
-  }
-  if (args.options.has('help')) {
-    process.stdout.write(`${USAGE}\n`);
-    return ExitCode.ok;
-  }
-  const command = [...args.positionals, ...args.rest];
+  const args = parseCommandArgs(argv, {
+    cwd: { type: 'string' }, timeout: { type: 'string' }, agent: { type: 'string' }, 'state-dir': { type: 'string' }, json: { type: 'boolean' },
+  }, USAGE);
+  if (!args) return ExitCode.ok;
+  const { values, positionals: command } = args;
   if (command.length === 0) throw new UsageError(`no command given\n${USAGE}`);
-  const timeoutMs = intOption(args, 'timeout');
-  const config = loadClientConfig(stringOption(args, 'state-dir') ?? resolveStateDir());
+  const timeoutMs = positiveIntOption(values.timeout, '--timeout');
+  const json = values.json === true;
+  const config = loadClientConfig(values['state-dir'] ?? resolveStateDir());
   let response;
   try {
     response = await execViaSocket(
-      { command, cwd: stringOption(args, 'cwd') ?? process.cwd(), timeoutMs: timeoutMs ?? null, agentId: stringOption(args, 'agent') ?? null },
+      { command, cwd: values.cwd ?? process.cwd(), timeoutMs: timeoutMs ?? null, agentId: values.agent ?? null },
       { ...config, timeoutMs: Math.max(EXEC_TIMEOUT_MS, (timeoutMs ?? 0) + 5000) },
     );
   } catch (err) {
@@ -36,15 +30,15 @@ export async function main(argv: string[]): Promise<number> {
     }
     throw err;
   }
-  if (args.options.has('json')) process.stdout.write(`${JSON.stringify(response)}\n`);
+  if (json) process.stdout.write(`${JSON.stringify(response)}\n`);
   if (!response.ok) {
-    if (!args.options.has('json')) {
+    if (!json) {
       process.stderr.write(`openclaw-ipc exec: ${response.error.message}${response.error.reason ? ` (${response.error.reason})` : ''}\n`);
     }
     return ExitCode.denied;
   }
   const result = response.payload;
-  if (!args.options.has('json')) {
+  if (!json) {
     process.stdout.write(result.stdout);
     process.stderr.write(result.stderr);
     if (result.error && result.exitCode === undefined) process.stderr.write(`openclaw-ipc exec: ${result.error}\n`);

@@ -2,12 +2,11 @@
 // Runs the Gateway in the foreground until SIGINT/SIGTERM, then shuts down cleanly (shutdown event,
 // close 1012 to every client).
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 
 import { IpcError } from '../../common/errors.js';
 import { readJsonFile, resolveStateDir } from '../../common/state-dir.js';
 import { DEFAULT_GATEWAY_HOST, DEFAULT_GATEWAY_PORT } from '../../protocol/constants.js';
-import { ExitCode, UsageError } from '../run.js';
+import { ExitCode, UsageError, parseCommandArgs } from '../run.js';
 
 const USAGE = 'usage: openclaw-ipc gateway [--port N] [--bind loopback|lan|<address>] [--token T] [--state-dir DIR] [--json]';
 
@@ -31,28 +30,11 @@ function bindAddress(bind: string): string {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        port: { type: 'string' },
-        bind: { type: 'string' },
-        token: { type: 'string' },
-        'state-dir': { type: 'string' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}\n${USAGE}`);
-  }
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return ExitCode.ok;
-  }
+  const parsed = parseCommandArgs(argv, {
+    port: { type: 'string' }, bind: { type: 'string' }, token: { type: 'string' }, 'state-dir': { type: 'string' }, json: { type: 'boolean' },
+  }, USAGE, { allowPositionals: false });
+  if (!parsed) return ExitCode.ok;
+  const { values } = parsed;
   const stateDir = values['state-dir'] ?? resolveStateDir();
   // Port precedence: flag, then OPENCLAW_GATEWAY_PORT (also host:port), then gateway.port, then 18789.
   let port = configuredPort(stateDir) ?? DEFAULT_GATEWAY_PORT;

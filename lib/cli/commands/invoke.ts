@@ -1,38 +1,17 @@
 // openclaw-ipc invoke --node <id|name> --command <cmd> [--params <json>] [--timeout MS] [--url U] [--token T] [--json]
 import crypto from 'node:crypto';
-import { parseArgs } from 'node:util';
 
 import { connectOperator, resolveNodeId, resolveOperatorTarget } from '../../client/operator.js';
-import { ExitCode, UsageError } from '../run.js';
+import { ExitCode, OPERATOR_OPTIONS, UsageError, parseCommandArgs, positiveIntOption } from '../run.js';
 
 const USAGE = 'usage: openclaw-ipc invoke --node <id|name> --command <cmd> [--params <json>] [--timeout MS] [--url ws://…] [--token T] [--json]';
 
-export function parseTimeout(value: string | undefined, name = '--timeout'): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0 || n > 24 * 3_600_000) throw new UsageError(`${name} must be a positive number of milliseconds`);
-  return n;
-}
-
 export async function main(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      strict: true,
-      options: {
-        node: { type: 'string' }, command: { type: 'string' }, params: { type: 'string' }, timeout: { type: 'string' },
-        url: { type: 'string' }, token: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}\n${USAGE}`);
-  }
+  const parsed = parseCommandArgs(argv, {
+    node: { type: 'string' }, command: { type: 'string' }, params: { type: 'string' }, timeout: { type: 'string' }, ...OPERATOR_OPTIONS,
+  }, USAGE, { allowPositionals: false });
+  if (!parsed) return ExitCode.ok;
   const { values } = parsed;
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return ExitCode.ok;
-  }
   if (!values.node || !values.command) throw new UsageError(`--node and --command are required\n${USAGE}`);
   let params: unknown = {};
   if (values.params !== undefined) {
@@ -42,7 +21,7 @@ export async function main(argv: string[]): Promise<number> {
       throw new UsageError(`--params is not valid JSON: ${(err as Error).message}`);
     }
   }
-  const timeoutMs = parseTimeout(values.timeout) ?? 30_000;
+  const timeoutMs = positiveIntOption(values.timeout, '--timeout') ?? 30_000;
   const client = await connectOperator(resolveOperatorTarget(values));
   try {
     const nodeId = await resolveNodeId(client, values.node);

@@ -1,12 +1,10 @@
 // openclaw-ipc node run [--host 127.0.0.1] [--port 18789] [--url ws://…] [--token T] [--display-name N]
 // The headless node host in the foreground. Token: --token, OPENCLAW_GATEWAY_TOKEN, then
 // gateway.auth.token in the state dir's openclaw.json. SIGINT/SIGTERM close it cleanly.
-import { parseArgs } from 'node:util';
-
 import { resolveOperatorTarget } from '../../client/operator.js';
 import { resolveStateDir } from '../../common/state-dir.js';
 import { startNodeHost } from '../../node-host/host.js';
-import { ExitCode, UsageError } from '../run.js';
+import { ExitCode, OPERATOR_OPTIONS, UsageError, parseCommandArgs } from '../run.js';
 
 const USAGE = 'usage: openclaw-ipc node run [--host 127.0.0.1] [--port 18789] [--url ws://…] [--token T] [--display-name NAME]';
 
@@ -17,19 +15,8 @@ export async function main(argv: string[]): Promise<number> {
     return ExitCode.ok;
   }
   if (sub !== 'run') throw new UsageError(`unknown node subcommand ${JSON.stringify(sub ?? '')}\n${USAGE}`);
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: rest,
-      strict: true,
-      options: {
-        host: { type: 'string' }, port: { type: 'string' }, url: { type: 'string' }, token: { type: 'string' },
-        'display-name': { type: 'string' }, json: { type: 'boolean' },
-      },
-    });
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}\n${USAGE}`);
-  }
+  const parsed = parseCommandArgs(rest, { host: { type: 'string' }, port: { type: 'string' }, 'display-name': { type: 'string' }, ...OPERATOR_OPTIONS }, USAGE, { allowPositionals: false });
+  if (!parsed) return ExitCode.ok;
   const { values } = parsed;
   let port: number | undefined;
   if (values.port !== undefined) {

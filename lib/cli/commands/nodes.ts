@@ -1,8 +1,6 @@
 // openclaw-ipc nodes [list] | pending | approve <requestId>  [--url U] [--token T] [--json]
-import { parseArgs } from 'node:util';
-
 import { connectOperator, resolveOperatorTarget, type NodeSummary } from '../../client/operator.js';
-import { ExitCode, UsageError } from '../run.js';
+import { ExitCode, OPERATOR_OPTIONS, UsageError, parseCommandArgs } from '../run.js';
 
 const USAGE = 'usage: openclaw-ipc nodes [list|pending|approve <requestId>] [--url ws://…] [--token T] [--json]';
 
@@ -12,17 +10,9 @@ function table(rows: string[][]): string {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({ args: argv, allowPositionals: true, strict: true, options: { url: { type: 'string' }, token: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}\n${USAGE}`);
-  }
+  const parsed = parseCommandArgs(argv, OPERATOR_OPTIONS, USAGE);
+  if (!parsed) return ExitCode.ok;
   const { values, positionals } = parsed;
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return ExitCode.ok;
-  }
   const [sub = 'list', ...rest] = positionals;
   if (!['list', 'pending', 'approve'].includes(sub)) throw new UsageError(`unknown nodes subcommand ${JSON.stringify(sub)}\n${USAGE}`);
   if (sub === 'approve' && rest.length !== 1) throw new UsageError(`nodes approve needs one request id\n${USAGE}`);

@@ -1,12 +1,10 @@
 // openclaw-ipc run --node <id|name> [--cwd D] [--timeout MS] [--agent ID] [--json] -- <argv…>
 // Sugar for node.invoke system.run: prints the command's output and exits with its exit code.
 import crypto from 'node:crypto';
-import { parseArgs } from 'node:util';
 
 import { GatewayRequestError } from '../../client/errors.js';
 import { connectOperator, resolveNodeId, resolveOperatorTarget } from '../../client/operator.js';
-import { ExitCode, UsageError } from '../run.js';
-import { parseTimeout } from './invoke.js';
+import { ExitCode, OPERATOR_OPTIONS, UsageError, parseCommandArgs, positiveIntOption } from '../run.js';
 
 const USAGE = 'usage: openclaw-ipc run --node <id|name> [--cwd DIR] [--timeout MS] [--agent ID] [--url ws://…] [--token T] [--json] -- <argv…>';
 /** Exit status when the command timed out (coreutils `timeout` convention). */
@@ -22,28 +20,14 @@ interface RunPayload {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: true,
-      options: {
-        node: { type: 'string' }, cwd: { type: 'string' }, timeout: { type: 'string' }, agent: { type: 'string' },
-        url: { type: 'string' }, token: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}\n${USAGE}`);
-  }
+  const parsed = parseCommandArgs(argv, {
+    node: { type: 'string' }, cwd: { type: 'string' }, timeout: { type: 'string' }, agent: { type: 'string' }, ...OPERATOR_OPTIONS,
+  }, USAGE);
+  if (!parsed) return ExitCode.ok;
   const { values, positionals } = parsed;
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return ExitCode.ok;
-  }
   if (!values.node) throw new UsageError(`--node is required\n${USAGE}`);
   if (positionals.length === 0) throw new UsageError(`nothing to run: put the command after --\n${USAGE}`);
-  const commandTimeout = parseTimeout(values.timeout);
+  const commandTimeout = positiveIntOption(values.timeout, '--timeout');
   // The invoke waits a little longer than the command may run, like the Gateway's exec tool.
   const invokeTimeout = Math.max(10_000, (commandTimeout ?? 120_000) + 5_000);
   const params: Record<string, unknown> = { command: positionals };

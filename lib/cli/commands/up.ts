@@ -8,12 +8,11 @@
 // would cost a second Node process and its start-up and buy nothing on that path; bench/e2e.ts
 // measures both layouts (`--node-process child` keeps the alternative available).
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 
 import { resolveStateDir } from '../../common/state-dir.js';
 import { PendingApprovals } from '../../common/pending-approvals.js';
 import { IpcError } from '../../common/errors.js';
-import { ExitCode, UsageError } from '../run.js';
+import { ExitCode, UsageError, parseCommandArgs } from '../run.js';
 
 const USAGE = 'usage: openclaw-ipc up [--port 18789] [--host 127.0.0.1] [--no-bridge] [--node-process in|child] [--json]';
 
@@ -42,21 +41,11 @@ function isLoopback(host: string): boolean {
 
 export async function main(argv: string[]): Promise<number> {
   const startedAt = performance.now();
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      strict: true,
-      options: { port: { type: 'string' }, host: { type: 'string' }, json: { type: 'boolean' }, 'no-bridge': { type: 'boolean' }, 'node-process': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-    });
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}\n${USAGE}`);
-  }
+  const parsed = parseCommandArgs(argv, {
+    port: { type: 'string' }, host: { type: 'string' }, json: { type: 'boolean' }, 'no-bridge': { type: 'boolean' }, 'node-process': { type: 'string' },
+  }, USAGE, { allowPositionals: false });
+  if (!parsed) return ExitCode.ok;
   const { values } = parsed;
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return ExitCode.ok;
-  }
   const envPort = process.env.OPENCLAW_GATEWAY_PORT?.trim();
   const port = values.port !== undefined ? Number(values.port) : envPort && /^\d+$/.test(envPort) ? Number(envPort) : 18789;
   if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new UsageError('--port must be 0–65535');
