@@ -25,6 +25,8 @@ export interface ApprovalRecord {
   expiresAtMs: number;
   /** undefined while pending; null after a timeout or cancellation. */
   decision?: ApprovalDecision | null;
+  /** The request expired without a decision (not cancelled): enables the allow-once fallback. */
+  timedOut?: boolean;
   resolvedAtMs?: number;
   resolvedBy?: string;
 }
@@ -146,12 +148,17 @@ export class ExecApprovalBroker {
 
   /**
    * The checks before an approved `system.run` is forwarded (spec §11 step 4). Returns the record
-   * and its decision; an allow-once record is consumed.
+   * and its decision; an allow-once record is consumed. After an approval timeout (no decision),
+   * a caller claiming `approved` + `allow-once` gets allow-once only when it holds
+   * operator.approvals or operator.admin (the caller's askFallback); anyone else needs a decision.
    */
   authorizeRun(input: {
     runId: unknown;
     nodeId: string;
-    caller: ApprovalRequester;
+    caller: ApprovalRequester & { scopes: readonly string[] };
+    /** The caller's `approved` flag and `approvalDecision`, as sent. */
+    approved: boolean;
+    requestedDecision: unknown;
     argv: readonly string[] | undefined;
     cwd: unknown;
     agentId: unknown;
@@ -178,7 +185,8 @@ export class ExecApprovalBroker {
     } else if (record.requester.connId !== input.caller.connId) {
       throw invalid('approval id was requested by another client', DetailCode.APPROVAL_CLIENT_MISMATCH, { runId });
     }
-    if (record.decision !== 'allow-once' && record.decision !== 'allow-always') {
+    const decision = effectiveDecision(record, input);
+    if (decision !== 'allow-once' && decision !== 'allow-always') {
       throw invalid('approval required', DetailCode.APPROVAL_REQUIRED, { runId });
     }
     const plan = record.plan;
@@ -187,7 +195,6 @@ export class ExecApprovalBroker {
       const mismatch = planMismatch(plan, requestedArgv, record.env, input);
       if (mismatch) throw invalid(`approval does not match the request (${mismatch})`, 'APPROVAL_REQUEST_MISMATCH', { runId, field: mismatch });
     }
-    const decision = record.decision;
     if (decision === 'allow-once') this.records.delete(runId);
     return { record, decision };
   }
@@ -204,6 +211,7 @@ export class ExecApprovalBroker {
     const record = this.records.get(outcome.id);
     if (record) {
       record.decision = outcome.decision;
+      record.timedOut = outcome.decision === null && outcome.reason === 'expired';
       record.resolvedAtMs = outcome.resolvedAtMs;
       record.resolvedBy = outcome.resolvedBy;
     }
@@ -223,6 +231,13 @@ export class ExecApprovalBroker {
       } else break;
     }
   }
+}
+
+/** The recorded decision, or allow-once after a timeout for an approvals-scoped caller asking for it. */
+function effectiveDecision(record: ApprovalRecord, input: { caller: { scopes: readonly string[] }; approved: boolean; requestedDecision: unknown }): ApprovalDecision | null | undefined {
+  if (record.decision !== null || record.timedOut !== true) return record.decision;
+  const scoped = input.caller.scopes.includes('operator.approvals') || input.caller.scopes.includes('operator.admin');
+  return scoped && input.approved && input.requestedDecision === 'allow-once' ? 'allow-once' : null;
 }
 
 function invalid(message: string, code: string, extra: Record<string, unknown> = {}): GatewayProtocolError {

@@ -157,7 +157,9 @@ function prepareSystemRun(ctx: HandlerContext, nodeId: string, params: unknown):
   const { record, decision } = ctx.core.approvals.authorizeRun({
     runId: params.runId,
     nodeId,
-    caller: { connId: ctx.conn.connId, deviceId: ctx.conn.deviceId },
+    caller: { connId: ctx.conn.connId, deviceId: ctx.conn.deviceId, scopes: ctx.conn.scopes },
+    approved: params.approved === true,
+    requestedDecision: params.approvalDecision,
     argv,
     cwd: params.cwd,
     agentId: params.agentId,
