@@ -273,8 +273,8 @@ void Reap(Job* job, Clock::time_point now) {
   do {
     r = waitpid(job->res->pid, &status, WNOHANG);
   } while (r < 0 && errno == EINTR);
-  // The exit fd fired before the zombie was visible (macOS posts NOTE_EXIT just before the process becomes
-  // a zombie; the window is a few microseconds): poll again.
+  // The exit fd fired before the zombie was visible (macOS posts NOTE_EXIT shortly before the process
+  // becomes a zombie, in the same kernel exit path): poll again.
   if (r == 0) return;
   job->exited = true;
   CloseFd(&job->exit_fd);

@@ -20,8 +20,8 @@ function gone(pid: number): boolean {
   }
 }
 
-t.test('available on Linux', async (t) => {
-  t.equal(isNativeSpawnAvailable(), process.platform === 'linux');
+t.test('available on Linux and macOS builds', async (t) => {
+  t.equal(isNativeSpawnAvailable(), process.platform === 'linux' || process.platform === 'darwin');
 });
 
 t.test('stdout, stderr, exit code, pid, duration', async (t) => {
