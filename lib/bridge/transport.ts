@@ -1,9 +1,8 @@
 // One bridge exchange on a fresh connection: check the socket file, connect with a deadline, check the
 // server's uid, write the request and half-close, read the reply to EOF under a cap and a deadline.
-import fs from 'node:fs';
 import net from 'node:net';
 
-import { peerUid } from '../native/peer.js';
+import { inspectServerUid, inspectSocketFile } from '../common/socket-owner.js';
 import { BridgeTransportError } from './errors.js';
 import { readToEnd } from './framing.js';
 import { assertSocketPathFits } from './paths.js';
@@ -29,19 +28,16 @@ function fail(code: string, message: string, socketPath: string, cause?: unknown
  * so both the link itself and its target must belong to `uid`, and the target must be a socket.
  */
 export function verifySocketFile(socketPath: string, uid: number): void {
-  let link: fs.Stats;
-  let target: fs.Stats;
-  try {
-    link = fs.lstatSync(socketPath);
-    target = link.isSymbolicLink() ? fs.statSync(socketPath) : link;
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? 'EIO';
-    throw fail('ERR_BRIDGE_CONNECT', `bridge socket ${socketPath} unavailable: ${code}`, socketPath, err, (err as NodeJS.ErrnoException).errno);
+  const check = inspectSocketFile(socketPath, uid, { followSymlinks: true });
+  if (check.ok) return;
+  switch (check.problem) {
+    case 'missing':
+      throw fail('ERR_BRIDGE_CONNECT', `bridge socket ${socketPath} unavailable: ${check.error.code ?? 'EIO'}`, socketPath, check.error, check.error.errno);
+    case 'owner':
+      throw fail('ERR_BRIDGE_SOCKET_NOT_OURS', `refusing ${socketPath}: owned by uid ${check.uid}, not ${uid}`, socketPath);
+    case 'not-socket':
+      throw fail('ERR_BRIDGE_NOT_A_SOCKET', `refusing ${socketPath}: not a socket`, socketPath);
   }
-  if (link.uid !== uid || target.uid !== uid) {
-    throw fail('ERR_BRIDGE_SOCKET_NOT_OURS', `refusing ${socketPath}: owned by uid ${link.uid !== uid ? link.uid : target.uid}, not ${uid}`, socketPath);
-  }
-  if (!target.isSocket()) throw fail('ERR_BRIDGE_NOT_A_SOCKET', `refusing ${socketPath}: not a socket`, socketPath);
 }
 
 function connect(socketPath: string, timeoutMs: number): Promise<net.Socket> {
@@ -71,15 +67,13 @@ export async function exchangeBridgeMessage(socketPath: string, request: Uint8Ar
   verifySocketFile(socketPath, uid);
   const socket = await connect(socketPath, opts.connectTimeoutMs ?? 2000);
   try {
-    let serverUid: number;
-    try {
-      serverUid = peerUid(socket);
-    } catch (err) {
-      throw fail('ERR_BRIDGE_PEER_UNVERIFIED', `cannot verify the process serving ${socketPath}: ${(err as Error).message}`, socketPath, err);
-    }
     // The file check above is time-of-check; the kernel's peer uid is what actually answers.
-    if (serverUid !== uid) {
-      throw fail('ERR_BRIDGE_SOCKET_NOT_OURS', `refusing ${socketPath}: served by uid ${serverUid}, not ${uid}`, socketPath);
+    const server = inspectServerUid(socket, uid);
+    if (!server.ok && server.problem === 'unverifiable') {
+      throw fail('ERR_BRIDGE_PEER_UNVERIFIED', `cannot verify the process serving ${socketPath}: ${server.error.message}`, socketPath, server.error);
+    }
+    if (!server.ok && server.problem === 'uid') {
+      throw fail('ERR_BRIDGE_SOCKET_NOT_OURS', `refusing ${socketPath}: served by uid ${server.uid}, not ${uid}`, socketPath);
     }
     socket.on('error', () => { /* surfaced by readToEnd */ });
     const reply = readToEnd(socket, {

@@ -2,14 +2,13 @@
 // checks that the path is a socket owned by us and that the process that accepted the connection
 // runs as our uid (connect() follows symlinks; a planted socket must never see the token or a MAC).
 import crypto from 'node:crypto';
-import fs from 'node:fs';
 import net from 'node:net';
 
 import { IpcError } from '../common/errors.js';
 import { encodeLine, parseUntrustedJson, readLine } from '../common/jsonl.js';
 import type { ApprovalDecision } from '../common/pending-approvals.js';
+import { inspectServerUid, inspectSocketFile } from '../common/socket-owner.js';
 import { resolveStateDir } from '../common/state-dir.js';
-import { peerUid } from '../native/peer.js';
 import { approvalsFilePath, readApprovals, requireToken, socketPathFor } from './approvals-file.js';
 import { newNonce, signExecRequest } from './hmac.js';
 import type { ExecHostRequest } from './policy.js';
@@ -68,17 +67,18 @@ export function buildExecLine(request: ExecHostRequest, token: string, overrides
   return { id, line: encodeLine({ type: 'exec', id, nonce, ts, hmac, requestJson }) };
 }
 
-/** lstat (no symlink following): a socket owned by our euid, else ExecHostClientError. */
-export function checkSocketFile(socketPath: string): void {
-  let st: fs.Stats;
-  try {
-    st = fs.lstatSync(socketPath);
-  } catch (err) {
-    throw new ExecHostClientError('ERR_SOCKET_NOT_FOUND', `exec host socket ${socketPath} not found`, { cause: err });
+/** A socket (not a symlink to one) owned by our euid, else ExecHostClientError. */
+export function checkSocketFile(socketPath: string, uid: number = process.geteuid?.() ?? -1): void {
+  const check = inspectSocketFile(socketPath, uid, { followSymlinks: false });
+  if (check.ok) return;
+  switch (check.problem) {
+    case 'missing':
+      throw new ExecHostClientError('ERR_SOCKET_NOT_FOUND', `exec host socket ${socketPath} not found`, { cause: check.error });
+    case 'owner':
+      throw new ExecHostClientError('ERR_SOCKET_OWNER', `refusing ${socketPath}: owned by uid ${check.uid}, not ${uid}`);
+    case 'not-socket':
+      throw new ExecHostClientError('ERR_SOCKET_NOT_SOCKET', `refusing ${socketPath}: not a socket${check.symlink ? ' (a symbolic link)' : ''}`);
   }
-  if (!st.isSocket()) throw new ExecHostClientError('ERR_SOCKET_NOT_SOCKET', `refusing ${socketPath}: not a socket${st.isSymbolicLink() ? ' (a symbolic link)' : ''}`);
-  const uid = process.geteuid?.();
-  if (st.uid !== uid) throw new ExecHostClientError('ERR_SOCKET_OWNER', `refusing ${socketPath}: owned by uid ${st.uid}, not ${uid}`);
 }
 
 /**
@@ -86,18 +86,17 @@ export function checkSocketFile(socketPath: string): void {
  * `accept` recognises. All within `timeoutMs` (ERR_EXEC_HOST_TIMEOUT).
  */
 export async function exchangeLine(socketPath: string, line: string, accept: (msg: Record<string, unknown>) => boolean, timeoutMs: number): Promise<Record<string, unknown>> {
-  checkSocketFile(socketPath);
+  const uid = process.geteuid?.() ?? -1;
+  checkSocketFile(socketPath, uid);
   const deadline = Date.now() + timeoutMs;
   const socket = await connectWithRetry(socketPath, deadline, timeoutMs);
   try {
-    let serverUid: number;
-    try {
-      serverUid = peerUid(socket);
-    } catch (err) {
-      throw new ExecHostClientError('ERR_PEER_UNVERIFIABLE', `cannot verify the exec host's uid: ${(err as Error).message}`, { cause: err });
+    const server = inspectServerUid(socket, uid);
+    if (!server.ok && server.problem === 'unverifiable') {
+      throw new ExecHostClientError('ERR_PEER_UNVERIFIABLE', `cannot verify the exec host's uid: ${server.error.message}`, { cause: server.error });
     }
-    if (serverUid !== process.geteuid?.()) {
-      throw new ExecHostClientError('ERR_PEER_UID', `refusing exec host on ${socketPath}: it runs as uid ${serverUid}`);
+    if (!server.ok && server.problem === 'uid') {
+      throw new ExecHostClientError('ERR_PEER_UID', `refusing exec host on ${socketPath}: it runs as uid ${server.uid}`);
     }
     socket.end(line);
     let reply: Record<string, unknown> | undefined;
