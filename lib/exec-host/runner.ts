@@ -4,7 +4,7 @@
 // a detached group is the fallback with the same semantics.
 import { spawn } from 'node:child_process';
 
-import { isNativeSpawnAvailable, nativeSpawn } from '../native/spawn.js';
+import { DEFAULT_KILL_GRACE_MS, isNativeSpawnAvailable, nativeSpawn, type NativeSpawnOptions, type NativeSpawnResult } from '../native/spawn.js';
 
 /** The exec-res payload (OpenClaw app shape): nil fields omitted. */
 export interface ExecResult {
@@ -18,18 +18,8 @@ export interface ExecResult {
 
 export type RunnerBackend = 'native' | 'child-process';
 
-export interface RunCommandOptions {
-  /** The executable to run (the canonical path the policy approved). */
-  file: string;
-  /** Full argv including argv[0]. */
-  argv: string[];
-  cwd?: string;
-  /** The complete child environment (nothing else is inherited). */
-  env: Record<string, string>;
-  /** 0 / undefined = no timeout. */
-  timeoutMs?: number;
-  /** SIGTERM → SIGKILL delay, and how long leftover grandchildren may hold the pipes after exit. */
-  killGraceMs?: number;
+/** The native runner's options (same meaning, same defaults) minus stdin, with this runner's own output cap. */
+export interface RunCommandOptions extends Pick<NativeSpawnOptions, 'file' | 'argv' | 'cwd' | 'env' | 'timeoutMs' | 'killGraceMs'> {
   /** Per-stream cap on UTF-8 bytes kept (the tail). Default 80 000. */
   maxOutputBytes?: number;
   /** Force a backend; default native when available. */
@@ -37,7 +27,6 @@ export interface RunCommandOptions {
 }
 
 export const DEFAULT_OUTPUT_CAP = 80_000;
-export const DEFAULT_KILL_GRACE_MS = 2000;
 export const TRUNCATED_PREFIX = '... (truncated) ';
 
 /** The backend runCommand picks by default here. */
@@ -53,15 +42,8 @@ export function tailText(buf: Buffer, cap: number, truncated: boolean): string {
   return TRUNCATED_PREFIX + buf.subarray(start).toString('utf8');
 }
 
-interface RawOutcome {
-  exitCode: number | null;
-  signal: string | null;
-  timedOut: boolean;
-  stdout: Buffer;
-  stderr: Buffer;
-  stdoutTruncated: boolean;
-  stderrTruncated: boolean;
-}
+/** What either backend reports (the native result without its bookkeeping fields). */
+type RawOutcome = Omit<NativeSpawnResult, 'pid' | 'durationMs'>;
 
 function toResult(raw: RawOutcome, cap: number): ExecResult {
   const stdout = tailText(raw.stdout, cap, raw.stdoutTruncated);
