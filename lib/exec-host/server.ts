@@ -268,16 +268,18 @@ class ExecHostServer implements ExecHost {
    * only, its executable: read through a pidfd when the OS offers one so a recycled pid is never described.
    */
   private identify(socket: net.Socket): { peer: PeerCredentials; exe: string | undefined } {
+    // The executable is only ever written to the audit log: without one, do not read it per connection.
+    const wantExe = this.ctx.audit !== undefined;
     if (this.options.peerCredentials) {
       const peer = this.options.peerCredentials(socket);
-      return { peer, exe: peerExecutable(peer.pid) };
+      return { peer, exe: wantExe ? peerExecutable(peer.pid) : undefined };
     }
     const proc = openPeerProcess(socket);
     try {
       const peer: PeerCredentials = { pid: proc.pid, uid: proc.uid, gid: proc.gid, pidReliable: proc.pidReliable };
       let exe: string | undefined;
       try {
-        exe = proc.pidReliable ? proc.executable() : peerExecutable(proc.pid);
+        if (wantExe) exe = proc.pidReliable ? proc.executable() : peerExecutable(proc.pid);
       } catch {
         exe = undefined; // exited already: the audit record says so by omission
       }
@@ -327,6 +329,8 @@ class ExecHostServer implements ExecHost {
       return;
     }
     if (!isRecord(message)) {
+      this.stats.dropped++;
+      this.audit({ event: 'dropped', peer: peerInfo, reason: 'malformed' });
       socket.destroy();
       return;
     }

@@ -108,10 +108,12 @@ t.test('exec protocol', async (t) => {
 
   t.test('malformed lines get no reply and do not hurt the host', async (t) => {
     const junk = ['not json\n', '[1,2]\n', '{"type":"nope"}\n', `${'['.repeat(10_000)}\n`, '{"type":"exec","id":1}\n', '{"__proto__":{"polluted":true},"type":"exec"}\n', '\xff\xfe\n', 'NaN\n'];
+    const droppedBefore = host.stats.dropped;
     for (const line of junk) {
       const r = await rawExchange(host.socketPath, line);
       t.equal(r.text, '', `no reply to ${JSON.stringify(line.slice(0, 20))}`);
     }
+    t.equal(host.stats.dropped - droppedBefore, junk.length, 'every junk line is counted as dropped (a JSON array too)');
     t.equal(({} as Record<string, unknown>).polluted, undefined, 'no prototype pollution');
     t.equal((await rawExchange(host.socketPath, Buffer.from([0x7b, 0x22, 0xff, 0x22, 0x7d, 0x0a]))).text, '', 'invalid UTF-8: no reply');
     const dup = buildExecLine(touch, token);
