@@ -80,6 +80,7 @@ export class GatewayCore {
   readonly events = new EventEmitter<{ 'node.event': [nodeId: string, event: string, payload: unknown]; 'node.connected': [nodeId: string] }>();
   private seq = 0;
   private presenceVersion = 1;
+  private healthVersion = 1;
 
   constructor(readonly options: GatewayCoreOptions) {
     this.now = options.now ?? Date.now;
@@ -124,6 +125,19 @@ export class GatewayCore {
   }
 
   stateVersion(): { presence: number; health: number } {
-    return { presence: this.presenceVersion, health: 1 };
+    return { presence: this.presenceVersion, health: this.healthVersion };
+  }
+
+  /** The health summary answered by `health` and broadcast as the `health` event. */
+  health(): { ok: true; ts: number; uptimeMs: number; nodes: number } {
+    const now = this.now();
+    return { ok: true, ts: now, uptimeMs: now - this.startedAtMs, nodes: this.registry.list().length };
+  }
+
+  /** Broadcasts a new health snapshot (with seq and stateVersion) after the node set changed. */
+  broadcastHealth(): void {
+    this.healthVersion++;
+    const text = JSON.stringify({ type: 'event', event: 'health', payload: this.health(), seq: ++this.seq, stateVersion: this.stateVersion() });
+    for (const conn of this.connections) if (conn.state === 'ready') conn.sendText(text);
   }
 }

@@ -1,6 +1,6 @@
 // The `connect` request: protocol, role, auth, device signature, pairing — in that order (spec §3–§6).
 // Every failure answers with the spec's error and closes; success sends hello-ok and readies the connection.
-import { CloseCode, MIN_SUPPORTED_PROTOCOL, PROTOCOL_VERSION, ROLES, type Role } from '../protocol/constants.js';
+import { CloseCode, DEFAULT_VOICEWAKE_TRIGGERS, MIN_SUPPORTED_PROTOCOL, PROTOCOL_VERSION, ROLES, type Role } from '../protocol/constants.js';
 import { timingSafeEqualString } from '../common/constant-time.js';
 import { selectSignedToken, verifyConnectDevice } from '../protocol/device-auth.js';
 import { DetailCode, ErrorCode, errorShape, type ErrorShape } from '../protocol/errors.js';
@@ -167,7 +167,7 @@ function connect(core: GatewayCore, conn: GatewayConnection, params: ConnectPara
     snapshot: {
       suspension: { phase: 'accepting' },
       presence: [],
-      health: { ok: true, ts: core.now() },
+      health: core.health(),
       stateVersion: core.stateVersion(),
       uptimeMs: core.now() - core.startedAtMs,
       sessionDefaults: { defaultAgentId: 'main', mainKey: 'main', mainSessionKey: 'agent:main:main', scope: 'per-sender' },
@@ -178,11 +178,18 @@ function connect(core: GatewayCore, conn: GatewayConnection, params: ConnectPara
   return hello;
 }
 
-/** Work after hello-ok went out: the node pairing reconciliation (may emit node.pair.requested). */
+/**
+ * Work after hello-ok went out. A node gets what 2026.9.6 sends it (spec §12): the voice-wake
+ * configuration (targeted, no seq), then a `health` broadcast; then the node pairing reconciliation
+ * (may emit node.pair.requested, or node.pair.resolved when auto-approved).
+ */
 function afterHello(core: GatewayCore, conn: GatewayConnection): void {
   if (conn.role === 'node' && conn.deviceId) {
     const session = core.registry.get(conn.deviceId);
     if (session) {
+      conn.sendEvent('voicewake.changed', { triggers: [...DEFAULT_VOICEWAKE_TRIGGERS] });
+      conn.sendEvent('voicewake.routing.changed', { config: { version: 1, defaultTarget: { mode: 'current' }, routes: [], updatedAtMs: 0 } });
+      core.broadcastHealth();
       reconcileNodePairing(core, session);
       core.events.emit('node.connected', session.nodeId);
     }

@@ -400,7 +400,7 @@ async function nodeApprovalsForward(ctx: HandlerContext, command: string, params
 // ------------------------------------------------------------------ table
 
 const HANDLERS: Record<string, Handler> = {
-  health: (ctx) => ({ ok: true, ts: ctx.core.now(), uptimeMs: ctx.core.now() - ctx.core.startedAtMs, nodes: ctx.core.registry.list().length }),
+  health: (ctx) => ctx.core.health(),
   'node.list': (ctx) => {
     parse(validateEmpty, ctx);
     return { ts: ctx.core.now(), nodes: listNodes(ctx.core) };
@@ -489,7 +489,7 @@ const HANDLERS: Record<string, Handler> = {
 
 export const GATEWAY_METHODS: string[] = Object.keys(HANDLERS);
 export const GATEWAY_EVENTS: string[] = [
-  'connect.challenge', 'tick', 'shutdown', 'health',
+  'connect.challenge', 'tick', 'shutdown', 'health', 'voicewake.changed', 'voicewake.routing.changed',
   'node.invoke.request', 'node.pair.requested', 'node.pair.resolved',
   'device.pair.requested', 'device.pair.resolved',
   'exec.approval.requested', 'exec.approval.resolved',

@@ -222,7 +222,10 @@ async function startLocked(options: GatewayOptions, env: NodeJS.ProcessEnv, stat
       releasePreauth();
       conn.state = 'closed';
       core.connections.delete(conn);
-      if (core.registry.unregister(conn.connId)) core.bumpPresence();
+      if (core.registry.unregister(conn.connId)) {
+        core.bumpPresence();
+        core.broadcastHealth();
+      }
       core.approvals.dropConnection(conn.connId);
     });
     ws.on('message', (data: RawData, isBinary: boolean) => {

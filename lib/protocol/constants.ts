@@ -24,6 +24,8 @@ export const DEFAULT_INVOKE_TIMEOUT_MS = 30_000;
 export const EXEC_APPROVAL_TTL_MS = 30 * 60_000;
 /** Pending device / node pairing requests live 5 min. */
 export const PAIRING_REQUEST_TTL_MS = 5 * 60_000;
+/** Voice-wake triggers 2026.9.6 announces to a node after connect (`voicewake.changed`), its defaults. */
+export const DEFAULT_VOICEWAKE_TRIGGERS: readonly string[] = ['openclaw', 'claude', 'computer'];
 /** Ten consecutive `unauthorized role:` errors close the socket. */
 export const UNAUTHORIZED_FLOOD_LIMIT = 10;
 /** Reasons in close frames are cut to this many bytes. */
