@@ -11,8 +11,15 @@ export interface NodeHostChild {
   close(): Promise<void>;
 }
 
-export function startNodeHostChild(options: { url: string; token: string; stateDir: string; log: (message: string) => void; readyTimeoutMs?: number }): Promise<NodeHostChild> {
-  const entry = process.argv[1];
+/** Most stdout kept while waiting for the ready line; the child prints little else before it. */
+const MAX_READY_BUFFER = 64 * 1024;
+
+export function startNodeHostChild(options: {
+  url: string; token: string; stateDir: string; log: (message: string) => void; readyTimeoutMs?: number;
+  /** The CLI entry script; default this process's (same entry, same Node flags). */
+  entry?: string;
+}): Promise<NodeHostChild> {
+  const entry = options.entry ?? process.argv[1];
   if (!entry) return Promise.reject(new IpcError('ERR_NODE_CHILD', 'cannot find the CLI entry to start the node host'));
   const child = spawn(process.execPath, [...process.execArgv, entry, 'node', 'run', '--url', options.url, '--json'], {
     env: { ...process.env, OPENCLAW_STATE_DIR: options.stateDir, OPENCLAW_GATEWAY_TOKEN: options.token, OPENCLAW_NODE_EXEC_HOST: 'app' },
@@ -32,22 +39,46 @@ export function startNodeHostChild(options: { url: string; token: string; stateD
     clearTimeout(timer);
   };
   return new Promise<NodeHostChild>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => {
-      void close();
-      reject(new IpcError('ERR_NODE_CHILD', `node host child not ready within ${options.readyTimeoutMs ?? 30_000} ms: ${errTail}`));
-    }, options.readyTimeoutMs ?? 30_000);
-    child.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const line = out.split('\n').find((l) => l.includes('"ready":true'));
-      if (!line) return;
+    let pending = '';
+    const fail = (message: string): void => {
       clearTimeout(timer);
-      const info = JSON.parse(line) as { nodeId: string; displayName: string };
-      resolve({ nodeId: info.nodeId, displayName: info.displayName, pid: child.pid!, close });
-    });
+      child.stdout!.off('data', onData);
+      void close();
+      reject(new IpcError('ERR_NODE_CHILD', message));
+    };
+    const timer = setTimeout(() => fail(`node host child not ready within ${options.readyTimeoutMs ?? 30_000} ms: ${errTail}`), options.readyTimeoutMs ?? 30_000);
+    // Only complete lines are parsed: a chunk may end in the middle of the ready line.
+    const onData = (chunk: Buffer): void => {
+      pending += chunk.toString();
+      const lines = pending.split('\n');
+      pending = lines.pop() ?? '';
+      if (pending.length > MAX_READY_BUFFER) return fail(`node host child printed a line over ${MAX_READY_BUFFER} bytes before it was ready`);
+      for (const line of lines) {
+        const info = readyInfo(line);
+        if (!info) continue;
+        clearTimeout(timer);
+        child.stdout!.off('data', onData);
+        child.stdout!.resume(); // keep draining so the child never blocks on a full pipe
+        resolve({ ...info, pid: child.pid!, close });
+        return;
+      }
+    };
+    child.stdout!.on('data', onData);
     child.once('exit', (code) => {
       clearTimeout(timer);
       reject(new IpcError('ERR_NODE_CHILD', `node host child exited with ${code}: ${errTail}`));
     });
   });
+}
+
+/** `{"ready":true,"nodeId":…,"displayName":…}` as printed by `node run --json`; anything else is not ready. */
+function readyInfo(line: string): { nodeId: string; displayName: string } | undefined {
+  if (!line.includes('"ready":true')) return undefined;
+  try {
+    const info = JSON.parse(line) as { ready?: unknown; nodeId?: unknown; displayName?: unknown };
+    if (info.ready === true && typeof info.nodeId === 'string' && typeof info.displayName === 'string') return { nodeId: info.nodeId, displayName: info.displayName };
+  } catch {
+    // Not the ready line after all.
+  }
+  return undefined;
 }
