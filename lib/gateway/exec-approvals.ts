@@ -29,7 +29,34 @@ export interface ApprovalRecord {
   timedOut?: boolean;
   resolvedAtMs?: number;
   resolvedBy?: string;
+  /** allow-always records are standing grants: usage and revocation (exec.approval.grants.*). */
+  useCount?: number;
+  lastUsedAtMs?: number;
+  revokedAtMs?: number;
+  revokedBy?: string;
 }
+
+/** One standing grant as exec.approval.grants.list reports it (2026.9.6 field names). */
+export interface GrantListing {
+  grantId: string;
+  mintedByApprovalId: string;
+  agentId: string | null;
+  cronJobId: null;
+  cronJobName: null;
+  command: string;
+  cwd: string | null;
+  createdAtMs: number;
+  expiresAtMs: number;
+  revokedAtMs: number | null;
+  revokedBy: string | null;
+  lastUsedAtMs: number | null;
+  useCount: number;
+}
+
+export type RevokeGrantOutcome = 'revoked' | 'already-revoked' | 'not-found';
+
+/** Display fields of a grant are cut to this many characters. */
+const GRANT_TEXT_MAX = 512;
 
 export type ResolveResult = 'ok' | 'unknown' | 'already-resolved' | 'decision-not-allowed';
 
@@ -185,6 +212,9 @@ export class ExecApprovalBroker {
     } else if (record.requester.connId !== input.caller.connId) {
       throw invalid('approval id was requested by another client', DetailCode.APPROVAL_CLIENT_MISMATCH, { runId });
     }
+    if (record.revokedAtMs !== undefined) {
+      throw new GatewayProtocolError(ErrorCode.INVALID_REQUEST, 'approval required', { details: { code: DetailCode.APPROVAL_REQUIRED, runId, reason: 'grant-revoked' } });
+    }
     const decision = effectiveDecision(record, input);
     if (decision !== 'allow-once' && decision !== 'allow-always') {
       throw invalid('approval required', DetailCode.APPROVAL_REQUIRED, { runId });
@@ -196,7 +226,49 @@ export class ExecApprovalBroker {
       if (mismatch) throw invalid(`approval does not match the request (${mismatch})`, 'APPROVAL_REQUEST_MISMATCH', { runId, field: mismatch });
     }
     if (decision === 'allow-once') this.records.delete(runId);
+    else {
+      record.useCount = (record.useCount ?? 0) + 1;
+      record.lastUsedAtMs = this.now();
+    }
     return { record, decision };
+  }
+
+  /** Live allow-always approvals (revoked ones included, until they expire), newest first. */
+  listGrants(limit = 200): GrantListing[] {
+    const now = this.now();
+    const grants: GrantListing[] = [];
+    for (const record of this.records.values()) {
+      const expiresAtMs = record.createdAtMs + EXEC_APPROVAL_TTL_MS;
+      if (record.decision !== 'allow-always' || expiresAtMs <= now) continue;
+      const command = typeof record.request.command === 'string' ? record.request.command : '(unreadable)';
+      const cwd = record.plan?.cwd ?? record.request.cwd;
+      grants.push({
+        grantId: record.id,
+        mintedByApprovalId: record.id,
+        agentId: record.plan?.agentId ?? (typeof record.request.agentId === 'string' ? record.request.agentId : null),
+        cronJobId: null,
+        cronJobName: null,
+        command: command.slice(0, GRANT_TEXT_MAX),
+        cwd: typeof cwd === 'string' ? cwd.slice(0, GRANT_TEXT_MAX) : null,
+        createdAtMs: record.resolvedAtMs ?? record.createdAtMs,
+        expiresAtMs,
+        revokedAtMs: record.revokedAtMs ?? null,
+        revokedBy: record.revokedBy ?? null,
+        lastUsedAtMs: record.lastUsedAtMs ?? null,
+        useCount: record.useCount ?? 0,
+      });
+    }
+    return grants.sort((a, b) => b.createdAtMs - a.createdAtMs || (a.grantId < b.grantId ? 1 : -1)).slice(0, limit);
+  }
+
+  /** Revokes an allow-always approval; idempotent (the first revocation's time and actor are kept). */
+  revokeGrant(grantId: string, revokedBy: string): RevokeGrantOutcome {
+    const record = this.records.get(grantId);
+    if (!record || record.decision !== 'allow-always' || record.createdAtMs + EXEC_APPROVAL_TTL_MS <= this.now()) return 'not-found';
+    if (record.revokedAtMs !== undefined) return 'already-revoked';
+    record.revokedAtMs = this.now();
+    record.revokedBy = revokedBy;
+    return 'revoked';
   }
 
   close(): void {

@@ -71,6 +71,8 @@ const validateDeviceRole = compileValidator(
 );
 const validatePendingAck = compileValidator(Type.Object({ ids: Type.Array(Type.String({ maxLength: 512 }), { minItems: 1, maxItems: 1024 }) }, { additionalProperties: false }));
 const validatePendingDrain = compileValidator(Type.Object({ maxItems: Type.Optional(Type.Integer({ minimum: 1, maximum: 10 })) }, { additionalProperties: false }));
+const validateGrantsList = compileValidator(Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })) }, { additionalProperties: false }));
+const validateGrantsRevoke = compileValidator(Type.Object({ grantId: Type.String({ minLength: 1, maxLength: 512 }) }, { additionalProperties: false }));
 const validateNodeApprovalsSet = compileValidator(
   Type.Object({ nodeId: Type.String({ minLength: 1, maxLength: 256 }), file: Type.Unknown(), baseHash: Type.Optional(Type.String({ maxLength: 256 })) }, { additionalProperties: false }),
 );
@@ -480,6 +482,12 @@ const HANDLERS: Record<string, Handler> = {
   },
   'exec.approval.get': execApprovalGet,
   'exec.approval.waitDecision': execApprovalWait,
+  'exec.approval.grants.list': (ctx) => ({ grants: ctx.core.approvals.listGrants(parse(validateGrantsList, ctx).limit) }),
+  'exec.approval.grants.revoke': (ctx) => {
+    const { grantId } = parse(validateGrantsRevoke, ctx);
+    const by = ctx.conn.connect?.client.displayName ?? ctx.conn.connect?.client.id ?? 'operator';
+    return { outcome: ctx.core.approvals.revokeGrant(grantId, by) };
+  },
   'exec.approvals.node.get': (ctx) => nodeApprovalsForward(ctx, 'system.execApprovals.get', {}, parse(validateNodeId, ctx).nodeId),
   'exec.approvals.node.set': (ctx) => {
     const { nodeId, file, baseHash } = parse(validateNodeApprovalsSet, ctx);
