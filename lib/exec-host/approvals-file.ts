@@ -121,6 +121,9 @@ export function normalizeApprovals(data: ApprovalsFile): boolean {
   return changed;
 }
 
+/** Far above any real policy file; a bigger one is refused rather than read into memory. */
+export const MAX_APPROVALS_FILE_BYTES = 16 * 1024 * 1024;
+
 /**
  * Reads and validates the file without changing it; undefined when missing. Refuses a symlink,
  * a non-regular file, a file owned by another uid, or one readable/writable by group or others
@@ -141,10 +144,16 @@ export function readApprovals(file: string): ApprovalsFile | undefined {
   if ((st.mode & 0o077) !== 0) {
     throw new ApprovalsFileError('ERR_APPROVALS_PERMISSIONS', `refusing ${file}: mode ${(st.mode & 0o777).toString(8)} exposes the socket token; chmod 600 it after checking nobody else changed it`);
   }
-  // O_NOFOLLOW closes the lstat→open window against a swap to a symlink.
-  const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+  // O_NOFOLLOW closes the lstat→open window against a swap to a symlink; O_NONBLOCK against a swap to a
+  // FIFO (opening one would block the JS thread until a writer came). The fstat re-checks what was opened.
+  const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
   let text: string;
   try {
+    const opened = fs.fstatSync(fd);
+    if (!opened.isFile()) throw new ApprovalsFileError('ERR_APPROVALS_NOT_FILE', `refusing ${file}: not a regular file`);
+    if (opened.size > MAX_APPROVALS_FILE_BYTES) {
+      throw new ApprovalsFileError('ERR_APPROVALS_TOO_LARGE', `refusing ${file}: ${opened.size} bytes is over the ${MAX_APPROVALS_FILE_BYTES}-byte limit`);
+    }
     text = fs.readFileSync(fd, 'utf8');
   } finally {
     fs.closeSync(fd);

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import { addAllowlistPattern, ensureApprovals, readApprovals, updateApprovals } from '../../lib/exec-host/approvals-file.js';
+import { MAX_APPROVALS_FILE_BYTES, addAllowlistPattern, ensureApprovals, readApprovals, updateApprovals } from '../../lib/exec-host/approvals-file.js';
 
 function tmp(t: { teardown(fn: () => void): void }): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocipc-af-'));
@@ -80,4 +80,10 @@ t.test('unsafe or malformed files are refused and left intact', async (t) => {
   fs.symlinkSync(target, file);
   t.throws(() => ensureApprovals(file, '/x'), { code: 'ERR_APPROVALS_SYMLINK' });
   t.equal(fs.readFileSync(target, 'utf8'), '{"version":1}', 'symlink target untouched');
+  fs.rmSync(file);
+  // A sparse file over the cap: refused from its size, never read into memory.
+  fs.writeFileSync(file, '{"version":1}', { mode: 0o600 });
+  fs.truncateSync(file, MAX_APPROVALS_FILE_BYTES + 1);
+  t.throws(() => readApprovals(file), { code: 'ERR_APPROVALS_TOO_LARGE' });
+  t.equal(fs.statSync(file).size, MAX_APPROVALS_FILE_BYTES + 1, 'left as it was');
 });
