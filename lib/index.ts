@@ -35,7 +35,7 @@ export {
   type RunPlan, type Denial, type RunCommandOptions, type ApprovalsFile, type Approver, type ApprovalPrompt,
 } from './exec-host/index.js';
 export {
-  startGateway, type GatewayOptions, type GatewayHandle, type GatewayNodes, type NodeSession, type PairedDevice, type PairedNode,
+  startGateway, GatewayLockedError, type GatewayOptions, type GatewayHandle, type GatewayNodes, type NodeSession, type PairedDevice, type PairedNode, type IdempotencyLimits,
 } from './gateway/index.js';
 export * as protocol from './protocol/index.js';
 export { PendingApprovals, APPROVAL_DECISIONS, type ApprovalDecision, type PendingApproval, type ApprovalOutcome } from './common/pending-approvals.js';
