@@ -77,6 +77,13 @@ export function positiveIntOption(value: string | undefined, flag: string, max: 
   return n;
 }
 
+/** A TCP port from `from` (an option or a variable name): decimal, in min..65535 (0 = any free port). */
+export function portOption(text: string, from: string, min: 0 | 1 = 0): number {
+  const port = /^[0-9]+$/.test(text) ? Number(text) : NaN;
+  if (!Number.isInteger(port) || port < min || port > 65_535) throw new UsageError(`${from} must be a port in ${min}..65535, got ${JSON.stringify(text)}`);
+  return port;
+}
+
 function printHelp(program: string, commands: CommandTable): void {
   const width = Math.max(...Object.keys(commands).map((name) => name.length));
   const lines = Object.entries(commands).map(([name, entry]) => `  ${name.padEnd(width)}  ${entry.summary}`);

@@ -6,15 +6,9 @@ import path from 'node:path';
 import { IpcError } from '../../common/errors.js';
 import { readJsonFile, resolveStateDir } from '../../common/state-dir.js';
 import { DEFAULT_GATEWAY_HOST, DEFAULT_GATEWAY_PORT } from '../../protocol/constants.js';
-import { ExitCode, UsageError, parseCommandArgs } from '../run.js';
+import { ExitCode, UsageError, parseCommandArgs, portOption } from '../run.js';
 
 const USAGE = 'usage: openclaw-ipc gateway [--port N] [--bind loopback|lan|<address>] [--token T] [--state-dir DIR] [--json]';
-
-function parsePort(text: string, from: string): number {
-  const port = Number(text);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`invalid port from ${from}: ${text}`);
-  return port;
-}
 
 /** `gateway.port` from <state>/openclaw.json, when it is a valid port. */
 function configuredPort(stateDir: string): number | undefined {
@@ -40,13 +34,13 @@ export async function main(argv: string[]): Promise<number> {
   let port = configuredPort(stateDir) ?? DEFAULT_GATEWAY_PORT;
   let host = bindAddress(values.bind ?? 'loopback');
   const envPort = process.env.OPENCLAW_GATEWAY_PORT?.trim();
-  if (values.port !== undefined) port = parsePort(values.port, '--port');
+  if (values.port !== undefined) port = portOption(values.port, '--port');
   else if (envPort) {
     const colon = envPort.lastIndexOf(':');
     if (colon > 0) {
       if (values.bind === undefined) host = envPort.slice(0, colon);
-      port = parsePort(envPort.slice(colon + 1), 'OPENCLAW_GATEWAY_PORT');
-    } else port = parsePort(envPort, 'OPENCLAW_GATEWAY_PORT');
+      port = portOption(envPort.slice(colon + 1), 'OPENCLAW_GATEWAY_PORT');
+    } else port = portOption(envPort, 'OPENCLAW_GATEWAY_PORT');
   }
   if (values.token !== undefined && values.token.trim() === '') throw new UsageError('--token must not be empty');
 

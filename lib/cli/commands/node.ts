@@ -4,7 +4,7 @@
 import { resolveOperatorTarget } from '../../client/operator.js';
 import { resolveStateDir } from '../../common/state-dir.js';
 import { startNodeHost } from '../../node-host/host.js';
-import { ExitCode, OPERATOR_OPTIONS, UsageError, parseCommandArgs } from '../run.js';
+import { ExitCode, OPERATOR_OPTIONS, UsageError, parseCommandArgs, portOption } from '../run.js';
 
 const USAGE = 'usage: openclaw-ipc node run [--host 127.0.0.1] [--port 18789] [--url ws://…] [--token T] [--display-name NAME]';
 
@@ -18,11 +18,7 @@ export async function main(argv: string[]): Promise<number> {
   const parsed = parseCommandArgs(rest, { host: { type: 'string' }, port: { type: 'string' }, 'display-name': { type: 'string' }, ...OPERATOR_OPTIONS }, USAGE, { allowPositionals: false });
   if (!parsed) return ExitCode.ok;
   const { values } = parsed;
-  let port: number | undefined;
-  if (values.port !== undefined) {
-    port = Number(values.port);
-    if (!Number.isInteger(port) || port <= 0 || port > 65_535) throw new UsageError('--port must be 1–65535');
-  }
+  const port = values.port === undefined ? undefined : portOption(values.port, '--port', 1);
   if (values.url && (values.host || port)) throw new UsageError('use either --url or --host/--port');
   const host = values.host ?? '127.0.0.1';
   const target = resolveOperatorTarget({ url: values.url ?? (values.host || port ? `ws://${host.includes(':') ? `[${host}]` : host}:${port ?? 18789}/` : undefined), token: values.token });

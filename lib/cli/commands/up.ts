@@ -12,7 +12,8 @@ import path from 'node:path';
 import { resolveStateDir } from '../../common/state-dir.js';
 import { PendingApprovals } from '../../common/pending-approvals.js';
 import { IpcError } from '../../common/errors.js';
-import { ExitCode, UsageError, parseCommandArgs } from '../run.js';
+import { DEFAULT_GATEWAY_PORT } from '../../protocol/constants.js';
+import { ExitCode, UsageError, parseCommandArgs, portOption } from '../run.js';
 
 const USAGE = 'usage: openclaw-ipc up [--port 18789] [--host 127.0.0.1] [--no-bridge] [--node-process in|child] [--json]';
 
@@ -47,8 +48,9 @@ export async function main(argv: string[]): Promise<number> {
   if (!parsed) return ExitCode.ok;
   const { values } = parsed;
   const envPort = process.env.OPENCLAW_GATEWAY_PORT?.trim();
-  const port = values.port !== undefined ? Number(values.port) : envPort && /^\d+$/.test(envPort) ? Number(envPort) : 18789;
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new UsageError('--port must be 0–65535');
+  // `up` binds loopback only, so a host:port OPENCLAW_GATEWAY_PORT contributes nothing here.
+  const port = values.port !== undefined ? portOption(values.port, '--port')
+    : envPort && /^\d+$/.test(envPort) ? portOption(envPort, 'OPENCLAW_GATEWAY_PORT') : DEFAULT_GATEWAY_PORT;
   const nodeProcess = values['node-process'] ?? 'in';
   if (nodeProcess !== 'in' && nodeProcess !== 'child') throw new UsageError('--node-process must be in or child');
   const host = values.host ?? '127.0.0.1';
