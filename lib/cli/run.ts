@@ -84,6 +84,19 @@ export function portOption(text: string, from: string, min: 0 | 1 = 0): number {
   return port;
 }
 
+/** Resolves with the first SIGINT or SIGTERM; both listeners are removed then (a second signal is default again). */
+export function waitForStopSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const onSignal = (signal: NodeJS.Signals): void => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      resolve(signal);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}
+
 function printHelp(program: string, commands: CommandTable): void {
   const width = Math.max(...Object.keys(commands).map((name) => name.length));
   const lines = Object.entries(commands).map(([name, entry]) => `  ${name.padEnd(width)}  ${entry.summary}`);

@@ -3,7 +3,7 @@ import { resolveStateDir } from '../../common/state-dir.js';
 import { DesktopApprover, TerminalApprover, composeApprovers } from '../../exec-host/prompts.js';
 import { startExecHost } from '../../exec-host/server.js';
 import { InstanceLockedError } from '../../exec-host/socket-setup.js';
-import { ExitCode, parseCommandArgs, positiveIntOption } from '../run.js';
+import { ExitCode, parseCommandArgs, positiveIntOption, waitForStopSignal } from '../run.js';
 
 const USAGE = 'usage: openclaw-ipc app [--state-dir DIR] [--prompt-timeout MS] [--read-timeout MS] [--no-prompt]';
 
@@ -34,10 +34,7 @@ export async function main(argv: string[]): Promise<number> {
     throw err;
   }
   process.stderr.write(`openclaw-ipc app: exec host listening on ${host.socketPath} (pid ${process.pid})\n`);
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGINT', () => resolve('SIGINT'));
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-  });
+  const signal = await waitForStopSignal();
   await host.close();
   process.stderr.write(`openclaw-ipc app: ${signal}, socket removed, exiting\n`);
   // stdin may hold the loop open when a terminal prompter was attached.

@@ -5,7 +5,7 @@
 import {
   bridgeRequest, discoverBridgeHost, startBridgeHost, BridgeError, BridgeTransportError, type BridgeProbe,
 } from '../../bridge/index.js';
-import { ExitCode, UsageError, parseCommandArgs, positiveIntOption, type CommandArgs } from '../run.js';
+import { ExitCode, UsageError, parseCommandArgs, positiveIntOption, waitForStopSignal, type CommandArgs } from '../run.js';
 
 const USAGE = `usage: openclaw-ipc bridge [host|status|call <op>] [options]
   host    [--socket PATH] [--allow-team ID]... [--same-user] [--debug-build]
@@ -45,11 +45,7 @@ async function runHost(values: Values): Promise<number> {
     debugBuild: values['debug-build'] === true,
   });
   out(`bridge host listening on ${host.socketPath}`);
-  await new Promise<void>((resolve) => {
-    const stop = (): void => resolve();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
+  await waitForStopSignal();
   await host.close();
   return ExitCode.ok;
 }

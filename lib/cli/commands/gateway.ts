@@ -6,7 +6,7 @@ import path from 'node:path';
 import { IpcError } from '../../common/errors.js';
 import { readJsonFile, resolveStateDir } from '../../common/state-dir.js';
 import { DEFAULT_GATEWAY_HOST, DEFAULT_GATEWAY_PORT } from '../../protocol/constants.js';
-import { ExitCode, UsageError, parseCommandArgs, portOption } from '../run.js';
+import { ExitCode, UsageError, parseCommandArgs, portOption, waitForStopSignal } from '../run.js';
 
 const USAGE = 'usage: openclaw-ipc gateway [--port N] [--bind loopback|lan|<address>] [--token T] [--state-dir DIR] [--json]';
 
@@ -63,10 +63,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`gateway listening on ${gateway.url}\n  token: ${tokenLocation}${gateway.tokenSource === 'generated' ? ' (generated now)' : ''}\n  state: ${stateDir}\n`);
   }
 
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGINT', () => resolve('SIGINT'));
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-  });
+  const signal = await waitForStopSignal();
   await gateway.close(`gateway stopping (${signal})`);
   if (!values.json) process.stdout.write('gateway stopped\n');
   return ExitCode.ok;
