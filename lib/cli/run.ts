@@ -80,7 +80,7 @@ export function positiveIntOption(value: string | undefined, flag: string, max: 
 /** A TCP port from `from` (an option or a variable name): decimal, in min..65535 (0 = any free port). */
 export function portOption(text: string, from: string, min: 0 | 1 = 0): number {
   const port = /^[0-9]+$/.test(text) ? Number(text) : NaN;
-  if (!Number.isInteger(port) || port < min || port > 65_535) throw new UsageError(`${from} must be a port in ${min}..65535, got ${JSON.stringify(text)}`);
+  if (!Number.isInteger(port) || port < min || port > 65_535) throw new UsageError(`invalid port from ${from}: ${text} (expected ${min}..65535)`);
   return port;
 }
 

@@ -64,9 +64,9 @@ t.test('portOption', async (t) => {
   t.equal(portOption('0', '--port'), 0, '0 (any free port) allowed by default');
   t.equal(portOption('65535', '--port'), 65_535);
   t.equal(portOption('18789', 'OPENCLAW_GATEWAY_PORT', 1), 18_789);
-  t.throws(() => portOption('0', '--port', 1), { code: 'ERR_USAGE', message: '--port must be a port in 1..65535, got "0"' });
+  t.throws(() => portOption('0', '--port', 1), { code: 'ERR_USAGE', message: 'invalid port from --port: 0 (expected 1..65535)' });
   for (const bad of ['65536', '-1', '80.5', '0x50', '', ' 80', 'http']) {
-    t.throws(() => portOption(bad, 'OPENCLAW_GATEWAY_PORT'), { code: 'ERR_USAGE', message: /^OPENCLAW_GATEWAY_PORT must be a port in 0\.\.65535/ }, JSON.stringify(bad));
+    t.throws(() => portOption(bad, 'OPENCLAW_GATEWAY_PORT'), { code: 'ERR_USAGE', message: /^invalid port from OPENCLAW_GATEWAY_PORT: .* \(expected 0\.\.65535\)$/ }, JSON.stringify(bad));
   }
 });
 
@@ -100,9 +100,9 @@ t.test('every subcommand: --help exits 0 with its usage on stdout, an unknown op
   for (const [cmd, from] of [[['up', '--port', '70000'], '--port'], [['node', 'run', '--port', '0'], '--port'], [['gateway', '--port', 'x'], '--port']] as const) {
     const bad = spawnSync(process.execPath, ['--import', 'tsx', main, ...cmd], { env, encoding: 'utf8', timeout: 60_000 });
     t.equal(bad.status, 2, `${cmd.join(' ')} exits 2`);
-    t.match(bad.stderr, `${from} must be a port in`, 'says why');
+    t.match(bad.stderr, `invalid port from ${from}: `, 'says why');
   }
   const badEnv = spawnSync(process.execPath, ['--import', 'tsx', main, 'gateway'], { env: { ...env, OPENCLAW_GATEWAY_PORT: '127.0.0.1:99999' }, encoding: 'utf8', timeout: 60_000 });
   t.equal(badEnv.status, 2, 'a bad OPENCLAW_GATEWAY_PORT is a usage error');
-  t.match(badEnv.stderr, 'OPENCLAW_GATEWAY_PORT must be a port in 0..65535, got "99999"');
+  t.match(badEnv.stderr, 'invalid port from OPENCLAW_GATEWAY_PORT: 99999 (expected 0..65535)');
 });
