@@ -3,14 +3,16 @@ import crypto from 'node:crypto';
 import { EventEmitter } from 'node:events';
 
 import type { PendingApprovals } from '../common/pending-approvals.js';
-import { GatewayProtocolError, type ErrorShape } from '../protocol/errors.js';
+import { ErrorCode, GatewayProtocolError, type ErrorShape } from '../protocol/errors.js';
 import { hasScopeFor } from '../protocol/scopes.js';
 import { CommandPolicy, type CommandPolicyOptions } from './command-policy.js';
 import type { GatewayConnection } from './connection.js';
 import { ExecApprovalBroker } from './exec-approvals.js';
 import { IdempotencyCache } from './idempotency.js';
-import { IdempotencyStore, idempotencyFilePath, type IdempotencyCodec } from './idempotency-store.js';
+import { IdempotencyStore, idempotencyFilePath, type IdempotencyCodec, type RestoredInflight } from './idempotency-store.js';
+import { toCachedInvoke, type CachedInvoke, type InvokeResultPayload } from './invoke-result.js';
 import { NodeRegistry } from './node-registry.js';
+import { ResumedInvokes } from './resumed-invokes.js';
 import { PairingStore } from './pairing-store.js';
 
 export interface GatewayCoreOptions {
@@ -42,15 +44,7 @@ export interface IdempotencyLimits {
   flushDelayMs?: number;
 }
 
-export interface InvokeResultPayload {
-  ok: true;
-  nodeId: string;
-  command: string;
-  payload: unknown;
-  payloadJSON: string | null;
-}
-
-export type CachedInvoke = { ok: true; value: InvokeResultPayload } | { ok: false; error: unknown };
+export type { CachedInvoke, InvokeResultPayload } from './invoke-result.js';
 
 /** Results persist as the wire payload or error shape; errors other than protocol errors are not persisted. */
 const cachedInvokeCodec: IdempotencyCodec<CachedInvoke> = {
@@ -74,8 +68,12 @@ export class GatewayCore {
   readonly approvals: ExecApprovalBroker;
   readonly policy: CommandPolicy;
   readonly idempotency: IdempotencyCache<CachedInvoke>;
-  /** Persists settled idempotency entries so that a retry after a restart is not run twice. */
+  /** Persists idempotency entries so that a retry after a restart is not run twice. */
   readonly idempotencyStore: IdempotencyStore<CachedInvoke>;
+  /** Invokes in flight when the previous run stopped, awaiting the node's re-delivered result. */
+  readonly resumed: ResumedInvokes;
+  /** Set by close(): invokes interrupted by the shutdown stay remembered as in flight. */
+  closing = false;
   /** 'node.event' (nodeId, event, payload) for in-process consumers such as `up`. */
   readonly events = new EventEmitter<{ 'node.event': [nodeId: string, event: string, payload: unknown]; 'node.connected': [nodeId: string] }>();
   private seq = 0;
@@ -102,7 +100,32 @@ export class GatewayCore {
       now: this.now,
       onChange: () => this.idempotencyStore.schedule(),
     });
-    this.idempotencyStore.load(this.idempotency);
+    this.resumed = new ResumedInvokes(this.now);
+    for (const entry of this.idempotencyStore.load(this.idempotency).inflight) this.resumeInvoke(entry);
+  }
+
+  private resumeInvoke(entry: RestoredInflight): void {
+    let settle!: (value: CachedInvoke) => void;
+    const result = new Promise<CachedInvoke>((resolve) => { settle = resolve; });
+    if (!this.idempotency.restoreInflight(entry.key, entry.fingerprint, result, entry.expiresAtMs, entry.inflight)) return;
+    const { nodeId, command } = entry.inflight;
+    this.resumed.add(entry.inflight, (outcome) => {
+      if (outcome === undefined) {
+        // Nothing came back before the original deadline: forget the key so that a retry can run.
+        this.idempotency.delete(entry.key, result);
+        settle({
+          ok: false,
+          error: new GatewayProtocolError(ErrorCode.UNAVAILABLE, 'invoke interrupted by a gateway restart; its outcome is unknown', {
+            details: { nodeCommandDispatched: true },
+            retryable: false,
+          }),
+        });
+        return;
+      }
+      const cached = toCachedInvoke(nodeId, command, outcome);
+      this.idempotency.account(entry.key, result, outcome.ok ? (outcome.payloadJSON?.length ?? 256) * 2 : 256, cached);
+      settle(cached);
+    });
   }
 
   /** Sends an event with the next global `seq` to every ready connection that passes `filter`. */

@@ -1,16 +1,17 @@
-// Persists the settled part of an IdempotencyCache so that a `node.invoke` retried after a Gateway
-// restart returns the stored result instead of running again. The file (<state>/gateway/
-// idempotency.json, 0600) is rewritten atomically and asynchronously, coalesced behind a short delay:
-// recording a result only arms a timer, so the invoke path never waits for the disk. Bounded by the
-// cache (entries, age) and by maxFileBytes (newest entries kept). In-flight invokes are not persisted
-// (their node request dies with the Gateway), and a result settled less than `delayMs` before a crash
-// (kill -9, power loss) may be missing; close() always writes the final state.
+// Persists an IdempotencyCache so that a `node.invoke` retried after a Gateway restart returns the
+// stored result instead of running again: settled results, and invokes still in flight (their node id,
+// invoke id and deadline, so that a result the node re-delivers after the restart can settle them).
+// The file (<state>/gateway/idempotency.json, 0600) is rewritten atomically and asynchronously,
+// coalesced behind a short delay: recording a result only arms a timer, so the invoke path never
+// waits for the disk. Bounded by the cache (entries, age) and by maxFileBytes (newest entries kept).
+// A change less than `delayMs` before a crash (kill -9, power loss) may be missing; close() always
+// writes the final state.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
 import { ensurePrivateDir } from '../common/state-dir.js';
-import type { IdempotencyCache } from './idempotency.js';
+import type { IdempotencyCache, InflightInvoke } from './idempotency.js';
 
 const FILE_VERSION = 1;
 const DEFAULT_MAX_FILE_BYTES = 8 * 1024 * 1024;
@@ -36,7 +37,17 @@ interface PersistedEntry {
   fingerprint: string;
   expiresAtMs: number;
   bytes: number;
-  result: unknown;
+  /** The encoded value of a settled entry, or absent while `inflight`. */
+  result?: unknown;
+  inflight?: InflightInvoke;
+}
+
+/** An entry whose invoke was in flight when the previous run stopped. */
+export interface RestoredInflight {
+  key: string;
+  fingerprint: string;
+  expiresAtMs: number;
+  inflight: InflightInvoke;
 }
 
 export function idempotencyFilePath(stateDir: string): string {
@@ -66,27 +77,34 @@ export class IdempotencyStore<T> {
   /**
    * Attaches the cache and restores the entries of a previous run (expired ones are skipped). A
    * missing, oversized (beyond max(maxFileBytes, 8 MiB)), unsafe (not a regular file) or malformed file restores nothing: the cache is an optimisation of
-   * retries, so it starts empty rather than failing the Gateway. Returns the count restored.
+   * retries, so it starts empty rather than failing the Gateway. Settled entries go back into the
+   * cache; entries that were in flight are returned for the caller to resume.
    */
-  load(cache: IdempotencyCache<T>): number {
+  load(cache: IdempotencyCache<T>): { restored: number; inflight: RestoredInflight[] } {
     this.cache = cache;
+    const none = { restored: 0, inflight: [] };
     // A file written under a larger cap is still read, up to the default cap.
     const text = readBounded(this.file, Math.max(this.maxFileBytes, DEFAULT_MAX_FILE_BYTES));
-    if (text === undefined) return 0;
+    if (text === undefined) return none;
     let data: unknown;
     try {
       data = JSON.parse(text);
     } catch {
-      return 0;
+      return none;
     }
-    if (!isRecord(data) || data.version !== FILE_VERSION || !Array.isArray(data.entries)) return 0;
+    if (!isRecord(data) || data.version !== FILE_VERSION || !Array.isArray(data.entries)) return none;
     let restored = 0;
+    const inflight: RestoredInflight[] = [];
     for (const raw of data.entries as unknown[]) {
       if (!isPersistedEntry(raw)) continue;
+      if (raw.inflight !== undefined) {
+        if (isInflight(raw.inflight)) inflight.push({ key: raw.key, fingerprint: raw.fingerprint, expiresAtMs: raw.expiresAtMs, inflight: raw.inflight });
+        continue;
+      }
       const value = this.codec.decode(raw.result);
       if (value !== undefined && cache.restore(raw.key, raw.fingerprint, value, raw.expiresAtMs, raw.bytes)) restored++;
     }
-    return restored;
+    return { restored, inflight };
   }
 
   /** Arms the coalescing timer; cheap enough for the invoke path. */
@@ -130,15 +148,20 @@ export class IdempotencyStore<T> {
 
   /** The newest entries that fit in maxFileBytes, oldest first, each encoded once and memoised. */
   private serialise(cache: IdempotencyCache<T>): string {
-    const settled = cache.settled();
+    const entries = cache.persistable();
     const lines: string[] = [];
     let bytes = 64;
-    for (let i = settled.length - 1; i >= 0; i--) {
-      const { key, entry } = settled[i]!;
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const { key, entry } = entries[i]!;
       if (entry.encoded === undefined) {
-        const result = this.codec.encode(entry.value);
-        const persisted: PersistedEntry | undefined =
-          result === undefined ? undefined : { key, fingerprint: entry.fingerprint, expiresAtMs: entry.expiresAtMs, bytes: entry.bytes, result };
+        const base = { key, fingerprint: entry.fingerprint, expiresAtMs: entry.expiresAtMs, bytes: entry.bytes };
+        let persisted: PersistedEntry | undefined;
+        if (entry.value !== undefined) {
+          const result = this.codec.encode(entry.value);
+          persisted = result === undefined ? undefined : { ...base, result };
+        } else if (entry.inflight !== undefined) {
+          persisted = { ...base, inflight: entry.inflight };
+        }
         entry.encoded = persisted === undefined ? '' : JSON.stringify(persisted);
       }
       if (entry.encoded === '') continue;
@@ -200,6 +223,16 @@ function isPersistedEntry(raw: unknown): raw is PersistedEntry {
     Number.isFinite(raw.expiresAtMs) &&
     Number.isInteger(raw.bytes) &&
     (raw.bytes as number) >= 0 &&
-    'result' in raw
+    ('result' in raw || 'inflight' in raw)
+  );
+}
+
+function isInflight(raw: unknown): raw is InflightInvoke {
+  return (
+    isRecord(raw) &&
+    typeof raw.nodeId === 'string' &&
+    typeof raw.invokeId === 'string' &&
+    typeof raw.command === 'string' &&
+    Number.isFinite(raw.deadlineMs)
   );
 }

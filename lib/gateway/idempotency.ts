@@ -12,11 +12,21 @@ export interface IdempotencyEntry<T> {
   value?: T;
   /** Memo for the persistence layer (the entry's serialised form); opaque to the cache. */
   encoded?: string;
+  /** While unsettled: the node request it waits for, so that a restart can pick it up again. */
+  inflight?: InflightInvoke;
 }
 
-export interface SettledEntry<T> {
+export interface InflightInvoke {
+  nodeId: string;
+  invokeId: string;
+  command: string;
+  /** When the original invoke times out; after that its outcome is no longer awaited. */
+  deadlineMs: number;
+}
+
+export interface PersistableEntry<T> {
   key: string;
-  entry: IdempotencyEntry<T> & { value: T };
+  entry: IdempotencyEntry<T>;
 }
 
 export interface IdempotencyCacheOptions {
@@ -24,7 +34,7 @@ export interface IdempotencyCacheOptions {
   maxBytes?: number;
   ttlMs?: number;
   now?: () => number;
-  /** Called when the set of settled entries changed (a result was recorded or removed). */
+  /** Called when the persistable entries changed (a result recorded, a dispatch marked, an entry removed). */
   onChange?: () => void;
 }
 
@@ -77,9 +87,19 @@ export class IdempotencyCache<T> {
     entry.bytes = bytes;
     if (value !== undefined) {
       entry.value = value;
+      entry.inflight = undefined;
+      entry.encoded = undefined;
       this.onChange();
     }
     this.evict();
+  }
+
+  /** Marks an unsettled entry as waiting for a node request (persisted, so a restart can resume it). */
+  markInflight(key: string, result: Promise<T>, inflight: InflightInvoke): void {
+    const entry = this.entries.get(key);
+    if (!entry || entry.result !== result || entry.value !== undefined) return;
+    entry.inflight = inflight;
+    this.onChange();
   }
 
   /** Re-inserts a settled entry (from a previous run); ignored when expired or already present. */
@@ -91,19 +111,28 @@ export class IdempotencyCache<T> {
     return this.entries.has(key);
   }
 
+  /** Re-inserts an entry whose invoke was in flight when a previous run stopped; `result` settles later. */
+  restoreInflight(key: string, fingerprint: string, result: Promise<T>, expiresAtMs: number, inflight: InflightInvoke): boolean {
+    if (expiresAtMs <= this.now() || inflight.deadlineMs <= this.now() || this.entries.has(key)) return false;
+    this.entries.set(key, { fingerprint, result, expiresAtMs, bytes: 0, inflight });
+    this.evict();
+    return this.entries.has(key);
+  }
+
   delete(key: string, result: Promise<T>): void {
     const entry = this.entries.get(key);
     if (entry?.result !== result) return;
     this.remove(key, entry);
-    if (entry.value !== undefined) this.onChange();
+    if (entry.value !== undefined || entry.inflight !== undefined) this.onChange();
   }
 
-  /** Unexpired entries with a recorded value, oldest first. */
-  settled(): SettledEntry<T>[] {
+  /** Unexpired entries with a recorded value or an awaited node request, oldest first. */
+  persistable(): PersistableEntry<T>[] {
     const now = this.now();
-    const out: SettledEntry<T>[] = [];
+    const out: PersistableEntry<T>[] = [];
     for (const [key, entry] of this.entries) {
-      if (entry.value !== undefined && entry.expiresAtMs > now) out.push({ key, entry: entry as IdempotencyEntry<T> & { value: T } });
+      if (entry.expiresAtMs <= now) continue;
+      if (entry.value !== undefined || (entry.inflight !== undefined && entry.inflight.deadlineMs > now)) out.push({ key, entry });
     }
     return out;
   }

@@ -28,7 +28,8 @@ import {
 import { hasScopeFor, requiredScope, roleViolation } from '../protocol/scopes.js';
 import { EXEC_APPROVALS_NODE_COMMANDS } from './command-policy.js';
 import type { GatewayConnection } from './connection.js';
-import type { CachedInvoke, GatewayCore, InvokeResultPayload } from './core.js';
+import type { GatewayCore } from './core.js';
+import { outcomeToResult, toCachedInvoke, type CachedInvoke, type InvokeResultPayload } from './invoke-result.js';
 import type { InvokeOutcome, NodeSession } from './node-registry.js';
 import { approveNodeRequest, reconcileNodePairing, rejectNodeRequest } from './node-pairing.js';
 import type { PairedDevice } from './pairing-store.js';
@@ -184,33 +185,6 @@ function prepareSystemRun(ctx: HandlerContext, nodeId: string, params: unknown):
   return forward;
 }
 
-function outcomeToResult(nodeId: string, command: string, outcome: InvokeOutcome): InvokeResultPayload {
-  if (outcome.ok) {
-    let payload: unknown = outcome.payload ?? null;
-    let payloadJSON: string | null = null;
-    if (typeof outcome.payloadJSON === 'string') {
-      payloadJSON = outcome.payloadJSON;
-      try {
-        payload = JSON.parse(outcome.payloadJSON);
-      } catch {
-        payload = { payloadJSON: outcome.payloadJSON };
-      }
-    }
-    return { ok: true, nodeId, command, payload, payloadJSON };
-  }
-  const { error } = outcome;
-  if (outcome.kind === 'disconnected' && error.code === 'NOT_CONNECTED') {
-    throw new GatewayProtocolError(ErrorCode.UNAVAILABLE, error.message, { details: { code: DetailCode.NOT_CONNECTED, nodeId } });
-  }
-  if (outcome.kind === 'disconnected' || outcome.kind === 'send-failed') {
-    throw new GatewayProtocolError(ErrorCode.UNAVAILABLE, error.message, { details: { nodeCommandDispatched: outcome.kind === 'disconnected' }, retryable: false });
-  }
-  throw new GatewayProtocolError(ErrorCode.UNAVAILABLE, `${error.code}: ${error.message}`, {
-    details: { nodeError: { code: error.code, message: error.message }, nodeCommandDispatched: true },
-    retryable: false,
-  });
-}
-
 async function nodeInvoke(ctx: HandlerContext): Promise<InvokeResultPayload> {
   const { core } = ctx;
   const p = parse(validateNodeInvokeParams, ctx);
@@ -228,21 +202,23 @@ async function nodeInvoke(ctx: HandlerContext): Promise<InvokeResultPayload> {
   gateCommand(core, session, p.command);
   const forward = p.command === 'system.run' ? prepareSystemRun(ctx, p.nodeId, p.params) : p.params;
   const timeoutMs = Math.min(p.timeoutMs ?? DEFAULT_INVOKE_TIMEOUT_MS, MAX_INVOKE_TIMEOUT_MS);
+  const invokeId = crypto.randomUUID();
   const run = core.registry
-    .invoke({ nodeId: p.nodeId, command: p.command, paramsJSON: forward === undefined ? null : JSON.stringify(forward), timeoutMs, idempotencyKey: p.idempotencyKey })
+    .invoke({ id: invokeId, nodeId: p.nodeId, command: p.command, paramsJSON: forward === undefined ? null : JSON.stringify(forward), timeoutMs, idempotencyKey: p.idempotencyKey })
     .then((outcome): CachedInvoke => {
-      let cached: CachedInvoke;
-      try {
-        cached = { ok: true, value: outcomeToResult(p.nodeId, p.command, outcome) };
-      } catch (error) {
-        cached = { ok: false, error };
+      const cached = toCachedInvoke(p.nodeId, p.command, outcome);
+      if (outcome.ok || outcome.kind === 'node') {
+        core.idempotency.account(key, run, outcome.ok ? (outcome.payloadJSON?.length ?? 256) * 2 : 256, cached);
+      } else if (!(core.closing && outcome.kind === 'disconnected')) {
+        // Transport failures are forgotten so that a retry with the same key can run. An invoke cut
+        // by the Gateway's shutdown stays persisted as in flight: the node may still run it and
+        // re-deliver the result to the next run, which a retry then waits for.
+        core.idempotency.delete(key, run);
       }
-      // Transport failures are forgotten so that a retry with the same key can run.
-      if (!outcome.ok && outcome.kind !== 'node') core.idempotency.delete(key, run);
-      else core.idempotency.account(key, run, outcome.ok ? (outcome.payloadJSON?.length ?? 256) * 2 : 256, cached);
       return cached;
     });
   core.idempotency.set(key, fingerprint, run);
+  core.idempotency.markInflight(key, run, { nodeId: p.nodeId, invokeId, command: p.command, deadlineMs: core.now() + timeoutMs });
   return unwrap(await run);
 }
 
@@ -266,7 +242,8 @@ function nodeInvokeResult(ctx: HandlerContext): unknown {
   const outcome: InvokeOutcome = params.ok
     ? { ok: true, payload: params.payload, payloadJSON: params.payloadJSON }
     : { ok: false, kind: 'node', error: { code: params.error?.code ?? 'UNAVAILABLE', message: params.error?.message ?? 'node error' } };
-  return ctx.core.registry.complete(params.nodeId, params.id, outcome) ? { ok: true } : { ok: true, ignored: true };
+  const applied = ctx.core.registry.complete(params.nodeId, params.id, outcome) || ctx.core.resumed.complete(params.nodeId, params.id, outcome);
+  return applied ? { ok: true } : { ok: true, ignored: true };
 }
 
 function nodeEvent(ctx: HandlerContext): unknown {

@@ -51,6 +51,8 @@ export interface InvokeRequest {
   paramsJSON: string | null;
   timeoutMs: number;
   idempotencyKey?: string;
+  /** The invoke id to use (the caller may need it before the result); default a random UUID. */
+  id?: string;
 }
 
 export class NodeRegistry {
@@ -103,7 +105,7 @@ export class NodeRegistry {
     if (this.invokes.size >= this.maxInFlight) {
       return Promise.resolve({ ok: false, kind: 'send-failed', error: { code: 'UNAVAILABLE', message: 'too many invokes in flight' } });
     }
-    const id = crypto.randomUUID();
+    const id = request.id ?? crypto.randomUUID();
     const payload: Record<string, unknown> = {
       id,
       nodeId: request.nodeId,

@@ -307,7 +307,9 @@ async function startLocked(options: GatewayOptions, env: NodeJS.ProcessEnv, stat
       clearInterval(tick);
       core.broadcast('shutdown', { reason });
       // Fail in-flight work first and let those responses go out before the sockets close.
+      core.closing = true;
       core.registry.close();
+      core.resumed.close();
       core.approvals.close();
       await new Promise((resolve) => setImmediate(resolve));
       for (const conn of core.connections) conn.close(CloseCode.serviceRestart, reason);

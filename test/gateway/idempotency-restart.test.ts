@@ -99,19 +99,21 @@ t.test('after kill -9 of a CLI gateway, a result already flushed is returned by 
   t.equal(counter.runs(), 1);
 });
 
-t.test('persisted entries are bounded: count, age, file bytes; transport failures are not stored', async (t) => {
+t.test('persisted entries are bounded: count, age, file bytes', async (t) => {
   const stateDir = tempStateDir(t);
   const counter = countingNode();
   const gw1 = await startTestGateway(t, { stateDir, idempotency: { maxEntries: 3, ttlMs: 60_000 } });
   const { op, node } = await nodeAndOperator(gw1, counter.handler);
   for (const key of ['a', 'b', 'c', 'd']) t.equal((await op.request('node.invoke', invoke(node.nodeId, key))).ok, true);
-  // An in-flight invoke takes a slot too (evicting "b"), then fails with the shutdown: not stored.
+  // An in-flight invoke takes a slot too (evicting "b"); cut by the shutdown, it is stored as in flight.
   const lost = op.request('node.invoke', { ...invoke(node.nodeId, 'inflight', 'system.run', { command: ['hang'] }), timeoutMs: 60_000 });
   await until(() => node.invokes.length === 5);
   await gw1.close();
   t.match(await lost, { ok: false, error: { code: 'UNAVAILABLE' } });
   const stored = JSON.parse(fs.readFileSync(cacheFile(stateDir), 'utf8'));
-  t.same(stored.entries.map((e: any) => e.key.split('\u0000')[1]), ['c', 'd'], 'only the newest maxEntries; the failed in-flight invoke is not stored');
+  t.same(stored.entries.map((e: any) => e.key.split('\u0000')[1]), ['c', 'd', 'inflight'], 'only the newest maxEntries');
+  t.match(stored.entries[2], { inflight: { nodeId: node.nodeId, invokeId: node.invokes[4].id, command: 'system.run', deadlineMs: Number } }, 'the invoke cut by the shutdown is stored as in flight, not as a result');
+  t.notOk('result' in stored.entries[2]);
 
   const gw2 = await startTestGateway(t, { stateDir, idempotency: { ttlMs: 300, maxFileBytes: 600 } });
   const two = await nodeAndOperator(gw2, counter.handler);
@@ -152,4 +154,71 @@ t.test('a corrupt or unsafe cache file is ignored (the gateway starts) and repla
   const gw2 = await startTestGateway(t, { stateDir });
   t.ok(gw2.port > 0, 'a symlinked cache file is not read');
   await gw2.close();
+});
+
+t.test('an invoke cut by a restart: the retry waits for the result the node re-delivers; nothing runs twice', async (t) => {
+  const stateDir = tempStateDir(t);
+  const identity = generateDeviceIdentity();
+  let runs = 0;
+  const handler: InvokeHandler = () => (++runs === 1 ? 'ignore' : { ok: true, payload: { runs } });
+  const gw1 = await startGateway({ port: 0, stateDir, token: 'restart-token-0123456789', env: {} });
+  const one = await nodeAndOperator(gw1, handler, identity);
+  const cut = one.op.request('node.invoke', { ...invoke(one.node.nodeId, 'long'), timeoutMs: 60_000 });
+  await until(() => one.node.invokes.length === 1);
+  const invokeId = one.node.invokes[0].id as string;
+  await gw1.close();
+  t.match(await cut, { ok: false, error: { code: 'UNAVAILABLE', message: 'gateway shutting down' } });
+
+  const gw2 = await startGateway({ port: 0, stateDir, token: 'restart-token-0123456789', env: {} });
+  t.teardown(() => gw2.close());
+  const op = (await connectOk(gw2, backend)).client;
+  const node = await startFakeNode(gw2, handler, { identity });
+  const retry = op.request('node.invoke', { ...invoke(node.nodeId, 'long'), timeoutMs: 60_000 });
+  t.match(await op.request('node.invoke', invoke(node.nodeId, 'long', 'system.run', { command: ['other'] })), { ok: false, error: { message: 'idempotencyKey was already used with different parameters' } }, 'the key is held while the outcome is awaited');
+  // What a node host's outbox does after reconnecting: deliver the result of the old invoke id.
+  const redelivered = await node.client.request('node.invoke.result', { id: invokeId, nodeId: node.nodeId, ok: true, payloadJSON: JSON.stringify({ finished: 'before the restart' }) });
+  t.same(redelivered.payload, { ok: true }, 'accepted, not ignored');
+  t.match(await retry, { ok: true, payload: { nodeId: node.nodeId, command: 'system.run', payload: { finished: 'before the restart' } } }, 'the retry gets the re-delivered result');
+  t.match(await op.request('node.invoke', invoke(node.nodeId, 'long')), { ok: true, payload: { payload: { finished: 'before the restart' } } }, 'and keeps it');
+  t.equal(node.invokes.length, 0, 'the command was not sent again');
+  t.equal(runs, 1);
+  t.same((await node.client.request('node.invoke.result', { id: invokeId, nodeId: node.nodeId, ok: true, payloadJSON: '{}' })).payload, { ok: true, ignored: true }, 'a second delivery is ignored');
+});
+
+t.test('an invoke cut by a restart whose result never comes back: the retry fails at the original deadline, the next one runs', async (t) => {
+  const stateDir = tempStateDir(t);
+  const identity = generateDeviceIdentity();
+  let runs = 0;
+  const handler: InvokeHandler = () => (++runs === 1 ? 'ignore' : { ok: true, payload: { runs } });
+  const gw1 = await startGateway({ port: 0, stateDir, token: 'restart-token-0123456789', env: {} });
+  const one = await nodeAndOperator(gw1, handler, identity);
+  const cut = one.op.request('node.invoke', { ...invoke(one.node.nodeId, 'lost'), timeoutMs: 1500 });
+  await until(() => one.node.invokes.length === 1);
+  await gw1.close();
+  await cut;
+
+  const gw2 = await startGateway({ port: 0, stateDir, token: 'restart-token-0123456789', env: {} });
+  t.teardown(() => gw2.close());
+  const op = (await connectOk(gw2, backend)).client;
+  const node = await startFakeNode(gw2, handler, { identity });
+  t.match(await op.request('node.invoke', invoke(node.nodeId, 'lost')), {
+    ok: false,
+    error: { code: 'UNAVAILABLE', message: 'invoke interrupted by a gateway restart; its outcome is unknown', details: { nodeCommandDispatched: true }, retryable: false },
+  });
+  t.equal(node.invokes.length, 0, 'not run while the outcome was awaited');
+  t.match(await op.request('node.invoke', invoke(node.nodeId, 'lost')), { ok: true, payload: { payload: { runs: 2 } } }, 'a later retry runs');
+});
+
+t.test('a node disconnect (the gateway keeps running) still forgets the key: the retry runs', async (t) => {
+  const identity = generateDeviceIdentity();
+  let runs = 0;
+  const handler: InvokeHandler = () => (++runs === 1 ? 'ignore' : { ok: true, payload: { runs } });
+  const gw = await startTestGateway(t);
+  const { op, node } = await nodeAndOperator(gw, handler, identity);
+  const dropped = op.request('node.invoke', { ...invoke(node.nodeId, 'drop'), timeoutMs: 60_000 });
+  await until(() => node.invokes.length === 1);
+  node.client.close();
+  t.match(await dropped, { ok: false, error: { code: 'UNAVAILABLE', details: { nodeCommandDispatched: true } } });
+  const again = await startFakeNode(gw, handler, { identity });
+  t.match(await op.request('node.invoke', invoke(again.nodeId, 'drop')), { ok: true, payload: { payload: { runs: 2 } } });
 });

@@ -33,10 +33,10 @@ t.test('IdempotencyCache: settled values, restore and change notifications', asy
   const cache = new IdempotencyCache<number>({ maxEntries: 2, maxBytes: 100, ttlMs: 1000, now: () => now, onChange: () => changes++ });
   const a = Promise.resolve(1);
   cache.set('a', 'fa', a);
-  t.same(cache.settled(), [], 'an in-flight entry is not settled');
+  t.same(cache.persistable(), [], 'an unsettled entry without a dispatched node request is not persisted');
   cache.account('a', a, 10, 1);
   t.equal(changes, 1, 'recording a value notifies');
-  t.match(cache.settled(), [{ key: 'a', entry: { fingerprint: 'fa', value: 1, bytes: 10, expiresAtMs: 1000 } }]);
+  t.match(cache.persistable(), [{ key: 'a', entry: { fingerprint: 'fa', value: 1, bytes: 10, expiresAtMs: 1000 } }]);
   t.ok(cache.restore('r', 'fr', 7, 500, 20), 'restored');
   t.equal(await cache.get('r')!.result, 7);
   t.notOk(cache.restore('r', 'fr', 8, 500, 20), 'an existing key is not overwritten');
@@ -46,5 +46,5 @@ t.test('IdempotencyCache: settled values, restore and change notifications', asy
   cache.delete('a', a);
   t.equal(changes, 2, 'removing a settled entry notifies');
   now = 600;
-  t.same(cache.settled(), [], 'expired entries are not listed');
+  t.same(cache.persistable(), [], 'expired entries are not listed');
 });

@@ -1,0 +1,50 @@
+// The node.invoke answer built from a node's outcome, and the form it takes in the idempotency cache.
+import { DetailCode, ErrorCode, GatewayProtocolError } from '../protocol/errors.js';
+import type { InvokeOutcome } from './node-registry.js';
+
+export interface InvokeResultPayload {
+  ok: true;
+  nodeId: string;
+  command: string;
+  payload: unknown;
+  payloadJSON: string | null;
+}
+
+export type CachedInvoke = { ok: true; value: InvokeResultPayload } | { ok: false; error: unknown };
+
+/** The `node.invoke` payload for a successful outcome; throws the protocol error for a failed one. */
+export function outcomeToResult(nodeId: string, command: string, outcome: InvokeOutcome): InvokeResultPayload {
+  if (outcome.ok) {
+    let payload: unknown = outcome.payload ?? null;
+    let payloadJSON: string | null = null;
+    if (typeof outcome.payloadJSON === 'string') {
+      payloadJSON = outcome.payloadJSON;
+      try {
+        payload = JSON.parse(outcome.payloadJSON);
+      } catch {
+        payload = { payloadJSON: outcome.payloadJSON };
+      }
+    }
+    return { ok: true, nodeId, command, payload, payloadJSON };
+  }
+  const { error } = outcome;
+  if (outcome.kind === 'disconnected' && error.code === 'NOT_CONNECTED') {
+    throw new GatewayProtocolError(ErrorCode.UNAVAILABLE, error.message, { details: { code: DetailCode.NOT_CONNECTED, nodeId } });
+  }
+  if (outcome.kind === 'disconnected' || outcome.kind === 'send-failed') {
+    throw new GatewayProtocolError(ErrorCode.UNAVAILABLE, error.message, { details: { nodeCommandDispatched: outcome.kind === 'disconnected' }, retryable: false });
+  }
+  throw new GatewayProtocolError(ErrorCode.UNAVAILABLE, `${error.code}: ${error.message}`, {
+    details: { nodeError: { code: error.code, message: error.message }, nodeCommandDispatched: true },
+    retryable: false,
+  });
+}
+
+/** outcomeToResult as a value: success or the error to answer with. */
+export function toCachedInvoke(nodeId: string, command: string, outcome: InvokeOutcome): CachedInvoke {
+  try {
+    return { ok: true, value: outcomeToResult(nodeId, command, outcome) };
+  } catch (error) {
+    return { ok: false, error };
+  }
+}
