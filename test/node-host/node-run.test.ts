@@ -133,21 +133,22 @@ t.test('Gateway restart mid-command: the command runs once, its result is delive
   await approveNode(gateway, host.nodeId);
 
   const operator = await connectOperator({ url: gateway.url, token: 'tok-restart', tokenSource: 'option', stateDir: gwState });
-  const slow = operator.request('node.invoke', {
+  const slowInvoke = {
     nodeId: host.nodeId,
     command: 'system.run',
     params: { command: ['/bin/sh', '-c', `echo run >> '${counter}'; sleep 1; echo slow-done`] },
     idempotencyKey: 'restart-1',
     timeoutMs: 20_000,
-  }, { timeoutMs: 25_000 }).then(() => 'answered', (e: Error) => e.message);
+  };
+  const slow = operator.request('node.invoke', slowInvoke, { timeoutMs: 25_000 }).then(() => 'answered', (e: Error) => e.message);
   await waitUntil(() => fs.existsSync(counter));
   await gateway.close('restart');
   t.notMatch(await slow, 'answered', 'the operator of the old Gateway sees the connection end');
   gateway = await startGateway({ host: '127.0.0.1', port, stateDir: gwState, token: 'tok-restart' });
 
   await waitUntil(() => outcomes.length === 1, 20_000);
-  t.equal(outcomes[0]![1], 'ignored', 'the restarted Gateway no longer waits for it: logged, not retried');
-  t.ok(logs.some((l) => l.includes('slow-done')), 'the result (its output) is in the log');
+  // The restarted Gateway persisted the cut invoke as in flight and takes the re-delivered result.
+  t.equal(outcomes[0]![1], 'delivered', 'the result is delivered to the restarted Gateway, not retried');
   t.equal(fs.readFileSync(counter, 'utf8'), 'run\n', 'the command ran exactly once');
 
   await waitUntil(() => host.client.connected);
@@ -156,8 +157,11 @@ t.test('Gateway restart mid-command: the command runs once, its result is delive
   await waitUntil(() => gateway.nodes.get(host.nodeId) !== undefined);
   const after = await operator2.request<{ payload: { stdout: string } }>('node.invoke', { nodeId: host.nodeId, command: 'system.run', params: { command: ['/bin/echo', 'after'] }, idempotencyKey: 'after-1', timeoutMs: 15_000 }, { timeoutMs: 20_000 });
   t.equal(after.payload.stdout, 'after\n', 'reconnected without a new approval (state kept)');
+  const retried = await operator2.request<{ payload: { stdout: string } }>('node.invoke', slowInvoke, { timeoutMs: 20_000 });
+  t.equal(retried.payload.stdout, 'slow-done\n', 'retrying the cut invoke returns its result');
+  t.equal(fs.readFileSync(counter, 'utf8'), 'run\n', 'without running it again');
   await waitUntil(() => outcomes.length === 2);
-  t.same(outcomes.map(([, o]) => o), ['ignored', 'delivered'], 'each result has exactly one fate');
+  t.same(outcomes.map(([, o]) => o), ['delivered', 'delivered'], 'each result has exactly one fate');
   await new Promise((r) => setTimeout(r, 300));
   t.equal(outcomes.length, 2, 'no duplicate delivery');
   await operator.close();
