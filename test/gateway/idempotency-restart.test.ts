@@ -222,3 +222,30 @@ t.test('a node disconnect (the gateway keeps running) still forgets the key: the
   const again = await startFakeNode(gw, handler, { identity });
   t.match(await op.request('node.invoke', invoke(again.nodeId, 'drop')), { ok: true, payload: { payload: { runs: 2 } } });
 });
+
+t.test('kill -9 with an invoke in flight: the next gateway resumes it from the file', async (t) => {
+  const stateDir = tempStateDir(t);
+  const identity = generateDeviceIdentity();
+  let runs = 0;
+  const handler: InvokeHandler = () => (++runs === 1 ? 'ignore' : { ok: true, payload: { runs } });
+  const child = await spawnCliGateway(t, stateDir);
+  t.match(child.info, { ready: true }, `child ready (stderr: ${child.stderr()})`);
+  const remote = { url: child.info.url as string, token: CLI_GATEWAY_TOKEN } as GatewayHandle;
+  const one = await nodeAndOperator(remote, handler, identity);
+  // The crashed gateway never answers this one; its connection just drops.
+  void one.op.request('node.invoke', { ...invoke(one.node.nodeId, 'crash-inflight'), timeoutMs: 60_000 }).catch(() => undefined);
+  await until(() => one.node.invokes.length === 1);
+  const invokeId = one.node.invokes[0].id as string;
+  await until(() => fs.existsSync(cacheFile(stateDir)) && fs.readFileSync(cacheFile(stateDir), 'utf8').includes(invokeId));
+  child.child.kill('SIGKILL');
+  await child.exited;
+  t.match(await one.op.closed, { code: 1006 }, 'the operator of the crashed gateway loses its connection');
+
+  const gw = await startTestGateway(t, { stateDir, token: CLI_GATEWAY_TOKEN });
+  const op = (await connectOk(gw, backend)).client;
+  const node = await startFakeNode(gw, handler, { identity });
+  const retry = op.request('node.invoke', { ...invoke(node.nodeId, 'crash-inflight'), timeoutMs: 60_000 });
+  t.same((await node.client.request('node.invoke.result', { id: invokeId, nodeId: node.nodeId, ok: true, payloadJSON: '{"survived":"kill -9"}' })).payload, { ok: true });
+  t.match(await retry, { ok: true, payload: { payload: { survived: 'kill -9' } } });
+  t.equal(node.invokes.length, 0, 'not run again');
+});
