@@ -232,8 +232,8 @@ t.test('kill -9 with an invoke in flight: the next gateway resumes it from the f
   t.match(child.info, { ready: true }, `child ready (stderr: ${child.stderr()})`);
   const remote = { url: child.info.url as string, token: CLI_GATEWAY_TOKEN } as GatewayHandle;
   const one = await nodeAndOperator(remote, handler, identity);
-  // The crashed gateway never answers this one; its connection just drops.
-  void one.op.request('node.invoke', { ...invoke(one.node.nodeId, 'crash-inflight'), timeoutMs: 60_000 }).catch(() => undefined);
+  // Sent without awaiting a response: the crashed gateway never answers, its connection just drops.
+  one.op.send({ type: 'req', id: 'cut', method: 'node.invoke', params: { ...invoke(one.node.nodeId, 'crash-inflight'), timeoutMs: 60_000 } });
   await until(() => one.node.invokes.length === 1);
   const invokeId = one.node.invokes[0].id as string;
   await until(() => fs.existsSync(cacheFile(stateDir)) && fs.readFileSync(cacheFile(stateDir), 'utf8').includes(invokeId));
