@@ -64,12 +64,18 @@ function writePolicy(stateDir: string, policy: Record<string, unknown>): void {
   fs.writeFileSync(file, JSON.stringify({ ...current, ...policy }), { mode: 0o600 });
 }
 
-t.test('up: start, run end to end, exit codes, approvals through the Gateway, clean shutdown', async (t) => {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'oc-up-'));
+/** A temp state dir and an environment that points `up` at it (no inherited token, runtime dir or exec-host mode). */
+function isolatedEnv(t: { teardown(fn: () => void): void }, prefix: string): { root: string; stateDir: string; env: NodeJS.ProcessEnv } {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   t.teardown(() => fs.rmSync(root, { recursive: true, force: true }));
   const stateDir = path.join(root, 'state');
   const env: NodeJS.ProcessEnv = { ...process.env, OPENCLAW_STATE_DIR: stateDir, OPENCLAW_NODE_EXEC_HOST: '', XDG_RUNTIME_DIR: '' };
   delete env.OPENCLAW_GATEWAY_TOKEN;
+  return { root, stateDir, env };
+}
+
+t.test('up: start, run end to end, exit codes, approvals through the Gateway, clean shutdown', async (t) => {
+  const { root, stateDir, env } = isolatedEnv(t, 'oc-up-');
   const up = startUp(env);
   t.teardown(() => { if (up.child.exitCode === null) up.child.kill('SIGKILL'); });
   const info = await up.info;
@@ -148,11 +154,7 @@ t.test('up: start, run end to end, exit codes, approvals through the Gateway, cl
 });
 
 t.test('up --node-process child: the node host runs as a child, serves runs, and is stopped with up', async (t) => {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'oc-upchild-'));
-  t.teardown(() => fs.rmSync(root, { recursive: true, force: true }));
-  const stateDir = path.join(root, 'state');
-  const env: NodeJS.ProcessEnv = { ...process.env, OPENCLAW_STATE_DIR: stateDir, OPENCLAW_NODE_EXEC_HOST: '', XDG_RUNTIME_DIR: '' };
-  delete env.OPENCLAW_GATEWAY_TOKEN;
+  const { stateDir, env } = isolatedEnv(t, 'oc-upchild-');
   const up = startUp(env, ['--node-process', 'child', '--no-bridge']);
   t.teardown(() => { if (up.child.exitCode === null) up.child.kill('SIGKILL'); });
   const info = await up.info;
