@@ -75,14 +75,29 @@ export function writeFileAtomic(file: string, data: string | Uint8Array, mode = 
   }
 }
 
-/** Reads a JSON file; undefined when it does not exist. A malformed file is an error, never silently replaced. */
+/** Far above any config or state file we keep; a bigger one is refused rather than read into memory. */
+export const MAX_JSON_FILE_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Reads a JSON file; undefined when it does not exist. A malformed file is an error, never silently replaced.
+ * Only a regular file of at most MAX_JSON_FILE_BYTES is read (O_NONBLOCK: a FIFO cannot block the JS thread).
+ */
 export function readJsonFile<T = unknown>(file: string): T | undefined {
-  let text: string;
+  let fd: number;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
+  }
+  let text: string;
+  try {
+    const st = fs.fstatSync(fd);
+    if (!st.isFile()) throw new StateDirError('ERR_CONFIG_NOT_FILE', `${file} is not a regular file`);
+    if (st.size > MAX_JSON_FILE_BYTES) throw new StateDirError('ERR_CONFIG_TOO_LARGE', `${file} is ${st.size} bytes, over the ${MAX_JSON_FILE_BYTES}-byte limit`);
+    text = fs.readFileSync(fd, 'utf8');
+  } finally {
+    fs.closeSync(fd);
   }
   try {
     return JSON.parse(text) as T;
