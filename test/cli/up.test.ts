@@ -131,6 +131,7 @@ t.test('up: start, run end to end, exit codes, approvals through the Gateway, cl
       id = approvals.find((a) => JSON.stringify(a.request).includes(`via-${decision}`))?.id;
     }
     t.ok(id, `the prompt is listed by approvals pending (${decision})`);
+    t.match(up.stderr(), `approval ${id} waiting for: /bin/echo via-${decision}`, 'up tells its terminal an approval waits');
     const resolved = await cli(['approvals', decision, id!, ...url], env);
     t.equal(resolved.code, 0, `approvals ${decision} exits 0`);
     const ran = await running;

@@ -1,4 +1,4 @@
-// openclaw-ipc up [--port 18789] [--host 127.0.0.1] [--json] [--no-bridge] [--node-process in|child]
+// openclaw-ipc up [--port 18789] [--host 127.0.0.1] [--json] [--no-bridge] [--no-prompt] [--node-process in|child]
 // The local stack in one process (what `npm start` runs): the Gateway on loopback, the exec host
 // (app role) sharing its approvals queue with the Gateway's operators, the PeekabooBridge host, and a
 // node host that joins this Gateway. Zero config: the state dir is $OPENCLAW_STATE_DIR or ~/.openclaw.
@@ -15,7 +15,7 @@ import { IpcError } from '../../common/errors.js';
 import { DEFAULT_GATEWAY_PORT } from '../../protocol/constants.js';
 import { ExitCode, UsageError, parseCommandArgs, portOption } from '../run.js';
 
-const USAGE = 'usage: openclaw-ipc up [--port 18789] [--host 127.0.0.1] [--no-bridge] [--node-process in|child] [--json]';
+const USAGE = 'usage: openclaw-ipc up [--port 18789] [--host 127.0.0.1] [--no-bridge] [--no-prompt] [--node-process in|child] [--json]';
 
 interface Closable {
   close(): Promise<void>;
@@ -43,7 +43,7 @@ function isLoopback(host: string): boolean {
 export async function main(argv: string[]): Promise<number> {
   const startedAt = performance.now();
   const parsed = parseCommandArgs(argv, {
-    port: { type: 'string' }, host: { type: 'string' }, json: { type: 'boolean' }, 'no-bridge': { type: 'boolean' }, 'node-process': { type: 'string' },
+    port: { type: 'string' }, host: { type: 'string' }, json: { type: 'boolean' }, 'no-bridge': { type: 'boolean' }, 'no-prompt': { type: 'boolean' }, 'node-process': { type: 'string' },
   }, USAGE, { allowPositionals: false });
   if (!parsed) return ExitCode.ok;
   const { values } = parsed;
@@ -59,13 +59,14 @@ export async function main(argv: string[]): Promise<number> {
   const log = (message: string): void => { process.stderr.write(`[up] ${message}\n`); };
 
   // Loaded here so `--help` stays instant.
-  const [{ startGateway }, { startExecHost }, { startNodeHost }, { startNodeHostChild }, { readApprovals, approvalsFilePath }, { resolveEffectivePolicy }] = await Promise.all([
+  const [{ startGateway }, { startExecHost }, { startNodeHost }, { startNodeHostChild }, { readApprovals, approvalsFilePath }, { resolveEffectivePolicy }, prompts] = await Promise.all([
     import('../../gateway/index.js'),
     import('../../exec-host/server.js'),
     import('../../node-host/host.js'),
     import('../../node-host/child.js'),
     import('../../exec-host/approvals-file.js'),
     import('../../exec-host/policy.js'),
+    import('../../exec-host/prompts.js'),
   ]);
 
   const started: Closable[] = [];
@@ -81,11 +82,18 @@ export async function main(argv: string[]): Promise<number> {
   };
 
   const pending = new PendingApprovals();
+  // Whoever answers first decides: this terminal (when attached), a desktop dialog (when a display is
+  // there), or an operator through the Gateway (`openclaw-ipc approvals approve <id>`).
+  const approver = values['no-prompt'] ? undefined : prompts.composeApprovers([new prompts.TerminalApprover(), new prompts.DesktopApprover()]);
+  pending.on('requested', (approval) => {
+    const command = (approval.request as { commandText?: unknown }).commandText;
+    log(`approval ${approval.id} waiting${typeof command === 'string' ? ` for: ${command}` : ''} — openclaw-ipc approvals approve|deny ${approval.id}`);
+  });
   let info: UpInfo;
   try {
     const gateway = await startGateway({ host, port, stateDir, pending, localApprovalRoute: true });
     started.push(gateway);
-    const execHost = await startExecHost({ stateDir, pending });
+    const execHost = await startExecHost({ stateDir, pending, approver });
     started.push(execHost);
 
     let bridgeSocket: string | null = null;
