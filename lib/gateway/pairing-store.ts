@@ -79,23 +79,18 @@ const MAX_PENDING = 256;
 export class PairingStore {
   private readonly devicesFile: string;
   private readonly nodesFile: string;
-  private readonly pendingDevicesFile: string;
-  private readonly pendingNodesFile: string;
   private devices: Record<string, PairedDevice>;
   private nodes: Record<string, PairedNode>;
-  private readonly pendingDevices: Map<string, DevicePairRequest>;
-  private readonly pendingNodes: Map<string, NodePairRequest>;
+  private readonly pendingDevices: PendingRequests<DevicePairRequest>;
+  private readonly pendingNodes: PendingRequests<NodePairRequest>;
 
   constructor(readonly stateDir: string, private readonly now: () => number = Date.now) {
     this.devicesFile = path.join(stateDir, 'devices', 'paired.json');
     this.nodesFile = path.join(stateDir, 'nodes', 'paired.json');
-    this.pendingDevicesFile = path.join(stateDir, 'devices', 'pending.json');
-    this.pendingNodesFile = path.join(stateDir, 'nodes', 'pending.json');
     this.devices = loadRecord<PairedDevice>(this.devicesFile);
     this.nodes = loadRecord<PairedNode>(this.nodesFile);
-    this.pendingDevices = loadPending(this.pendingDevicesFile, isDevicePairRequest);
-    this.pendingNodes = loadPending(this.pendingNodesFile, isNodePairRequest);
-    this.expirePending();
+    this.pendingDevices = new PendingRequests(path.join(stateDir, 'devices', 'pending.json'), isDevicePairRequest, now);
+    this.pendingNodes = new PendingRequests(path.join(stateDir, 'nodes', 'pending.json'), isNodePairRequest, now);
   }
 
   // ------------------------------------------------------------ devices
@@ -119,36 +114,19 @@ export class PairingStore {
   }
 
   addDeviceRequest(request: Omit<DevicePairRequest, 'requestId' | 'ts'>): DevicePairRequest {
-    this.expirePending();
-    // One pending request per (device, role): a reconnect reuses it.
-    for (const existing of this.pendingDevices.values()) {
-      if (existing.deviceId === request.deviceId && existing.role === request.role) {
-        const before = JSON.stringify(existing);
-        Object.assign(existing, request, { scopes: [...new Set([...existing.scopes, ...request.scopes])] });
-        if (JSON.stringify(existing) !== before) this.savePendingDevices();
-        return existing;
-      }
-    }
-    if (this.pendingDevices.size >= MAX_PENDING) throw new IpcError('ERR_PAIRING_FULL', 'too many pending pairing requests');
-    const full: DevicePairRequest = { ...request, requestId: crypto.randomUUID(), ts: this.now() };
-    this.pendingDevices.set(full.requestId, full);
-    this.savePendingDevices();
-    return full;
+    return this.pendingDevices.upsert(
+      request,
+      (existing) => existing.deviceId === request.deviceId && existing.role === request.role,
+      (existing) => Object.assign(existing, request, { scopes: [...new Set([...existing.scopes, ...request.scopes])] }),
+    );
   }
 
   listDeviceRequests(): DevicePairRequest[] {
-    this.expirePending();
-    return [...this.pendingDevices.values()];
+    return this.pendingDevices.list();
   }
 
   takeDeviceRequest(requestId: string): DevicePairRequest | undefined {
-    this.expirePending();
-    const request = this.pendingDevices.get(requestId);
-    if (request) {
-      this.pendingDevices.delete(requestId);
-      this.savePendingDevices();
-    }
-    return request;
+    return this.pendingDevices.take(requestId);
   }
 
   /** Records an approved device (or widens an existing one) and persists it. */
@@ -236,41 +214,19 @@ export class PairingStore {
 
   /** A pending node request for this node (reused across reconnects), or a new one. */
   addNodeRequest(request: Omit<NodePairRequest, 'requestId' | 'ts'>): NodePairRequest {
-    this.expirePending();
-    for (const existing of this.pendingNodes.values()) {
-      if (existing.nodeId === request.nodeId) {
-        const before = JSON.stringify(existing);
-        Object.assign(existing, request);
-        if (JSON.stringify(existing) !== before) this.savePendingNodes();
-        return existing;
-      }
-    }
-    if (this.pendingNodes.size >= MAX_PENDING) throw new IpcError('ERR_PAIRING_FULL', 'too many pending pairing requests');
-    const full: NodePairRequest = { ...request, requestId: crypto.randomUUID(), ts: this.now() };
-    this.pendingNodes.set(full.requestId, full);
-    this.savePendingNodes();
-    return full;
+    return this.pendingNodes.upsert(request, (existing) => existing.nodeId === request.nodeId, (existing) => Object.assign(existing, request));
   }
 
   pendingNodeRequestFor(nodeId: string): NodePairRequest | undefined {
-    this.expirePending();
-    for (const request of this.pendingNodes.values()) if (request.nodeId === nodeId) return request;
-    return undefined;
+    return this.pendingNodes.list().find((request) => request.nodeId === nodeId);
   }
 
   listNodeRequests(): NodePairRequest[] {
-    this.expirePending();
-    return [...this.pendingNodes.values()];
+    return this.pendingNodes.list();
   }
 
   takeNodeRequest(requestId: string): NodePairRequest | undefined {
-    this.expirePending();
-    const request = this.pendingNodes.get(requestId);
-    if (request) {
-      this.pendingNodes.delete(requestId);
-      this.savePendingNodes();
-    }
-    return request;
+    return this.pendingNodes.take(requestId);
   }
 
   /** Approves a node's command surface; every approval mints a fresh token. */
@@ -297,20 +253,6 @@ export class PairingStore {
     return node;
   }
 
-  private expirePending(): void {
-    const cutoff = this.now() - PAIRING_REQUEST_TTL_MS;
-    if (dropExpired(this.pendingDevices, cutoff)) this.savePendingDevices();
-    if (dropExpired(this.pendingNodes, cutoff)) this.savePendingNodes();
-  }
-
-  private savePendingDevices(): void {
-    savePrivateJson(this.pendingDevicesFile, Object.fromEntries(this.pendingDevices));
-  }
-
-  private savePendingNodes(): void {
-    savePrivateJson(this.pendingNodesFile, Object.fromEntries(this.pendingNodes));
-  }
-
   private saveDevices(): void {
     savePrivateJson(this.devicesFile, this.devices);
   }
@@ -325,25 +267,68 @@ function savePrivateJson(file: string, data: unknown): void {
   writeFileAtomic(file, `${JSON.stringify(data, null, 2)}\n`, 0o600);
 }
 
-/** Pending requests keyed by requestId; entries that do not look like requests are dropped. */
-function loadPending<T extends { requestId: string }>(file: string, isRequest: (value: unknown) => value is T): Map<string, T> {
-  const record = loadRecord<unknown>(file);
-  const pending = new Map<string, T>();
-  for (const [id, value] of Object.entries(record)) {
-    if (isRequest(value) && value.requestId === id && pending.size < MAX_PENDING) pending.set(id, value);
-  }
-  return pending;
-}
+/**
+ * Pairing requests waiting for an operator, keyed by requestId, persisted (0600) so an operator can
+ * approve after a restart. Entries older than PAIRING_REQUEST_TTL_MS are dropped on every access;
+ * entries that do not look like requests are dropped on load.
+ */
+class PendingRequests<T extends { requestId: string; ts: number }> {
+  private readonly pending = new Map<string, T>();
 
-function dropExpired(pending: Map<string, { ts: number }>, cutoff: number): boolean {
-  let dropped = false;
-  for (const [id, request] of pending) {
-    if (request.ts < cutoff) {
-      pending.delete(id);
-      dropped = true;
+  constructor(private readonly file: string, isRequest: (value: unknown) => value is T, private readonly now: () => number) {
+    for (const [id, value] of Object.entries(loadRecord<unknown>(file))) {
+      if (isRequest(value) && value.requestId === id && this.pending.size < MAX_PENDING) this.pending.set(id, value);
     }
+    this.expire();
   }
-  return dropped;
+
+  /** The pending request `sameAs` picks, merged with the new one; else a new request (ERR_PAIRING_FULL past the cap). */
+  upsert(request: Omit<T, 'requestId' | 'ts'>, sameAs: (existing: T) => boolean, merge: (existing: T) => void): T {
+    this.expire();
+    for (const existing of this.pending.values()) {
+      if (!sameAs(existing)) continue;
+      const before = JSON.stringify(existing);
+      merge(existing);
+      if (JSON.stringify(existing) !== before) this.save();
+      return existing;
+    }
+    if (this.pending.size >= MAX_PENDING) throw new IpcError('ERR_PAIRING_FULL', 'too many pending pairing requests');
+    const full = { ...request, requestId: crypto.randomUUID(), ts: this.now() } as T;
+    this.pending.set(full.requestId, full);
+    this.save();
+    return full;
+  }
+
+  list(): T[] {
+    this.expire();
+    return [...this.pending.values()];
+  }
+
+  take(requestId: string): T | undefined {
+    this.expire();
+    const request = this.pending.get(requestId);
+    if (request) {
+      this.pending.delete(requestId);
+      this.save();
+    }
+    return request;
+  }
+
+  private expire(): void {
+    const cutoff = this.now() - PAIRING_REQUEST_TTL_MS;
+    let dropped = false;
+    for (const [id, request] of this.pending) {
+      if (request.ts < cutoff) {
+        this.pending.delete(id);
+        dropped = true;
+      }
+    }
+    if (dropped) this.save();
+  }
+
+  private save(): void {
+    savePrivateJson(this.file, Object.fromEntries(this.pending));
+  }
 }
 
 const isStringArray = (value: unknown): value is string[] => Array.isArray(value) && value.every((item) => typeof item === 'string');
