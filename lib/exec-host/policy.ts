@@ -8,6 +8,7 @@ import type { ApprovalDecision } from '../common/pending-approvals.js';
 import type { AllowlistEntry, ApprovalsFile, Ask, PolicySection, Security } from './approvals-file.js';
 import { EnvOverrideError, buildChildEnv } from './env.js';
 import { fileIdentity, resolveExecutable, trustedSearchPath, type FileIdentity, type ResolveFailure } from './resolve-executable.js';
+import { findOptionInjection } from './option-injection.js';
 
 /** An ExecHostRequest as it arrives in `requestJson` (absent fields may be null). */
 export interface ExecHostRequest {
@@ -252,7 +253,9 @@ export function evaluateSystemRun(request: ExecHostRequest, approvals: Approvals
   if (request.approvalDecision === 'deny') return { outcome: 'deny', denial: denials.userDenied, policy };
 
   const canonicalize = options.canonicalize ?? defaultCanonicalize;
-  const match = plan.file ? matchAllowlist(policy, plan.file, canonicalize) : undefined;
+  const listed = plan.file ? matchAllowlist(policy, plan.file, canonicalize) : undefined;
+  // An allowlisted tool given an option that runs another command is not what the entry allowed.
+  const match = listed && plan.file && findOptionInjection(plan.file, request.command) === undefined ? listed : undefined;
   const allowlistSatisfied = policy.security === 'full' || match !== undefined;
   const preApproved = request.approvalDecision === 'allow-once' || request.approvalDecision === 'allow-always';
   const needsPrompt = policy.ask === 'always' || (policy.ask === 'on-miss' && policy.security === 'allowlist' && !allowlistSatisfied);

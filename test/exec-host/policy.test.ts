@@ -143,3 +143,46 @@ t.test('env: allowlist base, blocked keys rejected, never the IPC token', async 
   t.throws(() => validateEnvOverrides(['A']), { code: 'INVALID_REQUEST' });
   t.same(validateEnvOverrides(null), {});
 });
+
+t.test('option injection on allowlisted tools is a miss: prompted or denied, never silently allowed (case 23)', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocipc-inj-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  for (const tool of ['git', 'find', 'tar', 'rsync']) fs.writeFileSync(path.join(dir, tool), '#!/bin/sh\n', { mode: 0o755 });
+  const file = allowlistFile([`${dir}/*`]);
+  const tool = (name: string): string => path.join(dir, name);
+  const allowed = [[tool('git'), 'status'], [tool('git'), '-C', '/tmp', 'log'], [tool('find'), '.', '-name', '*.ts'], [tool('tar'), '-czf', 'a.tgz', 'src'], [tool('rsync'), '-avz', 'a/', 'b/']];
+  for (const command of allowed) t.equal(evaluateSystemRun({ command }, file).outcome, 'allow', `control: ${command.slice(1).join(' ')}`);
+  const injected = [
+    [tool('git'), '-c', 'core.sshCommand=touch /tmp/pwned', 'fetch'], [tool('git'), '-ccore.pager=sh', 'log'], [tool('git'), '--config-env=core.sshCommand=X', 'fetch'],
+    [tool('git'), 'clone', '--upload-pack=touch /tmp/p', 'x'], [tool('git'), 'clone', 'ext::sh -c touch% /tmp/p', 'd'],
+    [tool('find'), '.', '-exec', 'sh', '-c', 'id', ';'], [tool('find'), '.', '-execdir', 'id', '+'], [tool('find'), '.', '-fprintf', '/etc/x', 'y'],
+    [tool('tar'), '-cf', '/dev/null', '--checkpoint=1', '--checkpoint-action=exec=sh -c id', 'src'], [tool('tar'), '--to-command=sh', '-xf', 'a.tar'], [tool('tar'), '-xIsh', '-f', 'a'], [tool('tar'), '--use-compress-program', 'sh', '-xf', 'a'],
+    [tool('rsync'), '-e', 'sh -c id', 'a', 'b:'], [tool('rsync'), '-avze', 'sh', 'a', 'b:'], [tool('rsync'), '--rsh=sh', 'a', 'b:'], [tool('rsync'), '--rsync-path=sh -c id', 'a', 'b:'],
+  ];
+  for (const command of injected) {
+    const e = evaluateSystemRun({ command }, file);
+    t.equal(e.outcome, 'deny', `${command.slice(1).join(' ')} denied with ask=off`);
+    t.match(e.denial, { reason: 'allowlist-miss' });
+    t.equal(e.match, undefined);
+    const asked = evaluateSystemRun({ command }, allowlistFile([`${dir}/*`], { defaults: { security: 'allowlist', ask: 'on-miss', askFallback: 'allowlist' } }));
+    t.equal(asked.outcome, 'prompt', 'with ask=on-miss a human decides');
+    t.equal(applyDecision(asked, null, { command }).outcome, 'deny', 'and askFallback=allowlist does not run it on a timeout');
+  }
+  t.equal(evaluateSystemRun({ command: injected[0] }, { version: 1, defaults: { security: 'full', ask: 'off' } }).outcome, 'allow', 'security=full is unaffected');
+});
+
+t.test('a hard-link copy of an allowlisted binary outside the allowlist is a miss (case 25)', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocipc-hl-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  fs.mkdirSync(path.join(dir, 'allowed'));
+  const tool = path.join(dir, 'allowed', 'tool');
+  fs.writeFileSync(tool, '#!/bin/sh\n', { mode: 0o755 });
+  const copy = path.join(dir, 'copy');
+  fs.linkSync(tool, copy);
+  t.equal(fs.statSync(copy).ino, fs.statSync(tool).ino, 'same inode');
+  const file = allowlistFile([`${dir}/allowed/*`]);
+  t.equal(evaluateSystemRun({ command: [tool] }, file).outcome, 'allow', 'control');
+  const e = evaluateSystemRun({ command: [copy] }, file);
+  t.equal(e.outcome, 'deny', 'the hard link is judged by its own path');
+  t.equal(e.plan?.file, copy, 'and never rewritten to the allowlisted path');
+});
