@@ -63,6 +63,8 @@ export interface ExecHostStats {
   replays: number;
   executed: number;
   denied: number;
+  /** Allowed runs waiting for a free run slot (maxConcurrentRuns). */
+  queuedRuns: number;
 }
 
 export interface ExecHost {
@@ -155,7 +157,7 @@ class ExecHostServer implements ExecHost {
   readonly socketPath: string;
   readonly approvalsFile: string;
   readonly auditFile: string | undefined;
-  readonly stats: ExecHostStats = { connections: 0, active: 0, rejectedPeers: 0, refusedOverCap: 0, dropped: 0, authFailures: 0, replays: 0, executed: 0, denied: 0 };
+  readonly stats: ExecHostStats = { connections: 0, active: 0, rejectedPeers: 0, refusedOverCap: 0, dropped: 0, authFailures: 0, replays: 0, executed: 0, denied: 0, queuedRuns: 0 };
 
   private readonly server: net.Server;
   private readonly sockets = new Set<net.Socket>();
@@ -472,23 +474,30 @@ class ExecHostServer implements ExecHost {
     } else if (evaluation.match && plan.file) {
       this.persist(evaluation, plan.file, plan.commandText, false);
     }
-    let result: ExecResult;
+    let result: ExecResult | undefined;
     if (!plan.file) {
       result = { timedOut: false, success: false, stdout: '', stderr: '', error: `failed to start: ${plan.argv[0]}: ${plan.resolveFailure ?? 'not found'}` };
     } else {
       const file = plan.file;
       // Name-dispatching binaries must not see a disguised argv[0]: keep it only if it names the same file.
       const argv = path.basename(plan.argv[0]) === path.basename(file) ? plan.argv : [file, ...plan.argv.slice(1)];
-      result = await this.runs.run(() => runCommand({
-        file,
-        argv,
-        cwd: plan.cwd,
-        env: plan.env,
-        timeoutMs: plan.timeoutMs,
-        backend: this.options.runner?.backend,
-        maxOutputBytes: this.options.runner?.maxOutputBytes,
-        killGraceMs: this.options.runner?.killGraceMs,
-      }));
+      this.stats.queuedRuns++;
+      result = await this.runs.run(async () => {
+        this.stats.queuedRuns--;
+        // Checked again once a run slot is free: the wait for a slot must not widen the swap window.
+        if (!sameFile(file, plan.fileIdentity)) return undefined;
+        return runCommand({
+          file,
+          argv,
+          cwd: plan.cwd,
+          env: plan.env,
+          timeoutMs: plan.timeoutMs,
+          backend: this.options.runner?.backend,
+          maxOutputBytes: this.options.runner?.maxOutputBytes,
+          killGraceMs: this.options.runner?.killGraceMs,
+        });
+      });
+      if (!result) return fail(denials.executableChanged, { command: commandText, file: plan.file });
     }
     this.stats.executed++;
     this.audit({ event: 'exec', peer, id, outcome: 'ran', command: commandText, file: plan.file, exitCode: result.exitCode, timedOut: result.timedOut, decision });

@@ -272,3 +272,28 @@ t.test('case 10: identity is the connect-time credential even when the fd is pas
   t.equal(audit.find((r) => r.id === signed.id)?.peer?.uid, 0, 'audit attributes it to uid 0, not 65534');
   t.equal(audit.filter((r) => r.event === 'peer-rejected').at(-1)?.peer?.uid, NOBODY, 'and the first one to 65534');
 });
+
+t.test('case 26: a binary swapped while its allowed run waits for a run slot is not run', async (t) => {
+  const { host, token, root } = await startHost(t, { maxConcurrentRuns: 1 });
+  const tool = path.join(root, 'tool');
+  const canary = path.join(root, 'canary');
+  const started = path.join(root, 'started');
+  const go = path.join(root, 'go');
+  fs.writeFileSync(tool, '#!/bin/sh\necho good\n', { mode: 0o755 });
+  const opts = { socketPath: host.socketPath, token, timeoutMs: 60_000 };
+  // Occupy the only run slot until the test says go.
+  const blocker = execViaSocket({ command: ['/bin/sh', '-c', `touch ${started}; while [ ! -e ${go} ]; do sleep 0.05; done`] }, opts);
+  t.ok(await waitFor(() => fs.existsSync(started), 20_000), 'the slot is taken');
+  const queued = execViaSocket({ command: [tool] }, opts);
+  t.ok(await waitFor(() => host.stats.queuedRuns === 1, 20_000), 'the tool run passed the policy check and waits for the slot');
+  const evil = path.join(root, 'evil');
+  fs.writeFileSync(evil, `#!/bin/sh\ntouch ${canary}\n`, { mode: 0o755 });
+  fs.renameSync(evil, tool);
+  fs.writeFileSync(go, '');
+  t.match(await blocker, { ok: true, payload: { exitCode: 0 } });
+  t.match(await queued, { ok: false, error: { code: 'UNAVAILABLE', reason: 'execution-plan-miss' } });
+  t.notOk(fs.existsSync(canary), 'the swapped-in binary never ran');
+  t.equal(host.stats.queuedRuns, 0);
+  fs.writeFileSync(tool, '#!/bin/sh\necho good\n', { mode: 0o755 });
+  t.match(await execViaSocket({ command: [tool] }, opts), { ok: true, payload: { stdout: 'good\n' } }, 'control: an unswapped run goes through');
+});
