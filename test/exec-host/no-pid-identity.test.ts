@@ -21,3 +21,16 @@ t.test('no /proc/<pid> or LOCAL_PEERPID outside the audit and lock modules', asy
   t.match(server, /openPeerProcess\(socket\)/, 'the server takes peer credentials from the connected socket');
   t.match(server, /peer\.uid !== this\.euid/, 'and authorises on that uid');
 });
+
+t.test('the same holds for every other module that authorises a local peer or a client', async (t) => {
+  const libDir = path.resolve(dir, '..');
+  for (const area of ['bridge', 'node-host', 'gateway', 'client', 'common']) {
+    const areaDir = path.join(libDir, area);
+    const files = fs.readdirSync(areaDir, { recursive: true }).map(String).filter((f) => f.endsWith('.ts'));
+    t.ok(files.length > 0, `lib/${area} has sources`);
+    for (const file of files) {
+      const text = fs.readFileSync(path.join(areaDir, file), 'utf8');
+      t.notOk(/\/proc\/\$\{|\/proc\/'\s*\+|LOCAL_PEERPID|peerPid/.test(text), `lib/${area}/${file} does not derive identity from a pid`);
+    }
+  }
+});
