@@ -42,9 +42,9 @@ export function normalizeDeviceMetadata(value: string | null | undefined): strin
   return (value ?? '').trim().replace(/[A-Z]/g, (c) => String.fromCharCode(c.charCodeAt(0) + 32));
 }
 
-export function buildDeviceAuthPayloadV3(input: DeviceAuthPayloadInput): string {
+/** Fields v2 and v3 share, in signing order, after the version tag. */
+function signedFields(input: DeviceAuthPayloadInput): string[] {
   return [
-    'v3',
     input.deviceId,
     input.clientId,
     input.clientMode,
@@ -53,23 +53,16 @@ export function buildDeviceAuthPayloadV3(input: DeviceAuthPayloadInput): string 
     String(input.signedAtMs),
     input.token ?? '',
     input.nonce,
-    normalizeDeviceMetadata(input.platform),
-    normalizeDeviceMetadata(input.deviceFamily),
-  ].join('|');
+  ];
+}
+
+/** v3 = v2's fields plus the normalised platform and device family. */
+export function buildDeviceAuthPayloadV3(input: DeviceAuthPayloadInput): string {
+  return ['v3', ...signedFields(input), normalizeDeviceMetadata(input.platform), normalizeDeviceMetadata(input.deviceFamily)].join('|');
 }
 
 export function buildDeviceAuthPayloadV2(input: DeviceAuthPayloadInput): string {
-  return [
-    'v2',
-    input.deviceId,
-    input.clientId,
-    input.clientMode,
-    input.role,
-    input.scopes.join(','),
-    String(input.signedAtMs),
-    input.token ?? '',
-    input.nonce,
-  ].join('|');
+  return ['v2', ...signedFields(input)].join('|');
 }
 
 /** The token that the payload signs: first non-empty of token, deviceToken, bootstrapToken. */
