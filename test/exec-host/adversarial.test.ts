@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { buildExecLine, execViaSocket } from '../../lib/exec-host/client.js';
 import { encodeLine } from '../../lib/common/jsonl.js';
 import { signExecRequest } from '../../lib/exec-host/hmac.js';
-import { parseReply, rawExchange, startHost, tmpRoot } from './fixtures/helpers.js';
+import { parseReply, rawExchange, startHost, tmpRoot, waitFor } from './fixtures/helpers.js';
 
 const NOBODY = 65534;
 const TOUCH = fs.realpathSync('/usr/bin/touch');
@@ -28,15 +28,6 @@ function zombieChildren(): number[] {
     if (Number(fields[1]) === process.pid && fields[0] === 'Z') out.push(Number(entry));
   }
   return out;
-}
-
-async function waitFor(pred: () => boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (pred()) return true;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  return pred();
 }
 
 t.test('auth protocol', async (t) => {

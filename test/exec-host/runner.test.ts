@@ -6,6 +6,7 @@ import path from 'node:path';
 
 import { isNativeSpawnAvailable } from '../../lib/native/spawn.js';
 import { TRUNCATED_PREFIX, runCommand, type RunnerBackend } from '../../lib/exec-host/runner.js';
+import { waitFor } from './fixtures/helpers.js';
 
 const SH = fs.realpathSync('/bin/sh');
 const env = { PATH: '/usr/bin:/bin', LANG: 'C' };
@@ -17,15 +18,6 @@ function alive(pid: number): boolean {
   } catch {
     return false;
   }
-}
-
-async function waitFor(pred: () => boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (pred()) return true;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  return pred();
 }
 
 const backends: RunnerBackend[] = ['child-process', 'native'];
