@@ -63,7 +63,8 @@ t.test('exec protocol', async (t) => {
     t.same((await send({ requestJson: JSON.stringify({ command: ['/usr/bin/touch', canary, 'x'] }) }))?.error, hmacError, 'argv altered under a valid MAC');
     t.same((await send({ requestJson: JSON.stringify({ command: touch.command, cwd: '/' }) }))?.error, hmacError, 'cwd added');
     t.same((await send({ requestJson: `{"command": ${JSON.stringify(touch.command)}}` }))?.error, hmacError, 'same JSON, different bytes');
-    t.same((await send({ hmac: `0${mac.slice(1)}` }))?.error, hmacError, 'first byte wrong');
+    // Flip the first hex digit; a fixed replacement would equal the real MAC one time in 16.
+    t.same((await send({ hmac: `${mac[0] === '0' ? '1' : '0'}${mac.slice(1)}` }))?.error, hmacError, 'first byte wrong');
     t.same((await send({ hmac: mac.slice(0, 32) }))?.error, hmacError, 'short');
     t.same((await send({ hmac: '' }))?.error, hmacError, 'empty');
     t.same((await send({ hmac: 'zz'.repeat(32) }))?.error, hmacError, 'not hex');
