@@ -52,7 +52,8 @@ t.test('desktop prompter: availability and argv-only dialogs', async (t) => {
   fs.writeFileSync(fake, `#!${process.execPath}\nrequire('fs').writeFileSync(${JSON.stringify(record)}, JSON.stringify(process.argv.slice(2)));\nprocess.stdout.write('Always Allow\\n');\nprocess.exit(1);\n`, { mode: 0o755 });
   const desktop = new DesktopApprover({ platform: 'linux', env: { PATH: dir, DISPLAY: ':0' } });
   t.ok(desktop.isAvailable());
-  t.equal(await askWithTimeout(desktop, prompt, 10_000), 'allow-always');
+  // A real node process starts as the stand-in dialog: 30 s, not the thing under test.
+  t.equal(await askWithTimeout(desktop, prompt, 30_000), 'allow-always');
   const argv = JSON.parse(fs.readFileSync(record, 'utf8')) as string[];
   t.ok(argv.includes('--no-markup'), 'zenity renders the text as plain text');
   t.equal(argv[argv.indexOf('--text') + 1], promptText(prompt), 'the command text arrives as one argv item, byte for byte');
