@@ -12,6 +12,7 @@ import {
   operationHasNoPayload, type BridgeClientInfo, type BridgeHandshakeResponse, type BridgePermissions, type BridgeProtocolVersion,
 } from './protocol.js';
 import { createLocalServices, type BridgeServices } from './services.js';
+import { snapshotsFromResponse, type BridgeSnapshotInfo } from './snapshot-info.js';
 import { exchangeBridgeMessage, type ExchangeOptions } from './transport.js';
 
 export interface BridgeClientOptions extends ExchangeOptions, BridgePathOptions {
@@ -28,6 +29,8 @@ export interface BridgeConnection {
   supports(op: string): boolean;
   /** Sends one operation on a new connection. An error envelope throws BridgeError. */
   request(op: string, payload?: unknown, opts?: { timeoutMs?: number }): Promise<DecodedResponse>;
+  /** `listSnapshots`: the host's live snapshots, newest first (the host's order is kept). */
+  listSnapshots(opts?: { timeoutMs?: number }): Promise<BridgeSnapshotInfo[]>;
 }
 
 function badHandshake(details: string): BridgeError {
@@ -113,21 +116,23 @@ export async function connectBridge(socketPath: string, opts: BridgeClientOption
   const resolved = path.resolve(socketPath);
   const handshake = await handshakeBridge(resolved, opts);
   const negotiatedVersion = handshake.negotiatedVersion;
+  async function request(op: string, payload?: unknown, callOpts: { timeoutMs?: number } = {}): Promise<DecodedResponse> {
+    if (op === 'handshake' || (isKnownOperation(op) && !operationAllowedAt(op, negotiatedVersion))) {
+      throw new BridgeError({
+        code: 'operationNotSupported',
+        message: `Operation ${op} is not available at negotiated protocol ${formatVersion(negotiatedVersion)}`,
+      });
+    }
+    const body = operationHasNoPayload(op) ? encodeRequest(op) : encodeRequest(op, payload ?? {});
+    return roundTrip(resolved, body, { ...opts, ...callOpts });
+  }
   return {
     socketPath: resolved,
     handshake,
     negotiatedVersion,
     supports: (op) => handshake.supportedOperations.includes(op),
-    async request(op, payload, callOpts = {}) {
-      if (op === 'handshake' || (isKnownOperation(op) && !operationAllowedAt(op, negotiatedVersion))) {
-        throw new BridgeError({
-          code: 'operationNotSupported',
-          message: `Operation ${op} is not available at negotiated protocol ${formatVersion(negotiatedVersion)}`,
-        });
-      }
-      const body = operationHasNoPayload(op) ? encodeRequest(op) : encodeRequest(op, payload ?? {});
-      return roundTrip(resolved, body, { ...opts, ...callOpts });
-    },
+    request,
+    listSnapshots: async (callOpts = {}) => snapshotsFromResponse(await request('listSnapshots', undefined, callOpts)),
   };
 }
 
@@ -247,6 +252,20 @@ export async function bridgeRequest(op: string, payload?: unknown, opts: BridgeR
     return { via: 'remote', socketPath: discovery.selected.socketPath, negotiatedVersion: discovery.selected.negotiatedVersion, response, probes: discovery.probes };
   }
   return { via: 'local', response: await runLocally(op, payload, opts.localServices ?? createLocalServices()), probes: discovery.probes };
+}
+
+export interface BridgeSnapshotListResult extends Omit<BridgeRequestResult, 'response'> {
+  snapshots: BridgeSnapshotInfo[];
+}
+
+/**
+ * `listSnapshots` through bridgeRequest: the chosen host's snapshots, or the local services' when none is
+ * chosen (`via` says which). Discovery keeps its acceptance rule; pass `socketPath` (or
+ * PEEKABOO_BRIDGE_SOCKET) or `requireOperations: ['listSnapshots']` to reach a host without captureScreen.
+ */
+export async function listBridgeSnapshots(opts: BridgeRequestOptions = {}): Promise<BridgeSnapshotListResult> {
+  const { response, ...rest } = await bridgeRequest('listSnapshots', undefined, opts);
+  return { ...rest, snapshots: snapshotsFromResponse(response) };
 }
 
 /** Runs `op` against in-process services with the same routing and errors a host applies. */

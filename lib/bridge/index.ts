@@ -1,10 +1,14 @@
 // Public surface of the PeekabooBridge client and host.
 export { startBridgeHost, type BridgeHost, type BridgeHostOptions, type BridgeHostStats, type BridgeLogger } from './host.js';
 export {
-  bridgeRequest, connectBridge, discoverBridgeHost, handshakeBridge, runLocally,
+  bridgeRequest, connectBridge, discoverBridgeHost, handshakeBridge, listBridgeSnapshots, runLocally,
   type BridgeClientOptions, type BridgeConnection, type BridgeDiscovery, type BridgeProbe, type BridgeRequestOptions,
-  type BridgeRequestResult, type DiscoverOptions,
+  type BridgeRequestResult, type BridgeSnapshotListResult, type DiscoverOptions,
 } from './client.js';
+export {
+  decodeSnapshotInfoList, encodeSnapshotInfo, parseBridgeDate, snapshotsFromResponse,
+  type BridgeSnapshotInfo, type SnapshotInfoInput, type SnapshotInfoWire,
+} from './snapshot-info.js';
 export { BridgeError, BridgeTransportError, type BridgeErrorEnvelope } from './errors.js';
 export { decodeRequest, decodeResponse, encodeCase, encodeRequest, type DecodedResponse } from './envelope.js';
 export { bridgeCandidates, bridgeSupportDir, defaultHostSocketPath, BRIDGE_HOSTS, BRIDGE_SOCKET_ENV, NO_REMOTE_ENV, SUPPORT_DIR_ENV } from './paths.js';

@@ -5,6 +5,7 @@ import { permissions } from '../native/permissions.js';
 import { BridgeError } from './errors.js';
 import type { JsonValue } from './envelope.js';
 import type { BridgePermissions } from './protocol.js';
+import { encodeSnapshotInfo } from './snapshot-info.js';
 import { SnapshotStore, type SnapshotStoreOptions, type SnapshotScreenshotInfo } from './snapshot-store.js';
 
 export interface BridgeReply {
@@ -52,7 +53,7 @@ const MAX_STRING = 4096;
 
 const OPERATIONS = Object.freeze([
   'cleanAllSnapshots', 'cleanSnapshot', 'cleanSnapshotsOlderThan', 'createSnapshot', 'getDetectionResult',
-  'getMostRecentSnapshot', 'permissionsStatus', 'storeAnnotatedScreenshot', 'storeDetectionResult', 'storeScreenshot',
+  'getMostRecentSnapshot', 'listSnapshots', 'permissionsStatus', 'storeAnnotatedScreenshot', 'storeDetectionResult', 'storeScreenshot',
 ]);
 
 function decodeError(message: string): BridgeError {
@@ -108,10 +109,11 @@ export function createLocalServices(opts: LocalServicesOptions = {}): BridgeServ
         const p = asObject(payload, op);
         const id = str(p, 'snapshotId', true);
         if (p.result === undefined || p.result === null) throw decodeError('missing result');
-        if (JSON.stringify(p.result).length > maxDetectionBytes) {
+        const bytes = Buffer.byteLength(JSON.stringify(p.result), 'utf8');
+        if (bytes > maxDetectionBytes) {
           throw new BridgeError({ code: 'invalidRequest', message: `detection result exceeds ${maxDetectionBytes} bytes` });
         }
-        if (!store.storeDetection(id, p.result)) throw notFound(id);
+        if (!store.storeDetection(id, p.result, bytes)) throw notFound(id);
         return { case: 'ok' };
       }
       case 'getDetectionResult': {
@@ -142,6 +144,8 @@ export function createLocalServices(opts: LocalServicesOptions = {}): BridgeServ
         if (!store.storeScreenshot(id, { annotatedScreenshotPath: str(p, 'annotatedScreenshotPath', true) })) throw notFound(id);
         return { case: 'ok' };
       }
+      case 'listSnapshots':
+        return { case: 'snapshots', value: store.list().map(encodeSnapshotInfo) };
       case 'getMostRecentSnapshot': {
         const bundle = str(asObject(payload, op), 'applicationBundleId', false);
         const id = store.mostRecent(bundle);

@@ -14,15 +14,31 @@ export interface SnapshotScreenshotInfo {
 
 interface SnapshotRecord extends SnapshotScreenshotInfo {
   id: string;
+  processId: number;
   createdAt: number;
   lastAccessedAt: number;
   detection?: unknown;
+  /** UTF-8 size of the stored detection result as JSON: the only snapshot data this store holds. */
+  detectionBytes: number;
+}
+
+/** One live snapshot as `listSnapshots` reports it (upstream `SnapshotInfo`; times in epoch ms). */
+export interface SnapshotSummary {
+  id: string;
+  processId: number;
+  createdAt: number;
+  lastAccessedAt: number;
+  sizeInBytes: number;
+  screenshotCount: number;
+  isActive: boolean;
 }
 
 export interface SnapshotStoreOptions {
   validityMs?: number;
   maxSnapshots?: number;
   now?: () => number;
+  /** The process that creates snapshots: the host itself, as upstream records getpid(). Default process.pid. */
+  processId?: number;
 }
 
 export class SnapshotStore {
@@ -30,11 +46,13 @@ export class SnapshotStore {
   private readonly validityMs: number;
   private readonly maxSnapshots: number;
   private readonly now: () => number;
+  private readonly processId: number;
 
   constructor(opts: SnapshotStoreOptions = {}) {
     this.validityMs = opts.validityMs ?? 600_000;
     this.maxSnapshots = opts.maxSnapshots ?? 50;
     this.now = opts.now ?? Date.now;
+    this.processId = opts.processId ?? process.pid;
   }
 
   get size(): number {
@@ -50,7 +68,7 @@ export class SnapshotStore {
     }
     const now = this.now();
     const id = crypto.randomUUID().toUpperCase();
-    this.records.set(id, { id, createdAt: now, lastAccessedAt: now });
+    this.records.set(id, { id, processId: this.processId, createdAt: now, lastAccessedAt: now, detectionBytes: 0 });
     return id;
   }
 
@@ -58,10 +76,12 @@ export class SnapshotStore {
     return this.lookup(id) !== undefined;
   }
 
-  storeDetection(id: string, result: unknown): boolean {
+  /** `bytes` is the result's serialised size, which the caller has already measured against its cap. */
+  storeDetection(id: string, result: unknown, bytes: number): boolean {
     const rec = this.lookup(id);
     if (!rec) return false;
     rec.detection = result;
+    rec.detectionBytes = bytes;
     return true;
   }
 
@@ -85,6 +105,26 @@ export class SnapshotStore {
       if (!best || rec.createdAt >= best.createdAt) best = rec;
     }
     return best?.id;
+  }
+
+  /**
+   * Every live snapshot, newest `createdAt` first (upstream InMemorySnapshotManager.listSnapshots). Equal
+   * creation times list the later-created one first. Listing does not count as an access.
+   */
+  list(): SnapshotSummary[] {
+    this.expire();
+    const newestInsertedFirst = [...this.records.values()].reverse();
+    // Array.prototype.sort is stable, so the insertion order breaks ties.
+    return newestInsertedFirst.sort((a, b) => b.createdAt - a.createdAt).map((rec) => ({
+      id: rec.id,
+      processId: rec.processId,
+      createdAt: rec.createdAt,
+      lastAccessedAt: rec.lastAccessedAt,
+      sizeInBytes: rec.detectionBytes,
+      screenshotCount: screenshotCount(rec),
+      // expire() has just dropped every entry past its validity, so whatever is listed is active.
+      isActive: true,
+    }));
   }
 
   remove(id: string): boolean {
@@ -122,4 +162,11 @@ export class SnapshotStore {
       if (now - rec.lastAccessedAt > this.validityMs) this.records.delete(id);
     }
   }
+}
+
+/** The raw screenshot counts once, the annotated one once more unless it is the same file (upstream rule). */
+function screenshotCount(rec: SnapshotScreenshotInfo): number {
+  let count = rec.screenshotPath !== undefined ? 1 : 0;
+  if (rec.annotatedScreenshotPath !== undefined && rec.annotatedScreenshotPath !== rec.screenshotPath) count += 1;
+  return count;
 }

@@ -7,7 +7,7 @@ import { startBridgeHost, type BridgeHost, type BridgeHostOptions } from '../../
 import { handshakeBody, rawExchange, rawText, tempDir } from './fixtures/helpers.js';
 
 const OPS = ['cleanAllSnapshots', 'cleanSnapshot', 'cleanSnapshotsOlderThan', 'createSnapshot', 'getDetectionResult',
-  'getMostRecentSnapshot', 'permissionsStatus', 'storeAnnotatedScreenshot', 'storeDetectionResult', 'storeScreenshot'];
+  'getMostRecentSnapshot', 'listSnapshots', 'permissionsStatus', 'storeAnnotatedScreenshot', 'storeDetectionResult', 'storeScreenshot'];
 
 async function host(t: Test, opts: BridgeHostOptions = {}): Promise<BridgeHost> {
   const dir = tempDir(t);
@@ -113,7 +113,7 @@ t.test('UI automation is answered honestly: operationNotSupported, never data', 
   const capture = JSON.parse(await rawText(h.socketPath, '{"captureScreen":{"_0":{"displayIndex":0,"visualizerMode":{"screenshotFlash":{}},"scale":{"logical1x":{}}}}}'));
   t.equal(capture.error._0.code, 'operationNotSupported');
   t.match(capture.error._0.details, /screenRecording/);
-  for (const body of ['{"listApplications":{}}', '{"click":{"_0":{"target":{"kind":"elementId","value":"B1"},"clickType":"single"}}}', '{"appleScriptProbe":{}}', '{"listSnapshots":{}}']) {
+  for (const body of ['{"listApplications":{}}', '{"click":{"_0":{"target":{"kind":"elementId","value":"B1"},"clickType":"single"}}}', '{"appleScriptProbe":{}}']) {
     const reply = JSON.parse(await rawText(h.socketPath, body));
     t.equal(reply.error._0.code, 'operationNotSupported', body);
   }
