@@ -3,7 +3,7 @@ import fs from 'node:fs';
 
 import t from 'tap';
 
-import { ALL_OPERATOR_SCOPES, approveAllNodes, connectOk, startFakeNode, startTestGateway, type Tap } from './helpers.js';
+import { ALL_OPERATOR_SCOPES, approveAllNodes, connectOk, startFakeNode, startTestGateway, until, type Tap } from './helpers.js';
 
 const operatorOpts = { role: 'operator' as const, clientId: 'gateway-client', mode: 'backend', identity: null, scopes: ALL_OPERATOR_SCOPES };
 
@@ -54,6 +54,8 @@ t.test('timeout, then the late result is ignored', async (t) => {
   const { op, node } = await setup(t, (_c, _p, request) => (held.push(request), 'ignore'));
   const res = await op.request('node.invoke', { nodeId: node.nodeId, command: 'system.which', params: { bins: [] }, idempotencyKey: 't1', timeoutMs: 200 });
   t.match(res.error, { code: 'UNAVAILABLE', message: 'TIMEOUT: node invoke timed out', details: { nodeError: { code: 'TIMEOUT' } } });
+  // After a stalled event loop the timeout can reach the operator before the request reaches the node.
+  await until(() => held.length === 1);
   const late = await node.client.request('node.invoke.result', { id: held[0].id, nodeId: node.nodeId, ok: true, payloadJSON: '{}' });
   t.match(late, { ok: true, payload: { ok: true, ignored: true } });
   const unknownId = await node.client.request('node.invoke.result', { id: 'never-issued', nodeId: node.nodeId, ok: true, payloadJSON: null, error: null });
