@@ -115,7 +115,9 @@ t.test('persisted entries are bounded: count, age, file bytes', async (t) => {
   t.match(stored.entries[2], { inflight: { nodeId: node.nodeId, invokeId: node.invokes[4].id, command: 'system.run', deadlineMs: Number } }, 'the invoke cut by the shutdown is stored as in flight, not as a result');
   t.notOk('result' in stored.entries[2]);
 
-  const gw2 = await startTestGateway(t, { stateDir, idempotency: { ttlMs: 300, maxFileBytes: 600 } });
+  // A 2 s TTL: the entries written below must outlive the invokes and the close that persists them,
+  // even on a loaded box (300 ms could expire "w" before its flush), yet be gone for gw3.
+  const gw2 = await startTestGateway(t, { stateDir, idempotency: { ttlMs: 2_000, maxFileBytes: 600 } });
   const two = await nodeAndOperator(gw2, counter.handler);
   // The first gateway's node is gone: only a restored entry can answer for it.
   t.match(await two.op.request('node.invoke', invoke(node.nodeId, 'b')), { ok: false, error: { code: 'UNAVAILABLE', details: { code: 'NOT_CONNECTED' } } }, 'an evicted key was not stored');
@@ -128,9 +130,9 @@ t.test('persisted entries are bounded: count, age, file bytes', async (t) => {
   t.ok(keys.length >= 1 && keys.length < 6, `newest entries that fit: ${keys.join(',')}`);
   t.equal(keys.at(-1), 'w', 'the newest is kept');
 
-  // Age: entries written with a 300 ms TTL are gone after it, even across a restart.
+  // Age: entries written with a 2 s TTL are gone after it, even across a restart.
   const written = Date.now();
-  await new Promise((resolve) => setTimeout(resolve, Math.max(0, written + 400 - Date.now())));
+  await new Promise((resolve) => setTimeout(resolve, Math.max(0, written + 2_100 - Date.now())));
   const gw3 = await startTestGateway(t, { stateDir });
   const three = await nodeAndOperator(gw3, counter.handler, undefined);
   const before = counter.runs();
@@ -192,7 +194,8 @@ t.test('an invoke cut by a restart whose result never comes back: the retry fail
   const handler: InvokeHandler = () => (++runs === 1 ? 'ignore' : { ok: true, payload: { runs } });
   const gw1 = await startGateway({ port: 0, stateDir, token: 'restart-token-0123456789', env: {} });
   const one = await nodeAndOperator(gw1, handler, identity);
-  const cut = one.op.request('node.invoke', { ...invoke(one.node.nodeId, 'lost'), timeoutMs: 1500 });
+  // 3 s: the close below must cut the invoke before it times out on its own, even on a loaded box.
+  const cut = one.op.request('node.invoke', { ...invoke(one.node.nodeId, 'lost'), timeoutMs: 3_000 });
   await until(() => one.node.invokes.length === 1);
   await gw1.close();
   await cut;
