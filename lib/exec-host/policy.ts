@@ -9,6 +9,7 @@ import type { AllowlistEntry, ApprovalsFile, Ask, PolicySection, Security } from
 import { EnvOverrideError, buildChildEnv } from './env.js';
 import { fileIdentity, resolveExecutable, trustedSearchPath, type FileIdentity, type ResolveFailure } from './resolve-executable.js';
 import { findOptionInjection } from './option-injection.js';
+import { evaluateShellWrapper, type ShellWrapperEvaluation } from './shell-allowlist.js';
 
 /** An ExecHostRequest as it arrives in `requestJson` (absent fields may be null). */
 export interface ExecHostRequest {
@@ -188,6 +189,12 @@ export interface Evaluation {
   match?: EffectivePolicy['allowlist'][number];
   /** Decisions to offer when prompting (Always Allow is not offered under ask=always). */
   allowedDecisions?: ApprovalDecision[];
+  /**
+   * For a shell wrapper under security=allowlist whose shell is not itself allowlisted: the segment
+   * analysis (segments, matched patterns, or why it is not analysable). When every segment matched,
+   * `plan.argv` is the enforced script and `match` is the first segment's entry.
+   */
+  shell?: ShellWrapperEvaluation<EffectivePolicy['allowlist'][number]>;
 }
 
 function defaultCanonicalize(p: string): string | undefined {
@@ -255,7 +262,19 @@ export function evaluateSystemRun(request: ExecHostRequest, approvals: Approvals
   const canonicalize = options.canonicalize ?? defaultCanonicalize;
   const listed = plan.file ? matchAllowlist(policy, plan.file, canonicalize) : undefined;
   // An allowlisted tool given an option that runs another command is not what the entry allowed.
-  const match = listed && plan.file && findOptionInjection(plan.file, request.command) === undefined ? listed : undefined;
+  let match = listed && plan.file && findOptionInjection(plan.file, request.command) === undefined ? listed : undefined;
+  // A shell wrapper whose shell is not allowlisted: every segment of its script must match instead.
+  let shell: Evaluation['shell'];
+  if (!match && plan.file && policy.security === 'allowlist') {
+    shell = evaluateShellWrapper({
+      argv: request.command, file: plan.file, cwd, envOverrides: request.env, searchPath,
+      match: (file, accept) => policy.allowlist.find(({ entry }) => typeof entry.pattern === 'string' && accept(entry.pattern) && patternMatches(entry.pattern, file, canonicalize)),
+    });
+    if (shell?.satisfied && shell.enforcedArgv) {
+      match = shell.segments[0].match;
+      plan.argv = shell.enforcedArgv;
+    }
+  }
   const allowlistSatisfied = policy.security === 'full' || match !== undefined;
   const preApproved = request.approvalDecision === 'allow-once' || request.approvalDecision === 'allow-always';
   const needsPrompt = policy.ask === 'always' || (policy.ask === 'on-miss' && policy.security === 'allowlist' && !allowlistSatisfied);
@@ -266,11 +285,12 @@ export function evaluateSystemRun(request: ExecHostRequest, approvals: Approvals
       policy,
       plan,
       match,
+      shell,
       allowedDecisions: policy.ask === 'always' ? ['allow-once', 'deny'] : ['allow-once', 'allow-always', 'deny'],
     };
   }
-  if (!allowlistSatisfied && !preApproved) return { outcome: 'deny', denial: denials.allowlistMiss, policy, plan };
-  return finishAllow({ outcome: 'allow', policy, plan, match }, request, options);
+  if (!allowlistSatisfied && !preApproved) return { outcome: 'deny', denial: denials.allowlistMiss, policy, plan, shell };
+  return finishAllow({ outcome: 'allow', policy, plan, match, shell }, request, options);
 }
 
 function finishAllow(evaluation: Evaluation, request: ExecHostRequest, options: EvaluateOptions): Evaluation {
@@ -286,7 +306,7 @@ function finishAllow(evaluation: Evaluation, request: ExecHostRequest, options: 
  */
 export function applyDecision(evaluation: Evaluation, decision: ApprovalDecision | null, request: ExecHostRequest, options: EvaluateOptions = {}): Evaluation {
   if (evaluation.outcome !== 'prompt') return evaluation;
-  const base = { policy: evaluation.policy, plan: evaluation.plan, match: evaluation.match };
+  const base = { policy: evaluation.policy, plan: evaluation.plan, match: evaluation.match, shell: evaluation.shell };
   if (decision === 'deny') return { outcome: 'deny', denial: denials.userDenied, ...base };
   if (decision === 'allow-once' || decision === 'allow-always') return finishAllow({ outcome: 'allow', ...base }, request, options);
   const fallback = evaluation.policy?.askFallback ?? 'deny';
