@@ -58,10 +58,13 @@ async function startTestGateway(t: { teardown(fn: () => void | Promise<void>): v
     invoke(payload: Record<string, unknown>): void {
       for (const s of sockets) s.send(JSON.stringify({ type: 'event', event: 'node.invoke.request', payload }));
     },
-    /** Drops every node connection and refuses new ones for `ms`. */
+    /** Drops every node connection and refuses new ones for `ms` (or until `acceptAgain`). */
     dropAll(ms = 0): void {
       refuseUntil = Date.now() + ms;
       for (const s of sockets) s.terminate();
+    },
+    acceptAgain(): void {
+      refuseUntil = 0;
     },
   };
 }
@@ -98,12 +101,15 @@ t.test('result produced while disconnected is delivered after the reconnect, onc
   };
   gw.invoke(payload);
   await waitUntil(() => fs.existsSync(counter));
-  gw.dropAll(4_000); // the connection dies while the command runs and stays down past its end
+  // The connection dies while the command runs and stays down past its end: until acceptAgain below,
+  // not for a fixed time a slow run could outlast.
+  gw.dropAll(10 * 60_000);
   await waitUntil(() => host.client.connected === false);
   await waitUntil(() => fs.existsSync(done));
   await new Promise((r) => setTimeout(r, 200)); // the result is produced right after the exit
   t.equal(outcomes.length, 0, 'finished while disconnected: held, not lost');
   t.equal(gw.calls.filter((c) => c.method === 'node.invoke.result').length, 0);
+  gw.acceptAgain();
   await waitUntil(() => gw.hellos() >= 2); // reconnected
   await waitUntil(() => outcomes.length === 1);
   t.same(outcomes, [['inv-1', 'delivered']], 'delivered after the reconnect');
