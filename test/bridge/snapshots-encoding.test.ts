@@ -87,8 +87,8 @@ t.test('response: anything Swift could not decode is a typed decodingFailed', as
   for (const [label, value] of cases) {
     t.throws(() => decodeSnapshotInfoList(value), { name: 'BridgeError', code: 'ERR_BRIDGE_DECODING_FAILED', bridgeCode: 'decodingFailed' }, label);
   }
-  t.throws(() => snapshotsFromResponse(decodeResponse(Buffer.from('{"snapshots":{}}'))), { bridgeCode: 'decodingFailed' }, 'a snapshots case without _0');
-  t.throws(() => snapshotsFromResponse(decodeResponse(Buffer.from('{"snapshots":{"_0":null}}'))), { bridgeCode: 'decodingFailed' }, 'a null list');
+  t.throws(() => snapshotsFromResponse(decodeResponse(Buffer.from('{"snapshots":{}}'))), { name: 'BridgeError', bridgeCode: 'decodingFailed' }, 'a snapshots case without _0');
+  t.throws(() => snapshotsFromResponse(decodeResponse(Buffer.from('{"snapshots":{"_0":null}}'))), { name: 'BridgeError', bridgeCode: 'decodingFailed' }, 'a null list');
   t.throws(() => snapshotsFromResponse(decodeResponse(Buffer.from('{"ok":{}}'))),
     { bridgeCode: 'invalidRequest', message: 'Unexpected listSnapshots response' }, 'another case, as the Swift client says');
   const err = t.throws(() => snapshotsFromResponse(decodeResponse(Buffer.from('{"error":{"_0":{"code":"operationNotSupported","message":"Operation listSnapshots is not supported by this host"}}}'))));
