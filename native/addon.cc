@@ -495,12 +495,14 @@ void OnSpawnDone(void* ctx, OcSpawnResult* res) {
   delete spawn_ctx;
 }
 
-// spawn({file, argv, env, cwd, stdin, timeoutMs, killGraceMs, maxOutputBytes}, done)
+// spawn({file, execFd, argv, env, cwd, stdin, timeoutMs, killGraceMs, maxOutputBytes}, done)
 Napi::Value Spawn(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object o = info[0].As<Napi::Object>();
   auto* req = new OcSpawnRequest();
   req->file = o.Get("file").As<Napi::String>().Utf8Value();
+  Napi::Value exec_fd = o.Get("execFd");
+  if (exec_fd.IsNumber()) req->exec_fd = exec_fd.As<Napi::Number>().Int32Value();
   req->argv = StringArray(o.Get("argv"));
   req->env = StringArray(o.Get("env"));
   Napi::Value cwd = o.Get("cwd");

@@ -204,9 +204,22 @@ int oc_pipe_cloexec(int fds[2], int nonblock);
 // Contract: afterwards only fds 0, 1, 2 reach the child, and the child cannot exit before
 // oc_spawn_resume (so oc_proc_exit_fd can never miss the exit). May add bits to *flags (the caller
 // passes them to posix_spawnattr_setflags). Returns 0 or the failing call's error.
-// Linux: posix_spawn_file_actions_addclosefrom_np(3) (glibc >= 2.34); a pidfd sees any exit, no suspend.
-// macOS: POSIX_SPAWN_CLOEXEC_DEFAULT (+ addinherit_np for 0-2) and POSIX_SPAWN_START_SUSPENDED.
-int oc_spawn_prepare(posix_spawn_file_actions_t* actions, short* flags);
+// exec_fd (-1 for none) is the fd given to oc_spawn_exec_fd_path: it also stays open in the child up to
+// the exec, which closes it (it is FD_CLOEXEC), so the executed program never holds it.
+// Linux: posix_spawn_file_actions_addclosefrom_np(3) (glibc >= 2.34), or around exec_fd; a pidfd sees
+// any exit, no suspend.
+// macOS: POSIX_SPAWN_CLOEXEC_DEFAULT (+ addinherit_np for 0-2) and POSIX_SPAWN_START_SUSPENDED;
+// ENOTSUP for exec_fd >= 0.
+int oc_spawn_prepare(posix_spawn_file_actions_t* actions, short* flags, int exec_fd);
+
+// Non-blocking. The path that makes posix_spawn execute the already-open file exec_fd (fexecve through
+// posix_spawn): what was checked through that fd is what runs, whatever is renamed over its path after
+// the check. Writes a NUL-terminated path into buf. EBADF if exec_fd is not open, EINVAL if it is below
+// 3 or lacks FD_CLOEXEC (it would leak into the program), ERANGE if len is too small.
+// Linux: "/proc/self/fd/N" (resolved by the kernel in the child, which has inherited fd N); a script is
+// handed to its interpreter as /dev/fd/N, which the exec has closed, so callers use this for binaries.
+// macOS: ENOTSUP (no fexecve, and posix_spawn takes only a path).
+int oc_spawn_exec_fd_path(int exec_fd, char* buf, size_t len);
 
 // Non-blocking. A file descriptor that polls readable (POLLIN) once `pid` (a child of this process,
 // not yet reaped) has exited; the caller owns it and still reaps with waitpid(pid). It may turn

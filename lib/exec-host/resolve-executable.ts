@@ -90,3 +90,57 @@ export function sameFile(file: string, checked: FileIdentity | undefined): boole
   const now = fileIdentity(file);
   return !!now && !!checked && now.dev === checked.dev && now.ino === checked.ino && now.size === checked.size && now.mtimeMs === checked.mtimeMs;
 }
+
+/** The checked executable, held open so that the file that runs is the file that was checked. */
+export interface PinnedExecutable {
+  /** Linux: an O_CLOEXEC fd to run (nativeSpawn `execFd`, or /proc/self/fd/N); undefined: run by path. */
+  readonly execFd: number | undefined;
+  /** Closes the fd; call once the child has been spawned (or the run is over). Idempotent. */
+  close(): void;
+}
+
+const canExecByFd = process.platform === 'linux' && fs.existsSync('/proc/self/fd');
+
+function sameIdentity(st: fs.Stats, checked: FileIdentity): boolean {
+  return st.isFile() && st.dev === checked.dev && st.ino === checked.ino && st.size === checked.size && st.mtimeMs === checked.mtimeMs;
+}
+
+/**
+ * Re-checks `file` against the identity taken at policy time and, where the OS allows, keeps it open so the
+ * run goes through that descriptor (fexecve-like): renaming another file over the path afterwards changes
+ * nothing. Returns undefined when the file is no longer the checked one.
+ * Run by path (the re-check just done is then the last one; a window of microseconds remains) for `#!` scripts
+ * (the kernel hands their interpreter /dev/fd/N, which the exec closes), for files this process may execute
+ * but not read, and on macOS (posix_spawn takes only a path).
+ */
+export function openPinnedExecutable(file: string, checked: FileIdentity | undefined): PinnedExecutable | undefined {
+  if (!checked) return undefined;
+  const byPath: PinnedExecutable = { execFd: undefined, close: () => undefined };
+  if (!canExecByFd) return sameFile(file, checked) ? byPath : undefined;
+  let fd: number;
+  try {
+    // O_NONBLOCK: a FIFO swapped in after the check must not stall the daemon in open(). libuv adds O_CLOEXEC.
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EACCES') return sameFile(file, checked) ? byPath : undefined;
+    return undefined;
+  }
+  let keep = false;
+  try {
+    if (!sameIdentity(fs.fstatSync(fd), checked)) return undefined;
+    const head = Buffer.alloc(2);
+    const isScript = fs.readSync(fd, head, 0, 2, 0) === 2 && head.toString('latin1') === '#!';
+    if (isScript) return byPath;
+    keep = true;
+    let open = true;
+    return {
+      execFd: fd,
+      close: () => {
+        if (open) fs.closeSync(fd);
+        open = false;
+      },
+    };
+  } finally {
+    if (!keep) fs.closeSync(fd);
+  }
+}

@@ -19,7 +19,7 @@ export interface ExecResult {
 export type RunnerBackend = 'native' | 'child-process';
 
 /** The native runner's options (same meaning, same defaults) minus stdin, with this runner's own output cap. */
-export interface RunCommandOptions extends Pick<NativeSpawnOptions, 'file' | 'argv' | 'cwd' | 'env' | 'timeoutMs' | 'killGraceMs'> {
+export interface RunCommandOptions extends Pick<NativeSpawnOptions, 'file' | 'execFd' | 'argv' | 'cwd' | 'env' | 'timeoutMs' | 'killGraceMs'> {
   /** Per-stream cap on UTF-8 bytes kept (the tail). Default 80 000. */
   maxOutputBytes?: number;
   /** Force a backend; default native when available. */
@@ -69,6 +69,7 @@ export async function runCommand(options: RunCommandOptions): Promise<ExecResult
     const raw = backend === 'native'
       ? await nativeSpawn({
         file: options.file,
+        execFd: options.execFd,
         argv: options.argv,
         cwd: options.cwd,
         env: options.env,
@@ -121,7 +122,9 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
 function childProcessRun(options: RunCommandOptions, cap: number): Promise<RawOutcome> {
   const grace = options.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
   return new Promise<RawOutcome>((resolve, reject) => {
-    const child = spawn(options.file, options.argv.slice(1), {
+    // libuv's child keeps inherited fds until exec (O_CLOEXEC), so /proc/self/fd/N names the pinned file there.
+    const file = options.execFd === undefined ? options.file : `/proc/self/fd/${options.execFd}`;
+    const child = spawn(file, options.argv.slice(1), {
       argv0: options.argv[0],
       cwd: options.cwd,
       env: options.env,

@@ -18,7 +18,7 @@ import { verifyExecRequest } from './hmac.js';
 import { applyDecision, canonicalCommandText, denials, evaluateSystemRun, type Denial, type EvaluateOptions, type Evaluation, type ExecHostRequest } from './policy.js';
 import { QueueApprover, askWithTimeout, composeApprovers, type ApprovalPrompt, type Approver } from './prompts.js';
 import { ReplayCache } from './replay-cache.js';
-import { sameFile } from './resolve-executable.js';
+import { openPinnedExecutable, sameFile } from './resolve-executable.js';
 import { runCommand, type ExecResult, type RunnerBackend } from './runner.js';
 import { acquireInstanceLock, type InstanceLock } from './socket-setup.js';
 
@@ -484,18 +484,25 @@ class ExecHostServer implements ExecHost {
       this.stats.queuedRuns++;
       result = await this.runs.run(async () => {
         this.stats.queuedRuns--;
-        // Checked again once a run slot is free: the wait for a slot must not widen the swap window.
-        if (!sameFile(file, plan.fileIdentity)) return undefined;
-        return runCommand({
-          file,
-          argv,
-          cwd: plan.cwd,
-          env: plan.env,
-          timeoutMs: plan.timeoutMs,
-          backend: this.options.runner?.backend,
-          maxOutputBytes: this.options.runner?.maxOutputBytes,
-          killGraceMs: this.options.runner?.killGraceMs,
-        });
+        // Checked again once a run slot is free, and held open from that check to the exec (Linux), so
+        // neither the wait for a slot nor anything later can swap the binary.
+        const pinned = openPinnedExecutable(file, plan.fileIdentity);
+        if (!pinned) return undefined;
+        try {
+          return await runCommand({
+            file,
+            execFd: pinned.execFd,
+            argv,
+            cwd: plan.cwd,
+            env: plan.env,
+            timeoutMs: plan.timeoutMs,
+            backend: this.options.runner?.backend,
+            maxOutputBytes: this.options.runner?.maxOutputBytes,
+            killGraceMs: this.options.runner?.killGraceMs,
+          });
+        } finally {
+          pinned.close();
+        }
       });
       if (!result) return fail(denials.executableChanged, { command: commandText, file: plan.file });
     }

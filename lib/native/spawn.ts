@@ -9,6 +9,13 @@ import { getBinding, isNativeAvailable } from './binding.js';
 export interface NativeSpawnOptions {
   /** Executable: an absolute/relative path, or a bare name looked up in `env.PATH` (not this process's). */
   file: string;
+  /**
+   * Linux: run this open file descriptor (O_CLOEXEC, >= 3) instead of looking `file` up, like fexecve:
+   * whatever is renamed over `file` after it was opened and checked does not run. `file` then only names
+   * it in errors. Not for `#!` scripts (their interpreter would get /dev/fd/N, closed by the exec).
+   * Rejected with ENOTSUP on macOS. See openPinnedExecutable in lib/exec-host/resolve-executable.ts.
+   */
+  execFd?: number;
   /** Full argv including argv[0]. Passed as-is: there is no shell. */
   argv: string[];
   /** Working directory of the child (posix_spawn_file_actions_addchdir_np). */
@@ -46,6 +53,7 @@ export interface NativeSpawnResult {
 /** Raw shape the addon takes (validated here first). */
 export interface RawSpawnRequest {
   file: string;
+  execFd: number | null;
   argv: string[];
   env: string[];
   cwd: string | null;
@@ -108,6 +116,13 @@ export function toRawSpawnRequest(opts: NativeSpawnOptions): RawSpawnRequest {
     if (key === '' || key.includes('=')) throw new TypeError(`env name ${JSON.stringify(key)} is invalid`);
     env.push(`${key}=${checkString(value, `env.${key}`)}`);
   }
+  let execFd: number | null = null;
+  if (opts.execFd !== undefined) {
+    if (typeof opts.execFd !== 'number' || !Number.isInteger(opts.execFd) || opts.execFd < 3 || opts.execFd > 0x7fffffff) {
+      throw new TypeError('execFd must be an integer file descriptor >= 3');
+    }
+    execFd = opts.execFd;
+  }
   const cwd = opts.cwd === undefined ? null : checkString(opts.cwd, 'cwd');
   if (cwd === '') throw new TypeError('cwd must not be empty');
   let stdin: Uint8Array | null = null;
@@ -118,7 +133,7 @@ export function toRawSpawnRequest(opts: NativeSpawnOptions): RawSpawnRequest {
   const maxOutputBytes = checkMs(opts.maxOutputBytes, 'maxOutputBytes', DEFAULT_MAX_OUTPUT_BYTES);
   if (maxOutputBytes > MAX_OUTPUT_BYTES_LIMIT) throw new TypeError(`maxOutputBytes must be at most ${MAX_OUTPUT_BYTES_LIMIT}`);
   return {
-    file, argv, env, cwd, stdin,
+    file, execFd, argv, env, cwd, stdin,
     timeoutMs: checkMs(opts.timeoutMs, 'timeoutMs', 0),
     killGraceMs: checkMs(opts.killGraceMs, 'killGraceMs', DEFAULT_KILL_GRACE_MS),
     maxOutputBytes,

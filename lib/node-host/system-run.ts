@@ -16,8 +16,8 @@ import {
   normalizeApprovals,
   type ApprovalsFile,
 } from '../exec-host/approvals-file.js';
-import { canonicalCommandText, evaluateSystemRun, resolveEffectivePolicy, type Denial, type Evaluation, type ExecHostRequest } from '../exec-host/policy.js';
-import { resolveExecutable, trustedSearchPath } from '../exec-host/resolve-executable.js';
+import { canonicalCommandText, denials, evaluateSystemRun, resolveEffectivePolicy, type Denial, type Evaluation, type ExecHostRequest } from '../exec-host/policy.js';
+import { openPinnedExecutable, resolveExecutable, trustedSearchPath } from '../exec-host/resolve-executable.js';
 import { runCommand, type ExecResult } from '../exec-host/runner.js';
 import { writeFileAtomic } from '../common/state-dir.js';
 import { NodeCommandError } from './invoke-error.js';
@@ -306,7 +306,14 @@ export function createSystemRunService(options: SystemRunServiceOptions): System
     if (!plan.file) {
       result = { timedOut: false, success: false, stdout: '', stderr: '', error: `failed to start: ${plan.resolveFailure ?? 'not-found'}: ${params.command[0]}` };
     } else {
-      result = await runCommand({ file: plan.file, argv: plan.argv, cwd: plan.cwd, env: plan.env, timeoutMs: plan.timeoutMs ?? context.timeoutMs, maxOutputBytes: OUTPUT_CAP_BYTES });
+      // The file that runs is the one the policy judged (held open from this check to the exec on Linux).
+      const pinned = openPinnedExecutable(plan.file, plan.fileIdentity);
+      if (!pinned) denyWith(params, commandText, denials.executableChanged);
+      try {
+        result = await runCommand({ file: plan.file, execFd: pinned.execFd, argv: plan.argv, cwd: plan.cwd, env: plan.env, timeoutMs: plan.timeoutMs ?? context.timeoutMs, maxOutputBytes: OUTPUT_CAP_BYTES });
+      } finally {
+        pinned.close();
+      }
     }
     recordAllowlistUse(evaluation, commandText);
     return finished(params, commandText, toNodeResult(result));

@@ -68,13 +68,23 @@ int oc_pipe_cloexec(int fds[2], int nonblock) {
   return err;
 }
 
-int oc_spawn_prepare(posix_spawn_file_actions_t* actions, short* flags) {
+int oc_spawn_prepare(posix_spawn_file_actions_t* actions, short* flags, int exec_fd) {
+  if (exec_fd >= 0) return ENOTSUP;  // see oc_spawn_exec_fd_path
   for (int fd = 0; fd <= 2; fd++) {
     int err = posix_spawn_file_actions_addinherit_np(actions, fd);
     if (err != 0) return err;
   }
   *flags |= POSIX_SPAWN_CLOEXEC_DEFAULT | POSIX_SPAWN_START_SUSPENDED;
   return 0;
+}
+
+// No fexecve on macOS and posix_spawn takes only a path (/dev/fd/N would name a closed fd in the child):
+// callers re-check the file's identity right before spawning instead, which leaves a short window.
+int oc_spawn_exec_fd_path(int exec_fd, char* buf, size_t len) {
+  (void)exec_fd;
+  (void)buf;
+  (void)len;
+  return ENOTSUP;
 }
 
 int oc_proc_exit_fd(int32_t pid, int32_t* fd) {

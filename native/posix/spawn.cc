@@ -118,10 +118,17 @@ void Start(Job* job) {
   OcSpawnRequest& req = *job->req;
   OcSpawnResult& res = *job->res;
   std::string path;
-  int err = ResolveExecutable(req, &path);
+  int err = 0;
+  if (req.exec_fd >= 0) {
+    char fd_path[64];
+    err = oc_spawn_exec_fd_path(req.exec_fd, fd_path, sizeof fd_path);
+    if (err == 0) path = fd_path;
+  } else {
+    err = ResolveExecutable(req, &path);
+  }
   if (err != 0) {
     res.error = err;
-    res.error_what = "resolve executable";
+    res.error_what = req.exec_fd >= 0 ? "exec fd" : "resolve executable";
     return;
   }
   int out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1}, in_pipe[2] = {-1, -1};
@@ -163,9 +170,10 @@ void Start(Job* job) {
     // glibc >= 2.29 / macOS 10.15: no fallback is needed on the platforms we build for; without it the
     // build fails rather than silently ignoring cwd (native/mac/procwatch.cc pins the deployment target).
     if (rc == 0 && req.has_cwd) rc = posix_spawn_file_actions_addchdir_np(&actions, req.cwd.c_str());
-    // Only fds 0-2 reach the child, and it cannot exit before its exit fd exists (platform.h §4).
+    // Only fds 0-2 reach the child (plus exec_fd until the exec closes it), and it cannot exit before
+    // its exit fd exists (platform.h §4).
     short flags = POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK;
-    if (rc == 0) rc = oc_spawn_prepare(&actions, &flags);
+    if (rc == 0) rc = oc_spawn_prepare(&actions, &flags, req.exec_fd);
     if (rc == 0) rc = posix_spawnattr_setflags(&attr, flags);
     if (rc == 0) rc = posix_spawnattr_setpgroup(&attr, 0);
     if (rc == 0) rc = posix_spawnattr_setsigdefault(&attr, &all);

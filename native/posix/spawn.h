@@ -8,6 +8,7 @@
 
 struct OcSpawnRequest {
   std::string file;               // path, or a bare name searched in the child's PATH
+  int exec_fd = -1;               // >= 0: run this open file instead of looking up `file` (platform.h §4)
   std::vector<std::string> argv;  // argv[0] included
   std::vector<std::string> env;   // "NAME=value"; the complete child environment
   bool has_cwd = false;

@@ -64,7 +64,7 @@ const mutations: Array<[string, string, string, string]> = [
   ['mac/procwatch.cc', 'misspelled Apple spawn flag', 'POSIX_SPAWN_CLOEXEC_DEFAULT | POSIX_SPAWN_START_SUSPENDED', 'POSIX_SPAWN_CLOEXEC_DEFAULTS | POSIX_SPAWN_START_SUSPENDED'],
   ['mac/procwatch.cc', 'kevent argument count', 'if (kevent(kq, &ev, 1, nullptr, 0, nullptr) != 0) {', 'if (kevent(kq, &ev, 1, nullptr, 0) != 0) {'],
   ['posix/spawn.cc', 'pipe2 back in the shared runner', 'int perr = oc_pipe_cloexec(out_pipe, 0);', 'int perr = pipe2(out_pipe, O_CLOEXEC) != 0 ? errno : 0;'],
-  ['posix/spawn.cc', 'closefrom_np back in the shared runner', 'if (rc == 0) rc = oc_spawn_prepare(&actions, &flags);', 'if (rc == 0) rc = posix_spawn_file_actions_addclosefrom_np(&actions, 3);'],
+  ['posix/spawn.cc', 'closefrom_np back in the shared runner', 'if (rc == 0) rc = oc_spawn_prepare(&actions, &flags, req.exec_fd);', 'if (rc == 0) rc = posix_spawn_file_actions_addclosefrom_np(&actions, 3);'],
 ];
 
 // A scratch copy of the native/ tree, so a broken file resolves its relative includes exactly like the

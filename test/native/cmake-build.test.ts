@@ -36,7 +36,7 @@ t.test('cmake-js build loads and works like the node-gyp build', { skip: !fs.exi
   t.match(thrown, { kind: 'peercred', errno: os.constants.errno.EBADF }, 'typed EBADF through the factory');
   if (cmake.spawn) {
     const result = await new Promise<{ exitCode: number; stdout: Buffer }>((resolve, reject) => {
-      cmake.spawn!({ file: '/bin/echo', argv: ['echo', 'cmake'], env: [], cwd: null, stdin: null, timeoutMs: 0,
+      cmake.spawn!({ file: '/bin/echo', execFd: null, argv: ['echo', 'cmake'], env: [], cwd: null, stdin: null, timeoutMs: 0,
         killGraceMs: 1000, maxOutputBytes: 1024 }, (err, r) => (err ? reject(err) : resolve(r!)));
     });
     t.equal(result.exitCode, 0);
