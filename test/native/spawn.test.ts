@@ -90,7 +90,8 @@ t.test('output caps keep the tail of each stream', async (t) => {
 });
 
 t.test('timeout: SIGTERM to the whole process group, grandchildren included', async (t) => {
-  const r = await sh('sleep 1000 & echo $!; wait', { timeoutMs: 300 });
+  // 2 s: the shell must have started its grandchild and printed its pid before the timeout, on a loaded box.
+  const r = await sh('sleep 1000 & echo $!; wait', { timeoutMs: 2_000 });
   t.equal(r.timedOut, true);
   t.equal(r.signal, 'SIGTERM');
   const grandchild = Number(r.stdout.toString().trim());
@@ -99,10 +100,11 @@ t.test('timeout: SIGTERM to the whole process group, grandchildren included', as
 });
 
 t.test('timeout: SIGKILL after the grace period when SIGTERM is ignored', async (t) => {
-  const r = await sh('trap "" TERM; sleep 1000 & echo $!; wait', { timeoutMs: 200, killGraceMs: 300 });
+  // 2 s: the trap must be set before SIGTERM arrives, or the shell dies of SIGTERM instead, on a loaded box.
+  const r = await sh('trap "" TERM; sleep 1000 & echo $!; wait', { timeoutMs: 2_000, killGraceMs: 300 });
   t.equal(r.timedOut, true);
   t.equal(r.signal, 'SIGKILL');
-  t.ok(r.durationMs >= 450, `waited for the grace period (${r.durationMs} ms)`);
+  t.ok(r.durationMs >= 2_250, `waited for the grace period (${r.durationMs} ms)`);
   t.ok(gone(Number(r.stdout.toString().trim())), 'grandchild that ignored SIGTERM got SIGKILL');
 });
 
@@ -183,7 +185,9 @@ t.test('300 concurrent spawns (beyond the 256 supervised at once) all complete w
 t.test('long-running children hold neither the JS thread nor the libuv threadpool', async (t) => {
   // More sleepers than threadpool threads (default 4): if each parked a pool thread, the fs call below
   // would queue behind them until they exit.
-  const sleepers = Array.from({ length: 8 }, () => nativeSpawn({ file: '/bin/sleep', argv: ['sleep', '3'], env: {} }));
+  // 5 s sleepers: the checks below (up to 2.5 s of pool wait plus 300 ms of ticks) must all happen while
+  // they still run, even on a loaded box.
+  const sleepers = Array.from({ length: 8 }, () => nativeSpawn({ file: '/bin/sleep', argv: ['sleep', '5'], env: {} }));
   const t0 = performance.now();
   await Promise.all(Array.from({ length: 8 }, () => fs.promises.stat(process.execPath)));
   const poolMs = performance.now() - t0;
