@@ -120,7 +120,8 @@ t.test('UI automation is answered honestly: operationNotSupported, never data', 
 });
 
 t.test('bad input gets typed answers or a silent drop, and the host keeps serving', async (t) => {
-  const h = await host(t, { maxMessageBytes: 4096, readTimeoutMs: 400 });
+  // 2 s: every well-formed exchange below must be read inside the deadline on a loaded box.
+  const h = await host(t, { maxMessageBytes: 4096, readTimeoutMs: 2_000 });
   const s = h.socketPath;
 
   const unknown = JSON.parse(await rawText(s, '{"formatDisk":{"_0":{}}}'));
@@ -141,7 +142,7 @@ t.test('bad input gets typed answers or a silent drop, and the host keeps servin
   const started = Date.now();
   const silent = await rawExchange(s, '{"permissionsStatus":{}}', { halfClose: false });
   t.equal(silent.data.length, 0, 'client that never half-closes: no response');
-  t.ok(Date.now() - started >= 350, 'dropped at the read deadline, not before');
+  t.ok(Date.now() - started >= 1_950, 'dropped at the read deadline, not before');
   await handshakeWorks(t, s, 'after silent client');
   t.equal(h.stats.dropped, 2);
 });
