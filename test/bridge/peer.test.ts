@@ -100,7 +100,8 @@ t.test('TeamID path: only a verified, allowlisted team admits; verifier failures
   const throwing = await host(t, { allowedTeamIds: ['ABCDE12345'], verifyTeamId: () => { throw Object.assign(new Error('boom'), { code: 'ERR_CODESIGN_X' }); } });
   t.equal((await handshakeAs(throwing.socketPath)).error?._0.code, 'unauthorizedClient', 'a verifier error refuses');
 
-  const hanging = await host(t, { allowedTeamIds: ['ABCDE12345'], readTimeoutMs: 500, verifyTeamId: () => new Promise(() => {}) });
+  // 2 s (also the verifier's deadline): the handshake itself must be read inside it on a loaded box.
+  const hanging = await host(t, { allowedTeamIds: ['ABCDE12345'], readTimeoutMs: 2_000, verifyTeamId: () => new Promise(() => {}) });
   t.equal((await handshakeAs(hanging.socketPath)).error?._0.code, 'unauthorizedClient', 'a verifier that never answers refuses at its deadline');
 
   // The verified identifier feeds the handshake bundle allowlist ahead of the claimed one.
