@@ -9,7 +9,7 @@ import type { AllowlistEntry, ApprovalsFile, Ask, PolicySection, Security } from
 import { EnvOverrideError, buildChildEnv } from './env.js';
 import { fileIdentity, resolveExecutable, trustedSearchPath, type FileIdentity, type ResolveFailure } from './resolve-executable.js';
 import { findOptionInjection } from './option-injection.js';
-import { evaluateShellWrapper, type ShellWrapperEvaluation } from './shell-allowlist.js';
+import { evaluateShellWrapper, patternFilterFor, type ShellWrapperEvaluation } from './shell-allowlist.js';
 
 /** An ExecHostRequest as it arrives in `requestJson` (absent fields may be null). */
 export interface ExecHostRequest {
@@ -153,8 +153,9 @@ export function patternMatches(pattern: string, resolvedPath: string, canonicali
   return false;
 }
 
-export function matchAllowlist(policy: EffectivePolicy, resolvedPath: string, canonicalize: (p: string) => string | undefined): EffectivePolicy['allowlist'][number] | undefined {
-  return policy.allowlist.find(({ entry }) => typeof entry.pattern === 'string' && patternMatches(entry.pattern, resolvedPath, canonicalize));
+/** The first entry matching the canonical path, among the patterns `accept` admits (patternFilterFor: interpreters need an exact entry). */
+export function matchAllowlist(policy: EffectivePolicy, resolvedPath: string, canonicalize: (p: string) => string | undefined, accept: (pattern: string) => boolean = () => true): EffectivePolicy['allowlist'][number] | undefined {
+  return policy.allowlist.find(({ entry }) => typeof entry.pattern === 'string' && accept(entry.pattern) && patternMatches(entry.pattern, resolvedPath, canonicalize));
 }
 
 export interface EvaluateOptions {
@@ -260,7 +261,7 @@ export function evaluateSystemRun(request: ExecHostRequest, approvals: Approvals
   if (request.approvalDecision === 'deny') return { outcome: 'deny', denial: denials.userDenied, policy };
 
   const canonicalize = options.canonicalize ?? defaultCanonicalize;
-  const listed = plan.file ? matchAllowlist(policy, plan.file, canonicalize) : undefined;
+  const listed = plan.file ? matchAllowlist(policy, plan.file, canonicalize, patternFilterFor(request.command[0], plan.file)) : undefined;
   // An allowlisted tool given an option that runs another command is not what the entry allowed.
   let match = listed && plan.file && findOptionInjection(plan.file, request.command) === undefined ? listed : undefined;
   // A shell wrapper whose shell is not allowlisted: every segment of its script must match instead.
@@ -268,7 +269,7 @@ export function evaluateSystemRun(request: ExecHostRequest, approvals: Approvals
   if (!match && plan.file && policy.security === 'allowlist') {
     shell = evaluateShellWrapper({
       argv: request.command, file: plan.file, cwd, envOverrides: request.env, searchPath,
-      match: (file, accept) => policy.allowlist.find(({ entry }) => typeof entry.pattern === 'string' && accept(entry.pattern) && patternMatches(entry.pattern, file, canonicalize)),
+      match: (file, accept) => matchAllowlist(policy, file, canonicalize, accept),
     });
     if (shell?.satisfied && shell.enforcedArgv) {
       match = shell.segments[0].match;

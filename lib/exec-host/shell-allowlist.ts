@@ -9,8 +9,9 @@
 // - The script must parse (shell-analysis.ts); each segment's program is resolved like a plain argv[0]
 //   (same trusted PATH, realpath) and must match the allowlist, and option injection is checked per
 //   segment. A wrapper or interpreter (env, xargs, sh, python, awk, sudo, …) runs whatever its arguments
-//   say, so in a segment it matches only an allowlist entry that names it exactly, never a glob such as
-//   `/usr/bin/*`: allowlisting an interpreter exactly allows anything it runs.
+//   say, so it matches only an allowlist entry that names it exactly (or the bare `*`), never a glob
+//   such as `/usr/bin/*`; this holds for argv[0] too, so a glob-matched shell is analysed, not trusted.
+//   Allowlisting an interpreter exactly allows anything it runs.
 // - Segments are resolved with the daemon's PATH, but the shell would search its own PATH and could
 //   find a function, builtin or a different file (a login shell's profile may change PATH or define
 //   functions). So an allowed wrapper runs an enforced script instead: the same segments and operators
@@ -57,10 +58,20 @@ export function isInterpreter(name: string): boolean {
   return INTERPRETERS.has(base) || INTERPRETERS.has(base.replace(/-?\d+(\.\d+)*$/, ''));
 }
 
-/** True when the pattern names one file (no glob): the only kind that may allow an interpreter in a segment. */
+/** True when the pattern names one file (no glob). */
 export function isExactPattern(pattern: string): boolean {
   const p = pattern.trim();
   return p.length > 0 && !/[*?]/.test(p);
+}
+
+/**
+ * Which allowlist patterns may match a program: any, unless one of its names is an interpreter; then
+ * only an exact entry for it, or the bare `*` (which by definition allows every command). A directory
+ * glob such as `/usr/bin/*` never allows an interpreter, neither as argv[0] nor in a segment.
+ */
+export function patternFilterFor(...names: (string | undefined)[]): (pattern: string) => boolean {
+  if (!names.some((name) => name !== undefined && isInterpreter(name))) return () => true;
+  return (pattern) => isExactPattern(pattern) || pattern.trim() === '*';
 }
 
 /** Finds the allowlist entry for a canonical file among the patterns `accept` admits. */
@@ -154,10 +165,10 @@ export function evaluateShellWrapper<M extends { entry: { pattern?: unknown } }>
     const located = locateProgram(segment.words[0], input.cwd, input.searchPath);
     if ('failure' in located) return { ...verdict, miss: located.failure };
     Object.assign(verdict, located);
-    const interpreter = isInterpreter(segment.words[0]) || isInterpreter(located.execPath) || isInterpreter(located.file);
-    const match = input.match(located.file, interpreter ? isExactPattern : () => true);
+    const accept = patternFilterFor(segment.words[0], located.execPath, located.file);
+    const match = input.match(located.file, accept);
     if (!match) {
-      const anyMatch = interpreter && input.match(located.file, () => true) !== undefined;
+      const anyMatch = input.match(located.file, () => true) !== undefined;
       return { ...verdict, miss: anyMatch ? 'interpreter-needs-exact-entry' : 'not-allowlisted' };
     }
     if (findOptionInjection(located.file, segment.words) !== undefined) return { ...verdict, miss: 'option-injection' };
