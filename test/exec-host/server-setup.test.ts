@@ -31,7 +31,7 @@ s.on('data', (c) => { out += c; });
 s.on('error', (e) => { out += 'ERROR ' + e.code; });
 s.on('close', () => { process.stdout.write(out); });
 s.on('connect', () => s.end(process.env.LINE));
-setTimeout(() => { process.stdout.write(out + 'TIMEOUT'); process.exit(0); }, 10000).unref();
+setTimeout(() => { process.stdout.write(out + 'TIMEOUT'); process.exit(0); }, 30000).unref();
 `;
 
 t.test('a peer with another uid gets decision:deny, even with the right token and a loosened socket', { skip: process.getuid?.() !== 0 ? 'SKIPPED LOUDLY: needs root to run a second uid' : false }, async (t) => {
