@@ -47,7 +47,7 @@ t.test('Always Allow persists the resolved path; later runs need no prompt and u
   t.match(second, { ok: true, payload: { stdout: 'two\n' } });
   t.same(approver.asked, ['echo one'], 'no second prompt');
   // Usage bookkeeping is coalesced off the hot path: wait (bounded) for the write-back.
-  const deadline = Date.now() + 5000;
+  const deadline = Date.now() + 15_000;
   let after = readApprovals(host.approvalsFile)!.agents!.main.allowlist![0];
   while (after.lastUsedCommand !== 'echo two' && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 50));
