@@ -11,6 +11,8 @@ export {
 export { runCommand, defaultBackend, tailText, TRUNCATED_PREFIX, DEFAULT_OUTPUT_CAP, type ExecResult, type RunCommandOptions, type RunnerBackend } from './runner.js';
 export { buildChildEnv, validateEnvOverrides, isBlockedEnvKey, EnvOverrideError, BLOCKED_ENV_KEYS, INHERITED_ENV_KEYS } from './env.js';
 export { resolveExecutable, trustedSearchPath, type ResolvedExecutable } from './resolve-executable.js';
+export { parseShellScript, renderScript, quoteWord, type ScriptParse, type ScriptSegment, type ChainOperator } from './shell-analysis.js';
+export { evaluateShellWrapper, isInterpreter, patternFilterFor, INTERPRETERS, WRAPPER_SHELLS, type ShellWrapperEvaluation, type SegmentVerdict } from './shell-allowlist.js';
 export {
   approvalsFilePath, socketPathFor, readApprovals, updateApprovals, ensureApprovals, addAllowlistPattern, agentSection, requireToken, ApprovalsCache,
   ApprovalsFileError, SECURITY_VALUES, ASK_VALUES, type ApprovalsFile, type AllowlistEntry, type PolicySection, type Security, type Ask,

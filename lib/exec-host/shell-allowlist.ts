@@ -55,7 +55,9 @@ const SHELL_STARTUP_ENV = /^(HOME|ENV|BASH_ENV|ZDOTDIR|FPATH|CDPATH|GLOBIGNORE|P
 
 export function isInterpreter(name: string): boolean {
   const base = path.basename(name).toLowerCase();
-  return INTERPRETERS.has(base) || INTERPRETERS.has(base.replace(/-?\d+(\.\d+)*$/, ''));
+  const unversioned = base.replace(/-?\d+(\.\d+)*$/, '');
+  // No one-letter names from stripping: r2 (radare2) is not R.
+  return INTERPRETERS.has(base) || (unversioned.length > 1 && INTERPRETERS.has(unversioned));
 }
 
 /** True when the pattern names one file (no glob). */

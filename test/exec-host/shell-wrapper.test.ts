@@ -134,7 +134,7 @@ t.test('interpreters and wrappers in a segment need an exact entry; a glob never
   t.equal(exactEnv.outcome, 'allow');
   t.same(exactEnv.plan?.argv[2], "'/usr/bin/env' 'ls'");
   for (const name of ['python3.12', 'node20', '/usr/bin/nodejs', 'PERL', 'gawk', '.', 'xargs']) t.ok(isInterpreter(name), `${name} is an interpreter`);
-  for (const name of ['ls', 'git', 'grep', 'sort', 'rsync', 'true']) t.notOk(isInterpreter(name), `${name} is not`);
+  for (const name of ['ls', 'git', 'grep', 'sort', 'rsync', 'true', 'r2', 'shred']) t.notOk(isInterpreter(name), `${name} is not`);
 });
 
 t.test('allowlisting /bin/sh itself behaves as before: it runs anything, argv untouched', async (t) => {
