@@ -2,7 +2,8 @@
 // It understands simple commands made of literal words (bare, '…', "…" without $ or `, backslash
 // escapes) joined by `&&`, `||`, `;` and `|`, and nothing else: every construct that could run or
 // name a program the words do not show (substitutions, expansions, redirections, globs, subshells,
-// groups, keywords, backgrounding, env assignments, newlines, non-printables) makes the script
+// groups, keywords, eval/exec/source and other stateful builtins, backgrounding, env assignments,
+// newlines, non-printables) makes the script
 // "not analysable", so it stays an allowlist miss. The words it returns are the exact argv each
 // command would receive, which is what lets the policy re-render the script (renderScript) so that
 // the shell runs precisely what was checked.
@@ -31,6 +32,14 @@ const NON_PRINTABLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
 /** Reserved words and grouping tokens: in command position they start control flow. */
 const RESERVED = new Set(['if', 'then', 'else', 'elif', 'fi', 'do', 'done', 'case', 'esac', 'while', 'until', 'for', 'in', 'function',
   'select', 'time', 'coproc', '!', '{', '}', '[[', ']]', 'repeat', 'foreach', 'end']);
+/**
+ * Builtins with no file of their own that run code, change the shell's state or its environment. Refused
+ * by name: the enforced script would otherwise look them up as programs (or, worse, find one).
+ */
+const STATEFUL_BUILTINS = new Set(['eval', 'exec', 'source', '.', 'command', 'builtin', 'alias', 'unalias', 'set', 'shopt', 'setopt',
+  'trap', 'export', 'readonly', 'local', 'declare', 'typeset', 'unset', 'cd', 'pushd', 'popd', 'enable', 'hash', 'exit', 'return',
+  'shift', 'ulimit', 'umask', 'wait', 'jobs', 'fg', 'bg', 'let', 'read', 'mapfile', 'readarray', 'getopts', 'fc', 'history',
+  'disown', 'suspend', 'autoload', 'zmodload', 'emulate', 'noglob', 'nocorrect', 'functions']);
 const DOUBLE_QUOTE_ESCAPES = new Set(['$', '`', '"', '\\']);
 
 /** Why a character outside quotes is refused (undefined: it is a literal word character). */
@@ -63,6 +72,7 @@ function segmentRefusal(words: string[]): string | undefined {
   const program = words[0];
   if (program === '') return 'empty command name';
   if (RESERVED.has(program)) return `shell keyword in command position: ${program}`;
+  if (STATEFUL_BUILTINS.has(program)) return `shell builtin in command position: ${program}`;
   // `NAME=value cmd` sets the command's environment (PATH=/tmp ls); refused, quoted or not.
   if (program.includes('=')) return 'environment assignment in command position';
   return undefined;

@@ -94,6 +94,15 @@ const refused: [string, RegExp][] = [
   ['time ls', /shell keyword in command position: time/],
   ['case x in x) ls;; esac', /\)|;;|shell keyword/],
   ['ls;; ls', /;;/],
+  ['eval ls', /shell builtin in command position: eval/],
+  ['exec rm x', /shell builtin in command position: exec/],
+  ['ls && source ./x', /shell builtin in command position: source/],
+  ['. ./x', /shell builtin in command position: \./],
+  ['cd /tmp && rm -rf x', /shell builtin in command position: cd/],
+  ['alias ls=rm; ls', /shell builtin in command position: alias/],
+  ['command rm x', /shell builtin in command position: command/],
+  ['export PATH=/tmp; ls', /shell builtin in command position: export/],
+  ['set -e; ls', /shell builtin in command position: set/],
   ['ls ^ x', /unsupported shell character: "\^"/],
 ];
 
