@@ -6,6 +6,9 @@ import { fileURLToPath } from 'node:url';
 
 import { tempDir } from './fixtures/helpers.js';
 
+// Real processes started one after another: on a loaded box this file can outlast tap's 60 s default.
+t.setTimeout(180_000);
+
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const main = path.join(root, 'lib', 'cli', 'main.ts');
 

@@ -8,6 +8,9 @@ import path from 'node:path';
 
 import { OPERATOR_OPTIONS, UsageError, parseCommandArgs, portOption, positiveIntOption } from '../../lib/cli/run.js';
 
+// Real processes started one after another: on a loaded box this file can outlast tap's 60 s default.
+t.setTimeout(180_000);
+
 const USAGE = 'usage: test [--name N] [--json] [--url U] [--token T] -- <argv…>';
 
 t.test('parses typed values and positionals; -- ends options', async (t) => {

@@ -12,6 +12,9 @@ import { encodeLine } from '../../lib/common/jsonl.js';
 import { signExecRequest } from '../../lib/exec-host/hmac.js';
 import { parseReply, rawExchange, startHost, tmpRoot, waitFor } from './fixtures/helpers.js';
 
+// Real processes started one after another: on a loaded box this file can outlast tap's 60 s default.
+t.setTimeout(180_000);
+
 const NOBODY = 65534;
 const TOUCH = fs.realpathSync('/usr/bin/touch');
 const FIND = fs.realpathSync('/usr/bin/find');

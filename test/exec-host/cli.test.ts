@@ -7,6 +7,9 @@ import { fileURLToPath } from 'node:url';
 
 import { tmpRoot } from './fixtures/helpers.js';
 
+// Real processes started one after another: on a loaded box this file can outlast tap's 60 s default.
+t.setTimeout(180_000);
+
 const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../lib/cli/main.ts');
 
 function cli(args: string[], env: Record<string, string>): { code: number | null; stdout: string; stderr: string } {

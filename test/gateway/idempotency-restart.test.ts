@@ -21,6 +21,9 @@ import {
   type InvokeHandler,
 } from './helpers.js';
 
+// Real processes started one after another: on a loaded box this file can outlast tap's 60 s default.
+t.setTimeout(180_000);
+
 const backend = { role: 'operator' as const, clientId: 'gateway-client', mode: 'backend', identity: null, scopes: ALL_OPERATOR_SCOPES };
 const mode = (p: string) => fs.statSync(p).mode & 0o777;
 const cacheFile = (stateDir: string) => path.join(stateDir, 'gateway', 'idempotency.json');

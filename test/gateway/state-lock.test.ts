@@ -8,6 +8,9 @@ import t from 'tap';
 import { startGateway } from '../../lib/gateway/index.js';
 import { ALL_OPERATOR_SCOPES, RawClient, connectOk, spawnCliGateway, startTestGateway, tempStateDir } from './helpers.js';
 
+// Real processes started one after another: on a loaded box this file can outlast tap's 60 s default.
+t.setTimeout(180_000);
+
 const backend = { role: 'operator' as const, clientId: 'gateway-client', mode: 'backend', identity: null, scopes: ALL_OPERATOR_SCOPES };
 
 t.test('a second gateway on the same state dir is refused while the first lives; the dir is free after close', async (t) => {

@@ -15,6 +15,9 @@ import { startGateway, type GatewayHandle } from '../../lib/gateway/index.js';
 import { startNodeHost } from '../../lib/node-host/host.js';
 import type { DeliveryOutcome } from '../../lib/node-host/outbox.js';
 
+// Real processes started one after another: on a loaded box this file can outlast tap's 60 s default.
+t.setTimeout(180_000);
+
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 function tmpDir(t: { teardown(fn: () => void): void }, prefix: string): string {
