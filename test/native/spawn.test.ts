@@ -20,6 +20,16 @@ function gone(pid: number): boolean {
   }
 }
 
+/**
+ * A signalled process is not gone at once: the result can arrive when its pipes close, a moment before
+ * the kernel marks it a zombie. Polls (bounded; a grandchild that was never killed sleeps for 1000 s).
+ */
+async function goneSoon(pid: number, ms = 10_000): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (!gone(pid) && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+  return gone(pid);
+}
+
 t.test('available on Linux and macOS builds', async (t) => {
   t.equal(isNativeSpawnAvailable(), process.platform === 'linux' || process.platform === 'darwin');
 });
@@ -96,7 +106,7 @@ t.test('timeout: SIGTERM to the whole process group, grandchildren included', as
   t.equal(r.signal, 'SIGTERM');
   const grandchild = Number(r.stdout.toString().trim());
   t.ok(grandchild > 0);
-  t.ok(gone(grandchild), 'the background grandchild was killed too');
+  t.ok(await goneSoon(grandchild), 'the background grandchild was killed too');
 });
 
 t.test('timeout: SIGKILL after the grace period when SIGTERM is ignored', async (t) => {
@@ -105,7 +115,7 @@ t.test('timeout: SIGKILL after the grace period when SIGTERM is ignored', async 
   t.equal(r.timedOut, true);
   t.equal(r.signal, 'SIGKILL');
   t.ok(r.durationMs >= 2_250, `waited for the grace period (${r.durationMs} ms)`);
-  t.ok(gone(Number(r.stdout.toString().trim())), 'grandchild that ignored SIGTERM got SIGKILL');
+  t.ok(await goneSoon(Number(r.stdout.toString().trim())), 'grandchild that ignored SIGTERM got SIGKILL');
 });
 
 t.test('a leftover grandchild holding the pipes does not hold the result beyond the grace period', async (t) => {
