@@ -59,12 +59,22 @@ export function parseCommandArgs<const O extends OptionsConfig>(
   return parsed as CommandArgs<O>;
 }
 
-/** `--url`, `--token`, `--json`: how every operator command reaches the Gateway and prints. */
+/**
+ * `--url`, `--token`, `--password`, `--json`: how every operator command reaches the Gateway and prints.
+ * A secret given as a flag is visible to other local users in `ps`: the env vars are preferred.
+ */
 export const OPERATOR_OPTIONS = {
   url: { type: 'string' },
   token: { type: 'string' },
+  password: { type: 'string' },
   json: { type: 'boolean' },
 } as const;
+
+/** Appended to the usage of commands that take `--token`/`--password`. */
+export const SECRET_FLAGS_NOTE = [
+  'auth: OPENCLAW_GATEWAY_TOKEN or OPENCLAW_GATEWAY_PASSWORD (preferred), else gateway.auth.token/.password in',
+  '  $OPENCLAW_STATE_DIR/openclaw.json. --token/--password override them, but any user can read flags in `ps`.',
+].join('\n');
 
 /** Longest timeout any command accepts: a day. */
 export const MAX_TIMEOUT_MS = 24 * 3_600_000;

@@ -21,14 +21,14 @@ function describe(request: Record<string, unknown> | undefined): string {
 
 function resolver(decision: (always: boolean) => 'allow-once' | 'allow-always' | 'deny', name: string, flags: readonly string[]): ApprovalsSubcommand {
   return {
-    usage: `${name} <id>${flags.includes('always') ? ' [--always]' : ''} [--url ws://…] [--token T]`,
-    valued: ['url', 'token'],
+    usage: `${name} <id>${flags.includes('always') ? ' [--always]' : ''} [--url ws://…] [--token T | --password P]`,
+    valued: ['url', 'token', 'password'],
     flags,
     run: async (ctx) => {
       const [id] = ctx.positionals;
       if (!id || ctx.positionals.length !== 1) throw new UsageError(`approvals ${name} takes exactly one approval id`);
       const chosen = decision(ctx.flag('always'));
-      const client = await connectOperator(resolveOperatorTarget({ url: ctx.option('url'), token: ctx.option('token') }));
+      const client = await connectOperator(resolveOperatorTarget({ url: ctx.option('url'), token: ctx.option('token'), password: ctx.option('password') }));
       try {
         await client.request('exec.approval.resolve', { id, decision: chosen });
       } finally {
@@ -42,10 +42,10 @@ function resolver(decision: (always: boolean) => 'allow-once' | 'allow-always' |
 
 export const gatewayApprovalSubcommands: Record<string, ApprovalsSubcommand> = {
   pending: {
-    usage: 'pending [--url ws://…] [--token T] [--json]',
-    valued: ['url', 'token'],
+    usage: 'pending [--url ws://…] [--token T | --password P] [--json]',
+    valued: ['url', 'token', 'password'],
     run: async (ctx) => {
-      const client = await connectOperator(resolveOperatorTarget({ url: ctx.option('url'), token: ctx.option('token') }));
+      const client = await connectOperator(resolveOperatorTarget({ url: ctx.option('url'), token: ctx.option('token'), password: ctx.option('password') }));
       let approvals: ListedApproval[];
       try {
         const result = await client.request<{ approvals?: ListedApproval[] }>('exec.approval.list', {});

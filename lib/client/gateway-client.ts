@@ -39,6 +39,8 @@ export interface GatewayClientOptions {
   client: ClientInfo;
   /** Shared Gateway token (sent as auth.token; wins over a stored device token). */
   token?: string;
+  /** Gateway password for a password-mode Gateway (sent as auth.password; wins over a stored device token). */
+  password?: string;
   scopes?: string[];
   caps?: string[];
   commands?: string[];
@@ -280,8 +282,11 @@ export class GatewayClient extends EventEmitter<GatewayClientEvents> {
     const scopes = opts.scopes ?? [];
     const storedDeviceToken = opts.identity && opts.stateDir ? loadDeviceToken(opts.stateDir, opts.identity.deviceId, opts.role)?.token : undefined;
     const auth: Record<string, string> = {};
+    // Precedence (spec §5): a shared secret, else the stored device token. Token and password may both
+    // go: the Gateway checks the one its mode uses. The password is never part of the signed payload.
     if (opts.token) auth.token = opts.token;
-    else if (storedDeviceToken) auth.deviceToken = storedDeviceToken;
+    if (opts.password) auth.password = opts.password;
+    if (!opts.token && !opts.password && storedDeviceToken) auth.deviceToken = storedDeviceToken;
     const params: Record<string, unknown> = {
       minProtocol: CLIENT_MIN_PROTOCOL,
       maxProtocol: CLIENT_MAX_PROTOCOL,

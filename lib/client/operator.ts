@@ -1,6 +1,7 @@
-// Operator connections for the CLI: where the Gateway is, which token to present, and resolving a
-// node given by id, id prefix or display name. The token is read (never generated) from
-// --token, OPENCLAW_GATEWAY_TOKEN, or gateway.auth.token in <state>/openclaw.json.
+// Operator connections for the CLI: where the Gateway is, which shared secret to present, and
+// resolving a node given by id, id prefix or display name. Secrets are read, never generated. Token:
+// --token, OPENCLAW_GATEWAY_TOKEN, gateway.auth.token; password: --password, OPENCLAW_GATEWAY_PASSWORD,
+// gateway.auth.password (env before config, as upstream clients do). A flag given alone is used alone.
 import path from 'node:path';
 
 import { IpcError } from '../common/errors.js';
@@ -11,16 +12,21 @@ import { GatewayClient } from './gateway-client.js';
 export const OPERATOR_SCOPES: readonly string[] = ['operator.admin', 'operator.read', 'operator.write', 'operator.approvals', 'operator.pairing'];
 const DEFAULT_PORT = 18789;
 
+export type CredentialSource = 'option' | 'env' | 'config' | 'none';
+
 export interface OperatorTarget {
   url: string;
   token?: string;
   /** Where the token came from, for error messages. */
-  tokenSource: 'option' | 'env' | 'config' | 'none';
+  tokenSource: CredentialSource;
+  /** Sent as auth.password (a password-mode Gateway checks it). */
+  password?: string;
+  passwordSource?: CredentialSource;
   stateDir: string;
 }
 
 interface ConfigShape {
-  gateway?: { port?: unknown; auth?: { token?: unknown } };
+  gateway?: { port?: unknown; auth?: { token?: unknown; password?: unknown } };
 }
 
 function readConfig(stateDir: string): ConfigShape {
@@ -32,8 +38,8 @@ function readConfig(stateDir: string): ConfigShape {
   }
 }
 
-/** Resolves URL and token from flags, env and the state dir's openclaw.json. */
-export function resolveOperatorTarget(flags: { url?: string; token?: string }, env: NodeJS.ProcessEnv = process.env): OperatorTarget {
+/** Resolves URL, token and password from flags, env and the state dir's openclaw.json. */
+export function resolveOperatorTarget(flags: { url?: string; token?: string; password?: string }, env: NodeJS.ProcessEnv = process.env): OperatorTarget {
   const stateDir = resolveStateDir(env);
   const config = readConfig(stateDir);
   let url = flags.url ?? env.OPENCLAW_GATEWAY_URL?.trim();
@@ -44,12 +50,32 @@ export function resolveOperatorTarget(flags: { url?: string; token?: string }, e
     url = `ws://${hostPort}/`;
   }
   if (!/^wss?:\/\//.test(url)) throw new IpcError('ERR_USAGE', `--url must be a ws:// or wss:// URL, got ${JSON.stringify(url)}`);
-  if (flags.token) return { url, token: flags.token, tokenSource: 'option', stateDir };
-  const envToken = env.OPENCLAW_GATEWAY_TOKEN?.trim();
-  if (envToken) return { url, token: envToken, tokenSource: 'env', stateDir };
-  const configToken = config.gateway?.auth?.token;
-  if (typeof configToken === 'string' && configToken.trim() !== '') return { url, token: configToken.trim(), tokenSource: 'config', stateDir };
-  return { url, tokenSource: 'none', stateDir };
+  const flagToken = flags.token?.trim();
+  const flagPassword = flags.password?.trim();
+  if (flags.token !== undefined && !flagToken) throw new IpcError('ERR_USAGE', '--token must not be empty');
+  if (flags.password !== undefined && !flagPassword) throw new IpcError('ERR_USAGE', '--password must not be empty');
+  // An explicit secret is what the user means to present: env and config secrets are not added to it.
+  if (flagToken || flagPassword) {
+    return {
+      url, stateDir,
+      ...(flagToken ? { token: flagToken, tokenSource: 'option' as const } : { tokenSource: 'none' as const }),
+      ...(flagPassword ? { password: flagPassword, passwordSource: 'option' as const } : { passwordSource: 'none' as const }),
+    };
+  }
+  const token = fromEnvOrConfig(env.OPENCLAW_GATEWAY_TOKEN, config.gateway?.auth?.token);
+  const password = fromEnvOrConfig(env.OPENCLAW_GATEWAY_PASSWORD, config.gateway?.auth?.password);
+  return {
+    url, stateDir,
+    ...(token.value ? { token: token.value } : {}), tokenSource: token.source,
+    ...(password.value ? { password: password.value } : {}), passwordSource: password.source,
+  };
+}
+
+function fromEnvOrConfig(envValue: string | undefined, configValue: unknown): { value?: string; source: CredentialSource } {
+  const fromEnv = envValue?.trim();
+  if (fromEnv) return { value: fromEnv, source: 'env' };
+  if (typeof configValue === 'string' && configValue.trim() !== '') return { value: configValue.trim(), source: 'config' };
+  return { source: 'none' };
 }
 
 /**
@@ -62,6 +88,7 @@ export async function connectOperator(target: OperatorTarget, options: { timeout
     url: target.url,
     role: 'operator',
     token: target.token,
+    password: target.password,
     scopes: [...OPERATOR_SCOPES],
     client: { id: 'gateway-client', mode: 'backend', version: '0.1.0', platform: process.platform, displayName: options.displayName ?? 'openclaw-ipc cli' },
     reconnect: false,
@@ -70,8 +97,8 @@ export async function connectOperator(target: OperatorTarget, options: { timeout
   try {
     await client.start();
   } catch (err) {
-    if (target.tokenSource === 'none' && err instanceof GatewayRequestError) {
-      throw new IpcError(err.code, `${err.message} (no Gateway token: pass --token, set OPENCLAW_GATEWAY_TOKEN, or use the state dir whose openclaw.json has gateway.auth.token)`, { cause: err });
+    if (target.tokenSource === 'none' && (target.passwordSource ?? 'none') === 'none' && err instanceof GatewayRequestError) {
+      throw new IpcError(err.code, `${err.message} (no Gateway token or password: set OPENCLAW_GATEWAY_TOKEN or OPENCLAW_GATEWAY_PASSWORD, pass --token/--password, or use the state dir whose openclaw.json has gateway.auth.token or gateway.auth.password)`, { cause: err });
     }
     throw err;
   }

@@ -1,18 +1,41 @@
-// The shared gateway token: OPENCLAW_GATEWAY_TOKEN, else `gateway.auth.token` in <state>/openclaw.json,
-// else a fresh token written there (0600, other keys preserved).
+// Which auth mode the Gateway runs (none | token | password) and the shared secret it checks.
+// Mode (upstream src/gateway/auth-resolve.ts): explicit option, else `gateway.auth.mode`, else "password"
+// when a password is configured, else "token". Password: option, `gateway.auth.password`, then
+// OPENCLAW_GATEWAY_PASSWORD (the gateway reads config first, as upstream does). Token: option,
+// OPENCLAW_GATEWAY_TOKEN, `gateway.auth.token`, else a fresh token written there (0600, other keys kept).
 import crypto from 'node:crypto';
 import path from 'node:path';
 
 import { IpcError } from '../common/errors.js';
 import { ensurePrivateDir, readJsonFile, writeFileAtomic } from '../common/state-dir.js';
 
+export const GATEWAY_AUTH_MODES = ['none', 'token', 'password'] as const;
+export type GatewayAuthMode = (typeof GATEWAY_AUTH_MODES)[number];
+
 export type TokenSource = 'option' | 'env' | 'config' | 'generated';
+export type PasswordSource = 'option' | 'env' | 'config';
+/** Where the active mode's secret came from; 'none' in mode none. */
+export type SecretSource = TokenSource | PasswordSource | 'none';
+/** Why this mode: named explicitly (option, config) or derived (a password exists; the default). */
+export type AuthModeSource = 'option' | 'config' | 'password' | 'default';
 
 export interface GatewayAuthConfig {
+  mode: GatewayAuthMode;
+  modeSource: AuthModeSource;
+  /** The shared token in mode token; '' in the other modes (no token is generated for them). */
   token: string;
-  source: TokenSource;
-  /** Where the token lives on disk (config and generated sources). */
+  /** The password in mode password. */
+  password?: string;
+  source: SecretSource;
+  /** openclaw.json, where config and generated secrets live. */
   configPath: string;
+}
+
+export interface LoadGatewayAuthOptions {
+  token?: string;
+  password?: string;
+  mode?: string;
+  env?: NodeJS.ProcessEnv;
 }
 
 /** Upstream generates 24 random bytes as hex. */
@@ -24,34 +47,119 @@ export function configPathFor(stateDir: string): string {
   return path.join(stateDir, 'openclaw.json');
 }
 
-/**
- * Resolves the shared token. Precedence: explicit option, env, config file, generated.
- * A malformed config file is an error (fail closed), never overwritten.
- */
-export function loadGatewayAuth(stateDir: string, options: { token?: string; env?: NodeJS.ProcessEnv } = {}): GatewayAuthConfig {
-  const configPath = configPathFor(stateDir);
-  if (options.token !== undefined) return { token: checkToken(options.token, 'token option'), source: 'option', configPath };
-  const fromEnv = (options.env ?? process.env).OPENCLAW_GATEWAY_TOKEN?.trim();
-  if (fromEnv) return { token: fromEnv, source: 'env', configPath };
+/** Loopback bind addresses, where mode none may run. */
+export function isLoopbackBindHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.') || host.startsWith('::ffff:127.');
+}
 
+/**
+ * Resolves the auth mode and its secret. A malformed config file is an error (fail closed), never
+ * overwritten; so is mode password without a password, or a mode we do not implement.
+ */
+export function loadGatewayAuth(stateDir: string, options: LoadGatewayAuthOptions = {}): GatewayAuthConfig {
+  const env = options.env ?? process.env;
+  const configPath = configPathFor(stateDir);
   ensurePrivateDir(stateDir);
+  const root = readConfigRoot(configPath);
+  const gateway = objectAt(root, 'gateway', configPath);
+  const auth = objectAt(gateway ?? {}, 'auth', configPath);
+
+  const password = resolvePassword(options.password, auth?.password, env, configPath);
+  let mode: GatewayAuthMode;
+  let modeSource: AuthModeSource;
+  if (options.mode !== undefined) {
+    mode = checkMode(options.mode, '--auth');
+    modeSource = 'option';
+  } else if (auth?.mode !== undefined) {
+    mode = checkMode(auth.mode, `${configPath}: gateway.auth.mode`);
+    modeSource = 'config';
+  } else if (password.value !== undefined) {
+    mode = 'password';
+    modeSource = 'password';
+  } else {
+    if (password.unresolvedRef) throw unresolvedRef(configPath);
+    mode = 'token';
+    modeSource = 'default';
+  }
+
+  if (mode === 'none') return { mode, modeSource, token: '', source: 'none', configPath };
+  if (mode === 'password') {
+    if (password.value === undefined) {
+      if (password.unresolvedRef) throw unresolvedRef(configPath);
+      throw new IpcError('ERR_GATEWAY_AUTH_CONFIG', 'gateway auth mode is password, but no password was configured (set gateway.auth.password or OPENCLAW_GATEWAY_PASSWORD)');
+    }
+    return { mode, modeSource, token: '', password: password.value, source: password.source!, configPath };
+  }
+  return { mode, modeSource, ...resolveToken(options.token, auth, gateway, root, env, configPath), configPath };
+}
+
+/** Where the active secret lives, for people (never the secret itself). */
+export function describeAuthSecret(auth: Pick<GatewayAuthConfig, 'mode' | 'source' | 'configPath'>): string {
+  if (auth.mode === 'none') return 'no secret: any direct-loopback client is admitted (gateway.auth.mode = none)';
+  const env = auth.mode === 'password' ? '$OPENCLAW_GATEWAY_PASSWORD' : '$OPENCLAW_GATEWAY_TOKEN';
+  const key = `gateway.auth.${auth.mode}`;
+  switch (auth.source) {
+    case 'env': return env;
+    case 'option': return `--${auth.mode} (not stored)`;
+    default: return `${auth.configPath} (${key})`;
+  }
+}
+
+function resolveToken(
+  option: string | undefined, auth: Record<string, unknown> | undefined, gateway: Record<string, unknown> | undefined,
+  root: Record<string, unknown>, env: NodeJS.ProcessEnv, configPath: string,
+): { token: string; source: TokenSource } {
+  if (option !== undefined) return { token: checkSecret(option, 'token option', 'ERR_INVALID_TOKEN'), source: 'option' };
+  const fromEnv = env.OPENCLAW_GATEWAY_TOKEN?.trim();
+  if (fromEnv) return { token: fromEnv, source: 'env' };
+  const existing = auth?.token;
+  if (typeof existing === 'string' && existing.trim() !== '') return { token: existing.trim(), source: 'config' };
+  if (existing !== undefined && typeof existing !== 'string') {
+    throw new IpcError('ERR_CONFIG_MALFORMED', `${configPath}: gateway.auth.token must be a string`);
+  }
+  const token = generateGatewayToken();
+  const next = { ...root, gateway: { ...(gateway ?? {}), auth: { ...(auth ?? {}), token } } };
+  writeFileAtomic(configPath, `${JSON.stringify(next, null, 2)}\n`, 0o600);
+  return { token, source: 'generated' };
+}
+
+interface ResolvedPassword {
+  value?: string;
+  source?: PasswordSource;
+  /** gateway.auth.password is a secret-provider reference object, which we cannot resolve. */
+  unresolvedRef: boolean;
+}
+
+function resolvePassword(option: string | undefined, configured: unknown, env: NodeJS.ProcessEnv, configPath: string): ResolvedPassword {
+  if (option !== undefined) return { value: checkSecret(option, 'password option', 'ERR_INVALID_PASSWORD'), source: 'option', unresolvedRef: false };
+  const isRef = typeof configured === 'object' && configured !== null && !Array.isArray(configured);
+  if (configured !== undefined && configured !== null && typeof configured !== 'string' && !isRef) {
+    throw new IpcError('ERR_CONFIG_MALFORMED', `${configPath}: gateway.auth.password must be a string`);
+  }
+  if (typeof configured === 'string' && configured.trim() !== '') return { value: configured.trim(), source: 'config', unresolvedRef: false };
+  const fromEnv = env.OPENCLAW_GATEWAY_PASSWORD?.trim();
+  if (fromEnv) return { value: fromEnv, source: 'env', unresolvedRef: false };
+  return { unresolvedRef: isRef };
+}
+
+function unresolvedRef(configPath: string): IpcError {
+  return new IpcError('ERR_GATEWAY_AUTH_CONFIG', `${configPath}: gateway.auth.password is a secret reference, which openclaw-ipc cannot resolve; set OPENCLAW_GATEWAY_PASSWORD (or a plain-string gateway.auth.password)`);
+}
+
+function checkMode(value: unknown, where: string): GatewayAuthMode {
+  if (typeof value === 'string' && (GATEWAY_AUTH_MODES as readonly string[]).includes(value)) return value as GatewayAuthMode;
+  if (value === 'trusted-proxy') {
+    throw new IpcError('ERR_GATEWAY_AUTH_UNSUPPORTED', `${where}: auth mode trusted-proxy is not supported by openclaw-ipc (use token or password)`);
+  }
+  throw new IpcError('ERR_CONFIG_MALFORMED', `${where} must be one of ${GATEWAY_AUTH_MODES.join('|')}, got ${JSON.stringify(value)}`);
+}
+
+function readConfigRoot(configPath: string): Record<string, unknown> {
   const config = readJsonFile<unknown>(configPath);
   if (config !== undefined && (typeof config !== 'object' || config === null || Array.isArray(config))) {
     throw new IpcError('ERR_CONFIG_MALFORMED', `${configPath}: top level must be an object`);
   }
-  const root = (config ?? {}) as Record<string, unknown>;
-  const gateway = objectAt(root, 'gateway', configPath);
-  const auth = objectAt(gateway ?? {}, 'auth', configPath);
-  const existing = auth?.token;
-  if (typeof existing === 'string' && existing.trim() !== '') return { token: existing.trim(), source: 'config', configPath };
-  if (existing !== undefined && typeof existing !== 'string') {
-    throw new IpcError('ERR_CONFIG_MALFORMED', `${configPath}: gateway.auth.token must be a string`);
-  }
-
-  const token = generateGatewayToken();
-  const next = { ...root, gateway: { ...(gateway ?? {}), auth: { ...(auth ?? {}), token } } };
-  writeFileAtomic(configPath, `${JSON.stringify(next, null, 2)}\n`, 0o600);
-  return { token, source: 'generated', configPath };
+  return (config ?? {}) as Record<string, unknown>;
 }
 
 function objectAt(parent: Record<string, unknown>, key: string, file: string): Record<string, unknown> | undefined {
@@ -63,8 +171,8 @@ function objectAt(parent: Record<string, unknown>, key: string, file: string): R
   return value as Record<string, unknown>;
 }
 
-function checkToken(token: string, what: string): string {
-  const trimmed = token.trim();
-  if (trimmed === '') throw new IpcError('ERR_INVALID_TOKEN', `${what} is empty`);
+function checkSecret(secret: string, what: string, code: string): string {
+  const trimmed = secret.trim();
+  if (trimmed === '') throw new IpcError(code, `${what} is empty`);
   return trimmed;
 }

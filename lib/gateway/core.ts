@@ -3,6 +3,7 @@ import crypto from 'node:crypto';
 import { EventEmitter } from 'node:events';
 
 import type { PendingApprovals } from '../common/pending-approvals.js';
+import type { GatewayAuthConfig } from './auth-config.js';
 import { ErrorCode, GatewayProtocolError, type ErrorShape } from '../protocol/errors.js';
 import { hasScopeFor } from '../protocol/scopes.js';
 import { CommandPolicy, type CommandPolicyOptions } from './command-policy.js';
@@ -17,7 +18,8 @@ import { PairingStore } from './pairing-store.js';
 
 export interface GatewayCoreOptions {
   stateDir: string;
-  token: string;
+  /** Auth mode and shared secret checked by the handshake. */
+  auth: Pick<GatewayAuthConfig, 'mode' | 'token' | 'password'>;
   pending: PendingApprovals;
   version: string;
   tickIntervalMs: number;

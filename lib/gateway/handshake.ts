@@ -64,26 +64,17 @@ function connect(core: GatewayCore, conn: GatewayConnection, params: ConnectPara
   const device = params.device;
   const auth = params.auth;
 
-  // Auth: the shared token wins; a device token is checked against the claimed device (the
-  // signature check below proves the claim).
-  const pairedForRole = device ? core.pairing.getDevice(device.id)?.tokens[role] !== undefined : false;
-  if (auth?.token) {
-    if (!timingSafeEqualString(auth.token, core.options.token)) {
-      authFailure(DetailCode.AUTH_TOKEN_MISMATCH, 'token_mismatch', pairedForRole, pairedForRole ? 'retry_with_device_token' : 'update_auth_credentials', 'unauthorized: gateway token mismatch');
-    }
-  } else if (auth?.deviceToken) {
-    if (!device || !core.pairing.verifyDeviceToken(device.id, role, auth.deviceToken)) {
-      authFailure(DetailCode.AUTH_DEVICE_TOKEN_MISMATCH, 'device_token_mismatch', false, 'update_auth_credentials', 'unauthorized: device token mismatch');
-    }
-  } else {
-    authFailure(DetailCode.AUTH_TOKEN_MISSING, 'token_missing', pairedForRole, 'update_auth_configuration', 'unauthorized: gateway token missing');
-  }
+  const authMethod = authenticate(core, params, role);
 
   // Device identity.
   if (!device) {
-    if (role === 'node') fail(ErrorCode.NOT_PAIRED, 'device identity required', { code: DetailCode.DEVICE_IDENTITY_REQUIRED });
+    const localBackend = conn.isLocal && params.client.id === 'gateway-client';
+    // Without a shared secret (mode none) only the direct-loopback backend client may go device-less.
+    if (role === 'node' || (authMethod === 'none' && !localBackend)) {
+      fail(ErrorCode.NOT_PAIRED, 'device identity required', { code: DetailCode.DEVICE_IDENTITY_REQUIRED });
+    }
     // Only the direct-loopback backend client keeps its scopes without a device identity.
-    if (!(conn.isLocal && params.client.id === 'gateway-client')) scopes = [];
+    if (!localBackend) scopes = [];
   } else {
     const verdict = verifyConnectDevice({
       device,
@@ -129,7 +120,7 @@ function connect(core: GatewayCore, conn: GatewayConnection, params: ConnectPara
       }
     }
     const record = core.pairing.deviceToken(conn.deviceId, role, scopes);
-    deviceAuth = { method: 'token', role, scopes, deviceToken: record.token, issuedAtMs: record.issuedAtMs };
+    deviceAuth = { method: authMethod, role, scopes, deviceToken: record.token, issuedAtMs: record.issuedAtMs };
   }
 
   conn.protocol = protocol;
@@ -170,12 +161,66 @@ function connect(core: GatewayCore, conn: GatewayConnection, params: ConnectPara
       health: core.health(),
       stateVersion: core.stateVersion(),
       uptimeMs: core.now() - core.startedAtMs,
+      authMode: core.options.auth.mode,
       sessionDefaults: { defaultAgentId: 'main', mainKey: 'main', mainSessionKey: 'agent:main:main', scope: 'per-sender' },
     },
     policy: { maxPayload: core.options.maxPayload, maxBufferedBytes: core.options.maxBufferedBytes, tickIntervalMs: core.options.tickIntervalMs },
   };
   if (deviceAuth) hello.auth = deviceAuth;
   return hello;
+}
+
+type AuthMethod = 'none' | 'token' | 'password' | 'device-token';
+
+/** The hint upstream appends to a password failure: CLI clients configure gateway.remote.password. */
+function passwordHint(params: ConnectParams): string {
+  return params.client.mode === 'cli' ? 'set gateway.remote.password to match gateway.auth.password' : 'provide gateway auth password';
+}
+
+/**
+ * Checks the connect's credentials against the gateway's mode (spec §5; upstream auth.ts and
+ * auth-context.ts). The mode's shared secret wins: when it is sent it must match, and a device token is
+ * not tried instead. Without it, an explicit device token (in password mode also `auth.token`, which
+ * upstream treats as a device-token candidate there) is checked against the claimed device, whose
+ * signature is verified afterwards. Mode none admits without a secret.
+ */
+function authenticate(core: GatewayCore, params: ConnectParams, role: Role): AuthMethod {
+  const { mode, token, password } = core.options.auth;
+  if (mode === 'none') return 'none';
+  const auth = params.auth;
+  const device = params.device;
+  const pairedForRole = device ? core.pairing.getDevice(device.id)?.tokens[role] !== undefined : false;
+  const checkDeviceToken = (candidate: string): boolean => device !== undefined && core.pairing.verifyDeviceToken(device.id, role, candidate);
+
+  if (mode === 'token') {
+    if (auth?.token) {
+      if (!timingSafeEqualString(auth.token, token)) {
+        authFailure(DetailCode.AUTH_TOKEN_MISMATCH, 'token_mismatch', pairedForRole, pairedForRole ? 'retry_with_device_token' : 'update_auth_credentials', 'unauthorized: gateway token mismatch');
+      }
+      return 'token';
+    }
+    if (auth?.deviceToken) {
+      if (!checkDeviceToken(auth.deviceToken)) authFailure(DetailCode.AUTH_DEVICE_TOKEN_MISMATCH, 'device_token_mismatch', false, 'update_auth_credentials', 'unauthorized: device token mismatch');
+      return 'device-token';
+    }
+    authFailure(DetailCode.AUTH_TOKEN_MISSING, 'token_missing', pairedForRole, 'update_auth_configuration', 'unauthorized: gateway token missing');
+  }
+
+  // Password mode. Clients trim what they send and upstream trims what it receives; so do we.
+  const sent = auth?.password?.trim();
+  if (sent) {
+    // Both sides are hashed to equal-length digests before the constant-time compare.
+    if (password === undefined || !timingSafeEqualString(sent, password)) {
+      authFailure(DetailCode.AUTH_PASSWORD_MISMATCH, 'password_mismatch', false, 'update_auth_credentials', `unauthorized: gateway password mismatch (${passwordHint(params)})`);
+    }
+    return 'password';
+  }
+  if (auth?.deviceToken) {
+    if (!checkDeviceToken(auth.deviceToken)) authFailure(DetailCode.AUTH_DEVICE_TOKEN_MISMATCH, 'device_token_mismatch', false, 'update_auth_credentials', 'unauthorized: device token mismatch');
+    return 'device-token';
+  }
+  if (auth?.token && checkDeviceToken(auth.token)) return 'device-token';
+  authFailure(DetailCode.AUTH_PASSWORD_MISSING, 'password_missing', false, 'update_auth_configuration', `unauthorized: gateway password missing (${passwordHint(params)})`);
 }
 
 /**

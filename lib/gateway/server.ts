@@ -23,7 +23,7 @@ import {
 } from '../protocol/constants.js';
 import { ErrorCode, errorShape } from '../protocol/errors.js';
 import { validateRequestFrame } from '../protocol/frames.js';
-import { loadGatewayAuth, type TokenSource } from './auth-config.js';
+import { describeAuthSecret, isLoopbackBindHost, loadGatewayAuth, type GatewayAuthMode, type SecretSource } from './auth-config.js';
 import type { CommandPolicyOptions } from './command-policy.js';
 import { GatewayConnection } from './connection.js';
 import { GatewayCore, type IdempotencyLimits } from './core.js';
@@ -48,6 +48,10 @@ export interface GatewayOptions {
   stateDir?: string;
   /** Shared token; default OPENCLAW_GATEWAY_TOKEN, then gateway.auth.token, else generated and saved. */
   token?: string;
+  /** Password (mode password); default gateway.auth.password, then OPENCLAW_GATEWAY_PASSWORD. */
+  password?: string;
+  /** none|token|password; default gateway.auth.mode, else password when one is configured, else token. */
+  authMode?: GatewayAuthMode;
   env?: NodeJS.ProcessEnv;
   /** Shared approvals queue (pass the exec host's instance when both run in one process). */
   pending?: PendingApprovals;
@@ -89,8 +93,12 @@ export interface GatewayHandle {
   url: string;
   host: string;
   port: number;
+  /** The shared token in mode token; '' in modes password and none. */
   token: string;
-  tokenSource: TokenSource;
+  /** Where the active mode's secret came from ('none' in mode none). */
+  tokenSource: SecretSource;
+  /** The active auth mode, where its secret lives (never the secret), and the password in mode password. */
+  auth: { mode: GatewayAuthMode; source: SecretSource; location: string; password?: string };
   /** openclaw.json, where a config or generated token is stored. */
   configPath: string;
   stateDir: string;
@@ -143,7 +151,11 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
 async function startLocked(options: GatewayOptions, env: NodeJS.ProcessEnv, stateDir: string, lock: InstanceLock): Promise<GatewayHandle> {
   const host = options.host ?? DEFAULT_GATEWAY_HOST;
   const port = options.port ?? DEFAULT_GATEWAY_PORT;
-  const auth = loadGatewayAuth(stateDir, { token: options.token, env });
+  const auth = loadGatewayAuth(stateDir, { token: options.token, password: options.password, mode: options.authMode, env });
+  // Without a shared secret only loopback is safe to serve (upstream refuses the same way).
+  if (auth.mode === 'none' && !isLoopbackBindHost(host)) {
+    throw new IpcError('ERR_GATEWAY_AUTH_CONFIG', `refusing to bind gateway to ${host}:${port} without auth (gateway.auth.mode is none; set a token or password, or bind loopback)`);
+  }
   const pending = options.pending ?? new PendingApprovals();
   const handshakeTimeoutMs = options.handshakeTimeoutMs ?? positiveInt(env.OPENCLAW_HANDSHAKE_TIMEOUT_MS) ?? HANDSHAKE_TIMEOUT_MS;
   const tickIntervalMs = options.tickIntervalMs ?? TICK_INTERVAL_MS;
@@ -154,7 +166,7 @@ async function startLocked(options: GatewayOptions, env: NodeJS.ProcessEnv, stat
 
   const core = new GatewayCore({
     stateDir,
-    token: auth.token,
+    auth,
     pending,
     version: options.version ?? packageVersion(),
     tickIntervalMs,
@@ -332,6 +344,7 @@ async function startLocked(options: GatewayOptions, env: NodeJS.ProcessEnv, stat
     port: address.port,
     token: auth.token,
     tokenSource: auth.source,
+    auth: { mode: auth.mode, source: auth.source, location: describeAuthSecret(auth), ...(auth.password !== undefined ? { password: auth.password } : {}) },
     configPath: auth.configPath,
     stateDir,
     pending,

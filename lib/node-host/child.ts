@@ -15,14 +15,21 @@ export interface NodeHostChild {
 const MAX_READY_BUFFER = 64 * 1024;
 
 export function startNodeHostChild(options: {
-  url: string; token: string; stateDir: string; log: (message: string) => void; readyTimeoutMs?: number;
+  /** Shared secrets go to the child in its environment, never in its argv (visible in `ps`). */
+  url: string; token?: string; password?: string; stateDir: string; log: (message: string) => void; readyTimeoutMs?: number;
   /** The CLI entry script; default this process's (same entry, same Node flags). */
   entry?: string;
 }): Promise<NodeHostChild> {
   const entry = options.entry ?? process.argv[1];
   if (!entry) return Promise.reject(new IpcError('ERR_NODE_CHILD', 'cannot find the CLI entry to start the node host'));
+  // Only the secrets given here: an inherited token or password could be the wrong one for this Gateway.
+  const env: NodeJS.ProcessEnv = { ...process.env, OPENCLAW_STATE_DIR: options.stateDir, OPENCLAW_NODE_EXEC_HOST: 'app' };
+  delete env.OPENCLAW_GATEWAY_TOKEN;
+  delete env.OPENCLAW_GATEWAY_PASSWORD;
+  if (options.token) env.OPENCLAW_GATEWAY_TOKEN = options.token;
+  if (options.password) env.OPENCLAW_GATEWAY_PASSWORD = options.password;
   const child = spawn(process.execPath, [...process.execArgv, entry, 'node', 'run', '--url', options.url, '--json'], {
-    env: { ...process.env, OPENCLAW_STATE_DIR: options.stateDir, OPENCLAW_GATEWAY_TOKEN: options.token, OPENCLAW_NODE_EXEC_HOST: 'app' },
+    env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let errTail = '';

@@ -36,6 +36,8 @@ export interface NodeHostOptions {
   host?: string;
   port?: number;
   token?: string;
+  /** For a password-mode Gateway (sent as auth.password). */
+  password?: string;
   stateDir: string;
   displayName?: string;
   /** app: always through the exec socket (fail closed); local: the in-process runner; auto: app when it is up. */
@@ -82,6 +84,7 @@ export function startNodeHost(options: NodeHostOptions): NodeHost {
     url,
     role: 'node',
     token: options.token,
+    password: options.password,
     identity,
     stateDir: options.stateDir,
     scopes: [],

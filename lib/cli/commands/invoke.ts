@@ -2,9 +2,9 @@
 import crypto from 'node:crypto';
 
 import { connectOperator, resolveNodeId, resolveOperatorTarget } from '../../client/operator.js';
-import { ExitCode, OPERATOR_OPTIONS, UsageError, parseCommandArgs, positiveIntOption } from '../run.js';
+import { ExitCode, OPERATOR_OPTIONS, UsageError, parseCommandArgs, positiveIntOption, SECRET_FLAGS_NOTE } from '../run.js';
 
-const USAGE = 'usage: openclaw-ipc invoke --node <id|name> --command <cmd> [--params <json>] [--timeout MS] [--url ws://…] [--token T] [--json]';
+const USAGE = `usage: openclaw-ipc invoke --node <id|name> --command <cmd> [--params <json>] [--timeout MS] [--url ws://…] [--token T | --password P] [--json]\n${SECRET_FLAGS_NOTE}`;
 
 export async function main(argv: string[]): Promise<number> {
   const parsed = parseCommandArgs(argv, {

@@ -1,12 +1,13 @@
-// openclaw-ipc node run [--host 127.0.0.1] [--port 18789] [--url ws://…] [--token T] [--display-name N]
-// The headless node host in the foreground. Token: --token, OPENCLAW_GATEWAY_TOKEN, then
-// gateway.auth.token in the state dir's openclaw.json. SIGINT/SIGTERM close it cleanly.
+// openclaw-ipc node run [--host 127.0.0.1] [--port 18789] [--url ws://…] [--token T | --password P] [--display-name N]
+// The headless node host in the foreground. Secrets: --token/--password, else OPENCLAW_GATEWAY_TOKEN /
+// OPENCLAW_GATEWAY_PASSWORD, else gateway.auth.token/.password in the state dir's openclaw.json.
+// SIGINT/SIGTERM close it cleanly.
 import { resolveOperatorTarget } from '../../client/operator.js';
 import { resolveStateDir } from '../../common/state-dir.js';
 import { startNodeHost } from '../../node-host/host.js';
-import { ExitCode, OPERATOR_OPTIONS, UsageError, parseCommandArgs, portOption } from '../run.js';
+import { ExitCode, OPERATOR_OPTIONS, UsageError, parseCommandArgs, portOption, SECRET_FLAGS_NOTE } from '../run.js';
 
-const USAGE = 'usage: openclaw-ipc node run [--host 127.0.0.1] [--port 18789] [--url ws://…] [--token T] [--display-name NAME]';
+const USAGE = `usage: openclaw-ipc node run [--host 127.0.0.1] [--port 18789] [--url ws://…] [--token T | --password P] [--display-name NAME]\n${SECRET_FLAGS_NOTE}`;
 
 export async function main(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
@@ -21,9 +22,9 @@ export async function main(argv: string[]): Promise<number> {
   const port = values.port === undefined ? undefined : portOption(values.port, '--port', 1);
   if (values.url && (values.host || port)) throw new UsageError('use either --url or --host/--port');
   const host = values.host ?? '127.0.0.1';
-  const target = resolveOperatorTarget({ url: values.url ?? (values.host || port ? `ws://${host.includes(':') ? `[${host}]` : host}:${port ?? 18789}/` : undefined), token: values.token });
+  const target = resolveOperatorTarget({ url: values.url ?? (values.host || port ? `ws://${host.includes(':') ? `[${host}]` : host}:${port ?? 18789}/` : undefined), token: values.token, password: values.password });
   const stateDir = resolveStateDir();
-  const nodeHost = startNodeHost({ url: target.url, token: target.token, stateDir, displayName: values['display-name'] });
+  const nodeHost = startNodeHost({ url: target.url, token: target.token, password: target.password, stateDir, displayName: values['display-name'] });
 
   let stopping = false;
   const stopped = new Promise<number>((resolve) => {

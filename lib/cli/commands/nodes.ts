@@ -1,8 +1,8 @@
 // openclaw-ipc nodes [list] | pending | approve <requestId>  [--url U] [--token T] [--json]
 import { connectOperator, resolveOperatorTarget, type NodeSummary } from '../../client/operator.js';
-import { ExitCode, OPERATOR_OPTIONS, UsageError, parseCommandArgs } from '../run.js';
+import { ExitCode, OPERATOR_OPTIONS, UsageError, parseCommandArgs, SECRET_FLAGS_NOTE } from '../run.js';
 
-const USAGE = 'usage: openclaw-ipc nodes [list|pending|approve <requestId>] [--url ws://…] [--token T] [--json]';
+const USAGE = `usage: openclaw-ipc nodes [list|pending|approve <requestId>] [--url ws://…] [--token T | --password P] [--json]\n${SECRET_FLAGS_NOTE}`;
 
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));

@@ -4,9 +4,9 @@ import crypto from 'node:crypto';
 
 import { GatewayRequestError } from '../../client/errors.js';
 import { connectOperator, resolveNodeId, resolveOperatorTarget } from '../../client/operator.js';
-import { ExitCode, OPERATOR_OPTIONS, UsageError, parseCommandArgs, positiveIntOption } from '../run.js';
+import { ExitCode, OPERATOR_OPTIONS, UsageError, parseCommandArgs, positiveIntOption, SECRET_FLAGS_NOTE } from '../run.js';
 
-const USAGE = 'usage: openclaw-ipc run --node <id|name> [--cwd DIR] [--timeout MS] [--agent ID] [--url ws://…] [--token T] [--json] -- <argv…>';
+const USAGE = `usage: openclaw-ipc run --node <id|name> [--cwd DIR] [--timeout MS] [--agent ID] [--url ws://…] [--token T | --password P] [--json] -- <argv…>\n${SECRET_FLAGS_NOTE}`;
 /** Exit status when the command timed out (coreutils `timeout` convention). */
 export const EXIT_TIMED_OUT = 124;
 

@@ -26,7 +26,10 @@ export interface UpInfo {
   url: string;
   port: number;
   stateDir: string;
-  token: { source: string; location: string };
+  /** Mode token only (kept for scripts that read it): where the token lives. */
+  token?: { source: string; location: string };
+  /** The active auth mode and where its secret lives; never the secret. */
+  auth: { mode: string; source: string; location: string };
   nodeId: string;
   nodeName: string;
   execSocket: string;
@@ -112,12 +115,14 @@ export async function main(argv: string[]): Promise<number> {
       }
     }
 
+    // Our node presents the secret of the mode the Gateway runs (none: nothing, the device identity suffices).
+    const secrets = gateway.auth.mode === 'token' ? { token: gateway.token } : gateway.auth.mode === 'password' ? { password: gateway.auth.password } : {};
     let nodeHost: { nodeId: string; displayName: string; close(): Promise<void> };
     if (nodeProcess === 'child') {
-      nodeHost = await startNodeHostChild({ url: gateway.url, token: gateway.token, stateDir, log: (m) => log(`node: ${m}`) });
+      nodeHost = await startNodeHostChild({ url: gateway.url, ...secrets, stateDir, log: (m) => log(`node: ${m}`) });
       started.push(nodeHost);
     } else {
-      const inProcess = startNodeHost({ url: gateway.url, token: gateway.token, stateDir, execHost: 'app', log: (m) => log(`node: ${m}`) });
+      const inProcess = startNodeHost({ url: gateway.url, ...secrets, stateDir, execHost: 'app', log: (m) => log(`node: ${m}`) });
       started.push(inProcess);
       await inProcess.ready;
       nodeHost = inProcess;
@@ -139,10 +144,8 @@ export async function main(argv: string[]): Promise<number> {
       url: gateway.url,
       port: gateway.port,
       stateDir,
-      token: {
-        source: gateway.tokenSource,
-        location: gateway.tokenSource === 'env' ? '$OPENCLAW_GATEWAY_TOKEN' : `${gateway.configPath} (gateway.auth.token)`,
-      },
+      ...(gateway.auth.mode === 'token' ? { token: { source: gateway.auth.source, location: gateway.auth.location } } : {}),
+      auth: { mode: gateway.auth.mode, source: gateway.auth.source, location: gateway.auth.location },
       nodeId: nodeHost.nodeId,
       nodeName: nodeHost.displayName,
       execSocket: execHost.socketPath,
@@ -167,7 +170,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write([
       `openclaw-ipc up: ready in ${info.startupMs} ms`,
       `  gateway    ${info.url}`,
-      `  token      ${info.token.location}`,
+      `  auth       ${info.auth.mode}: ${info.auth.location}`,
       `  node       ${info.nodeId} (${info.nodeName})`,
       `  exec host  ${info.execSocket}`,
       `  bridge     ${info.bridgeSocket ?? `not running${info.bridgeError ? `: ${info.bridgeError}` : ''}`}`,
