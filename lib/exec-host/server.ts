@@ -18,6 +18,7 @@ import { verifyExecRequest } from './hmac.js';
 import { applyDecision, canonicalCommandText, denials, evaluateSystemRun, type Denial, type EvaluateOptions, type Evaluation, type ExecHostRequest } from './policy.js';
 import { QueueApprover, askWithTimeout, composeApprovers, type ApprovalPrompt, type Approver } from './prompts.js';
 import { ReplayCache } from './replay-cache.js';
+import { isInterpreter } from './shell-allowlist.js';
 import { openPinnedExecutable, sameFile } from './resolve-executable.js';
 import { runCommand, type ExecResult, type RunnerBackend } from './runner.js';
 import { acquireInstanceLock, type InstanceLock } from './socket-setup.js';
@@ -150,6 +151,19 @@ interface HostContext {
   token: string;
   audit: AuditLog | undefined;
   lock: InstanceLock;
+}
+
+/**
+ * What "Always Allow" adds to the allowlist. For a shell wrapper (`sh -lc <script>`) it is the programs of the
+ * script's segments, never the shell: an entry for the shell would allow every future script. A script that
+ * could not be analysed, and interpreters inside one (an exact entry for them allows anything they run),
+ * add nothing: that run is allowed once and the next one asks again.
+ */
+export function alwaysAllowPatterns(evaluation: Evaluation, resolvedPath: string): string[] {
+  const shell = evaluation.shell;
+  if (!shell) return [resolvedPath];
+  if (!shell.analysable) return [];
+  return [...new Set(shell.programs)].filter((program) => !isInterpreter(program));
 }
 
 class ExecHostServer implements ExecHost {
@@ -519,8 +533,10 @@ class ExecHostServer implements ExecHost {
     const agentId = evaluation.policy?.agentId ?? 'main';
     const usage = { lastUsedAt: Date.now(), lastUsedCommand: commandText, lastResolvedPath: resolvedPath };
     if (addPattern) {
+      const patterns = alwaysAllowPatterns(evaluation, resolvedPath);
+      if (patterns.length === 0) return;
       this.writeApprovals((data) => {
-        addAllowlistPattern(data, agentId, resolvedPath, usage);
+        for (const pattern of patterns) addAllowlistPattern(data, agentId, pattern, { ...usage, lastResolvedPath: pattern });
         return true;
       });
       return;

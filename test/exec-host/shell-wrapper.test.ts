@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 
-import type { ApprovalsFile } from '../../lib/exec-host/approvals-file.js';
+import { readApprovals, type ApprovalsFile } from '../../lib/exec-host/approvals-file.js';
 import { execViaSocket } from '../../lib/exec-host/client.js';
 import { applyDecision, evaluateSystemRun, type EvaluateOptions, type ExecHostRequest } from '../../lib/exec-host/policy.js';
 import { isInterpreter } from '../../lib/exec-host/shell-allowlist.js';
@@ -244,4 +244,37 @@ t.test('through a real exec host socket', async (t) => {
   t.match(anything, { ok: true, payload: { exitCode: 0 } });
   t.ok(fs.existsSync(`${canary}.2`), 'an allowlisted shell runs anything it is given');
   t.ok(fs.existsSync(canary), 'and runs it unrewritten (the profile function ran)');
+});
+
+t.test('Always Allow on a shell wrapper allowlists the script\'s programs, never the shell', async (t) => {
+  const root = tmpRoot(t, 'ocipc-shaa-');
+  const canary = path.join(root, 'canary');
+  let answer: 'allow-always' | 'deny' = 'allow-always';
+  const asked: string[] = [];
+  const approver: Approver = { name: 'always', isAvailable: () => true, ask: async (p) => { asked.push(p.commandText); return answer; } };
+  const { host, token } = await startHost(t, {
+    approver,
+    evaluate: { baseEnv: { PATH: SEARCH, HOME: root } },
+    policy: (d) => { d.defaults = { security: 'allowlist', ask: 'on-miss', askFallback: 'deny' }; d.agents = { main: { allowlist: [] } }; },
+  });
+  const opts = { socketPath: host.socketPath, token };
+  const patterns = (): string[] => (readApprovals(host.approvalsFile)?.agents?.main?.allowlist ?? []).map((e) => e.pattern);
+
+  const first = await execViaSocket({ command: ['/bin/sh', '-lc', `echo a && ls ${root}`] }, opts);
+  t.match(first, { ok: true, payload: { exitCode: 0, stdout: 'a\n' } }, 'the approved wrapper ran');
+  t.same(patterns().sort(), [ECHO, LS].sort(), 'its two programs were allowlisted, the shell was not');
+  answer = 'deny';
+  const again = await execViaSocket({ command: ['/bin/sh', '-lc', 'ls / | echo b'] }, opts);
+  t.match(again, { ok: true, payload: { stdout: 'b\n' } }, 'the same programs in another script need no prompt');
+  t.equal(asked.length, 1);
+  const other = await execViaSocket({ command: ['/bin/sh', '-lc', `touch ${canary}`] }, opts);
+  t.match(other, { ok: false, error: { reason: 'user-denied' } }, 'another program still asks: the shell is not allowlisted');
+  t.notOk(fs.existsSync(canary));
+
+  answer = 'allow-always';
+  const unanalysable = await execViaSocket({ command: ['/bin/sh', '-lc', `echo $HOME > ${canary}`] }, opts);
+  t.match(unanalysable, { ok: true }, 'an unanalysable script approved with Always Allow runs once');
+  const interpreter = await execViaSocket({ command: ['/bin/sh', '-lc', 'env true'] }, opts);
+  t.match(interpreter, { ok: true }, 'so does a script whose program is an interpreter');
+  t.same(patterns().sort(), [ECHO, LS].sort(), 'neither added an entry (one would allow anything)');
 });
