@@ -6,7 +6,7 @@ import { BridgeError } from './errors.js';
 import type { JsonValue } from './envelope.js';
 import type { BridgePermissions } from './protocol.js';
 import { encodeSnapshotInfo } from './snapshot-info.js';
-import { SnapshotStore, type SnapshotStoreOptions, type SnapshotScreenshotInfo } from './snapshot-store.js';
+import { SnapshotStore, type SnapshotScreenshotRequest, type SnapshotStoreOptions } from './snapshot-store.js';
 
 export interface BridgeReply {
   case: string;
@@ -88,10 +88,6 @@ function int(obj: Record<string, JsonValue>, key: string, required: boolean): nu
   return v;
 }
 
-function notFound(snapshotId: string): BridgeError {
-  return new BridgeError({ code: 'notFound', message: `Snapshot ${snapshotId} not found` });
-}
-
 /** The in-process service set used by our host and by the client's local fallback. */
 export function createLocalServices(opts: LocalServicesOptions = {}): BridgeServices {
   const store = new SnapshotStore(opts);
@@ -105,6 +101,7 @@ export function createLocalServices(opts: LocalServicesOptions = {}): BridgeServ
       case 'createSnapshot':
         asObject(payload, op);
         return { case: 'snapshotId', value: store.create() };
+      // The three store calls create an unknown snapshot id, as upstream's in-memory store does.
       case 'storeDetectionResult': {
         const p = asObject(payload, op);
         const id = str(p, 'snapshotId', true);
@@ -113,19 +110,19 @@ export function createLocalServices(opts: LocalServicesOptions = {}): BridgeServ
         if (bytes > maxDetectionBytes) {
           throw new BridgeError({ code: 'invalidRequest', message: `detection result exceeds ${maxDetectionBytes} bytes` });
         }
-        if (!store.storeDetection(id, p.result, bytes)) throw notFound(id);
+        store.storeDetection(id, p.result, bytes);
         return { case: 'ok' };
       }
       case 'getDetectionResult': {
         const id = str(asObject(payload, op), 'snapshotId', true);
-        const result = store.has(id) ? store.detection(id) : undefined;
+        const result = store.detection(id);
         if (result === undefined) throw new BridgeError({ code: 'notFound', message: `No detection result for snapshot ${id}` });
         return { case: 'detection', value: result };
       }
       case 'storeScreenshot': {
         const p = asObject(payload, op);
         const id = str(p, 'snapshotId', true);
-        const info: SnapshotScreenshotInfo = { screenshotPath: str(p, 'screenshotPath', true) };
+        const info: SnapshotScreenshotRequest = { screenshotPath: str(p, 'screenshotPath', true) };
         const bundle = str(p, 'applicationBundleId', false);
         if (bundle !== undefined) info.applicationBundleId = bundle;
         const pid = int(p, 'applicationProcessId', false);
@@ -135,13 +132,13 @@ export function createLocalServices(opts: LocalServicesOptions = {}): BridgeServ
         const title = str(p, 'windowTitle', false);
         if (title !== undefined) info.windowTitle = title;
         if (p.windowBounds !== undefined && p.windowBounds !== null) info.windowBounds = p.windowBounds;
-        if (!store.storeScreenshot(id, info)) throw notFound(id);
+        store.storeScreenshot(id, info);
         return { case: 'ok' };
       }
       case 'storeAnnotatedScreenshot': {
         const p = asObject(payload, op);
         const id = str(p, 'snapshotId', true);
-        if (!store.storeScreenshot(id, { annotatedScreenshotPath: str(p, 'annotatedScreenshotPath', true) })) throw notFound(id);
+        store.storeAnnotatedScreenshot(id, str(p, 'annotatedScreenshotPath', true));
         return { case: 'ok' };
       }
       case 'listSnapshots':
@@ -149,7 +146,7 @@ export function createLocalServices(opts: LocalServicesOptions = {}): BridgeServ
       case 'getMostRecentSnapshot': {
         const bundle = str(asObject(payload, op), 'applicationBundleId', false);
         const id = store.mostRecent(bundle);
-        if (id === undefined) throw new BridgeError({ code: 'notFound', message: bundle ? `No snapshot for ${bundle}` : 'No snapshots' });
+        if (id === undefined) throw new BridgeError({ code: 'notFound', message: 'No recent snapshot found' });
         return { case: 'snapshotId', value: id };
       }
       case 'cleanSnapshot':
