@@ -1,14 +1,20 @@
-// openclaw-ipc gateway [--port N] [--bind loopback|lan|<address>] [--token T] [--state-dir DIR] [--json]
+// openclaw-ipc gateway [--port N] [--bind loopback|lan|<address>] [--auth none|token|password] [--token T | --password P] [--state-dir DIR] [--json]
 // Runs the Gateway in the foreground until SIGINT/SIGTERM, then shuts down cleanly (shutdown event,
-// close 1012 to every client).
+// close 1012 to every client). Auth mode: --auth, else gateway.auth.mode, else password when one is
+// configured, else token. Mode none is refused on a non-loopback bind.
 import path from 'node:path';
 
 import { IpcError } from '../../common/errors.js';
+import { GATEWAY_AUTH_MODES, type GatewayAuthMode } from '../../gateway/auth-config.js';
 import { readJsonFile, resolveStateDir } from '../../common/state-dir.js';
 import { DEFAULT_GATEWAY_HOST, DEFAULT_GATEWAY_PORT } from '../../protocol/constants.js';
 import { ExitCode, UsageError, parseCommandArgs, portOption, waitForStopSignal } from '../run.js';
 
-const USAGE = 'usage: openclaw-ipc gateway [--port N] [--bind loopback|lan|<address>] [--token T] [--state-dir DIR] [--json]';
+const USAGE = [
+  'usage: openclaw-ipc gateway [--port N] [--bind loopback|lan|<address>] [--auth none|token|password] [--token T | --password P] [--state-dir DIR] [--json]',
+  'auth: --auth, else gateway.auth.mode, else password when gateway.auth.password or OPENCLAW_GATEWAY_PASSWORD is set, else token',
+  '  (OPENCLAW_GATEWAY_TOKEN, gateway.auth.token, else generated). Prefer the env vars: any user can read --token/--password in `ps`.',
+].join('\n');
 
 /** `gateway.port` from <state>/openclaw.json, when it is a valid port. */
 function configuredPort(stateDir: string): number | undefined {
@@ -25,7 +31,7 @@ function bindAddress(bind: string): string {
 
 export async function main(argv: string[]): Promise<number> {
   const parsed = parseCommandArgs(argv, {
-    port: { type: 'string' }, bind: { type: 'string' }, token: { type: 'string' }, 'state-dir': { type: 'string' }, json: { type: 'boolean' },
+    port: { type: 'string' }, bind: { type: 'string' }, auth: { type: 'string' }, token: { type: 'string' }, password: { type: 'string' }, 'state-dir': { type: 'string' }, json: { type: 'boolean' },
   }, USAGE, { allowPositionals: false });
   if (!parsed) return ExitCode.ok;
   const { values } = parsed;
@@ -43,24 +49,30 @@ export async function main(argv: string[]): Promise<number> {
     } else port = portOption(envPort, 'OPENCLAW_GATEWAY_PORT');
   }
   if (values.token !== undefined && values.token.trim() === '') throw new UsageError('--token must not be empty');
+  if (values.password !== undefined && values.password.trim() === '') throw new UsageError('--password must not be empty');
+  if (values.token !== undefined && values.password !== undefined) throw new UsageError('use either --token or --password');
+  if (values.auth !== undefined && !(GATEWAY_AUTH_MODES as readonly string[]).includes(values.auth)) throw new UsageError(`--auth must be one of ${GATEWAY_AUTH_MODES.join('|')}`);
+  // A password flag means password mode unless --auth says otherwise (as upstream's --password does).
+  const authMode = (values.auth ?? (values.password !== undefined ? 'password' : values.token !== undefined ? 'token' : undefined)) as GatewayAuthMode | undefined;
 
   const { startGateway } = await import('../../gateway/index.js');
   let gateway;
   try {
-    gateway = await startGateway({ host, port, stateDir, token: values.token });
+    gateway = await startGateway({ host, port, stateDir, token: values.token, password: values.password, authMode });
   } catch (err) {
+    if (err instanceof IpcError && err.code === 'ERR_GATEWAY_AUTH_CONFIG') throw new UsageError(err.message);
     if (err instanceof IpcError && (err.code === 'ERR_GATEWAY_PORT_IN_USE' || err.code === 'ERR_GATEWAY_LOCKED')) {
       process.stderr.write(`openclaw-ipc gateway: ${err.message}\n`);
       return ExitCode.locked;
     }
     throw err;
   }
-  const tokenLocation =
-    gateway.tokenSource === 'env' ? '$OPENCLAW_GATEWAY_TOKEN' : gateway.tokenSource === 'option' ? '--token (not stored)' : `${gateway.configPath} (gateway.auth.token)`;
+  const { mode, source, location } = gateway.auth;
   if (values.json) {
-    process.stdout.write(`${JSON.stringify({ ready: true, url: gateway.url, port: gateway.port, stateDir, token: { source: gateway.tokenSource, location: tokenLocation } })}\n`);
+    const auth = { mode, source, location };
+    process.stdout.write(`${JSON.stringify({ ready: true, url: gateway.url, port: gateway.port, stateDir, ...(mode === 'token' ? { token: { source, location } } : {}), auth })}\n`);
   } else {
-    process.stdout.write(`gateway listening on ${gateway.url}\n  token: ${tokenLocation}${gateway.tokenSource === 'generated' ? ' (generated now)' : ''}\n  state: ${stateDir}\n`);
+    process.stdout.write(`gateway listening on ${gateway.url}\n  auth: ${mode}, ${location}${source === 'generated' ? ' (generated now)' : ''}\n  state: ${stateDir}\n`);
   }
 
   const signal = await waitForStopSignal();
