@@ -144,7 +144,7 @@ t.test('up in password mode (config), text output, node host as a child: the pas
   t.ok(environ.includes(`OPENCLAW_GATEWAY_PASSWORD=${PASSWORD}`), 'it is in the child\'s environment');
   t.notOk(environ.some((e) => e.startsWith('OPENCLAW_GATEWAY_TOKEN=')), 'no token handed over in password mode');
 
-  const url = /\n  gateway +(ws:\/\/\S+)\n/.exec(up.out())?.[1];
+  const url = /\n {2}gateway +(ws:\/\/\S+)\n/.exec(up.out())?.[1];
   t.ok(url, 'text output names the gateway URL');
   const list = await cli(['nodes', 'list', '--url', url!, '--json'], env);
   t.equal(list.code, 0, `the CLI finds the password in the state dir's config: ${list.stderr}`);
