@@ -5,10 +5,11 @@
 // calls that create an unknown id. Where upstream is unsafe for a socket host (ids that can collide) the
 // format is kept and the collision is avoided; every limit stays.
 import t, { type Test } from 'tap';
+import fs from 'node:fs';
 import path from 'node:path';
 
 import { createLocalServices, startBridgeHost, type BridgeHost, type BridgePermissions } from '../../lib/bridge/index.js';
-import { rawText, tempDir } from './fixtures/helpers.js';
+import { OTHER_UID, RAW_CLIENT_SCRIPT, rawText, runNodeAs, skipOtherUid, tempDir } from './fixtures/helpers.js';
 
 const NO_GRANTS: BridgePermissions = { screenRecording: false, accessibility: false, appleScript: false, postEvent: false };
 const T0 = Date.parse('2026-11-22T06:40:05.000Z');
@@ -242,4 +243,20 @@ t.test('a stored detection result lends the snapshot its screenshot path and win
   t.equal(await mostRecent(s, 'com.apple.Safari'), b, 'bundle id unchanged');
   t.ok(ok(await call(s, 'storeAnnotatedScreenshot', { snapshotId: b, annotatedScreenshotPath: '/tmp/b.png' })));
   t.equal((await list(s)).find((x) => x.id === b)?.screenshotCount, 1, 'raw path still /tmp/b.png, so the same annotated path is not counted twice');
+});
+
+t.test('a peer of another uid cannot create a snapshot through a store call', { skip: skipOtherUid }, async (t) => {
+  const clock: Clock = { now: T0 };
+  const h = await clockedHost(t, clock);
+  // Loosen the path so only the host's peer-uid check stands between the foreign uid and the store.
+  fs.chmodSync(path.dirname(path.dirname(h.socketPath)), 0o711);
+  fs.chmodSync(path.dirname(h.socketPath), 0o711);
+  fs.chmodSync(h.socketPath, 0o666);
+  const body = JSON.stringify({ storeScreenshot: { _0: { snapshotId: 'intruder', screenshotPath: '/tmp/i.png' } } });
+  const child = await runNodeAs(OTHER_UID, RAW_CLIENT_SCRIPT, [h.socketPath, body]);
+  t.equal(child.code, 0, child.stderr);
+  const reply = JSON.parse(child.stdout) as Reply;
+  t.equal((reply.error?._0 as { code?: string } | undefined)?.code, 'unauthorizedClient', child.stdout);
+  t.same(await listedIds(h.socketPath), [], 'nothing was created');
+  t.equal(h.stats.unauthorized, 1);
 });
