@@ -4,6 +4,7 @@ import { EventEmitter } from 'node:events';
 
 import type { PendingApprovals } from '../common/pending-approvals.js';
 import type { GatewayAuthConfig } from './auth-config.js';
+import { AuthRateLimiter, type AuthRateLimitOptions } from './auth-rate-limit.js';
 import { ErrorCode, GatewayProtocolError, type ErrorShape } from '../protocol/errors.js';
 import { hasScopeFor } from '../protocol/scopes.js';
 import { CommandPolicy, type CommandPolicyOptions } from './command-policy.js';
@@ -20,6 +21,8 @@ export interface GatewayCoreOptions {
   stateDir: string;
   /** Auth mode and shared secret checked by the handshake. */
   auth: Pick<GatewayAuthConfig, 'mode' | 'token' | 'password'>;
+  /** Lockout of IPs that keep sending a wrong token or password. */
+  authRateLimit?: AuthRateLimitOptions;
   pending: PendingApprovals;
   version: string;
   tickIntervalMs: number;
@@ -69,6 +72,7 @@ export class GatewayCore {
   readonly registry = new NodeRegistry();
   readonly approvals: ExecApprovalBroker;
   readonly policy: CommandPolicy;
+  readonly authLimiter: AuthRateLimiter;
   readonly idempotency: IdempotencyCache<CachedInvoke>;
   /** Persists idempotency entries so that a retry after a restart is not run twice. */
   readonly idempotencyStore: IdempotencyStore<CachedInvoke>;
@@ -88,6 +92,7 @@ export class GatewayCore {
     this.pairing = new PairingStore(options.stateDir, this.now);
     this.approvals = new ExecApprovalBroker(options.pending, this.now);
     this.policy = new CommandPolicy(options.commandPolicy);
+    this.authLimiter = new AuthRateLimiter(options.authRateLimit, this.now);
     const limits = options.idempotency ?? {};
     this.idempotencyStore = new IdempotencyStore({
       file: idempotencyFilePath(options.stateDir),

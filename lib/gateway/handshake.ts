@@ -64,7 +64,7 @@ function connect(core: GatewayCore, conn: GatewayConnection, params: ConnectPara
   const device = params.device;
   const auth = params.auth;
 
-  const authMethod = authenticate(core, params, role);
+  const authMethod = authenticate(core, conn, params, role);
 
   // Device identity.
   if (!device) {
@@ -184,17 +184,28 @@ function passwordHint(params: ConnectParams): string {
  * upstream treats as a device-token candidate there) is checked against the claimed device, whose
  * signature is verified afterwards. Mode none admits without a secret.
  */
-function authenticate(core: GatewayCore, params: ConnectParams, role: Role): AuthMethod {
+function authenticate(core: GatewayCore, conn: GatewayConnection, params: ConnectParams, role: Role): AuthMethod {
   const { mode, token, password } = core.options.auth;
   if (mode === 'none') return 'none';
   const auth = params.auth;
   const device = params.device;
   const pairedForRole = device ? core.pairing.getDevice(device.id)?.tokens[role] !== undefined : false;
   const checkDeviceToken = (candidate: string): boolean => device !== undefined && core.pairing.verifyDeviceToken(device.id, role, candidate);
+  // A sent shared secret is compared only while its IP is not locked out; a wrong one counts, a right one clears.
+  const checkShared = (sent: string, expected: string | undefined): boolean => {
+    if (core.authLimiter.retryAfterMs(conn.remoteAddress) > 0) {
+      authFailure(DetailCode.AUTH_RATE_LIMITED, 'rate_limited', false, 'wait_then_retry', 'unauthorized: too many failed authentication attempts (retry later)');
+    }
+    // Both sides are hashed to equal-length digests before the constant-time compare.
+    const ok = expected !== undefined && timingSafeEqualString(sent, expected);
+    if (ok) core.authLimiter.reset(conn.remoteAddress);
+    else core.authLimiter.recordFailure(conn.remoteAddress);
+    return ok;
+  };
 
   if (mode === 'token') {
     if (auth?.token) {
-      if (!timingSafeEqualString(auth.token, token)) {
+      if (!checkShared(auth.token, token)) {
         authFailure(DetailCode.AUTH_TOKEN_MISMATCH, 'token_mismatch', pairedForRole, pairedForRole ? 'retry_with_device_token' : 'update_auth_credentials', 'unauthorized: gateway token mismatch');
       }
       return 'token';
@@ -209,8 +220,7 @@ function authenticate(core: GatewayCore, params: ConnectParams, role: Role): Aut
   // Password mode. Clients trim what they send and upstream trims what it receives; so do we.
   const sent = auth?.password?.trim();
   if (sent) {
-    // Both sides are hashed to equal-length digests before the constant-time compare.
-    if (password === undefined || !timingSafeEqualString(sent, password)) {
+    if (!checkShared(sent, password)) {
       authFailure(DetailCode.AUTH_PASSWORD_MISMATCH, 'password_mismatch', false, 'update_auth_credentials', `unauthorized: gateway password mismatch (${passwordHint(params)})`);
     }
     return 'password';

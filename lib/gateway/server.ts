@@ -24,6 +24,7 @@ import {
 import { ErrorCode, errorShape } from '../protocol/errors.js';
 import { validateRequestFrame } from '../protocol/frames.js';
 import { describeAuthSecret, isLoopbackBindHost, loadGatewayAuth, type GatewayAuthMode, type SecretSource } from './auth-config.js';
+import type { AuthRateLimitOptions } from './auth-rate-limit.js';
 import type { CommandPolicyOptions } from './command-policy.js';
 import { GatewayConnection } from './connection.js';
 import { GatewayCore, type IdempotencyLimits } from './core.js';
@@ -52,6 +53,8 @@ export interface GatewayOptions {
   password?: string;
   /** none|token|password; default gateway.auth.mode, else password when one is configured, else token. */
   authMode?: GatewayAuthMode;
+  /** Lockout after repeated wrong secrets per IP; default 10 in 60 s → 5 min, loopback exempt. */
+  authRateLimit?: AuthRateLimitOptions;
   env?: NodeJS.ProcessEnv;
   /** Shared approvals queue (pass the exec host's instance when both run in one process). */
   pending?: PendingApprovals;
@@ -167,6 +170,7 @@ async function startLocked(options: GatewayOptions, env: NodeJS.ProcessEnv, stat
   const core = new GatewayCore({
     stateDir,
     auth,
+    authRateLimit: options.authRateLimit,
     pending,
     version: options.version ?? packageVersion(),
     tickIntervalMs,
