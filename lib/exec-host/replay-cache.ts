@@ -201,6 +201,7 @@ export class ReplayCache {
    */
   private openJournal(file: string): JournalRecovery {
     ensurePrivateDir(path.dirname(file));
+    removeStaleTempFiles(file);
     const nowMs = Date.now();
     const read = readJournal(file, 4 * this.maxEntries + 2 * this.compactMinLines);
     const recovery: JournalRecovery = { state: read.state, loaded: 0, dropped: 0 };
@@ -228,6 +229,29 @@ export class ReplayCache {
       throw journalIoError(file, 'could not be rewritten', err);
     }
     return recovery;
+  }
+}
+
+/**
+ * A rewrite cut short by a crash leaves writeFileAtomic's temp file (`.<name>.<pid>.<hex>.tmp`) behind;
+ * with one writer per journal, any such file at load time is stale. Only regular files are removed.
+ */
+function removeStaleTempFiles(file: string): void {
+  const dir = path.dirname(file);
+  const prefix = `.${path.basename(file)}.`;
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix) || !/^\d+\.[0-9a-f]{12}\.tmp$/.test(name.slice(prefix.length))) continue;
+    try {
+      if (fs.lstatSync(path.join(dir, name)).isFile()) fs.unlinkSync(path.join(dir, name));
+    } catch {
+      /* gone already, or not ours to remove: harmless */
+    }
   }
 }
 

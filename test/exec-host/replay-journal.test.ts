@@ -362,3 +362,17 @@ t.test('the full rule holds with a journal; close() makes the cache refuse', asy
   t.equal(cache.remember('d', Date.now() + MINUTE), 'journal-error', 'room again, but a closed journal cannot record: refuse');
   t.equal(journalEntries(file).length, 2);
 });
+
+t.test('a temp file left by a rewrite cut short is removed on load; nothing else is', async (t) => {
+  const file = journalIn(t);
+  const dir = path.dirname(file);
+  fs.mkdirSync(dir, { mode: 0o700 });
+  const stale = `.${REPLAY_JOURNAL_FILE_NAME}.4242.0123456789ab.tmp`;
+  const others = [`.exec-approvals.json.4242.0123456789ab.tmp`, `.${REPLAY_JOURNAL_FILE_NAME}.4242.notours.tmp`, 'keep.txt'];
+  fs.writeFileSync(path.join(dir, stale), '{"nonce":"half', { mode: 0o600 });
+  for (const name of others) fs.writeFileSync(path.join(dir, name), 'x', { mode: 0o600 });
+  const staleDir = `.${REPLAY_JOURNAL_FILE_NAME}.4243.0123456789ab.tmp`;
+  fs.mkdirSync(path.join(dir, staleDir));
+  open(t, file);
+  t.same(fs.readdirSync(dir).sort(), [...others, staleDir, REPLAY_JOURNAL_FILE_NAME].sort(), 'only the journal\'s own stale temp file is gone');
+});
