@@ -348,9 +348,14 @@ function parseJournal(fd: number, file: string, maxLines: number): JournalRead {
       const end = nl === -1 || nl >= n ? n : nl;
       pendingBytes += end - start;
       if (pendingBytes > MAX_JOURNAL_LINE_BYTES) return { state: 'corrupt', reason: `line ${lines + 1} is over ${MAX_JOURNAL_LINE_BYTES} bytes` };
-      pending.push(Buffer.from(chunk.subarray(start, end)));
-      if (end === n) break;
-      const entry = parseLine(Buffer.concat(pending, pendingBytes), decoder);
+      if (end === n) {
+        // The line continues in the next chunk: keep a copy (the chunk buffer is reused).
+        pending.push(Buffer.from(chunk.subarray(start, end)));
+        break;
+      }
+      // Most lines lie within one chunk: parse them in place, without copying.
+      const bytes = pending.length === 0 ? chunk.subarray(start, end) : Buffer.concat([...pending, chunk.subarray(start, end)], pendingBytes);
+      const entry = parseLine(bytes, decoder);
       lines++;
       if (entry === undefined) return { state: 'corrupt', reason: `line ${lines} is not a journal entry` };
       if (lines > maxLines) return { state: 'corrupt', reason: `over ${maxLines} lines` };

@@ -376,3 +376,16 @@ t.test('a temp file left by a rewrite cut short is removed on load; nothing else
   open(t, file);
   t.same(fs.readdirSync(dir).sort(), [...others, staleDir, REPLAY_JOURNAL_FILE_NAME].sort(), 'only the journal\'s own stale temp file is gone');
 });
+
+t.test('a journal larger than the read chunk loads completely (lines across chunk boundaries)', async (t) => {
+  const file = journalIn(t);
+  const writer = open(t, file);
+  // Mixed lengths so that line ends fall at many offsets around each 64 KiB boundary.
+  const nonces = Array.from({ length: 3000 }, (_, i) => `${i}-${'z'.repeat(i % 97)}`);
+  for (const nonce of nonces) writer.remember(nonce);
+  writer.close();
+  t.ok(fs.statSync(file).size > 3 * 64 * 1024, `journal is ${fs.statSync(file).size} bytes`);
+  const reloaded = open(t, file);
+  t.same(reloaded.recovery, { state: 'clean', loaded: nonces.length, dropped: 0 });
+  t.equal(nonces.filter((n) => reloaded.remember(n) !== 'replay').length, 0, 'every nonce is a replay');
+});
