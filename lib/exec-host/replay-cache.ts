@@ -12,7 +12,7 @@ import { ensurePrivateDir, writeFileAtomic } from '../common/state-dir.js';
 
 /** Longest nonce accepted, in UTF-16 code units: the exec server's strict decode uses the same cap. */
 export const MAX_NONCE_LENGTH = 256;
-/** Worst case for one journal line: every nonce unit escaped as \uXXXX, plus the frame and a 16-digit expiry. */
+/** Worst case for one journal line: every nonce unit escaped as \uXXXX (6 bytes), plus the frame and the expiry. */
 export const MAX_JOURNAL_LINE_BYTES = 2048;
 /** Default for `compactMinLines`: below this many lines the journal is never rewritten. */
 export const DEFAULT_COMPACT_MIN_LINES = 1024;
@@ -26,7 +26,7 @@ export class ReplayJournalError extends IpcError {}
 
 /**
  * 'ok' the nonce is new and recorded; 'replay' seen within the window; 'full' the cache is at maxEntries;
- * 'invalid' empty or over MAX_NONCE_LENGTH; 'unverifiable' the journal was found corrupt at start and the
+ * 'invalid' empty or over MAX_NONCE_LENGTH (or a non-finite clock); 'unverifiable' the journal was found corrupt at start and the
  * window since then has not passed; 'journal-error' the journal could not record the nonce (or is closed).
  * Everything but 'ok' means: refuse the request.
  */
@@ -88,7 +88,7 @@ export class ReplayCache {
 
   /** Records the nonce; anything but 'ok' means the request must be refused. */
   remember(nonce: string, nowMs = Date.now()): RememberResult {
-    if (nonce.length === 0 || nonce.length > MAX_NONCE_LENGTH) return 'invalid';
+    if (nonce.length === 0 || nonce.length > MAX_NONCE_LENGTH || !Number.isFinite(nowMs)) return 'invalid';
     this.prune(nowMs);
     if (this.seen.has(nonce)) return 'replay';
     if (nowMs < this.blindUntilMs) return 'unverifiable';
@@ -191,15 +191,17 @@ export class ReplayCache {
   }
 
   /**
-   * Loads the journal (none yet: a first start, nothing to remember), then rewrites it with the live entries (dropping expired ones and any torn tail,
-   * which later appends would otherwise glue onto).
-   * - symlink, non-regular file, another owner, unreadable, unwritable: ReplayJournalError (the host
-   *   must not start: it cannot prove which lines it already accepted, and cannot record new ones).
+   * Loads the journal (missing: a first start, nothing to remember), then rewrites it as a fresh 0600
+   * file with the live entries, dropping expired ones and any torn tail (later appends would glue onto it).
+   * - relative path, symlink, non-regular file, another owner, unreadable, unwritable: ReplayJournalError.
+   *   The host must not start: it could not tell which lines it already accepted, or record new ones.
    * - readable but malformed: the file is moved aside to `<file>.corrupt` and for one window from now
-   *   every request is refused ('unverifiable'): any line accepted before the restart has a ts older
-   *   than now, so once the window has passed its TTL check rejects it anyway. Fail closed, self-healing.
+   *   every request is refused ('unverifiable'). A line accepted before the restart carries a ts at most
+   *   one TTL past that moment, so once the window (≥ 2 × TTL) has passed, its TTL check rejects it
+   *   anyway. Fail closed, and self-healing without an operator.
    */
   private openJournal(file: string): JournalRecovery {
+    if (!path.isAbsolute(file)) throw new ReplayJournalError('ERR_REPLAY_JOURNAL_PATH', `replay journal path must be absolute: ${file}`);
     ensurePrivateDir(path.dirname(file));
     removeStaleTempFiles(file);
     const nowMs = Date.now();
@@ -318,9 +320,7 @@ function readJournal(file: string, maxLines: number): JournalRead {
     throw journalIoError(file, 'could not be opened', err);
   }
   try {
-    const st = fs.fstatSync(fd);
-    checkJournalStat(file, st);
-    if ((st.mode & 0o077) !== 0) fs.fchmodSync(fd, 0o600);
+    checkJournalStat(file, fs.fstatSync(fd));
     return parseJournal(fd, file, maxLines);
   } finally {
     fs.closeSync(fd);
@@ -387,6 +387,6 @@ function parseLine(bytes: Buffer, decoder: TextDecoder): { nonce: string; expire
   if (Object.keys(record).length !== 2) return undefined;
   const { nonce, expires } = record;
   if (typeof nonce !== 'string' || nonce.length === 0 || nonce.length > MAX_NONCE_LENGTH) return undefined;
-  if (typeof expires !== 'number' || !Number.isSafeInteger(expires) || expires <= 0) return undefined;
+  if (typeof expires !== 'number' || !Number.isFinite(expires)) return undefined;
   return { nonce, expires };
 }

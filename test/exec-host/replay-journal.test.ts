@@ -137,7 +137,7 @@ t.test('a corrupt journal never throws and never fails open: quarantine, then re
     ['an extra key', `{"nonce":"a","expires":${now + MINUTE},"x":1}\n`],
     ['an empty nonce', `{"nonce":"","expires":${now + MINUTE}}\n`],
     ['a nonce over the cap', `{"nonce":"${'n'.repeat(MAX_NONCE_LENGTH + 1)}","expires":${now + MINUTE}}\n`],
-    ['a non-integer expiry', `{"nonce":"a","expires":1.5}\n`],
+    ['a non-numeric expiry', `{"nonce":"a","expires":"1e3"}\n`],
     ['an array', `["a",${now + MINUTE}]\n`],
     ['null', 'null\n'],
     ['an empty line', `${valid}\n${valid}`],
@@ -232,6 +232,10 @@ t.test('paths that are not our regular file are refused with a typed error', asy
     fs.writeFileSync(file, '', { mode: 0o600 });
     fs.chownSync(file, 65534, 65534);
     t.throws(() => new ReplayCache(MINUTE, { file }), { code: 'ERR_REPLAY_JOURNAL_OWNER' });
+  });
+  await t.test('relative path (would make ensurePrivateDir touch the cwd)', async (t) => {
+    t.throws(() => new ReplayCache(MINUTE, { file: REPLAY_JOURNAL_FILE_NAME }), { code: 'ERR_REPLAY_JOURNAL_PATH' });
+    t.notOk(fs.existsSync(REPLAY_JOURNAL_FILE_NAME));
   });
   await t.test('symlinked state directory', async (t) => {
     const root = tmpRoot(t, 'ocipc-replay-');
@@ -336,6 +340,7 @@ t.test('nonces are encoded safely, one short line each, and round-trip exactly',
   nonces.forEach((nonce, i) => t.equal(cache.remember(nonce), 'ok', `nonce #${i}`));
   t.equal(cache.remember('x'.repeat(MAX_NONCE_LENGTH + 1)), 'invalid', 'over the nonce cap');
   t.equal(cache.remember(''), 'invalid', 'empty');
+  t.equal(cache.remember('nan-clock', Number.NaN), 'invalid', 'a NaN clock would write an unparseable line');
   const raw = fs.readFileSync(file);
   const lines = raw.toString('utf8').split('\n');
   t.equal(lines.pop(), '', 'ends with a newline');
