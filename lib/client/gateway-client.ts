@@ -108,6 +108,7 @@ function isFatalConnectError(err: unknown): boolean {
   if (!(err instanceof GatewayRequestError)) return false;
   const detail = err.detailCode ?? '';
   if (detail === 'PAIRING_REQUIRED') return false; // an operator may approve meanwhile
+  if (detail === 'AUTH_RATE_LIMITED') return false; // someone else's failures locked this IP out; it expires
   return err.code === 'INVALID_REQUEST';
 }
 

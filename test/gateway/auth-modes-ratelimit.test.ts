@@ -6,6 +6,7 @@ import path from 'node:path';
 
 import t from 'tap';
 
+import { GatewayClient } from '../../lib/client/gateway-client.js';
 import { AuthRateLimiter } from '../../lib/gateway/auth-rate-limit.js';
 import { startGateway, type GatewayHandle, type GatewayOptions } from '../../lib/gateway/index.js';
 import { generateDeviceIdentity } from '../../lib/protocol/index.js';
@@ -90,4 +91,17 @@ t.test('over the wire: a success clears the count; loopback clients are exempt b
   const defaults = await gateway(t);
   for (let i = 0; i < 12; i++) t.match((await connectWith(defaults, { password: 'nope' })).res.error.details, { code: 'AUTH_PASSWORD_MISMATCH' });
   t.equal((await connectWith(defaults, { password: PASSWORD })).res.ok, true, 'a local CLI with a stale password is never locked out');
+});
+
+t.test('a client with the right password, locked out by others\' failures, keeps retrying and gets in after the lockout', async (t) => {
+  const gw = await gateway(t, { authRateLimit: { maxAttempts: 2, exemptLoopback: false, lockoutMs: 1_000 } });
+  for (let i = 0; i < 2; i++) await connectWith(gw, { password: 'attacker-guess' });
+  t.match((await connectWith(gw, { password: PASSWORD })).res.error.details, { code: 'AUTH_RATE_LIMITED' }, 'locked now');
+  const node = new GatewayClient({
+    url: gw.url, role: 'node', password: PASSWORD, identity: generateDeviceIdentity(), stateDir: tempStateDir(t), scopes: [],
+    client: { id: 'node-host', mode: 'node', version: '0.0.1', platform: 'linux' }, reconnect: { initialDelayMs: 100, maxDelayMs: 300 },
+  });
+  t.teardown(() => node.close());
+  const hello = await node.start();
+  t.match(hello.auth, { method: 'password' }, 'AUTH_RATE_LIMITED is not fatal for the client: it connected once the lockout expired');
 });
