@@ -142,7 +142,8 @@ const hasPrlimit = spawnSync('prlimit', ['--version']).status === 0;
 t.test('writes failing with EFBIG (RLIMIT_FSIZE) refuse the nonce and never leave a torn line', { skip: hasPrlimit ? false : 'prlimit(1) not installed', timeout: 120_000 }, async (t) => {
   const file = journalIn(t);
   fs.mkdirSync(path.dirname(file), { mode: 0o700 });
-  // The file-size limit applies to the child only; the journal line for nonce-i is 58 bytes.
+  // The file-size limit applies to the child only. Journal lines are 63 bytes, so the write that crosses
+  // 4000 bytes is a partial one (exercising the cut-back), and later ones fail with EFBIG.
   const child = runChild(t, file, `${MINUTE}, { file: process.env.JOURNAL }`, `
 const results = [];
 for (let i = 0; i < 200; i++) results.push(cache.remember('nonce-' + String(i).padStart(20, '0')));
