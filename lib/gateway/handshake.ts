@@ -161,7 +161,6 @@ function connect(core: GatewayCore, conn: GatewayConnection, params: ConnectPara
       health: core.health(),
       stateVersion: core.stateVersion(),
       uptimeMs: core.now() - core.startedAtMs,
-      authMode: core.options.auth.mode,
       sessionDefaults: { defaultAgentId: 'main', mainKey: 'main', mainSessionKey: 'agent:main:main', scope: 'per-sender' },
     },
     policy: { maxPayload: core.options.maxPayload, maxBufferedBytes: core.options.maxBufferedBytes, tickIntervalMs: core.options.tickIntervalMs },

@@ -108,6 +108,8 @@ t.test('up in password mode (env): prints the mode and where the password lives;
 
   const flag = await cli(['nodes', 'list', ...url, '--password', PASSWORD, '--json'], env);
   t.equal(flag.code, 0, `--password works too: ${flag.stderr}`);
+  const approvals = await cli(['approvals', 'pending', ...url, '--password', PASSWORD], env);
+  t.same([approvals.code, approvals.stdout], [0, 'no pending approvals\n'], `approvals pending takes --password: ${approvals.stderr}`);
 
   const wrong = await cli(['nodes', 'list', ...url], { ...env, OPENCLAW_GATEWAY_PASSWORD: 'not-it' });
   t.equal(wrong.code, 1, 'wrong password: exit 1');
