@@ -1,12 +1,12 @@
 import t from 'tap';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 
 import { PeerCredError, codeIdentity, openPeerProcess, peerCredentials, peerUid } from '../../lib/index.js';
 import { getBinding } from '../../lib/native/binding.js';
 import { PeerProcess } from '../../lib/native/peer.js';
-import { exited, firstLine, listenUnix, nextConnection, spawnNodePeer } from './fixtures/helpers.js';
+import { exited, firstLine, listenUnix, nextConnection, spawnNodePeer, type SocketDir } from './fixtures/helpers.js';
 
 t.test('listening socket, same process: our own pid/uid/gid, pid pinned by a pidfd', async (t) => {
   const s = await listenUnix();
@@ -144,33 +144,52 @@ const canForcePid = (() => {
   }
 })();
 
+interface Recycled {
+  conn: net.Socket;
+  peer: PeerProcess;
+  pid: number;
+  impostor: ChildProcess;
+}
+
+/**
+ * Connects a peer, pins it by pidfd, kills it, and gets its pid handed to a fresh /bin/sleep. Every pid
+ * allocation on the box races us between the ns_last_pid write and the fork, and whoever wins keeps the
+ * pid (a thread of another test's process can hold it for minutes): then start over with a new peer.
+ */
+async function recyclePeerPid(s: SocketDir, released: Array<() => void>): Promise<Recycled | undefined> {
+  for (let round = 0; round < 20; round++) {
+    const accepted = nextConnection(s.server);
+    const child = spawnNodePeer(s.sockPath);
+    const conn = await accepted;
+    released.push(() => conn.destroy());
+    if (await firstLine(conn) !== 'ready') continue;
+    const peer = openPeerProcess(conn);
+    released.push(() => peer.close());
+    const pid = peer.pid!;
+    child.kill('SIGKILL');
+    await exited(child);
+    for (let attempt = 0; attempt < 50; attempt++) {
+      fs.writeFileSync('/proc/sys/kernel/ns_last_pid', String(pid - 1));
+      const candidate = spawn('/bin/sleep', ['60'], { stdio: 'ignore' });
+      if (candidate.pid === pid) return { conn, peer, pid, impostor: candidate };
+      candidate.kill('SIGKILL');
+      await exited(candidate);
+      if (fs.existsSync(`/proc/${pid}`)) break; // taken by another process: this pid is lost to us
+    }
+  }
+  return undefined;
+}
+
 t.test('a recycled pid is never described: the peer\'s pid is handed to an impostor', { skip: !canForcePid && 'needs root and a writable /proc/sys/kernel/ns_last_pid to force pid reuse' }, async (t) => {
   const s = await listenUnix(false, true);
   t.teardown(() => s.close());
-  const accepted = nextConnection(s.server);
-  const child = spawnNodePeer(s.sockPath);
-  const conn = await accepted;
-  t.teardown(() => conn.destroy());
-  t.equal(await firstLine(conn), 'ready');
-  const peer = openPeerProcess(conn);
-  t.teardown(() => peer.close());
-  const pid = peer.pid!;
-  child.kill('SIGKILL');
-  await exited(child);
-
-  // Ask the kernel to hand out `pid` next; other processes on the box may race us, so retry.
-  let impostor: ReturnType<typeof spawn> | undefined;
-  for (let attempt = 0; attempt < 50 && !impostor; attempt++) {
-    fs.writeFileSync('/proc/sys/kernel/ns_last_pid', String(pid - 1));
-    const candidate = spawn('/bin/sleep', ['60'], { stdio: 'ignore' });
-    if (candidate.pid === pid) impostor = candidate;
-    else { candidate.kill('SIGKILL'); await exited(candidate); }
-  }
-  if (!impostor) {
-    t.fail(`could not get pid ${pid} reused in 50 attempts`);
-    return;
-  }
-  t.teardown(() => impostor!.kill('SIGKILL'));
+  const released: Array<() => void> = [];
+  t.teardown(() => { for (const release of released) release(); });
+  const recycled = await recyclePeerPid(s, released);
+  t.ok(recycled, 'a connected peer was killed and its pid handed to /bin/sleep (20 peers, 50 attempts each)');
+  if (!recycled) return;
+  const { conn, peer, pid, impostor } = recycled;
+  t.teardown(() => impostor.kill('SIGKILL'));
   t.match(fs.readlinkSync(`/proc/${pid}/exe`), /sleep$/, 'a pid-based lookup would now describe /bin/sleep');
   t.equal(peer.isAlive(), false, 'the pidfd still refers to the dead peer');
   t.throws(() => peer.executable(), { code: 'ERR_PEERCRED_PROCESS_EXITED' });
