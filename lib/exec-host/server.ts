@@ -17,7 +17,7 @@ import { AuditLog, peerExecutable, type AuditLogOptions } from './audit-log.js';
 import { verifyExecRequest } from './hmac.js';
 import { applyDecision, canonicalCommandText, denials, evaluateSystemRun, type Denial, type EvaluateOptions, type Evaluation, type ExecHostRequest } from './policy.js';
 import { QueueApprover, askWithTimeout, composeApprovers, type ApprovalPrompt, type Approver } from './prompts.js';
-import { ReplayCache } from './replay-cache.js';
+import { REPLAY_JOURNAL_FILE_NAME, ReplayCache } from './replay-cache.js';
 import { isInterpreter } from './shell-allowlist.js';
 import { openPinnedExecutable, sameFile } from './resolve-executable.js';
 import { runCommand, type ExecResult, type RunnerBackend } from './runner.js';
@@ -126,6 +126,7 @@ export async function startExecHost(options: ExecHostOptions = {}): Promise<Exec
   ensurePrivateDir(stateDir);
   const lock: InstanceLock = acquireInstanceLock(stateDir);
   let audit: AuditLog | undefined;
+  let replay: ReplayCache | undefined;
   try {
     const approvalsFile = approvalsFilePath(stateDir);
     const approvals = ensureApprovals(approvalsFile, path.join(stateDir, SOCKET_FILE_NAME));
@@ -134,10 +135,15 @@ export async function startExecHost(options: ExecHostOptions = {}): Promise<Exec
     await prepareSocketPath(socketPath);
     const auditFile = options.auditLog === false ? undefined : path.join(stateDir, 'exec-approvals.audit.jsonl');
     audit = auditFile ? new AuditLog(auditFile, options.auditLog || {}) : undefined;
-    const host = new ExecHostServer(options, { stateDir, approvalsFile, socketPath, token, audit, lock });
+    // A nonce must be remembered for the whole window in which its ts is acceptable: ±TTL. Journaled, so a
+    // restarted host still refuses lines accepted before the restart.
+    replay = new ReplayCache(2 * (options.ttlMs ?? TTL_MS) + 1000, { file: path.join(stateDir, REPLAY_JOURNAL_FILE_NAME) });
+    if (replay.recovery?.state === 'corrupt' || replay.recovery?.state === 'torn-tail') audit?.write({ event: 'replay-journal', ...replay.recovery });
+    const host = new ExecHostServer(options, { stateDir, approvalsFile, socketPath, token, audit, lock, replay });
     await host.listen();
     return host;
   } catch (err) {
+    replay?.close();
     audit?.close();
     lock.release();
     throw err;
@@ -151,6 +157,7 @@ interface HostContext {
   token: string;
   audit: AuditLog | undefined;
   lock: InstanceLock;
+  replay: ReplayCache;
 }
 
 /**
@@ -200,8 +207,7 @@ class ExecHostServer implements ExecHost {
     this.maxLineBytes = options.maxLineBytes ?? MAX_LINE_BYTES;
     this.maxConnections = options.maxConnections ?? 512;
     this.promptTimeoutMs = options.promptTimeoutMs ?? 15_000;
-    // A nonce must be remembered for the whole window in which its ts is acceptable: ±TTL.
-    this.replay = new ReplayCache(2 * this.ttlMs + 1000);
+    this.replay = ctx.replay;
     this.policyFile = new ApprovalsCache(ctx.approvalsFile);
     this.runs = new Semaphore(options.maxConcurrentRuns ?? 8);
     const queue = options.pending ? new QueueApprover(options.pending, this.promptTimeoutMs) : undefined;
@@ -222,6 +228,7 @@ class ExecHostServer implements ExecHost {
       });
       if (this.bound) unlinkIfOurs(this.socketPath, this.bound);
       this.flushUsage();
+      this.replay.close();
       this.ctx.audit?.close();
       this.ctx.lock.release();
     })();
@@ -442,7 +449,7 @@ class ExecHostServer implements ExecHost {
     const seen = this.replay.remember(nonce);
     if (seen !== 'ok') {
       this.stats.replays++;
-      return fail(errors.replay, { reason: seen === 'replay' ? 'replay' : 'replay-cache-full' });
+      return fail(errors.replay, { reason: seen === 'replay' ? 'replay' : seen === 'full' ? 'replay-cache-full' : `replay-${seen}` });
     }
     let request: ExecHostRequest;
     try {
