@@ -73,8 +73,11 @@ function connect(core: GatewayCore, conn: GatewayConnection, params: ConnectPara
     if (role === 'node' || (authMethod === 'none' && !localBackend)) {
       fail(ErrorCode.NOT_PAIRED, 'device identity required', { code: DetailCode.DEVICE_IDENTITY_REQUIRED });
     }
-    // Only the direct-loopback backend client keeps its scopes without a device identity.
-    if (!localBackend) scopes = [];
+    // Without a device identity, scopes survive only for the direct-loopback backend client and for the
+    // direct-loopback `cli`/`cli` client that proved the shared token or password (upstream's
+    // shouldPreserveLocalCliSharedAuthScopes: this is how the real `openclaw` CLI talks to a local Gateway).
+    const localCli = conn.isLocal && params.client.id === 'cli' && params.client.mode === 'cli' && (authMethod === 'token' || authMethod === 'password');
+    if (!localBackend && !localCli) scopes = [];
   } else {
     const verdict = verifyConnectDevice({
       device,

@@ -205,11 +205,17 @@ t.test('unknown method, invalid frames and role/scope errors after the handshake
   t.match(await node.client.closed, { code: 1008, reason: 'repeated unauthorized calls' });
 });
 
-t.test('a device-less operator that is not the loopback backend client gets no scopes', async (t) => {
+t.test('device-less operators: only loopback gateway-client/backend and cli/cli with the shared secret keep scopes', async (t) => {
   const gw = await startTestGateway(t);
-  const op = await connectOk(gw, { role: 'operator', clientId: 'cli', mode: 'cli', identity: null });
-  const res = await op.client.request('node.list', {});
-  t.match(res.error, { message: 'missing scope: operator.read' });
+  // The real `openclaw nodes list` connects like this (upstream shouldPreserveLocalCliSharedAuthScopes).
+  const cli = await connectOk(gw, { role: 'operator', clientId: 'cli', mode: 'cli', identity: null });
+  t.match((await cli.client.request('node.list', {})).payload, { nodes: [] }, 'cli/cli with the token on loopback keeps its scopes');
+  const probe = await connectOk(gw, { role: 'operator', clientId: 'openclaw-probe', mode: 'probe', identity: null });
+  t.match((await probe.client.request('node.list', {})).error, { message: 'missing scope: operator.read' }, 'another client id gets none');
+  const cliOtherMode = await connectOk(gw, { role: 'operator', clientId: 'cli', mode: 'backend', identity: null });
+  t.match((await cliOtherMode.client.request('node.list', {})).error, { message: 'missing scope: operator.read' }, 'cli with another mode gets none');
+  const browser = await connectOk(gw, { role: 'operator', clientId: 'cli', mode: 'cli', identity: null, headers: { origin: 'http://127.0.0.1:5173' } });
+  t.match((await browser.client.request('node.list', {})).error, { message: 'missing scope: operator.read' }, 'a browser (Origin header) is not the local CLI');
 });
 
 t.test('HTTP without upgrade gets 426; a raw garbage TCP client is dropped', async (t) => {
