@@ -473,11 +473,18 @@ async function passwordMode(work: string): Promise<void> {
       return `nodeId ${g.nodes.list().find((n) => n.clientId === 'node-host')!.nodeId.slice(0, 16)}…`;
     });
     // `openclaw nodes …` has no --password; `gateway call` does. It connects as a device-less cli/cli
-    // client, whose scopes our Gateway clears (token mode too), so it calls the scope-exempt `health`.
+    // client: health is scope-exempt; node.list needs operator.read, which a loopback cli/cli client that
+    // proved the shared secret keeps (upstream shouldPreserveLocalCliSharedAuthScopes).
     await attempt('real CLI `gateway call health --password` authenticates to our Gateway', async () => {
       const r = await openclawCliAsync(['gateway', 'call', 'health', '--json', '--url', gateway!.url, '--password', password], peerEnv(work, path.join(work, 'real-cli-pw')));
       assert(r.status === 0 && (r.json as { ok?: unknown } | undefined)?.ok === true, `status ${r.status}: ${r.stdout.slice(-500)} ${r.stderr.slice(-500)}`);
       return JSON.stringify(r.json).slice(0, 120);
+    });
+    await attempt('real CLI `gateway call node.list --password` keeps its scopes on our Gateway', async () => {
+      const r = await openclawCliAsync(['gateway', 'call', 'node.list', '--json', '--url', gateway!.url, '--password', password], peerEnv(work, path.join(work, 'real-cli-pw')));
+      const nodes = (r.json as { nodes?: Array<{ clientId?: string }> } | undefined)?.nodes;
+      assert(r.status === 0 && Array.isArray(nodes) && nodes.some((n) => n.clientId === 'node-host'), `status ${r.status}: ${r.stdout.slice(-500)} ${r.stderr.slice(-500)}`);
+      return `${nodes!.length} node(s)`;
     });
     await attempt('real CLI with a wrong --password is refused by our Gateway', async () => {
       const r = await openclawCliAsync(['gateway', 'call', 'health', '--json', '--url', gateway!.url, '--password', 'wrong-password'], peerEnv(work, path.join(work, 'real-cli-pw')));
