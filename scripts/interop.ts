@@ -286,6 +286,12 @@ async function realNodeAgainstOurGateway(work: string): Promise<void> {
       assert(bins && typeof bins.sh === 'string' && !('no-such-bin-interop' in bins), `payload ${JSON.stringify(reply.payload)}`);
       return JSON.stringify(reply.payload);
     });
+    await attempt('real CLI: openclaw nodes list (token, device-less cli/cli) lists the real node on our Gateway', async () => {
+      const r = await openclawCliAsync(['nodes', 'list', '--json', '--url', g.url, '--token', token], peerEnv(work, path.join(work, 'real-cli-token')));
+      const text = JSON.stringify(r.json ?? null);
+      assert(r.status === 0 && text.includes(nodeId), `status ${r.status}: ${r.stdout.slice(-500)} ${r.stderr.slice(-500)}`);
+      return text.slice(0, 160);
+    });
     await attempt('real node: system.run echo hi through our Gateway', async () => {
       const reply = await invoke(o, nodeId, 'system.run', { command: ['echo', 'hi'] });
       assert(reply.payload?.stdout === 'hi\n' && reply.payload.exitCode === 0, `payload ${JSON.stringify(reply.payload)}`);
