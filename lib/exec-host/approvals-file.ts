@@ -229,9 +229,12 @@ export function addAllowlistPattern(data: ApprovalsFile, agentId: string, patter
   return entry;
 }
 
+/** Longer than a kernel timestamp tick (jiffy-based, up to 10 ms) with margin. */
+const RACY_WINDOW_MS = 50;
+
 /**
  * readApprovals() with a cache keyed on the file's identity and change time: an unchanged file
- * (same inode, size, mtime, ctime — ctime also moves on chmod/chown) is not re-read or re-parsed.
+ * (same inode, mode, owner, size, mtime, ctime) is not re-read or re-parsed.
  * Callers must not mutate the returned object.
  */
 export class ApprovalsCache {
@@ -249,11 +252,14 @@ export class ApprovalsCache {
       this.key = undefined;
       return undefined;
     }
-    const key = `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+    // Mode and owner are in the key: a chmod must be seen even when timestamps do not move (coarse clocks).
+    const key = `${st.dev}:${st.ino}:${st.mode}:${st.uid}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
     if (key === this.key) return this.data;
     const data = readApprovals(this.file);
     this.data = data;
-    this.key = key;
+    // A file changed within the last timestamp tick could change again without a new timestamp ("racy"
+    // entries, as in git's index): do not trust the key until the change is older than that.
+    this.key = Date.now() - st.ctimeMs > RACY_WINDOW_MS ? key : undefined;
     return data;
   }
 }
