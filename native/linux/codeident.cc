@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <deque>
@@ -39,6 +40,7 @@ struct DigestEntry {
 };
 
 const size_t kDigestCacheSize = 64;
+const int64_t kRacyWindowMs = 50;  // > one timestamp tick (jiffy-based, up to 10 ms)
 std::mutex g_digest_mu;
 std::deque<DigestEntry> g_digests;  // most recent first
 
@@ -65,6 +67,12 @@ int HashFile(int fd, uint8_t digest[32]) {
   if (fstat(fd, &after) != 0) return 0;
   DigestKey after_key{after.st_dev, after.st_ino, after.st_size, after.st_mtim, after.st_ctim};
   if (!(after_key == key)) return 0;
+  // Timestamps move in kernel ticks: a write in the same tick as the last change leaves ctime as it was.
+  // Cache only once the last change is older than a tick (with margin), as git does for "racy" entries.
+  struct timespec now;
+  if (clock_gettime(CLOCK_REALTIME, &now) != 0) return 0;
+  int64_t age_ms = (static_cast<int64_t>(now.tv_sec) - after.st_ctim.tv_sec) * 1000 + (now.tv_nsec - after.st_ctim.tv_nsec) / 1000000;
+  if (age_ms < kRacyWindowMs) return 0;
   std::lock_guard<std::mutex> lock(g_digest_mu);
   DigestEntry entry;
   entry.key = key;
