@@ -14,6 +14,8 @@ export const CLIENT_MIN_PROTOCOL = 3;
 export const CLIENT_MAX_PROTOCOL = 4;
 const DEFAULT_MAX_PAYLOAD = 25 * 1024 * 1024;
 const DEFAULT_TICK_INTERVAL_MS = 30_000;
+/** Server close: the shared secret this connection proved was rotated away (spec §9). */
+const CLOSE_AUTH_CHANGED = 4001;
 
 export interface ReconnectOptions {
   initialDelayMs?: number;
@@ -41,6 +43,12 @@ export interface GatewayClientOptions {
   token?: string;
   /** Gateway password for a password-mode Gateway (sent as auth.password; wins over a stored device token). */
   password?: string;
+  /**
+   * Where the shared secret comes from, asked before every connect attempt (instead of token/password).
+   * After the Gateway closes with 4001 "gateway auth changed" the reconnect presents the secret read anew.
+   * With literal token/password only, a 4001 stops the client with ERR_GATEWAY_AUTH_CHANGED instead.
+   */
+  credentials?: () => GatewayCredentials;
   scopes?: string[];
   caps?: string[];
   commands?: string[];
@@ -58,6 +66,11 @@ export interface GatewayClientOptions {
   requestTimeoutMs?: number;
   maxPayload?: number;
   log?: (message: string) => void;
+}
+
+export interface GatewayCredentials {
+  token?: string;
+  password?: string;
 }
 
 export interface HelloOk {
@@ -98,7 +111,8 @@ interface PendingRequest {
 export interface GatewayClientEvents {
   hello: [HelloOk];
   event: [EventFrame];
-  disconnect: [{ code: number; reason: string; willReconnect: boolean }];
+  /** `error` is set when the client gave up (ERR_GATEWAY_AUTH_CHANGED: a literal secret the Gateway rotated away). */
+  disconnect: [{ code: number; reason: string; willReconnect: boolean; error?: GatewayClientError }];
 }
 
 type Fatal = GatewayClientError | GatewayRequestError;
@@ -283,11 +297,13 @@ export class GatewayClient extends EventEmitter<GatewayClientEvents> {
     const scopes = opts.scopes ?? [];
     const storedDeviceToken = opts.identity && opts.stateDir ? loadDeviceToken(opts.stateDir, opts.identity.deviceId, opts.role)?.token : undefined;
     const auth: Record<string, string> = {};
+    // Read per attempt so that a rotated secret is picked up; a source that throws fails this attempt.
+    const secrets: GatewayCredentials = opts.credentials ? opts.credentials() : { token: opts.token, password: opts.password };
     // Precedence (spec §5): a shared secret, else the stored device token. Token and password may both
     // go: the Gateway checks the one its mode uses. The password is never part of the signed payload.
-    if (opts.token) auth.token = opts.token;
-    if (opts.password) auth.password = opts.password;
-    if (!opts.token && !opts.password && storedDeviceToken) auth.deviceToken = storedDeviceToken;
+    if (secrets.token) auth.token = secrets.token;
+    if (secrets.password) auth.password = secrets.password;
+    if (!secrets.token && !secrets.password && storedDeviceToken) auth.deviceToken = storedDeviceToken;
     const params: Record<string, unknown> = {
       minProtocol: CLIENT_MIN_PROTOCOL,
       maxProtocol: CLIENT_MAX_PROTOCOL,
@@ -393,6 +409,14 @@ export class GatewayClient extends EventEmitter<GatewayClientEvents> {
     this.stopTickWatch();
     this.hello = undefined;
     this.failPending(new GatewayClientError('ERR_GATEWAY_CLOSED', `connection to the Gateway closed (${code}${reason ? ` ${reason}` : ''})`));
+    // A literal secret cannot follow a rotation: retrying it would only collect mismatches.
+    if (code === CLOSE_AUTH_CHANGED && !this.options.credentials && (this.options.token || this.options.password)) {
+      const error = new GatewayClientError('ERR_GATEWAY_AUTH_CHANGED', 'the Gateway\'s auth changed (4001 "gateway auth changed") and this client was given a fixed token/password; restart it with the new secret (or give it a secret source such as OPENCLAW_GATEWAY_TOKEN/openclaw.json)');
+      this.log(error.message);
+      this.stopped = true;
+      this.emit('disconnect', { code, reason, willReconnect: false, error });
+      return;
+    }
     const willReconnect = Boolean(this.options.reconnect) && !this.stopped;
     this.emit('disconnect', { code, reason, willReconnect });
     if (willReconnect) this.scheduleReconnect();

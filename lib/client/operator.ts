@@ -7,7 +7,7 @@ import path from 'node:path';
 import { IpcError } from '../common/errors.js';
 import { readJsonFile, resolveStateDir } from '../common/state-dir.js';
 import { GatewayRequestError } from './errors.js';
-import { GatewayClient } from './gateway-client.js';
+import { GatewayClient, type GatewayCredentials } from './gateway-client.js';
 
 export const OPERATOR_SCOPES: readonly string[] = ['operator.admin', 'operator.read', 'operator.write', 'operator.approvals', 'operator.pairing'];
 const DEFAULT_PORT = 18789;
@@ -71,6 +71,20 @@ export function resolveOperatorTarget(flags: { url?: string; token?: string; pas
   };
 }
 
+/**
+ * A secret source for long-lived clients (a node host, a reconnecting operator): re-resolves token and
+ * password from env and openclaw.json at every connect attempt, so a Gateway's secret rotation (4001)
+ * is followed. undefined when a flag gives the secret: a literal is what the user means, and the client
+ * stops with a clear error when the Gateway rotates it away.
+ */
+export function operatorCredentials(flags: { token?: string; password?: string }, env: NodeJS.ProcessEnv = process.env): (() => GatewayCredentials) | undefined {
+  if (flags.token?.trim() || flags.password?.trim()) return undefined;
+  return () => {
+    const target = resolveOperatorTarget({ url: 'ws://127.0.0.1/' }, env);
+    return { token: target.token, password: target.password };
+  };
+}
+
 function fromEnvOrConfig(envValue: string | undefined, configValue: unknown): { value?: string; source: CredentialSource } {
   const fromEnv = envValue?.trim();
   if (fromEnv) return { value: fromEnv, source: 'env' };
@@ -83,12 +97,13 @@ function fromEnvOrConfig(envValue: string | undefined, configValue: unknown): { 
  * loopback is enough, and approvals stay bound to this connection). No reconnect: a CLI call either
  * gets through or reports why.
  */
-export async function connectOperator(target: OperatorTarget, options: { timeoutMs?: number; displayName?: string } = {}): Promise<GatewayClient> {
+export async function connectOperator(target: OperatorTarget, options: { timeoutMs?: number; displayName?: string; credentials?: () => GatewayCredentials } = {}): Promise<GatewayClient> {
   const client = new GatewayClient({
     url: target.url,
     role: 'operator',
     token: target.token,
     password: target.password,
+    ...(options.credentials ? { credentials: options.credentials } : {}),
     scopes: [...OPERATOR_SCOPES],
     client: { id: 'gateway-client', mode: 'backend', version: '0.1.0', platform: process.platform, displayName: options.displayName ?? 'openclaw-ipc cli' },
     reconnect: false,

@@ -36,6 +36,11 @@ export interface LoadGatewayAuthOptions {
   password?: string;
   mode?: string;
   env?: NodeJS.ProcessEnv;
+  /**
+   * Generate and store a token when mode token finds none (default true). A reload passes false: a token
+   * that vanished from the file mid-run is an error (the old one stays), not a reason to lock everyone out.
+   */
+  generate?: boolean;
 }
 
 /** Upstream generates 24 random bytes as hex. */
@@ -90,7 +95,23 @@ export function loadGatewayAuth(stateDir: string, options: LoadGatewayAuthOption
     }
     return { mode, modeSource, token: '', password: password.value, source: password.source!, configPath };
   }
-  return { mode, modeSource, ...resolveToken(options.token, auth, gateway, root, env, configPath), configPath };
+  return { mode, modeSource, ...resolveToken(options.token, auth, gateway, root, env, configPath, options.generate ?? true), configPath };
+}
+
+/**
+ * Identifies the effective shared secret (upstream's shared-session generation: sha256 of
+ * "<mode>\0<secret>", base64url), so a connection can be matched to the secret it proved without
+ * keeping the secret per connection. undefined in mode none.
+ */
+export function authGeneration(auth: Pick<GatewayAuthConfig, 'mode' | 'token' | 'password'>): string | undefined {
+  const secret = auth.mode === 'token' ? auth.token : auth.mode === 'password' ? auth.password : undefined;
+  if (secret === undefined || secret === '') return undefined;
+  return crypto.createHash('sha256').update(`${auth.mode}\u0000${secret}`, 'utf8').digest('base64url');
+}
+
+/** Whether the secret lives in openclaw.json (and so follows its changes at run time). */
+export function isFileBackedSecret(auth: Pick<GatewayAuthConfig, 'source'>): boolean {
+  return auth.source === 'config' || auth.source === 'generated';
 }
 
 /** Where the active secret lives, for people (never the secret itself). */
@@ -107,7 +128,7 @@ export function describeAuthSecret(auth: Pick<GatewayAuthConfig, 'mode' | 'sourc
 
 function resolveToken(
   option: string | undefined, auth: Record<string, unknown> | undefined, gateway: Record<string, unknown> | undefined,
-  root: Record<string, unknown>, env: NodeJS.ProcessEnv, configPath: string,
+  root: Record<string, unknown>, env: NodeJS.ProcessEnv, configPath: string, generate: boolean,
 ): { token: string; source: TokenSource } {
   if (option !== undefined) return { token: checkSecret(option, 'token option', 'ERR_INVALID_TOKEN'), source: 'option' };
   const fromEnv = env.OPENCLAW_GATEWAY_TOKEN?.trim();
@@ -116,6 +137,9 @@ function resolveToken(
   if (typeof existing === 'string' && existing.trim() !== '') return { token: existing.trim(), source: 'config' };
   if (existing !== undefined && typeof existing !== 'string') {
     throw new IpcError('ERR_CONFIG_MALFORMED', `${configPath}: gateway.auth.token must be a string`);
+  }
+  if (!generate) {
+    throw new IpcError('ERR_GATEWAY_AUTH_CONFIG', `${configPath}: gateway.auth.token is missing (set it, or OPENCLAW_GATEWAY_TOKEN and restart)`);
   }
   const token = generateGatewayToken();
   const next = { ...root, gateway: { ...(gateway ?? {}), auth: { ...(auth ?? {}), token } } };

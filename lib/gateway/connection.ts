@@ -34,6 +34,10 @@ export class GatewayConnection {
   protocol = 0;
   deviceId?: string;
   connect?: ConnectParams;
+  /** How the handshake authenticated; set when the connection became ready. */
+  authMethod?: 'none' | 'token' | 'password' | 'device-token';
+  /** The shared-secret generation a token/password connection proved (closed 4001 when it changes). */
+  sharedAuthGeneration?: string;
   /** Consecutive `unauthorized role:` answers (flood guard). */
   unauthorizedStreak = 0;
   private preauthBytes = 0;

@@ -3,8 +3,9 @@ import crypto from 'node:crypto';
 import { EventEmitter } from 'node:events';
 
 import type { PendingApprovals } from '../common/pending-approvals.js';
-import type { GatewayAuthConfig } from './auth-config.js';
+import { authGeneration, type GatewayAuthConfig } from './auth-config.js';
 import { AuthRateLimiter, type AuthRateLimitOptions } from './auth-rate-limit.js';
+import { CloseCode } from '../protocol/constants.js';
 import { ErrorCode, GatewayProtocolError, type ErrorShape } from '../protocol/errors.js';
 import { hasScopeFor } from '../protocol/scopes.js';
 import { CommandPolicy, type CommandPolicyOptions } from './command-policy.js';
@@ -17,10 +18,12 @@ import { NodeRegistry } from './node-registry.js';
 import { ResumedInvokes } from './resumed-invokes.js';
 import { PairingStore } from './pairing-store.js';
 
+export type CoreAuth = Pick<GatewayAuthConfig, 'mode' | 'token' | 'password'>;
+
 export interface GatewayCoreOptions {
   stateDir: string;
-  /** Auth mode and shared secret checked by the handshake. */
-  auth: Pick<GatewayAuthConfig, 'mode' | 'token' | 'password'>;
+  /** Auth mode and shared secret checked by the handshake at start; replaceAuth() swaps it. */
+  auth: CoreAuth;
   /** Lockout of IPs that keep sending a wrong token or password. */
   authRateLimit?: AuthRateLimitOptions;
   pending: PendingApprovals;
@@ -83,11 +86,15 @@ export class GatewayCore {
   /** 'node.event' (nodeId, event, payload) for in-process consumers such as `up`. */
   readonly events = new EventEmitter<{ 'node.event': [nodeId: string, event: string, payload: unknown]; 'node.connected': [nodeId: string] }>();
   private seq = 0;
+  private currentAuth: CoreAuth;
+  private currentGeneration: string | undefined;
   private presenceVersion = 1;
   private healthVersion = 1;
 
   constructor(readonly options: GatewayCoreOptions) {
     this.now = options.now ?? Date.now;
+    this.currentAuth = { ...options.auth };
+    this.currentGeneration = authGeneration(options.auth);
     this.startedAtMs = this.now();
     this.pairing = new PairingStore(options.stateDir, this.now);
     this.approvals = new ExecApprovalBroker(options.pending, this.now);
@@ -133,6 +140,41 @@ export class GatewayCore {
       this.idempotency.account(entry.key, result, outcome.ok ? (outcome.payloadJSON?.length ?? 256) * 2 : 256, cached);
       settle(cached);
     });
+  }
+
+  /** The auth mode and secret new handshakes are checked against. */
+  get auth(): Readonly<CoreAuth> {
+    return this.currentAuth;
+  }
+
+  /** Identifies the current shared secret (undefined in mode none). */
+  get authGeneration(): string | undefined {
+    return this.currentGeneration;
+  }
+
+  /**
+   * Swaps the mode/secret for new handshakes (one assignment: the handshake is synchronous, so none sees a
+   * mix), then closes with 4001 "gateway auth changed" every live connection that proved another secret.
+   * Device-token connections stay (their token is not the shared secret, as upstream). Connections admitted
+   * by mode none are closed when the mode leaves none: without it they would keep unauthenticated access.
+   * Returns how many connections were closed; 0 and no change when the effective secret and mode are equal.
+   */
+  replaceAuth(next: CoreAuth): number {
+    const generation = authGeneration(next);
+    if (next.mode === this.currentAuth.mode && generation === this.currentGeneration) return 0;
+    this.currentAuth = { mode: next.mode, token: next.token, ...(next.password !== undefined ? { password: next.password } : {}) };
+    this.currentGeneration = generation;
+    let closed = 0;
+    for (const conn of this.connections) {
+      if (conn.state !== 'ready') continue;
+      const stale = conn.authMethod === 'token' || conn.authMethod === 'password'
+        ? conn.sharedAuthGeneration !== generation
+        : conn.authMethod === 'none' && next.mode !== 'none';
+      if (!stale) continue;
+      conn.close(CloseCode.authChanged, 'gateway auth changed');
+      closed++;
+    }
+    return closed;
   }
 
   /** Sends an event with the next global `seq` to every ready connection that passes `filter`. */

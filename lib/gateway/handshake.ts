@@ -127,6 +127,8 @@ function connect(core: GatewayCore, conn: GatewayConnection, params: ConnectPara
   }
 
   conn.protocol = protocol;
+  conn.authMethod = authMethod;
+  if (authMethod === 'token' || authMethod === 'password') conn.sharedAuthGeneration = core.authGeneration;
   conn.role = role;
   conn.scopes = scopes;
   conn.connect = params;
@@ -187,7 +189,7 @@ function passwordHint(params: ConnectParams): string {
  * signature is verified afterwards. Mode none admits without a secret.
  */
 function authenticate(core: GatewayCore, conn: GatewayConnection, params: ConnectParams, role: Role): AuthMethod {
-  const { mode, token, password } = core.options.auth;
+  const { mode, token, password } = core.auth;
   if (mode === 'none') return 'none';
   const auth = params.auth;
   const device = params.device;

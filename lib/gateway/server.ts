@@ -23,7 +23,8 @@ import {
 } from '../protocol/constants.js';
 import { ErrorCode, errorShape } from '../protocol/errors.js';
 import { validateRequestFrame } from '../protocol/frames.js';
-import { describeAuthSecret, isLoopbackBindHost, loadGatewayAuth, type GatewayAuthMode, type SecretSource } from './auth-config.js';
+import { describeAuthSecret, isFileBackedSecret, isLoopbackBindHost, loadGatewayAuth, type GatewayAuthConfig, type GatewayAuthMode, type SecretSource } from './auth-config.js';
+import { watchGatewayAuth, type AuthReloadOutcome } from './auth-reload.js';
 import type { AuthRateLimitOptions } from './auth-rate-limit.js';
 import type { CommandPolicyOptions } from './command-policy.js';
 import { GatewayConnection } from './connection.js';
@@ -77,6 +78,18 @@ export interface GatewayOptions {
   idempotency?: IdempotencyLimits;
   /** Reported as hello-ok server.version. */
   version?: string;
+  /**
+   * Follow openclaw.json: a changed gateway.auth secret or mode applies to new handshakes and closes the
+   * connections that proved the old one with 4001 "gateway auth changed". Default true. Secrets given as
+   * options or env stay fixed for the run (only what the file decides is re-read).
+   */
+  watchConfig?: boolean;
+  /** Stat fallback period of the config watch. Default 2000 ms. */
+  configPollMs?: number;
+  /** Every config reload's outcome. */
+  onAuthReload?: (outcome: AuthReloadOutcome) => void;
+  /** Operational lines (auth reloads). Default: stderr with a "[gateway]" prefix. Never given secrets. */
+  log?: (line: string) => void;
 }
 
 export interface GatewayNodes {
@@ -96,12 +109,17 @@ export interface GatewayHandle {
   url: string;
   host: string;
   port: number;
-  /** The shared token in mode token; '' in modes password and none. */
-  token: string;
+  /** The shared token in mode token; '' in modes password and none. Current: follows config reloads. */
+  readonly token: string;
   /** Where the active mode's secret came from ('none' in mode none). */
-  tokenSource: SecretSource;
-  /** The active auth mode, where its secret lives (never the secret), and the password in mode password. */
-  auth: { mode: GatewayAuthMode; source: SecretSource; location: string; password?: string };
+  readonly tokenSource: SecretSource;
+  /**
+   * The active auth mode, where its secret lives (never the secret), the password in mode password, and
+   * whether openclaw.json changes reach it at run time (false for option/env secrets and mode none from an option).
+   */
+  readonly auth: { mode: GatewayAuthMode; source: SecretSource; location: string; password?: string; reloads: boolean };
+  /** Re-reads openclaw.json now (a file change does this by itself). */
+  reloadAuth(): AuthReloadOutcome;
   /** openclaw.json, where a config or generated token is stored. */
   configPath: string;
   stateDir: string;
@@ -154,11 +172,16 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
 async function startLocked(options: GatewayOptions, env: NodeJS.ProcessEnv, stateDir: string, lock: InstanceLock): Promise<GatewayHandle> {
   const host = options.host ?? DEFAULT_GATEWAY_HOST;
   const port = options.port ?? DEFAULT_GATEWAY_PORT;
-  const auth = loadGatewayAuth(stateDir, { token: options.token, password: options.password, mode: options.authMode, env });
+  const authOptions = { token: options.token, password: options.password, mode: options.authMode, env };
   // Without a shared secret only loopback is safe to serve (upstream refuses the same way).
-  if (auth.mode === 'none' && !isLoopbackBindHost(host)) {
-    throw new IpcError('ERR_GATEWAY_AUTH_CONFIG', `refusing to bind gateway to ${host}:${port} without auth (gateway.auth.mode is none; set a token or password, or bind loopback)`);
-  }
+  const checkBind = (resolved: GatewayAuthConfig): GatewayAuthConfig => {
+    if (resolved.mode === 'none' && !isLoopbackBindHost(host)) {
+      throw new IpcError('ERR_GATEWAY_AUTH_CONFIG', `refusing to bind gateway to ${host}:${port} without auth (gateway.auth.mode is none; set a token or password, or bind loopback)`);
+    }
+    return resolved;
+  };
+  let auth = checkBind(loadGatewayAuth(stateDir, authOptions));
+  const log = options.log ?? ((line: string) => { process.stderr.write(`[gateway] ${line}\n`); });
   const pending = options.pending ?? new PendingApprovals();
   const handshakeTimeoutMs = options.handshakeTimeoutMs ?? positiveInt(env.OPENCLAW_HANDSHAKE_TIMEOUT_MS) ?? HANDSHAKE_TIMEOUT_MS;
   const tickIntervalMs = options.tickIntervalMs ?? TICK_INTERVAL_MS;
@@ -317,10 +340,28 @@ async function startLocked(options: GatewayOptions, env: NodeJS.ProcessEnv, stat
   const tick = setInterval(() => core.broadcast('tick', { ts: core.now() }), tickIntervalMs);
   tick.unref();
 
+  const authWatch = watchGatewayAuth({
+    configPath: auth.configPath,
+    // Same rules as at start, but never generating: a token gone from the file keeps the current one.
+    load: () => checkBind(loadGatewayAuth(stateDir, { ...authOptions, generate: false })),
+    apply: (next) => {
+      const before = core.authGeneration;
+      const beforeMode = core.auth.mode;
+      const closedCount = core.replaceAuth(next);
+      auth = next;
+      return { changed: before !== core.authGeneration || beforeMode !== core.auth.mode, closed: closedCount };
+    },
+    log,
+    pollMs: options.configPollMs,
+    onReload: options.onAuthReload,
+  });
+  if (options.watchConfig === false) authWatch.close();
+
   let closing: Promise<void> | undefined;
   const close = (reason = 'service restart'): Promise<void> => {
     closing ??= (async () => {
       clearInterval(tick);
+      authWatch.close();
       core.broadcast('shutdown', { reason });
       // Fail in-flight work first and let those responses go out before the sockets close.
       core.closing = true;
@@ -346,9 +387,13 @@ async function startLocked(options: GatewayOptions, env: NodeJS.ProcessEnv, stat
     url: `ws://${urlHost}:${address.port}`,
     host: address.address,
     port: address.port,
-    token: auth.token,
-    tokenSource: auth.source,
-    auth: { mode: auth.mode, source: auth.source, location: describeAuthSecret(auth), ...(auth.password !== undefined ? { password: auth.password } : {}) },
+    get token() { return auth.token; },
+    get tokenSource() { return auth.source; },
+    get auth() {
+      const reloads = options.watchConfig !== false && (isFileBackedSecret(auth) || (auth.mode === 'none' && auth.modeSource !== 'option'));
+      return { mode: auth.mode, source: auth.source, location: describeAuthSecret(auth), ...(auth.password !== undefined ? { password: auth.password } : {}), reloads };
+    },
+    reloadAuth: () => authWatch.reload(),
     configPath: auth.configPath,
     stateDir,
     pending,

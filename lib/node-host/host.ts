@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 
-import { GatewayClient, type EventFrame, type HelloOk, type ReconnectOptions } from '../client/gateway-client.js';
+import { GatewayClient, type EventFrame, type GatewayCredentials, type HelloOk, type ReconnectOptions } from '../client/gateway-client.js';
 import { GatewayRequestError } from '../client/errors.js';
 import { loadOrCreateIdentity } from '../client/identity.js';
 import { CANVAS_COMMANDS, canvasUnavailable } from './canvas.js';
@@ -38,6 +38,8 @@ export interface NodeHostOptions {
   token?: string;
   /** For a password-mode Gateway (sent as auth.password). */
   password?: string;
+  /** A secret source read at every connect (wins over token/password): the node follows a rotation (4001). */
+  credentials?: () => GatewayCredentials;
   stateDir: string;
   displayName?: string;
   /** app: always through the exec socket (fail closed); local: the in-process runner; auto: app when it is up. */
@@ -85,6 +87,7 @@ export function startNodeHost(options: NodeHostOptions): NodeHost {
     role: 'node',
     token: options.token,
     password: options.password,
+    ...(options.credentials ? { credentials: options.credentials } : {}),
     identity,
     stateDir: options.stateDir,
     scopes: [],
@@ -233,9 +236,9 @@ export function startNodeHost(options: NodeHostOptions): NodeHost {
     inventoryAttempt = 0;
     void announce().then(updateInventory);
   });
-  client.on('disconnect', ({ code, reason, willReconnect }) => {
+  client.on('disconnect', ({ code, reason, willReconnect, error }) => {
     clearTimeout(inventoryTimer);
-    log(`disconnected from the Gateway (${code}${reason ? ` ${reason}` : ''})${willReconnect ? '; reconnecting' : ''}`);
+    log(`disconnected from the Gateway (${code}${reason ? ` ${reason}` : ''})${willReconnect ? '; reconnecting' : error ? `; stopped: ${error.message}` : ''}`);
   });
 
   const ready = client.start();

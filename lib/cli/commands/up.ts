@@ -28,8 +28,8 @@ export interface UpInfo {
   stateDir: string;
   /** Mode token only (kept for scripts that read it): where the token lives. */
   token?: { source: string; location: string };
-  /** The active auth mode and where its secret lives; never the secret. */
-  auth: { mode: string; source: string; location: string };
+  /** The active auth mode and where its secret lives; never the secret. reloads: openclaw.json changes apply live. */
+  auth: { mode: string; source: string; location: string; reloads: boolean };
   nodeId: string;
   nodeName: string;
   execSocket: string;
@@ -116,13 +116,18 @@ export async function main(argv: string[]): Promise<number> {
     }
 
     // Our node presents the secret of the mode the Gateway runs (none: nothing, the device identity suffices).
-    const secrets = gateway.auth.mode === 'token' ? { token: gateway.token } : gateway.auth.mode === 'password' ? { password: gateway.auth.password } : {};
+    // Read at every connect: after a rotation (4001) the in-process node rejoins with the new secret.
+    const currentSecrets = (): { token?: string; password?: string } => {
+      const auth = gateway.auth;
+      return auth.mode === 'token' ? { token: gateway.token } : auth.mode === 'password' ? { password: auth.password } : {};
+    };
+    const secrets = currentSecrets();
     let nodeHost: { nodeId: string; displayName: string; close(): Promise<void> };
     if (nodeProcess === 'child') {
       nodeHost = await startNodeHostChild({ url: gateway.url, ...secrets, stateDir, log: (m) => log(`node: ${m}`) });
       started.push(nodeHost);
     } else {
-      const inProcess = startNodeHost({ url: gateway.url, ...secrets, stateDir, execHost: 'app', log: (m) => log(`node: ${m}`) });
+      const inProcess = startNodeHost({ url: gateway.url, credentials: currentSecrets, stateDir, execHost: 'app', log: (m) => log(`node: ${m}`) });
       started.push(inProcess);
       await inProcess.ready;
       nodeHost = inProcess;
@@ -145,7 +150,7 @@ export async function main(argv: string[]): Promise<number> {
       port: gateway.port,
       stateDir,
       ...(gateway.auth.mode === 'token' ? { token: { source: gateway.auth.source, location: gateway.auth.location } } : {}),
-      auth: { mode: gateway.auth.mode, source: gateway.auth.source, location: gateway.auth.location },
+      auth: { mode: gateway.auth.mode, source: gateway.auth.source, location: gateway.auth.location, reloads: gateway.auth.reloads },
       nodeId: nodeHost.nodeId,
       nodeName: nodeHost.displayName,
       execSocket: execHost.socketPath,
@@ -170,7 +175,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write([
       `openclaw-ipc up: ready in ${info.startupMs} ms`,
       `  gateway    ${info.url}`,
-      `  auth       ${info.auth.mode}: ${info.auth.location}`,
+      `  auth       ${info.auth.mode}: ${info.auth.location}${info.auth.reloads ? ' (changes apply live; old sessions close 4001)' : info.auth.mode === 'none' ? '' : ' (fixed for this run: env/option secrets are not reloaded)'}`,
       `  node       ${info.nodeId} (${info.nodeName})`,
       `  exec host  ${info.execSocket}`,
       `  bridge     ${info.bridgeSocket ?? `not running${info.bridgeError ? `: ${info.bridgeError}` : ''}`}`,
