@@ -143,7 +143,7 @@ t.test('up: start, run end to end, exit codes, approvals through the Gateway, cl
     const ran = await running;
     t.equal(ran.code, expectedCode, `run after ${decision}: exit ${expectedCode}`);
     if (decision === 'approve') t.equal(ran.stdout, 'via-approve\n');
-    else t.match(ran.stderr, 'user denied');
+    else t.match(ran.stderr, /^openclaw-ipc run: denied: SYSTEM_RUN_DENIED: user denied$/m, 'the code the Gateway prefixes is shown once');
   }
 
   // A second stack on the same port is refused clearly.

@@ -44,7 +44,8 @@ export async function main(argv: string[]): Promise<number> {
     } catch (err) {
       if (err instanceof GatewayRequestError && /SYSTEM_RUN_DENIED|SYSTEM_RUN_DISABLED|COMPANION_APP_UNAVAILABLE|APPROVAL_REQUIRED/.test(`${err.message} ${err.detailCode ?? ''}`)) {
         if (values.json) process.stdout.write(`${JSON.stringify({ ok: false, error: { code: err.code, message: err.message, details: err.details } }, null, 2)}\n`);
-        process.stderr.write(`openclaw-ipc run: denied: ${err.message}\n`);
+        // The Gateway prefixes the node's code to its message (spec §10.1): show the repeated prefix once.
+        process.stderr.write(`openclaw-ipc run: denied: ${err.message.replace(/^([A-Z_]+): \1: /, '$1: ')}\n`);
         return ExitCode.denied;
       }
       throw err;
