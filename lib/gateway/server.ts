@@ -113,11 +113,10 @@ export interface GatewayHandle {
   readonly token: string;
   /** Where the active mode's secret came from ('none' in mode none). */
   readonly tokenSource: SecretSource;
-  /**
-   * The active auth mode, where its secret lives (never the secret), the password in mode password, and
-   * whether openclaw.json changes reach it at run time (false for option/env secrets and mode none from an option).
-   */
-  readonly auth: { mode: GatewayAuthMode; source: SecretSource; location: string; password?: string; reloads: boolean };
+  /** The active auth mode, where its secret lives (never the secret), and the password in mode password. Current. */
+  readonly auth: { mode: GatewayAuthMode; source: SecretSource; location: string; password?: string };
+  /** Whether openclaw.json changes reach the active secret at run time (false for option/env secrets). */
+  readonly authReloads: boolean;
   /** Re-reads openclaw.json now (a file change does this by itself). */
   reloadAuth(): AuthReloadOutcome;
   /** openclaw.json, where a config or generated token is stored. */
@@ -390,8 +389,10 @@ async function startLocked(options: GatewayOptions, env: NodeJS.ProcessEnv, stat
     get token() { return auth.token; },
     get tokenSource() { return auth.source; },
     get auth() {
-      const reloads = options.watchConfig !== false && (isFileBackedSecret(auth) || (auth.mode === 'none' && auth.modeSource !== 'option'));
-      return { mode: auth.mode, source: auth.source, location: describeAuthSecret(auth), ...(auth.password !== undefined ? { password: auth.password } : {}), reloads };
+      return { mode: auth.mode, source: auth.source, location: describeAuthSecret(auth), ...(auth.password !== undefined ? { password: auth.password } : {}) };
+    },
+    get authReloads() {
+      return options.watchConfig !== false && (isFileBackedSecret(auth) || (auth.mode === 'none' && auth.modeSource !== 'option'));
     },
     reloadAuth: () => authWatch.reload(),
     configPath: auth.configPath,

@@ -28,8 +28,10 @@ export interface UpInfo {
   stateDir: string;
   /** Mode token only (kept for scripts that read it): where the token lives. */
   token?: { source: string; location: string };
-  /** The active auth mode and where its secret lives; never the secret. reloads: openclaw.json changes apply live. */
-  auth: { mode: string; source: string; location: string; reloads: boolean };
+  /** The active auth mode and where its secret lives; never the secret. */
+  auth: { mode: string; source: string; location: string };
+  /** Whether openclaw.json changes to the secret/mode apply without a restart (not for env/option secrets). */
+  authReloads: boolean;
   nodeId: string;
   nodeName: string;
   execSocket: string;
@@ -150,7 +152,8 @@ export async function main(argv: string[]): Promise<number> {
       port: gateway.port,
       stateDir,
       ...(gateway.auth.mode === 'token' ? { token: { source: gateway.auth.source, location: gateway.auth.location } } : {}),
-      auth: { mode: gateway.auth.mode, source: gateway.auth.source, location: gateway.auth.location, reloads: gateway.auth.reloads },
+      auth: { mode: gateway.auth.mode, source: gateway.auth.source, location: gateway.auth.location },
+      authReloads: gateway.authReloads,
       nodeId: nodeHost.nodeId,
       nodeName: nodeHost.displayName,
       execSocket: execHost.socketPath,
@@ -175,7 +178,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write([
       `openclaw-ipc up: ready in ${info.startupMs} ms`,
       `  gateway    ${info.url}`,
-      `  auth       ${info.auth.mode}: ${info.auth.location}${info.auth.reloads ? ' (changes apply live; old sessions close 4001)' : info.auth.mode === 'none' ? '' : ' (fixed for this run: env/option secrets are not reloaded)'}`,
+      `  auth       ${info.auth.mode}: ${info.auth.location}${info.authReloads ? ' (changes apply live; old sessions close 4001)' : info.auth.mode === 'none' ? '' : ' (fixed for this run: env/option secrets are not reloaded)'}`,
       `  node       ${info.nodeId} (${info.nodeName})`,
       `  exec host  ${info.execSocket}`,
       `  bridge     ${info.bridgeSocket ?? `not running${info.bridgeError ? `: ${info.bridgeError}` : ''}`}`,
