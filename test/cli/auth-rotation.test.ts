@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import t from 'tap';
 
 import { writeFileAtomic } from '../../lib/common/state-dir.js';
+import { startGateway } from '../../lib/gateway/index.js';
 
 // Real processes on a loaded 2-core box.
 t.setTimeout(180_000);
@@ -41,7 +42,12 @@ interface Up {
 }
 
 function startUp(t: Tap, env: NodeJS.ProcessEnv, args: string[]): Up {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'lib/cli/main.ts', 'up', '--port', '0', '--no-bridge', '--no-prompt', ...args], { cwd: repo, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  return startCli(t, env, ['up', '--port', '0', '--no-bridge', '--no-prompt', ...args]);
+}
+
+/** A long-running `openclaw-ipc <args>` child, stopped with SIGTERM at teardown. */
+function startCli(t: Tap, env: NodeJS.ProcessEnv, args: string[]): Up {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'lib/cli/main.ts', ...args], { cwd: repo, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   const waiters = new Set<() => void>();
@@ -127,4 +133,23 @@ t.test('up: a token from the environment is reported as fixed for the run', asyn
   await up.until((out) => out.includes('  state '), 'the ready text');
   t.match(up.stdout(), /auth {7}token: \$OPENCLAW_GATEWAY_TOKEN \(fixed for this run: env\/option secrets are not reloaded\)/);
   t.notOk(up.stdout().includes('env-token-0123456789'), 'the secret is not printed');
+});
+
+t.test('node run: a node host whose token comes from openclaw.json follows the rotation', async (t) => {
+  const { stateDir, env } = isolatedEnv(t);
+  fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  const configPath = path.join(stateDir, 'openclaw.json');
+  writeFileAtomic(configPath, JSON.stringify({ gateway: { auth: { token: 'first-token-0123456789' } } }));
+  const gw = await startGateway({ port: 0, stateDir, env: {}, autoApproveNodes: true, log: () => {} });
+  t.teardown(() => gw.close());
+  const node = startCli(t, env, ['node', 'run', '--url', gw.url]);
+  await node.until((_o, err) => err.includes('connected to'), 'the node joined');
+  const nodeId = gw.nodes.list()[0]?.nodeId;
+  t.ok(nodeId, 'registered with the first token');
+
+  writeFileAtomic(configPath, JSON.stringify({ gateway: { auth: { token: NEW_TOKEN } } }));
+  await node.until((_o, err) => err.includes('disconnected from the Gateway (4001 gateway auth changed); reconnecting'), 'the node saw 4001');
+  await node.until((_o, err) => count(err, 'connected to ') >= 2, 'the node rejoined');
+  await gw.nodes.waitFor(nodeId!, 60_000);
+  t.equal(gw.nodes.get(nodeId!)?.nodeId, nodeId, 'connected again, with the token re-read from openclaw.json');
 });

@@ -2,7 +2,7 @@
 // The headless node host in the foreground. Secrets: --token/--password, else OPENCLAW_GATEWAY_TOKEN /
 // OPENCLAW_GATEWAY_PASSWORD, else gateway.auth.token/.password in the state dir's openclaw.json.
 // SIGINT/SIGTERM close it cleanly.
-import { resolveOperatorTarget } from '../../client/operator.js';
+import { operatorCredentials, resolveOperatorTarget } from '../../client/operator.js';
 import { resolveStateDir } from '../../common/state-dir.js';
 import { startNodeHost } from '../../node-host/host.js';
 import { ExitCode, OPERATOR_OPTIONS, UsageError, parseCommandArgs, portOption, SECRET_FLAGS_NOTE } from '../run.js';
@@ -24,7 +24,8 @@ export async function main(argv: string[]): Promise<number> {
   const host = values.host ?? '127.0.0.1';
   const target = resolveOperatorTarget({ url: values.url ?? (values.host || port ? `ws://${host.includes(':') ? `[${host}]` : host}:${port ?? 18789}/` : undefined), token: values.token, password: values.password });
   const stateDir = resolveStateDir();
-  const nodeHost = startNodeHost({ url: target.url, token: target.token, password: target.password, stateDir, displayName: values['display-name'] });
+  // Secrets from env/openclaw.json are re-read at every connect, so a Gateway secret rotation (4001) is followed.
+  const nodeHost = startNodeHost({ url: target.url, token: target.token, password: target.password, credentials: operatorCredentials({ token: values.token, password: values.password }), stateDir, displayName: values['display-name'] });
 
   let stopping = false;
   const stopped = new Promise<number>((resolve) => {
