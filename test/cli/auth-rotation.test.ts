@@ -131,7 +131,7 @@ t.test('up: a token from the environment is reported as fixed for the run', asyn
   const { env } = isolatedEnv(t);
   const up = startUp(t, { ...env, OPENCLAW_GATEWAY_TOKEN: 'env-token-0123456789' }, []);
   await up.until((out) => out.includes('  state '), 'the ready text');
-  t.match(up.stdout(), /auth {7}token: \$OPENCLAW_GATEWAY_TOKEN \(fixed for this run: env\/option secrets are not reloaded\)/);
+  t.match(up.stdout(), /\n {2}auth {7}token: \$OPENCLAW_GATEWAY_TOKEN\n {2}rotation {3}fixed for this run: env\/option secrets are not reloaded \(restart to change\)\n/);
   t.notOk(up.stdout().includes('env-token-0123456789'), 'the secret is not printed');
 });
 

@@ -178,7 +178,8 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write([
       `openclaw-ipc up: ready in ${info.startupMs} ms`,
       `  gateway    ${info.url}`,
-      `  auth       ${info.auth.mode}: ${info.auth.location}${info.authReloads ? ' (changes apply live; old sessions close 4001)' : info.auth.mode === 'none' ? '' : ' (fixed for this run: env/option secrets are not reloaded)'}`,
+      `  auth       ${info.auth.mode}: ${info.auth.location}`,
+      `  rotation   ${info.authReloads ? 'openclaw.json changes apply live (sessions on the old secret close with 4001)' : 'fixed for this run: env/option secrets are not reloaded (restart to change)'}`,
       `  node       ${info.nodeId} (${info.nodeName})`,
       `  exec host  ${info.execSocket}`,
       `  bridge     ${info.bridgeSocket ?? `not running${info.bridgeError ? `: ${info.bridgeError}` : ''}`}`,
