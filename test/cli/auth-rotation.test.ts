@@ -127,6 +127,24 @@ t.test('up: rotating gateway.auth.token keeps the stack working; its own node re
   t.equal(up.child.exitCode, null, 'up is still running');
 });
 
+t.test('up --node-process child: the child node (secret in its env) is restarted with the rotated token', async (t) => {
+  const { stateDir, env } = isolatedEnv(t);
+  const up = startUp(t, env, ['--json', '--node-process', 'child']);
+  await up.until((out) => out.includes('\n'), 'the ready line');
+  const info = JSON.parse(up.stdout().split('\n')[0]!) as { url: string; nodeId: string };
+  const configPath = path.join(stateDir, 'openclaw.json');
+  const config = JSON.parse(fs.readFileSync(configPath, 'utf8')) as { gateway: { auth: { token: string } } };
+  config.gateway.auth.token = NEW_TOKEN;
+  writeFileAtomic(configPath, JSON.stringify(config, null, 2));
+
+  await up.until((_o, err) => err.includes('[up] node: restarted (the Gateway auth changed)'), 'the child node restarted', 90_000);
+  const list = await cli(['nodes', 'list', '--json', '--url', info.url], env);
+  t.equal(list.code, 0, `nodes list with the new token (stderr: ${list.stderr})`);
+  const nodes = (JSON.parse(list.stdout) as { nodes: Array<{ nodeId: string; connected: boolean }> }).nodes;
+  t.ok(nodes.some((n) => n.nodeId === info.nodeId && n.connected), 'the same node is connected with the new token');
+  t.notOk(up.stderr().includes(NEW_TOKEN), 'no secret in the log');
+});
+
 t.test('up: a token from the environment is reported as fixed for the run', async (t) => {
   const { env } = isolatedEnv(t);
   const up = startUp(t, { ...env, OPENCLAW_GATEWAY_TOKEN: 'env-token-0123456789' }, []);

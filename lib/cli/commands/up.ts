@@ -41,6 +41,33 @@ export interface UpInfo {
   startupMs: number;
 }
 
+/**
+ * The child node host got its secret in its environment at spawn, which a rotation makes stale: it is
+ * restarted with the current secret (same state dir, so the same node id). Restarts run one at a time.
+ */
+class ChildSlot<T extends Closable> {
+  private chain: Promise<void> = Promise.resolve();
+  private closed = false;
+
+  constructor(public current: T, private readonly start: () => Promise<T>, private readonly log: (message: string) => void) {}
+
+  restart(why: string): void {
+    this.chain = this.chain.then(async () => {
+      if (this.closed) return;
+      await this.current.close();
+      if (this.closed) return;
+      this.current = await this.start();
+      this.log(`node: restarted (${why})`);
+    }).catch((err: unknown) => this.log(`node: restart failed (${why}): ${(err as Error).message}`));
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.chain;
+    await this.current.close();
+  }
+}
+
 function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }
@@ -96,7 +123,12 @@ export async function main(argv: string[]): Promise<number> {
   });
   let info: UpInfo;
   try {
-    const gateway = await startGateway({ host, port, stateDir, pending, localApprovalRoute: true });
+    // Set once the node host runs: what to do after the Gateway swapped in a rotated secret.
+    let onAuthRotated: (() => void) | undefined;
+    const gateway = await startGateway({
+      host, port, stateDir, pending, localApprovalRoute: true,
+      onAuthReload: (outcome) => { if (outcome.status === 'rotated') onAuthRotated?.(); },
+    });
     started.push(gateway);
     const execHost = await startExecHost({ stateDir, pending, approver });
     started.push(execHost);
@@ -123,11 +155,13 @@ export async function main(argv: string[]): Promise<number> {
       const auth = gateway.auth;
       return auth.mode === 'token' ? { token: gateway.token } : auth.mode === 'password' ? { password: auth.password } : {};
     };
-    const secrets = currentSecrets();
     let nodeHost: { nodeId: string; displayName: string; close(): Promise<void> };
     if (nodeProcess === 'child') {
-      nodeHost = await startNodeHostChild({ url: gateway.url, ...secrets, stateDir, log: (m) => log(`node: ${m}`) });
-      started.push(nodeHost);
+      const startChild = (): ReturnType<typeof startNodeHostChild> => startNodeHostChild({ url: gateway.url, ...currentSecrets(), stateDir, log: (m) => log(`node: ${m}`) });
+      const slot = new ChildSlot(await startChild(), startChild, log);
+      onAuthRotated = () => slot.restart('the Gateway auth changed');
+      started.push(slot);
+      nodeHost = slot.current;
     } else {
       const inProcess = startNodeHost({ url: gateway.url, credentials: currentSecrets, stateDir, execHost: 'app', log: (m) => log(`node: ${m}`) });
       started.push(inProcess);
