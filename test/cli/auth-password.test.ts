@@ -8,35 +8,16 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
-import { fileURLToPath } from 'node:url';
 
 import t from 'tap';
 
 import { startGateway } from '../../lib/gateway/index.js';
+import { cli, repo } from './helpers.js';
 
 // Several real processes in turn: generous on a loaded 2-core box.
 t.setTimeout(240_000);
 
-const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const PASSWORD = 'pw-çorrect-horse-0123';
-
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 60_000): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'lib/cli/main.ts', ...args], { cwd: repo, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });
-    child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`openclaw-ipc ${args.join(' ')} timed out; stderr: ${stderr}`)); }, timeoutMs);
-    child.once('exit', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
-  });
-}
 
 /** Starts a long-running CLI command and resolves with the first stdout line matching `ready`. */
 function startLong(args: string[], env: NodeJS.ProcessEnv, ready: (line: string) => boolean): { child: ChildProcess; line: Promise<string>; out: () => string; err: () => string } {
