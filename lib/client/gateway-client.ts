@@ -7,6 +7,7 @@ import { EventEmitter } from 'node:events';
 import WebSocket from 'ws';
 
 import { GatewayClientError, GatewayRequestError, type GatewayErrorShape } from './errors.js';
+import { CloseCode } from '../protocol/constants.js';
 import { signConnectDevice, type DeviceIdentity } from '../protocol/device-auth.js';
 import { loadDeviceToken, storeDeviceToken } from './identity.js';
 
@@ -14,8 +15,6 @@ export const CLIENT_MIN_PROTOCOL = 3;
 export const CLIENT_MAX_PROTOCOL = 4;
 const DEFAULT_MAX_PAYLOAD = 25 * 1024 * 1024;
 const DEFAULT_TICK_INTERVAL_MS = 30_000;
-/** Server close: the shared secret this connection proved was rotated away (spec §9). */
-const CLOSE_AUTH_CHANGED = 4001;
 
 export interface ReconnectOptions {
   initialDelayMs?: number;
@@ -410,7 +409,7 @@ export class GatewayClient extends EventEmitter<GatewayClientEvents> {
     this.hello = undefined;
     this.failPending(new GatewayClientError('ERR_GATEWAY_CLOSED', `connection to the Gateway closed (${code}${reason ? ` ${reason}` : ''})`));
     // A literal secret cannot follow a rotation: retrying it would only collect mismatches.
-    if (code === CLOSE_AUTH_CHANGED && !this.options.credentials && (this.options.token || this.options.password)) {
+    if (code === CloseCode.authChanged && !this.options.credentials && (this.options.token || this.options.password)) {
       const error = new GatewayClientError('ERR_GATEWAY_AUTH_CHANGED', 'the Gateway\'s auth changed (4001 "gateway auth changed") and this client was given a fixed token/password; restart it with the new secret (or give it a secret source such as OPENCLAW_GATEWAY_TOKEN/openclaw.json)');
       this.log(error.message);
       this.stopped = true;
@@ -455,7 +454,7 @@ export class GatewayClient extends EventEmitter<GatewayClientEvents> {
     this.tickTimer = setInterval(() => {
       if (Date.now() - this.lastFrameAtMs > interval * 2) {
         this.log('gateway silent for two tick intervals; reconnecting');
-        ws.close(4000, 'tick timeout');
+        ws.close(CloseCode.tickTimeout, 'tick timeout');
         setTimeout(() => ws.terminate(), 2_000).unref();
       }
     }, Math.max(250, Math.floor(interval / 2)));
