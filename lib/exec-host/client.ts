@@ -6,7 +6,7 @@ import net from 'node:net';
 
 import { IpcError } from '../common/errors.js';
 import { encodeLine, parseUntrustedJson, readLine } from '../common/jsonl.js';
-import type { ApprovalDecision } from '../common/pending-approvals.js';
+import { APPROVAL_DECISIONS, type ApprovalDecision } from '../common/pending-approvals.js';
 import { inspectServerUid, inspectSocketFile } from '../common/socket-owner.js';
 import { resolveStateDir } from '../common/state-dir.js';
 import { approvalsFilePath, readApprovals, requireToken, socketPathFor } from './approvals-file.js';
@@ -170,6 +170,7 @@ export async function requestApprovalViaSocket(request: ApprovalSocketRequest, o
   const id = crypto.randomUUID();
   const line = encodeLine({ type: 'request', token: options.token, id, request });
   const reply = await exchangeLine(options.socketPath, line, (msg) => msg.type === 'decision', options.timeoutMs ?? APPROVAL_TIMEOUT_MS);
-  const decision = reply.decision as ApprovalDecision;
-  return reply.id === id ? decision : 'deny';
+  // Fail closed: a reply for another id, or a decision outside the known vocabulary, is a deny.
+  const decision = APPROVAL_DECISIONS.find((d) => d === reply.decision);
+  return reply.id === id && decision ? decision : 'deny';
 }
