@@ -47,6 +47,7 @@ export function startNodeHostChild(options: {
   };
   return new Promise<NodeHostChild>((resolve, reject) => {
     let pending = '';
+    let ready = false;
     const fail = (message: string): void => {
       clearTimeout(timer);
       child.stdout!.off('data', onData);
@@ -63,6 +64,7 @@ export function startNodeHostChild(options: {
       for (const line of lines) {
         const info = readyInfo(line);
         if (!info) continue;
+        ready = true;
         clearTimeout(timer);
         child.stdout!.off('data', onData);
         child.stdout!.resume(); // keep draining so the child never blocks on a full pipe
@@ -71,6 +73,11 @@ export function startNodeHostChild(options: {
       }
     };
     child.stdout!.on('data', onData);
+    // A failed spawn or kill emits 'error'; unheard, it would throw in the parent (the Gateway's process).
+    child.on('error', (err) => {
+      if (ready) options.log(`node host child: ${err.message}`);
+      else fail(`cannot run the node host child: ${err.message}`);
+    });
     child.once('exit', (code) => {
       clearTimeout(timer);
       reject(new IpcError('ERR_NODE_CHILD', `node host child exited with ${code}: ${errTail}`));
