@@ -10,7 +10,7 @@ import { encodeLine, parseUntrustedJson, readLine } from '../common/jsonl.js';
 import { APPROVAL_DECISIONS, type ApprovalDecision, type PendingApprovals } from '../common/pending-approvals.js';
 import { listenPrivate, prepareSocketPath, unlinkIfOurs } from '../common/private-socket.js';
 import { ensurePrivateDir, resolveStateDir } from '../common/state-dir.js';
-import { openPeerProcess, type PeerCredentials } from '../native/peer.js';
+import { openPeerProcess, peerCredentials, type PeerCredentials } from '../native/peer.js';
 import { permissions } from '../native/permissions.js';
 import { ApprovalsCache, addAllowlistPattern, approvalsFilePath, ensureApprovals, requireToken, socketPathFor, updateApprovals, type ApprovalsFile, SOCKET_FILE_NAME } from './approvals-file.js';
 import { AuditLog, peerExecutable, type AuditLogOptions } from './audit-log.js';
@@ -297,6 +297,8 @@ class ExecHostServer implements ExecHost {
       const peer = this.options.peerCredentials(socket);
       return { peer, exe: wantExe ? peerExecutable(peer.pid) : undefined };
     }
+    // Only the executable needs a handle pinned to the process: without an audit log, skip the pidfd.
+    if (!wantExe) return { peer: peerCredentials(socket), exe: undefined };
     const proc = openPeerProcess(socket);
     try {
       const peer: PeerCredentials = { pid: proc.pid, uid: proc.uid, gid: proc.gid, pidReliable: proc.pidReliable };
