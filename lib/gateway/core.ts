@@ -13,7 +13,7 @@ import type { GatewayConnection } from './connection.js';
 import { ExecApprovalBroker } from './exec-approvals.js';
 import { IdempotencyCache } from './idempotency.js';
 import { IdempotencyStore, idempotencyFilePath, type IdempotencyCodec, type RestoredInflight } from './idempotency-store.js';
-import { toCachedInvoke, type CachedInvoke, type InvokeResultPayload } from './invoke-result.js';
+import { cachedInvokeBytes, toCachedInvoke, type CachedInvoke, type InvokeResultPayload } from './invoke-result.js';
 import { NodeRegistry } from './node-registry.js';
 import { ResumedInvokes } from './resumed-invokes.js';
 import { PairingStore } from './pairing-store.js';
@@ -137,7 +137,7 @@ export class GatewayCore {
         return;
       }
       const cached = toCachedInvoke(nodeId, command, outcome);
-      this.idempotency.account(entry.key, result, outcome.ok ? (outcome.payloadJSON?.length ?? 256) * 2 : 256, cached);
+      this.idempotency.account(entry.key, result, cachedInvokeBytes(outcome), cached);
       settle(cached);
     });
   }

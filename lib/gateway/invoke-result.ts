@@ -48,3 +48,14 @@ export function toCachedInvoke(nodeId: string, command: string, outcome: InvokeO
     return { ok: false, error };
   }
 }
+
+/**
+ * Bytes an outcome costs in the idempotency cache: its JSON text as UTF-16. A node may send the result
+ * as a value instead of payloadJSON; that value is measured by its JSON text too, else the cache's byte
+ * bound would not hold for it.
+ */
+export function cachedInvokeBytes(outcome: InvokeOutcome): number {
+  if (!outcome.ok) return 256;
+  const text = outcome.payloadJSON ?? (outcome.payload === undefined ? undefined : JSON.stringify(outcome.payload));
+  return (text?.length ?? 256) * 2;
+}

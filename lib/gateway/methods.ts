@@ -29,7 +29,7 @@ import { hasScopeFor, requiredScope, roleViolation } from '../protocol/scopes.js
 import { EXEC_APPROVALS_NODE_COMMANDS } from './command-policy.js';
 import type { GatewayConnection } from './connection.js';
 import type { GatewayCore } from './core.js';
-import { outcomeToResult, toCachedInvoke, type CachedInvoke, type InvokeResultPayload } from './invoke-result.js';
+import { cachedInvokeBytes, outcomeToResult, toCachedInvoke, type CachedInvoke, type InvokeResultPayload } from './invoke-result.js';
 import type { InvokeOutcome, NodeSession } from './node-registry.js';
 import { approveNodeRequest, reconcileNodePairing, rejectNodeRequest } from './node-pairing.js';
 import type { PairedDevice } from './pairing-store.js';
@@ -208,7 +208,7 @@ async function nodeInvoke(ctx: HandlerContext): Promise<InvokeResultPayload> {
     .then((outcome): CachedInvoke => {
       const cached = toCachedInvoke(p.nodeId, p.command, outcome);
       if (outcome.ok || outcome.kind === 'node') {
-        core.idempotency.account(key, run, outcome.ok ? (outcome.payloadJSON?.length ?? 256) * 2 : 256, cached);
+        core.idempotency.account(key, run, cachedInvokeBytes(outcome), cached);
       } else if (!(core.closing && outcome.kind === 'disconnected')) {
         // Transport failures are forgotten so that a retry with the same key can run. An invoke cut
         // by the Gateway's shutdown stays persisted as in flight: the node may still run it and

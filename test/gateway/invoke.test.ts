@@ -180,3 +180,32 @@ t.test('tick reaches nodes with a seq', async (t) => {
   const tick = await node.client.event('tick');
   t.match(tick, { payload: { ts: Number }, seq: Number });
 });
+
+t.test('idempotency byte bound: a result sent as a payload value is measured by its JSON size', async (t) => {
+  const held: any[] = [];
+  const { op, node } = await setup(t, (_c, _p, request) => (held.push(request), 'ignore'), { idempotency: { maxBytes: 100_000 } });
+  const answer = async (key: string, payload: unknown): Promise<any> => {
+    const pending = op.request('node.invoke', { nodeId: node.nodeId, command: 'system.which', params: { bins: ['sh'] }, idempotencyKey: key, timeoutMs: 10_000 });
+    const count = held.length;
+    await until(() => held.length > count);
+    // A value, not payloadJSON text: the form upstream nodes may also send.
+    const ack = await node.client.request('node.invoke.result', { id: held[held.length - 1].id, nodeId: node.nodeId, ok: true, payload });
+    t.match(ack, { ok: true, payload: { ok: true } });
+    return pending;
+  };
+  const small = await answer('small', { n: 1 });
+  t.match(small.payload, { ok: true, payload: { n: 1 } });
+  const smallAgain = await op.request('node.invoke', { nodeId: node.nodeId, command: 'system.which', params: { bins: ['sh'] }, idempotencyKey: 'small', timeoutMs: 10_000 });
+  t.same(smallAgain.payload, small.payload, 'a small value is remembered');
+  t.equal(held.length, 1, 'and not run again');
+
+  const big = { blob: 'x'.repeat(80_000) }; // 160 kB as UTF-16: above the 100 kB budget
+  const first = await answer('big', big);
+  t.equal(first.payload.payload.blob.length, 80_000);
+  // Remembered (the bug), the retry answers from the cache and the node never sees it.
+  const retry = op.request('node.invoke', { nodeId: node.nodeId, command: 'system.which', params: { bins: ['sh'] }, idempotencyKey: 'big', timeoutMs: 10_000 });
+  const reached = await Promise.race([until(() => held.length === 3).then(() => true), retry.then(() => false)]);
+  t.ok(reached, 'the oversized value was not kept: the retry reached the node again');
+  if (reached) await node.client.request('node.invoke.result', { id: held[2].id, nodeId: node.nodeId, ok: true, payload: big });
+  t.equal((await retry).payload.payload.blob.length, 80_000);
+});
