@@ -15,7 +15,7 @@ import { permissions } from '../native/permissions.js';
 import { ApprovalsCache, addAllowlistPattern, approvalsFilePath, ensureApprovals, requireToken, socketPathFor, updateApprovals, type ApprovalsFile, SOCKET_FILE_NAME } from './approvals-file.js';
 import { AuditLog, peerExecutable, type AuditLogOptions } from './audit-log.js';
 import { verifyExecRequest } from './hmac.js';
-import { applyDecision, canonicalCommandText, denials, evaluateSystemRun, type Denial, type EvaluateOptions, type Evaluation, type ExecHostRequest } from './policy.js';
+import { applyDecision, canonicalCommandText, denials, evaluateSystemRun, validateRequest, type Denial, type EvaluateOptions, type Evaluation, type ExecHostRequest } from './policy.js';
 import { QueueApprover, askWithTimeout, composeApprovers, type ApprovalPrompt, type Approver } from './prompts.js';
 import { REPLAY_JOURNAL_FILE_NAME, ReplayCache } from './replay-cache.js';
 import { isInterpreter } from './shell-allowlist.js';
@@ -453,16 +453,19 @@ class ExecHostServer implements ExecHost {
       this.stats.replays++;
       return fail(errors.replay, { reason: seen === 'replay' ? 'replay' : seen === 'full' ? 'replay-cache-full' : `replay-${seen}` });
     }
-    let request: ExecHostRequest;
+    let parsed: unknown;
     try {
-      request = parseUntrustedJson(requestJson) as ExecHostRequest;
+      parsed = parseUntrustedJson(requestJson);
     } catch {
       return fail(errors.json);
     }
     if (!policy.ok) return fail(errors.policyUnreadable, { error: policy.error });
+    // Everything below reads fields of the request: a signed `null` must get the typed denial, not a TypeError.
+    if (!isRecord(parsed)) return fail(validateRequest(parsed) ?? errors.json);
+    const request = parsed as unknown as ExecHostRequest;
     const approvals = policy.data;
     const evaluateOptions: EvaluateOptions = { ...this.options.evaluate };
-    if (isRecord(request) && request.needsScreenRecording === true && evaluateOptions.screenRecordingGranted === undefined) {
+    if (request.needsScreenRecording === true && evaluateOptions.screenRecordingGranted === undefined) {
       evaluateOptions.screenRecordingGranted = await screenRecordingGranted();
     }
     let evaluation: Evaluation = evaluateSystemRun(request, approvals, evaluateOptions);

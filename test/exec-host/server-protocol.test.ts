@@ -108,6 +108,13 @@ t.test('exec protocol', async (t) => {
     t.same(parseReply((await rawExchange(host.socketPath, empty.line)).text)?.error, { code: 'INVALID_REQUEST', message: 'command required', reason: 'invalid' });
     const nul = buildExecLine({ command: ['/usr/bin/touch', `${canary}\0x`] }, token);
     t.match(parseReply((await rawExchange(host.socketPath, nul.line)).text)?.error, { code: 'INVALID_REQUEST', reason: 'invalid' });
+    // A validly signed requestJson that is not an object (null included) gets the typed denial, never a dropped connection.
+    for (const [i, body] of ['null', '5', '"x"', '[]'].entries()) {
+      const n = `n-shape-${i}`;
+      const at = Date.now();
+      const line = encodeLine({ type: 'exec', id: `s${i}`, nonce: n, ts: at, hmac: signExecRequest(token, n, at, body), requestJson: body });
+      t.same(parseReply((await rawExchange(host.socketPath, line)).text), { type: 'exec-res', id: `s${i}`, ok: false, error: { code: 'INVALID_REQUEST', message: 'invalid payload', reason: 'invalid' } }, `requestJson ${body}`);
+    }
     noCanary('invalid payloads');
   });
 
