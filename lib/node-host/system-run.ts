@@ -151,9 +151,12 @@ export function toNodeResult(result: Partial<ExecResult> & { error?: string | nu
   return out.exitCode === undefined ? out : { exitCode: out.exitCode, timedOut: out.timedOut, success: out.success, stdout: out.stdout, stderr: out.stderr, error: out.error };
 }
 
-function sha256File(file: string): string | undefined {
+/** Streamed: an executable can be large, and reading it whole would stall the node's JS thread. */
+async function sha256File(file: string): Promise<string | undefined> {
   try {
-    return crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+    const hash = crypto.createHash('sha256');
+    for await (const chunk of fs.createReadStream(file)) hash.update(chunk as Buffer);
+    return hash.digest('hex');
   } catch {
     return undefined;
   }
@@ -260,7 +263,7 @@ export function createSystemRunService(options: SystemRunServiceOptions): System
       const plan = params.systemRunPlan;
       const planCwd = typeof plan.cwd === 'string' ? plan.cwd : undefined;
       const operand = plan.mutableFileOperand as { path?: unknown; sha256?: unknown } | undefined;
-      const operandChanged = operand && typeof operand.path === 'string' && typeof operand.sha256 === 'string' && sha256File(operand.path) !== operand.sha256;
+      const operandChanged = operand && typeof operand.path === 'string' && typeof operand.sha256 === 'string' && (await sha256File(operand.path)) !== operand.sha256;
       if (!sameArgv(plan.argv, params.command) || (planCwd ?? undefined) !== (params.cwd ?? planCwd) || operandChanged) {
         deny(params, commandText, 'SYSTEM_RUN_DENIED', 'SYSTEM_RUN_DENIED: execution plan mismatch', 'execution-plan-miss');
       }
@@ -353,7 +356,7 @@ export function createSystemRunService(options: SystemRunServiceOptions): System
     }
     const pinned = [resolved.path, ...argv.slice(1)];
     const policy = resolveEffectivePolicy(safeLoad(), agentId);
-    const sha256 = sha256File(resolved.path);
+    const sha256 = await sha256File(resolved.path);
     const argPattern = crypto.createHash('sha256').update(JSON.stringify([cwd, pinned])).digest('hex');
     const plan: Record<string, unknown> = {
       argv: pinned,

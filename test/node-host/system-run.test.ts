@@ -1,6 +1,7 @@
 // The node host's system.run service with real processes: the local runner and the app path through a
 // real exec host socket give the same result shape and the same denial codes; app mode with no app
 // fails closed; prepare → approved run; approvals get/set with base hashes; which.
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -125,6 +126,11 @@ t.test('prepare pins the executable; an approved run must match the plan', async
   t.match(ran, { exitCode: 0, stdout: 'approved\n', success: true }, 'approved plan runs under ask=always');
   const mismatch = await outcome(service.run({ ...approved, command: [argv[0]!, 'other'] }, { invokeId: 'p2' }));
   t.same(mismatch, { ok: false, code: 'SYSTEM_RUN_DENIED', message: 'SYSTEM_RUN_DENIED: execution plan mismatch' });
+  const operand = plan.mutableFileOperand as { path: string; sha256: string };
+  t.equal(operand.sha256, crypto.createHash('sha256').update(fs.readFileSync(argv[0]!)).digest('hex'), 'the hash of the executable\'s bytes');
+  const changed = { ...approved, systemRunPlan: { ...plan, mutableFileOperand: { ...operand, sha256: '0'.repeat(64) } } };
+  const changedOut = await outcome(service.run(changed, { invokeId: 'p4' }));
+  t.same(changedOut, { ok: false, code: 'SYSTEM_RUN_DENIED', message: 'SYSTEM_RUN_DENIED: execution plan mismatch' }, 'an executable whose bytes changed since prepare is refused');
   const unapproved = await outcome(service.run({ command: argv, cwd: '/', agentId: 'main' }, { invokeId: 'p3' }));
   t.same(unapproved, { ok: false, code: 'SYSTEM_RUN_DENIED', message: 'SYSTEM_RUN_DENIED: approval required' });
 });
