@@ -57,6 +57,8 @@ export async function askWithTimeout(approver: Approver, prompt: ApprovalPrompt,
   const timer = setTimeout(() => controller.abort(), timeoutMs);
   const onOuter = (): void => controller.abort();
   outer?.addEventListener('abort', onOuter, { once: true });
+  // Already withdrawn (the client left before the prompt began): nobody is asked.
+  if (outer?.aborted) controller.abort();
   try {
     const aborted = new Promise<null>((resolve) => controller.signal.addEventListener('abort', () => resolve(null), { once: true }));
     const decision = await Promise.race([approver.ask(prompt, controller.signal).catch(() => null), aborted]);

@@ -420,6 +420,8 @@ class ExecHostServer implements ExecHost {
     const gone = new AbortController();
     const onClose = (): void => gone.abort();
     socket.once('close', onClose);
+    // 'close' may have fired during an earlier await (e.g. the screen-recording check).
+    if (socket.destroyed) gone.abort();
     try {
       return await askWithTimeout(this.approver, prompt, this.promptTimeoutMs, gone.signal);
     } finally {

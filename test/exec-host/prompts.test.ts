@@ -40,6 +40,11 @@ t.test('terminal prompter: numbered and worded answers, timeout, control chars n
   input.write("don't allow\n");
   t.equal(await second, 'deny');
   t.equal(await askWithTimeout(term, prompt, 150), null, 'timeout → null');
+  const before = shown.length;
+  const started = Date.now();
+  t.equal(await askWithTimeout(term, prompt, 60_000, AbortSignal.abort()), null, 'an already withdrawn prompt → null');
+  t.ok(Date.now() - started < 30_000, 'without waiting for the timeout');
+  t.equal(shown.length, before, 'and nothing was shown to the human');
   t.equal(promptText({ ...prompt, commandText: 'a\x1b[2Jb\rc' }).split('\n')[0], 'a?[2Jb?c');
 });
 
