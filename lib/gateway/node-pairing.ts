@@ -34,8 +34,7 @@ export function approveNodeRequest(core: GatewayCore, requestId: string): { requ
   const platform = core.registry.get(request.nodeId)?.normalizedPlatform ?? detectPlatform(request.platform);
   const node = core.pairing.approveNode(request, core.policy.approvableCommands(platform, request.commands));
   const resolved = { requestId, nodeId: node.nodeId, decision: 'approved', ts: core.now() };
-  core.registry.get(node.nodeId)?.conn.sendText(JSON.stringify({ type: 'event', event: 'node.pair.resolved', payload: resolved }));
-  core.broadcast('node.pair.resolved', resolved, core.operatorsWith('node.pair.approve'));
+  announceResolved(core, resolved);
   return { requestId, nodeId: node.nodeId, commands: node.commands };
 }
 
@@ -43,7 +42,12 @@ export function rejectNodeRequest(core: GatewayCore, requestId: string): { reque
   const request = core.pairing.takeNodeRequest(requestId);
   if (!request) return undefined;
   const resolved = { requestId, nodeId: request.nodeId, decision: 'rejected', ts: core.now() };
-  core.registry.get(request.nodeId)?.conn.sendText(JSON.stringify({ type: 'event', event: 'node.pair.resolved', payload: resolved }));
-  core.broadcast('node.pair.resolved', resolved, core.operatorsWith('node.pair.approve'));
+  announceResolved(core, resolved);
   return { requestId, nodeId: request.nodeId };
+}
+
+/** The node hears its own decision (targeted, no seq); operators who may approve get the broadcast. */
+function announceResolved(core: GatewayCore, resolved: { nodeId: string }): void {
+  core.registry.get(resolved.nodeId)?.conn.sendText(JSON.stringify({ type: 'event', event: 'node.pair.resolved', payload: resolved }));
+  core.broadcast('node.pair.resolved', resolved, core.operatorsWith('node.pair.approve'));
 }
