@@ -23,7 +23,13 @@ const SELF = fileURLToPath(import.meta.url);
 const ITERATIONS = Number(process.env.BENCH_ITERATIONS ?? 200);
 const WARMUP = 20;
 
-interface Stats { n: number; p50: number; p99: number; mean: number; min: number }
+interface Stats {
+  n: number;
+  p50: number;
+  p99: number;
+  mean: number;
+  min: number;
+}
 
 function stats(samples: number[]): Stats {
   const s = [...samples].sort((a, b) => a - b);
@@ -50,20 +56,30 @@ async function hostMain(mb: number, backend: RunnerBackend, stateDir: string): P
   for (let i = 0; i < mb; i++) ballast.push(Buffer.alloc(1024 * 1024, i & 0xff)); // alloc fills: pages touched
   const host = await startExecHost({ stateDir, runner: { backend }, maxConcurrentRuns: 8 });
   const rssMb = Math.round(process.memoryUsage().rss / 1024 / 1024);
-  process.stdout.write(`${JSON.stringify({ ready: true, socketPath: host.socketPath, rssMb, ballast: ballast.length })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ ready: true, socketPath: host.socketPath, rssMb, ballast: ballast.length })}\n`,
+  );
   process.stdin.resume();
   process.stdin.once('end', () => void host.close().then(() => process.exit(0)));
 }
 
-interface HostProc { child: ChildProcess; rssMb: number; stateDir: string }
+interface HostProc {
+  child: ChildProcess;
+  rssMb: number;
+  stateDir: string;
+}
 
 async function launchHost(mb: number, backend: RunnerBackend, root: string): Promise<HostProc> {
   const stateDir = path.join(root, `state-${backend}-${mb}`);
   fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   const file = path.join(stateDir, 'exec-approvals.json');
   ensureApprovals(file, path.join(stateDir, 'exec-approvals.sock'));
-  updateApprovals(file, (d) => { d.defaults = { security: 'full', ask: 'off', askFallback: 'deny' }; });
-  const child = spawn(process.execPath, ['--import', 'tsx', SELF, '--host', String(mb), backend, stateDir], { stdio: ['pipe', 'pipe', 'inherit'] });
+  updateApprovals(file, (d) => {
+    d.defaults = { security: 'full', ask: 'off', askFallback: 'deny' };
+  });
+  const child = spawn(process.execPath, ['--import', 'tsx', SELF, '--host', String(mb), backend, stateDir], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   const rl = readline.createInterface({ input: child.stdout! });
   const first = await new Promise<string>((resolve, reject) => {
     rl.once('line', resolve);
@@ -81,14 +97,24 @@ async function stopHost(h: HostProc): Promise<void> {
 
 async function main(): Promise<void> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ocipc-bench-exec-'));
-  const results: Record<string, unknown> = { iterations: ITERATIONS, nativeSpawn: isNativeSpawnAvailable(), loadavg: os.loadavg().map((l) => Number(l.toFixed(2))) };
+  const results: Record<string, unknown> = {
+    iterations: ITERATIONS,
+    nativeSpawn: isNativeSpawnAvailable(),
+    loadavg: os.loadavg().map((l) => Number(l.toFixed(2))),
+  };
   try {
     const backends: RunnerBackend[] = isNativeSpawnAvailable() ? ['native', 'child-process'] : ['child-process'];
-    if (!isNativeSpawnAvailable()) console.log('!! nativeSpawn unavailable in this build: only the child_process runner is measured');
+    if (!isNativeSpawnAvailable())
+      console.log('!! nativeSpawn unavailable in this build: only the child_process runner is measured');
 
     // Floor: posix_spawn of /bin/true from this (small) process.
-    const floor = isNativeSpawnAvailable() ? await measure(() => nativeSpawn({ file: '/bin/true', argv: ['true'], env: {} })) : undefined;
-    if (floor) console.log(`floor  nativeSpawn(/bin/true)                     p50 ${fmt(floor.p50)}  p99 ${fmt(floor.p99)}  min ${fmt(floor.min)}`);
+    const floor = isNativeSpawnAvailable()
+      ? await measure(() => nativeSpawn({ file: '/bin/true', argv: ['true'], env: {} }))
+      : undefined;
+    if (floor)
+      console.log(
+        `floor  nativeSpawn(/bin/true)                     p50 ${fmt(floor.p50)}  p99 ${fmt(floor.p99)}  min ${fmt(floor.min)}`,
+      );
     results.floor = floor;
 
     const byRss: Record<string, Record<string, Stats & { rssMb: number }>> = {};
@@ -104,29 +130,43 @@ async function main(): Promise<void> {
         await stopHost(host);
         const label = mb === 0 ? 'small' : 'large';
         byRss[backend][label] = { ...s, rssMb: host.rssMb };
-        console.log(`socket exec /bin/true  runner=${backend.padEnd(13)} host RSS ${String(host.rssMb).padStart(5)} MB  p50 ${fmt(s.p50)}  p99 ${fmt(s.p99)}  min ${fmt(s.min)}`);
+        console.log(
+          `socket exec /bin/true  runner=${backend.padEnd(13)} host RSS ${String(host.rssMb).padStart(5)} MB  p50 ${fmt(s.p50)}  p99 ${fmt(s.p99)}  min ${fmt(s.min)}`,
+        );
       }
       const ratio = byRss[backend].large.p50 / byRss[backend].small.p50;
-      console.log(`  ratio p50 (≈1 GB / ≈50 MB host), runner=${backend}: ${ratio.toFixed(2)}${backend === 'native' ? `  (goal ≤ 1.2: ${ratio <= 1.2 ? 'met' : 'NOT met'})` : ''}`);
+      console.log(
+        `  ratio p50 (≈1 GB / ≈50 MB host), runner=${backend}: ${ratio.toFixed(2)}${backend === 'native' ? `  (goal ≤ 1.2: ${ratio <= 1.2 ? 'met' : 'NOT met'})` : ''}`,
+      );
     }
     results.byRss = byRss;
     const small = byRss[backends[0]].small;
     if (floor) {
-      console.log(`ratio socket exec (small host, ${backends[0]}) / nativeSpawn alone: p50 ${(small.p50 / floor.p50).toFixed(2)}  p99 ${(small.p99 / floor.p99).toFixed(2)}`);
-      results.socketOverFloor = { p50: small.p50 / floor.p50, p99: small.p99 / floor.p99, addedP50Ms: small.p50 - floor.p50 };
+      console.log(
+        `ratio socket exec (small host, ${backends[0]}) / nativeSpawn alone: p50 ${(small.p50 / floor.p50).toFixed(2)}  p99 ${(small.p99 / floor.p99).toFixed(2)}`,
+      );
+      results.socketOverFloor = {
+        p50: small.p50 / floor.p50,
+        p99: small.p99 / floor.p99,
+        addedP50Ms: small.p50 - floor.p50,
+      };
     }
 
     // Transport + auth + policy only: a signed exec the policy denies (nothing is spawned).
     {
       const host = await launchHost(0, backends[0], root);
-      updateApprovals(path.join(host.stateDir, 'exec-approvals.json'), (d) => { d.defaults = { security: 'deny' }; });
+      updateApprovals(path.join(host.stateDir, 'exec-approvals.json'), (d) => {
+        d.defaults = { security: 'deny' };
+      });
       const config = loadClientConfig(host.stateDir);
       const s = await measure(async () => {
         const r = await execViaSocket({ command: ['/bin/true'] }, config);
         if (r.ok) throw new Error('expected a denial');
       });
       await stopHost(host);
-      console.log(`transport+auth+policy (signed exec, denied, no spawn)          p50 ${fmt(s.p50)}  p99 ${fmt(s.p99)}  min ${fmt(s.min)}`);
+      console.log(
+        `transport+auth+policy (signed exec, denied, no spawn)          p50 ${fmt(s.p50)}  p99 ${fmt(s.p99)}  min ${fmt(s.min)}`,
+      );
       results.transportOnly = s;
     }
 
@@ -137,20 +177,24 @@ async function main(): Promise<void> {
     let next = 0;
     const latencies: number[] = [];
     const t0 = performance.now();
-    await Promise.all(Array.from({ length: 8 }, async () => {
-      while (next < total) {
-        next++;
-        const s0 = performance.now();
-        const r = await execViaSocket({ command: ['/bin/true'] }, config);
-        if (!r.ok) throw new Error('exec failed');
-        latencies.push(performance.now() - s0);
-      }
-    }));
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (next < total) {
+          next++;
+          const s0 = performance.now();
+          const r = await execViaSocket({ command: ['/bin/true'] }, config);
+          if (!r.ok) throw new Error('exec failed');
+          latencies.push(performance.now() - s0);
+        }
+      }),
+    );
     const seconds = (performance.now() - t0) / 1000;
     await stopHost(host);
     const lat = stats(latencies);
     const throughput = { execs: total, perSecond: total / seconds, p50: lat.p50, p99: lat.p99 };
-    console.log(`throughput, 8 concurrent clients, runner=${backends[0]}: ${throughput.perSecond.toFixed(0)} exec/s  (per-exec p50 ${fmt(lat.p50)}  p99 ${fmt(lat.p99)})`);
+    console.log(
+      `throughput, 8 concurrent clients, runner=${backends[0]}: ${throughput.perSecond.toFixed(0)} exec/s  (per-exec p50 ${fmt(lat.p50)}  p99 ${fmt(lat.p99)})`,
+    );
     results.throughput8 = throughput;
     console.log(`loadavg at start: ${(results.loadavg as number[]).join(' ')}`);
     console.log(JSON.stringify(results));

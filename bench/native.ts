@@ -16,7 +16,8 @@ const REPS = 3;
 const CALLS = 200_000;
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))];
+const pct = (xs: number[], p: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))];
 const fmt = (x: number, digits = 2) => x.toFixed(digits);
 
 const rawFloorC = `
@@ -51,7 +52,10 @@ function rawFloor(dir: string): { peercred: number; getppid: number } | undefine
   if (spawnSync('cc', ['-O2', '-o', exe, src], { stdio: 'inherit' }).status !== 0) return undefined;
   const out = spawnSync(exe, [String(CALLS)], { encoding: 'utf8' });
   if (out.status !== 0) return undefined;
-  const rows = out.stdout.trim().split('\n').map((l) => l.split(' ').map(Number));
+  const rows = out.stdout
+    .trim()
+    .split('\n')
+    .map((l) => l.split(' ').map(Number));
   return { peercred: median(rows.map((r) => r[0])), getppid: median(rows.map((r) => r[1])) };
 }
 
@@ -109,20 +113,51 @@ async function main(): Promise<void> {
     let sink = 0;
 
     const rows: [string, number][] = [
-      ['addon peerUid(fd)', nsPerCall(() => { sink += peerUid(fd); })],
-      ['addon peerUid(socket)', nsPerCall(() => { sink += peerUid(conn); })],
-      ['addon raw peerCred → Int32Array (no pidfd)', nsPerCall(() => { binding.peerCred(fd, out, token, false); sink += out[1]; })],
-      ['addon peerCredentials(socket) → object', nsPerCall(() => { sink += peerCredentials(conn).uid; })],
-      ['addon raw peerCred + SO_PEERPIDFD + close', nsPerCall(() => { binding.peerCred(fd, out, token, true); binding.closeFd(out[3]); }, CALLS / 4)],
+      [
+        'addon peerUid(fd)',
+        nsPerCall(() => {
+          sink += peerUid(fd);
+        }),
+      ],
+      [
+        'addon peerUid(socket)',
+        nsPerCall(() => {
+          sink += peerUid(conn);
+        }),
+      ],
+      [
+        'addon raw peerCred → Int32Array (no pidfd)',
+        nsPerCall(() => {
+          binding.peerCred(fd, out, token, false);
+          sink += out[1];
+        }),
+      ],
+      [
+        'addon peerCredentials(socket) → object',
+        nsPerCall(() => {
+          sink += peerCredentials(conn).uid;
+        }),
+      ],
+      [
+        'addon raw peerCred + SO_PEERPIDFD + close',
+        nsPerCall(() => {
+          binding.peerCred(fd, out, token, true);
+          binding.closeFd(out[3]);
+        }, CALLS / 4),
+      ],
     ];
     client.destroy();
     conn.destroy();
     server.close();
 
-    console.log(`\nopenclaw-ipc native bench — Node ${process.version}, ${os.cpus().length} cores, load ${os.loadavg()[0].toFixed(2)}`);
+    console.log(
+      `\nopenclaw-ipc native bench — Node ${process.version}, ${os.cpus().length} cores, load ${os.loadavg()[0].toFixed(2)}`,
+    );
     console.log(`\n1. Peer credentials (${CALLS} calls × ${REPS} reps, median ns/call)`);
     if (floor) {
-      console.log(`   raw C getsockopt(SO_PEERCRED)                 ${fmt(floor.peercred, 0).padStart(7)} ns   (floor, ratio 1.00)`);
+      console.log(
+        `   raw C getsockopt(SO_PEERCRED)                 ${fmt(floor.peercred, 0).padStart(7)} ns   (floor, ratio 1.00)`,
+      );
       console.log(`   raw C getppid() (trivial syscall)             ${fmt(floor.getppid, 0).padStart(7)} ns`);
     } else {
       console.log('   (the C floor program did not build or run: raw floor not measured)');
@@ -139,8 +174,12 @@ async function main(): Promise<void> {
       const nod = await sample(nodeSpawnTrue, nNode);
       const rss = rssMb();
       console.log(`   ${label} (RSS ${fmt(rss, 0)} MB)`);
-      console.log(`     nativeSpawn          p50 ${fmt(median(nat)).padStart(7)}  p99 ${fmt(pct(nat, 0.99)).padStart(7)}  (n=${nNative})`);
-      console.log(`     child_process.spawn  p50 ${fmt(median(nod)).padStart(7)}  p99 ${fmt(pct(nod, 0.99)).padStart(7)}  (n=${nNode})`);
+      console.log(
+        `     nativeSpawn          p50 ${fmt(median(nat)).padStart(7)}  p99 ${fmt(pct(nat, 0.99)).padStart(7)}  (n=${nNative})`,
+      );
+      console.log(
+        `     child_process.spawn  p50 ${fmt(median(nod)).padStart(7)}  p99 ${fmt(pct(nod, 0.99)).padStart(7)}  (n=${nNode})`,
+      );
       console.log(`     ratio node/native    ${fmt(median(nod) / median(nat))}`);
       return { nat: median(nat), nod: median(nod) };
     };
@@ -151,7 +190,9 @@ async function main(): Promise<void> {
     for (let i = 0; i < big.length; i += 4096) big[i] = 1; // touch every page
     const large = await spawnTable('large parent', 100, 20);
     sink += big[4096];
-    console.log(`   growth small→large: nativeSpawn ×${fmt(large.nat / small.nat)}, child_process.spawn ×${fmt(large.nod / small.nod)}`);
+    console.log(
+      `   growth small→large: nativeSpawn ×${fmt(large.nat / small.nat)}, child_process.spawn ×${fmt(large.nod / small.nod)}`,
+    );
     if (sink === -1) console.log('');
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

@@ -18,7 +18,10 @@ let run = 0;
 
 function nonces(n: number): string[] {
   // 32 lowercase hex chars, like upstream clients' nonces.
-  return Array.from({ length: n }, (_, i) => `${(run * 1_000_003 + i).toString(16).padStart(16, '0')}${'ab'.repeat(8)}`);
+  return Array.from(
+    { length: n },
+    (_, i) => `${(run * 1_000_003 + i).toString(16).padStart(16, '0')}${'ab'.repeat(8)}`,
+  );
 }
 
 /** Median over rounds of the µs per call for `CALLS` remember() calls on a new cache. */
@@ -65,12 +68,20 @@ try {
   loaded.close();
 
   const us = (v: number): string => `${v.toFixed(2)} µs`;
-  process.stdout.write(`remember() × ${CALLS}, median of ${ROUNDS} rounds (${os.cpus().length} CPUs, tmpdir ${os.tmpdir()})\n`);
+  process.stdout.write(
+    `remember() × ${CALLS}, median of ${ROUNDS} rounds (${os.cpus().length} CPUs, tmpdir ${os.tmpdir()})\n`,
+  );
   process.stdout.write(`  memory-only (floor)          ${us(memory)} / call\n`);
-  process.stdout.write(`  journaled                    ${us(journaled)} / call  (+${us(journaled - memory)}, ×${(journaled / memory).toFixed(1)})\n`);
+  process.stdout.write(
+    `  journaled                    ${us(journaled)} / call  (+${us(journaled - memory)}, ×${(journaled / memory).toFixed(1)})\n`,
+  );
   process.stdout.write(`  memory-only, short window     ${us(memoryShort)} / call\n`);
-  process.stdout.write(`  journaled + compaction        ${us(compacting)} / call  (+${us(compacting - memoryShort)}; a rewrite every ~100 calls)\n`);
-  process.stdout.write(`load 100 000 live entries (${(bytes / 1024 / 1024).toFixed(1)} MiB): ${loadMs.toFixed(0)} ms (includes the rewrite + fsync)\n`);
+  process.stdout.write(
+    `  journaled + compaction        ${us(compacting)} / call  (+${us(compacting - memoryShort)}; a rewrite every ~100 calls)\n`,
+  );
+  process.stdout.write(
+    `load 100 000 live entries (${(bytes / 1024 / 1024).toFixed(1)} MiB): ${loadMs.toFixed(0)} ms (includes the rewrite + fsync)\n`,
+  );
 } finally {
   fs.rmSync(root, { recursive: true, force: true });
 }

@@ -6,15 +6,21 @@ import os from 'node:os';
 import path from 'node:path';
 
 import {
-  PendingApprovals, addAllowlistPattern, approvalsFilePath, connectOperator, startExecHost, startGateway,
-  startNodeHost, updateApprovals,
+  PendingApprovals,
+  addAllowlistPattern,
+  approvalsFilePath,
+  connectOperator,
+  startExecHost,
+  startGateway,
+  startNodeHost,
+  updateApprovals,
 } from 'openclaw-ipc';
 
 export async function main(): Promise<string> {
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'openclaw-ipc-example-'));
-  const pending = new PendingApprovals();                   // approvals waiting for an operator
+  const pending = new PendingApprovals(); // approvals waiting for an operator
   const gateway = await startGateway({ port: 0, stateDir, pending, autoApproveNodes: true });
-  const app = await startExecHost({ stateDir, pending });   // socket 0600, token in exec-approvals.json
+  const app = await startExecHost({ stateDir, pending }); // socket 0600, token in exec-approvals.json
 
   // Policy: allowlist mode, and /bin/echo (resolved to its real path) is allowed.
   updateApprovals(approvalsFilePath(stateDir), (file) => {
@@ -22,7 +28,13 @@ export async function main(): Promise<string> {
     addAllowlistPattern(file, 'main', fs.realpathSync('/bin/echo'));
   });
 
-  const node = await startNodeHost({ url: gateway.url, token: gateway.token, stateDir, displayName: 'example', log: () => {} });
+  const node = await startNodeHost({
+    url: gateway.url,
+    token: gateway.token,
+    stateDir,
+    displayName: 'example',
+    log: () => {},
+  });
   await node.ready;
   await gateway.nodes.waitFor(node.nodeId);
 
@@ -34,7 +46,7 @@ export async function main(): Promise<string> {
       params: { command: ['echo', 'hello from the node'] },
       idempotencyKey: 'example-1',
     });
-    return result.payload.stdout;                           // "hello from the node\n"
+    return result.payload.stdout; // "hello from the node\n"
   } finally {
     operator.close();
     await node.close();

@@ -3,39 +3,130 @@ export * from './common/errors.js';
 export { peerCredentials, peerUid, type PeerCredentials } from './native/peer.js';
 export { isNativeAvailable } from './native/binding.js';
 export {
-  nativeSpawn, isNativeSpawnAvailable, type NativeSpawnOptions, type NativeSpawnResult,
+  nativeSpawn,
+  isNativeSpawnAvailable,
+  type NativeSpawnOptions,
+  type NativeSpawnResult,
 } from './native/spawn.js';
 export {
-  startBridgeHost, bridgeRequest, connectBridge, discoverBridgeHost, handshakeBridge, BridgeError, BridgeTransportError,
-  type BridgeHost, type BridgeHostOptions, type BridgeClientOptions, type BridgeConnection, type BridgeRequestOptions,
+  startBridgeHost,
+  bridgeRequest,
+  connectBridge,
+  discoverBridgeHost,
+  handshakeBridge,
+  BridgeError,
+  BridgeTransportError,
+  type BridgeHost,
+  type BridgeHostOptions,
+  type BridgeClientOptions,
+  type BridgeConnection,
+  type BridgeRequestOptions,
   type BridgeRequestResult,
 } from './bridge/index.js';
 export { openPeerProcess, PeerProcess } from './native/peer.js';
 export {
-  codeIdentity, verifyTeamId, teamRequirement, isValidTeamId,
-  type CodeTarget, type CodeIdentity, type TeamIdVerification, type VerifyTeamIdOptions,
+  codeIdentity,
+  verifyTeamId,
+  teamRequirement,
+  isValidTeamId,
+  type CodeTarget,
+  type CodeIdentity,
+  type TeamIdVerification,
+  type VerifyTeamIdOptions,
 } from './native/code-identity.js';
 export {
-  permissions, PERMISSION_NAMES, type PermissionName, type PermissionStatus, type PermissionResult,
+  permissions,
+  PERMISSION_NAMES,
+  type PermissionName,
+  type PermissionStatus,
+  type PermissionResult,
   type PermissionOptions,
 } from './native/permissions.js';
 export {
-  GatewayClient, type GatewayClientOptions, type ClientInfo, type HelloOk, type EventFrame, type RequestOptions, type ReconnectOptions,
+  GatewayClient,
+  type GatewayClientOptions,
+  type ClientInfo,
+  type HelloOk,
+  type EventFrame,
+  type RequestOptions,
+  type ReconnectOptions,
 } from './client/gateway-client.js';
 export { GatewayClientError, GatewayRequestError } from './client/errors.js';
-export { loadOrCreateIdentity, loadDeviceToken, storeDeviceToken, IdentityError, type StoredIdentity } from './client/identity.js';
-export { connectOperator, resolveOperatorTarget, resolveNodeId, OPERATOR_SCOPES, type OperatorTarget } from './client/operator.js';
+export {
+  loadOrCreateIdentity,
+  loadDeviceToken,
+  storeDeviceToken,
+  IdentityError,
+  type StoredIdentity,
+} from './client/identity.js';
+export {
+  connectOperator,
+  resolveOperatorTarget,
+  resolveNodeId,
+  OPERATOR_SCOPES,
+  type OperatorTarget,
+} from './client/operator.js';
 export { startNodeHost, NODE_COMMANDS, type NodeHost, type NodeHostOptions } from './node-host/host.js';
 export {
-  startExecHost, execViaSocket, requestApprovalViaSocket, loadClientConfig, evaluateSystemRun, applyDecision, resolveEffectivePolicy,
-  runCommand, buildChildEnv, validateEnvOverrides, canonicalCommandText, rawCommandMatches, readApprovals, updateApprovals, ensureApprovals,
-  approvalsFilePath, socketPathFor, addAllowlistPattern, signExecRequest, verifyExecRequest, TerminalApprover, DesktopApprover, QueueApprover, composeApprovers,
-  ExecHostClientError, ApprovalsFileError, EnvOverrideError, InstanceLockedError, SocketSetupError,
-  type ExecHost, type ExecHostOptions, type ExecHostRequest, type ExecHostResponse, type ExecResult, type Evaluation, type EffectivePolicy,
-  type RunPlan, type Denial, type RunCommandOptions, type ApprovalsFile, type Approver, type ApprovalPrompt,
+  startExecHost,
+  execViaSocket,
+  requestApprovalViaSocket,
+  loadClientConfig,
+  evaluateSystemRun,
+  applyDecision,
+  resolveEffectivePolicy,
+  runCommand,
+  buildChildEnv,
+  validateEnvOverrides,
+  canonicalCommandText,
+  rawCommandMatches,
+  readApprovals,
+  updateApprovals,
+  ensureApprovals,
+  approvalsFilePath,
+  socketPathFor,
+  addAllowlistPattern,
+  signExecRequest,
+  verifyExecRequest,
+  TerminalApprover,
+  DesktopApprover,
+  QueueApprover,
+  composeApprovers,
+  ExecHostClientError,
+  ApprovalsFileError,
+  EnvOverrideError,
+  InstanceLockedError,
+  SocketSetupError,
+  type ExecHost,
+  type ExecHostOptions,
+  type ExecHostRequest,
+  type ExecHostResponse,
+  type ExecResult,
+  type Evaluation,
+  type EffectivePolicy,
+  type RunPlan,
+  type Denial,
+  type RunCommandOptions,
+  type ApprovalsFile,
+  type Approver,
+  type ApprovalPrompt,
 } from './exec-host/index.js';
 export {
-  startGateway, GatewayLockedError, type GatewayOptions, type GatewayHandle, type GatewayNodes, type NodeSession, type PairedDevice, type PairedNode, type IdempotencyLimits,
+  startGateway,
+  GatewayLockedError,
+  type GatewayOptions,
+  type GatewayHandle,
+  type GatewayNodes,
+  type NodeSession,
+  type PairedDevice,
+  type PairedNode,
+  type IdempotencyLimits,
 } from './gateway/index.js';
 export * as protocol from './protocol/index.js';
-export { PendingApprovals, APPROVAL_DECISIONS, type ApprovalDecision, type PendingApproval, type ApprovalOutcome } from './common/pending-approvals.js';
+export {
+  PendingApprovals,
+  APPROVAL_DECISIONS,
+  type ApprovalDecision,
+  type PendingApproval,
+  type ApprovalOutcome,
+} from './common/pending-approvals.js';

@@ -11,7 +11,11 @@ t.setTimeout(180_000);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 t.test('examples/local-stack.ts runs a command on a node end to end', async (t) => {
-  const run = spawnSync(process.execPath, ['--import', 'tsx', 'examples/local-stack.ts'], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+  const run = spawnSync(process.execPath, ['--import', 'tsx', 'examples/local-stack.ts'], {
+    cwd: root,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
   t.equal(run.status, 0, run.stderr);
   t.equal(run.stdout, 'hello from the node\n');
 });

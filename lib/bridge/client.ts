@@ -4,12 +4,28 @@ import os from 'node:os';
 import path from 'node:path';
 
 import { dispatchRequest } from './dispatch.js';
-import { decodeResponse, encodeCase, encodeRequest, parseSafeJson, type DecodedResponse, type JsonValue } from './envelope.js';
+import {
+  decodeResponse,
+  encodeCase,
+  encodeRequest,
+  parseSafeJson,
+  type DecodedResponse,
+  type JsonValue,
+} from './envelope.js';
 import { BridgeError, BridgeTransportError } from './errors.js';
 import { bridgeCandidates, BRIDGE_SOCKET_ENV, NO_REMOTE_ENV, realSocketPath, type BridgePathOptions } from './paths.js';
 import {
-  BRIDGE_MAX_VERSION, BRIDGE_MIN_VERSION, compareVersions, formatVersion, isKnownOperation, operationAllowedAt,
-  operationHasNoPayload, type BridgeClientInfo, type BridgeHandshakeResponse, type BridgePermissions, type BridgeProtocolVersion,
+  BRIDGE_MAX_VERSION,
+  BRIDGE_MIN_VERSION,
+  compareVersions,
+  formatVersion,
+  isKnownOperation,
+  operationAllowedAt,
+  operationHasNoPayload,
+  type BridgeClientInfo,
+  type BridgeHandshakeResponse,
+  type BridgePermissions,
+  type BridgeProtocolVersion,
 } from './protocol.js';
 import { createLocalServices, type BridgeServices } from './services.js';
 import { snapshotsFromResponse, type BridgeSnapshotInfo } from './snapshot-info.js';
@@ -46,7 +62,8 @@ export function parseHandshakeResponse(value: unknown): BridgeHandshakeResponse 
   if (value === null || typeof value !== 'object' || Array.isArray(value)) throw badHandshake('not an object');
   const v = value as Record<string, unknown>;
   const nv = v.negotiatedVersion as Record<string, unknown> | undefined;
-  if (!nv || !Number.isInteger(nv.major) || !Number.isInteger(nv.minor)) throw badHandshake('negotiatedVersion missing');
+  if (!nv || !Number.isInteger(nv.major) || !Number.isInteger(nv.minor))
+    throw badHandshake('negotiatedVersion missing');
   const perms = (v.permissions ?? {}) as Record<string, unknown>;
   const permissions: BridgePermissions = {
     screenRecording: perms.screenRecording === true,
@@ -91,7 +108,10 @@ async function roundTrip(socketPath: string, body: Buffer, opts: ExchangeOptions
  * Handshakes with the host at `socketPath`, starting at `protocolVersion` (1.7) and retrying with
  * minor − 1 … 1.0, each on a new connection, while the host answers versionMismatch.
  */
-export async function handshakeBridge(socketPath: string, opts: BridgeClientOptions = {}): Promise<BridgeHandshakeResponse> {
+export async function handshakeBridge(
+  socketPath: string,
+  opts: BridgeClientOptions = {},
+): Promise<BridgeHandshakeResponse> {
   const top = opts.protocolVersion ?? BRIDGE_MAX_VERSION;
   const client = clientInfo(opts);
   for (let minor = top.minor; ; minor -= 1) {
@@ -104,8 +124,10 @@ export async function handshakeBridge(socketPath: string, opts: BridgeClientOpti
       if (compareVersions(hs.negotiatedVersion, requested) > 0) hs.negotiatedVersion = requested;
       return hs;
     } catch (err) {
-      const canDowngrade = err instanceof BridgeError && err.bridgeCode === 'versionMismatch'
-        && compareVersions({ major: top.major, minor: minor - 1 }, BRIDGE_MIN_VERSION) >= 0;
+      const canDowngrade =
+        err instanceof BridgeError &&
+        err.bridgeCode === 'versionMismatch' &&
+        compareVersions({ major: top.major, minor: minor - 1 }, BRIDGE_MIN_VERSION) >= 0;
       if (!canDowngrade) throw err;
     }
   }
@@ -116,7 +138,11 @@ export async function connectBridge(socketPath: string, opts: BridgeClientOption
   const resolved = path.resolve(socketPath);
   const handshake = await handshakeBridge(resolved, opts);
   const negotiatedVersion = handshake.negotiatedVersion;
-  async function request(op: string, payload?: unknown, callOpts: { timeoutMs?: number } = {}): Promise<DecodedResponse> {
+  async function request(
+    op: string,
+    payload?: unknown,
+    callOpts: { timeoutMs?: number } = {},
+  ): Promise<DecodedResponse> {
     if (op === 'handshake' || (isKnownOperation(op) && !operationAllowedAt(op, negotiatedVersion))) {
       throw new BridgeError({
         code: 'operationNotSupported',
@@ -191,7 +217,9 @@ export async function discoverBridgeHost(opts: DiscoverOptions = {}): Promise<Br
   const explicitPath = opts.socketPath ?? env[BRIDGE_SOCKET_ENV]?.trim();
   const explicit = Boolean(explicitPath);
   if (!explicit && env[NO_REMOTE_ENV] !== undefined) return { probes: [], local: true, explicit };
-  const candidates = explicitPath ? [{ name: 'explicit', socketPath: path.resolve(explicitPath) }] : bridgeCandidates(opts);
+  const candidates = explicitPath
+    ? [{ name: 'explicit', socketPath: path.resolve(explicitPath) }]
+    : bridgeCandidates(opts);
   const probes: BridgeProbe[] = [];
   const tried = new Set<string>();
   for (const candidate of candidates) {
@@ -236,22 +264,44 @@ export interface BridgeRequestResult {
  * Runs one operation on the first acceptable host, or locally when none is found. With an explicit socket
  * (option or PEEKABOO_BRIDGE_SOCKET) only that host is used and its failure is thrown, never masked.
  */
-export async function bridgeRequest(op: string, payload?: unknown, opts: BridgeRequestOptions = {}): Promise<BridgeRequestResult> {
+export async function bridgeRequest(
+  op: string,
+  payload?: unknown,
+  opts: BridgeRequestOptions = {},
+): Promise<BridgeRequestResult> {
   const env = opts.env ?? process.env;
   const explicitPath = opts.socketPath ?? env[BRIDGE_SOCKET_ENV]?.trim();
   if (explicitPath) {
     // The caller chose this host: its handshake or transport error is the answer (typed, unmasked).
     const connection = await connectBridge(explicitPath, opts);
     const response = await connection.request(op, payload, opts);
-    const probes: BridgeProbe[] = [{ name: 'explicit', socketPath: connection.socketPath, outcome: 'accepted', handshake: connection.handshake }];
-    return { via: 'remote', socketPath: connection.socketPath, negotiatedVersion: connection.negotiatedVersion, response, probes };
+    const probes: BridgeProbe[] = [
+      { name: 'explicit', socketPath: connection.socketPath, outcome: 'accepted', handshake: connection.handshake },
+    ];
+    return {
+      via: 'remote',
+      socketPath: connection.socketPath,
+      negotiatedVersion: connection.negotiatedVersion,
+      response,
+      probes,
+    };
   }
   const discovery = await discoverBridgeHost({ ...opts, operation: op });
   if (discovery.selected) {
     const response = await discovery.selected.request(op, payload, opts);
-    return { via: 'remote', socketPath: discovery.selected.socketPath, negotiatedVersion: discovery.selected.negotiatedVersion, response, probes: discovery.probes };
+    return {
+      via: 'remote',
+      socketPath: discovery.selected.socketPath,
+      negotiatedVersion: discovery.selected.negotiatedVersion,
+      response,
+      probes: discovery.probes,
+    };
   }
-  return { via: 'local', response: await runLocally(op, payload, opts.localServices ?? createLocalServices()), probes: discovery.probes };
+  return {
+    via: 'local',
+    response: await runLocally(op, payload, opts.localServices ?? createLocalServices()),
+    probes: discovery.probes,
+  };
 }
 
 export interface BridgeSnapshotListResult extends Omit<BridgeRequestResult, 'response'> {
@@ -278,20 +328,28 @@ export async function runLocally(op: string, payload: unknown, services: BridgeS
     try {
       json = parseSafeJson(Buffer.from(JSON.stringify(payload ?? {}) ?? 'null'));
     } catch (err) {
-      throw new BridgeError({ code: 'decodingFailed', message: 'Failed to decode request', details: (err as Error).message });
+      throw new BridgeError({
+        code: 'decodingFailed',
+        message: 'Failed to decode request',
+        details: (err as Error).message,
+      });
     }
   }
-  const reply = await dispatchRequest({
-    services,
-    minVersion: BRIDGE_MIN_VERSION,
-    maxVersion: BRIDGE_MAX_VERSION,
-    hostKind: 'inProcess',
-    build: 'dev',
-    hostUid: process.getuid?.() ?? -1,
-    allowedBundleIds: [],
-    handshakeTeamIds: [],
-    platform: process.platform,
-  }, json === undefined ? { op } : { op, payload: json }, {});
+  const reply = await dispatchRequest(
+    {
+      services,
+      minVersion: BRIDGE_MIN_VERSION,
+      maxVersion: BRIDGE_MAX_VERSION,
+      hostKind: 'inProcess',
+      build: 'dev',
+      hostUid: process.getuid?.() ?? -1,
+      allowedBundleIds: [],
+      handshakeTeamIds: [],
+      platform: process.platform,
+    },
+    json === undefined ? { op } : { op, payload: json },
+    {},
+  );
   // Same decoding path as a remote reply, so callers see identical shapes and errors.
   return decodeResponse(encodeCase(reply.case, reply.value));
 }

@@ -3,8 +3,14 @@
 import { BridgeError, type BridgeErrorEnvelope } from './errors.js';
 import type { DecodedRequest, JsonValue } from './envelope.js';
 import {
-  compareVersions, formatVersion, operationAllowedAt, requiredPermissions,
-  type BridgeHandshakeResponse, type BridgePermission, type BridgePermissions, type BridgeProtocolVersion,
+  compareVersions,
+  formatVersion,
+  operationAllowedAt,
+  requiredPermissions,
+  type BridgeHandshakeResponse,
+  type BridgePermission,
+  type BridgePermissions,
+  type BridgeProtocolVersion,
 } from './protocol.js';
 import type { BridgeReply, BridgeServices } from './services.js';
 
@@ -44,14 +50,24 @@ function optionalString(obj: Record<string, unknown>, key: string): string | und
   return v;
 }
 
-async function handshake(ctx: DispatchContext, payload: JsonValue | undefined, peer: DispatchPeer): Promise<BridgeReply> {
-  if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) throw decodeFailure('handshake payload must be an object');
+async function handshake(
+  ctx: DispatchContext,
+  payload: JsonValue | undefined,
+  peer: DispatchPeer,
+): Promise<BridgeReply> {
+  if (payload === null || typeof payload !== 'object' || Array.isArray(payload))
+    throw decodeFailure('handshake payload must be an object');
   const pv = payload.protocolVersion as Record<string, unknown> | undefined;
   if (!pv || typeof pv !== 'object' || !isInt(pv.major, 0, 0xffff) || !isInt(pv.minor, 0, 0xffff)) {
     throw decodeFailure('protocolVersion must be {major, minor} integers');
   }
   const client = payload.client as Record<string, unknown> | undefined;
-  if (!client || typeof client !== 'object' || Array.isArray(client) || !isInt(client.processIdentifier, -0x80000000, 0x7fffffff)) {
+  if (
+    !client ||
+    typeof client !== 'object' ||
+    Array.isArray(client) ||
+    !isInt(client.processIdentifier, -0x80000000, 0x7fffffff)
+  ) {
     throw decodeFailure('client.processIdentifier (int32) is required');
   }
   const requested: BridgeProtocolVersion = { major: pv.major, minor: pv.minor };
@@ -74,7 +90,10 @@ async function handshake(ctx: DispatchContext, payload: JsonValue | undefined, p
     throw new BridgeError({ code: 'unauthorizedClient', message: `Team ${team} is not authorized` });
   }
   if (peer.uid !== undefined && peer.uid !== ctx.hostUid) {
-    throw new BridgeError({ code: 'unauthorizedClient', message: `UID ${peer.uid} is not authorized for this listener` });
+    throw new BridgeError({
+      code: 'unauthorizedClient',
+      message: `UID ${peer.uid} is not authorized for this listener`,
+    });
   }
   // Inside the range already, so clamping is the requested version itself.
   const negotiated = requested;
@@ -97,11 +116,17 @@ async function handshake(ctx: DispatchContext, payload: JsonValue | undefined, p
 
 /** The alphabetically first permission `op` needs that is not granted. */
 export function missingPermission(op: string, permissions: BridgePermissions): BridgePermission | undefined {
-  return requiredPermissions(op).filter((p) => !permissions[p]).sort()[0];
+  return requiredPermissions(op)
+    .filter((p) => !permissions[p])
+    .sort()[0];
 }
 
 /** Runs one decoded request. Never rejects: every failure becomes an error envelope reply. */
-export async function dispatchRequest(ctx: DispatchContext, request: DecodedRequest, peer: DispatchPeer): Promise<BridgeReply> {
+export async function dispatchRequest(
+  ctx: DispatchContext,
+  request: DecodedRequest,
+  peer: DispatchPeer,
+): Promise<BridgeReply> {
   try {
     // The handshake counts as permissionsStatus for routing, which every host serves.
     if (request.op === 'handshake') return await handshake(ctx, request.payload, peer);
@@ -109,14 +134,19 @@ export async function dispatchRequest(ctx: DispatchContext, request: DecodedRequ
       throw new BridgeError({
         code: 'operationNotSupported',
         message: `Operation ${request.op} is not supported by this host`,
-        details: requiredPermissions(request.op).length > 0
-          ? `${request.op} needs macOS UI automation with ${requiredPermissions(request.op).join(', ')}; this host runs on ${ctx.platform}`
-          : `${request.op} is not implemented by this host (${ctx.platform})`,
+        details:
+          requiredPermissions(request.op).length > 0
+            ? `${request.op} needs macOS UI automation with ${requiredPermissions(request.op).join(', ')}; this host runs on ${ctx.platform}`
+            : `${request.op} is not implemented by this host (${ctx.platform})`,
       });
     }
     const missing = missingPermission(request.op, await ctx.services.permissions());
     if (missing !== undefined) {
-      throw new BridgeError({ code: 'permissionDenied', message: `${request.op} requires the ${missing} permission`, permission: missing });
+      throw new BridgeError({
+        code: 'permissionDenied',
+        message: `${request.op} requires the ${missing} permission`,
+        permission: missing,
+      });
     }
     return await ctx.services.handle(request.op, request.payload);
   } catch (err) {

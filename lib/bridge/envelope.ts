@@ -56,7 +56,10 @@ function isPlainObject(value: unknown): value is Record<string, JsonValue> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
-const DECODING_FAILED: BridgeErrorEnvelope = Object.freeze({ code: 'decodingFailed', message: 'Failed to decode request' });
+const DECODING_FAILED: BridgeErrorEnvelope = Object.freeze({
+  code: 'decodingFailed',
+  message: 'Failed to decode request',
+});
 
 function decodingFailed(details: string): RequestDecodeResult {
   return { ok: false, error: { ...DECODING_FAILED, details } };
@@ -112,11 +115,19 @@ export function decodeResponse(bytes: Uint8Array): DecodedResponse {
   try {
     root = parseSafeJson(bytes);
   } catch (err) {
-    throw new BridgeError({ code: 'decodingFailed', message: 'Failed to decode bridge response', details: (err as Error).message });
+    throw new BridgeError({
+      code: 'decodingFailed',
+      message: 'Failed to decode bridge response',
+      details: (err as Error).message,
+    });
   }
   const keys = isPlainObject(root) ? Object.keys(root) : [];
   if (!isPlainObject(root) || keys.length !== 1 || !isPlainObject(root[keys[0]])) {
-    throw new BridgeError({ code: 'decodingFailed', message: 'Failed to decode bridge response', details: 'not a single-case envelope' });
+    throw new BridgeError({
+      code: 'decodingFailed',
+      message: 'Failed to decode bridge response',
+      details: 'not a single-case envelope',
+    });
   }
   const caseName = keys[0];
   const body = root[caseName] as Record<string, JsonValue>;

@@ -39,7 +39,11 @@ export function readToEnd(socket: net.Socket, { maxBytes, timeoutMs }: ReadToEnd
     const onData = (chunk: Buffer): void => {
       total += chunk.length;
       if (total > maxBytes) {
-        finish(new BridgeTransportError('ERR_BRIDGE_MESSAGE_TOO_LARGE', `bridge message exceeds ${maxBytes} bytes`, { errno: osConstants.errno.EMSGSIZE }));
+        finish(
+          new BridgeTransportError('ERR_BRIDGE_MESSAGE_TOO_LARGE', `bridge message exceeds ${maxBytes} bytes`, {
+            errno: osConstants.errno.EMSGSIZE,
+          }),
+        );
         return;
       }
       chunks.push(chunk);
@@ -47,10 +51,13 @@ export function readToEnd(socket: net.Socket, { maxBytes, timeoutMs }: ReadToEnd
     const onEnd = (): void => finish(undefined, Buffer.concat(chunks, total));
     const onError = (err: Error): void => {
       const code = (err as NodeJS.ErrnoException).code ?? 'EIO';
-      finish(new BridgeTransportError('ERR_BRIDGE_CONNECT', `bridge socket error while reading: ${code}`, { cause: err }));
+      finish(
+        new BridgeTransportError('ERR_BRIDGE_CONNECT', `bridge socket error while reading: ${code}`, { cause: err }),
+      );
     };
     // 'close' without 'end' means the stream was torn down (reset) before EOF.
-    const onClose = (): void => finish(new BridgeTransportError('ERR_BRIDGE_CONNECT', 'bridge socket closed before end of message'));
+    const onClose = (): void =>
+      finish(new BridgeTransportError('ERR_BRIDGE_CONNECT', 'bridge socket closed before end of message'));
     const timer = setTimeout(() => {
       finish(new BridgeTransportError('ERR_BRIDGE_TIMEOUT', `no complete bridge message within ${timeoutMs} ms`));
     }, timeoutMs);

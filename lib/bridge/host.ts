@@ -10,8 +10,15 @@ import { readToEnd } from './framing.js';
 import { assertSocketPathFits, defaultHostSocketPath } from './paths.js';
 import { authorizeBridgePeer, unsignedRuleActive, type BridgePeerPolicy, type TeamIdVerifier } from './peer-policy.js';
 import {
-  ALLOW_UNSIGNED_ENV, BRIDGE_MAX_CONNECTIONS, BRIDGE_MAX_MESSAGE_BYTES, BRIDGE_MAX_VERSION, BRIDGE_MIN_VERSION,
-  BRIDGE_READ_TIMEOUT_MS, PEEKABOO_TEAM_ID, type BridgeHostKind, type BridgeProtocolVersion,
+  ALLOW_UNSIGNED_ENV,
+  BRIDGE_MAX_CONNECTIONS,
+  BRIDGE_MAX_MESSAGE_BYTES,
+  BRIDGE_MAX_VERSION,
+  BRIDGE_MIN_VERSION,
+  BRIDGE_READ_TIMEOUT_MS,
+  PEEKABOO_TEAM_ID,
+  type BridgeHostKind,
+  type BridgeProtocolVersion,
 } from './protocol.js';
 import { createLocalServices, type BridgeServices } from './services.js';
 import { defaultVerifyTeamId } from './team-id.js';
@@ -76,7 +83,10 @@ export async function startBridgeHost(opts: BridgeHostOptions = {}): Promise<Bri
   const readTimeoutMs = opts.readTimeoutMs ?? BRIDGE_READ_TIMEOUT_MS;
   const maxConnections = opts.maxConnections ?? BRIDGE_MAX_CONNECTIONS;
   const allowedTeamIds = Object.freeze([...(opts.allowedTeamIds ?? [PEEKABOO_TEAM_ID])]);
-  if (allowedTeamIds.length > 32 || allowedTeamIds.some((id) => typeof id !== 'string' || id.length === 0 || id.length > 64)) {
+  if (
+    allowedTeamIds.length > 32 ||
+    allowedTeamIds.some((id) => typeof id !== 'string' || id.length === 0 || id.length > 64)
+  ) {
     throw new TypeError('allowedTeamIds must be at most 32 non-empty strings');
   }
   const policy: BridgePeerPolicy = {
@@ -97,10 +107,12 @@ export async function startBridgeHost(opts: BridgeHostOptions = {}): Promise<Bri
     handshakeTeamIds: Object.freeze([...(opts.handshakeTeamIds ?? [])]),
     platform: process.platform,
   };
-  const unauthorizedDetails = allowedTeamIds.length === 0
-    ? 'only peers running as the host user are accepted'
-    : `allowed TeamIDs: ${allowedTeamIds.join(', ')}; unsigned clients are accepted only by a debug-build host with ${ALLOW_UNSIGNED_ENV}=1 and the same user`;
-  if (policy.allowUnsignedSameUid) log('warn', `${ALLOW_UNSIGNED_ENV}=1 in a debug build: unsigned same-user clients will be accepted`);
+  const unauthorizedDetails =
+    allowedTeamIds.length === 0
+      ? 'only peers running as the host user are accepted'
+      : `allowed TeamIDs: ${allowedTeamIds.join(', ')}; unsigned clients are accepted only by a debug-build host with ${ALLOW_UNSIGNED_ENV}=1 and the same user`;
+  if (policy.allowUnsignedSameUid)
+    log('warn', `${ALLOW_UNSIGNED_ENV}=1 in a debug build: unsigned same-user clients will be accepted`);
 
   assertSocketPathFits(socketPath);
   await prepareSocketPath(socketPath);
@@ -125,16 +137,29 @@ export async function startBridgeHost(opts: BridgeHostOptions = {}): Promise<Bri
     let reply: Buffer;
     if (!decision.ok) {
       stats.unauthorized += 1;
-      log('warn', `unauthorized bridge client (uid ${decision.uid ?? '?'}, pid ${decision.pid ?? '?'}): ${decision.reason}`);
-      reply = encodeError({ code: 'unauthorizedClient', message: 'Bridge client is not authorized', details: unauthorizedDetails });
+      log(
+        'warn',
+        `unauthorized bridge client (uid ${decision.uid ?? '?'}, pid ${decision.pid ?? '?'}): ${decision.reason}`,
+      );
+      reply = encodeError({
+        code: 'unauthorizedClient',
+        message: 'Bridge client is not authorized',
+        details: unauthorizedDetails,
+      });
     } else {
-      if (decision.via === 'debug-unsigned') log('warn', `accepted unsigned client pid ${decision.pid ?? '?'} under ${ALLOW_UNSIGNED_ENV}=1 (debug build)`);
+      if (decision.via === 'debug-unsigned')
+        log('warn', `accepted unsigned client pid ${decision.pid ?? '?'} under ${ALLOW_UNSIGNED_ENV}=1 (debug build)`);
       const decoded = decodeRequest(body);
       if (!decoded.ok) {
         reply = encodeError(decoded.error);
       } else {
-        const peer = decision.teamId === undefined ? { uid: decision.uid } : { uid: decision.uid, teamId: decision.teamId };
-        const result = await dispatchRequest(ctx, decoded.request, decision.identifier === undefined ? peer : { ...peer, identifier: decision.identifier });
+        const peer =
+          decision.teamId === undefined ? { uid: decision.uid } : { uid: decision.uid, teamId: decision.teamId };
+        const result = await dispatchRequest(
+          ctx,
+          decoded.request,
+          decision.identifier === undefined ? peer : { ...peer, identifier: decision.identifier },
+        );
         reply = encodeCase(result.case, result.value);
       }
       stats.served += 1;
@@ -147,7 +172,9 @@ export async function startBridgeHost(opts: BridgeHostOptions = {}): Promise<Bri
   }
 
   server.on('connection', (socket) => {
-    socket.on('error', () => { /* reported through readToEnd or irrelevant after the reply */ });
+    socket.on('error', () => {
+      /* reported through readToEnd or irrelevant after the reply */
+    });
     if (open.size >= maxConnections) {
       stats.dropped += 1;
       log('warn', `concurrency cap ${maxConnections} reached; dropping a connection`);

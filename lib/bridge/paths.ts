@@ -74,9 +74,13 @@ export function bridgeCandidates(opts: BridgePathOptions = {}): BridgeCandidate[
 export function assertSocketPathFits(socketPath: string, platform: NodeJS.Platform = process.platform): void {
   const limit = platform === 'darwin' ? 104 : 108;
   if (Buffer.byteLength(socketPath) >= limit) {
-    throw new BridgeTransportError('ERR_BRIDGE_PATH_TOO_LONG', `socket path is ${Buffer.byteLength(socketPath)} bytes; sun_path holds ${limit - 1}`, {
-      errno: os.constants.errno.ENAMETOOLONG,
-    });
+    throw new BridgeTransportError(
+      'ERR_BRIDGE_PATH_TOO_LONG',
+      `socket path is ${Buffer.byteLength(socketPath)} bytes; sun_path holds ${limit - 1}`,
+      {
+        errno: os.constants.errno.ENAMETOOLONG,
+      },
+    );
   }
 }
 

@@ -9,12 +9,13 @@ import type net from 'node:net';
 import { peerCredentials } from '../native/peer.js';
 import { ALLOW_UNSIGNED_ENV } from './protocol.js';
 
-export type TeamIdVerification =
-  | { ok: true; teamId: string; identifier?: string }
-  | { ok: false; reason: string };
+export type TeamIdVerification = { ok: true; teamId: string; identifier?: string } | { ok: false; reason: string };
 
 /** Verifies a connected peer's code signature against a TeamID allowlist (the native `verifyTeamId` contract). */
-export type TeamIdVerifier = (socket: net.Socket, allowedTeamIds: readonly string[]) => TeamIdVerification | Promise<TeamIdVerification>;
+export type TeamIdVerifier = (
+  socket: net.Socket,
+  allowedTeamIds: readonly string[],
+) => TeamIdVerification | Promise<TeamIdVerification>;
 
 export interface BridgePeerPolicy {
   hostUid: number;
@@ -27,7 +28,14 @@ export interface BridgePeerPolicy {
 }
 
 export type PeerDecision =
-  | { ok: true; uid: number; pid?: number; via: 'same-uid' | 'team-id' | 'debug-unsigned'; teamId?: string; identifier?: string }
+  | {
+      ok: true;
+      uid: number;
+      pid?: number;
+      via: 'same-uid' | 'team-id' | 'debug-unsigned';
+      teamId?: string;
+      identifier?: string;
+    }
   | { ok: false; uid?: number; pid?: number; reason: string };
 
 /** The DEBUG rule is honoured only when both the debug build flag and the exact value "1" are present. */
@@ -46,14 +54,18 @@ export async function authorizeBridgePeer(socket: net.Socket, policy: BridgePeer
     return { ok: false, reason: `peer credentials unavailable (${(err as { code?: string }).code ?? 'error'})` };
   }
   const base = pid === undefined ? { uid } : { uid, pid };
-  if (uid !== policy.hostUid) return { ok: false, ...base, reason: `peer uid ${uid} is not the host uid ${policy.hostUid}` };
+  if (uid !== policy.hostUid)
+    return { ok: false, ...base, reason: `peer uid ${uid} is not the host uid ${policy.hostUid}` };
   if (policy.allowedTeamIds.length === 0) return { ok: true, ...base, via: 'same-uid' };
 
   let verification: TeamIdVerification;
   let timer: NodeJS.Timeout | undefined;
   try {
     const deadline = new Promise<TeamIdVerification>((resolve) => {
-      timer = setTimeout(() => resolve({ ok: false, reason: 'signature check timed out' }), policy.verifyTimeoutMs ?? 5000);
+      timer = setTimeout(
+        () => resolve({ ok: false, reason: 'signature check timed out' }),
+        policy.verifyTimeoutMs ?? 5000,
+      );
     });
     verification = await Promise.race([Promise.resolve(policy.verifyTeamId(socket, policy.allowedTeamIds)), deadline]);
   } catch (err) {

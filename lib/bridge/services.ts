@@ -34,7 +34,10 @@ const PROBE_TIMEOUT_MS = 2000;
 async function granted(name: 'screenRecording' | 'accessibility' | 'appleScript'): Promise<boolean> {
   try {
     // appleScript is probed against System Events, as Peekaboo's host does; status() never prompts.
-    const opts = name === 'appleScript' ? { targetBundleId: 'com.apple.systemevents', timeoutMs: PROBE_TIMEOUT_MS } : { timeoutMs: PROBE_TIMEOUT_MS };
+    const opts =
+      name === 'appleScript'
+        ? { targetBundleId: 'com.apple.systemevents', timeoutMs: PROBE_TIMEOUT_MS }
+        : { timeoutMs: PROBE_TIMEOUT_MS };
     return (await permissions.status(name, opts)) === 'granted';
   } catch {
     return false; // addon missing or probe failed: not granted, never assumed
@@ -46,14 +49,27 @@ async function granted(name: 'screenRecording' | 'accessibility' | 'appleScript'
  * false there. postEvent has no native probe yet and is reported false.
  */
 export async function nativeBridgePermissions(): Promise<BridgePermissions> {
-  const [screenRecording, accessibility, appleScript] = await Promise.all([granted('screenRecording'), granted('accessibility'), granted('appleScript')]);
+  const [screenRecording, accessibility, appleScript] = await Promise.all([
+    granted('screenRecording'),
+    granted('accessibility'),
+    granted('appleScript'),
+  ]);
   return { screenRecording, accessibility, appleScript, postEvent: false };
 }
 const MAX_STRING = 4096;
 
 const OPERATIONS = Object.freeze([
-  'cleanAllSnapshots', 'cleanSnapshot', 'cleanSnapshotsOlderThan', 'createSnapshot', 'getDetectionResult',
-  'getMostRecentSnapshot', 'listSnapshots', 'permissionsStatus', 'storeAnnotatedScreenshot', 'storeDetectionResult', 'storeScreenshot',
+  'cleanAllSnapshots',
+  'cleanSnapshot',
+  'cleanSnapshotsOlderThan',
+  'createSnapshot',
+  'getDetectionResult',
+  'getMostRecentSnapshot',
+  'listSnapshots',
+  'permissionsStatus',
+  'storeAnnotatedScreenshot',
+  'storeDetectionResult',
+  'storeScreenshot',
 ]);
 
 function decodeError(message: string): BridgeError {
@@ -61,7 +77,8 @@ function decodeError(message: string): BridgeError {
 }
 
 function asObject(payload: JsonValue | undefined, op: string): Record<string, JsonValue> {
-  if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) throw decodeError(`${op} payload must be an object`);
+  if (payload === null || typeof payload !== 'object' || Array.isArray(payload))
+    throw decodeError(`${op} payload must be an object`);
   return payload;
 }
 
@@ -74,7 +91,8 @@ function str(obj: Record<string, JsonValue>, key: string, required: boolean): st
     return undefined;
   }
   if (typeof v !== 'string') throw decodeError(`${key} must be a string`);
-  if (v.length > MAX_STRING || v.includes('\0')) throw new BridgeError({ code: 'invalidRequest', message: `${key} is too long or contains NUL` });
+  if (v.length > MAX_STRING || v.includes('\0'))
+    throw new BridgeError({ code: 'invalidRequest', message: `${key} is too long or contains NUL` });
   return v;
 }
 
@@ -108,7 +126,10 @@ export function createLocalServices(opts: LocalServicesOptions = {}): BridgeServ
         if (p.result === undefined || p.result === null) throw decodeError('missing result');
         const bytes = Buffer.byteLength(JSON.stringify(p.result), 'utf8');
         if (bytes > maxDetectionBytes) {
-          throw new BridgeError({ code: 'invalidRequest', message: `detection result exceeds ${maxDetectionBytes} bytes` });
+          throw new BridgeError({
+            code: 'invalidRequest',
+            message: `detection result exceeds ${maxDetectionBytes} bytes`,
+          });
         }
         store.storeDetection(id, p.result, bytes);
         return { case: 'ok' };
@@ -116,7 +137,8 @@ export function createLocalServices(opts: LocalServicesOptions = {}): BridgeServ
       case 'getDetectionResult': {
         const id = str(asObject(payload, op), 'snapshotId', true);
         const result = store.detection(id);
-        if (result === undefined) throw new BridgeError({ code: 'notFound', message: `No detection result for snapshot ${id}` });
+        if (result === undefined)
+          throw new BridgeError({ code: 'notFound', message: `No detection result for snapshot ${id}` });
         return { case: 'detection', value: result };
       }
       case 'storeScreenshot': {
@@ -160,7 +182,10 @@ export function createLocalServices(opts: LocalServicesOptions = {}): BridgeServ
       case 'cleanAllSnapshots':
         return { case: 'int', value: store.clear() };
       default:
-        throw new BridgeError({ code: 'operationNotSupported', message: `Operation ${op} is not supported by this host` });
+        throw new BridgeError({
+          code: 'operationNotSupported',
+          message: `Operation ${op} is not supported by this host`,
+        });
     }
   }
 

@@ -15,7 +15,8 @@ const RANDOM_DRAWS = 4;
 /** Returns an integer in 1000…9999. */
 export type SnapshotSuffixSource = () => number;
 
-export const randomSnapshotSuffix: SnapshotSuffixSource = () => crypto.randomInt(SNAPSHOT_SUFFIX_MIN, SNAPSHOT_SUFFIX_MAX + 1);
+export const randomSnapshotSuffix: SnapshotSuffixSource = () =>
+  crypto.randomInt(SNAPSHOT_SUFFIX_MIN, SNAPSHOT_SUFFIX_MAX + 1);
 
 export class SnapshotIdIssuer {
   private idMs = Number.NEGATIVE_INFINITY;
@@ -63,7 +64,9 @@ export class SnapshotIdIssuer {
   private draw(): number {
     const s = this.suffix();
     if (!Number.isInteger(s) || s < SNAPSHOT_SUFFIX_MIN || s > SNAPSHOT_SUFFIX_MAX) {
-      throw new RangeError(`snapshot id suffix must be an integer in ${SNAPSHOT_SUFFIX_MIN}…${SNAPSHOT_SUFFIX_MAX}, got ${String(s)}`);
+      throw new RangeError(
+        `snapshot id suffix must be an integer in ${SNAPSHOT_SUFFIX_MIN}…${SNAPSHOT_SUFFIX_MAX}, got ${String(s)}`,
+      );
     }
     return s;
   }

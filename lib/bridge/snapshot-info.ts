@@ -88,7 +88,8 @@ function fail(details: string): BridgeError {
 
 function integer(obj: Record<string, unknown>, key: string, where: string, min: number, max: number): number {
   const v = obj[key];
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw fail(`${where}.${key} must be an integer in [${min}, ${max}]`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)
+    throw fail(`${where}.${key} must be an integer in [${min}, ${max}]`);
   return v;
 }
 
@@ -127,7 +128,11 @@ export function decodeSnapshotInfoList(value: unknown): BridgeSnapshotInfo[] {
 /** Client side: a decoded `listSnapshots` reply → summaries; any other case is unexpected (as in Swift). */
 export function snapshotsFromResponse(response: DecodedResponse): BridgeSnapshotInfo[] {
   if (response.case !== 'snapshots') {
-    throw new BridgeError({ code: 'invalidRequest', message: 'Unexpected listSnapshots response', details: `response case ${response.case}` });
+    throw new BridgeError({
+      code: 'invalidRequest',
+      message: 'Unexpected listSnapshots response',
+      details: `response case ${response.case}`,
+    });
   }
   return decodeSnapshotInfoList(response.value);
 }

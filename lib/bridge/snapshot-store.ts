@@ -146,7 +146,9 @@ export class SnapshotStore {
    */
   list(): SnapshotSummary[] {
     this.expire();
-    const sorted = [...this.records.values()].sort((a, b) => b.createdAt - a.createdAt || b.createOrder - a.createOrder);
+    const sorted = [...this.records.values()].sort(
+      (a, b) => b.createdAt - a.createdAt || b.createOrder - a.createOrder,
+    );
     return sorted.map((rec) => ({
       id: rec.id,
       processId: rec.processId,
@@ -197,7 +199,13 @@ export class SnapshotStore {
     const now = this.now();
     this.order += 1;
     const rec: SnapshotRecord = {
-      id, processId: this.processId, createdAt: now, lastAccessedAt: now, accessOrder: this.order, createOrder: this.order, detectionBytes: 0,
+      id,
+      processId: this.processId,
+      createdAt: now,
+      lastAccessedAt: now,
+      accessOrder: this.order,
+      createOrder: this.order,
+      detectionBytes: 0,
     };
     this.records.set(id, rec);
     return rec;
@@ -226,7 +234,9 @@ export class SnapshotStore {
 }
 
 function accessedBefore(a: SnapshotRecord, b: SnapshotRecord): boolean {
-  return a.lastAccessedAt < b.lastAccessedAt || (a.lastAccessedAt === b.lastAccessedAt && a.accessOrder < b.accessOrder);
+  return (
+    a.lastAccessedAt < b.lastAccessedAt || (a.lastAccessedAt === b.lastAccessedAt && a.accessOrder < b.accessOrder)
+  );
 }
 
 /** The raw screenshot counts once, the annotated one once more unless it is the same file (upstream rule). */
@@ -237,7 +247,9 @@ function screenshotCount(rec: SnapshotData): number {
 }
 
 function record(value: unknown): Record<string, unknown> | undefined {
-  return value !== null && typeof value === 'object' && !Array.isArray(value) ? value as Record<string, unknown> : undefined;
+  return value !== null && typeof value === 'object' && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : undefined;
 }
 
 /**
@@ -250,12 +262,14 @@ function record(value: unknown): Record<string, unknown> | undefined {
 function applyDetectionContext(rec: SnapshotData, result: unknown): void {
   const r = record(result);
   if (!r) return;
-  if (!rec.screenshotPath && typeof r.screenshotPath === 'string' && r.screenshotPath !== '') rec.screenshotPath = r.screenshotPath;
+  if (!rec.screenshotPath && typeof r.screenshotPath === 'string' && r.screenshotPath !== '')
+    rec.screenshotPath = r.screenshotPath;
   const context = record(record(r.metadata)?.windowContext);
   if (!context) return;
   if (typeof context.applicationName === 'string') rec.applicationName = context.applicationName;
   if (typeof context.applicationBundleId === 'string') rec.applicationBundleId = context.applicationBundleId;
-  if (Number.isSafeInteger(context.applicationProcessId)) rec.applicationProcessId = context.applicationProcessId as number;
+  if (Number.isSafeInteger(context.applicationProcessId))
+    rec.applicationProcessId = context.applicationProcessId as number;
   if (typeof context.windowTitle === 'string') rec.windowTitle = context.windowTitle;
   if (context.windowBounds !== undefined && context.windowBounds !== null) rec.windowBounds = context.windowBounds;
 }

@@ -11,5 +11,7 @@ export async function defaultVerifyTeamId(socket: net.Socket, allowed: readonly 
   const teamIds = allowed.filter(isValidTeamId);
   if (teamIds.length === 0) return { ok: false, reason: 'no valid TeamID in the allowlist' };
   const result = await verifyTeamId(socket, teamIds);
-  return result.ok ? { ok: true, teamId: result.teamId, identifier: result.signingId } : { ok: false, reason: result.reason };
+  return result.ok
+    ? { ok: true, teamId: result.teamId, identifier: result.signingId }
+    : { ok: false, reason: result.reason };
 }

@@ -17,7 +17,13 @@ export interface ExchangeOptions {
   expectedUid?: number;
 }
 
-function fail(code: string, message: string, socketPath: string, cause?: unknown, errno?: number): BridgeTransportError {
+function fail(
+  code: string,
+  message: string,
+  socketPath: string,
+  cause?: unknown,
+  errno?: number,
+): BridgeTransportError {
   const err = new BridgeTransportError(code, message, { cause, errno });
   err.socketPath = socketPath;
   return err;
@@ -32,9 +38,19 @@ export function verifySocketFile(socketPath: string, uid: number): void {
   if (check.ok) return;
   switch (check.problem) {
     case 'missing':
-      throw fail('ERR_BRIDGE_CONNECT', `bridge socket ${socketPath} unavailable: ${check.error.code ?? 'EIO'}`, socketPath, check.error, check.error.errno);
+      throw fail(
+        'ERR_BRIDGE_CONNECT',
+        `bridge socket ${socketPath} unavailable: ${check.error.code ?? 'EIO'}`,
+        socketPath,
+        check.error,
+        check.error.errno,
+      );
     case 'owner':
-      throw fail('ERR_BRIDGE_SOCKET_NOT_OURS', `refusing ${socketPath}: owned by uid ${check.uid}, not ${uid}`, socketPath);
+      throw fail(
+        'ERR_BRIDGE_SOCKET_NOT_OURS',
+        `refusing ${socketPath}: owned by uid ${check.uid}, not ${uid}`,
+        socketPath,
+      );
     case 'not-socket':
       throw fail('ERR_BRIDGE_NOT_A_SOCKET', `refusing ${socketPath}: not a socket`, socketPath);
   }
@@ -54,14 +70,26 @@ function connect(socketPath: string, timeoutMs: number): Promise<net.Socket> {
     });
     const onError = (err: NodeJS.ErrnoException): void => {
       clearTimeout(timer);
-      reject(fail('ERR_BRIDGE_CONNECT', `cannot connect to ${socketPath}: ${err.code ?? err.message}`, socketPath, err, err.errno));
+      reject(
+        fail(
+          'ERR_BRIDGE_CONNECT',
+          `cannot connect to ${socketPath}: ${err.code ?? err.message}`,
+          socketPath,
+          err,
+          err.errno,
+        ),
+      );
     };
     socket.once('error', onError);
   });
 }
 
 /** Sends `request` and returns the raw reply bytes (possibly empty: the caller maps that to "no response"). */
-export async function exchangeBridgeMessage(socketPath: string, request: Uint8Array, opts: ExchangeOptions = {}): Promise<Buffer> {
+export async function exchangeBridgeMessage(
+  socketPath: string,
+  request: Uint8Array,
+  opts: ExchangeOptions = {},
+): Promise<Buffer> {
   const uid = opts.expectedUid ?? process.getuid?.() ?? -1;
   assertSocketPathFits(socketPath);
   verifySocketFile(socketPath, uid);
@@ -70,12 +98,23 @@ export async function exchangeBridgeMessage(socketPath: string, request: Uint8Ar
     // The file check above is time-of-check; the kernel's peer uid is what actually answers.
     const server = inspectServerUid(socket, uid);
     if (!server.ok && server.problem === 'unverifiable') {
-      throw fail('ERR_BRIDGE_PEER_UNVERIFIED', `cannot verify the process serving ${socketPath}: ${server.error.message}`, socketPath, server.error);
+      throw fail(
+        'ERR_BRIDGE_PEER_UNVERIFIED',
+        `cannot verify the process serving ${socketPath}: ${server.error.message}`,
+        socketPath,
+        server.error,
+      );
     }
     if (!server.ok && server.problem === 'uid') {
-      throw fail('ERR_BRIDGE_SOCKET_NOT_OURS', `refusing ${socketPath}: served by uid ${server.uid}, not ${uid}`, socketPath);
+      throw fail(
+        'ERR_BRIDGE_SOCKET_NOT_OURS',
+        `refusing ${socketPath}: served by uid ${server.uid}, not ${uid}`,
+        socketPath,
+      );
     }
-    socket.on('error', () => { /* surfaced by readToEnd */ });
+    socket.on('error', () => {
+      /* surfaced by readToEnd */
+    });
     const reply = readToEnd(socket, {
       maxBytes: opts.maxResponseBytes ?? BRIDGE_MAX_MESSAGE_BYTES,
       timeoutMs: opts.timeoutMs ?? BRIDGE_READ_TIMEOUT_MS,

@@ -17,7 +17,11 @@ const MAX_TIMEOUT_MS = 600_000;
 type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
 
 /** parseCommandArgs with this tool's loosely typed values (usage texts here omit the `usage: ` prefix). */
-function parse(argv: string[], options: ParseArgsConfig['options'], usage: string): { values: Values; positionals: string[] } | null {
+function parse(
+  argv: string[],
+  options: ParseArgsConfig['options'],
+  usage: string,
+): { values: Values; positionals: string[] } | null {
   return parseCommandArgs(argv, options ?? {}, `usage: ${usage}`);
 }
 
@@ -46,9 +50,15 @@ const yesNo = (v: boolean): string => (v ? 'yes' : 'no');
 const PERMISSIONS_USAGE = `openclaw-mac permissions [status|request] [${PERMISSION_NAMES.join('|')} …] [--target <bundle id>] [--timeout <ms>] [--json]`;
 
 async function permissionsMain(argv: string[]): Promise<number> {
-  const parsed = parse(argv, {
-    json: { type: 'boolean' }, target: { type: 'string' }, timeout: { type: 'string' },
-  }, PERMISSIONS_USAGE);
+  const parsed = parse(
+    argv,
+    {
+      json: { type: 'boolean' },
+      target: { type: 'string' },
+      timeout: { type: 'string' },
+    },
+    PERMISSIONS_USAGE,
+  );
   if (!parsed) return ExitCode.ok;
   const { values, positionals } = parsed;
   let action: 'status' | 'request' = 'status';
@@ -76,15 +86,20 @@ async function permissionsMain(argv: string[]): Promise<number> {
       ...(timeoutMs !== undefined ? { timeoutMs } : {}),
       ...(name === 'appleScript' && target !== undefined ? { targetBundleId: target } : {}),
     };
-    results[name] = await asUsage(() => (action === 'request' ? permissions.requestDetail(name, opts) : permissions.statusDetail(name, opts)));
+    results[name] = await asUsage(() =>
+      action === 'request' ? permissions.requestDetail(name, opts) : permissions.statusDetail(name, opts),
+    );
   }
   const width = Math.max(...selected.map((n) => n.length));
   print(values.json === true, { platform: process.platform, action, permissions: results }, () =>
     selected.map((name) => {
       const r = results[name]!;
-      const detail = [r.reason, r.osStatus !== undefined ? `OSStatus ${r.osStatus}` : undefined].filter(Boolean).join(', ');
+      const detail = [r.reason, r.osStatus !== undefined ? `OSStatus ${r.osStatus}` : undefined]
+        .filter(Boolean)
+        .join(', ');
       return `${name.padEnd(width)}  ${r.status}${detail ? `  (${detail})` : ''}`;
-    }));
+    }),
+  );
   return ExitCode.ok;
 }
 
@@ -126,13 +141,20 @@ async function identityMain(argv: string[]): Promise<number> {
   return ExitCode.ok;
 }
 
-const VERIFY_USAGE = 'openclaw-mac verify-team <path|--pid N> --team TEAMID [--team TEAMID …] [--signing-id ID] [--json]';
+const VERIFY_USAGE =
+  'openclaw-mac verify-team <path|--pid N> --team TEAMID [--team TEAMID …] [--signing-id ID] [--json]';
 
 async function verifyTeamMain(argv: string[]): Promise<number> {
-  const parsed = parse(argv, {
-    json: { type: 'boolean' }, pid: { type: 'string' }, team: { type: 'string', multiple: true },
-    'signing-id': { type: 'string' },
-  }, VERIFY_USAGE);
+  const parsed = parse(
+    argv,
+    {
+      json: { type: 'boolean' },
+      pid: { type: 'string' },
+      team: { type: 'string', multiple: true },
+      'signing-id': { type: 'string' },
+    },
+    VERIFY_USAGE,
+  );
   if (!parsed) return ExitCode.ok;
   const { values, positionals } = parsed;
   const { target, label } = codeTarget(values, positionals, VERIFY_USAGE);
@@ -143,7 +165,8 @@ async function verifyTeamMain(argv: string[]): Promise<number> {
   print(values.json === true, { platform: process.platform, target: label, allowedTeamIds: teams, ...result }, () =>
     result.ok
       ? [`ok: ${label} is signed by team ${result.teamId} (signing id ${result.signingId})`]
-      : [`refused: ${label}: ${result.reason}${result.osStatus !== undefined ? ` (OSStatus ${result.osStatus})` : ''}`]);
+      : [`refused: ${label}: ${result.reason}${result.osStatus !== undefined ? ` (OSStatus ${result.osStatus})` : ''}`],
+  );
   return result.ok ? ExitCode.ok : ExitCode.denied;
 }
 
@@ -186,7 +209,13 @@ interface PeercredReport {
 
 function describeServer(sock: net.Socket, socketPath: string): PeercredReport {
   const cred: PeerCredentials = peerCredentials(sock);
-  const report: PeercredReport = { platform: process.platform, socket: socketPath, uid: cred.uid, gid: cred.gid, pidReliable: cred.pidReliable };
+  const report: PeercredReport = {
+    platform: process.platform,
+    socket: socketPath,
+    uid: cred.uid,
+    gid: cred.gid,
+    pidReliable: cred.pidReliable,
+  };
   if (cred.pid !== undefined) report.pid = cred.pid;
   if (cred.pidVersion !== undefined) report.pidVersion = cred.pidVersion;
   if (cred.auditToken) report.auditToken = cred.auditToken.toString('hex');
@@ -204,13 +233,20 @@ function describeServer(sock: net.Socket, socketPath: string): PeercredReport {
 }
 
 async function peercredMain(argv: string[]): Promise<number> {
-  const parsed = parse(argv, { json: { type: 'boolean' }, socket: { type: 'string' }, timeout: { type: 'string' } }, PEERCRED_USAGE);
+  const parsed = parse(
+    argv,
+    { json: { type: 'boolean' }, socket: { type: 'string' }, timeout: { type: 'string' } },
+    PEERCRED_USAGE,
+  );
   if (!parsed) return ExitCode.ok;
   const { values, positionals } = parsed;
   if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'\nusage: ${PEERCRED_USAGE}`);
   const socketPath = values.socket as string | undefined;
   if (!socketPath) throw new UsageError(`--socket is required\nusage: ${PEERCRED_USAGE}`);
-  const timeoutMs = values.timeout === undefined ? DEFAULT_CONNECT_TIMEOUT_MS : positiveInt(values.timeout, '--timeout', MAX_TIMEOUT_MS);
+  const timeoutMs =
+    values.timeout === undefined
+      ? DEFAULT_CONNECT_TIMEOUT_MS
+      : positiveInt(values.timeout, '--timeout', MAX_TIMEOUT_MS);
   const sock = await connectUnix(socketPath, timeoutMs);
   let report: PeercredReport;
   try {
@@ -231,10 +267,23 @@ async function peercredMain(argv: string[]): Promise<number> {
 }
 
 const commands: CommandTable = {
-  permissions: { summary: 'TCC permission status, or request them: permissions [status|request] [name…] [--json]', load: async () => ({ main: permissionsMain }) },
-  identity: { summary: 'code identity (signature, TeamID, CDHash) of a file or process: identity <path|--pid N> [--json]', load: async () => ({ main: identityMain }) },
-  'verify-team': { summary: 'does it satisfy an Apple TeamID requirement? verify-team <path|--pid N> --team TEAMID [--json]; exit 4 when not', load: async () => ({ main: verifyTeamMain }) },
-  peercred: { summary: "a Unix socket server's credentials as the client sees them: peercred --socket <path> [--json]", load: async () => ({ main: peercredMain }) },
+  permissions: {
+    summary: 'TCC permission status, or request them: permissions [status|request] [name…] [--json]',
+    load: async () => ({ main: permissionsMain }),
+  },
+  identity: {
+    summary: 'code identity (signature, TeamID, CDHash) of a file or process: identity <path|--pid N> [--json]',
+    load: async () => ({ main: identityMain }),
+  },
+  'verify-team': {
+    summary:
+      'does it satisfy an Apple TeamID requirement? verify-team <path|--pid N> --team TEAMID [--json]; exit 4 when not',
+    load: async () => ({ main: verifyTeamMain }),
+  },
+  peercred: {
+    summary: "a Unix socket server's credentials as the client sees them: peercred --socket <path> [--json]",
+    load: async () => ({ main: peercredMain }),
+  },
 };
 
 await runCli('openclaw-mac', commands, process.argv.slice(2));

@@ -37,18 +37,28 @@ type OptionsConfig = NonNullable<ParseArgsConfig['options']>;
 const HELP_OPTION = { help: { type: 'boolean', short: 'h' } } as const;
 
 /** What parseCommandArgs returns: typed `values` for the declared options, and the positionals. */
-export type CommandArgs<O extends OptionsConfig> = ReturnType<typeof parseArgs<{ args: string[]; options: O; strict: true; allowPositionals: true }>>;
+export type CommandArgs<O extends OptionsConfig> = ReturnType<
+  typeof parseArgs<{ args: string[]; options: O; strict: true; allowPositionals: true }>
+>;
 
 /**
  * node:util parseArgs, strict, with `--help`/`-h` added. A parse failure is a UsageError (exit 2) whose
  * message ends with `usage`; `--help` prints `usage` to stdout and returns null (the caller exits 0).
  */
 export function parseCommandArgs<const O extends OptionsConfig>(
-  argv: string[], options: O, usage: string, config: { allowPositionals?: boolean } = {},
+  argv: string[],
+  options: O,
+  usage: string,
+  config: { allowPositionals?: boolean } = {},
 ): CommandArgs<O> | null {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options: { ...options, ...HELP_OPTION }, strict: true, allowPositionals: config.allowPositionals ?? true });
+    parsed = parseArgs({
+      args: argv,
+      options: { ...options, ...HELP_OPTION },
+      strict: true,
+      allowPositionals: config.allowPositionals ?? true,
+    });
   } catch (err) {
     throw new UsageError(`${(err as Error).message}\n${usage}`);
   }
@@ -80,7 +90,11 @@ export const SECRET_FLAGS_NOTE = [
 export const MAX_TIMEOUT_MS = 24 * 3_600_000;
 
 /** A decimal integer option in 1..max (undefined when absent); anything else is a UsageError. */
-export function positiveIntOption(value: string | undefined, flag: string, max: number = MAX_TIMEOUT_MS): number | undefined {
+export function positiveIntOption(
+  value: string | undefined,
+  flag: string,
+  max: number = MAX_TIMEOUT_MS,
+): number | undefined {
   if (value === undefined) return undefined;
   const n = /^[0-9]+$/.test(value) ? Number(value) : NaN;
   if (!Number.isSafeInteger(n) || n <= 0 || n > max) throw new UsageError(`${flag} must be an integer in 1..${max}`);
@@ -90,7 +104,8 @@ export function positiveIntOption(value: string | undefined, flag: string, max: 
 /** A TCP port from `from` (an option or a variable name): decimal, in min..65535 (0 = any free port). */
 export function portOption(text: string, from: string, min: 0 | 1 = 0): number {
   const port = /^[0-9]+$/.test(text) ? Number(text) : NaN;
-  if (!Number.isInteger(port) || port < min || port > 65_535) throw new UsageError(`invalid port from ${from}: ${text} (expected ${min}..65535)`);
+  if (!Number.isInteger(port) || port < min || port > 65_535)
+    throw new UsageError(`invalid port from ${from}: ${text} (expected ${min}..65535)`);
   return port;
 }
 

@@ -14,12 +14,26 @@ interface ListedApproval {
 
 function describe(request: Record<string, unknown> | undefined): string {
   if (!request) return '';
-  const command = typeof request.command === 'string' ? request.command : Array.isArray(request.commandArgv) ? (request.commandArgv as string[]).join(' ') : '';
-  const where = typeof request.nodeId === 'string' ? `node ${request.nodeId.slice(0, 12)}` : typeof request.host === 'string' ? request.host : '';
+  const command =
+    typeof request.command === 'string'
+      ? request.command
+      : Array.isArray(request.commandArgv)
+        ? (request.commandArgv as string[]).join(' ')
+        : '';
+  const where =
+    typeof request.nodeId === 'string'
+      ? `node ${request.nodeId.slice(0, 12)}`
+      : typeof request.host === 'string'
+        ? request.host
+        : '';
   return [command, where ? `(${where})` : ''].filter(Boolean).join(' ');
 }
 
-function resolver(decision: (always: boolean) => 'allow-once' | 'allow-always' | 'deny', name: string, flags: readonly string[]): ApprovalsSubcommand {
+function resolver(
+  decision: (always: boolean) => 'allow-once' | 'allow-always' | 'deny',
+  name: string,
+  flags: readonly string[],
+): ApprovalsSubcommand {
   return {
     usage: `${name} <id>${flags.includes('always') ? ' [--always]' : ''} [--url ws://…] [--token T | --password P]`,
     valued: ['url', 'token', 'password'],
@@ -28,7 +42,9 @@ function resolver(decision: (always: boolean) => 'allow-once' | 'allow-always' |
       const [id] = ctx.positionals;
       if (!id || ctx.positionals.length !== 1) throw new UsageError(`approvals ${name} takes exactly one approval id`);
       const chosen = decision(ctx.flag('always'));
-      const client = await connectOperator(resolveOperatorTarget({ url: ctx.option('url'), token: ctx.option('token'), password: ctx.option('password') }));
+      const client = await connectOperator(
+        resolveOperatorTarget({ url: ctx.option('url'), token: ctx.option('token'), password: ctx.option('password') }),
+      );
       try {
         await client.request('exec.approval.resolve', { id, decision: chosen });
       } finally {
@@ -45,7 +61,9 @@ export const gatewayApprovalSubcommands: Record<string, ApprovalsSubcommand> = {
     usage: 'pending [--url ws://…] [--token T | --password P] [--json]',
     valued: ['url', 'token', 'password'],
     run: async (ctx) => {
-      const client = await connectOperator(resolveOperatorTarget({ url: ctx.option('url'), token: ctx.option('token'), password: ctx.option('password') }));
+      const client = await connectOperator(
+        resolveOperatorTarget({ url: ctx.option('url'), token: ctx.option('token'), password: ctx.option('password') }),
+      );
       let approvals: ListedApproval[];
       try {
         const result = await client.request<{ approvals?: ListedApproval[] }>('exec.approval.list', {});
@@ -60,7 +78,8 @@ export const gatewayApprovalSubcommands: Record<string, ApprovalsSubcommand> = {
       } else {
         const now = Date.now();
         for (const a of approvals) {
-          const left = typeof a.expiresAtMs === 'number' ? `${Math.max(0, Math.round((a.expiresAtMs - now) / 1000))}s left` : '';
+          const left =
+            typeof a.expiresAtMs === 'number' ? `${Math.max(0, Math.round((a.expiresAtMs - now) / 1000))}s left` : '';
           ctx.out(`${a.id}  ${describe(a.request)}  ${left}\n`);
         }
       }

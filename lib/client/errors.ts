@@ -20,7 +20,10 @@ export class GatewayRequestError extends IpcError {
   readonly retryAfterMs?: number;
 
   constructor(method: string, error: GatewayErrorShape) {
-    super(typeof error.code === 'string' && error.code !== '' ? error.code : 'UNAVAILABLE', String(error.message ?? 'request failed'));
+    super(
+      typeof error.code === 'string' && error.code !== '' ? error.code : 'UNAVAILABLE',
+      String(error.message ?? 'request failed'),
+    );
     this.method = method;
     this.details = error.details;
     this.retryable = error.retryable === true;

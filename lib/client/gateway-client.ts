@@ -174,7 +174,9 @@ export class GatewayClient extends EventEmitter<GatewayClientEvents> {
   request<T = unknown>(method: string, params?: unknown, options: RequestOptions = {}): Promise<T> {
     const ws = this.ws;
     if (!ws || !this.hello || ws.readyState !== WebSocket.OPEN) {
-      return Promise.reject(new GatewayClientError('ERR_GATEWAY_NOT_CONNECTED', `cannot call ${method}: not connected to the Gateway`));
+      return Promise.reject(
+        new GatewayClientError('ERR_GATEWAY_NOT_CONNECTED', `cannot call ${method}: not connected to the Gateway`),
+      );
     }
     return this.sendRequest<T>(ws, method, params, options);
   }
@@ -191,8 +193,14 @@ export class GatewayClient extends EventEmitter<GatewayClientEvents> {
     }
     if (!ws || ws.readyState === WebSocket.CLOSED) return;
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => { ws.terminate(); resolve(); }, 2_000);
-      ws.once('close', () => { clearTimeout(timer); resolve(); });
+      const timer = setTimeout(() => {
+        ws.terminate();
+        resolve();
+      }, 2_000);
+      ws.once('close', () => {
+        clearTimeout(timer);
+        resolve();
+      });
       if (ws.readyState === WebSocket.CONNECTING) ws.terminate();
       else ws.close(1000, 'client closing');
     });
@@ -211,7 +219,13 @@ export class GatewayClient extends EventEmitter<GatewayClientEvents> {
         this.pending.delete(id);
         reject(new GatewayClientError('ERR_GATEWAY_TIMEOUT', `${method}: no answer within ${timeoutMs} ms`));
       }, timeoutMs);
-      this.pending.set(id, { method, resolve: resolve as (p: unknown) => void, reject, timer, onAccepted: options.onAccepted });
+      this.pending.set(id, {
+        method,
+        resolve: resolve as (p: unknown) => void,
+        reject,
+        timer,
+        onAccepted: options.onAccepted,
+      });
       const frame: Record<string, unknown> = { type: 'req', id, method };
       if (params !== undefined) frame.params = params;
       ws.send(JSON.stringify(frame), (err) => {
@@ -237,7 +251,18 @@ export class GatewayClient extends EventEmitter<GatewayClientEvents> {
     let settled = false;
     let helloReached = false;
     const connectTimeoutMs = opts.connectTimeoutMs ?? 10_000;
-    const deadline = setTimeout(() => fail(new GatewayClientError('ERR_GATEWAY_CONNECT_TIMEOUT', `no hello-ok from ${opts.url} within ${connectTimeoutMs} ms`), 1008, 'connect challenge timeout'), connectTimeoutMs);
+    const deadline = setTimeout(
+      () =>
+        fail(
+          new GatewayClientError(
+            'ERR_GATEWAY_CONNECT_TIMEOUT',
+            `no hello-ok from ${opts.url} within ${connectTimeoutMs} ms`,
+          ),
+          1008,
+          'connect challenge timeout',
+        ),
+      connectTimeoutMs,
+    );
 
     const fail = (err: Error, code?: number, reason?: string): void => {
       if (settled) return;
@@ -259,7 +284,11 @@ export class GatewayClient extends EventEmitter<GatewayClientEvents> {
         if (frame.type === 'event' && frame.event === 'connect.challenge') {
           const payload = (frame.payload ?? {}) as { nonce?: unknown };
           if (typeof payload.nonce !== 'string' || payload.nonce === '') {
-            fail(new GatewayClientError('ERR_GATEWAY_CHALLENGE', 'connect challenge without a nonce'), 1008, 'connect challenge missing nonce');
+            fail(
+              new GatewayClientError('ERR_GATEWAY_CHALLENGE', 'connect challenge without a nonce'),
+              1008,
+              'connect challenge missing nonce',
+            );
             return;
           }
           this.sendConnect(ws, payload.nonce).then(
@@ -278,12 +307,21 @@ export class GatewayClient extends EventEmitter<GatewayClientEvents> {
       this.dispatch(frame);
     });
     ws.on('error', (err) => {
-      fail(new GatewayClientError('ERR_GATEWAY_UNREACHABLE', `cannot reach the Gateway at ${opts.url}: ${err.message}`, { cause: err }));
+      fail(
+        new GatewayClientError('ERR_GATEWAY_UNREACHABLE', `cannot reach the Gateway at ${opts.url}: ${err.message}`, {
+          cause: err,
+        }),
+      );
     });
     ws.on('close', (code, reasonBuf) => {
       const reason = reasonBuf.toString();
       if (!settled) {
-        fail(new GatewayClientError('ERR_GATEWAY_CLOSED', `Gateway closed the connection before hello-ok (${code}${reason ? ` ${reason}` : ''})`));
+        fail(
+          new GatewayClientError(
+            'ERR_GATEWAY_CLOSED',
+            `Gateway closed the connection before hello-ok (${code}${reason ? ` ${reason}` : ''})`,
+          ),
+        );
         return;
       }
       if (!helloReached || this.ws !== ws) return;
@@ -294,10 +332,15 @@ export class GatewayClient extends EventEmitter<GatewayClientEvents> {
   private async sendConnect(ws: WebSocket, nonce: string): Promise<HelloOk> {
     const opts = this.options;
     const scopes = opts.scopes ?? [];
-    const storedDeviceToken = opts.identity && opts.stateDir ? loadDeviceToken(opts.stateDir, opts.identity.deviceId, opts.role)?.token : undefined;
+    const storedDeviceToken =
+      opts.identity && opts.stateDir
+        ? loadDeviceToken(opts.stateDir, opts.identity.deviceId, opts.role)?.token
+        : undefined;
     const auth: Record<string, string> = {};
     // Read per attempt so that a rotated secret is picked up; a source that throws fails this attempt.
-    const secrets: GatewayCredentials = opts.credentials ? opts.credentials() : { token: opts.token, password: opts.password };
+    const secrets: GatewayCredentials = opts.credentials
+      ? opts.credentials()
+      : { token: opts.token, password: opts.password };
     // Precedence (spec §5): a shared secret, else the stored device token. Token and password may both
     // go: the Gateway checks the one its mode uses. The password is never part of the signed payload.
     if (secrets.token) auth.token = secrets.token;
@@ -329,12 +372,17 @@ export class GatewayClient extends EventEmitter<GatewayClientEvents> {
         signedAtMs: Date.now(),
       });
     }
-    const hello = await this.sendRequest<HelloOk>(ws, 'connect', params, { timeoutMs: opts.connectTimeoutMs ?? 10_000 });
+    const hello = await this.sendRequest<HelloOk>(ws, 'connect', params, {
+      timeoutMs: opts.connectTimeoutMs ?? 10_000,
+    });
     if (!hello || hello.type !== 'hello-ok' || typeof hello.protocol !== 'number') {
       throw new GatewayClientError('ERR_GATEWAY_HELLO', 'the Gateway answered connect without a hello-ok');
     }
     if (hello.protocol < CLIENT_MIN_PROTOCOL || hello.protocol > CLIENT_MAX_PROTOCOL) {
-      throw new GatewayClientError('ERR_GATEWAY_PROTOCOL', `the Gateway speaks protocol ${hello.protocol}; this client speaks ${CLIENT_MIN_PROTOCOL}–${CLIENT_MAX_PROTOCOL}`);
+      throw new GatewayClientError(
+        'ERR_GATEWAY_PROTOCOL',
+        `the Gateway speaks protocol ${hello.protocol}; this client speaks ${CLIENT_MIN_PROTOCOL}–${CLIENT_MAX_PROTOCOL}`,
+      );
     }
     const deviceToken = hello.auth?.deviceToken;
     if (opts.identity && opts.stateDir && typeof deviceToken === 'string' && deviceToken !== '') {
@@ -379,7 +427,12 @@ export class GatewayClient extends EventEmitter<GatewayClientEvents> {
       } else {
         this.pending.delete(frame.id);
         clearTimeout(entry.timer);
-        entry.reject(new GatewayRequestError(entry.method, (frame.error ?? { code: 'UNAVAILABLE', message: 'request failed' }) as GatewayErrorShape));
+        entry.reject(
+          new GatewayRequestError(
+            entry.method,
+            (frame.error ?? { code: 'UNAVAILABLE', message: 'request failed' }) as GatewayErrorShape,
+          ),
+        );
       }
       return;
     }
@@ -407,10 +460,18 @@ export class GatewayClient extends EventEmitter<GatewayClientEvents> {
   private onDropped(code: number, reason: string): void {
     this.stopTickWatch();
     this.hello = undefined;
-    this.failPending(new GatewayClientError('ERR_GATEWAY_CLOSED', `connection to the Gateway closed (${code}${reason ? ` ${reason}` : ''})`));
+    this.failPending(
+      new GatewayClientError(
+        'ERR_GATEWAY_CLOSED',
+        `connection to the Gateway closed (${code}${reason ? ` ${reason}` : ''})`,
+      ),
+    );
     // A literal secret cannot follow a rotation: retrying it would only collect mismatches.
     if (code === CloseCode.authChanged && !this.options.credentials && (this.options.token || this.options.password)) {
-      const error = new GatewayClientError('ERR_GATEWAY_AUTH_CHANGED', 'the Gateway\'s auth changed (4001 "gateway auth changed") and this client was given a fixed token/password; restart it with the new secret (or give it a secret source such as OPENCLAW_GATEWAY_TOKEN/openclaw.json)');
+      const error = new GatewayClientError(
+        'ERR_GATEWAY_AUTH_CHANGED',
+        'the Gateway\'s auth changed (4001 "gateway auth changed") and this client was given a fixed token/password; restart it with the new secret (or give it a secret source such as OPENCLAW_GATEWAY_TOKEN/openclaw.json)',
+      );
       this.log(error.message);
       this.stopped = true;
       this.emit('disconnect', { code, reason, willReconnect: false, error });
@@ -449,15 +510,19 @@ export class GatewayClient extends EventEmitter<GatewayClientEvents> {
   /** No frame for 2 × tickIntervalMs means a dead peer: close 4000 "tick timeout". */
   private startTickWatch(ws: WebSocket, tickIntervalMs: number | undefined): void {
     this.stopTickWatch();
-    const interval = typeof tickIntervalMs === 'number' && tickIntervalMs > 0 ? tickIntervalMs : DEFAULT_TICK_INTERVAL_MS;
+    const interval =
+      typeof tickIntervalMs === 'number' && tickIntervalMs > 0 ? tickIntervalMs : DEFAULT_TICK_INTERVAL_MS;
     this.lastFrameAtMs = Date.now();
-    this.tickTimer = setInterval(() => {
-      if (Date.now() - this.lastFrameAtMs > interval * 2) {
-        this.log('gateway silent for two tick intervals; reconnecting');
-        ws.close(CloseCode.tickTimeout, 'tick timeout');
-        setTimeout(() => ws.terminate(), 2_000).unref();
-      }
-    }, Math.max(250, Math.floor(interval / 2)));
+    this.tickTimer = setInterval(
+      () => {
+        if (Date.now() - this.lastFrameAtMs > interval * 2) {
+          this.log('gateway silent for two tick intervals; reconnecting');
+          ws.close(CloseCode.tickTimeout, 'tick timeout');
+          setTimeout(() => ws.terminate(), 2_000).unref();
+        }
+      },
+      Math.max(250, Math.floor(interval / 2)),
+    );
     this.tickTimer.unref();
   }
 

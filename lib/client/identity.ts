@@ -4,7 +4,11 @@
 import path from 'node:path';
 
 import { IpcError } from '../common/errors.js';
-import { deviceIdentityFromPrivateKeyPem, generateDeviceIdentity, type DeviceIdentity } from '../protocol/device-auth.js';
+import {
+  deviceIdentityFromPrivateKeyPem,
+  generateDeviceIdentity,
+  type DeviceIdentity,
+} from '../protocol/device-auth.js';
 import { ensurePrivateDir, readJsonFile, writeFileAtomic } from '../common/state-dir.js';
 
 export class IdentityError extends IpcError {}
@@ -83,7 +87,8 @@ function deviceAuthFile(stateDir: string): string {
 /** The device token stored for (this device, role), if any. Tokens of another device id are ignored. */
 export function loadDeviceToken(stateDir: string, deviceId: string, role: string): StoredDeviceToken | undefined {
   const stored = readJsonFile<Partial<DeviceAuthFile>>(deviceAuthFile(stateDir));
-  if (!stored || stored.deviceId !== deviceId || typeof stored.tokens !== 'object' || stored.tokens === null) return undefined;
+  if (!stored || stored.deviceId !== deviceId || typeof stored.tokens !== 'object' || stored.tokens === null)
+    return undefined;
   const entry = Object.hasOwn(stored.tokens, role) ? stored.tokens[role] : undefined;
   return entry && typeof entry.token === 'string' && entry.token !== '' ? entry : undefined;
 }
@@ -97,7 +102,8 @@ export function storeDeviceToken(stateDir: string, deviceId: string, entry: Stor
   } catch {
     stored = undefined; // a corrupt token cache is rebuilt: the token is re-issued on the next connect
   }
-  const tokens = stored?.deviceId === deviceId && stored.tokens && typeof stored.tokens === 'object' ? { ...stored.tokens } : {};
+  const tokens =
+    stored?.deviceId === deviceId && stored.tokens && typeof stored.tokens === 'object' ? { ...stored.tokens } : {};
   tokens[entry.role] = entry;
   const content: DeviceAuthFile = { version: 1, deviceId, tokens };
   writeFileAtomic(file, `${JSON.stringify(content, null, 2)}\n`, 0o600);

@@ -9,7 +9,13 @@ import { readJsonFile, resolveStateDir } from '../common/state-dir.js';
 import { GatewayRequestError } from './errors.js';
 import { GatewayClient, type GatewayCredentials } from './gateway-client.js';
 
-export const OPERATOR_SCOPES: readonly string[] = ['operator.admin', 'operator.read', 'operator.write', 'operator.approvals', 'operator.pairing'];
+export const OPERATOR_SCOPES: readonly string[] = [
+  'operator.admin',
+  'operator.read',
+  'operator.write',
+  'operator.approvals',
+  'operator.pairing',
+];
 const DEFAULT_PORT = 18789;
 
 export type CredentialSource = 'option' | 'env' | 'config' | 'none';
@@ -39,17 +45,25 @@ function readConfig(stateDir: string): ConfigShape {
 }
 
 /** Resolves URL, token and password from flags, env and the state dir's openclaw.json. */
-export function resolveOperatorTarget(flags: { url?: string; token?: string; password?: string }, env: NodeJS.ProcessEnv = process.env): OperatorTarget {
+export function resolveOperatorTarget(
+  flags: { url?: string; token?: string; password?: string },
+  env: NodeJS.ProcessEnv = process.env,
+): OperatorTarget {
   const stateDir = resolveStateDir(env);
   const config = readConfig(stateDir);
   let url = flags.url ?? env.OPENCLAW_GATEWAY_URL?.trim();
   if (!url) {
     const envPort = env.OPENCLAW_GATEWAY_PORT?.trim();
     const configPort = typeof config.gateway?.port === 'number' ? config.gateway.port : undefined;
-    const hostPort = envPort ? (envPort.includes(':') ? envPort : `127.0.0.1:${envPort}`) : `127.0.0.1:${configPort ?? DEFAULT_PORT}`;
+    const hostPort = envPort
+      ? envPort.includes(':')
+        ? envPort
+        : `127.0.0.1:${envPort}`
+      : `127.0.0.1:${configPort ?? DEFAULT_PORT}`;
     url = `ws://${hostPort}/`;
   }
-  if (!/^wss?:\/\//.test(url)) throw new IpcError('ERR_USAGE', `--url must be a ws:// or wss:// URL, got ${JSON.stringify(url)}`);
+  if (!/^wss?:\/\//.test(url))
+    throw new IpcError('ERR_USAGE', `--url must be a ws:// or wss:// URL, got ${JSON.stringify(url)}`);
   const flagToken = flags.token?.trim();
   const flagPassword = flags.password?.trim();
   if (flags.token !== undefined && !flagToken) throw new IpcError('ERR_USAGE', '--token must not be empty');
@@ -57,17 +71,23 @@ export function resolveOperatorTarget(flags: { url?: string; token?: string; pas
   // An explicit secret is what the user means to present: env and config secrets are not added to it.
   if (flagToken || flagPassword) {
     return {
-      url, stateDir,
+      url,
+      stateDir,
       ...(flagToken ? { token: flagToken, tokenSource: 'option' as const } : { tokenSource: 'none' as const }),
-      ...(flagPassword ? { password: flagPassword, passwordSource: 'option' as const } : { passwordSource: 'none' as const }),
+      ...(flagPassword
+        ? { password: flagPassword, passwordSource: 'option' as const }
+        : { passwordSource: 'none' as const }),
     };
   }
   const token = fromEnvOrConfig(env.OPENCLAW_GATEWAY_TOKEN, config.gateway?.auth?.token);
   const password = fromEnvOrConfig(env.OPENCLAW_GATEWAY_PASSWORD, config.gateway?.auth?.password);
   return {
-    url, stateDir,
-    ...(token.value ? { token: token.value } : {}), tokenSource: token.source,
-    ...(password.value ? { password: password.value } : {}), passwordSource: password.source,
+    url,
+    stateDir,
+    ...(token.value ? { token: token.value } : {}),
+    tokenSource: token.source,
+    ...(password.value ? { password: password.value } : {}),
+    passwordSource: password.source,
   };
 }
 
@@ -77,7 +97,10 @@ export function resolveOperatorTarget(flags: { url?: string; token?: string; pas
  * is followed. undefined when a flag gives the secret: a literal is what the user means, and the client
  * stops with a clear error when the Gateway rotates it away.
  */
-export function operatorCredentials(flags: { token?: string; password?: string }, env: NodeJS.ProcessEnv = process.env): (() => GatewayCredentials) | undefined {
+export function operatorCredentials(
+  flags: { token?: string; password?: string },
+  env: NodeJS.ProcessEnv = process.env,
+): (() => GatewayCredentials) | undefined {
   if (flags.token?.trim() || flags.password?.trim()) return undefined;
   return () => {
     const target = resolveOperatorTarget({ url: 'ws://127.0.0.1/' }, env);
@@ -85,10 +108,14 @@ export function operatorCredentials(flags: { token?: string; password?: string }
   };
 }
 
-function fromEnvOrConfig(envValue: string | undefined, configValue: unknown): { value?: string; source: CredentialSource } {
+function fromEnvOrConfig(
+  envValue: string | undefined,
+  configValue: unknown,
+): { value?: string; source: CredentialSource } {
   const fromEnv = envValue?.trim();
   if (fromEnv) return { value: fromEnv, source: 'env' };
-  if (typeof configValue === 'string' && configValue.trim() !== '') return { value: configValue.trim(), source: 'config' };
+  if (typeof configValue === 'string' && configValue.trim() !== '')
+    return { value: configValue.trim(), source: 'config' };
   return { source: 'none' };
 }
 
@@ -97,7 +124,10 @@ function fromEnvOrConfig(envValue: string | undefined, configValue: unknown): { 
  * loopback is enough, and approvals stay bound to this connection). No reconnect: a CLI call either
  * gets through or reports why.
  */
-export async function connectOperator(target: OperatorTarget, options: { timeoutMs?: number; displayName?: string; credentials?: () => GatewayCredentials } = {}): Promise<GatewayClient> {
+export async function connectOperator(
+  target: OperatorTarget,
+  options: { timeoutMs?: number; displayName?: string; credentials?: () => GatewayCredentials } = {},
+): Promise<GatewayClient> {
   const client = new GatewayClient({
     url: target.url,
     role: 'operator',
@@ -105,15 +135,29 @@ export async function connectOperator(target: OperatorTarget, options: { timeout
     password: target.password,
     ...(options.credentials ? { credentials: options.credentials } : {}),
     scopes: [...OPERATOR_SCOPES],
-    client: { id: 'gateway-client', mode: 'backend', version: '0.1.0', platform: process.platform, displayName: options.displayName ?? 'openclaw-ipc cli' },
+    client: {
+      id: 'gateway-client',
+      mode: 'backend',
+      version: '0.1.0',
+      platform: process.platform,
+      displayName: options.displayName ?? 'openclaw-ipc cli',
+    },
     reconnect: false,
     connectTimeoutMs: options.timeoutMs ?? 10_000,
   });
   try {
     await client.start();
   } catch (err) {
-    if (target.tokenSource === 'none' && (target.passwordSource ?? 'none') === 'none' && err instanceof GatewayRequestError) {
-      throw new IpcError(err.code, `${err.message} (no Gateway token or password: set OPENCLAW_GATEWAY_TOKEN or OPENCLAW_GATEWAY_PASSWORD, pass --token/--password, or use the state dir whose openclaw.json has gateway.auth.token or gateway.auth.password)`, { cause: err });
+    if (
+      target.tokenSource === 'none' &&
+      (target.passwordSource ?? 'none') === 'none' &&
+      err instanceof GatewayRequestError
+    ) {
+      throw new IpcError(
+        err.code,
+        `${err.message} (no Gateway token or password: set OPENCLAW_GATEWAY_TOKEN or OPENCLAW_GATEWAY_PASSWORD, pass --token/--password, or use the state dir whose openclaw.json has gateway.auth.token or gateway.auth.password)`,
+        { cause: err },
+      );
     }
     throw err;
   }
@@ -136,11 +180,22 @@ export function pickNode(nodes: readonly NodeSummary[], query: string): NodeSumm
   const connectedByName = byName.filter((n) => n.connected !== false);
   if (connectedByName.length === 1) return connectedByName[0]!;
   if (byName.length === 1) return byName[0]!;
-  if (byName.length > 1) throw new IpcError('ERR_NODE_AMBIGUOUS', `${byName.length} nodes are named ${JSON.stringify(query)}; use the node id`);
+  if (byName.length > 1)
+    throw new IpcError(
+      'ERR_NODE_AMBIGUOUS',
+      `${byName.length} nodes are named ${JSON.stringify(query)}; use the node id`,
+    );
   const byPrefix = query.length >= 6 ? nodes.filter((n) => n.nodeId.startsWith(lower)) : [];
   if (byPrefix.length === 1) return byPrefix[0]!;
-  if (byPrefix.length > 1) throw new IpcError('ERR_NODE_AMBIGUOUS', `node id prefix ${JSON.stringify(query)} matches ${byPrefix.length} nodes`);
-  throw new IpcError('ERR_NODE_NOT_FOUND', `no node matches ${JSON.stringify(query)} (see \`openclaw-ipc nodes list\`)`);
+  if (byPrefix.length > 1)
+    throw new IpcError(
+      'ERR_NODE_AMBIGUOUS',
+      `node id prefix ${JSON.stringify(query)} matches ${byPrefix.length} nodes`,
+    );
+  throw new IpcError(
+    'ERR_NODE_NOT_FOUND',
+    `no node matches ${JSON.stringify(query)} (see \`openclaw-ipc nodes list\`)`,
+  );
 }
 
 export async function resolveNodeId(client: GatewayClient, query: string): Promise<string> {

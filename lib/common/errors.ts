@@ -43,6 +43,10 @@ export class UnsupportedPlatformError extends IpcError {
 /** The addon could not be loaded (no prebuild for this platform and no local build). */
 export class NativeUnavailableError extends IpcError {
   constructor(cause: unknown) {
-    super('ERR_NATIVE_UNAVAILABLE', `openclaw-ipc native addon could not be loaded: ${String((cause as Error)?.message ?? cause)}`, { cause });
+    super(
+      'ERR_NATIVE_UNAVAILABLE',
+      `openclaw-ipc native addon could not be loaded: ${String((cause as Error)?.message ?? cause)}`,
+      { cause },
+    );
   }
 }

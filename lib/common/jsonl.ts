@@ -90,8 +90,12 @@ export function readLine(stream: Duplex, options: ReadLineOptions): Promise<stri
       }
     };
     const onEnd = (): void => finish(new JsonlError('ERR_EOF', 'stream ended before a complete line'));
-    const onError = (err: Error): void => finish(new JsonlError('ERR_STREAM', `stream error: ${err.message}`, { cause: err }));
-    const timer = setTimeout(() => finish(new JsonlError('ERR_READ_TIMEOUT', `no complete line within ${timeoutMs} ms`)), timeoutMs);
+    const onError = (err: Error): void =>
+      finish(new JsonlError('ERR_STREAM', `stream error: ${err.message}`, { cause: err }));
+    const timer = setTimeout(
+      () => finish(new JsonlError('ERR_READ_TIMEOUT', `no complete line within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
 
     stream.on('data', onData);
     stream.once('end', onEnd);
@@ -113,7 +117,8 @@ export function jsonNestingDepth(text: string): number {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
-      if (c === 0x5c) i++; // backslash: skip the escaped character
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
       else if (c === 0x22) inString = false;
     } else if (c === 0x22) {
       inString = true;
@@ -172,11 +177,14 @@ export function parseUntrustedJson(text: string, maxDepth = 32): unknown {
   }
   let value: unknown;
   try {
-    value = JSON.parse(text, (key, v: unknown) => (key === '__proto__' || key === 'constructor' || key === 'prototype' ? undefined : v));
+    value = JSON.parse(text, (key, v: unknown) =>
+      key === '__proto__' || key === 'constructor' || key === 'prototype' ? undefined : v,
+    );
   } catch (err) {
     throw new JsonlError('ERR_JSON_INVALID', `invalid JSON: ${(err as Error).message}`, { cause: err });
   }
   const duplicate = findDuplicateKey(text);
-  if (duplicate !== undefined) throw new JsonlError('ERR_JSON_DUPLICATE_KEY', `duplicate key ${JSON.stringify(duplicate)}`);
+  if (duplicate !== undefined)
+    throw new JsonlError('ERR_JSON_DUPLICATE_KEY', `duplicate key ${JSON.stringify(duplicate)}`);
   return value;
 }

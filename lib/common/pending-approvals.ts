@@ -62,7 +62,10 @@ export class PendingApprovals extends EventEmitter<PendingApprovalsEvents> {
   }
 
   /** Queues a request; `outcome` settles on resolve(), cancel() or the deadline (decision null). */
-  add<Request extends Record<string, unknown>>(request: Request, options: AddApprovalOptions = {}): PendingApproval<Request> & { outcome: Promise<ApprovalOutcome> } {
+  add<Request extends Record<string, unknown>>(
+    request: Request,
+    options: AddApprovalOptions = {},
+  ): PendingApproval<Request> & { outcome: Promise<ApprovalOutcome> } {
     if (this.entries.size >= this.maxPending) {
       throw new IpcError('ERR_APPROVALS_FULL', `too many pending approvals (${this.maxPending})`);
     }
@@ -78,8 +81,13 @@ export class PendingApprovals extends EventEmitter<PendingApprovalsEvents> {
       expiresAtMs: createdAtMs + timeoutMs,
     };
     let settle!: (outcome: ApprovalOutcome) => void;
-    const outcome = new Promise<ApprovalOutcome>((resolve) => { settle = resolve; });
-    const timer = setTimeout(() => this.finish(id, { id, decision: null, reason: 'expired', resolvedAtMs: Date.now() }), timeoutMs);
+    const outcome = new Promise<ApprovalOutcome>((resolve) => {
+      settle = resolve;
+    });
+    const timer = setTimeout(
+      () => this.finish(id, { id, decision: null, reason: 'expired', resolvedAtMs: Date.now() }),
+      timeoutMs,
+    );
     timer.unref();
     this.entries.set(id, { approval, timer, settle });
     this.emit('requested', approval);

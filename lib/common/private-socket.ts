@@ -29,7 +29,9 @@ export function probeSocket(socketPath: string, timeoutMs = 1000): Promise<'live
     // A listener that does not accept in time is treated as live: never unlink what might be in use.
     const timer = setTimeout(() => done('live'), timeoutMs);
     socket.once('connect', () => done('live'));
-    socket.once('error', (err: NodeJS.ErrnoException) => done(err.code === 'ECONNREFUSED' || err.code === 'ENOENT' ? 'stale' : 'live'));
+    socket.once('error', (err: NodeJS.ErrnoException) =>
+      done(err.code === 'ECONNREFUSED' || err.code === 'ENOENT' ? 'stale' : 'live'),
+    );
   });
 }
 
@@ -39,9 +41,13 @@ export function probeSocket(socketPath: string, timeoutMs = 1000): Promise<'live
  * ERR_SOCKET_OWNER, ERR_SOCKET_IN_USE; StateDirError for an unsafe directory.
  */
 export async function prepareSocketPath(socketPath: string): Promise<void> {
-  if (!path.isAbsolute(socketPath)) throw new SocketSetupError('ERR_SOCKET_PATH_RELATIVE', `socket path must be absolute: ${socketPath}`);
+  if (!path.isAbsolute(socketPath))
+    throw new SocketSetupError('ERR_SOCKET_PATH_RELATIVE', `socket path must be absolute: ${socketPath}`);
   if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH_BYTES) {
-    throw new SocketSetupError('ERR_SOCKET_PATH_TOO_LONG', `socket path is longer than ${MAX_SOCKET_PATH_BYTES} bytes: ${socketPath}`);
+    throw new SocketSetupError(
+      'ERR_SOCKET_PATH_TOO_LONG',
+      `socket path is longer than ${MAX_SOCKET_PATH_BYTES} bytes: ${socketPath}`,
+    );
   }
   ensurePrivateDir(path.dirname(socketPath));
   let st: fs.Stats;
@@ -52,14 +58,26 @@ export async function prepareSocketPath(socketPath: string): Promise<void> {
     throw err;
   }
   if (!st.isSocket()) {
-    const kind = st.isSymbolicLink() ? 'a symbolic link' : st.isDirectory() ? 'a directory' : st.isFile() ? 'a regular file' : 'not a socket';
-    throw new SocketSetupError('ERR_SOCKET_PATH_NOT_SOCKET', `refusing to start: ${socketPath} is ${kind}; it was left untouched`);
+    const kind = st.isSymbolicLink()
+      ? 'a symbolic link'
+      : st.isDirectory()
+        ? 'a directory'
+        : st.isFile()
+          ? 'a regular file'
+          : 'not a socket';
+    throw new SocketSetupError(
+      'ERR_SOCKET_PATH_NOT_SOCKET',
+      `refusing to start: ${socketPath} is ${kind}; it was left untouched`,
+    );
   }
   if (st.uid !== process.geteuid?.()) {
     throw new SocketSetupError('ERR_SOCKET_OWNER', `refusing to start: ${socketPath} is owned by uid ${st.uid}`);
   }
   if ((await probeSocket(socketPath)) === 'live') {
-    throw new SocketSetupError('ERR_SOCKET_IN_USE', `refusing to start: a server is already listening on ${socketPath}`);
+    throw new SocketSetupError(
+      'ERR_SOCKET_IN_USE',
+      `refusing to start: a server is already listening on ${socketPath}`,
+    );
   }
   // Re-check that it is still the same stale inode before removing it.
   const again = fs.lstatSync(socketPath);
@@ -95,7 +113,10 @@ export async function listenPrivate(server: net.Server, socketPath: string, back
   const st = fs.lstatSync(socketPath);
   if (!st.isSocket() || (st.mode & 0o077) !== 0 || st.uid !== process.geteuid?.()) {
     server.close();
-    throw new SocketSetupError('ERR_SOCKET_MODE', `socket ${socketPath} came up with mode ${(st.mode & 0o777).toString(8)} / uid ${st.uid}`);
+    throw new SocketSetupError(
+      'ERR_SOCKET_MODE',
+      `socket ${socketPath} came up with mode ${(st.mode & 0o777).toString(8)} / uid ${st.uid}`,
+    );
   }
   return { dev: st.dev, ino: st.ino };
 }

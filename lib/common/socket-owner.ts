@@ -31,7 +31,8 @@ export function inspectSocketFile(socketPath: string, uid: number, opts: { follo
   return { ok: true };
 }
 
-export type ServerUidCheck = { ok: true } | { ok: false; problem: 'unverifiable'; error: Error } | { ok: false; problem: 'uid'; uid: number };
+export type ServerUidCheck =
+  { ok: true } | { ok: false; problem: 'unverifiable'; error: Error } | { ok: false; problem: 'uid'; uid: number };
 
 /** Whether the process serving a connected socket runs as `uid` (SO_PEERCRED / LOCAL_PEERCRED). */
 export function inspectServerUid(socket: net.Socket, uid: number): ServerUidCheck {

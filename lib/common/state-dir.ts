@@ -58,7 +58,10 @@ export function ensurePrivateDir(dir: string): void {
  * fsync, rename. Readers see the old or the new content, never a torn file.
  */
 export function writeFileAtomic(file: string, data: string | Uint8Array, mode = 0o600): void {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${crypto.randomBytes(6).toString('hex')}.tmp`);
+  const tmp = path.join(
+    path.dirname(file),
+    `.${path.basename(file)}.${process.pid}.${crypto.randomBytes(6).toString('hex')}.tmp`,
+  );
   const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, mode);
   try {
     fs.writeFileSync(fd, data);
@@ -94,7 +97,11 @@ export function readJsonFile<T = unknown>(file: string): T | undefined {
   try {
     const st = fs.fstatSync(fd);
     if (!st.isFile()) throw new StateDirError('ERR_CONFIG_NOT_FILE', `${file} is not a regular file`);
-    if (st.size > MAX_JSON_FILE_BYTES) throw new StateDirError('ERR_CONFIG_TOO_LARGE', `${file} is ${st.size} bytes, over the ${MAX_JSON_FILE_BYTES}-byte limit`);
+    if (st.size > MAX_JSON_FILE_BYTES)
+      throw new StateDirError(
+        'ERR_CONFIG_TOO_LARGE',
+        `${file} is ${st.size} bytes, over the ${MAX_JSON_FILE_BYTES}-byte limit`,
+      );
     text = fs.readFileSync(fd, 'utf8');
   } finally {
     fs.closeSync(fd);
@@ -102,6 +109,8 @@ export function readJsonFile<T = unknown>(file: string): T | undefined {
   try {
     return JSON.parse(text) as T;
   } catch (err) {
-    throw new StateDirError('ERR_CONFIG_MALFORMED', `${file} is not valid JSON: ${(err as Error).message}`, { cause: err });
+    throw new StateDirError('ERR_CONFIG_MALFORMED', `${file} is not valid JSON: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
 }

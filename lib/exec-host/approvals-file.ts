@@ -65,19 +65,26 @@ function isObject(value: unknown): value is Record<string, unknown> {
 }
 
 function malformed(file: string, why: string): ApprovalsFileError {
-  return new ApprovalsFileError('ERR_APPROVALS_MALFORMED', `${file}: ${why}; fix or move the file (it is never overwritten)`);
+  return new ApprovalsFileError(
+    'ERR_APPROVALS_MALFORMED',
+    `${file}: ${why}; fix or move the file (it is never overwritten)`,
+  );
 }
 
 function checkSection(file: string, where: string, section: unknown): void {
   if (!isObject(section)) throw malformed(file, `${where} must be an object`);
-  if (section.security !== undefined && !SECURITY_VALUES.includes(section.security as Security)) throw malformed(file, `${where}.security must be deny|allowlist|full`);
-  if (section.askFallback !== undefined && !SECURITY_VALUES.includes(section.askFallback as Security)) throw malformed(file, `${where}.askFallback must be deny|allowlist|full`);
-  if (section.ask !== undefined && !ASK_VALUES.includes(section.ask as Ask)) throw malformed(file, `${where}.ask must be off|on-miss|always`);
+  if (section.security !== undefined && !SECURITY_VALUES.includes(section.security as Security))
+    throw malformed(file, `${where}.security must be deny|allowlist|full`);
+  if (section.askFallback !== undefined && !SECURITY_VALUES.includes(section.askFallback as Security))
+    throw malformed(file, `${where}.askFallback must be deny|allowlist|full`);
+  if (section.ask !== undefined && !ASK_VALUES.includes(section.ask as Ask))
+    throw malformed(file, `${where}.ask must be off|on-miss|always`);
   if (section.allowlist !== undefined) {
     if (!Array.isArray(section.allowlist)) throw malformed(file, `${where}.allowlist must be an array`);
     for (const entry of section.allowlist) {
       if (typeof entry === 'string') continue;
-      if (!isObject(entry) || typeof entry.pattern !== 'string') throw malformed(file, `${where}.allowlist entries need a string pattern`);
+      if (!isObject(entry) || typeof entry.pattern !== 'string')
+        throw malformed(file, `${where}.allowlist entries need a string pattern`);
     }
   }
 }
@@ -88,8 +95,10 @@ export function validateApprovals(file: string, data: unknown): ApprovalsFile {
   if (data.version !== 1) throw malformed(file, `unsupported version ${JSON.stringify(data.version)} (expected 1)`);
   if (data.socket !== undefined) {
     if (!isObject(data.socket)) throw malformed(file, 'socket must be an object');
-    if (data.socket.path !== undefined && typeof data.socket.path !== 'string') throw malformed(file, 'socket.path must be a string');
-    if (data.socket.token !== undefined && typeof data.socket.token !== 'string') throw malformed(file, 'socket.token must be a string');
+    if (data.socket.path !== undefined && typeof data.socket.path !== 'string')
+      throw malformed(file, 'socket.path must be a string');
+    if (data.socket.token !== undefined && typeof data.socket.token !== 'string')
+      throw malformed(file, 'socket.token must be a string');
   }
   if (data.defaults !== undefined) checkSection(file, 'defaults', data.defaults);
   if (data.agents !== undefined) {
@@ -137,12 +146,17 @@ export function readApprovals(file: string): ApprovalsFile | undefined {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
   }
-  if (st.isSymbolicLink()) throw new ApprovalsFileError('ERR_APPROVALS_SYMLINK', `refusing ${file}: it is a symbolic link`);
+  if (st.isSymbolicLink())
+    throw new ApprovalsFileError('ERR_APPROVALS_SYMLINK', `refusing ${file}: it is a symbolic link`);
   if (!st.isFile()) throw new ApprovalsFileError('ERR_APPROVALS_NOT_FILE', `refusing ${file}: not a regular file`);
   const uid = process.geteuid?.();
-  if (uid !== undefined && st.uid !== uid) throw new ApprovalsFileError('ERR_APPROVALS_OWNER', `refusing ${file}: owned by uid ${st.uid}, not ${uid}`);
+  if (uid !== undefined && st.uid !== uid)
+    throw new ApprovalsFileError('ERR_APPROVALS_OWNER', `refusing ${file}: owned by uid ${st.uid}, not ${uid}`);
   if ((st.mode & 0o077) !== 0) {
-    throw new ApprovalsFileError('ERR_APPROVALS_PERMISSIONS', `refusing ${file}: mode ${(st.mode & 0o777).toString(8)} exposes the socket token; chmod 600 it after checking nobody else changed it`);
+    throw new ApprovalsFileError(
+      'ERR_APPROVALS_PERMISSIONS',
+      `refusing ${file}: mode ${(st.mode & 0o777).toString(8)} exposes the socket token; chmod 600 it after checking nobody else changed it`,
+    );
   }
   // O_NOFOLLOW closes the lstat→open window against a swap to a symlink; O_NONBLOCK against a swap to a
   // FIFO (opening one would block the JS thread until a writer came). The fstat re-checks what was opened.
@@ -150,9 +164,13 @@ export function readApprovals(file: string): ApprovalsFile | undefined {
   let text: string;
   try {
     const opened = fs.fstatSync(fd);
-    if (!opened.isFile()) throw new ApprovalsFileError('ERR_APPROVALS_NOT_FILE', `refusing ${file}: not a regular file`);
+    if (!opened.isFile())
+      throw new ApprovalsFileError('ERR_APPROVALS_NOT_FILE', `refusing ${file}: not a regular file`);
     if (opened.size > MAX_APPROVALS_FILE_BYTES) {
-      throw new ApprovalsFileError('ERR_APPROVALS_TOO_LARGE', `refusing ${file}: ${opened.size} bytes is over the ${MAX_APPROVALS_FILE_BYTES}-byte limit`);
+      throw new ApprovalsFileError(
+        'ERR_APPROVALS_TOO_LARGE',
+        `refusing ${file}: ${opened.size} bytes is over the ${MAX_APPROVALS_FILE_BYTES}-byte limit`,
+      );
     }
     text = fs.readFileSync(fd, 'utf8');
   } finally {
@@ -191,7 +209,8 @@ export function updateApprovals(file: string, mutate: (data: ApprovalsFile) => b
 export function ensureApprovals(file: string, defaultSocketPath: string): ApprovalsFile {
   const existing = readApprovals(file);
   if (existing) {
-    const needsWrite = normalizeApprovals(structuredClone(existing)) || !existing.socket?.token || !existing.socket?.path;
+    const needsWrite =
+      normalizeApprovals(structuredClone(existing)) || !existing.socket?.token || !existing.socket?.path;
     if (!needsWrite) return existing;
   }
   return updateApprovals(file, (data) => {
@@ -204,7 +223,8 @@ export function ensureApprovals(file: string, defaultSocketPath: string): Approv
 /** The socket token, or ERR_APPROVALS_NO_TOKEN. */
 export function requireToken(data: ApprovalsFile, file: string): string {
   const token = data.socket?.token;
-  if (!token) throw new ApprovalsFileError('ERR_APPROVALS_NO_TOKEN', `${file} has no socket.token (start the exec host first)`);
+  if (!token)
+    throw new ApprovalsFileError('ERR_APPROVALS_NO_TOKEN', `${file} has no socket.token (start the exec host first)`);
   return token;
 }
 
@@ -216,7 +236,12 @@ export function agentSection(data: ApprovalsFile, agentId: string): PolicySectio
 }
 
 /** Appends `pattern` to `agents.<agentId>.allowlist` unless already present; returns the entry. */
-export function addAllowlistPattern(data: ApprovalsFile, agentId: string, pattern: string, extra: Partial<AllowlistEntry> = {}): AllowlistEntry {
+export function addAllowlistPattern(
+  data: ApprovalsFile,
+  agentId: string,
+  pattern: string,
+  extra: Partial<AllowlistEntry> = {},
+): AllowlistEntry {
   const section = agentSection(data, agentId);
   section.allowlist ??= [];
   const found = section.allowlist.find((entry) => entry.pattern === pattern);

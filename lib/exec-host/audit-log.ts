@@ -20,7 +20,10 @@ export class AuditLog {
   readonly maxBytes: number;
   readonly keep: number;
 
-  constructor(readonly file: string, options: AuditLogOptions = {}) {
+  constructor(
+    readonly file: string,
+    options: AuditLogOptions = {},
+  ) {
     this.maxBytes = options.maxBytes ?? 5 * 1024 * 1024;
     this.keep = options.keep ?? 3;
     this.open();
@@ -28,7 +31,11 @@ export class AuditLog {
 
   private open(): void {
     // O_NOFOLLOW: a planted symlink cannot redirect our appends.
-    this.fd = fs.openSync(this.file, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW, 0o600);
+    this.fd = fs.openSync(
+      this.file,
+      fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW,
+      0o600,
+    );
     const st = fs.fstatSync(this.fd);
     if ((st.mode & 0o077) !== 0) fs.fchmodSync(this.fd, 0o600);
     this.size = st.size;
@@ -50,9 +57,17 @@ export class AuditLog {
   private rotate(): void {
     this.close();
     for (let i = this.keep - 1; i >= 1; i--) {
-      try { fs.renameSync(`${this.file}.${i}`, `${this.file}.${i + 1}`); } catch { /* generation missing */ }
+      try {
+        fs.renameSync(`${this.file}.${i}`, `${this.file}.${i + 1}`);
+      } catch {
+        /* generation missing */
+      }
     }
-    try { fs.renameSync(this.file, `${this.file}.1`); } catch { /* already moved */ }
+    try {
+      fs.renameSync(this.file, `${this.file}.1`);
+    } catch {
+      /* already moved */
+    }
     this.open();
   }
 

@@ -53,12 +53,17 @@ export interface ApprovalSocketRequest {
 export function loadClientConfig(stateDir = resolveStateDir()): { socketPath: string; token: string } {
   const file = approvalsFilePath(stateDir);
   const data = readApprovals(file);
-  if (!data) throw new ExecHostClientError('ERR_APPROVALS_MISSING', `${file} does not exist (is the exec host running?)`);
+  if (!data)
+    throw new ExecHostClientError('ERR_APPROVALS_MISSING', `${file} does not exist (is the exec host running?)`);
   return { socketPath: socketPathFor(data, stateDir), token: requireToken(data, file) };
 }
 
 /** The exact `exec` line: requestJson is serialised once and MAC'd as sent. */
-export function buildExecLine(request: ExecHostRequest, token: string, overrides: { id?: string; nonce?: string; ts?: number } = {}): { id: string; line: string } {
+export function buildExecLine(
+  request: ExecHostRequest,
+  token: string,
+  overrides: { id?: string; nonce?: string; ts?: number } = {},
+): { id: string; line: string } {
   const id = overrides.id ?? crypto.randomUUID();
   const nonce = overrides.nonce ?? newNonce();
   const ts = overrides.ts ?? Date.now();
@@ -73,11 +78,19 @@ export function checkSocketFile(socketPath: string, uid: number = process.geteui
   if (check.ok) return;
   switch (check.problem) {
     case 'missing':
-      throw new ExecHostClientError('ERR_SOCKET_NOT_FOUND', `exec host socket ${socketPath} not found`, { cause: check.error });
+      throw new ExecHostClientError('ERR_SOCKET_NOT_FOUND', `exec host socket ${socketPath} not found`, {
+        cause: check.error,
+      });
     case 'owner':
-      throw new ExecHostClientError('ERR_SOCKET_OWNER', `refusing ${socketPath}: owned by uid ${check.uid}, not ${uid}`);
+      throw new ExecHostClientError(
+        'ERR_SOCKET_OWNER',
+        `refusing ${socketPath}: owned by uid ${check.uid}, not ${uid}`,
+      );
     case 'not-socket':
-      throw new ExecHostClientError('ERR_SOCKET_NOT_SOCKET', `refusing ${socketPath}: not a socket${check.symlink ? ' (a symbolic link)' : ''}`);
+      throw new ExecHostClientError(
+        'ERR_SOCKET_NOT_SOCKET',
+        `refusing ${socketPath}: not a socket${check.symlink ? ' (a symbolic link)' : ''}`,
+      );
   }
 }
 
@@ -85,7 +98,12 @@ export function checkSocketFile(socketPath: string, uid: number = process.geteui
  * Connects, verifies the server's uid, writes `line`, half-closes, and waits for the reply line that
  * `accept` recognises. All within `timeoutMs` (ERR_EXEC_HOST_TIMEOUT).
  */
-export async function exchangeLine(socketPath: string, line: string, accept: (msg: Record<string, unknown>) => boolean, timeoutMs: number): Promise<Record<string, unknown>> {
+export async function exchangeLine(
+  socketPath: string,
+  line: string,
+  accept: (msg: Record<string, unknown>) => boolean,
+  timeoutMs: number,
+): Promise<Record<string, unknown>> {
   const uid = process.geteuid?.() ?? -1;
   checkSocketFile(socketPath, uid);
   const deadline = Date.now() + timeoutMs;
@@ -93,10 +111,17 @@ export async function exchangeLine(socketPath: string, line: string, accept: (ms
   try {
     const server = inspectServerUid(socket, uid);
     if (!server.ok && server.problem === 'unverifiable') {
-      throw new ExecHostClientError('ERR_PEER_UNVERIFIABLE', `cannot verify the exec host's uid: ${server.error.message}`, { cause: server.error });
+      throw new ExecHostClientError(
+        'ERR_PEER_UNVERIFIABLE',
+        `cannot verify the exec host's uid: ${server.error.message}`,
+        { cause: server.error },
+      );
     }
     if (!server.ok && server.problem === 'uid') {
-      throw new ExecHostClientError('ERR_PEER_UID', `refusing exec host on ${socketPath}: it runs as uid ${server.uid}`);
+      throw new ExecHostClientError(
+        'ERR_PEER_UID',
+        `refusing exec host on ${socketPath}: it runs as uid ${server.uid}`,
+      );
     }
     socket.end(line);
     let reply: Record<string, unknown> | undefined;
@@ -107,7 +132,12 @@ export async function exchangeLine(socketPath: string, line: string, accept: (ms
         accept: (text) => {
           try {
             const msg = parseUntrustedJson(text);
-            if (typeof msg === 'object' && msg !== null && !Array.isArray(msg) && accept(msg as Record<string, unknown>)) {
+            if (
+              typeof msg === 'object' &&
+              msg !== null &&
+              !Array.isArray(msg) &&
+              accept(msg as Record<string, unknown>)
+            ) {
               reply = msg as Record<string, unknown>;
               return true;
             }
@@ -133,12 +163,26 @@ export async function exchangeLine(socketPath: string, line: string, accept: (ms
 async function connectWithRetry(socketPath: string, deadline: number, timeoutMs: number): Promise<net.Socket> {
   for (let attempt = 0; ; attempt++) {
     const socket = net.connect(socketPath);
-    socket.on('error', () => { /* surfaced through the awaits below */ });
+    socket.on('error', () => {
+      /* surfaced through the awaits below */
+    });
     try {
       await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new ExecHostClientError('ERR_EXEC_HOST_TIMEOUT', `no connection to ${socketPath} within ${timeoutMs} ms`)), Math.max(1, deadline - Date.now()));
-        socket.once('connect', () => { clearTimeout(timer); resolve(); });
-        socket.once('error', (err) => { clearTimeout(timer); reject(err); });
+        const timer = setTimeout(
+          () =>
+            reject(
+              new ExecHostClientError('ERR_EXEC_HOST_TIMEOUT', `no connection to ${socketPath} within ${timeoutMs} ms`),
+            ),
+          Math.max(1, deadline - Date.now()),
+        );
+        socket.once('connect', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        socket.once('error', (err) => {
+          clearTimeout(timer);
+          reject(err);
+        });
       });
       return socket;
     } catch (err) {
@@ -149,7 +193,9 @@ async function connectWithRetry(socketPath: string, deadline: number, timeoutMs:
         await new Promise((r) => setTimeout(r, Math.min(100, 5 * (attempt + 1))));
         continue;
       }
-      throw new ExecHostClientError('ERR_CONNECT', `cannot connect to ${socketPath}: ${(err as Error).message}`, { cause: err });
+      throw new ExecHostClientError('ERR_CONNECT', `cannot connect to ${socketPath}: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
   }
 }
@@ -157,7 +203,12 @@ async function connectWithRetry(socketPath: string, deadline: number, timeoutMs:
 /** Sends one signed `exec` and resolves to the `exec-res` reply. */
 export async function execViaSocket(request: ExecHostRequest, options: SocketClientOptions): Promise<ExecHostResponse> {
   const { id, line } = buildExecLine(request, options.token);
-  const reply = await exchangeLine(options.socketPath, line, (msg) => (msg.type === 'exec-res' && msg.id === id) || msg.type === 'decision', options.timeoutMs ?? EXEC_TIMEOUT_MS);
+  const reply = await exchangeLine(
+    options.socketPath,
+    line,
+    (msg) => (msg.type === 'exec-res' && msg.id === id) || msg.type === 'decision',
+    options.timeoutMs ?? EXEC_TIMEOUT_MS,
+  );
   if (reply.type === 'decision') {
     // The server refused our connection outright (peer check) before reading the request.
     throw new ExecHostClientError('ERR_PEER_DENIED', 'the exec host refused this connection');
@@ -166,10 +217,18 @@ export async function execViaSocket(request: ExecHostRequest, options: SocketCli
 }
 
 /** Sends a plain `request` (prompt) and resolves to the human's decision. */
-export async function requestApprovalViaSocket(request: ApprovalSocketRequest, options: SocketClientOptions): Promise<ApprovalDecision> {
+export async function requestApprovalViaSocket(
+  request: ApprovalSocketRequest,
+  options: SocketClientOptions,
+): Promise<ApprovalDecision> {
   const id = crypto.randomUUID();
   const line = encodeLine({ type: 'request', token: options.token, id, request });
-  const reply = await exchangeLine(options.socketPath, line, (msg) => msg.type === 'decision', options.timeoutMs ?? APPROVAL_TIMEOUT_MS);
+  const reply = await exchangeLine(
+    options.socketPath,
+    line,
+    (msg) => msg.type === 'decision',
+    options.timeoutMs ?? APPROVAL_TIMEOUT_MS,
+  );
   // Fail closed: a reply for another id, or a decision outside the known vocabulary, is a deny.
   const decision = APPROVAL_DECISIONS.find((d) => d === reply.decision);
   return reply.id === id && decision ? decision : 'deny';

@@ -13,18 +13,73 @@ export class EnvOverrideError extends IpcError {
 
 /** Inherited from the daemon when present; nothing else is. */
 export const INHERITED_ENV_KEYS: readonly string[] = [
-  'PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'LANG', 'LANGUAGE', 'TERM', 'TZ', 'TMPDIR', 'COLORTERM', 'NO_COLOR',
-  'LC_ALL', 'LC_CTYPE', 'LC_COLLATE', 'LC_MESSAGES', 'LC_MONETARY', 'LC_NUMERIC', 'LC_TIME', 'LC_ADDRESS', 'LC_IDENTIFICATION',
-  'LC_MEASUREMENT', 'LC_NAME', 'LC_PAPER', 'LC_TELEPHONE',
+  'PATH',
+  'HOME',
+  'USER',
+  'LOGNAME',
+  'SHELL',
+  'LANG',
+  'LANGUAGE',
+  'TERM',
+  'TZ',
+  'TMPDIR',
+  'COLORTERM',
+  'NO_COLOR',
+  'LC_ALL',
+  'LC_CTYPE',
+  'LC_COLLATE',
+  'LC_MESSAGES',
+  'LC_MONETARY',
+  'LC_NUMERIC',
+  'LC_TIME',
+  'LC_ADDRESS',
+  'LC_IDENTIFICATION',
+  'LC_MEASUREMENT',
+  'LC_NAME',
+  'LC_PAPER',
+  'LC_TELEPHONE',
 ];
 
 /** Keys that must never reach a child, inherited or overridden. */
 export const BLOCKED_ENV_KEYS: ReadonlySet<string> = new Set([
-  'PATH', 'LD_PRELOAD', 'LD_LIBRARY_PATH', 'LD_AUDIT', 'GCONV_PATH', 'NODE_OPTIONS', 'NODE_PATH', 'BASH_ENV', 'ENV', 'IFS',
-  'PYTHONPATH', 'PYTHONSTARTUP', 'PYTHONHOME', 'PERL5OPT', 'PERL5LIB', 'PERLLIB', 'RUBYOPT', 'RUBYLIB', 'GIT_SSH_COMMAND', 'GIT_SSH',
-  'GIT_EXEC_PATH', 'GIT_CONFIG_GLOBAL', 'GIT_CONFIG_SYSTEM', 'SHELLOPTS', 'BASHOPTS', 'PS4', 'PROMPT_COMMAND', 'ZDOTDIR',
-  'HOSTALIASES', 'RESOLV_HOST_CONF', 'LOCPATH', 'NLSPATH', 'MALLOC_CHECK_', 'TMPDIR_OVERRIDE', 'JAVA_TOOL_OPTIONS', '_JAVA_OPTIONS',
-  'OPENSSL_CONF', 'SSLKEYLOGFILE',
+  'PATH',
+  'LD_PRELOAD',
+  'LD_LIBRARY_PATH',
+  'LD_AUDIT',
+  'GCONV_PATH',
+  'NODE_OPTIONS',
+  'NODE_PATH',
+  'BASH_ENV',
+  'ENV',
+  'IFS',
+  'PYTHONPATH',
+  'PYTHONSTARTUP',
+  'PYTHONHOME',
+  'PERL5OPT',
+  'PERL5LIB',
+  'PERLLIB',
+  'RUBYOPT',
+  'RUBYLIB',
+  'GIT_SSH_COMMAND',
+  'GIT_SSH',
+  'GIT_EXEC_PATH',
+  'GIT_CONFIG_GLOBAL',
+  'GIT_CONFIG_SYSTEM',
+  'SHELLOPTS',
+  'BASHOPTS',
+  'PS4',
+  'PROMPT_COMMAND',
+  'ZDOTDIR',
+  'HOSTALIASES',
+  'RESOLV_HOST_CONF',
+  'LOCPATH',
+  'NLSPATH',
+  'MALLOC_CHECK_',
+  'TMPDIR_OVERRIDE',
+  'JAVA_TOOL_OPTIONS',
+  '_JAVA_OPTIONS',
+  'OPENSSL_CONF',
+  'SSLKEYLOGFILE',
 ]);
 const BLOCKED_PREFIXES = ['LD_', 'DYLD_', 'BASH_FUNC_', 'OPENCLAW_', 'GIT_CONFIG_'];
 
@@ -40,7 +95,8 @@ export function isBlockedEnvKey(key: string): boolean {
 /** Throws EnvOverrideError for a blocked, malformed or oversized override. */
 export function validateEnvOverrides(overrides: unknown): Record<string, string> {
   if (overrides === undefined || overrides === null) return {};
-  if (typeof overrides !== 'object' || Array.isArray(overrides)) throw new EnvOverrideError('env', 'must be an object of strings');
+  if (typeof overrides !== 'object' || Array.isArray(overrides))
+    throw new EnvOverrideError('env', 'must be an object of strings');
   const entries = Object.entries(overrides as Record<string, unknown>);
   if (entries.length > MAX_OVERRIDES) throw new EnvOverrideError('env', `more than ${MAX_OVERRIDES} keys`);
   const out: Record<string, string> = {};
@@ -59,7 +115,11 @@ export function validateEnvOverrides(overrides: unknown): Record<string, string>
  * The environment for a child: allowlisted keys from `base` (PATH is the daemon's own, minus
  * relative entries), then the validated `overrides`.
  */
-export function buildChildEnv(overrides: unknown, base: NodeJS.ProcessEnv = process.env, searchPath?: string): Record<string, string> {
+export function buildChildEnv(
+  overrides: unknown,
+  base: NodeJS.ProcessEnv = process.env,
+  searchPath?: string,
+): Record<string, string> {
   const validated = validateEnvOverrides(overrides);
   const env: Record<string, string> = {};
   // Look up the allowlisted keys only: enumerating process.env costs a native call per variable.

@@ -6,10 +6,19 @@ import { timingSafeEqualString } from '../common/constant-time.js';
 
 /** Lowercase hex HMAC-SHA256 of `${nonce}:${ts}:${requestJson}` keyed with the token string's UTF-8 bytes. */
 export function signExecRequest(token: string, nonce: string, ts: number, requestJson: string): string {
-  return crypto.createHmac('sha256', Buffer.from(token, 'utf8')).update(`${nonce}:${ts}:${requestJson}`, 'utf8').digest('hex');
+  return crypto
+    .createHmac('sha256', Buffer.from(token, 'utf8'))
+    .update(`${nonce}:${ts}:${requestJson}`, 'utf8')
+    .digest('hex');
 }
 
-export function verifyExecRequest(token: string, nonce: string, ts: number, requestJson: string, hmac: string): boolean {
+export function verifyExecRequest(
+  token: string,
+  nonce: string,
+  ts: number,
+  requestJson: string,
+  hmac: string,
+): boolean {
   return timingSafeEqualString(signExecRequest(token, nonce, ts, requestJson), hmac);
 }
 

@@ -6,15 +6,35 @@ import path from 'node:path';
 
 type Detector = (arg: string) => boolean;
 
-const longOption = (...names: string[]): Detector => (arg) => names.some((n) => arg === n || arg.startsWith(`${n}=`));
+const longOption =
+  (...names: string[]): Detector =>
+  (arg) =>
+    names.some((n) => arg === n || arg.startsWith(`${n}=`));
 /** A single-dash cluster (`-avze`) that contains one of `letters`. */
-const shortCluster = (letters: string): Detector => (arg) => /^-[^-]/.test(arg) && [...arg.slice(1)].some((c) => letters.includes(c));
+const shortCluster =
+  (letters: string): Detector =>
+  (arg) =>
+    /^-[^-]/.test(arg) && [...arg.slice(1)].some((c) => letters.includes(c));
 
 const TOOLS: Record<string, Detector[]> = {
   // -c/--config-env set any config (core.sshCommand, core.pager, alias.*=!cmd); ext:: runs a command as transport.
-  git: [(a) => a === '-c' || /^-c./.test(a), longOption('--config', '--config-env', '--exec-path', '--upload-pack', '--receive-pack', '--template'), (a) => a.startsWith('ext::')],
+  git: [
+    (a) => a === '-c' || /^-c./.test(a),
+    longOption('--config', '--config-env', '--exec-path', '--upload-pack', '--receive-pack', '--template'),
+    (a) => a.startsWith('ext::'),
+  ],
   find: [(a) => ['-exec', '-execdir', '-ok', '-okdir', '-fprint', '-fprint0', '-fprintf', '-fls'].includes(a)],
-  tar: [longOption('--checkpoint-action', '--to-command', '--use-compress-program', '--rsh-command', '--info-script', '--new-volume-script'), shortCluster('IF')],
+  tar: [
+    longOption(
+      '--checkpoint-action',
+      '--to-command',
+      '--use-compress-program',
+      '--rsh-command',
+      '--info-script',
+      '--new-volume-script',
+    ),
+    shortCluster('IF'),
+  ],
   rsync: [longOption('--rsh', '--rsync-path'), shortCluster('e')],
 };
 TOOLS.gtar = TOOLS.tar;

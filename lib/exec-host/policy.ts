@@ -7,7 +7,13 @@ import os from 'node:os';
 import type { ApprovalDecision } from '../common/pending-approvals.js';
 import type { AllowlistEntry, ApprovalsFile, Ask, PolicySection, Security } from './approvals-file.js';
 import { EnvOverrideError, buildChildEnv } from './env.js';
-import { fileIdentity, resolveExecutable, trustedSearchPath, type FileIdentity, type ResolveFailure } from './resolve-executable.js';
+import {
+  fileIdentity,
+  resolveExecutable,
+  trustedSearchPath,
+  type FileIdentity,
+  type ResolveFailure,
+} from './resolve-executable.js';
 import { findOptionInjection } from './option-injection.js';
 import { evaluateShellWrapper, patternFilterFor, type ShellWrapperEvaluation } from './shell-allowlist.js';
 
@@ -41,7 +47,12 @@ export interface EffectivePolicy {
 }
 
 /** Project defaults: fail closed. */
-export const DEFAULT_POLICY = { security: 'deny', ask: 'on-miss', askFallback: 'deny', autoAllowSkills: false } as const;
+export const DEFAULT_POLICY = {
+  security: 'deny',
+  ask: 'on-miss',
+  askFallback: 'deny',
+  autoAllowSkills: false,
+} as const;
 export const DEFAULT_AGENT_ID = 'main';
 export const MAX_TIMEOUT_MS = 24 * 60 * 60 * 1000;
 
@@ -49,9 +60,21 @@ export const denials = {
   securityDeny: { code: 'UNAVAILABLE', message: 'SYSTEM_RUN_DISABLED: security=deny', reason: 'security=deny' },
   userDenied: { code: 'UNAVAILABLE', message: 'SYSTEM_RUN_DENIED: user denied', reason: 'user-denied' },
   allowlistMiss: { code: 'UNAVAILABLE', message: 'SYSTEM_RUN_DENIED: allowlist miss', reason: 'allowlist-miss' },
-  approvalRequired: { code: 'UNAVAILABLE', message: 'SYSTEM_RUN_DENIED: approval required', reason: 'approval-required' },
-  screenRecording: { code: 'UNAVAILABLE', message: 'PERMISSION_MISSING: screenRecording', reason: 'permission:screenRecording' },
-  executableChanged: { code: 'UNAVAILABLE', message: 'SYSTEM_RUN_DENIED: execution plan mismatch (executable changed after the policy check)', reason: 'execution-plan-miss' },
+  approvalRequired: {
+    code: 'UNAVAILABLE',
+    message: 'SYSTEM_RUN_DENIED: approval required',
+    reason: 'approval-required',
+  },
+  screenRecording: {
+    code: 'UNAVAILABLE',
+    message: 'PERMISSION_MISSING: screenRecording',
+    reason: 'permission:screenRecording',
+  },
+  executableChanged: {
+    code: 'UNAVAILABLE',
+    message: 'SYSTEM_RUN_DENIED: execution plan mismatch (executable changed after the policy check)',
+    reason: 'execution-plan-miss',
+  },
   commandRequired: { code: 'INVALID_REQUEST', message: 'command required', reason: 'invalid' },
 } as const satisfies Record<string, Denial>;
 
@@ -70,13 +93,17 @@ export function resolveEffectivePolicy(file: ApprovalsFile | undefined, agentId?
   if (legacy) layers.push({ key: 'default', section: legacy });
   if (Object.hasOwn(agents, '*')) layers.push({ key: '*', section: agents['*'] });
   if (file?.defaults) layers.push({ key: 'defaults', section: file.defaults });
-  const pick = <K extends 'security' | 'ask' | 'askFallback' | 'autoAllowSkills'>(field: K): NonNullable<PolicySection[K]> | undefined =>
-    layers.find((layer) => layer.section[field] !== undefined)?.section[field] as NonNullable<PolicySection[K]> | undefined;
+  const pick = <K extends 'security' | 'ask' | 'askFallback' | 'autoAllowSkills'>(
+    field: K,
+  ): NonNullable<PolicySection[K]> | undefined =>
+    layers.find((layer) => layer.section[field] !== undefined)?.section[field] as
+      NonNullable<PolicySection[K]> | undefined;
   const allowlist: EffectivePolicy['allowlist'] = [];
   for (const key of ['*', 'default', id]) {
     if (key === 'default' && !legacy) continue;
     const section = Object.hasOwn(agents, key) ? agents[key] : undefined;
-    for (const entry of section?.allowlist ?? []) if (typeof entry === 'object' && entry) allowlist.push({ entry, sectionKey: key });
+    for (const entry of section?.allowlist ?? [])
+      if (typeof entry === 'object' && entry) allowlist.push({ entry, sectionKey: key });
   }
   return {
     agentId: id,
@@ -90,11 +117,13 @@ export function resolveEffectivePolicy(file: ApprovalsFile | undefined, agentId?
 
 /** Canonical command text: args joined by spaces; args with whitespace or `"` quoted; empty → `""`. */
 export function canonicalCommandText(argv: readonly string[]): string {
-  return argv.map((arg) => {
-    if (arg === '') return '""';
-    if (/[\s"]/.test(arg)) return `"${arg.replace(/"/g, '\\"')}"`;
-    return arg;
-  }).join(' ');
+  return argv
+    .map((arg) => {
+      if (arg === '') return '""';
+      if (/[\s"]/.test(arg)) return `"${arg.replace(/"/g, '\\"')}"`;
+      return arg;
+    })
+    .join(' ');
 }
 
 const SHELLS = new Set(['sh', 'bash', 'zsh', 'dash', 'ksh']);
@@ -105,7 +134,13 @@ export function rawCommandMatches(argv: readonly string[], rawCommand: string | 
   if (rawCommand === canonicalCommandText(argv)) return true;
   const shell = argv[0]?.split('/').pop() ?? '';
   if (SHELLS.has(shell) && argv.length === 3 && /^-[a-z]*c$/.test(argv[1]) && argv[2] === rawCommand) return true;
-  if (/^cmd(\.exe)?$/i.test(shell) && argv.length >= 3 && argv.slice(1, -1).some((a) => a.toLowerCase() === '/c') && argv[argv.length - 1] === rawCommand) return true;
+  if (
+    /^cmd(\.exe)?$/i.test(shell) &&
+    argv.length >= 3 &&
+    argv.slice(1, -1).some((a) => a.toLowerCase() === '/c') &&
+    argv[argv.length - 1] === rawCommand
+  )
+    return true;
   return false;
 }
 
@@ -141,7 +176,11 @@ export function globToRegExp(pattern: string, home = os.homedir()): RegExp | nul
 const GLOB_META = /[*?]/;
 
 /** True when the pattern matches the canonical path. A literal pattern is canonicalised too (/bin → /usr/bin). */
-export function patternMatches(pattern: string, resolvedPath: string, canonicalize: (p: string) => string | undefined): boolean {
+export function patternMatches(
+  pattern: string,
+  resolvedPath: string,
+  canonicalize: (p: string) => string | undefined,
+): boolean {
   const re = globToRegExp(pattern);
   if (!re) return false;
   if (re.test(resolvedPath)) return true;
@@ -154,8 +193,18 @@ export function patternMatches(pattern: string, resolvedPath: string, canonicali
 }
 
 /** The first entry matching the canonical path, among the patterns `accept` admits (patternFilterFor: interpreters need an exact entry). */
-export function matchAllowlist(policy: EffectivePolicy, resolvedPath: string, canonicalize: (p: string) => string | undefined, accept: (pattern: string) => boolean = () => true): EffectivePolicy['allowlist'][number] | undefined {
-  return policy.allowlist.find(({ entry }) => typeof entry.pattern === 'string' && accept(entry.pattern) && patternMatches(entry.pattern, resolvedPath, canonicalize));
+export function matchAllowlist(
+  policy: EffectivePolicy,
+  resolvedPath: string,
+  canonicalize: (p: string) => string | undefined,
+  accept: (pattern: string) => boolean = () => true,
+): EffectivePolicy['allowlist'][number] | undefined {
+  return policy.allowlist.find(
+    ({ entry }) =>
+      typeof entry.pattern === 'string' &&
+      accept(entry.pattern) &&
+      patternMatches(entry.pattern, resolvedPath, canonicalize),
+  );
 }
 
 export interface EvaluateOptions {
@@ -210,19 +259,34 @@ function defaultCanonicalize(p: string): string | undefined {
 export function validateRequest(request: unknown): Denial | undefined {
   if (typeof request !== 'object' || request === null || Array.isArray(request)) return invalid('invalid payload');
   const r = request as Record<string, unknown>;
-  if (!Array.isArray(r.command) || r.command.length === 0 || !r.command.every((arg) => typeof arg === 'string')) return denials.commandRequired;
+  if (!Array.isArray(r.command) || r.command.length === 0 || !r.command.every((arg) => typeof arg === 'string'))
+    return denials.commandRequired;
   const argv = r.command as string[];
   if (argv[0].trim() === '') return denials.commandRequired;
   if (argv.some((arg) => arg.includes('\0'))) return invalid('NUL byte in command');
   if (argv.length > 4096 || argv.reduce((n, a) => n + a.length, 0) > 1_000_000) return invalid('command too large');
-  if (r.rawCommand !== undefined && r.rawCommand !== null && typeof r.rawCommand !== 'string') return invalid('rawCommand must be a string');
-  if (!rawCommandMatches(argv, r.rawCommand as string | null | undefined)) return invalid('SYSTEM_RUN_DENIED: rawCommand does not match command');
-  if (r.cwd !== undefined && r.cwd !== null && (typeof r.cwd !== 'string' || r.cwd.includes('\0'))) return invalid('cwd must be a string');
-  if (r.timeoutMs !== undefined && r.timeoutMs !== null && (typeof r.timeoutMs !== 'number' || !Number.isInteger(r.timeoutMs) || r.timeoutMs <= 0)) return invalid('timeoutMs must be a positive integer');
+  if (r.rawCommand !== undefined && r.rawCommand !== null && typeof r.rawCommand !== 'string')
+    return invalid('rawCommand must be a string');
+  if (!rawCommandMatches(argv, r.rawCommand as string | null | undefined))
+    return invalid('SYSTEM_RUN_DENIED: rawCommand does not match command');
+  if (r.cwd !== undefined && r.cwd !== null && (typeof r.cwd !== 'string' || r.cwd.includes('\0')))
+    return invalid('cwd must be a string');
+  if (
+    r.timeoutMs !== undefined &&
+    r.timeoutMs !== null &&
+    (typeof r.timeoutMs !== 'number' || !Number.isInteger(r.timeoutMs) || r.timeoutMs <= 0)
+  )
+    return invalid('timeoutMs must be a positive integer');
   for (const key of ['agentId', 'sessionKey'] as const) {
-    if (r[key] !== undefined && r[key] !== null && typeof r[key] !== 'string') return invalid(`${key} must be a string`);
+    if (r[key] !== undefined && r[key] !== null && typeof r[key] !== 'string')
+      return invalid(`${key} must be a string`);
   }
-  if (r.approvalDecision !== undefined && r.approvalDecision !== null && !['allow-once', 'allow-always', 'deny'].includes(r.approvalDecision as string)) return invalid('invalid approvalDecision');
+  if (
+    r.approvalDecision !== undefined &&
+    r.approvalDecision !== null &&
+    !['allow-once', 'allow-always', 'deny'].includes(r.approvalDecision as string)
+  )
+    return invalid('invalid approvalDecision');
   return undefined;
 }
 
@@ -230,7 +294,11 @@ export function validateRequest(request: unknown): Denial | undefined {
  * Decides one request against the approvals file. `prompt` means a human must answer (then call
  * applyDecision); `allow` carries the run plan (canonical executable, sanitised env).
  */
-export function evaluateSystemRun(request: ExecHostRequest, approvals: ApprovalsFile | undefined, options: EvaluateOptions = {}): Evaluation {
+export function evaluateSystemRun(
+  request: ExecHostRequest,
+  approvals: ApprovalsFile | undefined,
+  options: EvaluateOptions = {},
+): Evaluation {
   const bad = validateRequest(request);
   if (bad) return { outcome: 'deny', denial: bad };
   const searchPath = options.searchPath ?? trustedSearchPath(options.baseEnv ?? process.env);
@@ -238,7 +306,8 @@ export function evaluateSystemRun(request: ExecHostRequest, approvals: Approvals
   try {
     env = buildChildEnv(request.env, options.baseEnv ?? process.env, searchPath);
   } catch (err) {
-    if (err instanceof EnvOverrideError) return { outcome: 'deny', denial: { code: 'INVALID_REQUEST', message: err.message, reason: 'invalid' } };
+    if (err instanceof EnvOverrideError)
+      return { outcome: 'deny', denial: { code: 'INVALID_REQUEST', message: err.message, reason: 'invalid' } };
     throw err;
   }
   const policy = resolveEffectivePolicy(approvals, request.agentId);
@@ -254,21 +323,26 @@ export function evaluateSystemRun(request: ExecHostRequest, approvals: Approvals
   if ('path' in resolved) {
     plan.file = resolved.path;
     plan.fileIdentity = fileIdentity(resolved.path);
-  }
-  else plan.resolveFailure = resolved.failure;
+  } else plan.resolveFailure = resolved.failure;
 
   if (policy.security === 'deny') return { outcome: 'deny', denial: denials.securityDeny, policy };
   if (request.approvalDecision === 'deny') return { outcome: 'deny', denial: denials.userDenied, policy };
 
   const canonicalize = options.canonicalize ?? defaultCanonicalize;
-  const listed = plan.file ? matchAllowlist(policy, plan.file, canonicalize, patternFilterFor(request.command[0], plan.file)) : undefined;
+  const listed = plan.file
+    ? matchAllowlist(policy, plan.file, canonicalize, patternFilterFor(request.command[0], plan.file))
+    : undefined;
   // An allowlisted tool given an option that runs another command is not what the entry allowed.
   let match = listed && plan.file && findOptionInjection(plan.file, request.command) === undefined ? listed : undefined;
   // A shell wrapper whose shell is not allowlisted: every segment of its script must match instead.
   let shell: Evaluation['shell'];
   if (!match && plan.file && policy.security === 'allowlist') {
     shell = evaluateShellWrapper({
-      argv: request.command, file: plan.file, cwd, envOverrides: request.env, searchPath,
+      argv: request.command,
+      file: plan.file,
+      cwd,
+      envOverrides: request.env,
+      searchPath,
       match: (file, accept) => matchAllowlist(policy, file, canonicalize, accept),
     });
     if (shell?.satisfied && shell.enforcedArgv) {
@@ -278,7 +352,8 @@ export function evaluateSystemRun(request: ExecHostRequest, approvals: Approvals
   }
   const allowlistSatisfied = policy.security === 'full' || match !== undefined;
   const preApproved = request.approvalDecision === 'allow-once' || request.approvalDecision === 'allow-always';
-  const needsPrompt = policy.ask === 'always' || (policy.ask === 'on-miss' && policy.security === 'allowlist' && !allowlistSatisfied);
+  const needsPrompt =
+    policy.ask === 'always' || (policy.ask === 'on-miss' && policy.security === 'allowlist' && !allowlistSatisfied);
 
   if (needsPrompt && !preApproved) {
     return {
@@ -290,7 +365,8 @@ export function evaluateSystemRun(request: ExecHostRequest, approvals: Approvals
       allowedDecisions: policy.ask === 'always' ? ['allow-once', 'deny'] : ['allow-once', 'allow-always', 'deny'],
     };
   }
-  if (!allowlistSatisfied && !preApproved) return { outcome: 'deny', denial: denials.allowlistMiss, policy, plan, shell };
+  if (!allowlistSatisfied && !preApproved)
+    return { outcome: 'deny', denial: denials.allowlistMiss, policy, plan, shell };
   return finishAllow({ outcome: 'allow', policy, plan, match, shell }, request, options);
 }
 
@@ -305,13 +381,23 @@ function finishAllow(evaluation: Evaluation, request: ExecHostRequest, options: 
  * Turns a `prompt` evaluation into allow/deny given the human's answer. `null` (timeout, no UI,
  * dismissed) applies askFallback: deny → approval required; allowlist → the allowlist result; full → run.
  */
-export function applyDecision(evaluation: Evaluation, decision: ApprovalDecision | null, request: ExecHostRequest, options: EvaluateOptions = {}): Evaluation {
+export function applyDecision(
+  evaluation: Evaluation,
+  decision: ApprovalDecision | null,
+  request: ExecHostRequest,
+  options: EvaluateOptions = {},
+): Evaluation {
   if (evaluation.outcome !== 'prompt') return evaluation;
   const base = { policy: evaluation.policy, plan: evaluation.plan, match: evaluation.match, shell: evaluation.shell };
   if (decision === 'deny') return { outcome: 'deny', denial: denials.userDenied, ...base };
-  if (decision === 'allow-once' || decision === 'allow-always') return finishAllow({ outcome: 'allow', ...base }, request, options);
+  if (decision === 'allow-once' || decision === 'allow-always')
+    return finishAllow({ outcome: 'allow', ...base }, request, options);
   const fallback = evaluation.policy?.askFallback ?? 'deny';
   if (fallback === 'full') return finishAllow({ outcome: 'allow', ...base }, request, options);
   if (fallback === 'allowlist' && evaluation.match) return finishAllow({ outcome: 'allow', ...base }, request, options);
-  return { outcome: 'deny', denial: fallback === 'allowlist' ? denials.allowlistMiss : denials.approvalRequired, ...base };
+  return {
+    outcome: 'deny',
+    denial: fallback === 'allowlist' ? denials.allowlistMiss : denials.approvalRequired,
+    ...base,
+  };
 }

@@ -31,7 +31,11 @@ export interface Approver {
 }
 
 export const PROMPT_TITLE = 'Allow this command?';
-const LABELS: Record<ApprovalDecision, string> = { 'allow-once': 'Allow Once', 'allow-always': 'Always Allow', deny: "Don't Allow" };
+const LABELS: Record<ApprovalDecision, string> = {
+  'allow-once': 'Allow Once',
+  'allow-always': 'Always Allow',
+  deny: "Don't Allow",
+};
 
 /** The text shown in every prompt (command first, then the context rows). */
 export function promptText(prompt: ApprovalPrompt): string {
@@ -45,14 +49,21 @@ export function promptText(prompt: ApprovalPrompt): string {
     `Security: ${prompt.security}   Ask: ${prompt.ask}`,
   ];
   // Control characters could rewrite the terminal or fake extra rows.
-  return [...rows.join('\n')].map((ch) => {
-    const code = ch.charCodeAt(0);
-    return (code < 0x20 && ch !== '\n' && ch !== '\t') || code === 0x7f ? '?' : ch;
-  }).join('');
+  return [...rows.join('\n')]
+    .map((ch) => {
+      const code = ch.charCodeAt(0);
+      return (code < 0x20 && ch !== '\n' && ch !== '\t') || code === 0x7f ? '?' : ch;
+    })
+    .join('');
 }
 
 /** Asks `approver` with a deadline; null on timeout, abort or error. */
-export async function askWithTimeout(approver: Approver, prompt: ApprovalPrompt, timeoutMs: number, outer?: AbortSignal): Promise<ApprovalDecision | null> {
+export async function askWithTimeout(
+  approver: Approver,
+  prompt: ApprovalPrompt,
+  timeoutMs: number,
+  outer?: AbortSignal,
+): Promise<ApprovalDecision | null> {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), timeoutMs);
   const onOuter = (): void => controller.abort();
@@ -60,7 +71,9 @@ export async function askWithTimeout(approver: Approver, prompt: ApprovalPrompt,
   // Already withdrawn (the client left before the prompt began): nobody is asked.
   if (outer?.aborted) controller.abort();
   try {
-    const aborted = new Promise<null>((resolve) => controller.signal.addEventListener('abort', () => resolve(null), { once: true }));
+    const aborted = new Promise<null>((resolve) =>
+      controller.signal.addEventListener('abort', () => resolve(null), { once: true }),
+    );
     const decision = await Promise.race([approver.ask(prompt, controller.signal).catch(() => null), aborted]);
     return decision !== null && prompt.allowedDecisions.includes(decision) ? decision : null;
   } finally {
@@ -85,11 +98,14 @@ export function raceApprovers(name: string, approvers: Approver[]): Approver {
         return await new Promise<ApprovalDecision | null>((resolve) => {
           let remaining = live.length;
           for (const approver of live) {
-            approver.ask(prompt, controller.signal).catch(() => null).then((decision) => {
-              remaining--;
-              if (decision !== null) resolve(decision);
-              else if (remaining === 0) resolve(null);
-            });
+            approver
+              .ask(prompt, controller.signal)
+              .catch(() => null)
+              .then((decision) => {
+                remaining--;
+                if (decision !== null) resolve(decision);
+                else if (remaining === 0) resolve(null);
+              });
           }
           controller.signal.addEventListener('abort', () => resolve(null), { once: true });
         });
@@ -234,13 +250,18 @@ export class DesktopApprover implements Approver {
   }
 
   /** The argv for the dialog and a mapping from its outcome to a decision. Exported for tests. */
-  dialogArgv(prompt: ApprovalPrompt): { argv: string[]; decide: (code: number | null, stdout: string) => ApprovalDecision | null } | undefined {
+  dialogArgv(
+    prompt: ApprovalPrompt,
+  ): { argv: string[]; decide: (code: number | null, stdout: string) => ApprovalDecision | null } | undefined {
     const tool = this.tool();
     if (!tool) return undefined;
     const text = promptText(prompt);
     const offers = (d: ApprovalDecision): boolean => prompt.allowedDecisions.includes(d);
     if (tool.kind === 'osascript') {
-      const buttons = (['deny', 'allow-always', 'allow-once'] as const).filter(offers).map((d) => `"${LABELS[d].replace(/"/g, '\\"')}"`).join(', ');
+      const buttons = (['deny', 'allow-always', 'allow-once'] as const)
+        .filter(offers)
+        .map((d) => `"${LABELS[d].replace(/"/g, '\\"')}"`)
+        .join(', ');
       const script = [
         'on run argv',
         `set r to display dialog (item 1 of argv) with title "${PROMPT_TITLE}" buttons {${buttons}} default button "${LABELS['allow-once']}" with icon caution`,
@@ -253,7 +274,19 @@ export class DesktopApprover implements Approver {
       };
     }
     if (tool.kind === 'zenity') {
-      const argv = [tool.path, '--question', '--title', PROMPT_TITLE, '--no-markup', '--text', text, '--ok-label', LABELS['allow-once'], '--cancel-label', LABELS.deny];
+      const argv = [
+        tool.path,
+        '--question',
+        '--title',
+        PROMPT_TITLE,
+        '--no-markup',
+        '--text',
+        text,
+        '--ok-label',
+        LABELS['allow-once'],
+        '--cancel-label',
+        LABELS.deny,
+      ];
       if (offers('allow-always')) argv.push('--extra-button', LABELS['allow-always']);
       return {
         argv,
@@ -269,11 +302,34 @@ export class DesktopApprover implements Approver {
     const safe = text.replace(/</g, '\u2039');
     const always = offers('allow-always');
     const argv = always
-      ? [tool.path, '--title', PROMPT_TITLE, '--warningyesnocancel', safe, '--yes-label', LABELS['allow-once'], '--no-label', LABELS['allow-always'], '--cancel-label', LABELS.deny]
-      : [tool.path, '--title', PROMPT_TITLE, '--warningyesno', safe, '--yes-label', LABELS['allow-once'], '--no-label', LABELS.deny];
+      ? [
+          tool.path,
+          '--title',
+          PROMPT_TITLE,
+          '--warningyesnocancel',
+          safe,
+          '--yes-label',
+          LABELS['allow-once'],
+          '--no-label',
+          LABELS['allow-always'],
+          '--cancel-label',
+          LABELS.deny,
+        ]
+      : [
+          tool.path,
+          '--title',
+          PROMPT_TITLE,
+          '--warningyesno',
+          safe,
+          '--yes-label',
+          LABELS['allow-once'],
+          '--no-label',
+          LABELS.deny,
+        ];
     return {
       argv,
-      decide: (code) => (code === 0 ? 'allow-once' : code === 1 ? (always ? 'allow-always' : 'deny') : code === 2 ? 'deny' : null),
+      decide: (code) =>
+        code === 0 ? 'allow-once' : code === 1 ? (always ? 'allow-always' : 'deny') : code === 2 ? 'deny' : null,
     };
   }
 
@@ -281,7 +337,11 @@ export class DesktopApprover implements Approver {
     const dialog = this.dialogArgv(prompt);
     if (!dialog) return Promise.resolve(null);
     return new Promise((resolve) => {
-      const child = spawn(dialog.argv[0], dialog.argv.slice(1), { stdio: ['ignore', 'pipe', 'ignore'], shell: false, env: this.env });
+      const child = spawn(dialog.argv[0], dialog.argv.slice(1), {
+        stdio: ['ignore', 'pipe', 'ignore'],
+        shell: false,
+        env: this.env,
+      });
       let stdout = '';
       child.stdout.setEncoding('utf8');
       child.stdout.on('data', (chunk: string) => {
@@ -314,7 +374,10 @@ function labelToDecision(label: string): ApprovalDecision | null {
 /** Puts the prompt on the shared PendingApprovals queue (the Gateway shows it to operators). */
 export class QueueApprover implements Approver {
   readonly name = 'queue';
-  constructor(readonly pending: PendingApprovals, private readonly timeoutMs = 120_000) {}
+  constructor(
+    readonly pending: PendingApprovals,
+    private readonly timeoutMs = 120_000,
+  ) {}
 
   isAvailable(): boolean {
     return true;

@@ -201,7 +201,8 @@ export class ReplayCache {
    *   anyway. Fail closed, and self-healing without an operator.
    */
   private openJournal(file: string): JournalRecovery {
-    if (!path.isAbsolute(file)) throw new ReplayJournalError('ERR_REPLAY_JOURNAL_PATH', `replay journal path must be absolute: ${file}`);
+    if (!path.isAbsolute(file))
+      throw new ReplayJournalError('ERR_REPLAY_JOURNAL_PATH', `replay journal path must be absolute: ${file}`);
     ensurePrivateDir(path.dirname(file));
     removeStaleTempFiles(file);
     const nowMs = Date.now();
@@ -270,11 +271,19 @@ function journalIoError(file: string, what: string, err: unknown): ReplayJournal
 }
 
 function checkJournalStat(file: string, st: fs.Stats): void {
-  if (st.isSymbolicLink()) throw new ReplayJournalError('ERR_REPLAY_JOURNAL_SYMLINK', `refusing replay journal ${file}: it is a symbolic link`);
-  if (!st.isFile()) throw new ReplayJournalError('ERR_REPLAY_JOURNAL_NOT_FILE', `refusing replay journal ${file}: not a regular file`);
+  if (st.isSymbolicLink())
+    throw new ReplayJournalError(
+      'ERR_REPLAY_JOURNAL_SYMLINK',
+      `refusing replay journal ${file}: it is a symbolic link`,
+    );
+  if (!st.isFile())
+    throw new ReplayJournalError('ERR_REPLAY_JOURNAL_NOT_FILE', `refusing replay journal ${file}: not a regular file`);
   const uid = process.getuid?.();
   if (uid !== undefined && st.uid !== uid) {
-    throw new ReplayJournalError('ERR_REPLAY_JOURNAL_OWNER', `refusing replay journal ${file}: owned by uid ${st.uid}, not ${uid}`);
+    throw new ReplayJournalError(
+      'ERR_REPLAY_JOURNAL_OWNER',
+      `refusing replay journal ${file}: owned by uid ${st.uid}, not ${uid}`,
+    );
   }
 }
 
@@ -282,7 +291,10 @@ function openForAppend(file: string): number {
   // O_NOFOLLOW + fstat: a symlink or FIFO swapped in after the rename is refused, not written through.
   let fd: number;
   try {
-    fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+    fd = fs.openSync(
+      file,
+      fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK,
+    );
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ELOOP') checkJournalStat(file, fs.lstatSync(file));
     throw err;
@@ -347,14 +359,18 @@ function parseJournal(fd: number, file: string, maxLines: number): JournalRead {
       const nl = chunk.indexOf(0x0a, start);
       const end = nl === -1 || nl >= n ? n : nl;
       pendingBytes += end - start;
-      if (pendingBytes > MAX_JOURNAL_LINE_BYTES) return { state: 'corrupt', reason: `line ${lines + 1} is over ${MAX_JOURNAL_LINE_BYTES} bytes` };
+      if (pendingBytes > MAX_JOURNAL_LINE_BYTES)
+        return { state: 'corrupt', reason: `line ${lines + 1} is over ${MAX_JOURNAL_LINE_BYTES} bytes` };
       if (end === n) {
         // The line continues in the next chunk: keep a copy (the chunk buffer is reused).
         pending.push(Buffer.from(chunk.subarray(start, end)));
         break;
       }
       // Most lines lie within one chunk: parse them in place, without copying.
-      const bytes = pending.length === 0 ? chunk.subarray(start, end) : Buffer.concat([...pending, chunk.subarray(start, end)], pendingBytes);
+      const bytes =
+        pending.length === 0
+          ? chunk.subarray(start, end)
+          : Buffer.concat([...pending, chunk.subarray(start, end)], pendingBytes);
       const entry = parseLine(bytes, decoder);
       lines++;
       if (entry === undefined) return { state: 'corrupt', reason: `line ${lines} is not a journal entry` };
@@ -371,7 +387,8 @@ function parseJournal(fd: number, file: string, maxLines: number): JournalRead {
   // prefix of our own line format counts; anything else means the file is not (only) ours.
   const tail = Buffer.concat(pending, pendingBytes).toString('latin1');
   const prefixLen = Math.min(tail.length, LINE_PREFIX.length);
-  if (tail.slice(0, prefixLen) !== LINE_PREFIX.slice(0, prefixLen)) return { state: 'corrupt', reason: 'unterminated last line is not a journal entry' };
+  if (tail.slice(0, prefixLen) !== LINE_PREFIX.slice(0, prefixLen))
+    return { state: 'corrupt', reason: 'unterminated last line is not a journal entry' };
   return { state: 'torn-tail', entries, lines };
 }
 

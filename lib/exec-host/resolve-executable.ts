@@ -39,7 +39,11 @@ function checkExecutable(candidate: string): string {
  * `argv0` with a `/`: resolved against `cwd` (absolute cwd required) then realpath'd.
  * A bare name: the first executable regular file on `searchPath`'s absolute entries.
  */
-export function resolveExecutable(argv0: string, cwd: string | undefined, searchPath: string): ResolvedExecutable | { failure: ResolveFailure } {
+export function resolveExecutable(
+  argv0: string,
+  cwd: string | undefined,
+  searchPath: string,
+): ResolvedExecutable | { failure: ResolveFailure } {
   if (argv0.length === 0 || argv0.includes('\0') || argv0.endsWith('/')) return { failure: 'invalid' };
   if (argv0.includes('/')) {
     const base = cwd && path.isAbsolute(cwd) ? cwd : undefined;
@@ -65,7 +69,12 @@ function isFailure(value: string): value is ResolveFailure {
 /** The PATH used for lookups: the daemon's own, minus relative entries. */
 export function trustedSearchPath(env: NodeJS.ProcessEnv = process.env): string {
   const fallback = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-  return (env.PATH ?? fallback).split(path.delimiter).filter((dir) => dir && path.isAbsolute(dir)).join(path.delimiter) || fallback;
+  return (
+    (env.PATH ?? fallback)
+      .split(path.delimiter)
+      .filter((dir) => dir && path.isAbsolute(dir))
+      .join(path.delimiter) || fallback
+  );
 }
 
 /** What identifies the checked executable: re-compared right before it runs. */
@@ -88,7 +97,14 @@ export function fileIdentity(file: string): FileIdentity | undefined {
 /** True when `file` is still the inode (unmodified) that was checked. */
 export function sameFile(file: string, checked: FileIdentity | undefined): boolean {
   const now = fileIdentity(file);
-  return !!now && !!checked && now.dev === checked.dev && now.ino === checked.ino && now.size === checked.size && now.mtimeMs === checked.mtimeMs;
+  return (
+    !!now &&
+    !!checked &&
+    now.dev === checked.dev &&
+    now.ino === checked.ino &&
+    now.size === checked.size &&
+    now.mtimeMs === checked.mtimeMs
+  );
 }
 
 /** The checked executable, held open so that the file that runs is the file that was checked. */
@@ -102,7 +118,13 @@ export interface PinnedExecutable {
 const canExecByFd = process.platform === 'linux' && fs.existsSync('/proc/self/fd');
 
 function sameIdentity(st: fs.Stats, checked: FileIdentity): boolean {
-  return st.isFile() && st.dev === checked.dev && st.ino === checked.ino && st.size === checked.size && st.mtimeMs === checked.mtimeMs;
+  return (
+    st.isFile() &&
+    st.dev === checked.dev &&
+    st.ino === checked.ino &&
+    st.size === checked.size &&
+    st.mtimeMs === checked.mtimeMs
+  );
 }
 
 /**

@@ -4,7 +4,13 @@
 // a detached group is the fallback with the same semantics.
 import { spawn } from 'node:child_process';
 
-import { DEFAULT_KILL_GRACE_MS, isNativeSpawnAvailable, nativeSpawn, type NativeSpawnOptions, type NativeSpawnResult } from '../native/spawn.js';
+import {
+  DEFAULT_KILL_GRACE_MS,
+  isNativeSpawnAvailable,
+  nativeSpawn,
+  type NativeSpawnOptions,
+  type NativeSpawnResult,
+} from '../native/spawn.js';
 
 /** The exec-res payload (OpenClaw app shape): nil fields omitted. */
 export interface ExecResult {
@@ -19,7 +25,10 @@ export interface ExecResult {
 export type RunnerBackend = 'native' | 'child-process';
 
 /** The native runner's options (same meaning, same defaults) minus stdin, with this runner's own output cap. */
-export interface RunCommandOptions extends Pick<NativeSpawnOptions, 'file' | 'execFd' | 'argv' | 'cwd' | 'env' | 'timeoutMs' | 'killGraceMs'> {
+export interface RunCommandOptions extends Pick<
+  NativeSpawnOptions,
+  'file' | 'execFd' | 'argv' | 'cwd' | 'env' | 'timeoutMs' | 'killGraceMs'
+> {
   /** Per-stream cap on UTF-8 bytes kept (the tail). Default 80 000. */
   maxOutputBytes?: number;
   /** Force a backend; default native when available. */
@@ -49,7 +58,8 @@ function toResult(raw: RawOutcome, cap: number): ExecResult {
   const stdout = tailText(raw.stdout, cap, raw.stdoutTruncated);
   const stderr = tailText(raw.stderr, cap, raw.stderrTruncated);
   if (raw.timedOut) return { timedOut: true, success: false, stdout, stderr, error: 'timeout' };
-  if (raw.exitCode === null) return { timedOut: false, success: false, stdout, stderr, error: `signal ${raw.signal ?? 'unknown'}` };
+  if (raw.exitCode === null)
+    return { timedOut: false, success: false, stdout, stderr, error: `signal ${raw.signal ?? 'unknown'}` };
   const result: ExecResult = { exitCode: raw.exitCode, timedOut: false, success: raw.exitCode === 0, stdout, stderr };
   if (raw.exitCode !== 0) result.error = `exit ${raw.exitCode}`;
   return result;
@@ -66,19 +76,20 @@ export async function runCommand(options: RunCommandOptions): Promise<ExecResult
   const cap = options.maxOutputBytes ?? DEFAULT_OUTPUT_CAP;
   const backend = options.backend ?? defaultBackend();
   try {
-    const raw = backend === 'native'
-      ? await nativeSpawn({
-        file: options.file,
-        execFd: options.execFd,
-        argv: options.argv,
-        cwd: options.cwd,
-        env: options.env,
-        timeoutMs: options.timeoutMs ?? 0,
-        killGraceMs: options.killGraceMs ?? DEFAULT_KILL_GRACE_MS,
-        // One extra byte tells a stream that hit the cap exactly from one that overflowed.
-        maxOutputBytes: cap + 1,
-      })
-      : await childProcessRun(options, cap + 1);
+    const raw =
+      backend === 'native'
+        ? await nativeSpawn({
+            file: options.file,
+            execFd: options.execFd,
+            argv: options.argv,
+            cwd: options.cwd,
+            env: options.env,
+            timeoutMs: options.timeoutMs ?? 0,
+            killGraceMs: options.killGraceMs ?? DEFAULT_KILL_GRACE_MS,
+            // One extra byte tells a stream that hit the cap exactly from one that overflowed.
+            maxOutputBytes: cap + 1,
+          })
+        : await childProcessRun(options, cap + 1);
     return toResult(raw, cap);
   } catch (err) {
     if (err instanceof TypeError) throw err;
@@ -181,19 +192,23 @@ function childProcessRun(options: RunCommandOptions, cap: number): Promise<RawOu
         return;
       }
       // Grandchildren still hold the pipes: give them the grace period, then kill the group.
-      timers.push(setTimeout(() => {
-        if (child.pid !== undefined) killGroup(child.pid, 'SIGKILL');
-        settle();
-      }, grace));
+      timers.push(
+        setTimeout(() => {
+          if (child.pid !== undefined) killGroup(child.pid, 'SIGKILL');
+          settle();
+        }, grace),
+      );
     });
     if (options.timeoutMs && options.timeoutMs > 0) {
-      timers.push(setTimeout(() => {
-        if (exit || child.pid === undefined) return;
-        timedOut = true;
-        const pid = child.pid;
-        killGroup(pid, 'SIGTERM');
-        timers.push(setTimeout(() => killGroup(pid, 'SIGKILL'), grace));
-      }, options.timeoutMs));
+      timers.push(
+        setTimeout(() => {
+          if (exit || child.pid === undefined) return;
+          timedOut = true;
+          const pid = child.pid;
+          killGroup(pid, 'SIGTERM');
+          timers.push(setTimeout(() => killGroup(pid, 'SIGKILL'), grace));
+        }, options.timeoutMs),
+      );
     }
   });
 }

@@ -12,10 +12,30 @@ import { listenPrivate, prepareSocketPath, unlinkIfOurs } from '../common/privat
 import { ensurePrivateDir, resolveStateDir } from '../common/state-dir.js';
 import { openPeerProcess, peerCredentials, type PeerCredentials } from '../native/peer.js';
 import { permissions } from '../native/permissions.js';
-import { ApprovalsCache, addAllowlistPattern, approvalsFilePath, ensureApprovals, requireToken, socketPathFor, updateApprovals, type ApprovalsFile, SOCKET_FILE_NAME } from './approvals-file.js';
+import {
+  ApprovalsCache,
+  addAllowlistPattern,
+  approvalsFilePath,
+  ensureApprovals,
+  requireToken,
+  socketPathFor,
+  updateApprovals,
+  type ApprovalsFile,
+  SOCKET_FILE_NAME,
+} from './approvals-file.js';
 import { AuditLog, peerExecutable, type AuditLogOptions } from './audit-log.js';
 import { verifyExecRequest } from './hmac.js';
-import { applyDecision, canonicalCommandText, denials, evaluateSystemRun, validateRequest, type Denial, type EvaluateOptions, type Evaluation, type ExecHostRequest } from './policy.js';
+import {
+  applyDecision,
+  canonicalCommandText,
+  denials,
+  evaluateSystemRun,
+  validateRequest,
+  type Denial,
+  type EvaluateOptions,
+  type Evaluation,
+  type ExecHostRequest,
+} from './policy.js';
 import { QueueApprover, askWithTimeout, composeApprovers, type ApprovalPrompt, type Approver } from './prompts.js';
 import { REPLAY_JOURNAL_FILE_NAME, ReplayCache } from './replay-cache.js';
 import { isInterpreter } from './shell-allowlist.js';
@@ -103,7 +123,11 @@ const errors = {
   // request that is no longer fresh: answer with the TTL shape (the client's remedy is the same: sign
   // anew) and keep the distinction in the audit log.
   replay: { code: 'INVALID_REQUEST', message: 'expired request', reason: 'ttl' },
-  policyUnreadable: { code: 'UNAVAILABLE', message: 'SYSTEM_RUN_DENIED: approvals file unreadable', reason: 'approval-required' },
+  policyUnreadable: {
+    code: 'UNAVAILABLE',
+    message: 'SYSTEM_RUN_DENIED: approvals file unreadable',
+    reason: 'approval-required',
+  },
 } as const;
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -137,8 +161,11 @@ export async function startExecHost(options: ExecHostOptions = {}): Promise<Exec
     audit = auditFile ? new AuditLog(auditFile, options.auditLog || {}) : undefined;
     // A nonce must be remembered for the whole window in which its ts is acceptable: ±TTL. Journaled, so a
     // restarted host still refuses lines accepted before the restart.
-    replay = new ReplayCache(2 * (options.ttlMs ?? TTL_MS) + 1000, { file: path.join(stateDir, REPLAY_JOURNAL_FILE_NAME) });
-    if (replay.recovery?.state === 'corrupt' || replay.recovery?.state === 'torn-tail') audit?.write({ event: 'replay-journal', ...replay.recovery });
+    replay = new ReplayCache(2 * (options.ttlMs ?? TTL_MS) + 1000, {
+      file: path.join(stateDir, REPLAY_JOURNAL_FILE_NAME),
+    });
+    if (replay.recovery?.state === 'corrupt' || replay.recovery?.state === 'torn-tail')
+      audit?.write({ event: 'replay-journal', ...replay.recovery });
     const host = new ExecHostServer(options, { stateDir, approvalsFile, socketPath, token, audit, lock, replay });
     await host.listen();
     return host;
@@ -178,7 +205,18 @@ class ExecHostServer implements ExecHost {
   readonly socketPath: string;
   readonly approvalsFile: string;
   readonly auditFile: string | undefined;
-  readonly stats: ExecHostStats = { connections: 0, active: 0, rejectedPeers: 0, refusedOverCap: 0, dropped: 0, authFailures: 0, replays: 0, executed: 0, denied: 0, queuedRuns: 0 };
+  readonly stats: ExecHostStats = {
+    connections: 0,
+    active: 0,
+    rejectedPeers: 0,
+    refusedOverCap: 0,
+    dropped: 0,
+    authFailures: 0,
+    replays: 0,
+    executed: 0,
+    denied: 0,
+    queuedRuns: 0,
+  };
 
   private readonly server: net.Server;
   private readonly sockets = new Set<net.Socket>();
@@ -189,7 +227,10 @@ class ExecHostServer implements ExecHost {
   private readonly euid = process.geteuid?.() ?? -1;
   private bound: { dev: number; ino: number } | undefined;
   private closing: Promise<void> | undefined;
-  private readonly pendingUsage = new Map<string, { match: NonNullable<Evaluation['match']>; usage: Record<string, unknown> }>();
+  private readonly pendingUsage = new Map<
+    string,
+    { match: NonNullable<Evaluation['match']>; usage: Record<string, unknown> }
+  >();
   private usageTimer: NodeJS.Timeout | undefined;
   private readonly ttlMs: number;
   private readonly readTimeoutMs: number;
@@ -197,7 +238,10 @@ class ExecHostServer implements ExecHost {
   private readonly maxConnections: number;
   private readonly promptTimeoutMs: number;
 
-  constructor(private readonly options: ExecHostOptions, private readonly ctx: HostContext) {
+  constructor(
+    private readonly options: ExecHostOptions,
+    private readonly ctx: HostContext,
+  ) {
     this.stateDir = ctx.stateDir;
     this.socketPath = ctx.socketPath;
     this.approvalsFile = ctx.approvalsFile;
@@ -211,9 +255,12 @@ class ExecHostServer implements ExecHost {
     this.policyFile = new ApprovalsCache(ctx.approvalsFile);
     this.runs = new Semaphore(options.maxConcurrentRuns ?? 8);
     const queue = options.pending ? new QueueApprover(options.pending, this.promptTimeoutMs) : undefined;
-    this.approver = options.approver && queue ? composeApprovers([options.approver], queue) : options.approver ?? queue;
+    this.approver =
+      options.approver && queue ? composeApprovers([options.approver], queue) : (options.approver ?? queue);
     this.server = net.createServer({ allowHalfOpen: true }, (socket) => this.onConnection(socket));
-    this.server.on('error', () => { /* accept errors (EMFILE) must not crash the host */ });
+    this.server.on('error', () => {
+      /* accept errors (EMFILE) must not crash the host */
+    });
   }
 
   async listen(): Promise<void> {
@@ -237,7 +284,9 @@ class ExecHostServer implements ExecHost {
 
   private onConnection(socket: net.Socket): void {
     this.stats.connections++;
-    socket.on('error', () => { /* peer resets are routine */ });
+    socket.on('error', () => {
+      /* peer resets are routine */
+    });
     if (this.sockets.size >= this.maxConnections || this.closing) {
       this.stats.refusedOverCap++;
       socket.destroy();
@@ -331,13 +380,19 @@ class ExecHostServer implements ExecHost {
       this.stats.rejectedPeers++;
       this.audit({ event: 'peer-rejected', peer: peerInfo });
       // The upstream reply for a foreign peer, whatever it sends; its bytes are never parsed.
-      socket.on('data', () => { /* discard */ });
+      socket.on('data', () => {
+        /* discard */
+      });
       this.reply(socket, { type: 'decision', id: crypto.randomUUID(), decision: 'deny' });
       return;
     }
     let line: string;
     try {
-      line = await readLine(socket, { maxLineBytes: this.maxLineBytes, timeoutMs: this.readTimeoutMs, strictUtf8: true });
+      line = await readLine(socket, {
+        maxLineBytes: this.maxLineBytes,
+        timeoutMs: this.readTimeoutMs,
+        strictUtf8: true,
+      });
     } catch (err) {
       this.stats.dropped++;
       this.audit({ event: 'dropped', peer: peerInfo, reason: (err as { code?: string }).code ?? 'read' });
@@ -360,7 +415,9 @@ class ExecHostServer implements ExecHost {
       return;
     }
     // One request per connection: anything after the line is ignored (and not buffered).
-    socket.on('data', () => { /* discard */ });
+    socket.on('data', () => {
+      /* discard */
+    });
     try {
       if (message.type === 'exec') await this.handleExec(socket, message, peerInfo);
       else if (message.type === 'request') await this.handleRequest(socket, message, peerInfo);
@@ -377,7 +434,12 @@ class ExecHostServer implements ExecHost {
 
   private async handleRequest(socket: net.Socket, msg: Record<string, unknown>, peer: object): Promise<void> {
     const { id, token, request } = msg;
-    if (typeof id !== 'string' || typeof token !== 'string' || !isRecord(request) || typeof request.command !== 'string') {
+    if (
+      typeof id !== 'string' ||
+      typeof token !== 'string' ||
+      !isRecord(request) ||
+      typeof request.command !== 'string'
+    ) {
       this.stats.dropped++;
       socket.destroy();
       return;
@@ -391,7 +453,9 @@ class ExecHostServer implements ExecHost {
     }
     const offered = Array.isArray(request.allowedDecisions)
       ? APPROVAL_DECISIONS.filter((d) => (request.allowedDecisions as unknown[]).includes(d))
-      : request.ask === 'always' ? ['allow-once', 'deny'] as ApprovalDecision[] : [...APPROVAL_DECISIONS];
+      : request.ask === 'always'
+        ? (['allow-once', 'deny'] as ApprovalDecision[])
+        : [...APPROVAL_DECISIONS];
     const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
     const prompt: ApprovalPrompt = {
       id: crypto.randomUUID(),
@@ -406,7 +470,13 @@ class ExecHostServer implements ExecHost {
       allowedDecisions: offered.length > 0 ? offered : ['deny'],
     };
     const decision = await this.askHuman(prompt, socket);
-    this.audit({ event: 'request', peer, id, outcome: decision ?? 'no-decision', command: prompt.commandText.slice(0, 1000) });
+    this.audit({
+      event: 'request',
+      peer,
+      id,
+      outcome: decision ?? 'no-decision',
+      command: prompt.commandText.slice(0, 1000),
+    });
     if (decision === null) {
       socket.destroy(); // upstream: a prompt closed without a decision gets no reply
       return;
@@ -431,8 +501,18 @@ class ExecHostServer implements ExecHost {
 
   private async handleExec(socket: net.Socket, msg: Record<string, unknown>, peer: object): Promise<void> {
     const { id, nonce, ts, hmac, requestJson } = msg;
-    if (typeof id !== 'string' || id.length === 0 || id.length > 256 || typeof nonce !== 'string' || nonce.length === 0 || nonce.length > 256
-      || typeof ts !== 'number' || !Number.isSafeInteger(ts) || typeof hmac !== 'string' || typeof requestJson !== 'string') {
+    if (
+      typeof id !== 'string' ||
+      id.length === 0 ||
+      id.length > 256 ||
+      typeof nonce !== 'string' ||
+      nonce.length === 0 ||
+      nonce.length > 256 ||
+      typeof ts !== 'number' ||
+      !Number.isSafeInteger(ts) ||
+      typeof hmac !== 'string' ||
+      typeof requestJson !== 'string'
+    ) {
       this.stats.dropped++;
       this.audit({ event: 'dropped', peer, reason: 'strict-decode' });
       socket.destroy();
@@ -453,7 +533,9 @@ class ExecHostServer implements ExecHost {
     const seen = this.replay.remember(nonce);
     if (seen !== 'ok') {
       this.stats.replays++;
-      return fail(errors.replay, { reason: seen === 'replay' ? 'replay' : seen === 'full' ? 'replay-cache-full' : `replay-${seen}` });
+      return fail(errors.replay, {
+        reason: seen === 'replay' ? 'replay' : seen === 'full' ? 'replay-cache-full' : `replay-${seen}`,
+      });
     }
     let parsed: unknown;
     try {
@@ -488,7 +570,9 @@ class ExecHostServer implements ExecHost {
       decision = await this.askHuman(prompt, socket);
       evaluation = applyDecision(evaluation, decision, request, evaluateOptions);
     }
-    const commandText = Array.isArray(request.command) ? canonicalCommandText(request.command.map(String)).slice(0, 1000) : undefined;
+    const commandText = Array.isArray(request.command)
+      ? canonicalCommandText(request.command.map(String)).slice(0, 1000)
+      : undefined;
     if (evaluation.outcome !== 'allow' || !evaluation.plan) {
       return fail(evaluation.denial ?? errors.json, { command: commandText, decision });
     }
@@ -504,7 +588,13 @@ class ExecHostServer implements ExecHost {
     }
     let result: ExecResult | undefined;
     if (!plan.file) {
-      result = { timedOut: false, success: false, stdout: '', stderr: '', error: `failed to start: ${plan.argv[0]}: ${plan.resolveFailure ?? 'not found'}` };
+      result = {
+        timedOut: false,
+        success: false,
+        stdout: '',
+        stderr: '',
+        error: `failed to start: ${plan.argv[0]}: ${plan.resolveFailure ?? 'not found'}`,
+      };
     } else {
       const file = plan.file;
       // Name-dispatching binaries must not see a disguised argv[0]: keep it only if it names the same file.
@@ -535,7 +625,17 @@ class ExecHostServer implements ExecHost {
       if (!result) return fail(denials.executableChanged, { command: commandText, file: plan.file });
     }
     this.stats.executed++;
-    this.audit({ event: 'exec', peer, id, outcome: 'ran', command: commandText, file: plan.file, exitCode: result.exitCode, timedOut: result.timedOut, decision });
+    this.audit({
+      event: 'exec',
+      peer,
+      id,
+      outcome: 'ran',
+      command: commandText,
+      file: plan.file,
+      exitCode: result.exitCode,
+      timedOut: result.timedOut,
+      decision,
+    });
     this.reply(socket, { type: 'exec-res', id, ok: true, payload: result });
   }
 
@@ -550,7 +650,8 @@ class ExecHostServer implements ExecHost {
       const patterns = alwaysAllowPatterns(evaluation, resolvedPath);
       if (patterns.length === 0) return;
       this.writeApprovals((data) => {
-        for (const pattern of patterns) addAllowlistPattern(data, agentId, pattern, { ...usage, lastResolvedPath: pattern });
+        for (const pattern of patterns)
+          addAllowlistPattern(data, agentId, pattern, { ...usage, lastResolvedPath: pattern });
         return true;
       });
       return;
@@ -572,7 +673,9 @@ class ExecHostServer implements ExecHost {
       let changed = false;
       for (const { match, usage } of updates) {
         const section = data.agents?.[match.sectionKey];
-        const entry = section?.allowlist?.find((e) => (match.entry.id && e.id === match.entry.id) || e.pattern === match.entry.pattern);
+        const entry = section?.allowlist?.find(
+          (e) => (match.entry.id && e.id === match.entry.id) || e.pattern === match.entry.pattern,
+        );
         if (!entry) continue;
         Object.assign(entry, usage);
         changed = true;

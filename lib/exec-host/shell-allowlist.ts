@@ -40,18 +40,92 @@ const WRAPPER_FLAG = /^-[aefluvx]*c$/;
  */
 export const INTERPRETERS: ReadonlySet<string> = new Set([
   // shells and multi-call binaries
-  'sh', 'bash', 'zsh', 'dash', 'ksh', 'ksh93', 'mksh', 'ash', 'fish', 'csh', 'tcsh', 'rbash', 'busybox', 'toybox',
+  'sh',
+  'bash',
+  'zsh',
+  'dash',
+  'ksh',
+  'ksh93',
+  'mksh',
+  'ash',
+  'fish',
+  'csh',
+  'tcsh',
+  'rbash',
+  'busybox',
+  'toybox',
   // dispatch wrappers
-  'env', 'sudo', 'doas', 'su', 'runuser', 'pkexec', 'nice', 'nohup', 'timeout', 'time', 'stdbuf', 'setsid', 'chrt', 'ionice', 'taskset',
-  'chroot', 'unshare', 'nsenter', 'flock', 'watch', 'script', 'strace', 'ltrace', 'gdb', 'valgrind', 'xargs', 'parallel', 'ssh',
-  'command', 'builtin', 'exec', 'eval', 'source', '.',
+  'env',
+  'sudo',
+  'doas',
+  'su',
+  'runuser',
+  'pkexec',
+  'nice',
+  'nohup',
+  'timeout',
+  'time',
+  'stdbuf',
+  'setsid',
+  'chrt',
+  'ionice',
+  'taskset',
+  'chroot',
+  'unshare',
+  'nsenter',
+  'flock',
+  'watch',
+  'script',
+  'strace',
+  'ltrace',
+  'gdb',
+  'valgrind',
+  'xargs',
+  'parallel',
+  'ssh',
+  'command',
+  'builtin',
+  'exec',
+  'eval',
+  'source',
+  '.',
   // language interpreters and programmable tools
-  'python', 'pypy', 'node', 'nodejs', 'deno', 'bun', 'perl', 'ruby', 'php', 'lua', 'luajit', 'tclsh', 'wish', 'expect', 'osascript',
-  'awk', 'gawk', 'mawk', 'nawk', 'sed', 'gsed', 'rscript', 'r', 'julia', 'make', 'gmake', 'vi', 'vim', 'nvim', 'ex', 'emacs',
+  'python',
+  'pypy',
+  'node',
+  'nodejs',
+  'deno',
+  'bun',
+  'perl',
+  'ruby',
+  'php',
+  'lua',
+  'luajit',
+  'tclsh',
+  'wish',
+  'expect',
+  'osascript',
+  'awk',
+  'gawk',
+  'mawk',
+  'nawk',
+  'sed',
+  'gsed',
+  'rscript',
+  'r',
+  'julia',
+  'make',
+  'gmake',
+  'vi',
+  'vim',
+  'nvim',
+  'ex',
+  'emacs',
 ]);
 
 /** Environment keys that decide which startup files a shell reads or how it parses (on top of env.ts's blocklist). */
-const SHELL_STARTUP_ENV = /^(HOME|ENV|BASH_ENV|ZDOTDIR|FPATH|CDPATH|GLOBIGNORE|POSIXLY_CORRECT|SHELLOPTS|BASHOPTS|INPUTRC|IFS|PS4|(BASH|ZSH|KSH)_.*)$/i;
+const SHELL_STARTUP_ENV =
+  /^(HOME|ENV|BASH_ENV|ZDOTDIR|FPATH|CDPATH|GLOBIGNORE|POSIXLY_CORRECT|SHELLOPTS|BASHOPTS|INPUTRC|IFS|PS4|(BASH|ZSH|KSH)_.*)$/i;
 
 export function isInterpreter(name: string): boolean {
   const base = path.basename(name).toLowerCase();
@@ -122,7 +196,11 @@ export interface ShellWrapperInput<M> {
 }
 
 /** Resolves a program word as the enforced script will exec it: the checked canonical file and the path to exec. */
-function locateProgram(word: string, cwd: string | undefined, searchPath: string): { file: string; execPath: string } | { failure: ResolveFailure } {
+function locateProgram(
+  word: string,
+  cwd: string | undefined,
+  searchPath: string,
+): { file: string; execPath: string } | { failure: ResolveFailure } {
   if (word.includes('/')) {
     const resolved = resolveExecutable(word, cwd, searchPath);
     if (!('path' in resolved)) return resolved;
@@ -152,13 +230,28 @@ export function shellWrapperParts(argv: readonly string[], file: string): { flag
  * Judges a shell-wrapper request segment by segment. Undefined when argv[0] is not a known shell;
  * otherwise an evaluation that is `analysable:false` for a shape or script it does not understand.
  */
-export function evaluateShellWrapper<M extends { entry: { pattern?: unknown } }>(input: ShellWrapperInput<M>): ShellWrapperEvaluation<M> | undefined {
+export function evaluateShellWrapper<M extends { entry: { pattern?: unknown } }>(
+  input: ShellWrapperInput<M>,
+): ShellWrapperEvaluation<M> | undefined {
   if (!WRAPPER_SHELLS.has(path.basename(input.file))) return undefined;
-  const base = { shell: input.file, script: '', analysable: false, segments: [], operators: [], satisfied: false, programs: [] };
+  const base = {
+    shell: input.file,
+    script: '',
+    analysable: false,
+    segments: [],
+    operators: [],
+    satisfied: false,
+    programs: [],
+  };
   const parts = shellWrapperParts(input.argv, input.file);
   if (!parts) return { ...base, reason: 'not of the form <shell> -c <script> (extra arguments or unsupported flags)' };
   const startupKey = Object.keys(input.envOverrides ?? {}).find((key) => SHELL_STARTUP_ENV.test(key));
-  if (startupKey) return { ...base, script: parts.script, reason: `environment override of ${startupKey} changes how the shell starts` };
+  if (startupKey)
+    return {
+      ...base,
+      script: parts.script,
+      reason: `environment override of ${startupKey} changes how the shell starts`,
+    };
   const parsed = parseShellScript(parts.script);
   if (!parsed.ok) return { ...base, script: parts.script, reason: parsed.reason };
 
@@ -178,9 +271,20 @@ export function evaluateShellWrapper<M extends { entry: { pattern?: unknown } }>
   });
   const satisfied = segments.every((s) => s.match !== undefined);
   const programs = [...new Set(segments.flatMap((s) => (s.file ? [s.file] : [])))];
-  const evaluation: ShellWrapperEvaluation<M> = { ...base, script: parts.script, analysable: true, segments, operators: parsed.operators, satisfied, programs };
+  const evaluation: ShellWrapperEvaluation<M> = {
+    ...base,
+    script: parts.script,
+    analysable: true,
+    segments,
+    operators: parsed.operators,
+    satisfied,
+    programs,
+  };
   if (satisfied) {
-    const enforced = renderScript(segments.map((s) => [s.execPath!, ...s.argv.slice(1)]), parsed.operators);
+    const enforced = renderScript(
+      segments.map((s) => [s.execPath!, ...s.argv.slice(1)]),
+      parsed.operators,
+    );
     evaluation.enforcedArgv = [input.argv[0], parts.flag, enforced];
   }
   return evaluation;

@@ -18,8 +18,7 @@ export interface ScriptSegment {
 }
 
 export type ScriptParse =
-  | { ok: true; segments: ScriptSegment[]; operators: ChainOperator[] }
-  | { ok: false; reason: string };
+  { ok: true; segments: ScriptSegment[]; operators: ChainOperator[] } | { ok: false; reason: string };
 
 export const MAX_SCRIPT_CHARS = 100_000;
 export const MAX_SEGMENTS = 64;
@@ -30,38 +29,125 @@ const SAFE_UNQUOTED = /^[A-Za-z0-9_\-./:,@%+=]$/;
 /** Control, format (bidi overrides, zero-width) and line/paragraph separator characters. */
 const NON_PRINTABLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
 /** Reserved words and grouping tokens: in command position they start control flow. */
-const RESERVED = new Set(['if', 'then', 'else', 'elif', 'fi', 'do', 'done', 'case', 'esac', 'while', 'until', 'for', 'in', 'function',
-  'select', 'time', 'coproc', '!', '{', '}', '[[', ']]', 'repeat', 'foreach', 'end']);
+const RESERVED = new Set([
+  'if',
+  'then',
+  'else',
+  'elif',
+  'fi',
+  'do',
+  'done',
+  'case',
+  'esac',
+  'while',
+  'until',
+  'for',
+  'in',
+  'function',
+  'select',
+  'time',
+  'coproc',
+  '!',
+  '{',
+  '}',
+  '[[',
+  ']]',
+  'repeat',
+  'foreach',
+  'end',
+]);
 /**
  * Builtins with no file of their own that run code, change the shell's state or its environment. Refused
  * by name: the enforced script would otherwise look them up as programs (or, worse, find one).
  */
-const STATEFUL_BUILTINS = new Set(['eval', 'exec', 'source', '.', 'command', 'builtin', 'alias', 'unalias', 'set', 'shopt', 'setopt',
-  'trap', 'export', 'readonly', 'local', 'declare', 'typeset', 'unset', 'cd', 'pushd', 'popd', 'enable', 'hash', 'exit', 'return',
-  'shift', 'ulimit', 'umask', 'wait', 'jobs', 'fg', 'bg', 'let', 'read', 'mapfile', 'readarray', 'getopts', 'fc', 'history',
-  'disown', 'suspend', 'autoload', 'zmodload', 'emulate', 'noglob', 'nocorrect', 'functions']);
+const STATEFUL_BUILTINS = new Set([
+  'eval',
+  'exec',
+  'source',
+  '.',
+  'command',
+  'builtin',
+  'alias',
+  'unalias',
+  'set',
+  'shopt',
+  'setopt',
+  'trap',
+  'export',
+  'readonly',
+  'local',
+  'declare',
+  'typeset',
+  'unset',
+  'cd',
+  'pushd',
+  'popd',
+  'enable',
+  'hash',
+  'exit',
+  'return',
+  'shift',
+  'ulimit',
+  'umask',
+  'wait',
+  'jobs',
+  'fg',
+  'bg',
+  'let',
+  'read',
+  'mapfile',
+  'readarray',
+  'getopts',
+  'fc',
+  'history',
+  'disown',
+  'suspend',
+  'autoload',
+  'zmodload',
+  'emulate',
+  'noglob',
+  'nocorrect',
+  'functions',
+]);
 const DOUBLE_QUOTE_ESCAPES = new Set(['$', '`', '"', '\\']);
 
 /** Why a character outside quotes is refused (undefined: it is a literal word character). */
 function unquotedRefusal(c: string): string | undefined {
   if (SAFE_UNQUOTED.test(c) || (c.codePointAt(0)! > 0x7f && !NON_PRINTABLE.test(c))) return undefined;
   switch (c) {
-    case '$': return 'unsupported shell token: $ (expansion or substitution)';
-    case '`': return 'unsupported shell token: ` (command substitution)';
-    case '<': case '>': return `unsupported shell token: ${c} (redirection)`;
-    case '(': case ')': return `unsupported shell token: ${c} (subshell)`;
-    case '*': case '?': case '[': case ']': return `unsupported shell token: ${c} (glob)`;
-    case '{': case '}': return `unsupported shell token: ${c} (brace group or expansion)`;
-    case '~': return 'unsupported shell token: ~ (tilde expansion)';
-    case '!': return 'unsupported shell token: ! (negation or history)';
-    default: return `unsupported shell character: ${JSON.stringify(c)}`;
+    case '$':
+      return 'unsupported shell token: $ (expansion or substitution)';
+    case '`':
+      return 'unsupported shell token: ` (command substitution)';
+    case '<':
+    case '>':
+      return `unsupported shell token: ${c} (redirection)`;
+    case '(':
+    case ')':
+      return `unsupported shell token: ${c} (subshell)`;
+    case '*':
+    case '?':
+    case '[':
+    case ']':
+      return `unsupported shell token: ${c} (glob)`;
+    case '{':
+    case '}':
+      return `unsupported shell token: ${c} (brace group or expansion)`;
+    case '~':
+      return 'unsupported shell token: ~ (tilde expansion)';
+    case '!':
+      return 'unsupported shell token: ! (negation or history)';
+    default:
+      return `unsupported shell character: ${JSON.stringify(c)}`;
   }
 }
 
 function scanForNonPrintable(script: string): string | undefined {
   for (const c of script) {
     if (c === '\t' || !NON_PRINTABLE.test(c)) continue;
-    return c === '\n' || c === '\r' ? 'unsupported shell token: newline' : `non-printable character U+${c.codePointAt(0)!.toString(16).padStart(4, '0')}`;
+    return c === '\n' || c === '\r'
+      ? 'unsupported shell token: newline'
+      : `non-printable character U+${c.codePointAt(0)!.toString(16).padStart(4, '0')}`;
   }
   return undefined;
 }
@@ -176,7 +262,8 @@ export function parseShellScript(script: string): ScriptParse {
     }
   }
   const refusal = endSegment(i);
-  if (refusal) return fail(segments.length === 0 && words.length === 0 && operators.length === 0 ? 'empty command' : refusal);
+  if (refusal)
+    return fail(segments.length === 0 && words.length === 0 && operators.length === 0 ? 'empty command' : refusal);
   return { ok: true, segments, operators };
 }
 
@@ -191,5 +278,7 @@ export function quoteWord(word: string): string {
  */
 export function renderScript(argvs: readonly (readonly string[])[], operators: readonly ChainOperator[]): string {
   if (argvs.length !== operators.length + 1) throw new RangeError('one operator between each pair of segments');
-  return argvs.map((argv, n) => argv.map(quoteWord).join(' ') + (n < operators.length ? ` ${operators[n]} ` : '')).join('');
+  return argvs
+    .map((argv, n) => argv.map(quoteWord).join(' ') + (n < operators.length ? ` ${operators[n]} ` : ''))
+    .join('');
 }

@@ -9,14 +9,23 @@ import { SocketSetupError } from '../common/private-socket.js';
 export { SocketSetupError } from '../common/private-socket.js';
 
 export class InstanceLockedError extends IpcError {
-  constructor(readonly lockFile: string, readonly holderPid: number) {
-    super('ERR_EXEC_HOST_LOCKED', `another exec host (pid ${holderPid}) is running for this state dir (lock ${lockFile})`);
+  constructor(
+    readonly lockFile: string,
+    readonly holderPid: number,
+  ) {
+    super(
+      'ERR_EXEC_HOST_LOCKED',
+      `another exec host (pid ${holderPid}) is running for this state dir (lock ${lockFile})`,
+    );
   }
 }
 
 // ---- single-instance lock ----
 
-interface LockContent { pid: number; start?: string }
+interface LockContent {
+  pid: number;
+  start?: string;
+}
 
 /** Linux: the process start time (field 22 of /proc/<pid>/stat), to tell a reused pid from the holder. */
 function processStart(pid: number): string | undefined {
@@ -58,12 +67,19 @@ export function acquireInstanceLock(dir: string, name = 'exec-approvals.lock'): 
   for (let attempt = 0; attempt < 5; attempt++) {
     let fd: number;
     try {
-      fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
+      fd = fs.openSync(
+        file,
+        fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW,
+        0o600,
+      );
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const st = fs.lstatSync(file);
       if (!st.isFile() || st.uid !== process.geteuid?.()) {
-        throw new SocketSetupError('ERR_LOCK_FILE_UNSAFE', `refusing lock file ${file}: not a regular file owned by us`);
+        throw new SocketSetupError(
+          'ERR_LOCK_FILE_UNSAFE',
+          `refusing lock file ${file}: not a regular file owned by us`,
+        );
       }
       let holder: LockContent | undefined;
       try {

@@ -91,11 +91,19 @@ export function loadGatewayAuth(stateDir: string, options: LoadGatewayAuthOption
   if (mode === 'password') {
     if (password.value === undefined) {
       if (password.unresolvedRef) throw unresolvedRef(configPath);
-      throw new IpcError('ERR_GATEWAY_AUTH_CONFIG', 'gateway auth mode is password, but no password was configured (set gateway.auth.password or OPENCLAW_GATEWAY_PASSWORD)');
+      throw new IpcError(
+        'ERR_GATEWAY_AUTH_CONFIG',
+        'gateway auth mode is password, but no password was configured (set gateway.auth.password or OPENCLAW_GATEWAY_PASSWORD)',
+      );
     }
     return { mode, modeSource, token: '', password: password.value, source: password.source!, configPath };
   }
-  return { mode, modeSource, ...resolveToken(options.token, auth, gateway, root, env, configPath, options.generate ?? true), configPath };
+  return {
+    mode,
+    modeSource,
+    ...resolveToken(options.token, auth, gateway, root, env, configPath, options.generate ?? true),
+    configPath,
+  };
 }
 
 /**
@@ -120,17 +128,26 @@ export function describeAuthSecret(auth: Pick<GatewayAuthConfig, 'mode' | 'sourc
   const env = auth.mode === 'password' ? '$OPENCLAW_GATEWAY_PASSWORD' : '$OPENCLAW_GATEWAY_TOKEN';
   const key = `gateway.auth.${auth.mode}`;
   switch (auth.source) {
-    case 'env': return env;
-    case 'option': return `--${auth.mode} (not stored)`;
-    default: return `${auth.configPath} (${key})`;
+    case 'env':
+      return env;
+    case 'option':
+      return `--${auth.mode} (not stored)`;
+    default:
+      return `${auth.configPath} (${key})`;
   }
 }
 
 function resolveToken(
-  option: string | undefined, auth: Record<string, unknown> | undefined, gateway: Record<string, unknown> | undefined,
-  root: Record<string, unknown>, env: NodeJS.ProcessEnv, configPath: string, generate: boolean,
+  option: string | undefined,
+  auth: Record<string, unknown> | undefined,
+  gateway: Record<string, unknown> | undefined,
+  root: Record<string, unknown>,
+  env: NodeJS.ProcessEnv,
+  configPath: string,
+  generate: boolean,
 ): { token: string; source: TokenSource } {
-  if (option !== undefined) return { token: checkSecret(option, 'token option', 'ERR_INVALID_TOKEN'), source: 'option' };
+  if (option !== undefined)
+    return { token: checkSecret(option, 'token option', 'ERR_INVALID_TOKEN'), source: 'option' };
   const fromEnv = env.OPENCLAW_GATEWAY_TOKEN?.trim();
   if (fromEnv) return { token: fromEnv, source: 'env' };
   const existing = auth?.token;
@@ -139,7 +156,10 @@ function resolveToken(
     throw new IpcError('ERR_CONFIG_MALFORMED', `${configPath}: gateway.auth.token must be a string`);
   }
   if (!generate) {
-    throw new IpcError('ERR_GATEWAY_AUTH_CONFIG', `${configPath}: gateway.auth.token is missing (set it, or OPENCLAW_GATEWAY_TOKEN and restart)`);
+    throw new IpcError(
+      'ERR_GATEWAY_AUTH_CONFIG',
+      `${configPath}: gateway.auth.token is missing (set it, or OPENCLAW_GATEWAY_TOKEN and restart)`,
+    );
   }
   const token = generateGatewayToken();
   const next = { ...root, gateway: { ...(gateway ?? {}), auth: { ...(auth ?? {}), token } } };
@@ -154,28 +174,49 @@ interface ResolvedPassword {
   unresolvedRef: boolean;
 }
 
-function resolvePassword(option: string | undefined, configured: unknown, env: NodeJS.ProcessEnv, configPath: string): ResolvedPassword {
-  if (option !== undefined) return { value: checkSecret(option, 'password option', 'ERR_INVALID_PASSWORD'), source: 'option', unresolvedRef: false };
+function resolvePassword(
+  option: string | undefined,
+  configured: unknown,
+  env: NodeJS.ProcessEnv,
+  configPath: string,
+): ResolvedPassword {
+  if (option !== undefined)
+    return {
+      value: checkSecret(option, 'password option', 'ERR_INVALID_PASSWORD'),
+      source: 'option',
+      unresolvedRef: false,
+    };
   const isRef = typeof configured === 'object' && configured !== null && !Array.isArray(configured);
   if (configured !== undefined && configured !== null && typeof configured !== 'string' && !isRef) {
     throw new IpcError('ERR_CONFIG_MALFORMED', `${configPath}: gateway.auth.password must be a string`);
   }
-  if (typeof configured === 'string' && configured.trim() !== '') return { value: configured.trim(), source: 'config', unresolvedRef: false };
+  if (typeof configured === 'string' && configured.trim() !== '')
+    return { value: configured.trim(), source: 'config', unresolvedRef: false };
   const fromEnv = env.OPENCLAW_GATEWAY_PASSWORD?.trim();
   if (fromEnv) return { value: fromEnv, source: 'env', unresolvedRef: false };
   return { unresolvedRef: isRef };
 }
 
 function unresolvedRef(configPath: string): IpcError {
-  return new IpcError('ERR_GATEWAY_AUTH_CONFIG', `${configPath}: gateway.auth.password is a secret reference, which openclaw-ipc cannot resolve; set OPENCLAW_GATEWAY_PASSWORD (or a plain-string gateway.auth.password)`);
+  return new IpcError(
+    'ERR_GATEWAY_AUTH_CONFIG',
+    `${configPath}: gateway.auth.password is a secret reference, which openclaw-ipc cannot resolve; set OPENCLAW_GATEWAY_PASSWORD (or a plain-string gateway.auth.password)`,
+  );
 }
 
 function checkMode(value: unknown, where: string): GatewayAuthMode {
-  if (typeof value === 'string' && (GATEWAY_AUTH_MODES as readonly string[]).includes(value)) return value as GatewayAuthMode;
+  if (typeof value === 'string' && (GATEWAY_AUTH_MODES as readonly string[]).includes(value))
+    return value as GatewayAuthMode;
   if (value === 'trusted-proxy') {
-    throw new IpcError('ERR_GATEWAY_AUTH_UNSUPPORTED', `${where}: auth mode trusted-proxy is not supported by openclaw-ipc (use token or password)`);
+    throw new IpcError(
+      'ERR_GATEWAY_AUTH_UNSUPPORTED',
+      `${where}: auth mode trusted-proxy is not supported by openclaw-ipc (use token or password)`,
+    );
   }
-  throw new IpcError('ERR_CONFIG_MALFORMED', `${where} must be one of ${GATEWAY_AUTH_MODES.join('|')}, got ${JSON.stringify(value)}`);
+  throw new IpcError(
+    'ERR_CONFIG_MALFORMED',
+    `${where} must be one of ${GATEWAY_AUTH_MODES.join('|')}, got ${JSON.stringify(value)}`,
+  );
 }
 
 function readConfigRoot(configPath: string): Record<string, unknown> {

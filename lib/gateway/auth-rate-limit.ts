@@ -30,7 +30,10 @@ export class AuthRateLimiter {
   private readonly exemptLoopback: boolean;
   private readonly maxEntries: number;
 
-  constructor(options: AuthRateLimitOptions = {}, private readonly now: () => number = Date.now) {
+  constructor(
+    options: AuthRateLimitOptions = {},
+    private readonly now: () => number = Date.now,
+  ) {
     this.maxAttempts = Math.max(1, options.maxAttempts ?? 10);
     this.windowMs = options.windowMs ?? 60_000;
     this.lockoutMs = options.lockoutMs ?? 300_000;

@@ -51,7 +51,10 @@ export function watchGatewayAuth(options: AuthWatchOptions): AuthWatch {
       const { changed, closed: count } = options.apply(next);
       lastFailure = undefined;
       outcome = changed ? { status: 'rotated', mode: next.mode, closed: count } : { status: 'unchanged' };
-      if (changed) options.log(`gateway auth changed (${next.mode}); closed ${count} connection${count === 1 ? '' : 's'} with 4001`);
+      if (changed)
+        options.log(
+          `gateway auth changed (${next.mode}); closed ${count} connection${count === 1 ? '' : 's'} with 4001`,
+        );
     } catch (err) {
       const message = (err as Error).message;
       // One line per distinct problem, not one per poll or editor save.
@@ -66,7 +69,10 @@ export function watchGatewayAuth(options: AuthWatchOptions): AuthWatch {
   const schedule = (): void => {
     if (closed) return;
     clearTimeout(timer);
-    timer = setTimeout(() => { timer = undefined; if (!closed) reload(); }, debounceMs);
+    timer = setTimeout(() => {
+      timer = undefined;
+      if (!closed) reload();
+    }, debounceMs);
     timer.unref();
   };
 
@@ -76,7 +82,10 @@ export function watchGatewayAuth(options: AuthWatchOptions): AuthWatch {
       if (filename === null || filename.toString() === base) schedule();
     });
     // A removed or unwatchable dir leaves the stat poll in charge.
-    watcher.on('error', () => { watcher?.close(); watcher = undefined; });
+    watcher.on('error', () => {
+      watcher?.close();
+      watcher = undefined;
+    });
   } catch {
     watcher = undefined;
   }

@@ -5,13 +5,47 @@ export type NodePlatform = 'macos' | 'ios' | 'android' | 'windows' | 'linux' | '
 
 const DESKTOP_DEFAULTS = ['system.run.prepare', 'system.run', 'system.which', 'system.notify', 'browser.proxy'];
 /** Plugin commands 2026.9.6 approved for a Linux node host (its file/workspace commands stayed withheld). */
-const V4_PLUGIN_DEFAULTS = ['browser.proxy.upload.v1', 'desktop.stream', 'fs.listDir', 'mcp.tools.call.v1', 'ollama.chat', 'ollama.models', 'terminal.upload'];
-const MACOS_EXTRAS = [
-  'canvas.present', 'canvas.hide', 'canvas.navigate', 'canvas.eval', 'canvas.snapshot', 'canvas.a2ui.push', 'canvas.a2ui.pushJSONL', 'canvas.a2ui.reset',
-  'camera.list', 'location.get', 'device.info', 'device.status', 'contacts.search', 'calendar.events', 'reminders.list', 'photos.latest',
-  'motion.activity', 'motion.pedometer',
+const V4_PLUGIN_DEFAULTS = [
+  'browser.proxy.upload.v1',
+  'desktop.stream',
+  'fs.listDir',
+  'mcp.tools.call.v1',
+  'ollama.chat',
+  'ollama.models',
+  'terminal.upload',
 ];
-const MOBILE_DEFAULTS = ['canvas.present', 'canvas.hide', 'canvas.navigate', 'canvas.eval', 'canvas.snapshot', 'camera.list', 'location.get', 'device.info', 'device.status', 'system.notify'];
+const MACOS_EXTRAS = [
+  'canvas.present',
+  'canvas.hide',
+  'canvas.navigate',
+  'canvas.eval',
+  'canvas.snapshot',
+  'canvas.a2ui.push',
+  'canvas.a2ui.pushJSONL',
+  'canvas.a2ui.reset',
+  'camera.list',
+  'location.get',
+  'device.info',
+  'device.status',
+  'contacts.search',
+  'calendar.events',
+  'reminders.list',
+  'photos.latest',
+  'motion.activity',
+  'motion.pedometer',
+];
+const MOBILE_DEFAULTS = [
+  'canvas.present',
+  'canvas.hide',
+  'canvas.navigate',
+  'canvas.eval',
+  'canvas.snapshot',
+  'camera.list',
+  'location.get',
+  'device.info',
+  'device.status',
+  'system.notify',
+];
 /** Reachable only through exec.approvals.node.get|set, never through node.invoke. */
 export const EXEC_APPROVALS_NODE_COMMANDS = ['system.execApprovals.get', 'system.execApprovals.set'];
 
@@ -65,7 +99,9 @@ export class CommandPolicy {
 
   /** The command surface a node pairing approves: declared ∩ allowed, plus the approvals get/set pair. */
   approvableCommands(platform: NodePlatform, declared: readonly string[]): string[] {
-    return [...new Set(declared)].filter((command) => EXEC_APPROVALS_NODE_COMMANDS.includes(command) || this.platformAllows(platform, command)).sort();
+    return [...new Set(declared)]
+      .filter((command) => EXEC_APPROVALS_NODE_COMMANDS.includes(command) || this.platformAllows(platform, command))
+      .sort();
   }
 
   /** Declared commands a pairing would withhold. */

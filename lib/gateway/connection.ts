@@ -45,7 +45,11 @@ export class GatewayConnection {
   private readonly maxBufferedBytes: number;
   private readonly onRawData = (chunk: Buffer): void => this.countPreauth(chunk.length);
 
-  constructor(readonly ws: WebSocket, readonly socket: net.Socket, options: ConnectionOptions) {
+  constructor(
+    readonly ws: WebSocket,
+    readonly socket: net.Socket,
+    options: ConnectionOptions,
+  ) {
     this.isLocal = options.isLocal;
     this.remoteAddress = options.remoteAddress;
     this.preauthMaxBytes = options.preauthMaxBytes ?? PREAUTH_MAX_PAYLOAD_BYTES;
@@ -82,7 +86,9 @@ export class GatewayConnection {
   }
 
   respondOk(id: string, payload?: unknown): boolean {
-    return this.sendFrame(payload === undefined ? { type: 'res', id, ok: true } : { type: 'res', id, ok: true, payload });
+    return this.sendFrame(
+      payload === undefined ? { type: 'res', id, ok: true } : { type: 'res', id, ok: true, payload },
+    );
   }
 
   respondError(id: string, error: ErrorShape): boolean {

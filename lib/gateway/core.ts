@@ -12,7 +12,12 @@ import { CommandPolicy, type CommandPolicyOptions } from './command-policy.js';
 import type { GatewayConnection } from './connection.js';
 import { ExecApprovalBroker } from './exec-approvals.js';
 import { IdempotencyCache } from './idempotency.js';
-import { IdempotencyStore, idempotencyFilePath, type IdempotencyCodec, type RestoredInflight } from './idempotency-store.js';
+import {
+  IdempotencyStore,
+  idempotencyFilePath,
+  type IdempotencyCodec,
+  type RestoredInflight,
+} from './idempotency-store.js';
 import { cachedInvokeBytes, toCachedInvoke, type CachedInvoke, type InvokeResultPayload } from './invoke-result.js';
 import { NodeRegistry } from './node-registry.js';
 import { ResumedInvokes } from './resumed-invokes.js';
@@ -56,12 +61,19 @@ export type { CachedInvoke, InvokeResultPayload } from './invoke-result.js';
 
 /** Results persist as the wire payload or error shape; errors other than protocol errors are not persisted. */
 const cachedInvokeCodec: IdempotencyCodec<CachedInvoke> = {
-  encode: (value) => (value.ok ? value : value.error instanceof GatewayProtocolError ? { ok: false, error: value.error.toErrorShape() } : undefined),
+  encode: (value) =>
+    value.ok
+      ? value
+      : value.error instanceof GatewayProtocolError
+        ? { ok: false, error: value.error.toErrorShape() }
+        : undefined,
   decode: (raw) => {
     if (typeof raw !== 'object' || raw === null) return undefined;
     const r = raw as { ok?: unknown; value?: unknown; error?: Partial<ErrorShape> };
-    if (r.ok === true && typeof r.value === 'object' && r.value !== null && (r.value as { ok?: unknown }).ok === true) return { ok: true, value: r.value as InvokeResultPayload };
-    if (r.ok === false && typeof r.error?.code === 'string' && typeof r.error.message === 'string') return { ok: false, error: GatewayProtocolError.fromErrorShape(r.error as ErrorShape) };
+    if (r.ok === true && typeof r.value === 'object' && r.value !== null && (r.value as { ok?: unknown }).ok === true)
+      return { ok: true, value: r.value as InvokeResultPayload };
+    if (r.ok === false && typeof r.error?.code === 'string' && typeof r.error.message === 'string')
+      return { ok: false, error: GatewayProtocolError.fromErrorShape(r.error as ErrorShape) };
     return undefined;
   },
 };
@@ -84,7 +96,10 @@ export class GatewayCore {
   /** Set by close(): invokes interrupted by the shutdown stay remembered as in flight. */
   closing = false;
   /** 'node.event' (nodeId, event, payload) for in-process consumers such as `up`. */
-  readonly events = new EventEmitter<{ 'node.event': [nodeId: string, event: string, payload: unknown]; 'node.connected': [nodeId: string] }>();
+  readonly events = new EventEmitter<{
+    'node.event': [nodeId: string, event: string, payload: unknown];
+    'node.connected': [nodeId: string];
+  }>();
   private seq = 0;
   private currentAuth: CoreAuth;
   private currentGeneration: string | undefined;
@@ -120,8 +135,11 @@ export class GatewayCore {
 
   private resumeInvoke(entry: RestoredInflight): void {
     let settle!: (value: CachedInvoke) => void;
-    const result = new Promise<CachedInvoke>((resolve) => { settle = resolve; });
-    if (!this.idempotency.restoreInflight(entry.key, entry.fingerprint, result, entry.expiresAtMs, entry.inflight)) return;
+    const result = new Promise<CachedInvoke>((resolve) => {
+      settle = resolve;
+    });
+    if (!this.idempotency.restoreInflight(entry.key, entry.fingerprint, result, entry.expiresAtMs, entry.inflight))
+      return;
     const { nodeId, command } = entry.inflight;
     this.resumed.add(entry.inflight, (outcome) => {
       if (outcome === undefined) {
@@ -129,10 +147,14 @@ export class GatewayCore {
         this.idempotency.delete(entry.key, result);
         settle({
           ok: false,
-          error: new GatewayProtocolError(ErrorCode.UNAVAILABLE, 'invoke interrupted by a gateway restart; its outcome is unknown', {
-            details: { nodeCommandDispatched: true },
-            retryable: false,
-          }),
+          error: new GatewayProtocolError(
+            ErrorCode.UNAVAILABLE,
+            'invoke interrupted by a gateway restart; its outcome is unknown',
+            {
+              details: { nodeCommandDispatched: true },
+              retryable: false,
+            },
+          ),
         });
         return;
       }
@@ -162,14 +184,19 @@ export class GatewayCore {
   replaceAuth(next: CoreAuth): number {
     const generation = authGeneration(next);
     if (next.mode === this.currentAuth.mode && generation === this.currentGeneration) return 0;
-    this.currentAuth = { mode: next.mode, token: next.token, ...(next.password !== undefined ? { password: next.password } : {}) };
+    this.currentAuth = {
+      mode: next.mode,
+      token: next.token,
+      ...(next.password !== undefined ? { password: next.password } : {}),
+    };
     this.currentGeneration = generation;
     let closed = 0;
     for (const conn of this.connections) {
       if (conn.state !== 'ready') continue;
-      const stale = conn.authMethod === 'token' || conn.authMethod === 'password'
-        ? conn.sharedAuthGeneration !== generation
-        : conn.authMethod === 'none' && next.mode !== 'none';
+      const stale =
+        conn.authMethod === 'token' || conn.authMethod === 'password'
+          ? conn.sharedAuthGeneration !== generation
+          : conn.authMethod === 'none' && next.mode !== 'none';
       if (!stale) continue;
       conn.close(CloseCode.authChanged, 'gateway auth changed');
       closed++;
@@ -209,7 +236,13 @@ export class GatewayCore {
   /** Broadcasts a new health snapshot (with seq and stateVersion) after the node set changed. */
   broadcastHealth(): void {
     this.healthVersion++;
-    const text = JSON.stringify({ type: 'event', event: 'health', payload: this.health(), seq: ++this.seq, stateVersion: this.stateVersion() });
+    const text = JSON.stringify({
+      type: 'event',
+      event: 'health',
+      payload: this.health(),
+      seq: ++this.seq,
+      stateVersion: this.stateVersion(),
+    });
     for (const conn of this.connections) if (conn.state === 'ready') conn.sendText(text);
   }
 }

@@ -65,12 +65,18 @@ export class ExecApprovalBroker {
   private readonly waiters = new Map<string, Set<(outcome: ApprovalOutcome) => void>>();
   private readonly onResolved = (outcome: ApprovalOutcome): void => this.applyOutcome(outcome);
 
-  constructor(readonly pending: PendingApprovals, private readonly now: () => number = Date.now) {
+  constructor(
+    readonly pending: PendingApprovals,
+    private readonly now: () => number = Date.now,
+  ) {
     pending.on('resolved', this.onResolved);
   }
 
   /** Queues a gateway approval. Throws GatewayProtocolError for requests the spec rejects. */
-  request(params: ExecApprovalRequestParams, requester: ApprovalRequester): { record: ApprovalRecord; outcome: Promise<ApprovalOutcome> } {
+  request(
+    params: ExecApprovalRequestParams,
+    requester: ApprovalRequester,
+  ): { record: ApprovalRecord; outcome: Promise<ApprovalOutcome> } {
     const host = params.host ?? 'gateway';
     if (host === 'node' && (!params.nodeId || !params.systemRunPlan)) {
       throw new GatewayProtocolError(ErrorCode.INVALID_REQUEST, 'host=node approvals require nodeId and systemRunPlan');
@@ -93,8 +99,13 @@ export class ExecApprovalBroker {
     try {
       entry = this.pending.add(request, { timeoutMs: params.timeoutMs ?? DEFAULT_APPROVAL_TIMEOUT_MS, id: params.id });
     } catch (err) {
-      if ((err as { code?: string }).code === 'ERR_APPROVAL_DUPLICATE_ID') throw new GatewayProtocolError(ErrorCode.INVALID_REQUEST, (err as Error).message);
-      throw new GatewayProtocolError(ErrorCode.UNAVAILABLE, (err as Error).message, { retryable: true, retryAfterMs: 1000, cause: err });
+      if ((err as { code?: string }).code === 'ERR_APPROVAL_DUPLICATE_ID')
+        throw new GatewayProtocolError(ErrorCode.INVALID_REQUEST, (err as Error).message);
+      throw new GatewayProtocolError(ErrorCode.UNAVAILABLE, (err as Error).message, {
+        retryable: true,
+        retryAfterMs: 1000,
+        cause: err,
+      });
     }
     this.trim();
     const record: ApprovalRecord = {
@@ -142,13 +153,32 @@ export class ExecApprovalBroker {
   }
 
   /** Waits for the decision of a pending entry; resolves at once for a decided one. */
-  waitDecision(id: string, timeoutMs: number): Promise<{ id: string; decision: ApprovalDecision | null; createdAtMs?: number; expiresAtMs?: number; timedOut?: boolean }> {
+  waitDecision(
+    id: string,
+    timeoutMs: number,
+  ): Promise<{
+    id: string;
+    decision: ApprovalDecision | null;
+    createdAtMs?: number;
+    expiresAtMs?: number;
+    timedOut?: boolean;
+  }> {
     const record = this.records.get(id);
     if (record && record.decision !== undefined) {
-      return Promise.resolve({ id, decision: record.decision, createdAtMs: record.createdAtMs, expiresAtMs: record.expiresAtMs });
+      return Promise.resolve({
+        id,
+        decision: record.decision,
+        createdAtMs: record.createdAtMs,
+        expiresAtMs: record.expiresAtMs,
+      });
     }
     const pending = this.pending.get(id);
-    if (!pending) return Promise.reject(new GatewayProtocolError(ErrorCode.APPROVAL_NOT_FOUND, 'unknown or expired approval id', { details: { code: DetailCode.UNKNOWN_APPROVAL_ID } }));
+    if (!pending)
+      return Promise.reject(
+        new GatewayProtocolError(ErrorCode.APPROVAL_NOT_FOUND, 'unknown or expired approval id', {
+          details: { code: DetailCode.UNKNOWN_APPROVAL_ID },
+        }),
+      );
     return new Promise((resolve) => {
       const waiter = (outcome: ApprovalOutcome): void => {
         clearTimeout(timer);
@@ -156,7 +186,13 @@ export class ExecApprovalBroker {
       };
       const timer = setTimeout(() => {
         this.waiters.get(id)?.delete(waiter);
-        resolve({ id, decision: null, createdAtMs: pending.createdAtMs, expiresAtMs: pending.expiresAtMs, timedOut: true });
+        resolve({
+          id,
+          decision: null,
+          createdAtMs: pending.createdAtMs,
+          expiresAtMs: pending.expiresAtMs,
+          timedOut: true,
+        });
       }, timeoutMs);
       let set = this.waiters.get(id);
       if (!set) this.waiters.set(id, (set = new Set()));
@@ -167,7 +203,11 @@ export class ExecApprovalBroker {
   /** A device-less requester's pending approvals die with its connection. */
   dropConnection(connId: string): void {
     for (const record of this.records.values()) {
-      if (record.decision === undefined && record.requester.connId === connId && record.requester.deviceId === undefined) {
+      if (
+        record.decision === undefined &&
+        record.requester.connId === connId &&
+        record.requester.deviceId === undefined
+      ) {
         this.pending.cancel(record.id);
       }
     }
@@ -213,7 +253,9 @@ export class ExecApprovalBroker {
       throw invalid('approval id was requested by another client', DetailCode.APPROVAL_CLIENT_MISMATCH, { runId });
     }
     if (record.revokedAtMs !== undefined) {
-      throw new GatewayProtocolError(ErrorCode.INVALID_REQUEST, 'approval required', { details: { code: DetailCode.APPROVAL_REQUIRED, runId, reason: 'grant-revoked' } });
+      throw new GatewayProtocolError(ErrorCode.INVALID_REQUEST, 'approval required', {
+        details: { code: DetailCode.APPROVAL_REQUIRED, runId, reason: 'grant-revoked' },
+      });
     }
     const decision = effectiveDecision(record, input);
     if (decision !== 'allow-once' && decision !== 'allow-always') {
@@ -221,9 +263,15 @@ export class ExecApprovalBroker {
     }
     const plan = record.plan;
     if (plan) {
-      const requestedArgv = Array.isArray(record.request.commandArgv) ? (record.request.commandArgv as string[]) : undefined;
+      const requestedArgv = Array.isArray(record.request.commandArgv)
+        ? (record.request.commandArgv as string[])
+        : undefined;
       const mismatch = planMismatch(plan, requestedArgv, record.env, input);
-      if (mismatch) throw invalid(`approval does not match the request (${mismatch})`, 'APPROVAL_REQUEST_MISMATCH', { runId, field: mismatch });
+      if (mismatch)
+        throw invalid(`approval does not match the request (${mismatch})`, 'APPROVAL_REQUEST_MISMATCH', {
+          runId,
+          field: mismatch,
+        });
     }
     if (decision === 'allow-once') this.records.delete(runId);
     else {
@@ -264,7 +312,8 @@ export class ExecApprovalBroker {
   /** Revokes an allow-always approval; idempotent (the first revocation's time and actor are kept). */
   revokeGrant(grantId: string, revokedBy: string): RevokeGrantOutcome {
     const record = this.records.get(grantId);
-    if (!record || record.decision !== 'allow-always' || record.createdAtMs + EXEC_APPROVAL_TTL_MS <= this.now()) return 'not-found';
+    if (!record || record.decision !== 'allow-always' || record.createdAtMs + EXEC_APPROVAL_TTL_MS <= this.now())
+      return 'not-found';
     if (record.revokedAtMs !== undefined) return 'already-revoked';
     record.revokedAtMs = this.now();
     record.revokedBy = revokedBy;
@@ -306,7 +355,10 @@ export class ExecApprovalBroker {
 }
 
 /** The recorded decision, or allow-once after a timeout for an approvals-scoped caller asking for it. */
-function effectiveDecision(record: ApprovalRecord, input: { caller: { scopes: readonly string[] }; approved: boolean; requestedDecision: unknown }): ApprovalDecision | null | undefined {
+function effectiveDecision(
+  record: ApprovalRecord,
+  input: { caller: { scopes: readonly string[] }; approved: boolean; requestedDecision: unknown },
+): ApprovalDecision | null | undefined {
   if (record.decision !== null || record.timedOut !== true) return record.decision;
   const scoped = input.caller.scopes.includes('operator.approvals') || input.caller.scopes.includes('operator.admin');
   return scoped && input.approved && input.requestedDecision === 'allow-once' ? 'allow-once' : null;

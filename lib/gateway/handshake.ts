@@ -1,6 +1,13 @@
 // The `connect` request: protocol, role, auth, device signature, pairing — in that order (spec §3–§6).
 // Every failure answers with the spec's error and closes; success sends hello-ok and readies the connection.
-import { CloseCode, DEFAULT_VOICEWAKE_TRIGGERS, MIN_SUPPORTED_PROTOCOL, PROTOCOL_VERSION, ROLES, type Role } from '../protocol/constants.js';
+import {
+  CloseCode,
+  DEFAULT_VOICEWAKE_TRIGGERS,
+  MIN_SUPPORTED_PROTOCOL,
+  PROTOCOL_VERSION,
+  ROLES,
+  type Role,
+} from '../protocol/constants.js';
 import { timingSafeEqualString } from '../common/constant-time.js';
 import { selectSignedToken, verifyConnectDevice } from '../protocol/device-auth.js';
 import { DetailCode, ErrorCode, errorShape, type ErrorShape } from '../protocol/errors.js';
@@ -12,7 +19,11 @@ import { GATEWAY_EVENTS, GATEWAY_METHODS } from './methods.js';
 import { reconcileNodePairing } from './node-pairing.js';
 
 class HandshakeFailure extends Error {
-  constructor(readonly error: ErrorShape | undefined, readonly closeCode: number, readonly closeReason: string) {
+  constructor(
+    readonly error: ErrorShape | undefined,
+    readonly closeCode: number,
+    readonly closeReason: string,
+  ) {
     super(closeReason);
   }
 }
@@ -40,7 +51,13 @@ export function handleHandshakeFrame(core: GatewayCore, conn: GatewayConnection,
       return false;
     }
     // A local failure (e.g. the pairing store cannot be written): fail this connect, keep the daemon.
-    conn.respondError(frame.id, errorShape(ErrorCode.UNAVAILABLE, `gateway error during connect: ${(err as Error)?.message ?? String(err)}`, { retryable: true, retryAfterMs: 1000 }));
+    conn.respondError(
+      frame.id,
+      errorShape(ErrorCode.UNAVAILABLE, `gateway error during connect: ${(err as Error)?.message ?? String(err)}`, {
+        retryable: true,
+        retryAfterMs: 1000,
+      }),
+    );
     conn.close(CloseCode.internalError, 'internal error');
     return false;
   }
@@ -48,18 +65,31 @@ export function handleHandshakeFrame(core: GatewayCore, conn: GatewayConnection,
 
 function negotiateProtocol(params: ConnectParams): number {
   if (params.minProtocol <= PROTOCOL_VERSION && params.maxProtocol >= PROTOCOL_VERSION) return PROTOCOL_VERSION;
-  if (params.minProtocol <= MIN_SUPPORTED_PROTOCOL && params.maxProtocol >= MIN_SUPPORTED_PROTOCOL) return MIN_SUPPORTED_PROTOCOL;
-  fail(ErrorCode.INVALID_REQUEST, 'protocol mismatch', { expectedProtocol: PROTOCOL_VERSION }, CloseCode.protocolMismatch);
+  if (params.minProtocol <= MIN_SUPPORTED_PROTOCOL && params.maxProtocol >= MIN_SUPPORTED_PROTOCOL)
+    return MIN_SUPPORTED_PROTOCOL;
+  fail(
+    ErrorCode.INVALID_REQUEST,
+    'protocol mismatch',
+    { expectedProtocol: PROTOCOL_VERSION },
+    CloseCode.protocolMismatch,
+  );
 }
 
-function authFailure(code: string, authReason: string, canRetryWithDeviceToken: boolean, next: string, message: string): never {
+function authFailure(
+  code: string,
+  authReason: string,
+  canRetryWithDeviceToken: boolean,
+  next: string,
+  message: string,
+): never {
   fail(ErrorCode.INVALID_REQUEST, message, { code, authReason, canRetryWithDeviceToken, recommendedNextStep: next });
 }
 
 function connect(core: GatewayCore, conn: GatewayConnection, params: ConnectParams): Record<string, unknown> {
   const protocol = negotiateProtocol(params);
   const role = (params.role ?? 'operator') as Role;
-  if (!(ROLES as readonly string[]).includes(role)) throw new HandshakeFailure(undefined, CloseCode.policyViolation, 'invalid role');
+  if (!(ROLES as readonly string[]).includes(role))
+    throw new HandshakeFailure(undefined, CloseCode.policyViolation, 'invalid role');
   let scopes = role === 'node' ? [] : [...new Set(params.scopes ?? [])];
   const device = params.device;
   const auth = params.auth;
@@ -76,7 +106,11 @@ function connect(core: GatewayCore, conn: GatewayConnection, params: ConnectPara
     // Without a device identity, scopes survive only for the direct-loopback backend client and for the
     // direct-loopback `cli`/`cli` client that proved the shared token or password (upstream's
     // shouldPreserveLocalCliSharedAuthScopes: this is how the real `openclaw` CLI talks to a local Gateway).
-    const localCli = conn.isLocal && params.client.id === 'cli' && params.client.mode === 'cli' && (authMethod === 'token' || authMethod === 'password');
+    const localCli =
+      conn.isLocal &&
+      params.client.id === 'cli' &&
+      params.client.mode === 'cli' &&
+      (authMethod === 'token' || authMethod === 'password');
     if (!localBackend && !localCli) scopes = [];
   } else {
     const verdict = verifyConnectDevice({
@@ -117,9 +151,22 @@ function connect(core: GatewayCore, conn: GatewayConnection, params: ConnectPara
       if (autoApprove) {
         core.pairing.approveDevice(pairInput);
       } else {
-        const request = core.pairing.addDeviceRequest({ ...pairInput, remoteIp: conn.remoteAddress, reason, isRepair: reason !== 'not-paired' });
-        core.broadcast('device.pair.requested', { ...request, roles: [role], silent: false }, core.operatorsWith('device.pair.approve'));
-        fail(ErrorCode.NOT_PAIRED, 'pairing required', { code: DetailCode.PAIRING_REQUIRED, requestId: request.requestId, reason });
+        const request = core.pairing.addDeviceRequest({
+          ...pairInput,
+          remoteIp: conn.remoteAddress,
+          reason,
+          isRepair: reason !== 'not-paired',
+        });
+        core.broadcast(
+          'device.pair.requested',
+          { ...request, roles: [role], silent: false },
+          core.operatorsWith('device.pair.approve'),
+        );
+        fail(ErrorCode.NOT_PAIRED, 'pairing required', {
+          code: DetailCode.PAIRING_REQUIRED,
+          requestId: request.requestId,
+          reason,
+        });
       }
     }
     const record = core.pairing.deviceToken(conn.deviceId, role, scopes);
@@ -166,9 +213,18 @@ function connect(core: GatewayCore, conn: GatewayConnection, params: ConnectPara
       health: core.health(),
       stateVersion: core.stateVersion(),
       uptimeMs: core.now() - core.startedAtMs,
-      sessionDefaults: { defaultAgentId: 'main', mainKey: 'main', mainSessionKey: 'agent:main:main', scope: 'per-sender' },
+      sessionDefaults: {
+        defaultAgentId: 'main',
+        mainKey: 'main',
+        mainSessionKey: 'agent:main:main',
+        scope: 'per-sender',
+      },
     },
-    policy: { maxPayload: core.options.maxPayload, maxBufferedBytes: core.options.maxBufferedBytes, tickIntervalMs: core.options.tickIntervalMs },
+    policy: {
+      maxPayload: core.options.maxPayload,
+      maxBufferedBytes: core.options.maxBufferedBytes,
+      tickIntervalMs: core.options.tickIntervalMs,
+    },
   };
   if (deviceAuth) hello.auth = deviceAuth;
   return hello;
@@ -178,7 +234,9 @@ type AuthMethod = 'none' | 'token' | 'password' | 'device-token';
 
 /** The hint upstream appends to a password failure: CLI clients configure gateway.remote.password. */
 function passwordHint(params: ConnectParams): string {
-  return params.client.mode === 'cli' ? 'set gateway.remote.password to match gateway.auth.password' : 'provide gateway auth password';
+  return params.client.mode === 'cli'
+    ? 'set gateway.remote.password to match gateway.auth.password'
+    : 'provide gateway auth password';
 }
 
 /**
@@ -194,11 +252,18 @@ function authenticate(core: GatewayCore, conn: GatewayConnection, params: Connec
   const auth = params.auth;
   const device = params.device;
   const pairedForRole = device ? core.pairing.getDevice(device.id)?.tokens[role] !== undefined : false;
-  const checkDeviceToken = (candidate: string): boolean => device !== undefined && core.pairing.verifyDeviceToken(device.id, role, candidate);
+  const checkDeviceToken = (candidate: string): boolean =>
+    device !== undefined && core.pairing.verifyDeviceToken(device.id, role, candidate);
   // A sent shared secret is compared only while its IP is not locked out; a wrong one counts, a right one clears.
   const checkShared = (sent: string, expected: string | undefined): boolean => {
     if (core.authLimiter.retryAfterMs(conn.remoteAddress) > 0) {
-      authFailure(DetailCode.AUTH_RATE_LIMITED, 'rate_limited', false, 'wait_then_retry', 'unauthorized: too many failed authentication attempts (retry later)');
+      authFailure(
+        DetailCode.AUTH_RATE_LIMITED,
+        'rate_limited',
+        false,
+        'wait_then_retry',
+        'unauthorized: too many failed authentication attempts (retry later)',
+      );
     }
     // Both sides are hashed to equal-length digests before the constant-time compare.
     const ok = expected !== undefined && timingSafeEqualString(sent, expected);
@@ -210,31 +275,69 @@ function authenticate(core: GatewayCore, conn: GatewayConnection, params: Connec
   if (mode === 'token') {
     if (auth?.token) {
       if (!checkShared(auth.token, token)) {
-        authFailure(DetailCode.AUTH_TOKEN_MISMATCH, 'token_mismatch', pairedForRole, pairedForRole ? 'retry_with_device_token' : 'update_auth_credentials', 'unauthorized: gateway token mismatch');
+        authFailure(
+          DetailCode.AUTH_TOKEN_MISMATCH,
+          'token_mismatch',
+          pairedForRole,
+          pairedForRole ? 'retry_with_device_token' : 'update_auth_credentials',
+          'unauthorized: gateway token mismatch',
+        );
       }
       return 'token';
     }
     if (auth?.deviceToken) {
-      if (!checkDeviceToken(auth.deviceToken)) authFailure(DetailCode.AUTH_DEVICE_TOKEN_MISMATCH, 'device_token_mismatch', false, 'update_auth_credentials', 'unauthorized: device token mismatch');
+      if (!checkDeviceToken(auth.deviceToken))
+        authFailure(
+          DetailCode.AUTH_DEVICE_TOKEN_MISMATCH,
+          'device_token_mismatch',
+          false,
+          'update_auth_credentials',
+          'unauthorized: device token mismatch',
+        );
       return 'device-token';
     }
-    authFailure(DetailCode.AUTH_TOKEN_MISSING, 'token_missing', pairedForRole, 'update_auth_configuration', 'unauthorized: gateway token missing');
+    authFailure(
+      DetailCode.AUTH_TOKEN_MISSING,
+      'token_missing',
+      pairedForRole,
+      'update_auth_configuration',
+      'unauthorized: gateway token missing',
+    );
   }
 
   // Password mode. Clients trim what they send and upstream trims what it receives; so do we.
   const sent = auth?.password?.trim();
   if (sent) {
     if (!checkShared(sent, password)) {
-      authFailure(DetailCode.AUTH_PASSWORD_MISMATCH, 'password_mismatch', false, 'update_auth_credentials', `unauthorized: gateway password mismatch (${passwordHint(params)})`);
+      authFailure(
+        DetailCode.AUTH_PASSWORD_MISMATCH,
+        'password_mismatch',
+        false,
+        'update_auth_credentials',
+        `unauthorized: gateway password mismatch (${passwordHint(params)})`,
+      );
     }
     return 'password';
   }
   if (auth?.deviceToken) {
-    if (!checkDeviceToken(auth.deviceToken)) authFailure(DetailCode.AUTH_DEVICE_TOKEN_MISMATCH, 'device_token_mismatch', false, 'update_auth_credentials', 'unauthorized: device token mismatch');
+    if (!checkDeviceToken(auth.deviceToken))
+      authFailure(
+        DetailCode.AUTH_DEVICE_TOKEN_MISMATCH,
+        'device_token_mismatch',
+        false,
+        'update_auth_credentials',
+        'unauthorized: device token mismatch',
+      );
     return 'device-token';
   }
   if (auth?.token && checkDeviceToken(auth.token)) return 'device-token';
-  authFailure(DetailCode.AUTH_PASSWORD_MISSING, 'password_missing', false, 'update_auth_configuration', `unauthorized: gateway password missing (${passwordHint(params)})`);
+  authFailure(
+    DetailCode.AUTH_PASSWORD_MISSING,
+    'password_missing',
+    false,
+    'update_auth_configuration',
+    `unauthorized: gateway password missing (${passwordHint(params)})`,
+  );
 }
 
 /**
@@ -247,7 +350,9 @@ function afterHello(core: GatewayCore, conn: GatewayConnection): void {
     const session = core.registry.get(conn.deviceId);
     if (session) {
       conn.sendEvent('voicewake.changed', { triggers: [...DEFAULT_VOICEWAKE_TRIGGERS] });
-      conn.sendEvent('voicewake.routing.changed', { config: { version: 1, defaultTarget: { mode: 'current' }, routes: [], updatedAtMs: 0 } });
+      conn.sendEvent('voicewake.routing.changed', {
+        config: { version: 1, defaultTarget: { mode: 'current' }, routes: [], updatedAtMs: 0 },
+      });
       core.broadcastHealth();
       reconcileNodePairing(core, session);
       core.events.emit('node.connected', session.nodeId);

@@ -98,7 +98,13 @@ export class IdempotencyStore<T> {
     for (const raw of data.entries as unknown[]) {
       if (!isPersistedEntry(raw)) continue;
       if (raw.inflight !== undefined) {
-        if (isInflight(raw.inflight)) inflight.push({ key: raw.key, fingerprint: raw.fingerprint, expiresAtMs: raw.expiresAtMs, inflight: raw.inflight });
+        if (isInflight(raw.inflight))
+          inflight.push({
+            key: raw.key,
+            fingerprint: raw.fingerprint,
+            expiresAtMs: raw.expiresAtMs,
+            inflight: raw.inflight,
+          });
         continue;
       }
       const value = this.codec.decode(raw.result);
@@ -128,8 +134,12 @@ export class IdempotencyStore<T> {
     if (!this.dirty || !this.cache) return;
     this.dirty = false;
     this.writing = this.write(this.serialise(this.cache)).then(
-      () => { this.lastError = undefined; },
-      (err: unknown) => { this.lastError = err as Error; },
+      () => {
+        this.lastError = undefined;
+      },
+      (err: unknown) => {
+        this.lastError = err as Error;
+      },
     );
     try {
       await this.writing;
@@ -176,8 +186,15 @@ export class IdempotencyStore<T> {
   private async write(data: string): Promise<void> {
     const dir = path.dirname(this.file);
     ensurePrivateDir(dir);
-    const tmp = path.join(dir, `.${path.basename(this.file)}.${process.pid}.${crypto.randomBytes(6).toString('hex')}.tmp`);
-    const handle = await fs.promises.open(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
+    const tmp = path.join(
+      dir,
+      `.${path.basename(this.file)}.${process.pid}.${crypto.randomBytes(6).toString('hex')}.tmp`,
+    );
+    const handle = await fs.promises.open(
+      tmp,
+      fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW,
+      0o600,
+    );
     try {
       try {
         await handle.writeFile(data);

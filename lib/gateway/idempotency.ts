@@ -112,7 +112,13 @@ export class IdempotencyCache<T> {
   }
 
   /** Re-inserts an entry whose invoke was in flight when a previous run stopped; `result` settles later. */
-  restoreInflight(key: string, fingerprint: string, result: Promise<T>, expiresAtMs: number, inflight: InflightInvoke): boolean {
+  restoreInflight(
+    key: string,
+    fingerprint: string,
+    result: Promise<T>,
+    expiresAtMs: number,
+    inflight: InflightInvoke,
+  ): boolean {
     if (expiresAtMs <= this.now() || inflight.deadlineMs <= this.now() || this.entries.has(key)) return false;
     this.entries.set(key, { fingerprint, result, expiresAtMs, bytes: 0, inflight });
     this.evict();
@@ -132,7 +138,8 @@ export class IdempotencyCache<T> {
     const out: PersistableEntry<T>[] = [];
     for (const [key, entry] of this.entries) {
       if (entry.expiresAtMs <= now) continue;
-      if (entry.value !== undefined || (entry.inflight !== undefined && entry.inflight.deadlineMs > now)) out.push({ key, entry });
+      if (entry.value !== undefined || (entry.inflight !== undefined && entry.inflight.deadlineMs > now))
+        out.push({ key, entry });
     }
     return out;
   }

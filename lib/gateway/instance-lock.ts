@@ -8,8 +8,14 @@ import { InstanceLockedError, acquireInstanceLock, type InstanceLock } from '../
 export const GATEWAY_LOCK_FILE = 'gateway.lock';
 
 export class GatewayLockedError extends IpcError {
-  constructor(readonly lockFile: string, readonly holderPid: number, cause?: unknown) {
-    super('ERR_GATEWAY_LOCKED', `another gateway (pid ${holderPid}) is running for this state dir (lock ${lockFile})`, { cause });
+  constructor(
+    readonly lockFile: string,
+    readonly holderPid: number,
+    cause?: unknown,
+  ) {
+    super('ERR_GATEWAY_LOCKED', `another gateway (pid ${holderPid}) is running for this state dir (lock ${lockFile})`, {
+      cause,
+    });
   }
 }
 

@@ -29,10 +29,15 @@ export function outcomeToResult(nodeId: string, command: string, outcome: Invoke
   }
   const { error } = outcome;
   if (outcome.kind === 'disconnected' && error.code === 'NOT_CONNECTED') {
-    throw new GatewayProtocolError(ErrorCode.UNAVAILABLE, error.message, { details: { code: DetailCode.NOT_CONNECTED, nodeId } });
+    throw new GatewayProtocolError(ErrorCode.UNAVAILABLE, error.message, {
+      details: { code: DetailCode.NOT_CONNECTED, nodeId },
+    });
   }
   if (outcome.kind === 'disconnected' || outcome.kind === 'send-failed') {
-    throw new GatewayProtocolError(ErrorCode.UNAVAILABLE, error.message, { details: { nodeCommandDispatched: outcome.kind === 'disconnected' }, retryable: false });
+    throw new GatewayProtocolError(ErrorCode.UNAVAILABLE, error.message, {
+      details: { nodeCommandDispatched: outcome.kind === 'disconnected' },
+      retryable: false,
+    });
   }
   throw new GatewayProtocolError(ErrorCode.UNAVAILABLE, `${error.code}: ${error.message}`, {
     details: { nodeError: { code: error.code, message: error.message }, nodeCommandDispatched: true },

@@ -29,7 +29,13 @@ import { hasScopeFor, requiredScope, roleViolation } from '../protocol/scopes.js
 import { EXEC_APPROVALS_NODE_COMMANDS } from './command-policy.js';
 import type { GatewayConnection } from './connection.js';
 import type { GatewayCore } from './core.js';
-import { cachedInvokeBytes, outcomeToResult, toCachedInvoke, type CachedInvoke, type InvokeResultPayload } from './invoke-result.js';
+import {
+  cachedInvokeBytes,
+  outcomeToResult,
+  toCachedInvoke,
+  type CachedInvoke,
+  type InvokeResultPayload,
+} from './invoke-result.js';
 import type { InvokeOutcome, NodeSession } from './node-registry.js';
 import { approveNodeRequest, reconcileNodePairing, rejectNodeRequest } from './node-pairing.js';
 import type { PairedDevice } from './pairing-store.js';
@@ -37,7 +43,19 @@ import type { PairedDevice } from './pairing-store.js';
 /** Upper bound for a caller-chosen invoke timeout. */
 const MAX_INVOKE_TIMEOUT_MS = 10 * 60_000;
 /** Keys of `system.run` params the gateway forwards (spec §11); everything else is dropped. */
-const SYSTEM_RUN_FORWARD_KEYS = ['command', 'rawCommand', 'systemRunPlan', 'cwd', 'env', 'timeoutMs', 'needsScreenRecording', 'agentId', 'sessionKey', 'runId', 'suppressNotifyOnExit'];
+const SYSTEM_RUN_FORWARD_KEYS = [
+  'command',
+  'rawCommand',
+  'systemRunPlan',
+  'cwd',
+  'env',
+  'timeoutMs',
+  'needsScreenRecording',
+  'agentId',
+  'sessionKey',
+  'runId',
+  'suppressNotifyOnExit',
+];
 
 export interface HandlerContext {
   core: GatewayCore;
@@ -49,7 +67,8 @@ export interface HandlerContext {
 
 type Handler = (ctx: HandlerContext) => unknown;
 
-const invalid = (message: string, details?: unknown): GatewayProtocolError => new GatewayProtocolError(ErrorCode.INVALID_REQUEST, message, { details });
+const invalid = (message: string, details?: unknown): GatewayProtocolError =>
+  new GatewayProtocolError(ErrorCode.INVALID_REQUEST, message, { details });
 
 function parse<T>(validator: Validator<T>, ctx: HandlerContext): T {
   const params = ctx.frame.params ?? {};
@@ -66,16 +85,42 @@ const validateSkillsUpdate = compileValidator(SkillsUpdateParamsSchema);
 const validatePluginTools = compileValidator(PluginToolsUpdateParamsSchema);
 const validateApprovalId = compileValidator(ExecApprovalIdParamsSchema);
 const validateApprovalWait = compileValidator(ExecApprovalWaitParamsSchema);
-const validateDeviceId = compileValidator(Type.Object({ deviceId: Type.String({ minLength: 1, maxLength: 256 }) }, { additionalProperties: false }));
-const validateDeviceRole = compileValidator(
-  Type.Object({ deviceId: Type.String({ minLength: 1, maxLength: 256 }), role: Type.Union([Type.Literal('operator'), Type.Literal('node')]) }, { additionalProperties: false }),
+const validateDeviceId = compileValidator(
+  Type.Object({ deviceId: Type.String({ minLength: 1, maxLength: 256 }) }, { additionalProperties: false }),
 );
-const validatePendingAck = compileValidator(Type.Object({ ids: Type.Array(Type.String({ maxLength: 512 }), { minItems: 1, maxItems: 1024 }) }, { additionalProperties: false }));
-const validatePendingDrain = compileValidator(Type.Object({ maxItems: Type.Optional(Type.Integer({ minimum: 1, maximum: 10 })) }, { additionalProperties: false }));
-const validateGrantsList = compileValidator(Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })) }, { additionalProperties: false }));
-const validateGrantsRevoke = compileValidator(Type.Object({ grantId: Type.String({ minLength: 1, maxLength: 512 }) }, { additionalProperties: false }));
+const validateDeviceRole = compileValidator(
+  Type.Object(
+    {
+      deviceId: Type.String({ minLength: 1, maxLength: 256 }),
+      role: Type.Union([Type.Literal('operator'), Type.Literal('node')]),
+    },
+    { additionalProperties: false },
+  ),
+);
+const validatePendingAck = compileValidator(
+  Type.Object(
+    { ids: Type.Array(Type.String({ maxLength: 512 }), { minItems: 1, maxItems: 1024 }) },
+    { additionalProperties: false },
+  ),
+);
+const validatePendingDrain = compileValidator(
+  Type.Object({ maxItems: Type.Optional(Type.Integer({ minimum: 1, maximum: 10 })) }, { additionalProperties: false }),
+);
+const validateGrantsList = compileValidator(
+  Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })) }, { additionalProperties: false }),
+);
+const validateGrantsRevoke = compileValidator(
+  Type.Object({ grantId: Type.String({ minLength: 1, maxLength: 512 }) }, { additionalProperties: false }),
+);
 const validateNodeApprovalsSet = compileValidator(
-  Type.Object({ nodeId: Type.String({ minLength: 1, maxLength: 256 }), file: Type.Unknown(), baseHash: Type.Optional(Type.String({ maxLength: 256 })) }, { additionalProperties: false }),
+  Type.Object(
+    {
+      nodeId: Type.String({ minLength: 1, maxLength: 256 }),
+      file: Type.Unknown(),
+      baseHash: Type.Optional(Type.String({ maxLength: 256 })),
+    },
+    { additionalProperties: false },
+  ),
 );
 
 // ------------------------------------------------------------------ nodes
@@ -95,7 +140,9 @@ function describeNode(core: GatewayCore, nodeId: string): Record<string, unknown
     modelIdentifier: session?.modelIdentifier,
     remoteIp: session?.remoteIp,
     caps: session?.caps ?? paired?.caps ?? [],
-    commands: session ? session.commands.filter((command) => paired?.commands.includes(command)) : (paired?.commands ?? []),
+    commands: session
+      ? session.commands.filter((command) => paired?.commands.includes(command))
+      : (paired?.commands ?? []),
     pathEnv: session?.pathEnv,
     permissions: session?.permissions,
     connectedAtMs: session?.connectedAtMs,
@@ -118,25 +165,41 @@ function listNodes(core: GatewayCore): Record<string, unknown>[] {
 function gateCommand(core: GatewayCore, session: NodeSession, command: string): void {
   const platform = session.platform ?? 'unknown';
   if (session.commands.length === 0) {
-    throw invalid(`node command not allowed: the node (platform: ${platform}) did not declare commands`, { reason: 'node did not declare commands', command });
+    throw invalid(`node command not allowed: the node (platform: ${platform}) did not declare commands`, {
+      reason: 'node did not declare commands',
+      command,
+    });
   }
   if (!session.commands.includes(command)) {
-    throw invalid(`node command not allowed: the node (platform: ${platform}) does not support "${command}"`, { reason: 'command not declared by node', command });
+    throw invalid(`node command not allowed: the node (platform: ${platform}) does not support "${command}"`, {
+      reason: 'command not declared by node',
+      command,
+    });
   }
   const isApprovalsCommand = EXEC_APPROVALS_NODE_COMMANDS.includes(command);
   if (!isApprovalsCommand && !core.policy.platformAllows(session.normalizedPlatform, command)) {
-    throw invalid(`node command not allowed: "${command}" is not allowlisted for platform ${session.normalizedPlatform}`, { reason: 'command not allowlisted', command });
+    throw invalid(
+      `node command not allowed: "${command}" is not allowlisted for platform ${session.normalizedPlatform}`,
+      { reason: 'command not allowlisted', command },
+    );
   }
   const paired = core.pairing.getNode(session.nodeId);
   if (!paired || !paired.commands.includes(command)) {
     const pendingId = core.pairing.pendingNodeRequestFor(session.nodeId)?.requestId;
-    throw invalid(`node command not allowed: "${command}" is awaiting node pairing approval`, { reason: 'command not approved', command, requestId: pendingId });
+    throw invalid(`node command not allowed: "${command}" is awaiting node pairing approval`, {
+      reason: 'command not approved',
+      command,
+      requestId: pendingId,
+    });
   }
 }
 
 function connectedNode(core: GatewayCore, nodeId: string): NodeSession {
   const session = core.registry.get(nodeId);
-  if (!session) throw new GatewayProtocolError(ErrorCode.UNAVAILABLE, 'node not connected', { details: { code: DetailCode.NOT_CONNECTED, nodeId } });
+  if (!session)
+    throw new GatewayProtocolError(ErrorCode.UNAVAILABLE, 'node not connected', {
+      details: { code: DetailCode.NOT_CONNECTED, nodeId },
+    });
   return session;
 }
 
@@ -156,7 +219,10 @@ function prepareSystemRun(ctx: HandlerContext, nodeId: string, params: unknown):
     if (typeof forward.runId !== 'string' || forward.runId === '') forward.runId = crypto.randomUUID();
     return forward;
   }
-  const argv = Array.isArray(params.command) && params.command.every((arg) => typeof arg === 'string') ? (params.command as string[]) : undefined;
+  const argv =
+    Array.isArray(params.command) && params.command.every((arg) => typeof arg === 'string')
+      ? (params.command as string[])
+      : undefined;
   const { record, decision } = ctx.core.approvals.authorizeRun({
     runId: params.runId,
     nodeId,
@@ -195,7 +261,8 @@ async function nodeInvoke(ctx: HandlerContext): Promise<InvokeResultPayload> {
   const fingerprint = JSON.stringify([p.command, p.params ?? null]);
   const cached = core.idempotency.get(key);
   if (cached) {
-    if (cached.fingerprint !== fingerprint) throw invalid('idempotencyKey was already used with different parameters', { idempotencyKey: p.idempotencyKey });
+    if (cached.fingerprint !== fingerprint)
+      throw invalid('idempotencyKey was already used with different parameters', { idempotencyKey: p.idempotencyKey });
     return unwrap(await cached.result);
   }
   const session = connectedNode(core, p.nodeId);
@@ -204,7 +271,14 @@ async function nodeInvoke(ctx: HandlerContext): Promise<InvokeResultPayload> {
   const timeoutMs = Math.min(p.timeoutMs ?? DEFAULT_INVOKE_TIMEOUT_MS, MAX_INVOKE_TIMEOUT_MS);
   const invokeId = crypto.randomUUID();
   const run = core.registry
-    .invoke({ id: invokeId, nodeId: p.nodeId, command: p.command, paramsJSON: forward === undefined ? null : JSON.stringify(forward), timeoutMs, idempotencyKey: p.idempotencyKey })
+    .invoke({
+      id: invokeId,
+      nodeId: p.nodeId,
+      command: p.command,
+      paramsJSON: forward === undefined ? null : JSON.stringify(forward),
+      timeoutMs,
+      idempotencyKey: p.idempotencyKey,
+    })
     .then((outcome): CachedInvoke => {
       const cached = toCachedInvoke(p.nodeId, p.command, outcome);
       if (outcome.ok || outcome.kind === 'node') {
@@ -218,7 +292,12 @@ async function nodeInvoke(ctx: HandlerContext): Promise<InvokeResultPayload> {
       return cached;
     });
   core.idempotency.set(key, fingerprint, run);
-  core.idempotency.markInflight(key, run, { nodeId: p.nodeId, invokeId, command: p.command, deadlineMs: core.now() + timeoutMs });
+  core.idempotency.markInflight(key, run, {
+    nodeId: p.nodeId,
+    invokeId,
+    command: p.command,
+    deadlineMs: core.now() + timeoutMs,
+  });
   return unwrap(await run);
 }
 
@@ -237,12 +316,19 @@ function nodeInvokeResult(ctx: HandlerContext): unknown {
     params.payload = params.payloadJSON;
     delete params.payloadJSON;
   }
-  if (!validateNodeInvokeResultParams.check(params)) throw invalid(`invalid node.invoke.result params: ${validateNodeInvokeResultParams.describe(params)}`);
+  if (!validateNodeInvokeResultParams.check(params))
+    throw invalid(`invalid node.invoke.result params: ${validateNodeInvokeResultParams.describe(params)}`);
   if (params.nodeId !== ctx.conn.deviceId) throw invalid('nodeId mismatch');
   const outcome: InvokeOutcome = params.ok
     ? { ok: true, payload: params.payload, payloadJSON: params.payloadJSON }
-    : { ok: false, kind: 'node', error: { code: params.error?.code ?? 'UNAVAILABLE', message: params.error?.message ?? 'node error' } };
-  const applied = ctx.core.registry.complete(params.nodeId, params.id, outcome) || ctx.core.resumed.complete(params.nodeId, params.id, outcome);
+    : {
+        ok: false,
+        kind: 'node',
+        error: { code: params.error?.code ?? 'UNAVAILABLE', message: params.error?.message ?? 'node error' },
+      };
+  const applied =
+    ctx.core.registry.complete(params.nodeId, params.id, outcome) ||
+    ctx.core.resumed.complete(params.nodeId, params.id, outcome);
   return applied ? { ok: true } : { ok: true, ignored: true };
 }
 
@@ -265,7 +351,8 @@ function nodeRunnerInventory(ctx: HandlerContext): unknown {
   const nodeId = ctx.conn.deviceId!;
   if (ctx.core.pairing.getNode(nodeId)) return { nodeId };
   const session = ctx.core.registry.get(nodeId);
-  const request = ctx.core.pairing.pendingNodeRequestFor(nodeId) ?? (session ? reconcileNodePairing(ctx.core, session) : undefined);
+  const request =
+    ctx.core.pairing.pendingNodeRequestFor(nodeId) ?? (session ? reconcileNodePairing(ctx.core, session) : undefined);
   if (!request) return { nodeId };
   throw new GatewayProtocolError(
     ErrorCode.UNAVAILABLE,
@@ -283,8 +370,13 @@ function nodePairApprove(ctx: HandlerContext): unknown {
   const platform = ctx.core.registry.get(request.nodeId)?.normalizedPlatform ?? 'unknown';
   const commands = ctx.core.policy.approvableCommands(platform, request.commands);
   const execCommands = ['system.run', 'system.run.prepare', 'system.which'];
-  if (commands.some((c) => execCommands.includes(c)) && !scopes.includes('operator.admin')) throw invalid('missing scope: operator.admin');
-  if (commands.some((c) => !execCommands.includes(c)) && !scopes.includes('operator.admin') && !scopes.includes('operator.write')) {
+  if (commands.some((c) => execCommands.includes(c)) && !scopes.includes('operator.admin'))
+    throw invalid('missing scope: operator.admin');
+  if (
+    commands.some((c) => !execCommands.includes(c)) &&
+    !scopes.includes('operator.admin') &&
+    !scopes.includes('operator.write')
+  ) {
     throw invalid('missing scope: operator.write');
   }
   const result = approveNodeRequest(ctx.core, requestId);
@@ -320,7 +412,8 @@ function publicDevice(device: PairedDevice): Record<string, unknown> {
 /** Closes the live connections of a device (all roles, or one). */
 function disconnectDevice(core: GatewayCore, deviceId: string, role: string | undefined, reason: string): void {
   for (const conn of core.connections) {
-    if (conn.deviceId === deviceId && (role === undefined || conn.role === role)) conn.close(CloseCode.policyViolation, reason);
+    if (conn.deviceId === deviceId && (role === undefined || conn.role === role))
+      conn.close(CloseCode.policyViolation, reason);
   }
 }
 
@@ -329,7 +422,13 @@ function disconnectDevice(core: GatewayCore, deviceId: string, role: string | un
 function hasApprovalRoute(ctx: HandlerContext): boolean {
   if (ctx.core.options.localApprovalRoute) return true;
   for (const conn of ctx.core.connections) {
-    if (conn !== ctx.conn && conn.state === 'ready' && conn.role === 'operator' && hasScopeFor('exec.approval.resolve', conn.scopes)) return true;
+    if (
+      conn !== ctx.conn &&
+      conn.state === 'ready' &&
+      conn.role === 'operator' &&
+      hasScopeFor('exec.approval.resolve', conn.scopes)
+    )
+      return true;
   }
   return false;
 }
@@ -339,7 +438,8 @@ async function execApprovalRequest(ctx: HandlerContext): Promise<unknown> {
   const route = hasApprovalRoute(ctx);
   const { record, outcome } = ctx.core.approvals.request(p, { connId: ctx.conn.connId, deviceId: ctx.conn.deviceId });
   const times = { createdAtMs: record.createdAtMs, expiresAtMs: record.expiresAtMs };
-  if (p.twoPhase) ctx.respondEarly({ status: 'accepted', id: record.id, deliveryRoute: route ? 'operators' : 'none', ...times });
+  if (p.twoPhase)
+    ctx.respondEarly({ status: 'accepted', id: record.id, deliveryRoute: route ? 'operators' : 'none', ...times });
   // Nobody could ever answer: expire at once (v4-live "no-approval-route") unless the caller opted out.
   if (!route && p.requireDeliveryRoute !== false) ctx.core.approvals.pending.cancel(record.id);
   const final = await outcome;
@@ -353,13 +453,18 @@ function execApprovalResolve(ctx: HandlerContext): unknown {
   if (result === 'ok') return { ok: true };
   if (result === 'already-resolved') throw invalid('approval already resolved', { id: p.id });
   if (result === 'decision-not-allowed') throw invalid(`decision not allowed: ${p.decision}`, { id: p.id });
-  throw new GatewayProtocolError(ErrorCode.APPROVAL_NOT_FOUND, 'unknown or expired approval id', { details: { code: DetailCode.UNKNOWN_APPROVAL_ID, id: p.id } });
+  throw new GatewayProtocolError(ErrorCode.APPROVAL_NOT_FOUND, 'unknown or expired approval id', {
+    details: { code: DetailCode.UNKNOWN_APPROVAL_ID, id: p.id },
+  });
 }
 
 function execApprovalGet(ctx: HandlerContext): unknown {
   const { id } = parse(validateApprovalId, ctx);
   const entry = ctx.core.approvals.get(id);
-  if (!entry) throw new GatewayProtocolError(ErrorCode.APPROVAL_NOT_FOUND, 'unknown or expired approval id', { details: { code: DetailCode.UNKNOWN_APPROVAL_ID, id } });
+  if (!entry)
+    throw new GatewayProtocolError(ErrorCode.APPROVAL_NOT_FOUND, 'unknown or expired approval id', {
+      details: { code: DetailCode.UNKNOWN_APPROVAL_ID, id },
+    });
   return entry;
 }
 
@@ -369,10 +474,20 @@ function execApprovalWait(ctx: HandlerContext): Promise<unknown> {
 }
 
 /** exec.approvals.node.get|set: forwarded as system.execApprovals.* (bypasses the platform allowlist). */
-async function nodeApprovalsForward(ctx: HandlerContext, command: string, params: Record<string, unknown>, nodeId: string): Promise<unknown> {
+async function nodeApprovalsForward(
+  ctx: HandlerContext,
+  command: string,
+  params: Record<string, unknown>,
+  nodeId: string,
+): Promise<unknown> {
   const session = connectedNode(ctx.core, nodeId);
   gateCommand(ctx.core, session, command);
-  const outcome = await ctx.core.registry.invoke({ nodeId, command, paramsJSON: JSON.stringify(params), timeoutMs: DEFAULT_INVOKE_TIMEOUT_MS });
+  const outcome = await ctx.core.registry.invoke({
+    nodeId,
+    command,
+    paramsJSON: JSON.stringify(params),
+    timeoutMs: DEFAULT_INVOKE_TIMEOUT_MS,
+  });
   return outcomeToResult(nodeId, command, outcome).payload;
 }
 
@@ -418,7 +533,10 @@ const HANDLERS: Record<string, Handler> = {
   'skills.bins': () => ({ bins: [] }),
   'node.pair.list': (ctx) => {
     parse(validateEmpty, ctx);
-    return { pending: ctx.core.pairing.listNodeRequests(), paired: ctx.core.pairing.listNodes().map(({ token: _token, ...node }) => node) };
+    return {
+      pending: ctx.core.pairing.listNodeRequests(),
+      paired: ctx.core.pairing.listNodes().map(({ token: _token, ...node }) => node),
+    };
   },
   'node.pair.approve': nodePairApprove,
   'node.pair.reject': (ctx) => {
@@ -459,25 +577,42 @@ const HANDLERS: Record<string, Handler> = {
   },
   'exec.approval.get': execApprovalGet,
   'exec.approval.waitDecision': execApprovalWait,
-  'exec.approval.grants.list': (ctx) => ({ grants: ctx.core.approvals.listGrants(parse(validateGrantsList, ctx).limit) }),
+  'exec.approval.grants.list': (ctx) => ({
+    grants: ctx.core.approvals.listGrants(parse(validateGrantsList, ctx).limit),
+  }),
   'exec.approval.grants.revoke': (ctx) => {
     const { grantId } = parse(validateGrantsRevoke, ctx);
     const by = ctx.conn.connect?.client.displayName ?? ctx.conn.connect?.client.id ?? 'operator';
     return { outcome: ctx.core.approvals.revokeGrant(grantId, by) };
   },
-  'exec.approvals.node.get': (ctx) => nodeApprovalsForward(ctx, 'system.execApprovals.get', {}, parse(validateNodeId, ctx).nodeId),
+  'exec.approvals.node.get': (ctx) =>
+    nodeApprovalsForward(ctx, 'system.execApprovals.get', {}, parse(validateNodeId, ctx).nodeId),
   'exec.approvals.node.set': (ctx) => {
     const { nodeId, file, baseHash } = parse(validateNodeApprovalsSet, ctx);
-    return nodeApprovalsForward(ctx, 'system.execApprovals.set', baseHash === undefined ? { file } : { file, baseHash }, nodeId);
+    return nodeApprovalsForward(
+      ctx,
+      'system.execApprovals.set',
+      baseHash === undefined ? { file } : { file, baseHash },
+      nodeId,
+    );
   },
 };
 
 export const GATEWAY_METHODS: string[] = Object.keys(HANDLERS);
 export const GATEWAY_EVENTS: string[] = [
-  'connect.challenge', 'tick', 'shutdown', 'health', 'voicewake.changed', 'voicewake.routing.changed',
-  'node.invoke.request', 'node.pair.requested', 'node.pair.resolved',
-  'device.pair.requested', 'device.pair.resolved',
-  'exec.approval.requested', 'exec.approval.resolved',
+  'connect.challenge',
+  'tick',
+  'shutdown',
+  'health',
+  'voicewake.changed',
+  'voicewake.routing.changed',
+  'node.invoke.request',
+  'node.pair.requested',
+  'node.pair.resolved',
+  'device.pair.requested',
+  'device.pair.resolved',
+  'exec.approval.requested',
+  'exec.approval.resolved',
 ];
 
 /** Role gate, scope gate, lookup, run; always answers (unknown method included), never throws. */
@@ -485,7 +620,8 @@ export function dispatchRequest(core: GatewayCore, conn: GatewayConnection, fram
   const violation = roleViolation(conn.role, frame.method);
   if (violation) {
     conn.respondError(frame.id, errorShape(ErrorCode.INVALID_REQUEST, violation));
-    if (++conn.unauthorizedStreak >= UNAUTHORIZED_FLOOD_LIMIT) conn.close(CloseCode.policyViolation, 'repeated unauthorized calls');
+    if (++conn.unauthorizedStreak >= UNAUTHORIZED_FLOOD_LIMIT)
+      conn.close(CloseCode.policyViolation, 'repeated unauthorized calls');
     return;
   }
   conn.unauthorizedStreak = 0;
@@ -518,5 +654,7 @@ export function dispatchRequest(core: GatewayCore, conn: GatewayConnection, fram
 
 function toErrorShape(err: unknown): ReturnType<typeof errorShape> {
   if (err instanceof GatewayProtocolError) return err.toErrorShape();
-  return errorShape(ErrorCode.UNAVAILABLE, `internal error: ${(err as Error)?.message ?? String(err)}`, { retryable: false });
+  return errorShape(ErrorCode.UNAVAILABLE, `internal error: ${(err as Error)?.message ?? String(err)}`, {
+    retryable: false,
+  });
 }

@@ -28,7 +28,10 @@ export function reconcileNodePairing(core: GatewayCore, session: NodeSession): N
 }
 
 /** Approves a pending node request; tells the node (targeted, no seq) and operators. */
-export function approveNodeRequest(core: GatewayCore, requestId: string): { requestId: string; nodeId: string; commands: string[] } | undefined {
+export function approveNodeRequest(
+  core: GatewayCore,
+  requestId: string,
+): { requestId: string; nodeId: string; commands: string[] } | undefined {
   const request = core.pairing.takeNodeRequest(requestId);
   if (!request) return undefined;
   const platform = core.registry.get(request.nodeId)?.normalizedPlatform ?? detectPlatform(request.platform);
@@ -38,7 +41,10 @@ export function approveNodeRequest(core: GatewayCore, requestId: string): { requ
   return { requestId, nodeId: node.nodeId, commands: node.commands };
 }
 
-export function rejectNodeRequest(core: GatewayCore, requestId: string): { requestId: string; nodeId: string } | undefined {
+export function rejectNodeRequest(
+  core: GatewayCore,
+  requestId: string,
+): { requestId: string; nodeId: string } | undefined {
   const request = core.pairing.takeNodeRequest(requestId);
   if (!request) return undefined;
   const resolved = { requestId, nodeId: request.nodeId, decision: 'rejected', ts: core.now() };
@@ -48,6 +54,8 @@ export function rejectNodeRequest(core: GatewayCore, requestId: string): { reque
 
 /** The node hears its own decision (targeted, no seq); operators who may approve get the broadcast. */
 function announceResolved(core: GatewayCore, resolved: { nodeId: string }): void {
-  core.registry.get(resolved.nodeId)?.conn.sendText(JSON.stringify({ type: 'event', event: 'node.pair.resolved', payload: resolved }));
+  core.registry
+    .get(resolved.nodeId)
+    ?.conn.sendText(JSON.stringify({ type: 'event', event: 'node.pair.resolved', payload: resolved }));
   core.broadcast('node.pair.resolved', resolved, core.operatorsWith('node.pair.approve'));
 }

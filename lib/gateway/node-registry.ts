@@ -100,10 +100,18 @@ export class NodeRegistry {
   invoke(request: InvokeRequest): Promise<InvokeOutcome> {
     const session = this.sessions.get(request.nodeId);
     if (!session) {
-      return Promise.resolve({ ok: false, kind: 'disconnected', error: { code: 'NOT_CONNECTED', message: 'node not connected' } });
+      return Promise.resolve({
+        ok: false,
+        kind: 'disconnected',
+        error: { code: 'NOT_CONNECTED', message: 'node not connected' },
+      });
     }
     if (this.invokes.size >= this.maxInFlight) {
-      return Promise.resolve({ ok: false, kind: 'send-failed', error: { code: 'UNAVAILABLE', message: 'too many invokes in flight' } });
+      return Promise.resolve({
+        ok: false,
+        kind: 'send-failed',
+        error: { code: 'UNAVAILABLE', message: 'too many invokes in flight' },
+      });
     }
     const id = request.id ?? crypto.randomUUID();
     const payload: Record<string, unknown> = {
@@ -118,9 +126,21 @@ export class NodeRegistry {
       const timer = setTimeout(() => {
         this.settle(id, { ok: false, kind: 'timeout', error: { code: 'TIMEOUT', message: 'node invoke timed out' } });
       }, request.timeoutMs);
-      this.invokes.set(id, { id, nodeId: request.nodeId, connId: session.conn.connId, command: request.command, timer, settle: resolve });
+      this.invokes.set(id, {
+        id,
+        nodeId: request.nodeId,
+        connId: session.conn.connId,
+        command: request.command,
+        timer,
+        settle: resolve,
+      });
       const sent = session.conn.sendText(JSON.stringify({ type: 'event', event: 'node.invoke.request', payload }));
-      if (!sent) this.settle(id, { ok: false, kind: 'disconnected', error: { code: 'UNAVAILABLE', message: `node disconnected (${request.command})` } });
+      if (!sent)
+        this.settle(id, {
+          ok: false,
+          kind: 'disconnected',
+          error: { code: 'UNAVAILABLE', message: `node disconnected (${request.command})` },
+        });
     });
   }
 
@@ -137,7 +157,11 @@ export class NodeRegistry {
   /** Fails everything (shutdown). */
   close(): void {
     for (const id of [...this.invokes.keys()]) {
-      this.settle(id, { ok: false, kind: 'disconnected', error: { code: 'UNAVAILABLE', message: 'gateway shutting down' } });
+      this.settle(id, {
+        ok: false,
+        kind: 'disconnected',
+        error: { code: 'UNAVAILABLE', message: 'gateway shutting down' },
+      });
     }
     this.sessions.clear();
   }
@@ -145,7 +169,11 @@ export class NodeRegistry {
   private failInvokesOf(connId: string): void {
     for (const pending of [...this.invokes.values()]) {
       if (pending.connId === connId) {
-        this.settle(pending.id, { ok: false, kind: 'disconnected', error: { code: 'UNAVAILABLE', message: `node disconnected (${pending.command})` } });
+        this.settle(pending.id, {
+          ok: false,
+          kind: 'disconnected',
+          error: { code: 'UNAVAILABLE', message: `node disconnected (${pending.command})` },
+        });
       }
     }
   }

@@ -84,7 +84,10 @@ export class PairingStore {
   private readonly pendingDevices: PendingRequests<DevicePairRequest>;
   private readonly pendingNodes: PendingRequests<NodePairRequest>;
 
-  constructor(readonly stateDir: string, private readonly now: () => number = Date.now) {
+  constructor(
+    readonly stateDir: string,
+    private readonly now: () => number = Date.now,
+  ) {
     this.devicesFile = path.join(stateDir, 'devices', 'paired.json');
     this.nodesFile = path.join(stateDir, 'nodes', 'paired.json');
     this.devices = loadRecord<PairedDevice>(this.devicesFile);
@@ -104,12 +107,18 @@ export class PairingStore {
   }
 
   /** Why a device needs (re)pairing for this connect, or undefined when it is already covered. */
-  pairingReason(deviceId: string, role: string, scopes: readonly string[], meta: { platform?: string; deviceFamily?: string }): DevicePairReason | undefined {
+  pairingReason(
+    deviceId: string,
+    role: string,
+    scopes: readonly string[],
+    meta: { platform?: string; deviceFamily?: string },
+  ): DevicePairReason | undefined {
     const device = this.getDevice(deviceId);
     if (!device) return 'not-paired';
     if (!device.roles.includes(role)) return 'role-upgrade';
     if (scopes.some((scope) => !device.scopes.includes(scope))) return 'scope-upgrade';
-    if ((device.platform ?? '') !== (meta.platform ?? '') || (device.deviceFamily ?? '') !== (meta.deviceFamily ?? '')) return 'metadata-upgrade';
+    if ((device.platform ?? '') !== (meta.platform ?? '') || (device.deviceFamily ?? '') !== (meta.deviceFamily ?? ''))
+      return 'metadata-upgrade';
     return undefined;
   }
 
@@ -172,7 +181,12 @@ export class PairingStore {
       }
       return existing;
     }
-    const record: DeviceTokenRecord = { token: crypto.randomBytes(32).toString('base64url'), role, scopes, issuedAtMs: this.now() };
+    const record: DeviceTokenRecord = {
+      token: crypto.randomBytes(32).toString('base64url'),
+      role,
+      scopes,
+      issuedAtMs: this.now(),
+    };
     device.tokens[role] = record;
     this.saveDevices();
     return record;
@@ -183,7 +197,12 @@ export class PairingStore {
     const device = this.getDevice(deviceId);
     const existing = device?.tokens[role];
     if (!device || !existing) return undefined;
-    const record: DeviceTokenRecord = { token: crypto.randomBytes(32).toString('base64url'), role, scopes: existing.scopes, issuedAtMs: this.now() };
+    const record: DeviceTokenRecord = {
+      token: crypto.randomBytes(32).toString('base64url'),
+      role,
+      scopes: existing.scopes,
+      issuedAtMs: this.now(),
+    };
     device.tokens[role] = record;
     this.saveDevices();
     return record;
@@ -214,7 +233,11 @@ export class PairingStore {
 
   /** A pending node request for this node (reused across reconnects), or a new one. */
   addNodeRequest(request: Omit<NodePairRequest, 'requestId' | 'ts'>): NodePairRequest {
-    return this.pendingNodes.upsert(request, (existing) => existing.nodeId === request.nodeId, (existing) => Object.assign(existing, request));
+    return this.pendingNodes.upsert(
+      request,
+      (existing) => existing.nodeId === request.nodeId,
+      (existing) => Object.assign(existing, request),
+    );
   }
 
   pendingNodeRequestFor(nodeId: string): NodePairRequest | undefined {
@@ -275,7 +298,11 @@ function savePrivateJson(file: string, data: unknown): void {
 class PendingRequests<T extends { requestId: string; ts: number }> {
   private readonly pending = new Map<string, T>();
 
-  constructor(private readonly file: string, isRequest: (value: unknown) => value is T, private readonly now: () => number) {
+  constructor(
+    private readonly file: string,
+    isRequest: (value: unknown) => value is T,
+    private readonly now: () => number,
+  ) {
     for (const [id, value] of Object.entries(loadRecord<unknown>(file))) {
       if (isRequest(value) && value.requestId === id && this.pending.size < MAX_PENDING) this.pending.set(id, value);
     }
@@ -331,7 +358,8 @@ class PendingRequests<T extends { requestId: string; ts: number }> {
   }
 }
 
-const isStringArray = (value: unknown): value is string[] => Array.isArray(value) && value.every((item) => typeof item === 'string');
+const isStringArray = (value: unknown): value is string[] =>
+  Array.isArray(value) && value.every((item) => typeof item === 'string');
 
 function isPendingBase(value: unknown): value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
@@ -352,7 +380,12 @@ function isDevicePairRequest(value: unknown): value is DevicePairRequest {
 }
 
 function isNodePairRequest(value: unknown): value is NodePairRequest {
-  return isPendingBase(value) && typeof value.nodeId === 'string' && isStringArray(value.caps) && isStringArray(value.commands);
+  return (
+    isPendingBase(value) &&
+    typeof value.nodeId === 'string' &&
+    isStringArray(value.caps) &&
+    isStringArray(value.commands)
+  );
 }
 
 function loadRecord<T>(file: string): Record<string, T> {

@@ -18,10 +18,13 @@ export class ResumedInvokes {
   /** `settle` gets the node's outcome, or undefined once the deadline passed without one. */
   add(inflight: InflightInvoke, settle: (outcome: InvokeOutcome | undefined) => void): void {
     const id = key(inflight.nodeId, inflight.invokeId);
-    const timer = setTimeout(() => {
-      this.pending.delete(id);
-      settle(undefined);
-    }, Math.max(0, inflight.deadlineMs - this.now()));
+    const timer = setTimeout(
+      () => {
+        this.pending.delete(id);
+        settle(undefined);
+      },
+      Math.max(0, inflight.deadlineMs - this.now()),
+    );
     timer.unref();
     this.pending.set(id, { settle, timer });
   }

@@ -23,7 +23,15 @@ import {
 } from '../protocol/constants.js';
 import { ErrorCode, errorShape } from '../protocol/errors.js';
 import { validateRequestFrame } from '../protocol/frames.js';
-import { describeAuthSecret, isFileBackedSecret, isLoopbackBindHost, loadGatewayAuth, type GatewayAuthConfig, type GatewayAuthMode, type SecretSource } from './auth-config.js';
+import {
+  describeAuthSecret,
+  isFileBackedSecret,
+  isLoopbackBindHost,
+  loadGatewayAuth,
+  type GatewayAuthConfig,
+  type GatewayAuthMode,
+  type SecretSource,
+} from './auth-config.js';
 import { watchGatewayAuth, type AuthReloadOutcome } from './auth-reload.js';
 import type { AuthRateLimitOptions } from './auth-rate-limit.js';
 import type { CommandPolicyOptions } from './command-policy.js';
@@ -145,7 +153,9 @@ export function defaultIsLocal(info: ConnectionInfo): boolean {
 
 function packageVersion(): string {
   try {
-    const pkg = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    const pkg = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      version?: string;
+    };
     return pkg.version ?? '0.0.0';
   } catch {
     return '0.0.0';
@@ -168,21 +178,34 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   }
 }
 
-async function startLocked(options: GatewayOptions, env: NodeJS.ProcessEnv, stateDir: string, lock: InstanceLock): Promise<GatewayHandle> {
+async function startLocked(
+  options: GatewayOptions,
+  env: NodeJS.ProcessEnv,
+  stateDir: string,
+  lock: InstanceLock,
+): Promise<GatewayHandle> {
   const host = options.host ?? DEFAULT_GATEWAY_HOST;
   const port = options.port ?? DEFAULT_GATEWAY_PORT;
   const authOptions = { token: options.token, password: options.password, mode: options.authMode, env };
   // Without a shared secret only loopback is safe to serve (upstream refuses the same way).
   const checkBind = (resolved: GatewayAuthConfig): GatewayAuthConfig => {
     if (resolved.mode === 'none' && !isLoopbackBindHost(host)) {
-      throw new IpcError('ERR_GATEWAY_AUTH_CONFIG', `refusing to bind gateway to ${host}:${port} without auth (gateway.auth.mode is none; set a token or password, or bind loopback)`);
+      throw new IpcError(
+        'ERR_GATEWAY_AUTH_CONFIG',
+        `refusing to bind gateway to ${host}:${port} without auth (gateway.auth.mode is none; set a token or password, or bind loopback)`,
+      );
     }
     return resolved;
   };
   let auth = checkBind(loadGatewayAuth(stateDir, authOptions));
-  const log = options.log ?? ((line: string) => { process.stderr.write(`[gateway] ${line}\n`); });
+  const log =
+    options.log ??
+    ((line: string) => {
+      process.stderr.write(`[gateway] ${line}\n`);
+    });
   const pending = options.pending ?? new PendingApprovals();
-  const handshakeTimeoutMs = options.handshakeTimeoutMs ?? positiveInt(env.OPENCLAW_HANDSHAKE_TIMEOUT_MS) ?? HANDSHAKE_TIMEOUT_MS;
+  const handshakeTimeoutMs =
+    options.handshakeTimeoutMs ?? positiveInt(env.OPENCLAW_HANDSHAKE_TIMEOUT_MS) ?? HANDSHAKE_TIMEOUT_MS;
   const tickIntervalMs = options.tickIntervalMs ?? TICK_INTERVAL_MS;
   const maxPayload = options.maxPayload ?? MAX_PAYLOAD_BYTES;
   const maxBufferedBytes = options.maxBufferedBytes ?? MAX_BUFFERED_BYTES;
@@ -205,10 +228,35 @@ async function startLocked(options: GatewayOptions, env: NodeJS.ProcessEnv, stat
   });
 
   const onRequested = (approval: { id: string; request: unknown; createdAtMs: number; expiresAtMs: number }): void => {
-    core.broadcast('exec.approval.requested', { id: approval.id, request: approval.request, createdAtMs: approval.createdAtMs, expiresAtMs: approval.expiresAtMs }, core.operatorsWith('exec.approval.resolve'));
+    core.broadcast(
+      'exec.approval.requested',
+      {
+        id: approval.id,
+        request: approval.request,
+        createdAtMs: approval.createdAtMs,
+        expiresAtMs: approval.expiresAtMs,
+      },
+      core.operatorsWith('exec.approval.resolve'),
+    );
   };
-  const onResolved = (outcome: { id: string; decision: unknown; resolvedBy?: string; reason?: string; resolvedAtMs: number }): void => {
-    core.broadcast('exec.approval.resolved', { id: outcome.id, decision: outcome.decision, resolvedBy: outcome.resolvedBy ?? null, reason: outcome.reason, ts: outcome.resolvedAtMs }, core.operatorsWith('exec.approval.resolve'));
+  const onResolved = (outcome: {
+    id: string;
+    decision: unknown;
+    resolvedBy?: string;
+    reason?: string;
+    resolvedAtMs: number;
+  }): void => {
+    core.broadcast(
+      'exec.approval.resolved',
+      {
+        id: outcome.id,
+        decision: outcome.decision,
+        resolvedBy: outcome.resolvedBy ?? null,
+        reason: outcome.reason,
+        ts: outcome.resolvedAtMs,
+      },
+      core.operatorsWith('exec.approval.resolve'),
+    );
   };
   pending.on('requested', onRequested);
   pending.on('resolved', onResolved);
@@ -226,7 +274,9 @@ async function startLocked(options: GatewayOptions, env: NodeJS.ProcessEnv, stat
     const ip = socket.remoteAddress ?? 'unknown';
     const count = preauthPerIp.get(ip) ?? 0;
     if (count >= maxPreauthPerIp) {
-      socket.end('HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nToo many unauthenticated sockets\n');
+      socket.end(
+        'HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nToo many unauthenticated sockets\n',
+      );
       return;
     }
     socket.on('error', () => socket.destroy());
@@ -304,8 +354,14 @@ async function startLocked(options: GatewayOptions, env: NodeJS.ProcessEnv, stat
       }
       if (duplicate !== undefined) {
         // A duplicated "id" makes the id itself ambiguous: answer under "invalid" like a frame without one.
-        const id = duplicate !== 'id' && typeof (frame as { id?: unknown })?.id === 'string' ? (frame as { id: string }).id : 'invalid';
-        conn.respondError(id, errorShape(ErrorCode.INVALID_REQUEST, `invalid request frame: duplicate key ${JSON.stringify(duplicate)}`));
+        const id =
+          duplicate !== 'id' && typeof (frame as { id?: unknown })?.id === 'string'
+            ? (frame as { id: string }).id
+            : 'invalid';
+        conn.respondError(
+          id,
+          errorShape(ErrorCode.INVALID_REQUEST, `invalid request frame: duplicate key ${JSON.stringify(duplicate)}`),
+        );
         return;
       }
       if (!validateRequestFrame.check(frame)) {
@@ -316,14 +372,24 @@ async function startLocked(options: GatewayOptions, env: NodeJS.ProcessEnv, stat
       }
       dispatchRequest(core, conn, frame);
     };
-    conn.sendEvent('connect.challenge', { nonce: conn.nonce, ts: core.now(), capabilities: [...CHALLENGE_CAPABILITIES] });
+    conn.sendEvent('connect.challenge', {
+      nonce: conn.nonce,
+      ts: core.now(),
+      capabilities: [...CHALLENGE_CAPABILITIES],
+    });
   }
 
   await new Promise<void>((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException): void => {
       server.off('listening', onListening);
       if (err.code === 'EADDRINUSE') {
-        reject(new IpcError('ERR_GATEWAY_PORT_IN_USE', `another gateway instance is already listening on ws://${host}:${port}`, { cause: err }));
+        reject(
+          new IpcError(
+            'ERR_GATEWAY_PORT_IN_USE',
+            `another gateway instance is already listening on ws://${host}:${port}`,
+            { cause: err },
+          ),
+        );
       } else reject(err);
     };
     const onListening = (): void => {
@@ -386,13 +452,25 @@ async function startLocked(options: GatewayOptions, env: NodeJS.ProcessEnv, stat
     url: `ws://${urlHost}:${address.port}`,
     host: address.address,
     port: address.port,
-    get token() { return auth.token; },
-    get tokenSource() { return auth.source; },
+    get token() {
+      return auth.token;
+    },
+    get tokenSource() {
+      return auth.source;
+    },
     get auth() {
-      return { mode: auth.mode, source: auth.source, location: describeAuthSecret(auth), ...(auth.password !== undefined ? { password: auth.password } : {}) };
+      return {
+        mode: auth.mode,
+        source: auth.source,
+        location: describeAuthSecret(auth),
+        ...(auth.password !== undefined ? { password: auth.password } : {}),
+      };
     },
     get authReloads() {
-      return options.watchConfig !== false && (isFileBackedSecret(auth) || (auth.mode === 'none' && auth.modeSource !== 'option'));
+      return (
+        options.watchConfig !== false &&
+        (isFileBackedSecret(auth) || (auth.mode === 'none' && auth.modeSource !== 'option'))
+      );
     },
     reloadAuth: () => authWatch.reload(),
     configPath: auth.configPath,
@@ -402,7 +480,10 @@ async function startLocked(options: GatewayOptions, env: NodeJS.ProcessEnv, stat
       list: () => core.registry.list(),
       get: (nodeId) => core.registry.get(nodeId),
       paired: () => core.pairing.listNodes(),
-      pendingRequests: () => core.pairing.listNodeRequests().map((r) => ({ requestId: r.requestId, nodeId: r.nodeId, commands: r.commands })),
+      pendingRequests: () =>
+        core.pairing
+          .listNodeRequests()
+          .map((r) => ({ requestId: r.requestId, nodeId: r.nodeId, commands: r.commands })),
       approve: (requestId) => approveNodeRequest(core, requestId),
       waitFor: (nodeId, timeoutMs = 30_000) => waitForNode(core, nodeId, timeoutMs),
     },

@@ -7,7 +7,13 @@ import path from 'node:path';
 
 import type { RawSpawnRequest, RawSpawnResult } from './spawn.js';
 import {
-  CodeSignError, IpcError, NativeUnavailableError, PeerCredError, SpawnError, TccError, UnsupportedPlatformError,
+  CodeSignError,
+  IpcError,
+  NativeUnavailableError,
+  PeerCredError,
+  SpawnError,
+  TccError,
+  UnsupportedPlatformError,
 } from '../common/errors.js';
 
 export type NativeCallback<T> = (err: Error | null, result?: T) => void;
@@ -32,8 +38,7 @@ export interface RawCodeIdentity {
 }
 
 export type RawTeamResult =
-  | { ok: true; teamId: string; signingId: string }
-  | { ok: false; reason: string; osStatus?: number };
+  { ok: true; teamId: string; signingId: string } | { ok: false; reason: string; osStatus?: number };
 
 export interface RawTccResult {
   /** OC_TCC_* index (native/platform.h). */
@@ -57,8 +62,14 @@ export interface RawBinding {
   tokenExecutable(token: Uint8Array): string;
   closeFd(fd: number): void;
   codeIdentity(kind: number, fdOrPid: number, path: string, done: NativeCallback<RawCodeIdentity>): void;
-  verifyTeamId(kind: number, fdOrPid: number, path: string, teamIds: string[], signingId: string | null,
-    done: NativeCallback<RawTeamResult>): void;
+  verifyTeamId(
+    kind: number,
+    fdOrPid: number,
+    path: string,
+    teamIds: string[],
+    signingId: string | null,
+    done: NativeCallback<RawTeamResult>,
+  ): void;
   teamRequirement(teamIds: string[], signingId: string | null): string;
   tccStatus(name: string, targetBundleId: string | null, timeoutMs: number, done: NativeCallback<RawTccResult>): void;
   tccRequest(name: string, targetBundleId: string | null, timeoutMs: number, done: NativeCallback<RawTccResult>): void;
@@ -84,11 +95,16 @@ function makeError(kind: string, code: string, message: string, errno?: number, 
   const finalCode = code !== '' ? code : errno !== undefined ? errnoName(errno) : 'ERR_NATIVE';
   const options = { errno, osStatus };
   switch (kind) {
-    case 'peercred': return new PeerCredError(finalCode, message, options);
-    case 'codesign': return new CodeSignError(finalCode, message, options);
-    case 'tcc': return new TccError(finalCode, message, options);
-    case 'spawn': return new SpawnError(finalCode, message, options);
-    default: return new IpcError(finalCode, message, options);
+    case 'peercred':
+      return new PeerCredError(finalCode, message, options);
+    case 'codesign':
+      return new CodeSignError(finalCode, message, options);
+    case 'tcc':
+      return new TccError(finalCode, message, options);
+    case 'spawn':
+      return new SpawnError(finalCode, message, options);
+    default:
+      return new IpcError(finalCode, message, options);
   }
 }
 

@@ -3,8 +3,13 @@
 import net from 'node:net';
 
 import {
-  getBinding, TARGET_PATH, TARGET_PEER, TARGET_PID,
-  type NativeCallback, type RawCodeIdentity, type RawTeamResult,
+  getBinding,
+  TARGET_PATH,
+  TARGET_PEER,
+  TARGET_PID,
+  type NativeCallback,
+  type RawCodeIdentity,
+  type RawTeamResult,
 } from './binding.js';
 import { socketFd } from './socket-fd.js';
 
@@ -32,8 +37,7 @@ export interface CodeIdentity {
 }
 
 export type TeamIdVerification =
-  | { ok: true; teamId: string; signingId: string }
-  | { ok: false; reason: string; osStatus?: number };
+  { ok: true; teamId: string; signingId: string } | { ok: false; reason: string; osStatus?: number };
 
 export interface VerifyTeamIdOptions {
   /** Also pin the signing identifier (`identifier "<id>"` in the requirement). */
@@ -68,7 +72,8 @@ function checkSigningId(value: unknown): string | null {
 
 function resolveTarget(target: CodeTarget): { kind: number; fdOrPid: number; path: string } {
   if (target instanceof net.Socket) return { kind: TARGET_PEER, fdOrPid: socketFd(target), path: '' };
-  if (target === null || typeof target !== 'object') throw new TypeError('target must be a net.Socket, {fd}, {pid} or {path}');
+  if (target === null || typeof target !== 'object')
+    throw new TypeError('target must be a net.Socket, {fd}, {pid} or {path}');
   if ('fd' in target) return { kind: TARGET_PEER, fdOrPid: socketFd(target.fd), path: '' };
   if ('pid' in target) {
     if (!Number.isInteger(target.pid) || target.pid <= 0 || target.pid > 0x7fffffff) {
@@ -120,8 +125,11 @@ export async function codeIdentity(target: CodeTarget): Promise<CodeIdentity> {
  * Does the target satisfy `anchor apple generic and certificate leaf[subject.OU] = <one of allowed>`?
  * An expected "no" (including every Linux target: reason 'unsupported-platform') is a value.
  */
-export async function verifyTeamId(target: CodeTarget, allowedTeamIds: readonly string[],
-  options: VerifyTeamIdOptions = {}): Promise<TeamIdVerification> {
+export async function verifyTeamId(
+  target: CodeTarget,
+  allowedTeamIds: readonly string[],
+  options: VerifyTeamIdOptions = {},
+): Promise<TeamIdVerification> {
   const ids = checkTeamIds(allowedTeamIds);
   const signingId = checkSigningId(options.signingId);
   const { kind, fdOrPid, path } = resolveTarget(target);

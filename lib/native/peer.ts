@@ -54,7 +54,11 @@ export function peerCredentials(target: net.Socket | number): PeerCredentials {
 // Safety net for handles that are dropped without close(); close() unregisters, so a number is never
 // closed twice (which could hit an fd reused by someone else).
 const leakedPidfds = new FinalizationRegistry<number>((fd) => {
-  try { getBinding().closeFd(fd); } catch { /* already gone */ }
+  try {
+    getBinding().closeFd(fd);
+  } catch {
+    /* already gone */
+  }
 });
 
 /**
@@ -89,8 +93,10 @@ export class PeerProcess {
   }
 
   #noHandle(): never {
-    throw new PeerCredError('ERR_PEERCRED_NO_PIDFD',
-      'no pidfd or audit token for this peer (Linux kernel without SO_PEERPIDFD)');
+    throw new PeerCredError(
+      'ERR_PEERCRED_NO_PIDFD',
+      'no pidfd or audit token for this peer (Linux kernel without SO_PEERPIDFD)',
+    );
   }
 
   /** True while the very process that connected is alive (false once it exited, even if its pid is reused). */

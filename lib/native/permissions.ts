@@ -3,7 +3,13 @@
 import { getBinding, type NativeCallback, type RawTccResult } from './binding.js';
 
 export const PERMISSION_NAMES = [
-  'notifications', 'screenRecording', 'microphone', 'camera', 'speechRecognition', 'appleScript', 'accessibility',
+  'notifications',
+  'screenRecording',
+  'microphone',
+  'camera',
+  'speechRecognition',
+  'appleScript',
+  'accessibility',
 ] as const;
 export type PermissionName = (typeof PERMISSION_NAMES)[number];
 

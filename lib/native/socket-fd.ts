@@ -4,7 +4,9 @@ import net from 'node:net';
 
 import { PeerCredError } from '../common/errors.js';
 
-interface HandleWithFd { fd?: unknown }
+interface HandleWithFd {
+  fd?: unknown;
+}
 
 /** The OS file descriptor behind a connected net.Socket, or a validated raw fd. */
 export function socketFd(target: net.Socket | number): number {
@@ -20,7 +22,10 @@ export function socketFd(target: net.Socket | number): number {
   const handle = (target as unknown as { _handle?: HandleWithFd | null })._handle;
   const fd = handle?.fd;
   if (typeof fd !== 'number' || fd < 0) {
-    throw new PeerCredError('ERR_PEERCRED_NO_FD', 'socket has no file descriptor (not connected, destroyed, or not a Unix socket handle)');
+    throw new PeerCredError(
+      'ERR_PEERCRED_NO_FD',
+      'socket has no file descriptor (not connected, destroyed, or not a Unix socket handle)',
+    );
   }
   return fd;
 }

@@ -106,7 +106,8 @@ export function toRawSpawnRequest(opts: NativeSpawnOptions): RawSpawnRequest {
   if (opts === null || typeof opts !== 'object') throw new TypeError('options must be an object');
   const file = checkString(opts.file, 'file');
   if (file === '') throw new TypeError('file must not be empty');
-  if (!Array.isArray(opts.argv) || opts.argv.length === 0) throw new TypeError('argv must be a non-empty array of strings');
+  if (!Array.isArray(opts.argv) || opts.argv.length === 0)
+    throw new TypeError('argv must be a non-empty array of strings');
   if (opts.argv.length > MAX_ARGS) throw new TypeError(`argv has more than ${MAX_ARGS} entries`);
   const argv = opts.argv.map((a, i) => checkString(a, `argv[${i}]`));
   if (opts.env === null || typeof opts.env !== 'object') throw new TypeError('env must be an object of strings');
@@ -118,7 +119,12 @@ export function toRawSpawnRequest(opts: NativeSpawnOptions): RawSpawnRequest {
   }
   let execFd: number | null = null;
   if (opts.execFd !== undefined) {
-    if (typeof opts.execFd !== 'number' || !Number.isInteger(opts.execFd) || opts.execFd < 3 || opts.execFd > 0x7fffffff) {
+    if (
+      typeof opts.execFd !== 'number' ||
+      !Number.isInteger(opts.execFd) ||
+      opts.execFd < 3 ||
+      opts.execFd > 0x7fffffff
+    ) {
       throw new TypeError('execFd must be an integer file descriptor >= 3');
     }
     execFd = opts.execFd;
@@ -131,9 +137,15 @@ export function toRawSpawnRequest(opts: NativeSpawnOptions): RawSpawnRequest {
     stdin = opts.stdin;
   }
   const maxOutputBytes = checkMs(opts.maxOutputBytes, 'maxOutputBytes', DEFAULT_MAX_OUTPUT_BYTES);
-  if (maxOutputBytes > MAX_OUTPUT_BYTES_LIMIT) throw new TypeError(`maxOutputBytes must be at most ${MAX_OUTPUT_BYTES_LIMIT}`);
+  if (maxOutputBytes > MAX_OUTPUT_BYTES_LIMIT)
+    throw new TypeError(`maxOutputBytes must be at most ${MAX_OUTPUT_BYTES_LIMIT}`);
   return {
-    file, execFd, argv, env, cwd, stdin,
+    file,
+    execFd,
+    argv,
+    env,
+    cwd,
+    stdin,
     timeoutMs: checkMs(opts.timeoutMs, 'timeoutMs', 0),
     killGraceMs: checkMs(opts.killGraceMs, 'killGraceMs', DEFAULT_KILL_GRACE_MS),
     maxOutputBytes,
@@ -162,7 +174,10 @@ export function nativeSpawn(opts: NativeSpawnOptions): Promise<NativeSpawnResult
   }
   return new Promise((resolve, reject) => {
     binding.spawn!(request, (err, raw) => {
-      if (err) { reject(err); return; }
+      if (err) {
+        reject(err);
+        return;
+      }
       const r = raw!;
       resolve({
         pid: r.pid,

@@ -16,14 +16,23 @@ const MAX_READY_BUFFER = 64 * 1024;
 
 export function startNodeHostChild(options: {
   /** Shared secrets go to the child in its environment, never in its argv (visible in `ps`). */
-  url: string; token?: string; password?: string; stateDir: string; log: (message: string) => void; readyTimeoutMs?: number;
+  url: string;
+  token?: string;
+  password?: string;
+  stateDir: string;
+  log: (message: string) => void;
+  readyTimeoutMs?: number;
   /** The CLI entry script; default this process's (same entry, same Node flags). */
   entry?: string;
 }): Promise<NodeHostChild> {
   const entry = options.entry ?? process.argv[1];
   if (!entry) return Promise.reject(new IpcError('ERR_NODE_CHILD', 'cannot find the CLI entry to start the node host'));
   // Only the secrets given here: an inherited token or password could be the wrong one for this Gateway.
-  const env: NodeJS.ProcessEnv = { ...process.env, OPENCLAW_STATE_DIR: options.stateDir, OPENCLAW_NODE_EXEC_HOST: 'app' };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    OPENCLAW_STATE_DIR: options.stateDir,
+    OPENCLAW_NODE_EXEC_HOST: 'app',
+  };
   delete env.OPENCLAW_GATEWAY_TOKEN;
   delete env.OPENCLAW_GATEWAY_PASSWORD;
   if (options.token) env.OPENCLAW_GATEWAY_TOKEN = options.token;
@@ -54,13 +63,17 @@ export function startNodeHostChild(options: {
       void close();
       reject(new IpcError('ERR_NODE_CHILD', message));
     };
-    const timer = setTimeout(() => fail(`node host child not ready within ${options.readyTimeoutMs ?? 30_000} ms: ${errTail}`), options.readyTimeoutMs ?? 30_000);
+    const timer = setTimeout(
+      () => fail(`node host child not ready within ${options.readyTimeoutMs ?? 30_000} ms: ${errTail}`),
+      options.readyTimeoutMs ?? 30_000,
+    );
     // Only complete lines are parsed: a chunk may end in the middle of the ready line.
     const onData = (chunk: Buffer): void => {
       pending += chunk.toString();
       const lines = pending.split('\n');
       pending = lines.pop() ?? '';
-      if (pending.length > MAX_READY_BUFFER) return fail(`node host child printed a line over ${MAX_READY_BUFFER} bytes before it was ready`);
+      if (pending.length > MAX_READY_BUFFER)
+        return fail(`node host child printed a line over ${MAX_READY_BUFFER} bytes before it was ready`);
       for (const line of lines) {
         const info = readyInfo(line);
         if (!info) continue;
@@ -90,7 +103,8 @@ function readyInfo(line: string): { nodeId: string; displayName: string } | unde
   if (!line.includes('"ready":true')) return undefined;
   try {
     const info = JSON.parse(line) as { ready?: unknown; nodeId?: unknown; displayName?: unknown };
-    if (info.ready === true && typeof info.nodeId === 'string' && typeof info.displayName === 'string') return { nodeId: info.nodeId, displayName: info.displayName };
+    if (info.ready === true && typeof info.nodeId === 'string' && typeof info.displayName === 'string')
+      return { nodeId: info.nodeId, displayName: info.displayName };
   } catch {
     // Not the ready line after all.
   }

@@ -4,7 +4,13 @@
 import fs from 'node:fs';
 import os from 'node:os';
 
-import { GatewayClient, type EventFrame, type GatewayCredentials, type HelloOk, type ReconnectOptions } from '../client/gateway-client.js';
+import {
+  GatewayClient,
+  type EventFrame,
+  type GatewayCredentials,
+  type HelloOk,
+  type ReconnectOptions,
+} from '../client/gateway-client.js';
 import { GatewayRequestError } from '../client/errors.js';
 import { loadOrCreateIdentity } from '../client/identity.js';
 import { CANVAS_COMMANDS, canvasUnavailable } from './canvas.js';
@@ -145,7 +151,9 @@ export function startNodeHost(options: NodeHostOptions): NodeHost {
       if (!handler) throw new NodeCommandError('UNAVAILABLE', 'command not supported');
       const params = parseInvokeParams(request);
       const payload = await handler(params, request);
-      return payload === undefined ? { ...base, ok: true } : { ...base, ok: true, payloadJSON: JSON.stringify(payload) };
+      return payload === undefined
+        ? { ...base, ok: true }
+        : { ...base, ok: true, payloadJSON: JSON.stringify(payload) };
     } catch (err) {
       return { ...base, ok: false, error: toWireError(err) };
     }
@@ -193,7 +201,8 @@ export function startNodeHost(options: NodeHostOptions): NodeHost {
     const tolerant = (method: string, params: unknown): Promise<unknown> =>
       client.request(method, params).catch((err: Error) => {
         // PAIRING_CHANGED right after a fresh pairing is expected once (v4-live); anything else is logged.
-        if (!(err instanceof GatewayRequestError && err.detailCode === 'PAIRING_CHANGED')) log(`${method}: ${err.message}`);
+        if (!(err instanceof GatewayRequestError && err.detailCode === 'PAIRING_CHANGED'))
+          log(`${method}: ${err.message}`);
       });
     await Promise.all([
       tolerant('node.event', { event: 'node.host.stats', payloadJSON: JSON.stringify(stats) }),
@@ -206,21 +215,26 @@ export function startNodeHost(options: NodeHostOptions): NodeHost {
   function updateInventory(): void {
     clearTimeout(inventoryTimer);
     if (closed || !client.connected) return;
-    client.request('node.runnerInventory.update', { protocolFeatures: ['node-worker-supervisor-v6'], workerHost: { enabled: false } }).then(
-      () => {
-        if (inventoryRefused) log('node.runnerInventory.update accepted: command surface approved');
-        inventoryRefused = false;
-        inventoryAttempt = 0;
-      },
-      (err: Error) => {
-        if (closed || !client.connected) return;
-        inventoryRefused = true;
-        if (inventoryAttempt === 0) log(`node.runnerInventory.update: ${err.message}`);
-        const delay = INVENTORY_RETRY_MS[Math.min(inventoryAttempt, INVENTORY_RETRY_MS.length - 1)]!;
-        inventoryAttempt += 1;
-        inventoryTimer = setTimeout(updateInventory, delay);
-      },
-    );
+    client
+      .request('node.runnerInventory.update', {
+        protocolFeatures: ['node-worker-supervisor-v6'],
+        workerHost: { enabled: false },
+      })
+      .then(
+        () => {
+          if (inventoryRefused) log('node.runnerInventory.update accepted: command surface approved');
+          inventoryRefused = false;
+          inventoryAttempt = 0;
+        },
+        (err: Error) => {
+          if (closed || !client.connected) return;
+          inventoryRefused = true;
+          if (inventoryAttempt === 0) log(`node.runnerInventory.update: ${err.message}`);
+          const delay = INVENTORY_RETRY_MS[Math.min(inventoryAttempt, INVENTORY_RETRY_MS.length - 1)]!;
+          inventoryAttempt += 1;
+          inventoryTimer = setTimeout(updateInventory, delay);
+        },
+      );
   }
 
   client.on('event', (frame: EventFrame) => {
@@ -238,7 +252,9 @@ export function startNodeHost(options: NodeHostOptions): NodeHost {
   });
   client.on('disconnect', ({ code, reason, willReconnect, error }) => {
     clearTimeout(inventoryTimer);
-    log(`disconnected from the Gateway (${code}${reason ? ` ${reason}` : ''})${willReconnect ? '; reconnecting' : error ? `; stopped: ${error.message}` : ''}`);
+    log(
+      `disconnected from the Gateway (${code}${reason ? ` ${reason}` : ''})${willReconnect ? '; reconnecting' : error ? `; stopped: ${error.message}` : ''}`,
+    );
   });
 
   const ready = client.start();
@@ -251,7 +267,9 @@ export function startNodeHost(options: NodeHostOptions): NodeHost {
     client,
     systemRun,
     ready,
-    onResult: (listener) => { resultListeners.push(listener); },
+    onResult: (listener) => {
+      resultListeners.push(listener);
+    },
     async close() {
       closed = true;
       clearTimeout(inventoryTimer);
@@ -270,10 +288,14 @@ export function execHostModeFromEnv(env: NodeJS.ProcessEnv = process.env): ExecH
 
 function deviceFamily(): string {
   switch (process.platform) {
-    case 'darwin': return 'Mac';
-    case 'linux': return 'Linux';
-    case 'win32': return 'Windows';
-    default: return process.platform;
+    case 'darwin':
+      return 'Mac';
+    case 'linux':
+      return 'Linux';
+    case 'win32':
+      return 'Windows';
+    default:
+      return process.platform;
   }
 }
 
@@ -284,14 +306,16 @@ function formatHost(host: string): string {
 function parseInvokeRequest(payload: unknown): InvokeRequest | undefined {
   if (typeof payload !== 'object' || payload === null) return undefined;
   const p = payload as Record<string, unknown>;
-  if (typeof p.id !== 'string' || p.id === '' || p.id.length > 256 || typeof p.command !== 'string' || p.command === '') return undefined;
+  if (typeof p.id !== 'string' || p.id === '' || p.id.length > 256 || typeof p.command !== 'string' || p.command === '')
+    return undefined;
   return {
     id: p.id,
     nodeId: typeof p.nodeId === 'string' ? p.nodeId : undefined,
     command: p.command,
     paramsJSON: typeof p.paramsJSON === 'string' ? p.paramsJSON : null,
     params: p.params,
-    timeoutMs: typeof p.timeoutMs === 'number' && Number.isFinite(p.timeoutMs) && p.timeoutMs > 0 ? p.timeoutMs : undefined,
+    timeoutMs:
+      typeof p.timeoutMs === 'number' && Number.isFinite(p.timeoutMs) && p.timeoutMs > 0 ? p.timeoutMs : undefined,
     idempotencyKey: typeof p.idempotencyKey === 'string' ? p.idempotencyKey : undefined,
   };
 }

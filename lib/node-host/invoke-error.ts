@@ -2,7 +2,8 @@
 // Codes are the node error vocabulary (INVALID_REQUEST, UNAVAILABLE, TIMEOUT, SYSTEM_RUN_DENIED …).
 import { IpcError } from '../common/errors.js';
 
-export type NodeErrorCode = 'INVALID_REQUEST' | 'UNAVAILABLE' | 'TIMEOUT' | 'NOT_PAIRED' | 'UNAUTHORIZED' | 'SYSTEM_RUN_DENIED';
+export type NodeErrorCode =
+  'INVALID_REQUEST' | 'UNAVAILABLE' | 'TIMEOUT' | 'NOT_PAIRED' | 'UNAUTHORIZED' | 'SYSTEM_RUN_DENIED';
 
 export class NodeCommandError extends IpcError {
   constructor(code: NodeErrorCode, message: string, options: { cause?: unknown } = {}) {

@@ -24,7 +24,10 @@ export function nodeConfigPath(stateDir: string): string {
  * Reads node.json, creating it on first run; a changed display name or gateway address is written
  * back (other keys preserved) so `nodes list` shows what the operator last chose.
  */
-export function loadOrCreateNodeConfig(stateDir: string, update: { displayName?: string; gateway?: NodeConfig['gateway'] } = {}): NodeConfig {
+export function loadOrCreateNodeConfig(
+  stateDir: string,
+  update: { displayName?: string; gateway?: NodeConfig['gateway'] } = {},
+): NodeConfig {
   ensurePrivateDir(stateDir);
   const file = nodeConfigPath(stateDir);
   const stored = readJsonFile<Partial<NodeConfig>>(file);

@@ -37,7 +37,10 @@ export class ResultOutbox {
   private readonly sendTimeoutMs: number;
   private readonly log: (message: string) => void;
 
-  constructor(private readonly client: GatewayClient, options: ResultOutboxOptions = {}) {
+  constructor(
+    private readonly client: GatewayClient,
+    options: ResultOutboxOptions = {},
+  ) {
     this.maxQueued = options.maxQueued ?? 512;
     this.maxAgeMs = options.maxAgeMs ?? 30 * 60_000;
     this.sendTimeoutMs = options.sendTimeoutMs ?? 15_000;
@@ -55,7 +58,11 @@ export class ResultOutbox {
       this.queue.push(entry);
       while (this.queue.length > this.maxQueued) {
         const oldest = this.queue.shift()!;
-        this.finish(oldest, 'dropped', `outbox full: result of invoke ${oldest.params.id} dropped (ok=${oldest.params.ok})`);
+        this.finish(
+          oldest,
+          'dropped',
+          `outbox full: result of invoke ${oldest.params.id} dropped (ok=${oldest.params.ok})`,
+        );
       }
       if (this.client.connected) void this.send(entry);
     });
@@ -67,7 +74,11 @@ export class ResultOutbox {
     for (const entry of [...this.queue]) {
       if (entry.sending) continue;
       if (now - entry.queuedAtMs > this.maxAgeMs) {
-        this.finish(entry, 'dropped', `result of invoke ${entry.params.id} expired undelivered (ok=${entry.params.ok}, ${summarize(entry.params)})`);
+        this.finish(
+          entry,
+          'dropped',
+          `result of invoke ${entry.params.id} expired undelivered (ok=${entry.params.ok}, ${summarize(entry.params)})`,
+        );
         continue;
       }
       void this.send(entry);
@@ -77,16 +88,26 @@ export class ResultOutbox {
   private async send(entry: Entry): Promise<void> {
     entry.sending = true;
     try {
-      const reply = await this.client.request<{ ok?: boolean; ignored?: boolean }>('node.invoke.result', entry.params, { timeoutMs: this.sendTimeoutMs });
+      const reply = await this.client.request<{ ok?: boolean; ignored?: boolean }>('node.invoke.result', entry.params, {
+        timeoutMs: this.sendTimeoutMs,
+      });
       if (reply?.ignored === true) {
-        this.finish(entry, 'ignored', `the Gateway no longer waits for invoke ${entry.params.id}; result logged: ok=${entry.params.ok} ${summarize(entry.params)}`);
+        this.finish(
+          entry,
+          'ignored',
+          `the Gateway no longer waits for invoke ${entry.params.id}; result logged: ok=${entry.params.ok} ${summarize(entry.params)}`,
+        );
       } else {
         this.finish(entry, 'delivered');
       }
     } catch (err) {
       entry.sending = false;
       if (err instanceof GatewayClientError) return; // connection trouble: stays queued for the next hello-ok
-      this.finish(entry, 'rejected', `the Gateway rejected the result of invoke ${entry.params.id}: ${(err as Error).message}; result logged: ${summarize(entry.params)}`);
+      this.finish(
+        entry,
+        'rejected',
+        `the Gateway rejected the result of invoke ${entry.params.id}: ${(err as Error).message}; result logged: ${summarize(entry.params)}`,
+      );
     }
   }
 
@@ -99,6 +120,6 @@ export class ResultOutbox {
 }
 
 function summarize(params: InvokeResultParams): string {
-  const text = params.ok ? params.payloadJSON ?? '' : JSON.stringify(params.error ?? {});
+  const text = params.ok ? (params.payloadJSON ?? '') : JSON.stringify(params.error ?? {});
   return text.length > 2_000 ? `${text.slice(0, 2_000)}… (${text.length} chars)` : text;
 }

@@ -16,7 +16,15 @@ import {
   normalizeApprovals,
   type ApprovalsFile,
 } from '../exec-host/approvals-file.js';
-import { canonicalCommandText, denials, evaluateSystemRun, resolveEffectivePolicy, type Denial, type Evaluation, type ExecHostRequest } from '../exec-host/policy.js';
+import {
+  canonicalCommandText,
+  denials,
+  evaluateSystemRun,
+  resolveEffectivePolicy,
+  type Denial,
+  type Evaluation,
+  type ExecHostRequest,
+} from '../exec-host/policy.js';
 import { openPinnedExecutable, resolveExecutable, trustedSearchPath } from '../exec-host/resolve-executable.js';
 import { runCommand, type ExecResult } from '../exec-host/runner.js';
 import { writeFileAtomic } from '../common/state-dir.js';
@@ -39,7 +47,16 @@ export interface SystemRunResult {
 export const OUTPUT_CAP_BYTES = 200_000;
 const EVENT_OUTPUT_CHARS = 20_000;
 const TRUNCATION_MARK = '\n... (truncated)';
-const KNOWN_APP_REASONS = new Set(['security=deny', 'user-denied', 'allowlist-miss', 'approval-required', 'permission:screenRecording', 'approval-cancelled', 'execution-plan-miss', 'companion-unavailable']);
+const KNOWN_APP_REASONS = new Set([
+  'security=deny',
+  'user-denied',
+  'allowlist-miss',
+  'approval-required',
+  'permission:screenRecording',
+  'approval-cancelled',
+  'execution-plan-miss',
+  'companion-unavailable',
+]);
 
 export interface SystemRunServiceOptions {
   stateDir: string;
@@ -85,7 +102,8 @@ interface RunParams {
 function optionalString(p: Record<string, unknown>, key: string): string | undefined {
   const value = p[key];
   if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'string') throw new NodeCommandError('INVALID_REQUEST', `INVALID_REQUEST: ${key} must be a string`);
+  if (typeof value !== 'string')
+    throw new NodeCommandError('INVALID_REQUEST', `INVALID_REQUEST: ${key} must be a string`);
   return value;
 }
 
@@ -94,7 +112,12 @@ function parseRunParams(params: unknown): RunParams {
     throw new NodeCommandError('INVALID_REQUEST', 'INVALID_REQUEST: paramsJSON required');
   }
   const p = params as Record<string, unknown>;
-  if (!Array.isArray(p.command) || p.command.length === 0 || !p.command.every((a) => typeof a === 'string') || (p.command[0] as string).trim() === '') {
+  if (
+    !Array.isArray(p.command) ||
+    p.command.length === 0 ||
+    !p.command.every((a) => typeof a === 'string') ||
+    (p.command[0] as string).trim() === ''
+  ) {
     throw new NodeCommandError('INVALID_REQUEST', 'INVALID_REQUEST: command required');
   }
   const timeoutMs = p.timeoutMs === undefined || p.timeoutMs === null ? undefined : p.timeoutMs;
@@ -114,7 +137,10 @@ function parseRunParams(params: unknown): RunParams {
     runId: optionalString(p, 'runId') ?? crypto.randomUUID(),
     approved: p.approved === true,
     approvalDecision: decision === 'allow-once' || decision === 'allow-always' ? decision : undefined,
-    systemRunPlan: typeof p.systemRunPlan === 'object' && p.systemRunPlan !== null ? (p.systemRunPlan as Record<string, unknown>) : undefined,
+    systemRunPlan:
+      typeof p.systemRunPlan === 'object' && p.systemRunPlan !== null
+        ? (p.systemRunPlan as Record<string, unknown>)
+        : undefined,
     suppressNotifyOnExit: p.suppressNotifyOnExit === true,
   };
 }
@@ -125,7 +151,11 @@ export function capOutput(stdout: string, stderr: string, cap = OUTPUT_CAP_BYTES
   const errBytes = Buffer.byteLength(stderr);
   if (outBytes + errBytes <= cap) return { stdout, stderr };
   const keepOut = Math.min(outBytes, cap);
-  const cut = (text: string, bytes: number): string => Buffer.from(text).subarray(0, bytes).toString('utf8').replace(/\uFFFD$/, '');
+  const cut = (text: string, bytes: number): string =>
+    Buffer.from(text)
+      .subarray(0, bytes)
+      .toString('utf8')
+      .replace(/\uFFFD$/, '');
   const out = cut(stdout, keepOut);
   const err = cut(stderr, cap - keepOut);
   if (stderr === '') return { stdout: out + TRUNCATION_MARK, stderr: '' };
@@ -134,7 +164,10 @@ export function capOutput(stdout: string, stderr: string, cap = OUTPUT_CAP_BYTES
 
 /** Normalises a runner or app result to the node host's shape. */
 export function toNodeResult(result: Partial<ExecResult> & { error?: string | null }): SystemRunResult {
-  const capped = capOutput(typeof result.stdout === 'string' ? result.stdout : '', typeof result.stderr === 'string' ? result.stderr : '');
+  const capped = capOutput(
+    typeof result.stdout === 'string' ? result.stdout : '',
+    typeof result.stderr === 'string' ? result.stderr : '',
+  );
   const timedOut = result.timedOut === true;
   const out: SystemRunResult = {
     timedOut,
@@ -144,11 +177,23 @@ export function toNodeResult(result: Partial<ExecResult> & { error?: string | nu
     error: null,
   };
   if (typeof result.exitCode === 'number' && !timedOut) out.exitCode = result.exitCode;
-  out.success = out.exitCode === 0 && !timedOut && !(typeof result.error === 'string' && result.error.startsWith('failed to start'));
+  out.success =
+    out.exitCode === 0 &&
+    !timedOut &&
+    !(typeof result.error === 'string' && result.error.startsWith('failed to start'));
   if (timedOut) out.error = 'timeout';
   else if (typeof result.error === 'string' && !/^exit \d+$/.test(result.error)) out.error = result.error;
   // Key order as OpenClaw sends it: exitCode first.
-  return out.exitCode === undefined ? out : { exitCode: out.exitCode, timedOut: out.timedOut, success: out.success, stdout: out.stdout, stderr: out.stderr, error: out.error };
+  return out.exitCode === undefined
+    ? out
+    : {
+        exitCode: out.exitCode,
+        timedOut: out.timedOut,
+        success: out.success,
+        stdout: out.stdout,
+        stderr: out.stderr,
+        error: out.error,
+      };
 }
 
 /** Streamed: an executable can be large, and reading it whole would stall the node's JS thread. */
@@ -204,7 +249,13 @@ export function createSystemRunService(options: SystemRunServiceOptions): System
     }
   }
 
-  function deny(params: RunParams, commandText: string, code: 'SYSTEM_RUN_DENIED' | 'INVALID_REQUEST', message: string, reason: string): never {
+  function deny(
+    params: RunParams,
+    commandText: string,
+    code: 'SYSTEM_RUN_DENIED' | 'INVALID_REQUEST',
+    message: string,
+    reason: string,
+  ): never {
     options.emitEvent('exec.denied', {
       sessionKey: params.sessionKey ?? 'node',
       runId: params.runId,
@@ -217,13 +268,24 @@ export function createSystemRunService(options: SystemRunServiceOptions): System
   }
 
   function denyWith(params: RunParams, commandText: string, denial: Denial): never {
-    if (denial.code === 'INVALID_REQUEST') throw new NodeCommandError('INVALID_REQUEST', denial.message.startsWith('INVALID_REQUEST') || denial.message.startsWith('SYSTEM_RUN_DENIED') ? denial.message : `INVALID_REQUEST: ${denial.message}`);
+    if (denial.code === 'INVALID_REQUEST')
+      throw new NodeCommandError(
+        'INVALID_REQUEST',
+        denial.message.startsWith('INVALID_REQUEST') || denial.message.startsWith('SYSTEM_RUN_DENIED')
+          ? denial.message
+          : `INVALID_REQUEST: ${denial.message}`,
+      );
     return deny(params, commandText, 'SYSTEM_RUN_DENIED', denial.message, denial.reason);
   }
 
   function finished(params: RunParams, commandText: string, result: SystemRunResult): SystemRunResult {
     const combined = `${result.stdout}${result.stderr}`;
-    const payload: Record<string, unknown> = { sessionKey: params.sessionKey ?? 'node', runId: params.runId, host: 'node', command: commandText };
+    const payload: Record<string, unknown> = {
+      sessionKey: params.sessionKey ?? 'node',
+      runId: params.runId,
+      host: 'node',
+      command: commandText,
+    };
     if (result.exitCode !== undefined) payload.exitCode = result.exitCode;
     Object.assign(payload, {
       timedOut: result.timedOut,
@@ -241,7 +303,9 @@ export function createSystemRunService(options: SystemRunServiceOptions): System
     const id = typeof match.entry.id === 'string' ? match.entry.id : undefined;
     try {
       updateApprovals(approvalsFile, (data) => {
-        const entry = data.agents?.[match.sectionKey]?.allowlist?.find((e) => (id ? e.id === id : e.pattern === match.entry.pattern));
+        const entry = data.agents?.[match.sectionKey]?.allowlist?.find((e) =>
+          id ? e.id === id : e.pattern === match.entry.pattern,
+        );
         if (!entry) return false;
         entry.lastUsedAt = Date.now();
         entry.lastUsedCommand = commandText;
@@ -263,9 +327,23 @@ export function createSystemRunService(options: SystemRunServiceOptions): System
       const plan = params.systemRunPlan;
       const planCwd = typeof plan.cwd === 'string' ? plan.cwd : undefined;
       const operand = plan.mutableFileOperand as { path?: unknown; sha256?: unknown } | undefined;
-      const operandChanged = operand && typeof operand.path === 'string' && typeof operand.sha256 === 'string' && (await sha256File(operand.path)) !== operand.sha256;
-      if (!sameArgv(plan.argv, params.command) || (planCwd ?? undefined) !== (params.cwd ?? planCwd) || operandChanged) {
-        deny(params, commandText, 'SYSTEM_RUN_DENIED', 'SYSTEM_RUN_DENIED: execution plan mismatch', 'execution-plan-miss');
+      const operandChanged =
+        operand &&
+        typeof operand.path === 'string' &&
+        typeof operand.sha256 === 'string' &&
+        (await sha256File(operand.path)) !== operand.sha256;
+      if (
+        !sameArgv(plan.argv, params.command) ||
+        (planCwd ?? undefined) !== (params.cwd ?? planCwd) ||
+        operandChanged
+      ) {
+        deny(
+          params,
+          commandText,
+          'SYSTEM_RUN_DENIED',
+          'SYSTEM_RUN_DENIED: execution plan mismatch',
+          'execution-plan-miss',
+        );
       }
     }
 
@@ -274,7 +352,13 @@ export function createSystemRunService(options: SystemRunServiceOptions): System
       file = loadPolicyFile();
     } catch (err) {
       // An unreadable or unsafe policy never means "no policy": fail closed.
-      deny(params, commandText, 'SYSTEM_RUN_DENIED', `SYSTEM_RUN_DENIED: approvals policy unreadable (${(err as Error).message})`, 'approval-required');
+      deny(
+        params,
+        commandText,
+        'SYSTEM_RUN_DENIED',
+        `SYSTEM_RUN_DENIED: approvals policy unreadable (${(err as Error).message})`,
+        'approval-required',
+      );
     }
     const request: ExecHostRequest = {
       command: params.command,
@@ -292,7 +376,13 @@ export function createSystemRunService(options: SystemRunServiceOptions): System
 
     const path = route(file);
     if (path === undefined) {
-      deny(params, commandText, 'SYSTEM_RUN_DENIED', 'COMPANION_APP_UNAVAILABLE: macOS app exec host unreachable', 'companion-unavailable');
+      deny(
+        params,
+        commandText,
+        'SYSTEM_RUN_DENIED',
+        'COMPANION_APP_UNAVAILABLE: macOS app exec host unreachable',
+        'companion-unavailable',
+      );
     }
     if (path === 'app') {
       // The app re-checks the same policy and may prompt its user.
@@ -303,17 +393,32 @@ export function createSystemRunService(options: SystemRunServiceOptions): System
       return finished(params, commandText, fromAppReply(params, commandText, reply));
     }
     // Local: the node host never prompts.
-    if (evaluation.outcome === 'prompt') deny(params, commandText, 'SYSTEM_RUN_DENIED', 'SYSTEM_RUN_DENIED: approval required', 'approval-required');
+    if (evaluation.outcome === 'prompt')
+      deny(params, commandText, 'SYSTEM_RUN_DENIED', 'SYSTEM_RUN_DENIED: approval required', 'approval-required');
     const plan = evaluation.plan!;
     let result: ExecResult;
     if (!plan.file) {
-      result = { timedOut: false, success: false, stdout: '', stderr: '', error: `failed to start: ${plan.resolveFailure ?? 'not-found'}: ${params.command[0]}` };
+      result = {
+        timedOut: false,
+        success: false,
+        stdout: '',
+        stderr: '',
+        error: `failed to start: ${plan.resolveFailure ?? 'not-found'}: ${params.command[0]}`,
+      };
     } else {
       // The file that runs is the one the policy judged (held open from this check to the exec on Linux).
       const pinned = openPinnedExecutable(plan.file, plan.fileIdentity);
       if (!pinned) denyWith(params, commandText, denials.executableChanged);
       try {
-        result = await runCommand({ file: plan.file, execFd: pinned.execFd, argv: plan.argv, cwd: plan.cwd, env: plan.env, timeoutMs: plan.timeoutMs ?? context.timeoutMs, maxOutputBytes: OUTPUT_CAP_BYTES });
+        result = await runCommand({
+          file: plan.file,
+          execFd: pinned.execFd,
+          argv: plan.argv,
+          cwd: plan.cwd,
+          env: plan.env,
+          timeoutMs: plan.timeoutMs ?? context.timeoutMs,
+          maxOutputBytes: OUTPUT_CAP_BYTES,
+        });
       } finally {
         pinned.close();
       }
@@ -324,22 +429,43 @@ export function createSystemRunService(options: SystemRunServiceOptions): System
 
   function fromAppReply(params: RunParams, commandText: string, reply: AppExecReply | null): SystemRunResult {
     if (reply === null) {
-      return deny(params, commandText, 'SYSTEM_RUN_DENIED', 'COMPANION_APP_UNAVAILABLE: macOS app exec host unreachable', 'companion-unavailable');
+      return deny(
+        params,
+        commandText,
+        'SYSTEM_RUN_DENIED',
+        'COMPANION_APP_UNAVAILABLE: macOS app exec host unreachable',
+        'companion-unavailable',
+      );
     }
     if (!reply.ok) {
       const error = reply.error ?? { code: 'UNAVAILABLE', message: 'SYSTEM_RUN_DENIED: approval required' };
       if (error.code === 'INVALID_REQUEST') {
-        throw new NodeCommandError('INVALID_REQUEST', error.message.startsWith('SYSTEM_RUN_DENIED') ? error.message : `INVALID_REQUEST: ${error.message}`);
+        throw new NodeCommandError(
+          'INVALID_REQUEST',
+          error.message.startsWith('SYSTEM_RUN_DENIED') ? error.message : `INVALID_REQUEST: ${error.message}`,
+        );
       }
-      const reason = typeof error.reason === 'string' && KNOWN_APP_REASONS.has(error.reason) ? error.reason : 'approval-required';
-      return deny(params, commandText, 'SYSTEM_RUN_DENIED', error.message || 'SYSTEM_RUN_DENIED: approval required', reason);
+      const reason =
+        typeof error.reason === 'string' && KNOWN_APP_REASONS.has(error.reason) ? error.reason : 'approval-required';
+      return deny(
+        params,
+        commandText,
+        'SYSTEM_RUN_DENIED',
+        error.message || 'SYSTEM_RUN_DENIED: approval required',
+        reason,
+      );
     }
     return toNodeResult((reply.payload ?? {}) as Partial<ExecResult>);
   }
 
   async function prepare(rawParams: unknown): Promise<Record<string, unknown>> {
     const p = (rawParams ?? {}) as Record<string, unknown>;
-    if (!Array.isArray(p.command) || p.command.length === 0 || !p.command.every((a) => typeof a === 'string') || (p.command[0] as string).trim() === '') {
+    if (
+      !Array.isArray(p.command) ||
+      p.command.length === 0 ||
+      !p.command.every((a) => typeof a === 'string') ||
+      (p.command[0] as string).trim() === ''
+    ) {
       throw new NodeCommandError('INVALID_REQUEST', 'INVALID_REQUEST: command required');
     }
     const argv = p.command as string[];
@@ -352,12 +478,18 @@ export function createSystemRunService(options: SystemRunServiceOptions): System
     }
     const resolved = resolveExecutable(argv[0]!, cwd, trustedSearchPath());
     if (!('path' in resolved)) {
-      throw new NodeCommandError('INVALID_REQUEST', `INVALID_REQUEST: cannot resolve executable ${JSON.stringify(argv[0])} (${resolved.failure})`);
+      throw new NodeCommandError(
+        'INVALID_REQUEST',
+        `INVALID_REQUEST: cannot resolve executable ${JSON.stringify(argv[0])} (${resolved.failure})`,
+      );
     }
     const pinned = [resolved.path, ...argv.slice(1)];
     const policy = resolveEffectivePolicy(safeLoad(), agentId);
     const sha256 = await sha256File(resolved.path);
-    const argPattern = crypto.createHash('sha256').update(JSON.stringify([cwd, pinned])).digest('hex');
+    const argPattern = crypto
+      .createHash('sha256')
+      .update(JSON.stringify([cwd, pinned]))
+      .digest('hex');
     const plan: Record<string, unknown> = {
       argv: pinned,
       cwd,
@@ -382,7 +514,10 @@ export function createSystemRunService(options: SystemRunServiceOptions): System
     return {
       plan,
       execPolicy: { security: policy.security, ask: policy.ask },
-      allowAlwaysCoverage: { complete: true, patterns: [{ pattern: resolved.path, argPattern: `sha256:cwd-argv:v1:${argPattern}` }] },
+      allowAlwaysCoverage: {
+        complete: true,
+        patterns: [{ pattern: resolved.path, argPattern: `sha256:cwd-argv:v1:${argPattern}` }],
+      },
     };
   }
 
@@ -394,7 +529,9 @@ export function createSystemRunService(options: SystemRunServiceOptions): System
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
     const file = text === undefined ? undefined : loadPolicyFile();
-    const shown: ApprovalsFile = file ? redact(file) : { version: 1, socket: { path: appSocketPath(undefined) }, defaults: {}, agents: {} };
+    const shown: ApprovalsFile = file
+      ? redact(file)
+      : { version: 1, socket: { path: appSocketPath(undefined) }, defaults: {}, agents: {} };
     return { path: approvalsFile, exists: text !== undefined, hash: fileHash(text ?? ''), file: shown };
   }
 
@@ -418,11 +555,20 @@ export function createSystemRunService(options: SystemRunServiceOptions): System
     try {
       currentText = fs.readFileSync(approvalsFile, 'utf8');
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new NodeCommandError('UNAVAILABLE', `UNAVAILABLE: ${(err as Error).message}`);
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+        throw new NodeCommandError('UNAVAILABLE', `UNAVAILABLE: ${(err as Error).message}`);
     }
     if (currentText !== undefined) {
-      if (typeof p.baseHash !== 'string' || p.baseHash === '') throw new NodeCommandError('INVALID_REQUEST', 'INVALID_REQUEST: exec approvals base hash required; reload and retry');
-      if (p.baseHash !== fileHash(currentText)) throw new NodeCommandError('INVALID_REQUEST', 'INVALID_REQUEST: exec approvals base hash changed; reload and retry');
+      if (typeof p.baseHash !== 'string' || p.baseHash === '')
+        throw new NodeCommandError(
+          'INVALID_REQUEST',
+          'INVALID_REQUEST: exec approvals base hash required; reload and retry',
+        );
+      if (p.baseHash !== fileHash(currentText))
+        throw new NodeCommandError(
+          'INVALID_REQUEST',
+          'INVALID_REQUEST: exec approvals base hash changed; reload and retry',
+        );
     }
     let current: ApprovalsFile | undefined;
     try {

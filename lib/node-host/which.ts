@@ -30,14 +30,25 @@ export function whichOne(name: string, searchPath: string): string | undefined {
 
 export function systemWhich(params: unknown, env: NodeJS.ProcessEnv = process.env): { bins: Record<string, string> } {
   const bins = (params as { bins?: unknown } | null)?.bins;
-  if (!Array.isArray(bins) || bins.length === 0) throw new NodeCommandError('INVALID_REQUEST', 'INVALID_REQUEST: bins required');
-  if (bins.length > MAX_BINS) throw new NodeCommandError('INVALID_REQUEST', `INVALID_REQUEST: at most ${MAX_BINS} bins`);
+  if (!Array.isArray(bins) || bins.length === 0)
+    throw new NodeCommandError('INVALID_REQUEST', 'INVALID_REQUEST: bins required');
+  if (bins.length > MAX_BINS)
+    throw new NodeCommandError('INVALID_REQUEST', `INVALID_REQUEST: at most ${MAX_BINS} bins`);
   const searchPath = trustedSearchPath(env);
   const found: Record<string, string> = {};
   for (const name of bins) {
-    if (typeof name !== 'string') throw new NodeCommandError('INVALID_REQUEST', 'INVALID_REQUEST: bins must be strings');
+    if (typeof name !== 'string')
+      throw new NodeCommandError('INVALID_REQUEST', 'INVALID_REQUEST: bins must be strings');
     // Names only: a path or a traversal is not a lookup, so it is simply not found.
-    if (name === '' || name.length > MAX_NAME_LENGTH || name.includes('/') || name.includes('\0') || name === '.' || name === '..') continue;
+    if (
+      name === '' ||
+      name.length > MAX_NAME_LENGTH ||
+      name.includes('/') ||
+      name.includes('\0') ||
+      name === '.' ||
+      name === '..'
+    )
+      continue;
     const hit = whichOne(name, searchPath);
     if (hit !== undefined) found[name] = hit;
   }

@@ -58,7 +58,12 @@ function signedFields(input: DeviceAuthPayloadInput): string[] {
 
 /** v3 = v2's fields plus the normalised platform and device family. */
 export function buildDeviceAuthPayloadV3(input: DeviceAuthPayloadInput): string {
-  return ['v3', ...signedFields(input), normalizeDeviceMetadata(input.platform), normalizeDeviceMetadata(input.deviceFamily)].join('|');
+  return [
+    'v3',
+    ...signedFields(input),
+    normalizeDeviceMetadata(input.platform),
+    normalizeDeviceMetadata(input.deviceFamily),
+  ].join('|');
 }
 
 export function buildDeviceAuthPayloadV2(input: DeviceAuthPayloadInput): string {
@@ -66,7 +71,9 @@ export function buildDeviceAuthPayloadV2(input: DeviceAuthPayloadInput): string 
 }
 
 /** The token that the payload signs: first non-empty of token, deviceToken, bootstrapToken. */
-export function selectSignedToken(auth: { token?: string; deviceToken?: string; bootstrapToken?: string } | undefined): string {
+export function selectSignedToken(
+  auth: { token?: string; deviceToken?: string; bootstrapToken?: string } | undefined,
+): string {
   for (const candidate of [auth?.token, auth?.deviceToken, auth?.bootstrapToken]) {
     if (typeof candidate === 'string' && candidate.length > 0) return candidate;
   }
@@ -186,7 +193,8 @@ export interface SignConnectInput {
 /** Builds the `device` object of a connect request (client side). */
 export function signConnectDevice(input: SignConnectInput): ConnectDevice {
   const payloadInput: DeviceAuthPayloadInput = { ...input, deviceId: input.identity.deviceId };
-  const payload = input.version === 'v2' ? buildDeviceAuthPayloadV2(payloadInput) : buildDeviceAuthPayloadV3(payloadInput);
+  const payload =
+    input.version === 'v2' ? buildDeviceAuthPayloadV2(payloadInput) : buildDeviceAuthPayloadV3(payloadInput);
   return {
     id: input.identity.deviceId,
     publicKey: input.identity.publicKey,

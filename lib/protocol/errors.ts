@@ -70,7 +70,11 @@ export class GatewayProtocolError extends IpcError {
   readonly retryable?: boolean;
   readonly retryAfterMs?: number;
 
-  constructor(code: string, message: string, extra: { details?: unknown; retryable?: boolean; retryAfterMs?: number; cause?: unknown } = {}) {
+  constructor(
+    code: string,
+    message: string,
+    extra: { details?: unknown; retryable?: boolean; retryAfterMs?: number; cause?: unknown } = {},
+  ) {
     super(code, message, { cause: extra.cause });
     if (extra.details !== undefined) this.details = extra.details;
     if (extra.retryable !== undefined) this.retryable = extra.retryable;
@@ -86,7 +90,11 @@ export class GatewayProtocolError extends IpcError {
   }
 }
 
-export function errorShape(code: string, message: string, extra: { details?: unknown; retryable?: boolean; retryAfterMs?: number } = {}): ErrorShape {
+export function errorShape(
+  code: string,
+  message: string,
+  extra: { details?: unknown; retryable?: boolean; retryAfterMs?: number } = {},
+): ErrorShape {
   const shape: ErrorShape = { code, message };
   if (extra.details !== undefined) shape.details = extra.details;
   if (extra.retryable !== undefined) shape.retryable = extra.retryable;

@@ -43,7 +43,10 @@ export const ResponseFrameSchema = Type.Object(
 );
 export type ResponseFrame = Static<typeof ResponseFrameSchema>;
 
-export const StateVersionSchema = Type.Object({ presence: Type.Integer({ minimum: 0 }), health: Type.Integer({ minimum: 0 }) }, strict);
+export const StateVersionSchema = Type.Object(
+  { presence: Type.Integer({ minimum: 0 }), health: Type.Integer({ minimum: 0 }) },
+  strict,
+);
 
 export const EventFrameSchema = Type.Object(
   {
@@ -213,14 +216,23 @@ export type NodeEventParams = Static<typeof NodeEventParamsSchema>;
 export const EmptyParamsSchema = Type.Object({}, strict);
 export const NodeIdParamsSchema = Type.Object({ nodeId: Name }, strict);
 export const RequestIdParamsSchema = Type.Object({ requestId: Name }, strict);
-export const NodeRenameParamsSchema = Type.Object({ nodeId: Name, displayName: Type.String({ minLength: 1, maxLength: 256 }) }, strict);
+export const NodeRenameParamsSchema = Type.Object(
+  { nodeId: Name, displayName: Type.String({ minLength: 1, maxLength: 256 }) },
+  strict,
+);
 
 export const RunnerInventoryParamsSchema = Type.Object(
   { protocolFeatures: Type.Optional(NameList), workerHost: Type.Optional(Type.Unknown()) },
   { additionalProperties: true },
 );
-export const SkillsUpdateParamsSchema = Type.Object({ skills: Type.Array(Type.Unknown(), { maxItems: 4096 }) }, { additionalProperties: true });
-export const PluginToolsUpdateParamsSchema = Type.Object({ tools: Type.Array(Type.Unknown(), { maxItems: 4096 }) }, { additionalProperties: true });
+export const SkillsUpdateParamsSchema = Type.Object(
+  { skills: Type.Array(Type.Unknown(), { maxItems: 4096 }) },
+  { additionalProperties: true },
+);
+export const PluginToolsUpdateParamsSchema = Type.Object(
+  { tools: Type.Array(Type.Unknown(), { maxItems: 4096 }) },
+  { additionalProperties: true },
+);
 
 // ---------------------------------------------------------------- exec approvals
 
@@ -267,7 +279,10 @@ export type ExecApprovalRequestParams = Static<typeof ExecApprovalRequestParamsS
 
 export const ExecApprovalResolveParamsSchema = Type.Object({ id: Name, decision: ApprovalDecisionSchema }, strict);
 export const ExecApprovalIdParamsSchema = Type.Object({ id: Name }, strict);
-export const ExecApprovalWaitParamsSchema = Type.Object({ id: Name, timeoutMs: Type.Optional(Type.Integer({ minimum: 0 })) }, strict);
+export const ExecApprovalWaitParamsSchema = Type.Object(
+  { id: Name, timeoutMs: Type.Optional(Type.Integer({ minimum: 0 })) },
+  strict,
+);
 
 // ---------------------------------------------------------------- validators
 

@@ -1,7 +1,8 @@
 // Which operator scope a method needs, and which methods each role may call (spec §8).
 import { NODE_ROLE_METHODS, type Role } from './constants.js';
 
-export type ScopeRequirement = 'operator.read' | 'operator.write' | 'operator.approvals' | 'operator.pairing' | 'operator.admin' | 'none';
+export type ScopeRequirement =
+  'operator.read' | 'operator.write' | 'operator.approvals' | 'operator.pairing' | 'operator.admin' | 'none';
 
 const READ_METHODS = new Set(['node.list', 'node.describe', 'status', 'system-presence', 'exec.approvals.get']);
 const WRITE_METHODS = new Set(['node.invoke', 'node.pending.enqueue']);
@@ -14,7 +15,12 @@ export function requiredScope(method: string): ScopeRequirement {
   if (READ_METHODS.has(method)) return 'operator.read';
   if (WRITE_METHODS.has(method)) return 'operator.write';
   if (method.startsWith('exec.approval.')) return 'operator.approvals';
-  if (method.startsWith('node.pair.') || method.startsWith('device.pair.') || method.startsWith('device.token.') || method === 'node.rename') {
+  if (
+    method.startsWith('node.pair.') ||
+    method.startsWith('device.pair.') ||
+    method.startsWith('device.token.') ||
+    method === 'node.rename'
+  ) {
     return 'operator.pairing';
   }
   return 'operator.admin';

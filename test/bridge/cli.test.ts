@@ -20,24 +20,40 @@ function cliEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   return { ...env, ...extra };
 }
 
-function runCli(args: string[], env: NodeJS.ProcessEnv = cliEnv()): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runCli(
+  args: string[],
+  env: NodeJS.ProcessEnv = cliEnv(),
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', main, 'bridge', ...args], { cwd: root, env });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });
-    child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
+    child.stdout.on('data', (c: Buffer) => {
+      stdout += c.toString();
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString();
+    });
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
 }
 
-async function startHostProcess(t: Test, args: string[], env: NodeJS.ProcessEnv = cliEnv()): Promise<ChildProcessWithoutNullStreams> {
+async function startHostProcess(
+  t: Test,
+  args: string[],
+  env: NodeJS.ProcessEnv = cliEnv(),
+): Promise<ChildProcessWithoutNullStreams> {
   const child = spawn(process.execPath, ['--import', 'tsx', main, 'bridge', 'host', ...args], { cwd: root, env });
-  t.teardown(() => { if (child.exitCode === null) child.kill('SIGKILL'); });
+  t.teardown(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
   let out = '';
   await new Promise<void>((resolve, reject) => {
-    child.stdout.on('data', (c: Buffer) => { out += c.toString(); if (out.includes('listening on')) resolve(); });
+    child.stdout.on('data', (c: Buffer) => {
+      out += c.toString();
+      if (out.includes('listening on')) resolve();
+    });
     child.once('exit', (code) => reject(new Error(`host exited early (${code})`)));
   });
   return child;
@@ -56,10 +72,26 @@ t.test('bridge host / call / status as real processes', async (t) => {
   t.equal(json.socketPath, sock);
   t.equal(json.case, 'snapshotId');
 
-  const store = await runCli(['call', 'storeAnnotatedScreenshot', '--socket', sock, '--payload', JSON.stringify({ snapshotId: json.value, annotatedScreenshotPath: '/tmp/a.png' }), '--json']);
+  const store = await runCli([
+    'call',
+    'storeAnnotatedScreenshot',
+    '--socket',
+    sock,
+    '--payload',
+    JSON.stringify({ snapshotId: json.value, annotatedScreenshotPath: '/tmp/a.png' }),
+    '--json',
+  ]);
   t.same(JSON.parse(store.stdout), { via: 'remote', socketPath: sock, case: 'ok', value: null });
 
-  const capture = await runCli(['call', 'captureScreen', '--socket', sock, '--payload', '{"visualizerMode":{"screenshotFlash":{}},"scale":{"native":{}}}', '--json']);
+  const capture = await runCli([
+    'call',
+    'captureScreen',
+    '--socket',
+    sock,
+    '--payload',
+    '{"visualizerMode":{"screenshotFlash":{}},"scale":{"native":{}}}',
+    '--json',
+  ]);
   t.equal(capture.code, 1);
   t.equal(JSON.parse(capture.stdout).error.bridgeCode, 'operationNotSupported');
 
@@ -70,7 +102,12 @@ t.test('bridge host / call / status as real processes', async (t) => {
   t.equal(st.probes[0].handshake.negotiatedVersion.minor, 7);
 
   const local = await runCli(['call', 'permissionsStatus', '--json'], cliEnv({ PEEKABOO_NO_REMOTE: '1' }));
-  t.same(JSON.parse(local.stdout), { via: 'local', socketPath: null, case: 'permissionsStatus', value: { screenRecording: false, accessibility: false, appleScript: false, postEvent: false } });
+  t.same(JSON.parse(local.stdout), {
+    via: 'local',
+    socketPath: null,
+    case: 'permissionsStatus',
+    value: { screenRecording: false, accessibility: false, appleScript: false, postEvent: false },
+  });
 
   const usage = await runCli(['call']);
   t.equal(usage.code, 2);
@@ -92,7 +129,11 @@ t.test('default host refuses unsigned clients; --debug-build honours the variabl
   t.equal(JSON.parse(refused.stdout).error.bridgeCode, 'unauthorizedClient', 'release host ignores the variable');
 
   const sock2 = path.join(dir, 'b', 'bridge.sock');
-  await startHostProcess(t, ['--socket', sock2, '--debug-build'], cliEnv({ PEEKABOO_ALLOW_UNSIGNED_SOCKET_CLIENTS: '1' }));
+  await startHostProcess(
+    t,
+    ['--socket', sock2, '--debug-build'],
+    cliEnv({ PEEKABOO_ALLOW_UNSIGNED_SOCKET_CLIENTS: '1' }),
+  );
   const admitted = await runCli(['call', 'permissionsStatus', '--socket', sock2, '--json']);
   t.equal(admitted.code, 0, admitted.stderr);
   t.equal(JSON.parse(admitted.stdout).case, 'permissionsStatus');

@@ -5,8 +5,16 @@ import os from 'node:os';
 import path from 'node:path';
 
 import {
-  BridgeError, bridgeCandidates, defaultHostSocketPath, bridgeRequest, connectBridge, discoverBridgeHost, handshakeBridge, startBridgeHost,
-  type BridgeHost, type BridgeServices,
+  BridgeError,
+  bridgeCandidates,
+  defaultHostSocketPath,
+  bridgeRequest,
+  connectBridge,
+  discoverBridgeHost,
+  handshakeBridge,
+  startBridgeHost,
+  type BridgeHost,
+  type BridgeServices,
 } from '../../lib/bridge/index.js';
 import { deadSocket, OTHER_UID, rawServer, skipOtherUid, tempDir } from './fixtures/helpers.js';
 
@@ -17,20 +25,40 @@ function captureServices(label: string): BridgeServices {
   return {
     operations: ['captureScreen', 'permissionsStatus'],
     permissions: () => ({ screenRecording: true, accessibility: true, appleScript: false, postEvent: false }),
-    handle: (op) => op === 'captureScreen'
-      ? { case: 'capture', value: { imageData: Buffer.from(`fixture:${label}`).toString('base64'), metadata: { size: [1, 1], mode: { screen: {} }, timestamp: '2026-01-01T00:00:00Z' } } }
-      : { case: 'permissionsStatus', value: { screenRecording: true, accessibility: true, appleScript: false, postEvent: false } },
+    handle: (op) =>
+      op === 'captureScreen'
+        ? {
+            case: 'capture',
+            value: {
+              imageData: Buffer.from(`fixture:${label}`).toString('base64'),
+              metadata: { size: [1, 1], mode: { screen: {} }, timestamp: '2026-01-01T00:00:00Z' },
+            },
+          }
+        : {
+            case: 'permissionsStatus',
+            value: { screenRecording: true, accessibility: true, appleScript: false, postEvent: false },
+          },
   };
 }
 
 async function captureHost(t: Test, socketPath: string, label: string): Promise<BridgeHost> {
-  const h = await startBridgeHost({ socketPath, allowedTeamIds: [], services: captureServices(label), build: label, logger: quiet });
+  const h = await startBridgeHost({
+    socketPath,
+    allowedTeamIds: [],
+    services: captureServices(label),
+    build: label,
+    logger: quiet,
+  });
   t.teardown(() => h.close());
   return h;
 }
 
 /** A temp HOME laid out like macOS, so the real discovery paths are exercised on any OS. */
-function macHome(t: Test): { env: NodeJS.ProcessEnv; support: string; opts: { env: NodeJS.ProcessEnv; platform: NodeJS.Platform } } {
+function macHome(t: Test): {
+  env: NodeJS.ProcessEnv;
+  support: string;
+  opts: { env: NodeJS.ProcessEnv; platform: NodeJS.Platform };
+} {
   const home = tempDir(t, 'och-');
   const env = { HOME: home };
   return { env, support: path.join(home, 'Library', 'Application Support'), opts: { env, platform: 'darwin' } };
@@ -45,12 +73,36 @@ t.test('socket paths: macOS layout and the documented Linux equivalents', async 
     '/Users/u/Library/Application Support/clawdbot/bridge.sock',
     '/Users/u/Library/Application Support/Peekaboo/daemon.sock',
   ]);
-  t.equal(bridgeCandidates({ env: { XDG_RUNTIME_DIR: '/run/user/1000' }, platform: 'linux' })[2].socketPath, '/run/user/1000/openclaw-bridge/OpenClaw/bridge.sock');
-  t.equal(bridgeCandidates({ env: { OPENCLAW_STATE_DIR: '/srv/oc', XDG_RUNTIME_DIR: '/run/user/1000' }, platform: 'linux' })[0].socketPath, '/srv/oc/bridge/Peekaboo/bridge.sock');
-  t.equal(bridgeCandidates({ env: { HOME: '/home/u' }, platform: 'linux' })[0].socketPath, path.join(os.homedir(), '.openclaw', 'bridge', 'Peekaboo', 'bridge.sock'));
-  t.equal(defaultHostSocketPath({ env: { OPENCLAW_STATE_DIR: '/srv/oc' }, platform: 'linux' }), '/srv/oc/bridge/OpenClaw/bridge.sock');
-  t.equal(bridgeCandidates({ env: { OPENCLAW_BRIDGE_SUPPORT_DIR: '/x', XDG_RUNTIME_DIR: '/run/user/1' }, platform: 'linux' })[0].socketPath, '/x/Peekaboo/bridge.sock');
-  t.same(bridgeCandidates({ env: { PEEKABOO_BRIDGE_SOCKET: '/tmp/only.sock', HOME: '/Users/u' }, platform: 'darwin' }), [{ name: 'explicit', socketPath: '/tmp/only.sock' }]);
+  t.equal(
+    bridgeCandidates({ env: { XDG_RUNTIME_DIR: '/run/user/1000' }, platform: 'linux' })[2].socketPath,
+    '/run/user/1000/openclaw-bridge/OpenClaw/bridge.sock',
+  );
+  t.equal(
+    bridgeCandidates({
+      env: { OPENCLAW_STATE_DIR: '/srv/oc', XDG_RUNTIME_DIR: '/run/user/1000' },
+      platform: 'linux',
+    })[0].socketPath,
+    '/srv/oc/bridge/Peekaboo/bridge.sock',
+  );
+  t.equal(
+    bridgeCandidates({ env: { HOME: '/home/u' }, platform: 'linux' })[0].socketPath,
+    path.join(os.homedir(), '.openclaw', 'bridge', 'Peekaboo', 'bridge.sock'),
+  );
+  t.equal(
+    defaultHostSocketPath({ env: { OPENCLAW_STATE_DIR: '/srv/oc' }, platform: 'linux' }),
+    '/srv/oc/bridge/OpenClaw/bridge.sock',
+  );
+  t.equal(
+    bridgeCandidates({
+      env: { OPENCLAW_BRIDGE_SUPPORT_DIR: '/x', XDG_RUNTIME_DIR: '/run/user/1' },
+      platform: 'linux',
+    })[0].socketPath,
+    '/x/Peekaboo/bridge.sock',
+  );
+  t.same(
+    bridgeCandidates({ env: { PEEKABOO_BRIDGE_SOCKET: '/tmp/only.sock', HOME: '/Users/u' }, platform: 'darwin' }),
+    [{ name: 'explicit', socketPath: '/tmp/only.sock' }],
+  );
 });
 
 t.test('discovery: missing, dead, then a clawdbot symlink to a live host is chosen', async (t) => {
@@ -61,13 +113,25 @@ t.test('discovery: missing, dead, then a clawdbot symlink to a live host is chos
   fs.symlinkSync(live.socketPath, path.join(support, 'clawdbot', 'bridge.sock'));
 
   const d = await discoverBridgeHost(opts);
-  t.same(d.probes.map((p) => [p.name, p.outcome]), [['Peekaboo', 'failed'], ['Claude', 'failed'], ['OpenClaw', 'failed'], ['clawdbot', 'accepted']]);
+  t.same(
+    d.probes.map((p) => [p.name, p.outcome]),
+    [
+      ['Peekaboo', 'failed'],
+      ['Claude', 'failed'],
+      ['OpenClaw', 'failed'],
+      ['clawdbot', 'accepted'],
+    ],
+  );
   t.match(d.probes[1].error?.message, /ECONNREFUSED/);
   t.match(d.probes[0].error?.message, /ENOENT/);
   t.equal(d.selected?.socketPath, path.join(support, 'clawdbot', 'bridge.sock'));
   t.equal(d.local, false);
 
-  const r = await bridgeRequest('captureScreen', { visualizerMode: { screenshotFlash: {} }, scale: { logical1x: {} } }, opts);
+  const r = await bridgeRequest(
+    'captureScreen',
+    { visualizerMode: { screenshotFlash: {} }, scale: { logical1x: {} } },
+    opts,
+  );
   t.equal(r.via, 'remote');
   t.equal(r.response.case, 'capture');
   t.equal(Buffer.from((r.response.value as { imageData: string }).imageData, 'base64').toString(), 'fixture:live');
@@ -76,13 +140,21 @@ t.test('discovery: missing, dead, then a clawdbot symlink to a live host is chos
 t.test('discovery: preference order, capability rule, alias dedupe, refusals move on', async (t) => {
   const { support, opts } = macHome(t);
   // Peekaboo: a host that refuses us (allowlist NOT_A_REAL_TEAM) → unauthorizedClient, move on.
-  const refusing = await startBridgeHost({ socketPath: path.join(support, 'Peekaboo', 'bridge.sock'), allowedTeamIds: ['NOT_A_REAL_TEAM'], logger: quiet });
+  const refusing = await startBridgeHost({
+    socketPath: path.join(support, 'Peekaboo', 'bridge.sock'),
+    allowedTeamIds: ['NOT_A_REAL_TEAM'],
+    logger: quiet,
+  });
   t.teardown(() => refusing.close());
   // Claude: answers nothing at all → internalError "no response", move on.
   const mute = await rawServer(path.join(support, 'Claude', 'bridge.sock'), (_req, socket) => socket.end());
   t.teardown(() => mute.close());
   // OpenClaw: our own host, which cannot capture here → skipped by the acceptance rule.
-  const ours = await startBridgeHost({ socketPath: path.join(support, 'OpenClaw', 'bridge.sock'), allowedTeamIds: [], logger: quiet });
+  const ours = await startBridgeHost({
+    socketPath: path.join(support, 'OpenClaw', 'bridge.sock'),
+    allowedTeamIds: [],
+    logger: quiet,
+  });
   t.teardown(() => ours.close());
   // clawdbot: an alias of OpenClaw → skipped without a second probe.
   fs.mkdirSync(path.join(support, 'clawdbot'), { mode: 0o700 });
@@ -91,7 +163,16 @@ t.test('discovery: preference order, capability rule, alias dedupe, refusals mov
   const daemon = await captureHost(t, path.join(support, 'Peekaboo', 'daemon.sock'), 'daemon');
 
   const d = await discoverBridgeHost(opts);
-  t.same(d.probes.map((p) => [p.name, p.outcome]), [['Peekaboo', 'failed'], ['Claude', 'failed'], ['OpenClaw', 'rejected'], ['clawdbot', 'skipped'], ['Peekaboo daemon', 'accepted']]);
+  t.same(
+    d.probes.map((p) => [p.name, p.outcome]),
+    [
+      ['Peekaboo', 'failed'],
+      ['Claude', 'failed'],
+      ['OpenClaw', 'rejected'],
+      ['clawdbot', 'skipped'],
+      ['Peekaboo daemon', 'accepted'],
+    ],
+  );
   t.equal(d.probes[0].error?.bridgeCode, 'unauthorizedClient');
   t.equal(d.probes[1].error?.bridgeCode, 'internalError');
   t.equal(d.probes[1].error?.message, 'Bridge host returned no response');
@@ -117,24 +198,45 @@ t.test('discovery: preference order, capability rule, alias dedupe, refusals mov
 t.test('PEEKABOO_BRIDGE_SOCKET probes only that socket; PEEKABOO_NO_REMOTE runs locally', async (t) => {
   const { support, env } = macHome(t);
   await captureHost(t, path.join(support, 'Peekaboo', 'bridge.sock'), 'peekaboo');
-  const ours = await startBridgeHost({ socketPath: path.join(tempDir(t), 'ours', 'bridge.sock'), allowedTeamIds: [], logger: quiet });
+  const ours = await startBridgeHost({
+    socketPath: path.join(tempDir(t), 'ours', 'bridge.sock'),
+    allowedTeamIds: [],
+    logger: quiet,
+  });
   t.teardown(() => ours.close());
 
   const explicitEnv = { ...env, PEEKABOO_BRIDGE_SOCKET: ours.socketPath };
   const d = await discoverBridgeHost({ env: explicitEnv, platform: 'darwin' });
-  t.same(d.probes.map((p) => p.socketPath), [ours.socketPath]);
+  t.same(
+    d.probes.map((p) => p.socketPath),
+    [ours.socketPath],
+  );
   t.equal(d.selected?.socketPath, ours.socketPath, 'an explicit socket is used without the capture rule');
   const r = await bridgeRequest('createSnapshot', {}, { env: explicitEnv, platform: 'darwin' });
   t.equal(r.via, 'remote');
   t.equal(r.response.case, 'snapshotId');
-  await t.rejects(bridgeRequest('permissionsStatus', undefined, { env: { ...env, PEEKABOO_BRIDGE_SOCKET: path.join(support, 'nope.sock') }, platform: 'darwin' }),
-    { code: 'ERR_BRIDGE_CONNECT' }, 'an explicit socket that fails is an error, not a silent local run');
+  await t.rejects(
+    bridgeRequest('permissionsStatus', undefined, {
+      env: { ...env, PEEKABOO_BRIDGE_SOCKET: path.join(support, 'nope.sock') },
+      platform: 'darwin',
+    }),
+    { code: 'ERR_BRIDGE_CONNECT' },
+    'an explicit socket that fails is an error, not a silent local run',
+  );
 
-  const local = await bridgeRequest('permissionsStatus', undefined, { env: { ...env, PEEKABOO_NO_REMOTE: '' }, platform: 'darwin' });
+  const local = await bridgeRequest('permissionsStatus', undefined, {
+    env: { ...env, PEEKABOO_NO_REMOTE: '' },
+    platform: 'darwin',
+  });
   t.equal(local.via, 'local');
   t.same(local.probes, []);
-  t.same(local.response, { case: 'permissionsStatus', value: { screenRecording: false, accessibility: false, appleScript: false, postEvent: false } });
-  const e = await t.rejects(bridgeRequest('captureScreen', {}, { env: { ...env, PEEKABOO_NO_REMOTE: '1' }, platform: 'darwin' })) as unknown as BridgeError;
+  t.same(local.response, {
+    case: 'permissionsStatus',
+    value: { screenRecording: false, accessibility: false, appleScript: false, postEvent: false },
+  });
+  const e = (await t.rejects(
+    bridgeRequest('captureScreen', {}, { env: { ...env, PEEKABOO_NO_REMOTE: '1' }, platform: 'darwin' }),
+  )) as unknown as BridgeError;
   t.equal(e.bridgeCode, 'operationNotSupported', 'local capture is refused honestly');
 });
 
@@ -149,9 +251,11 @@ t.test('version downgrade against a pb-1.0 host, on new connections, then no gat
     }
     const minor = msg.handshake._0.protocolVersion.minor;
     minors.push(minor);
-    socket.end(minor === 0
-      ? '{"handshake":{"_0":{"negotiatedVersion":{"major":1,"minor":0},"hostKind":"gui","build":"1.0 (1)","supportedOperations":["captureScreen","click","listApplications","someFutureOp"],"permissions":{"screenRecording":true,"accessibility":true},"enabledOperations":["captureScreen"],"extraField":1}}}'
-      : '{"error":{"_0":{"code":"versionMismatch","message":"Bridge protocol is not supported by this host"}}}');
+    socket.end(
+      minor === 0
+        ? '{"handshake":{"_0":{"negotiatedVersion":{"major":1,"minor":0},"hostKind":"gui","build":"1.0 (1)","supportedOperations":["captureScreen","click","listApplications","someFutureOp"],"permissions":{"screenRecording":true,"accessibility":true},"enabledOperations":["captureScreen"],"extraField":1}}}'
+        : '{"error":{"_0":{"code":"versionMismatch","message":"Bridge protocol is not supported by this host"}}}',
+    );
   });
   t.teardown(() => pb10.close());
 
@@ -163,17 +267,24 @@ t.test('version downgrade against a pb-1.0 host, on new connections, then no gat
   t.ok(conn.supports('someFutureOp'), 'unknown ops from the host are kept, not rejected');
   const sent = pb10.requests.length;
   for (const op of ['setValue', 'performAction', 'targetedHotkey', 'browserStatus', 'inspectAccessibilityTree']) {
-    const err = await t.rejects(conn.request(op, {})) as unknown as BridgeError;
+    const err = (await t.rejects(conn.request(op, {}))) as unknown as BridgeError;
     t.equal(err.bridgeCode, 'operationNotSupported', `${op} refused before sending`);
   }
   t.equal(pb10.requests.length, sent, 'no gated op reached the 1.0 host');
-  t.same(await conn.request('click', { target: { kind: 'elementId', value: 'B1' }, clickType: 'single' }), { case: 'ok' });
-  t.equal(pb10.requests.at(-1)!.toString(), '{"click":{"_0":{"target":{"kind":"elementId","value":"B1"},"clickType":"single"}}}');
+  t.same(await conn.request('click', { target: { kind: 'elementId', value: 'B1' }, clickType: 'single' }), {
+    case: 'ok',
+  });
+  t.equal(
+    pb10.requests.at(-1)!.toString(),
+    '{"click":{"_0":{"target":{"kind":"elementId","value":"B1"},"clickType":"single"}}}',
+  );
 
   // A host that rejects every version: the last versionMismatch is surfaced after 1.0.
-  const never = await rawServer(path.join(dir, 'never', 'bridge.sock'), (_r, s) => s.end('{"error":{"_0":{"code":"versionMismatch","message":"no"}}}'));
+  const never = await rawServer(path.join(dir, 'never', 'bridge.sock'), (_r, s) =>
+    s.end('{"error":{"_0":{"code":"versionMismatch","message":"no"}}}'),
+  );
   t.teardown(() => never.close());
-  const e = await t.rejects(handshakeBridge(never.socketPath)) as unknown as BridgeError;
+  const e = (await t.rejects(handshakeBridge(never.socketPath))) as unknown as BridgeError;
   t.equal(e.bridgeCode, 'versionMismatch');
   t.equal(never.requests.length, 8);
 });
@@ -181,14 +292,25 @@ t.test('version downgrade against a pb-1.0 host, on new connections, then no gat
 t.test('what our client writes: the spec handshake and payload-less cases', async (t) => {
   const dir = tempDir(t);
   const srv = await rawServer(path.join(dir, 'rec', 'bridge.sock'), (req, socket) => {
-    socket.end(req.includes('handshake')
-      ? '{"handshake":{"_0":{"negotiatedVersion":{"major":1,"minor":7},"hostKind":"gui","build":"dev","supportedOperations":["permissionsStatus"],"permissions":{"screenRecording":false,"accessibility":false,"appleScript":false,"postEvent":false},"enabledOperations":[],"permissionTags":{}}}}'
-      : '{"window":{"_0":null}}');
+    socket.end(
+      req.includes('handshake')
+        ? '{"handshake":{"_0":{"negotiatedVersion":{"major":1,"minor":7},"hostKind":"gui","build":"dev","supportedOperations":["permissionsStatus"],"permissions":{"screenRecording":false,"accessibility":false,"appleScript":false,"postEvent":false},"enabledOperations":[],"permissionTags":{}}}}'
+        : '{"window":{"_0":null}}',
+    );
   });
   t.teardown(() => srv.close());
-  const conn = await connectBridge(srv.socketPath, { client: { bundleIdentifier: 'ai.openclaw.ipc', hostname: 'box' } });
+  const conn = await connectBridge(srv.socketPath, {
+    client: { bundleIdentifier: 'ai.openclaw.ipc', hostname: 'box' },
+  });
   const hs = JSON.parse(srv.requests[0].toString());
-  t.same(hs, { handshake: { _0: { protocolVersion: { major: 1, minor: 7 }, client: { processIdentifier: process.pid, bundleIdentifier: 'ai.openclaw.ipc', hostname: 'box' } } } });
+  t.same(hs, {
+    handshake: {
+      _0: {
+        protocolVersion: { major: 1, minor: 7 },
+        client: { processIdentifier: process.pid, bundleIdentifier: 'ai.openclaw.ipc', hostname: 'box' },
+      },
+    },
+  });
   t.same(await conn.request('permissionsStatus'), { case: 'window' }, '{"_0":null} optional reads as nil');
   t.equal(srv.requests[1].toString(), '{"permissionsStatus":{}}');
   await conn.request('createSnapshot');
@@ -197,28 +319,46 @@ t.test('what our client writes: the spec handshake and payload-less cases', asyn
 
 t.test('client deadlines and caps', async (t) => {
   const dir = tempDir(t);
-  const silent = await rawServer(path.join(dir, 'silent', 'bridge.sock'), () => { /* never answers */ });
+  const silent = await rawServer(path.join(dir, 'silent', 'bridge.sock'), () => {
+    /* never answers */
+  });
   t.teardown(() => silent.close());
   const started = Date.now();
   await t.rejects(handshakeBridge(silent.socketPath, { timeoutMs: 300 }), { code: 'ERR_BRIDGE_TIMEOUT' });
   t.ok(Date.now() - started >= 250);
 
-  const slow = await rawServer(path.join(dir, 'slow', 'bridge.sock'), (_r, s) => { setTimeout(() => s.end('{"ok":{}}'), 600); });
+  const slow = await rawServer(path.join(dir, 'slow', 'bridge.sock'), (_r, s) => {
+    setTimeout(() => s.end('{"ok":{}}'), 600);
+  });
   t.teardown(() => slow.close());
   const { exchangeBridgeMessage } = await import('../../lib/bridge/transport.js');
-  await t.rejects(exchangeBridgeMessage(slow.socketPath, Buffer.from('{"permissionsStatus":{}}'), { timeoutMs: 200 }), { code: 'ERR_BRIDGE_TIMEOUT' });
-  t.equal((await exchangeBridgeMessage(slow.socketPath, Buffer.from('{"permissionsStatus":{}}'), { timeoutMs: 5000 })).toString(), '{"ok":{}}', 'a longer per-call deadline lets a slow op finish');
+  await t.rejects(exchangeBridgeMessage(slow.socketPath, Buffer.from('{"permissionsStatus":{}}'), { timeoutMs: 200 }), {
+    code: 'ERR_BRIDGE_TIMEOUT',
+  });
+  t.equal(
+    (
+      await exchangeBridgeMessage(slow.socketPath, Buffer.from('{"permissionsStatus":{}}'), { timeoutMs: 5000 })
+    ).toString(),
+    '{"ok":{}}',
+    'a longer per-call deadline lets a slow op finish',
+  );
 
   const big = await rawServer(path.join(dir, 'big', 'bridge.sock'), (_r, s) => s.end(Buffer.alloc(4096, 0x20)));
   t.teardown(() => big.close());
-  await t.rejects(exchangeBridgeMessage(big.socketPath, Buffer.from('{}'), { maxResponseBytes: 1024 }), { code: 'ERR_BRIDGE_MESSAGE_TOO_LARGE' });
+  await t.rejects(exchangeBridgeMessage(big.socketPath, Buffer.from('{}'), { maxResponseBytes: 1024 }), {
+    code: 'ERR_BRIDGE_MESSAGE_TOO_LARGE',
+  });
 
-  const garbage = await rawServer(path.join(dir, 'garbage', 'bridge.sock'), (_r, s) => s.end('HTTP/1.1 400 Bad Request\r\n\r\n'));
+  const garbage = await rawServer(path.join(dir, 'garbage', 'bridge.sock'), (_r, s) =>
+    s.end('HTTP/1.1 400 Bad Request\r\n\r\n'),
+  );
   t.teardown(() => garbage.close());
-  const e = await t.rejects(handshakeBridge(garbage.socketPath)) as unknown as BridgeError;
+  const e = (await t.rejects(handshakeBridge(garbage.socketPath))) as unknown as BridgeError;
   t.equal(e.bridgeCode, 'decodingFailed');
 
-  await t.rejects(handshakeBridge(path.join(dir, 'y'.repeat(120), 'bridge.sock')), { code: 'ERR_BRIDGE_PATH_TOO_LONG' });
+  await t.rejects(handshakeBridge(path.join(dir, 'y'.repeat(120), 'bridge.sock')), {
+    code: 'ERR_BRIDGE_PATH_TOO_LONG',
+  });
   fs.writeFileSync(path.join(dir, 'plain'), '');
   await t.rejects(handshakeBridge(path.join(dir, 'plain')), { code: 'ERR_BRIDGE_NOT_A_SOCKET' });
 });
@@ -226,7 +366,11 @@ t.test('client deadlines and caps', async (t) => {
 t.test('a socket that is not ours is refused before anything is written', { skip: skipOtherUid }, async (t) => {
   const dir = tempDir(t);
   // 1. File owned by another uid (our own host behind it): refused on the file check.
-  const h = await startBridgeHost({ socketPath: path.join(dir, 'h', 'bridge.sock'), allowedTeamIds: [], logger: quiet });
+  const h = await startBridgeHost({
+    socketPath: path.join(dir, 'h', 'bridge.sock'),
+    allowedTeamIds: [],
+    logger: quiet,
+  });
   t.teardown(() => h.close());
   fs.chownSync(h.socketPath, OTHER_UID, OTHER_UID);
   await t.rejects(handshakeBridge(h.socketPath), { code: 'ERR_BRIDGE_SOCKET_NOT_OURS' });
@@ -253,13 +397,32 @@ t.test('a socket that is not ours is refused before anything is written', { skip
     });
     srv.listen(process.argv[1], () => { require('node:fs').chmodSync(process.argv[1], 0o666); process.stdout.write('up\\n'); });
   `;
-  const child = spawn(process.execPath, ['-e', script, sock], { uid: OTHER_UID, gid: OTHER_UID, cwd: '/', env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, stdio: ['ignore', 'pipe', 'inherit'] });
-  t.teardown(() => { child.kill('SIGKILL'); });
+  const child = spawn(process.execPath, ['-e', script, sock], {
+    uid: OTHER_UID,
+    gid: OTHER_UID,
+    cwd: '/',
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  t.teardown(() => {
+    child.kill('SIGKILL');
+  });
   let output = '';
-  await new Promise<void>((resolve) => child.stdout.on('data', (c: Buffer) => { output += c.toString(); if (output.includes('up')) resolve(); }));
+  await new Promise<void>((resolve) =>
+    child.stdout.on('data', (c: Buffer) => {
+      output += c.toString();
+      if (output.includes('up')) resolve();
+    }),
+  );
   fs.chownSync(sock, 0, 0);
   fs.chownSync(foreignDir, 0, 0);
   await t.rejects(handshakeBridge(sock), { code: 'ERR_BRIDGE_SOCKET_NOT_OURS' });
-  await new Promise<void>((resolve) => { const check = (): void => { if (output.includes('got')) resolve(); else setTimeout(check, 20); }; check(); });
+  await new Promise<void>((resolve) => {
+    const check = (): void => {
+      if (output.includes('got')) resolve();
+      else setTimeout(check, 20);
+    };
+    check();
+  });
   t.match(output, /got 0\n/, 'the planted host received zero bytes');
 });

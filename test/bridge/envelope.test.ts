@@ -1,15 +1,30 @@
 import t from 'tap';
 
-import { BridgeError, decodeRequest, decodeResponse, encodeCase, encodeRequest, bridgeDate } from '../../lib/bridge/index.js';
+import {
+  BridgeError,
+  decodeRequest,
+  decodeResponse,
+  encodeCase,
+  encodeRequest,
+  bridgeDate,
+} from '../../lib/bridge/index.js';
 
 t.test('requests encode as Swift synthesized enum cases (spec §4.1 examples)', async (t) => {
   t.equal(encodeRequest('permissionsStatus').toString(), '{"permissionsStatus":{}}');
   t.equal(
-    encodeRequest('captureScreen', { displayIndex: 0, visualizerMode: { screenshotFlash: {} }, scale: { logical1x: {} } }).toString(),
+    encodeRequest('captureScreen', {
+      displayIndex: 0,
+      visualizerMode: { screenshotFlash: {} },
+      scale: { logical1x: {} },
+    }).toString(),
     '{"captureScreen":{"_0":{"displayIndex":0,"visualizerMode":{"screenshotFlash":{}},"scale":{"logical1x":{}}}}}',
   );
   t.equal(
-    encodeRequest('click', { target: { kind: 'elementId', value: 'B1' }, clickType: 'single', snapshotId: 'S1' }).toString(),
+    encodeRequest('click', {
+      target: { kind: 'elementId', value: 'B1' },
+      clickType: 'single',
+      snapshotId: 'S1',
+    }).toString(),
     '{"click":{"_0":{"target":{"kind":"elementId","value":"B1"},"clickType":"single","snapshotId":"S1"}}}',
   );
   t.equal(encodeRequest('listMenuBarItems', true).toString(), '{"listMenuBarItems":{"_0":true}}');
@@ -20,8 +35,16 @@ t.test('requests encode as Swift synthesized enum cases (spec §4.1 examples)', 
 });
 
 t.test('host-side request decoding', async (t) => {
-  const hs = decodeRequest(Buffer.from('{"handshake":{"_0":{"protocolVersion":{"major":1,"minor":7},"client":{"processIdentifier":4242}}}}'));
-  t.same(hs, { ok: true, request: { op: 'handshake', payload: { protocolVersion: { major: 1, minor: 7 }, client: { processIdentifier: 4242 } } } });
+  const hs = decodeRequest(
+    Buffer.from('{"handshake":{"_0":{"protocolVersion":{"major":1,"minor":7},"client":{"processIdentifier":4242}}}}'),
+  );
+  t.same(hs, {
+    ok: true,
+    request: {
+      op: 'handshake',
+      payload: { protocolVersion: { major: 1, minor: 7 }, client: { processIdentifier: 4242 } },
+    },
+  });
   t.same(decodeRequest(Buffer.from('{"permissionsStatus":{}}')), { ok: true, request: { op: 'permissionsStatus' } });
   t.same(decodeRequest(Buffer.from('{"appleScriptProbe":{}}')), { ok: true, request: { op: '_appleScriptProbe' } });
 
@@ -38,7 +61,14 @@ t.test('host-side request decoding', async (t) => {
     ['proto key', '{"createSnapshot":{"_0":{"__proto__":{"polluted":true}}}}'],
     ['constructor key', '{"createSnapshot":{"_0":{"constructor":{"prototype":{}}}}}'],
     ['deep nesting', `{"createSnapshot":{"_0":${'['.repeat(10_000)}${']'.repeat(10_000)}}}`],
-    ['invalid utf-8', Buffer.concat([Buffer.from('{"cleanSnapshot":{"_0":{"snapshotId":"'), Buffer.from([0xff, 0xfe]), Buffer.from('"}}}')])],
+    [
+      'invalid utf-8',
+      Buffer.concat([
+        Buffer.from('{"cleanSnapshot":{"_0":{"snapshotId":"'),
+        Buffer.from([0xff, 0xfe]),
+        Buffer.from('"}}}'),
+      ]),
+    ],
     ['empty', ''],
   ];
   for (const [name, input] of bad) {
@@ -57,8 +87,18 @@ t.test('client-side response decoding (conformance check 3)', async (t) => {
   t.same(decodeResponse(Buffer.from('{"window":{}}')), { case: 'window' });
   t.same(decodeResponse(Buffer.from('{"window":{"_0":null}}')), { case: 'window' });
   t.same(decodeResponse(Buffer.from('{"bool":{"_0":true}}')), { case: 'bool', value: true });
-  t.same(decodeResponse(Buffer.from('{"rect":{"_0":[[0,0],[800,600]]}}')), { case: 'rect', value: [[0, 0], [800, 600]] });
-  t.same(decodeResponse(Buffer.from('{"snapshotId":{"_0":"a\\/b"}}')), { case: 'snapshotId', value: 'a/b' }, 'escaped slash');
+  t.same(decodeResponse(Buffer.from('{"rect":{"_0":[[0,0],[800,600]]}}')), {
+    case: 'rect',
+    value: [
+      [0, 0],
+      [800, 600],
+    ],
+  });
+  t.same(
+    decodeResponse(Buffer.from('{"snapshotId":{"_0":"a\\/b"}}')),
+    { case: 'snapshotId', value: 'a/b' },
+    'escaped slash',
+  );
 
   const empty = t.throws(() => decodeResponse(Buffer.alloc(0))) as unknown as BridgeError;
   t.ok(empty instanceof BridgeError);
@@ -67,15 +107,27 @@ t.test('client-side response decoding (conformance check 3)', async (t) => {
   const garbage = t.throws(() => decodeResponse(Buffer.from('<html>'))) as unknown as BridgeError;
   t.equal(garbage.bridgeCode, 'decodingFailed');
 
-  const denied = t.throws(() => decodeResponse(Buffer.from('{"error":{"_0":{"code":"permissionDenied","message":"no","permission":"screenRecording"}}}'))) as unknown as BridgeError;
+  const denied = t.throws(() =>
+    decodeResponse(
+      Buffer.from('{"error":{"_0":{"code":"permissionDenied","message":"no","permission":"screenRecording"}}}'),
+    ),
+  ) as unknown as BridgeError;
   t.ok(denied instanceof BridgeError);
   t.equal(denied.code, 'ERR_BRIDGE_PERMISSION_DENIED');
   t.equal(denied.bridgeCode, 'permissionDenied');
   t.equal(denied.permission, 'screenRecording');
-  const unauth = t.throws(() => decodeResponse(Buffer.from('{"error":{"_0":{"code":"unauthorizedClient","message":"Bridge client is not authorized","details":"x"}}}'))) as unknown as BridgeError;
+  const unauth = t.throws(() =>
+    decodeResponse(
+      Buffer.from(
+        '{"error":{"_0":{"code":"unauthorizedClient","message":"Bridge client is not authorized","details":"x"}}}',
+      ),
+    ),
+  ) as unknown as BridgeError;
   t.equal(unauth.code, 'ERR_BRIDGE_UNAUTHORIZED_CLIENT');
   t.equal(unauth.details, 'x');
-  const future = t.throws(() => decodeResponse(Buffer.from('{"error":{"_0":{"code":"quotaExceeded","message":"later"}}}'))) as unknown as BridgeError;
+  const future = t.throws(() =>
+    decodeResponse(Buffer.from('{"error":{"_0":{"code":"quotaExceeded","message":"later"}}}')),
+  ) as unknown as BridgeError;
   t.equal(future.bridgeCode, 'internalError', 'unknown error codes from newer hosts stay errors');
 });
 

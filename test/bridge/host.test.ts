@@ -6,12 +6,28 @@ import path from 'node:path';
 import { startBridgeHost, type BridgeHost, type BridgeHostOptions } from '../../lib/bridge/index.js';
 import { handshakeBody, rawExchange, rawText, tempDir } from './fixtures/helpers.js';
 
-const OPS = ['cleanAllSnapshots', 'cleanSnapshot', 'cleanSnapshotsOlderThan', 'createSnapshot', 'getDetectionResult',
-  'getMostRecentSnapshot', 'listSnapshots', 'permissionsStatus', 'storeAnnotatedScreenshot', 'storeDetectionResult', 'storeScreenshot'];
+const OPS = [
+  'cleanAllSnapshots',
+  'cleanSnapshot',
+  'cleanSnapshotsOlderThan',
+  'createSnapshot',
+  'getDetectionResult',
+  'getMostRecentSnapshot',
+  'listSnapshots',
+  'permissionsStatus',
+  'storeAnnotatedScreenshot',
+  'storeDetectionResult',
+  'storeScreenshot',
+];
 
 async function host(t: Test, opts: BridgeHostOptions = {}): Promise<BridgeHost> {
   const dir = tempDir(t);
-  const h = await startBridgeHost({ socketPath: path.join(dir, 'OpenClaw', 'bridge.sock'), allowedTeamIds: [], logger: () => {}, ...opts });
+  const h = await startBridgeHost({
+    socketPath: path.join(dir, 'OpenClaw', 'bridge.sock'),
+    allowedTeamIds: [],
+    logger: () => {},
+    ...opts,
+  });
   t.teardown(() => h.close());
   return h;
 }
@@ -40,29 +56,61 @@ t.test('handshake round trip: exact Swift enum envelope', async (t) => {
   const h = await host(t, { build: '0.1.0 (1)', hostKind: 'gui' });
   const tags = Object.fromEntries(OPS.map((op) => [op, []]));
   const expected = JSON.stringify({
-    handshake: { _0: {
-      negotiatedVersion: { major: 1, minor: 7 }, hostKind: 'gui', build: '0.1.0 (1)', supportedOperations: OPS,
-      permissions: { screenRecording: false, accessibility: false, appleScript: false, postEvent: false },
-      enabledOperations: OPS, permissionTags: tags,
-    } },
+    handshake: {
+      _0: {
+        negotiatedVersion: { major: 1, minor: 7 },
+        hostKind: 'gui',
+        build: '0.1.0 (1)',
+        supportedOperations: OPS,
+        permissions: { screenRecording: false, accessibility: false, appleScript: false, postEvent: false },
+        enabledOperations: OPS,
+        permissionTags: tags,
+      },
+    },
   });
-  t.equal(await rawText(h.socketPath, '{"handshake":{"_0":{"protocolVersion":{"major":1,"minor":7},"client":{"bundleIdentifier":"com.example.client","processIdentifier":4242,"hostname":"mac.local"}}}}'), expected);
+  t.equal(
+    await rawText(
+      h.socketPath,
+      '{"handshake":{"_0":{"protocolVersion":{"major":1,"minor":7},"client":{"bundleIdentifier":"com.example.client","processIdentifier":4242,"hostname":"mac.local"}}}}',
+    ),
+    expected,
+  );
 
   const v10 = JSON.parse(await rawText(h.socketPath, handshakeBody(0)));
   t.same(v10.handshake._0.negotiatedVersion, { major: 1, minor: 0 }, 'a 1.0 client negotiates 1.0');
 
-  for (const body of [handshakeBody(8), JSON.stringify({ handshake: { _0: { protocolVersion: { major: 2, minor: 0 }, client: { processIdentifier: 1 } } } })]) {
+  for (const body of [
+    handshakeBody(8),
+    JSON.stringify({
+      handshake: { _0: { protocolVersion: { major: 2, minor: 0 }, client: { processIdentifier: 1 } } },
+    }),
+  ]) {
     const err = JSON.parse(await rawText(h.socketPath, body));
     t.equal(err.error._0.code, 'versionMismatch');
     t.match(err.error._0.message, /not supported by this host/);
   }
-  const noPid = JSON.parse(await rawText(h.socketPath, '{"handshake":{"_0":{"protocolVersion":{"major":1,"minor":7},"client":{}}}}'));
-  t.same(noPid, { error: { _0: { code: 'decodingFailed', message: 'Failed to decode request', details: 'client.processIdentifier (int32) is required' } } });
+  const noPid = JSON.parse(
+    await rawText(h.socketPath, '{"handshake":{"_0":{"protocolVersion":{"major":1,"minor":7},"client":{}}}}'),
+  );
+  t.same(noPid, {
+    error: {
+      _0: {
+        code: 'decodingFailed',
+        message: 'Failed to decode request',
+        details: 'client.processIdentifier (int32) is required',
+      },
+    },
+  });
 });
 
 t.test('handshake bundle and team allowlists (verified identity, else the claimed one)', async (t) => {
   const h = await host(t, { allowedBundleIds: ['boo.peekaboo.peekaboo'], handshakeTeamIds: ['Y5PE65HELJ'] });
-  const ok = JSON.parse(await rawText(h.socketPath, handshakeBody(7, { bundleIdentifier: 'boo.peekaboo.peekaboo', teamIdentifier: 'Y5PE65HELJ' })));
+  const ok = JSON.parse(
+    await rawText(
+      h.socketPath,
+      handshakeBody(7, { bundleIdentifier: 'boo.peekaboo.peekaboo', teamIdentifier: 'Y5PE65HELJ' }),
+    ),
+  );
   t.ok(ok.handshake);
   const badBundle = JSON.parse(await rawText(h.socketPath, handshakeBody(7, { bundleIdentifier: 'com.evil' })));
   t.same(badBundle.error._0, { code: 'unauthorizedClient', message: 'Bundle com.evil is not authorized' });
@@ -73,22 +121,75 @@ t.test('handshake bundle and team allowlists (verified identity, else the claime
 t.test('every implemented operation round trips with exact encodings', async (t) => {
   const h = await host(t);
   const s = h.socketPath;
-  t.equal(await rawText(s, '{"permissionsStatus":{}}'),
-    '{"permissionsStatus":{"_0":{"screenRecording":false,"accessibility":false,"appleScript":false,"postEvent":false}}}');
+  t.equal(
+    await rawText(s, '{"permissionsStatus":{}}'),
+    '{"permissionsStatus":{"_0":{"screenRecording":false,"accessibility":false,"appleScript":false,"postEvent":false}}}',
+  );
 
   const created = JSON.parse(await rawText(s, '{"createSnapshot":{"_0":{}}}'));
   const id = created.snapshotId._0 as string;
   t.match(id, /^\d{13}-[1-9]\d{3}$/, 'upstream id format: <epoch ms>-<1000…9999>');
   t.same(Object.keys(created), ['snapshotId']);
 
-  t.equal(await rawText(s, JSON.stringify({ storeScreenshot: { _0: { snapshotId: id, screenshotPath: '/tmp/shot.png', applicationBundleId: 'com.apple.Safari', applicationProcessId: 77, windowBounds: [[0, 0], [800, 600]] } } })), '{"ok":{}}');
-  t.equal(await rawText(s, JSON.stringify({ storeAnnotatedScreenshot: { _0: { snapshotId: id, annotatedScreenshotPath: '/tmp/shot-annotated.png' } } })), '{"ok":{}}');
-  const detection = { snapshotId: id, elements: { buttons: [{ id: 'B1', label: 'OK', bounds: [[1, 2], [3, 4]] }] }, metadata: { detectionTime: 0.25, method: 'AXorcist' } };
-  t.equal(await rawText(s, JSON.stringify({ storeDetectionResult: { _0: { snapshotId: id, result: detection } } })), '{"ok":{}}');
-  t.equal(await rawText(s, JSON.stringify({ getDetectionResult: { _0: { snapshotId: id } } })), JSON.stringify({ detection: { _0: detection } }));
+  t.equal(
+    await rawText(
+      s,
+      JSON.stringify({
+        storeScreenshot: {
+          _0: {
+            snapshotId: id,
+            screenshotPath: '/tmp/shot.png',
+            applicationBundleId: 'com.apple.Safari',
+            applicationProcessId: 77,
+            windowBounds: [
+              [0, 0],
+              [800, 600],
+            ],
+          },
+        },
+      }),
+    ),
+    '{"ok":{}}',
+  );
+  t.equal(
+    await rawText(
+      s,
+      JSON.stringify({
+        storeAnnotatedScreenshot: { _0: { snapshotId: id, annotatedScreenshotPath: '/tmp/shot-annotated.png' } },
+      }),
+    ),
+    '{"ok":{}}',
+  );
+  const detection = {
+    snapshotId: id,
+    elements: {
+      buttons: [
+        {
+          id: 'B1',
+          label: 'OK',
+          bounds: [
+            [1, 2],
+            [3, 4],
+          ],
+        },
+      ],
+    },
+    metadata: { detectionTime: 0.25, method: 'AXorcist' },
+  };
+  t.equal(
+    await rawText(s, JSON.stringify({ storeDetectionResult: { _0: { snapshotId: id, result: detection } } })),
+    '{"ok":{}}',
+  );
+  t.equal(
+    await rawText(s, JSON.stringify({ getDetectionResult: { _0: { snapshotId: id } } })),
+    JSON.stringify({ detection: { _0: detection } }),
+  );
 
   const other = JSON.parse(await rawText(s, '{"createSnapshot":{"_0":{}}}')).snapshotId._0 as string;
-  t.equal(await rawText(s, '{"getMostRecentSnapshot":{"_0":{"applicationBundleId":"com.apple.Safari"}}}'), `{"snapshotId":{"_0":"${id}"}}`);
+  t.equal(
+    await rawText(s, '{"getMostRecentSnapshot":{"_0":{"applicationBundleId":"com.apple.Safari"}}}'),
+    `{"snapshotId":{"_0":"${id}"}}`,
+  );
   t.equal(await rawText(s, '{"getMostRecentSnapshot":{"_0":{}}}'), `{"snapshotId":{"_0":"${other}"}}`);
   const none = JSON.parse(await rawText(s, '{"getMostRecentSnapshot":{"_0":{"applicationBundleId":"com.nobody"}}}'));
   t.equal(none.error._0.code, 'notFound');
@@ -97,23 +198,46 @@ t.test('every implemented operation round trips with exact encodings', async (t)
   const gone = JSON.parse(await rawText(s, JSON.stringify({ getDetectionResult: { _0: { snapshotId: id } } })));
   t.equal(gone.error._0.code, 'notFound');
   // As upstream's in-memory store: storing to an unknown id creates that snapshot again.
-  t.equal(await rawText(s, JSON.stringify({ storeAnnotatedScreenshot: { _0: { snapshotId: id, annotatedScreenshotPath: '/x' } } })), '{"ok":{}}');
+  t.equal(
+    await rawText(
+      s,
+      JSON.stringify({ storeAnnotatedScreenshot: { _0: { snapshotId: id, annotatedScreenshotPath: '/x' } } }),
+    ),
+    '{"ok":{}}',
+  );
   t.equal(await rawText(s, '{"cleanSnapshotsOlderThan":{"_0":{"days":1}}}'), '{"int":{"_0":0}}');
-  t.equal(await rawText(s, '{"cleanAllSnapshots":{}}'), '{"int":{"_0":2}}', 'other, and id recreated by the store call');
+  t.equal(
+    await rawText(s, '{"cleanAllSnapshots":{}}'),
+    '{"int":{"_0":2}}',
+    'other, and id recreated by the store call',
+  );
   t.equal(await rawText(s, '{"cleanAllSnapshots":{}}'), '{"int":{"_0":0}}');
 
   const wrongType = JSON.parse(await rawText(s, '{"cleanSnapshot":{"_0":{"snapshotId":5}}}'));
-  t.same(wrongType.error._0, { code: 'decodingFailed', message: 'Failed to decode request', details: 'snapshotId must be a string' });
+  t.same(wrongType.error._0, {
+    code: 'decodingFailed',
+    message: 'Failed to decode request',
+    details: 'snapshotId must be a string',
+  });
   const negative = JSON.parse(await rawText(s, '{"cleanSnapshotsOlderThan":{"_0":{"days":-1}}}'));
   t.equal(negative.error._0.code, 'invalidRequest');
 });
 
 t.test('UI automation is answered honestly: operationNotSupported, never data', async (t) => {
   const h = await host(t);
-  const capture = JSON.parse(await rawText(h.socketPath, '{"captureScreen":{"_0":{"displayIndex":0,"visualizerMode":{"screenshotFlash":{}},"scale":{"logical1x":{}}}}}'));
+  const capture = JSON.parse(
+    await rawText(
+      h.socketPath,
+      '{"captureScreen":{"_0":{"displayIndex":0,"visualizerMode":{"screenshotFlash":{}},"scale":{"logical1x":{}}}}}',
+    ),
+  );
   t.equal(capture.error._0.code, 'operationNotSupported');
   t.match(capture.error._0.details, /screenRecording/);
-  for (const body of ['{"listApplications":{}}', '{"click":{"_0":{"target":{"kind":"elementId","value":"B1"},"clickType":"single"}}}', '{"appleScriptProbe":{}}']) {
+  for (const body of [
+    '{"listApplications":{}}',
+    '{"click":{"_0":{"target":{"kind":"elementId","value":"B1"},"clickType":"single"}}}',
+    '{"appleScriptProbe":{}}',
+  ]) {
     const reply = JSON.parse(await rawText(h.socketPath, body));
     t.equal(reply.error._0.code, 'operationNotSupported', body);
   }
@@ -158,7 +282,10 @@ t.test('default 64 MiB cap: 64 MiB + 1 is dropped without response', async (t) =
 
 t.test('concurrency cap drops extra connections and recovers', async (t) => {
   const h = await host(t, { maxConnections: 2, readTimeoutMs: 60_000 });
-  const idle = [rawExchange(h.socketPath, 'x', { halfClose: false }), rawExchange(h.socketPath, 'x', { halfClose: false })];
+  const idle = [
+    rawExchange(h.socketPath, 'x', { halfClose: false }),
+    rawExchange(h.socketPath, 'x', { halfClose: false }),
+  ];
   while (h.stats.accepted < 2) await new Promise((r) => setTimeout(r, 10));
   const third = await rawExchange(h.socketPath, handshakeBody());
   t.equal(third.data.length, 0, 'over the cap: closed with no response');
@@ -173,7 +300,11 @@ t.test('socket path safety: stale socket replaced, live host and foreign files r
   fs.mkdirSync(path.dirname(sock), { mode: 0o700 });
 
   // A process that dies by SIGKILL leaves its socket file behind.
-  const child = spawn(process.execPath, ['-e', `require('net').createServer().listen(process.argv[1], () => process.stdout.write('up'))`, sock], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(
+    process.execPath,
+    ['-e', `require('net').createServer().listen(process.argv[1], () => process.stdout.write('up'))`, sock],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   await new Promise((r) => child.stdout.once('data', r));
   child.kill('SIGKILL');
   await new Promise((r) => child.once('exit', r));
@@ -181,7 +312,9 @@ t.test('socket path safety: stale socket replaced, live host and foreign files r
   const h = await startBridgeHost({ socketPath: sock, allowedTeamIds: [], logger: () => {} });
   await handshakeWorks(t, sock, 'host on a formerly stale path');
 
-  await t.rejects(startBridgeHost({ socketPath: sock, allowedTeamIds: [], logger: () => {} }), { code: 'ERR_SOCKET_IN_USE' });
+  await t.rejects(startBridgeHost({ socketPath: sock, allowedTeamIds: [], logger: () => {} }), {
+    code: 'ERR_SOCKET_IN_USE',
+  });
   await handshakeWorks(t, sock, 'first host untouched by the second');
   await h.close();
 
@@ -196,13 +329,17 @@ t.test('socket path safety: stale socket replaced, live host and foreign files r
   const realDir = path.join(dir, 'real');
   fs.mkdirSync(realDir, { mode: 0o700 });
   fs.symlinkSync(realDir, path.join(dir, 'linked'));
-  await t.rejects(startBridgeHost({ socketPath: path.join(dir, 'linked', 'bridge.sock'), logger: () => {} }), { code: 'ERR_STATE_DIR_SYMLINK' });
+  await t.rejects(startBridgeHost({ socketPath: path.join(dir, 'linked', 'bridge.sock'), logger: () => {} }), {
+    code: 'ERR_STATE_DIR_SYMLINK',
+  });
 
   if (process.getuid?.() === 0) {
     const foreign = path.join(dir, 'foreign');
     fs.mkdirSync(foreign, { mode: 0o700 });
     fs.chownSync(foreign, 65534, 65534);
-    await t.rejects(startBridgeHost({ socketPath: path.join(foreign, 'bridge.sock'), logger: () => {} }), { code: 'ERR_STATE_DIR_OWNER' });
+    await t.rejects(startBridgeHost({ socketPath: path.join(foreign, 'bridge.sock'), logger: () => {} }), {
+      code: 'ERR_STATE_DIR_OWNER',
+    });
     t.equal(fs.lstatSync(foreign).mode & 0o777, 0o700, 'foreign directory not chmod-ed');
   }
 

@@ -3,9 +3,23 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 
-import { ALLOW_UNSIGNED_ENV, PEEKABOO_TEAM_ID, startBridgeHost, type BridgeHost, type BridgeHostOptions } from '../../lib/bridge/index.js';
+import {
+  ALLOW_UNSIGNED_ENV,
+  PEEKABOO_TEAM_ID,
+  startBridgeHost,
+  type BridgeHost,
+  type BridgeHostOptions,
+} from '../../lib/bridge/index.js';
 import { defaultVerifyTeamId } from '../../lib/bridge/team-id.js';
-import { handshakeBody, OTHER_UID, RAW_CLIENT_SCRIPT, rawText, runNodeAs, skipOtherUid, tempDir } from './fixtures/helpers.js';
+import {
+  handshakeBody,
+  OTHER_UID,
+  RAW_CLIENT_SCRIPT,
+  rawText,
+  runNodeAs,
+  skipOtherUid,
+  tempDir,
+} from './fixtures/helpers.js';
 
 async function host(t: Test, opts: BridgeHostOptions): Promise<BridgeHost> {
   const dir = tempDir(t);
@@ -65,7 +79,10 @@ t.test('unsigned clients are refused on Linux by default: an envelope, not EOF',
     const client = net.connect(path.join(dir, 's.sock'));
     const peer = await accepted;
     t.same(await defaultVerifyTeamId(peer, [PEEKABOO_TEAM_ID]), { ok: false, reason: 'unsupported-platform' });
-    t.same(await defaultVerifyTeamId(peer, ['NOT_A_REAL_TEAM']), { ok: false, reason: 'no valid TeamID in the allowlist' });
+    t.same(await defaultVerifyTeamId(peer, ['NOT_A_REAL_TEAM']), {
+      ok: false,
+      reason: 'no valid TeamID in the allowlist',
+    });
     client.destroy();
     peer.destroy();
     server.close();
@@ -82,33 +99,73 @@ t.test('the DEBUG-only unsigned rule: debug build AND the exact value "1" AND sa
   ];
   for (const [name, opts, admitted] of cases) {
     const warnings: string[] = [];
-    const h = await host(t, { ...opts, allowedTeamIds: [PEEKABOO_TEAM_ID], logger: (level, msg) => { if (level === 'warn') warnings.push(msg); } });
+    const h = await host(t, {
+      ...opts,
+      allowedTeamIds: [PEEKABOO_TEAM_ID],
+      logger: (level, msg) => {
+        if (level === 'warn') warnings.push(msg);
+      },
+    });
     const reply = await handshakeAs(h.socketPath);
     t.equal(Boolean(reply.handshake), admitted, `${name}: ${admitted ? 'admitted' : 'refused'}`);
     if (!admitted) t.equal(reply.error?._0.code, 'unauthorizedClient', `${name}: unauthorizedClient`);
-    if (admitted) t.ok(warnings.some((w) => w.includes('accepted unsigned client')), `${name}: admission logged as a warning`);
+    if (admitted)
+      t.ok(
+        warnings.some((w) => w.includes('accepted unsigned client')),
+        `${name}: admission logged as a warning`,
+      );
   }
 });
 
 t.test('TeamID path: only a verified, allowlisted team admits; verifier failures fail closed', async (t) => {
-  const allowed = await host(t, { allowedTeamIds: ['ABCDE12345'], verifyTeamId: () => ({ ok: true, teamId: 'ABCDE12345', identifier: 'com.example.client' }) });
+  const allowed = await host(t, {
+    allowedTeamIds: ['ABCDE12345'],
+    verifyTeamId: () => ({ ok: true, teamId: 'ABCDE12345', identifier: 'com.example.client' }),
+  });
   t.ok((await handshakeAs(allowed.socketPath)).handshake, 'verified allowlisted team admitted');
 
-  const wrongTeam = await host(t, { allowedTeamIds: ['ABCDE12345'], verifyTeamId: () => ({ ok: true, teamId: 'ZZZZZ99999' }) });
-  t.equal((await handshakeAs(wrongTeam.socketPath)).error?._0.code, 'unauthorizedClient', 'a verified team outside the allowlist is refused');
+  const wrongTeam = await host(t, {
+    allowedTeamIds: ['ABCDE12345'],
+    verifyTeamId: () => ({ ok: true, teamId: 'ZZZZZ99999' }),
+  });
+  t.equal(
+    (await handshakeAs(wrongTeam.socketPath)).error?._0.code,
+    'unauthorizedClient',
+    'a verified team outside the allowlist is refused',
+  );
 
-  const throwing = await host(t, { allowedTeamIds: ['ABCDE12345'], verifyTeamId: () => { throw Object.assign(new Error('boom'), { code: 'ERR_CODESIGN_X' }); } });
+  const throwing = await host(t, {
+    allowedTeamIds: ['ABCDE12345'],
+    verifyTeamId: () => {
+      throw Object.assign(new Error('boom'), { code: 'ERR_CODESIGN_X' });
+    },
+  });
   t.equal((await handshakeAs(throwing.socketPath)).error?._0.code, 'unauthorizedClient', 'a verifier error refuses');
 
   // 2 s (also the verifier's deadline): the handshake itself must be read inside it on a loaded box.
-  const hanging = await host(t, { allowedTeamIds: ['ABCDE12345'], readTimeoutMs: 2_000, verifyTeamId: () => new Promise(() => {}) });
-  t.equal((await handshakeAs(hanging.socketPath)).error?._0.code, 'unauthorizedClient', 'a verifier that never answers refuses at its deadline');
+  const hanging = await host(t, {
+    allowedTeamIds: ['ABCDE12345'],
+    readTimeoutMs: 2_000,
+    verifyTeamId: () => new Promise(() => {}),
+  });
+  t.equal(
+    (await handshakeAs(hanging.socketPath)).error?._0.code,
+    'unauthorizedClient',
+    'a verifier that never answers refuses at its deadline',
+  );
 
   // The verified identifier feeds the handshake bundle allowlist ahead of the claimed one.
   const bundles = await host(t, {
-    allowedTeamIds: ['ABCDE12345'], allowedBundleIds: ['com.example.client'],
+    allowedTeamIds: ['ABCDE12345'],
+    allowedBundleIds: ['com.example.client'],
     verifyTeamId: () => ({ ok: true, teamId: 'ABCDE12345', identifier: 'com.example.other' }),
   });
-  const reply = JSON.parse(await rawText(bundles.socketPath, handshakeBody(7, { bundleIdentifier: 'com.example.client' }))) as Reply;
-  t.equal(reply.error?._0.message, 'Bundle com.example.other is not authorized', 'claimed bundle id does not override the verified one');
+  const reply = JSON.parse(
+    await rawText(bundles.socketPath, handshakeBody(7, { bundleIdentifier: 'com.example.client' })),
+  ) as Reply;
+  t.equal(
+    reply.error?._0.message,
+    'Bundle com.example.other is not authorized',
+    'claimed bundle id does not override the verified one',
+  );
 });

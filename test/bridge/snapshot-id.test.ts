@@ -18,14 +18,25 @@ t.test('9000 ids fill one millisecond exactly; the next id moves to the next mil
   t.equal(suffixes.size, 9000, 'no suffix twice');
   t.equal(Math.min(...suffixes), 1000);
   t.equal(Math.max(...suffixes), 9999);
-  t.match(issuer.next(MS, () => false), new RegExp(`^${MS + 1}-\\d{4}$`), 'exhausted: the next millisecond, same format');
+  t.match(
+    issuer.next(MS, () => false),
+    new RegExp(`^${MS + 1}-\\d{4}$`),
+    'exhausted: the next millisecond, same format',
+  );
 });
 
 t.test('ids in use elsewhere are skipped, probing past a fixed source', async (t) => {
   const taken = new Set([`${MS}-9999`, `${MS}-1000`]);
   const issuer = new SnapshotIdIssuer(() => 9999);
-  t.equal(issuer.next(MS, (id) => taken.has(id)), `${MS}-1001`, 'wraps from 9999 to 1000 and skips both');
-  t.equal(issuer.next(MS, (id) => taken.has(id)), `${MS}-1002`);
+  t.equal(
+    issuer.next(MS, (id) => taken.has(id)),
+    `${MS}-1001`,
+    'wraps from 9999 to 1000 and skips both',
+  );
+  t.equal(
+    issuer.next(MS, (id) => taken.has(id)),
+    `${MS}-1002`,
+  );
 });
 
 t.test('a source outside 1000…9999 is a programming error, not a malformed id', async (t) => {

@@ -5,12 +5,21 @@
 import t from 'tap';
 
 import {
-  BridgeError, decodeRequest, decodeResponse, decodeSnapshotInfoList, encodeCase, encodeRequest, encodeSnapshotInfo,
-  parseBridgeDate, snapshotsFromResponse,
+  BridgeError,
+  decodeRequest,
+  decodeResponse,
+  decodeSnapshotInfoList,
+  encodeCase,
+  encodeRequest,
+  encodeSnapshotInfo,
+  parseBridgeDate,
+  snapshotsFromResponse,
 } from '../../lib/bridge/index.js';
 
-const A = '{"id":"1779006658000-4242","processId":4242,"createdAt":"2026-11-22T06:40:05Z","lastAccessedAt":"2026-11-22T06:41:00Z","sizeInBytes":0,"screenshotCount":2,"isActive":true}';
-const B = '{"id":"9F0C1D2E-3A4B-4C5D-8E6F-708192A3B4C5","processId":4242,"createdAt":"2026-11-22T06:39:59Z","lastAccessedAt":"2026-11-22T06:39:59Z","sizeInBytes":1536,"screenshotCount":0,"isActive":true}';
+const A =
+  '{"id":"1779006658000-4242","processId":4242,"createdAt":"2026-11-22T06:40:05Z","lastAccessedAt":"2026-11-22T06:41:00Z","sizeInBytes":0,"screenshotCount":2,"isActive":true}';
+const B =
+  '{"id":"9F0C1D2E-3A4B-4C5D-8E6F-708192A3B4C5","processId":4242,"createdAt":"2026-11-22T06:39:59Z","lastAccessedAt":"2026-11-22T06:39:59Z","sizeInBytes":1536,"screenshotCount":0,"isActive":true}';
 const EXAMPLE = `{"snapshots":{"_0":[${A},${B}]}}`;
 
 t.test('request: listSnapshots is a payload-less case', async (t) => {
@@ -24,35 +33,78 @@ t.test('request: listSnapshots is a payload-less case', async (t) => {
 t.test('response: our encoder writes the Swift bytes exactly', async (t) => {
   const infos = [
     // Milliseconds are dropped: pb-1.7 decoders reject fractional seconds.
-    { id: '1779006658000-4242', processId: 4242, createdAt: new Date('2026-11-22T06:40:05.789Z'), lastAccessedAt: Date.parse('2026-11-22T06:41:00.001Z'), sizeInBytes: 0, screenshotCount: 2, isActive: true },
-    { id: '9F0C1D2E-3A4B-4C5D-8E6F-708192A3B4C5', processId: 4242, createdAt: Date.parse('2026-11-22T06:39:59Z'), lastAccessedAt: new Date('2026-11-22T06:39:59.999Z'), sizeInBytes: 1536, screenshotCount: 0, isActive: true },
+    {
+      id: '1779006658000-4242',
+      processId: 4242,
+      createdAt: new Date('2026-11-22T06:40:05.789Z'),
+      lastAccessedAt: Date.parse('2026-11-22T06:41:00.001Z'),
+      sizeInBytes: 0,
+      screenshotCount: 2,
+      isActive: true,
+    },
+    {
+      id: '9F0C1D2E-3A4B-4C5D-8E6F-708192A3B4C5',
+      processId: 4242,
+      createdAt: Date.parse('2026-11-22T06:39:59Z'),
+      lastAccessedAt: new Date('2026-11-22T06:39:59.999Z'),
+      sizeInBytes: 1536,
+      screenshotCount: 0,
+      isActive: true,
+    },
   ];
   t.equal(encodeCase('snapshots', infos.map(encodeSnapshotInfo)).toString('utf8'), EXAMPLE);
   t.equal(encodeCase('snapshots', []).toString('utf8'), '{"snapshots":{"_0":[]}}', 'an empty list is still a _0 array');
-  t.same(Object.keys(encodeSnapshotInfo(infos[0])), ['id', 'processId', 'createdAt', 'lastAccessedAt', 'sizeInBytes', 'screenshotCount', 'isActive'],
-    'keys in Swift declaration order');
+  t.same(
+    Object.keys(encodeSnapshotInfo(infos[0])),
+    ['id', 'processId', 'createdAt', 'lastAccessedAt', 'sizeInBytes', 'screenshotCount', 'isActive'],
+    'keys in Swift declaration order',
+  );
 });
 
 t.test('response: the Swift bytes decode to typed summaries, in the host order', async (t) => {
   const list = snapshotsFromResponse(decodeResponse(Buffer.from(EXAMPLE)));
   t.equal(list.length, 2);
-  t.same(list.map((s) => s.id), ['1779006658000-4242', '9F0C1D2E-3A4B-4C5D-8E6F-708192A3B4C5']);
+  t.same(
+    list.map((s) => s.id),
+    ['1779006658000-4242', '9F0C1D2E-3A4B-4C5D-8E6F-708192A3B4C5'],
+  );
   t.equal(list[0].createdAt.toISOString(), '2026-11-22T06:40:05.000Z');
   t.equal(list[0].lastAccessedAt.toISOString(), '2026-11-22T06:41:00.000Z');
-  t.same({ ...list[1], createdAt: undefined, lastAccessedAt: undefined },
-    { id: '9F0C1D2E-3A4B-4C5D-8E6F-708192A3B4C5', processId: 4242, createdAt: undefined, lastAccessedAt: undefined, sizeInBytes: 1536, screenshotCount: 0, isActive: true });
+  t.same(
+    { ...list[1], createdAt: undefined, lastAccessedAt: undefined },
+    {
+      id: '9F0C1D2E-3A4B-4C5D-8E6F-708192A3B4C5',
+      processId: 4242,
+      createdAt: undefined,
+      lastAccessedAt: undefined,
+      sizeInBytes: 1536,
+      screenshotCount: 0,
+      isActive: true,
+    },
+  );
   t.same(snapshotsFromResponse(decodeResponse(Buffer.from('{"snapshots":{"_0":[]}}'))), []);
 
   // Tolerant where Swift peers differ: escaped slashes, unknown fields (newer hosts), fractions (pb-new), offsets.
-  const tolerant = decodeSnapshotInfoList([{
-    id: 'a/b', processId: -1, createdAt: '2026-11-22T06:40:05.5Z', lastAccessedAt: '2026-11-22T08:40:05+02:00',
-    sizeInBytes: 2 ** 40, screenshotCount: 1, isActive: false, futureField: { x: 1 },
-  }]);
+  const tolerant = decodeSnapshotInfoList([
+    {
+      id: 'a/b',
+      processId: -1,
+      createdAt: '2026-11-22T06:40:05.5Z',
+      lastAccessedAt: '2026-11-22T08:40:05+02:00',
+      sizeInBytes: 2 ** 40,
+      screenshotCount: 1,
+      isActive: false,
+      futureField: { x: 1 },
+    },
+  ]);
   t.equal(tolerant[0].createdAt.toISOString(), '2026-11-22T06:40:05.500Z');
   t.equal(tolerant[0].lastAccessedAt.toISOString(), '2026-11-22T06:40:05.000Z');
   t.equal(tolerant[0].sizeInBytes, 2 ** 40, 'Int64 sizes beyond 32 bits survive');
   t.notOk('futureField' in tolerant[0]);
-  t.equal(snapshotsFromResponse(decodeResponse(Buffer.from(EXAMPLE.replace('"1779006658000-4242"', '"x\\/y"'))))[0].id, 'x/y');
+  t.equal(
+    snapshotsFromResponse(decodeResponse(Buffer.from(EXAMPLE.replace('"1779006658000-4242"', '"x\\/y"'))))[0].id,
+    'x/y',
+  );
 });
 
 t.test('response: anything Swift could not decode is a typed decodingFailed', async (t) => {
@@ -85,23 +137,60 @@ t.test('response: anything Swift could not decode is a typed decodingFailed', as
     ['month 13', [{ ...good, lastAccessedAt: '2026-13-01T00:00:00Z' }]],
   );
   for (const [label, value] of cases) {
-    t.throws(() => decodeSnapshotInfoList(value), { name: 'BridgeError', code: 'ERR_BRIDGE_DECODING_FAILED', bridgeCode: 'decodingFailed' }, label);
+    t.throws(
+      () => decodeSnapshotInfoList(value),
+      { name: 'BridgeError', code: 'ERR_BRIDGE_DECODING_FAILED', bridgeCode: 'decodingFailed' },
+      label,
+    );
   }
-  t.throws(() => snapshotsFromResponse(decodeResponse(Buffer.from('{"snapshots":{}}'))), { name: 'BridgeError', bridgeCode: 'decodingFailed' }, 'a snapshots case without _0');
-  t.throws(() => snapshotsFromResponse(decodeResponse(Buffer.from('{"snapshots":{"_0":null}}'))), { name: 'BridgeError', bridgeCode: 'decodingFailed' }, 'a null list');
-  t.throws(() => snapshotsFromResponse(decodeResponse(Buffer.from('{"ok":{}}'))),
-    { bridgeCode: 'invalidRequest', message: 'Unexpected listSnapshots response' }, 'another case, as the Swift client says');
-  const err = t.throws(() => snapshotsFromResponse(decodeResponse(Buffer.from('{"error":{"_0":{"code":"operationNotSupported","message":"Operation listSnapshots is not supported by this host"}}}'))));
-  t.ok(err instanceof BridgeError && err.bridgeCode === 'operationNotSupported', 'an error envelope throws its own code');
+  t.throws(
+    () => snapshotsFromResponse(decodeResponse(Buffer.from('{"snapshots":{}}'))),
+    { name: 'BridgeError', bridgeCode: 'decodingFailed' },
+    'a snapshots case without _0',
+  );
+  t.throws(
+    () => snapshotsFromResponse(decodeResponse(Buffer.from('{"snapshots":{"_0":null}}'))),
+    { name: 'BridgeError', bridgeCode: 'decodingFailed' },
+    'a null list',
+  );
+  t.throws(
+    () => snapshotsFromResponse(decodeResponse(Buffer.from('{"ok":{}}'))),
+    { bridgeCode: 'invalidRequest', message: 'Unexpected listSnapshots response' },
+    'another case, as the Swift client says',
+  );
+  const err = t.throws(() =>
+    snapshotsFromResponse(
+      decodeResponse(
+        Buffer.from(
+          '{"error":{"_0":{"code":"operationNotSupported","message":"Operation listSnapshots is not supported by this host"}}}',
+        ),
+      ),
+    ),
+  );
+  t.ok(
+    err instanceof BridgeError && err.bridgeCode === 'operationNotSupported',
+    'an error envelope throws its own code',
+  );
 });
 
 t.test('parseBridgeDate', async (t) => {
   t.equal(parseBridgeDate('2026-11-22T06:40:05Z')?.toISOString(), '2026-11-22T06:40:05.000Z');
   t.equal(parseBridgeDate('2024-02-29T23:59:59Z')?.toISOString(), '2024-02-29T23:59:59.000Z', 'leap day');
-  t.equal(parseBridgeDate('2026-11-22T06:40:05-0130')?.toISOString(), '2026-11-22T08:10:05.000Z', 'offset without colon');
+  t.equal(
+    parseBridgeDate('2026-11-22T06:40:05-0130')?.toISOString(),
+    '2026-11-22T08:10:05.000Z',
+    'offset without colon',
+  );
   t.equal(parseBridgeDate('0099-01-01T00:00:00Z')?.getUTCFullYear(), 99, 'two-digit years are not mapped to 19xx');
   t.equal(parseBridgeDate('2026-11-22T06:40:05.123456789Z')?.toISOString(), '2026-11-22T06:40:05.123Z');
-  for (const bad of ['2025-02-29T00:00:00Z', '2026-11-22T06:60:00Z', '2026-11-22T06:40:60Z', '2026-11-22T06:40:05+24:00', '2026-11-22T06:40:05.Z', ' 2026-11-22T06:40:05Z']) {
+  for (const bad of [
+    '2025-02-29T00:00:00Z',
+    '2026-11-22T06:60:00Z',
+    '2026-11-22T06:40:60Z',
+    '2026-11-22T06:40:05+24:00',
+    '2026-11-22T06:40:05.Z',
+    ' 2026-11-22T06:40:05Z',
+  ]) {
     t.equal(parseBridgeDate(bad), undefined, bad);
   }
 });

@@ -32,13 +32,25 @@ function startUp(t: Tap, env: NodeJS.ProcessEnv, args: string[]): Up {
 
 /** A long-running `openclaw-ipc <args>` child, stopped with SIGTERM at teardown. */
 function startCli(t: Tap, env: NodeJS.ProcessEnv, args: string[]): Up {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'lib/cli/main.ts', ...args], { cwd: repo, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'lib/cli/main.ts', ...args], {
+    cwd: repo,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   const waiters = new Set<() => void>();
-  const check = (): void => { for (const w of [...waiters]) w(); };
-  child.stdout!.on('data', (c: Buffer) => { stdout += c.toString(); check(); });
-  child.stderr!.on('data', (c: Buffer) => { stderr += c.toString(); check(); });
+  const check = (): void => {
+    for (const w of [...waiters]) w();
+  };
+  child.stdout!.on('data', (c: Buffer) => {
+    stdout += c.toString();
+    check();
+  });
+  child.stderr!.on('data', (c: Buffer) => {
+    stderr += c.toString();
+    check();
+  });
   t.teardown(async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -51,29 +63,47 @@ function startCli(t: Tap, env: NodeJS.ProcessEnv, args: string[]): Up {
     child,
     stdout: () => stdout,
     stderr: () => stderr,
-    until: (cond, what, timeoutMs = 60_000) => new Promise<void>((resolve, reject) => {
-      const waiter = (): void => {
-        if (!cond(stdout, stderr)) return;
-        done();
-        resolve();
-      };
-      const onExit = (code: number | null): void => { done(); reject(new Error(`up exited (${code}) before ${what}; stderr: ${stderr}`)); };
-      const timer = setTimeout(() => { done(); reject(new Error(`timed out waiting for ${what}; stderr: ${stderr}`)); }, timeoutMs);
-      const done = (): void => { clearTimeout(timer); waiters.delete(waiter); child.off('exit', onExit); };
-      waiters.add(waiter);
-      child.once('exit', onExit);
-      waiter();
-    }),
+    until: (cond, what, timeoutMs = 60_000) =>
+      new Promise<void>((resolve, reject) => {
+        const waiter = (): void => {
+          if (!cond(stdout, stderr)) return;
+          done();
+          resolve();
+        };
+        const onExit = (code: number | null): void => {
+          done();
+          reject(new Error(`up exited (${code}) before ${what}; stderr: ${stderr}`));
+        };
+        const timer = setTimeout(() => {
+          done();
+          reject(new Error(`timed out waiting for ${what}; stderr: ${stderr}`));
+        }, timeoutMs);
+        const done = (): void => {
+          clearTimeout(timer);
+          waiters.delete(waiter);
+          child.off('exit', onExit);
+        };
+        waiters.add(waiter);
+        child.once('exit', onExit);
+        waiter();
+      }),
   };
 }
 
-interface Tap { teardown(fn: () => unknown): void }
+interface Tap {
+  teardown(fn: () => unknown): void;
+}
 
 function isolatedEnv(t: Tap): { stateDir: string; env: NodeJS.ProcessEnv } {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'oc-rot-'));
   t.teardown(() => fs.rmSync(root, { recursive: true, force: true }));
   const stateDir = path.join(root, 'state');
-  const env: NodeJS.ProcessEnv = { ...process.env, OPENCLAW_STATE_DIR: stateDir, OPENCLAW_NODE_EXEC_HOST: '', XDG_RUNTIME_DIR: '' };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    OPENCLAW_STATE_DIR: stateDir,
+    OPENCLAW_NODE_EXEC_HOST: '',
+    XDG_RUNTIME_DIR: '',
+  };
   delete env.OPENCLAW_GATEWAY_TOKEN;
   delete env.OPENCLAW_GATEWAY_PASSWORD;
   return { stateDir, env };
@@ -81,36 +111,57 @@ function isolatedEnv(t: Tap): { stateDir: string; env: NodeJS.ProcessEnv } {
 
 const count = (text: string, needle: string): number => text.split(needle).length - 1;
 
-t.test('up: rotating gateway.auth.token keeps the stack working; its own node rejoins with the new token', async (t) => {
-  const { stateDir, env } = isolatedEnv(t);
-  const up = startUp(t, env, ['--json']);
-  await up.until((out) => out.includes('\n'), 'the ready line');
-  const info = JSON.parse(up.stdout().split('\n')[0]!) as { url: string; nodeId: string; authReloads: boolean; auth: { mode: string; source: string } };
-  t.match(info, { authReloads: true, auth: { mode: 'token', source: 'generated' } }, 'a generated token lives in the file and follows it');
-  await up.until((_o, err) => err.includes('node: connected to'), 'the node joined');
+t.test(
+  'up: rotating gateway.auth.token keeps the stack working; its own node rejoins with the new token',
+  async (t) => {
+    const { stateDir, env } = isolatedEnv(t);
+    const up = startUp(t, env, ['--json']);
+    await up.until((out) => out.includes('\n'), 'the ready line');
+    const info = JSON.parse(up.stdout().split('\n')[0]!) as {
+      url: string;
+      nodeId: string;
+      authReloads: boolean;
+      auth: { mode: string; source: string };
+    };
+    t.match(
+      info,
+      { authReloads: true, auth: { mode: 'token', source: 'generated' } },
+      'a generated token lives in the file and follows it',
+    );
+    await up.until((_o, err) => err.includes('node: connected to'), 'the node joined');
 
-  const configPath = path.join(stateDir, 'openclaw.json');
-  const config = JSON.parse(fs.readFileSync(configPath, 'utf8')) as { gateway: { auth: { token: string } } };
-  const oldToken = config.gateway.auth.token;
-  config.gateway.auth.token = NEW_TOKEN;
-  writeFileAtomic(configPath, JSON.stringify(config, null, 2));
+    const configPath = path.join(stateDir, 'openclaw.json');
+    const config = JSON.parse(fs.readFileSync(configPath, 'utf8')) as { gateway: { auth: { token: string } } };
+    const oldToken = config.gateway.auth.token;
+    config.gateway.auth.token = NEW_TOKEN;
+    writeFileAtomic(configPath, JSON.stringify(config, null, 2));
 
-  await up.until((_o, err) => /\[gateway\] gateway auth changed \(token\); closed \d+ connections? with 4001/.test(err), 'the Gateway applied the new token');
-  await up.until((_o, err) => err.includes('node: disconnected from the Gateway (4001 gateway auth changed); reconnecting'), 'the node saw 4001');
-  await up.until((_o, err) => count(err, 'node: connected to') >= 2, 'the node rejoined');
-  t.notOk(up.stderr().includes(oldToken) || up.stderr().includes(NEW_TOKEN), 'no secret in the log');
+    await up.until(
+      (_o, err) => /\[gateway\] gateway auth changed \(token\); closed \d+ connections? with 4001/.test(err),
+      'the Gateway applied the new token',
+    );
+    await up.until(
+      (_o, err) => err.includes('node: disconnected from the Gateway (4001 gateway auth changed); reconnecting'),
+      'the node saw 4001',
+    );
+    await up.until((_o, err) => count(err, 'node: connected to') >= 2, 'the node rejoined');
+    t.notOk(up.stderr().includes(oldToken) || up.stderr().includes(NEW_TOKEN), 'no secret in the log');
 
-  const list = await cli(['nodes', 'list', '--json', '--url', info.url], env);
-  t.equal(list.code, 0, `nodes list with the new token from openclaw.json (stderr: ${list.stderr})`);
-  const nodes = (JSON.parse(list.stdout) as { nodes: Array<{ nodeId: string; connected: boolean }> }).nodes;
-  t.ok(nodes.some((n) => n.nodeId === info.nodeId && n.connected), 'the in-process node is connected again');
+    const list = await cli(['nodes', 'list', '--json', '--url', info.url], env);
+    t.equal(list.code, 0, `nodes list with the new token from openclaw.json (stderr: ${list.stderr})`);
+    const nodes = (JSON.parse(list.stdout) as { nodes: Array<{ nodeId: string; connected: boolean }> }).nodes;
+    t.ok(
+      nodes.some((n) => n.nodeId === info.nodeId && n.connected),
+      'the in-process node is connected again',
+    );
 
-  const stale = await cli(['nodes', 'list', '--json', '--url', info.url, '--token', oldToken], env);
-  t.not(stale.code, 0, 'the old token is refused');
-  t.match(stale.stderr, /gateway token mismatch/);
-  t.equal(fs.statSync(configPath).mode & 0o777, 0o600, 'the config stays 0600');
-  t.equal(up.child.exitCode, null, 'up is still running');
-});
+    const stale = await cli(['nodes', 'list', '--json', '--url', info.url, '--token', oldToken], env);
+    t.not(stale.code, 0, 'the old token is refused');
+    t.match(stale.stderr, /gateway token mismatch/);
+    t.equal(fs.statSync(configPath).mode & 0o777, 0o600, 'the config stays 0600');
+    t.equal(up.child.exitCode, null, 'up is still running');
+  },
+);
 
 t.test('up --node-process child: the child node (secret in its env) is restarted with the rotated token', async (t) => {
   const { stateDir, env } = isolatedEnv(t);
@@ -122,11 +173,18 @@ t.test('up --node-process child: the child node (secret in its env) is restarted
   config.gateway.auth.token = NEW_TOKEN;
   writeFileAtomic(configPath, JSON.stringify(config, null, 2));
 
-  await up.until((_o, err) => err.includes('[up] node: restarted (the Gateway auth changed)'), 'the child node restarted', 90_000);
+  await up.until(
+    (_o, err) => err.includes('[up] node: restarted (the Gateway auth changed)'),
+    'the child node restarted',
+    90_000,
+  );
   const list = await cli(['nodes', 'list', '--json', '--url', info.url], env);
   t.equal(list.code, 0, `nodes list with the new token (stderr: ${list.stderr})`);
   const nodes = (JSON.parse(list.stdout) as { nodes: Array<{ nodeId: string; connected: boolean }> }).nodes;
-  t.ok(nodes.some((n) => n.nodeId === info.nodeId && n.connected), 'the same node is connected with the new token');
+  t.ok(
+    nodes.some((n) => n.nodeId === info.nodeId && n.connected),
+    'the same node is connected with the new token',
+  );
   t.notOk(up.stderr().includes(NEW_TOKEN), 'no secret in the log');
 });
 
@@ -134,7 +192,10 @@ t.test('up: a token from the environment is reported as fixed for the run', asyn
   const { env } = isolatedEnv(t);
   const up = startUp(t, { ...env, OPENCLAW_GATEWAY_TOKEN: 'env-token-0123456789' }, []);
   await up.until((out) => out.includes('  state '), 'the ready text');
-  t.match(up.stdout(), /\n {2}auth {7}token: \$OPENCLAW_GATEWAY_TOKEN\n {2}rotation {3}fixed for this run: env\/option secrets are not reloaded \(restart to change\)\n/);
+  t.match(
+    up.stdout(),
+    /\n {2}auth {7}token: \$OPENCLAW_GATEWAY_TOKEN\n {2}rotation {3}fixed for this run: env\/option secrets are not reloaded \(restart to change\)\n/,
+  );
   t.notOk(up.stdout().includes('env-token-0123456789'), 'the secret is not printed');
 });
 
@@ -151,7 +212,10 @@ t.test('node run: a node host whose token comes from openclaw.json follows the r
   t.ok(nodeId, 'registered with the first token');
 
   writeFileAtomic(configPath, JSON.stringify({ gateway: { auth: { token: NEW_TOKEN } } }));
-  await node.until((_o, err) => err.includes('disconnected from the Gateway (4001 gateway auth changed); reconnecting'), 'the node saw 4001');
+  await node.until(
+    (_o, err) => err.includes('disconnected from the Gateway (4001 gateway auth changed); reconnecting'),
+    'the node saw 4001',
+  );
   await node.until((_o, err) => count(err, 'connected to ') >= 2, 'the node rejoined');
   await gw.nodes.waitFor(nodeId!, 60_000);
   t.equal(gw.nodes.get(nodeId!)?.nodeId, nodeId, 'connected again, with the token re-read from openclaw.json');

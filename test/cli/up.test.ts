@@ -25,10 +25,19 @@ interface UpInfo {
   startupMs: number;
 }
 
-function startUp(env: NodeJS.ProcessEnv, args: string[] = []): { child: ChildProcess; info: Promise<UpInfo>; stderr: () => string } {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'lib/cli/main.ts', 'up', '--port', '0', '--json', ...args], { cwd: repo, env, stdio: ['ignore', 'pipe', 'pipe'] });
+function startUp(
+  env: NodeJS.ProcessEnv,
+  args: string[] = [],
+): { child: ChildProcess; info: Promise<UpInfo>; stderr: () => string } {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'lib/cli/main.ts', 'up', '--port', '0', '--json', ...args],
+    { cwd: repo, env, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let stderr = '';
-  child.stderr!.on('data', (c: Buffer) => { stderr += c.toString(); });
+  child.stderr!.on('data', (c: Buffer) => {
+    stderr += c.toString();
+  });
   const info = new Promise<UpInfo>((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (c: Buffer) => {
@@ -48,11 +57,19 @@ function writePolicy(stateDir: string, policy: Record<string, unknown>): void {
 }
 
 /** A temp state dir and an environment that points `up` at it (no inherited token, runtime dir or exec-host mode). */
-function isolatedEnv(t: { teardown(fn: () => void): void }, prefix: string): { root: string; stateDir: string; env: NodeJS.ProcessEnv } {
+function isolatedEnv(
+  t: { teardown(fn: () => void): void },
+  prefix: string,
+): { root: string; stateDir: string; env: NodeJS.ProcessEnv } {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   t.teardown(() => fs.rmSync(root, { recursive: true, force: true }));
   const stateDir = path.join(root, 'state');
-  const env: NodeJS.ProcessEnv = { ...process.env, OPENCLAW_STATE_DIR: stateDir, OPENCLAW_NODE_EXEC_HOST: '', XDG_RUNTIME_DIR: '' };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    OPENCLAW_STATE_DIR: stateDir,
+    OPENCLAW_NODE_EXEC_HOST: '',
+    XDG_RUNTIME_DIR: '',
+  };
   delete env.OPENCLAW_GATEWAY_TOKEN;
   return { root, stateDir, env };
 }
@@ -60,34 +77,58 @@ function isolatedEnv(t: { teardown(fn: () => void): void }, prefix: string): { r
 t.test('up: start, run end to end, exit codes, approvals through the Gateway, clean shutdown', async (t) => {
   const { root, stateDir, env } = isolatedEnv(t, 'oc-up-');
   const up = startUp(env);
-  t.teardown(() => { if (up.child.exitCode === null) up.child.kill('SIGKILL'); });
+  t.teardown(() => {
+    if (up.child.exitCode === null) up.child.kill('SIGKILL');
+  });
   const info = await up.info;
   t.equal(info.ready, true);
   t.match(info.url, /^ws:\/\/127\.0\.0\.1:\d+/);
   t.match(info.nodeId, /^[0-9a-f]{64}$/);
   t.equal(info.token.source, 'generated', 'zero config: a token is generated');
-  t.equal(info.token.location, `${path.join(stateDir, 'openclaw.json')} (gateway.auth.token)`, 'says where the token is');
+  t.equal(
+    info.token.location,
+    `${path.join(stateDir, 'openclaw.json')} (gateway.auth.token)`,
+    'says where the token is',
+  );
   t.equal(fs.statSync(path.join(stateDir, 'openclaw.json')).mode & 0o777, 0o600);
   t.ok(fs.lstatSync(info.execSocket).isSocket(), 'exec host socket is up');
   const url = ['--url', info.url];
 
   const list = await cli(['nodes', 'list', '--json', ...url], env);
   t.equal(list.code, 0, 'nodes list exits 0');
-  const nodes = (JSON.parse(list.stdout) as { nodes: Array<{ nodeId: string; connected: boolean; commands: string[] }> }).nodes;
-  t.ok(nodes.some((n) => n.nodeId === info.nodeId && n.connected && n.commands.includes('system.run')), 'its own node is connected with its commands approved');
+  const nodes = (
+    JSON.parse(list.stdout) as { nodes: Array<{ nodeId: string; connected: boolean; commands: string[] }> }
+  ).nodes;
+  t.ok(
+    nodes.some((n) => n.nodeId === info.nodeId && n.connected && n.commands.includes('system.run')),
+    'its own node is connected with its commands approved',
+  );
 
   const deniedByDefault = await cli(['run', '--node', info.nodeId, ...url, '--', '/bin/echo', 'hi'], env);
   t.equal(deniedByDefault.code, 4, 'default policy denies: exit 4');
   t.match(deniedByDefault.stderr, 'SYSTEM_RUN_DISABLED: security=deny');
 
-  writePolicy(stateDir, { defaults: { security: 'allowlist', ask: 'off', askFallback: 'deny' }, agents: { main: { allowlist: [{ pattern: '/bin/echo' }, { pattern: '/bin/sh' }] } } });
+  writePolicy(stateDir, {
+    defaults: { security: 'allowlist', ask: 'off', askFallback: 'deny' },
+    agents: { main: { allowlist: [{ pattern: '/bin/echo' }, { pattern: '/bin/sh' }] } },
+  });
   const hi = await cli(['run', '--node', info.nodeId, ...url, '--', '/bin/echo', 'hi'], env);
   t.same([hi.code, hi.stdout], [0, 'hi\n'], 'run -- /bin/echo hi prints hi and exits 0');
-  const exit7 = await cli(['run', '--node', info.nodeId.slice(0, 10), ...url, '--', '/bin/sh', '-c', 'echo oops >&2; exit 7'], env);
+  const exit7 = await cli(
+    ['run', '--node', info.nodeId.slice(0, 10), ...url, '--', '/bin/sh', '-c', 'echo oops >&2; exit 7'],
+    env,
+  );
   t.same([exit7.code, exit7.stderr], [7, 'oops\n'], 'exit code and stderr of the command');
   const json = await cli(['run', '--json', '--node', info.nodeId, ...url, '--', '/bin/echo', 'j'], env);
-  t.same(JSON.parse(json.stdout), { exitCode: 0, timedOut: false, success: true, stdout: 'j\n', stderr: '', error: null }, '--json prints the result object');
-  const which = await cli(['invoke', '--node', info.nodeId, '--command', 'system.which', '--params', '{"bins":["sh"]}', ...url], env);
+  t.same(
+    JSON.parse(json.stdout),
+    { exitCode: 0, timedOut: false, success: true, stdout: 'j\n', stderr: '', error: null },
+    '--json prints the result object',
+  );
+  const which = await cli(
+    ['invoke', '--node', info.nodeId, '--command', 'system.which', '--params', '{"bins":["sh"]}', ...url],
+    env,
+  );
   t.equal(which.code, 0);
   t.match(JSON.parse(which.stdout), { bins: { sh: /\/sh$/ } }, 'invoke prints the payload');
   const unknownNode = await cli(['run', '--node', 'no-such-node', ...url, '--', '/bin/echo'], env);
@@ -95,15 +136,24 @@ t.test('up: start, run end to end, exit codes, approvals through the Gateway, cl
   t.match(unknownNode.stderr, 'ERR_NODE_NOT_FOUND');
   const usage = await cli(['run', '--node', info.nodeId, ...url], env);
   t.equal(usage.code, 2, 'usage error exits 2');
-  const badParams = await cli(['invoke', '--node', info.nodeId, '--command', 'system.which', '--params', '{nope', ...url], env);
+  const badParams = await cli(
+    ['invoke', '--node', info.nodeId, '--command', 'system.which', '--params', '{nope', ...url],
+    env,
+  );
   t.equal(badParams.code, 2);
   const badToken = await cli(['nodes', 'list', ...url, '--token', 'wrong-token'], env);
   t.equal(badToken.code, 1, 'wrong token: exit 1');
   t.match(badToken.stderr, /INVALID_REQUEST|unauthorized|token/i);
 
   // ask=always: the node host forwards to the app, whose prompt goes to the Gateway's operators.
-  writePolicy(stateDir, { defaults: { security: 'allowlist', ask: 'always', askFallback: 'deny' }, agents: { main: { allowlist: [] } } });
-  for (const [decision, expectedCode] of [['approve', 0], ['deny', 4]] as const) {
+  writePolicy(stateDir, {
+    defaults: { security: 'allowlist', ask: 'always', askFallback: 'deny' },
+    agents: { main: { allowlist: [] } },
+  });
+  for (const [decision, expectedCode] of [
+    ['approve', 0],
+    ['deny', 4],
+  ] as const) {
     const running = cli(['run', '--node', info.nodeId, ...url, '--', '/bin/echo', `via-${decision}`], env);
     let id: string | undefined;
     const pendingCodes = new Set<number | null>();
@@ -111,19 +161,30 @@ t.test('up: start, run end to end, exit codes, approvals through the Gateway, cl
     while (!id && Date.now() < deadline) {
       const pending = await cli(['approvals', 'pending', '--json', ...url], env);
       pendingCodes.add(pending.code);
-      const approvals = (JSON.parse(pending.stdout) as { approvals: Array<{ id: string; request: Record<string, unknown> }> }).approvals;
+      const approvals = (
+        JSON.parse(pending.stdout) as { approvals: Array<{ id: string; request: Record<string, unknown> }> }
+      ).approvals;
       id = approvals.find((a) => JSON.stringify(a.request).includes(`via-${decision}`))?.id;
     }
     // One assertion however many polls it took, so the assertion count does not depend on timing.
     t.same([...pendingCodes], [0], 'approvals pending exits 0');
     t.ok(id, `the prompt is listed by approvals pending (${decision})`);
-    t.match(up.stderr(), `approval ${id} waiting for: /bin/echo via-${decision}`, 'up tells its terminal an approval waits');
+    t.match(
+      up.stderr(),
+      `approval ${id} waiting for: /bin/echo via-${decision}`,
+      'up tells its terminal an approval waits',
+    );
     const resolved = await cli(['approvals', decision, id!, ...url], env);
     t.equal(resolved.code, 0, `approvals ${decision} exits 0`);
     const ran = await running;
     t.equal(ran.code, expectedCode, `run after ${decision}: exit ${expectedCode}`);
     if (decision === 'approve') t.equal(ran.stdout, 'via-approve\n');
-    else t.match(ran.stderr, /^openclaw-ipc run: denied: SYSTEM_RUN_DENIED: user denied$/m, 'the code the Gateway prefixes is shown once');
+    else
+      t.match(
+        ran.stderr,
+        /^openclaw-ipc run: denied: SYSTEM_RUN_DENIED: user denied$/m,
+        'the code the Gateway prefixes is shown once',
+      );
   }
 
   // A second stack on the same port is refused clearly.
@@ -143,9 +204,16 @@ t.test('up: start, run end to end, exit codes, approvals through the Gateway, cl
 t.test('up --node-process child: the node host runs as a child, serves runs, and is stopped with up', async (t) => {
   const { stateDir, env } = isolatedEnv(t, 'oc-upchild-');
   const up = startUp(env, ['--node-process', 'child', '--no-bridge']);
-  t.teardown(() => { if (up.child.exitCode === null) up.child.kill('SIGKILL'); });
+  t.teardown(() => {
+    if (up.child.exitCode === null) up.child.kill('SIGKILL');
+  });
   const info = await up.info;
-  const kids = fs.readFileSync(`/proc/${up.child.pid}/task/${up.child.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  const kids = fs
+    .readFileSync(`/proc/${up.child.pid}/task/${up.child.pid}/children`, 'utf8')
+    .trim()
+    .split(/\s+/)
+    .filter(Boolean)
+    .map(Number);
   t.equal(kids.length, 1, 'one child process: the node host');
   writePolicy(stateDir, { defaults: { security: 'full', ask: 'off' } });
   const hi = await cli(['run', '--node', info.nodeId, '--url', info.url, '--', '/bin/echo', 'from-child'], env);

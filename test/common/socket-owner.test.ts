@@ -19,17 +19,33 @@ t.test('socket files', async (t) => {
 
   for (const follow of [false, true]) {
     t.same(inspectSocketFile(sock, uid, { followSymlinks: follow }), { ok: true }, `own socket (follow=${follow})`);
-    t.match(inspectSocketFile(path.join(dir, 'nope'), uid, { followSymlinks: follow }), { ok: false, problem: 'missing', error: { code: 'ENOENT' } });
+    t.match(inspectSocketFile(path.join(dir, 'nope'), uid, { followSymlinks: follow }), {
+      ok: false,
+      problem: 'missing',
+      error: { code: 'ENOENT' },
+    });
     t.match(inspectSocketFile(sock, uid + 1, { followSymlinks: follow }), { ok: false, problem: 'owner', uid });
   }
   const plain = path.join(dir, 'plain');
   fs.writeFileSync(plain, '');
-  t.same(inspectSocketFile(plain, uid, { followSymlinks: false }), { ok: false, problem: 'not-socket', symlink: false });
+  t.same(inspectSocketFile(plain, uid, { followSymlinks: false }), {
+    ok: false,
+    problem: 'not-socket',
+    symlink: false,
+  });
 
   const link = path.join(dir, 'link.sock');
   fs.symlinkSync(sock, link);
-  t.same(inspectSocketFile(link, uid, { followSymlinks: false }), { ok: false, problem: 'not-socket', symlink: true }, 'symlink refused when not following');
-  t.same(inspectSocketFile(link, uid, { followSymlinks: true }), { ok: true }, 'symlink to our socket accepted when following');
+  t.same(
+    inspectSocketFile(link, uid, { followSymlinks: false }),
+    { ok: false, problem: 'not-socket', symlink: true },
+    'symlink refused when not following',
+  );
+  t.same(
+    inspectSocketFile(link, uid, { followSymlinks: true }),
+    { ok: true },
+    'symlink to our socket accepted when following',
+  );
   const dangling = path.join(dir, 'dangling.sock');
   fs.symlinkSync(path.join(dir, 'gone'), dangling);
   t.match(inspectSocketFile(dangling, uid, { followSymlinks: true }), { ok: false, problem: 'missing' });
@@ -40,16 +56,32 @@ t.test('socket files', async (t) => {
     fs.chownSync(foreignTarget, 65534, 65534);
     const toForeign = path.join(dir, 'to-foreign');
     fs.symlinkSync(foreignTarget, toForeign);
-    t.same(inspectSocketFile(toForeign, uid, { followSymlinks: true }), { ok: false, problem: 'owner', uid: 65534 }, 'our link to a foreign target refused');
+    t.same(
+      inspectSocketFile(toForeign, uid, { followSymlinks: true }),
+      { ok: false, problem: 'owner', uid: 65534 },
+      'our link to a foreign target refused',
+    );
     fs.lchownSync(link, 65534, 65534);
-    t.same(inspectSocketFile(link, uid, { followSymlinks: true }), { ok: false, problem: 'owner', uid: 65534 }, 'a foreign link to our socket refused');
+    t.same(
+      inspectSocketFile(link, uid, { followSymlinks: true }),
+      { ok: false, problem: 'owner', uid: 65534 },
+      'a foreign link to our socket refused',
+    );
   }
 
   const client = net.connect(sock);
   await new Promise<void>((r) => client.once('connect', () => r()));
   t.same(inspectServerUid(client, uid), { ok: true }, 'server runs as us');
-  t.same(inspectServerUid(client, uid + 1), { ok: false, problem: 'uid', uid }, 'wrong expected uid reported with the real one');
+  t.same(
+    inspectServerUid(client, uid + 1),
+    { ok: false, problem: 'uid', uid },
+    'wrong expected uid reported with the real one',
+  );
   client.destroy();
   const unconnected = new net.Socket();
-  t.match(inspectServerUid(unconnected, uid), { ok: false, problem: 'unverifiable' }, 'no fd: unverifiable, not a throw');
+  t.match(
+    inspectServerUid(unconnected, uid),
+    { ok: false, problem: 'unverifiable' },
+    'no fd: unverifiable, not a throw',
+  );
 });

@@ -3,7 +3,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import { MAX_APPROVALS_FILE_BYTES, addAllowlistPattern, ensureApprovals, readApprovals, updateApprovals } from '../../lib/exec-host/approvals-file.js';
+import {
+  MAX_APPROVALS_FILE_BYTES,
+  addAllowlistPattern,
+  ensureApprovals,
+  readApprovals,
+  updateApprovals,
+} from '../../lib/exec-host/approvals-file.js';
 
 function tmp(t: { teardown(fn: () => void): void }): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocipc-af-'));
@@ -31,7 +37,8 @@ t.test('created under umask 000 with mode 0600, a 32-char token and the socket p
 t.test('a complete file written by another install is left byte-for-byte alone', async (t) => {
   const dir = tmp(t);
   const file = path.join(dir, 'exec-approvals.json');
-  const text = '{"version":1,"socket":{"path":"~/.openclaw/exec-approvals.sock","token":"abc"},"futureField":{"x":[1,2]},"agents":{"main":{"allowlist":[{"id":"0faa6a5a-add1-48f2-a1aa-9ad5a5b2d483","pattern":"/usr/bin/echo"}]}}}';
+  const text =
+    '{"version":1,"socket":{"path":"~/.openclaw/exec-approvals.sock","token":"abc"},"futureField":{"x":[1,2]},"agents":{"main":{"allowlist":[{"id":"0faa6a5a-add1-48f2-a1aa-9ad5a5b2d483","pattern":"/usr/bin/echo"}]}}}';
   fs.writeFileSync(file, text, { mode: 0o600 });
   ensureApprovals(file, '/unused');
   t.equal(fs.readFileSync(file, 'utf8'), text);
@@ -40,11 +47,35 @@ t.test('a complete file written by another install is left byte-for-byte alone',
 t.test('unknown fields survive a rewrite; string entries and missing ids are normalised', async (t) => {
   const dir = tmp(t);
   const file = path.join(dir, 'exec-approvals.json');
-  fs.writeFileSync(file, JSON.stringify({
-    version: 1, extra: { keep: true }, socket: { token: 'tok', custom: 1 },
-    agents: { main: { security: 'allowlist', note: 'hi', allowlist: ['/usr/bin/uname', { pattern: '/bin/ls', argPattern: 'x', source: 'allow-always', commandText: 'ls', lastUsedAt: 5, mystery: 'y' }] } },
-  }), { mode: 0o600 });
-  updateApprovals(file, (d) => { addAllowlistPattern(d, 'main', '/usr/bin/id'); });
+  fs.writeFileSync(
+    file,
+    JSON.stringify({
+      version: 1,
+      extra: { keep: true },
+      socket: { token: 'tok', custom: 1 },
+      agents: {
+        main: {
+          security: 'allowlist',
+          note: 'hi',
+          allowlist: [
+            '/usr/bin/uname',
+            {
+              pattern: '/bin/ls',
+              argPattern: 'x',
+              source: 'allow-always',
+              commandText: 'ls',
+              lastUsedAt: 5,
+              mystery: 'y',
+            },
+          ],
+        },
+      },
+    }),
+    { mode: 0o600 },
+  );
+  updateApprovals(file, (d) => {
+    addAllowlistPattern(d, 'main', '/usr/bin/id');
+  });
   const after = readApprovals(file)!;
   t.same(after.extra, { keep: true });
   t.equal(after.socket?.custom, 1);

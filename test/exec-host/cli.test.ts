@@ -13,7 +13,11 @@ t.setTimeout(180_000);
 const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../lib/cli/main.ts');
 
 function cli(args: string[], env: Record<string, string>): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', MAIN, ...args], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', MAIN, ...args], {
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -27,10 +31,15 @@ t.test('app / exec / approvals end to end', async (t) => {
   t.equal(allow.code, 0);
   const entryId = (JSON.parse(allow.stdout) as { entry: { id: string } }).entry.id;
 
-  const app = spawn(process.execPath, ['--import', 'tsx', MAIN, 'app', '--no-prompt'], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const app = spawn(process.execPath, ['--import', 'tsx', MAIN, 'app', '--no-prompt'], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let appErr = '';
   const appExit = new Promise<number | null>((resolve) => app.on('exit', (code) => resolve(code)));
-  t.teardown(() => { if (app.exitCode === null) app.kill('SIGKILL'); });
+  t.teardown(() => {
+    if (app.exitCode === null) app.kill('SIGKILL');
+  });
   await new Promise<void>((resolve, reject) => {
     app.stderr.on('data', (c: Buffer) => {
       appErr += c.toString();
@@ -54,12 +63,15 @@ t.test('app / exec / approvals end to end', async (t) => {
   t.equal(denied.code, 4, 'allowlist miss → exit 4');
   t.match(denied.stderr, /SYSTEM_RUN_DENIED: allowlist miss/);
   t.equal(cli(['approvals', 'set', '--security', 'full'], env).code, 0);
-  t.equal(cli(['exec', '--', 'sh', '-c', 'exit 7'], env).code, 7, 'the command\'s exit code');
+  t.equal(cli(['exec', '--', 'sh', '-c', 'exit 7'], env).code, 7, "the command's exit code");
   const timedOut = cli(['exec', '--timeout', '300', '--', 'sleep', '20'], env);
   t.equal(timedOut.code, 124);
   t.match(timedOut.stderr, /timeout/);
 
-  const show = JSON.parse(cli(['approvals', 'show', '--json'], env).stdout) as { config: { socket: { token: string } }; effective: { security: string; allowlist: { id: string; lastUsedCommand?: string }[] } };
+  const show = JSON.parse(cli(['approvals', 'show', '--json'], env).stdout) as {
+    config: { socket: { token: string } };
+    effective: { security: string; allowlist: { id: string; lastUsedCommand?: string }[] };
+  };
   t.equal(show.effective.security, 'full');
   t.match(show.config.socket.token, /^<redacted:32>$/, 'token never printed');
   t.equal(show.effective.allowlist[0].lastUsedCommand, 'echo -n x', 'lastUsed written back (last allowlisted run)');

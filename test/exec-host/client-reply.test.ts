@@ -13,7 +13,9 @@ async function replyingServer(t: Teardown, answer: (id: string) => unknown): Pro
   const server = net.createServer((socket) => {
     let buf = '';
     socket.setEncoding('utf8');
-    socket.on('error', () => { /* client gone */ });
+    socket.on('error', () => {
+      /* client gone */
+    });
     socket.on('data', (chunk: string) => {
       buf += chunk;
       const nl = buf.indexOf('\n');

@@ -45,7 +45,10 @@ t.test('untrusted JSON', async (t) => {
   t.same(parseUntrustedJson(encodeLine({ a: [1] }).trim()), { a: [1] });
   t.throws(() => parseUntrustedJson('['.repeat(10_000)), { code: 'ERR_JSON_TOO_DEEP' });
   t.throws(() => parseUntrustedJson('{'), { code: 'ERR_JSON_INVALID' });
-  const o = parseUntrustedJson('{"__proto__":{"polluted":1},"x":{"constructor":{"prototype":{"p":1}}}}') as Record<string, unknown>;
+  const o = parseUntrustedJson('{"__proto__":{"polluted":1},"x":{"constructor":{"prototype":{"p":1}}}}') as Record<
+    string,
+    unknown
+  >;
   t.equal(Object.hasOwn(o, '__proto__'), false);
   t.equal(({} as Record<string, unknown>).polluted, undefined);
   t.same(o.x, {});
@@ -56,7 +59,11 @@ t.test('duplicate keys are rejected, escapes normalised, no false positives', as
   t.throws(() => parseUntrustedJson('{"a":1,"\\u0061":2}'), { code: 'ERR_JSON_DUPLICATE_KEY' });
   t.throws(() => parseUntrustedJson('{"x":{"k":1,"k":2}}'), { code: 'ERR_JSON_DUPLICATE_KEY' });
   t.same(parseUntrustedJson('[{"k":1},{"k":2}]'), [{ k: 1 }, { k: 2 }]);
-  t.same(parseUntrustedJson('{"k":{"k":"k"},"j":["k","k"],"s":"a\\"k\\":"}'), { k: { k: 'k' }, j: ['k', 'k'], s: 'a"k":' });
+  t.same(parseUntrustedJson('{"k":{"k":"k"},"j":["k","k"],"s":"a\\"k\\":"}'), {
+    k: { k: 'k' },
+    j: ['k', 'k'],
+    s: 'a"k":',
+  });
 });
 
 t.test('strict UTF-8 lines', async (t) => {

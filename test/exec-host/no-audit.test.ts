@@ -11,7 +11,11 @@ t.test('auditLog: false still serves (and checks) our uid', async (t) => {
   const opts = { socketPath: host.socketPath, token };
   for (let i = 0; i < 3; i++) {
     const reply = await execViaSocket({ command: ['echo', `n${i}`] }, opts);
-    t.match(reply, { type: 'exec-res', ok: true, payload: { exitCode: 0, success: true, stdout: `n${i}\n` } }, `run ${i}`);
+    t.match(
+      reply,
+      { type: 'exec-res', ok: true, payload: { exitCode: 0, success: true, stdout: `n${i}\n` } },
+      `run ${i}`,
+    );
   }
   t.equal(host.stats.rejectedPeers, 0, 'our uid is never rejected');
   t.equal(host.stats.executed, 3);

@@ -6,7 +6,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const dir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../lib/exec-host');
-const allowed = new Map([['audit-log.ts', 'audit record only'], ['socket-setup.ts', 'lock holder liveness only']]);
+const allowed = new Map([
+  ['audit-log.ts', 'audit record only'],
+  ['socket-setup.ts', 'lock holder liveness only'],
+]);
 
 t.test('no /proc/<pid> or LOCAL_PEERPID outside the audit and lock modules', async (t) => {
   const files = fs.readdirSync(dir).filter((f) => f.endsWith('.ts'));
@@ -26,11 +29,17 @@ t.test('the same holds for every other module that authorises a local peer or a 
   const libDir = path.resolve(dir, '..');
   for (const area of ['bridge', 'node-host', 'gateway', 'client', 'common']) {
     const areaDir = path.join(libDir, area);
-    const files = fs.readdirSync(areaDir, { recursive: true }).map(String).filter((f) => f.endsWith('.ts'));
+    const files = fs
+      .readdirSync(areaDir, { recursive: true })
+      .map(String)
+      .filter((f) => f.endsWith('.ts'));
     t.ok(files.length > 0, `lib/${area} has sources`);
     for (const file of files) {
       const text = fs.readFileSync(path.join(areaDir, file), 'utf8');
-      t.notOk(/\/proc\/\$\{|\/proc\/'\s*\+|LOCAL_PEERPID|peerPid/.test(text), `lib/${area}/${file} does not derive identity from a pid`);
+      t.notOk(
+        /\/proc\/\$\{|\/proc\/'\s*\+|LOCAL_PEERPID|peerPid/.test(text),
+        `lib/${area}/${file} does not derive identity from a pid`,
+      );
     }
   }
 });

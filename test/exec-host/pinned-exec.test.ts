@@ -31,16 +31,20 @@ function echoThenFalse(dir: string): { prog: string; swap: () => void } {
   };
 }
 
-t.test('nativeSpawn execFd runs the open file, not what is at the path now', { skip: !linux && 'Linux only' }, async (t) => {
-  const { prog, swap } = echoThenFalse(scratch(t));
-  const fd = fs.openSync(prog, 'r');
-  t.teardown(() => fs.closeSync(fd));
-  swap();
-  const pinned = await nativeSpawn({ file: prog, execFd: fd, argv: ['prog', 'checked'], env });
-  t.same([pinned.exitCode, pinned.stdout.toString()], [0, 'checked\n'], 'the checked echo ran');
-  const byPath = await nativeSpawn({ file: prog, argv: ['prog', 'checked'], env });
-  t.same([byPath.exitCode, byPath.stdout.toString()], [1, ''], 'by path, the swapped-in false runs');
-});
+t.test(
+  'nativeSpawn execFd runs the open file, not what is at the path now',
+  { skip: !linux && 'Linux only' },
+  async (t) => {
+    const { prog, swap } = echoThenFalse(scratch(t));
+    const fd = fs.openSync(prog, 'r');
+    t.teardown(() => fs.closeSync(fd));
+    swap();
+    const pinned = await nativeSpawn({ file: prog, execFd: fd, argv: ['prog', 'checked'], env });
+    t.same([pinned.exitCode, pinned.stdout.toString()], [0, 'checked\n'], 'the checked echo ran');
+    const byPath = await nativeSpawn({ file: prog, argv: ['prog', 'checked'], env });
+    t.same([byPath.exitCode, byPath.stdout.toString()], [1, ''], 'by path, the swapped-in false runs');
+  },
+);
 
 t.test('the exec fd never reaches the program', { skip: !linux && 'Linux only' }, async (t) => {
   const fd = fs.openSync('/bin/sh', 'r');
@@ -51,7 +55,10 @@ t.test('the exec fd never reaches the program', { skip: !linux && 'Linux only' }
   t.equal(r.exitCode, 0);
   t.ok(fds.includes(0) && fds.includes(1) && fds.includes(2), 'stdio is there');
   t.notOk(fds.includes(fd), `fd ${fd} was closed by the exec`);
-  t.ok(fds.every((n) => n <= 2 || n >= 10), `nothing else leaked: ${fds.join(' ')}`);
+  t.ok(
+    fds.every((n) => n <= 2 || n >= 10),
+    `nothing else leaked: ${fds.join(' ')}`,
+  );
 });
 
 t.test('bad exec fds are typed errors', { skip: !linux && 'Linux only' }, async (t) => {
@@ -59,10 +66,18 @@ t.test('bad exec fds are typed errors', { skip: !linux && 'Linux only' }, async 
   t.throws(() => nativeSpawn({ file: '/bin/true', execFd: 3.5, argv: ['true'], env }), TypeError);
   const fd = fs.openSync('/bin/true', 'r');
   fs.closeSync(fd);
-  await t.rejects(nativeSpawn({ file: '/bin/true', execFd: fd, argv: ['true'], env }), { constructor: SpawnError, code: 'EBADF' }, 'a closed fd');
+  await t.rejects(
+    nativeSpawn({ file: '/bin/true', execFd: fd, argv: ['true'], env }),
+    { constructor: SpawnError, code: 'EBADF' },
+    'a closed fd',
+  );
   const dirFd = fs.openSync('/', 'r');
   t.teardown(() => fs.closeSync(dirFd));
-  await t.rejects(nativeSpawn({ file: '/', execFd: dirFd, argv: ['x'], env }), { constructor: SpawnError, code: 'EACCES' }, 'a directory cannot be executed');
+  await t.rejects(
+    nativeSpawn({ file: '/', execFd: dirFd, argv: ['x'], env }),
+    { constructor: SpawnError, code: 'EACCES' },
+    'a directory cannot be executed',
+  );
 });
 
 t.test('openPinnedExecutable: identity re-checked on the open descriptor', async (t) => {
@@ -107,16 +122,20 @@ t.test('#! scripts run by path (their interpreter cannot read a closed /dev/fd/N
 });
 
 for (const backend of ['native', 'child-process'] as RunnerBackend[]) {
-  t.test(`runCommand (${backend}) with a pin runs the checked file; close() releases the fd`, { skip: !linux && 'Linux only' }, async (t) => {
-    const { prog, swap } = echoThenFalse(scratch(t));
-    const pin = openPinnedExecutable(prog, fileIdentity(prog))!;
-    const fd = pin.execFd!;
-    swap();
-    const r = await runCommand({ file: prog, execFd: pin.execFd, argv: ['prog', 'pinned'], env, backend });
-    t.same([r.exitCode, r.stdout], [0, 'pinned\n'], 'the checked binary ran');
-    t.ok(fs.fstatSync(fd).isFile(), 'the caller owns the fd until close()');
-    pin.close();
-    // Checked synchronously after close(), before anything (even a readdir) can reuse the number.
-    t.throws(() => fs.fstatSync(fd), { code: 'EBADF' }, 'closed');
-  });
+  t.test(
+    `runCommand (${backend}) with a pin runs the checked file; close() releases the fd`,
+    { skip: !linux && 'Linux only' },
+    async (t) => {
+      const { prog, swap } = echoThenFalse(scratch(t));
+      const pin = openPinnedExecutable(prog, fileIdentity(prog))!;
+      const fd = pin.execFd!;
+      swap();
+      const r = await runCommand({ file: prog, execFd: pin.execFd, argv: ['prog', 'pinned'], env, backend });
+      t.same([r.exitCode, r.stdout], [0, 'pinned\n'], 'the checked binary ran');
+      t.ok(fs.fstatSync(fd).isFile(), 'the caller owns the fd until close()');
+      pin.close();
+      // Checked synchronously after close(), before anything (even a readdir) can reuse the number.
+      t.throws(() => fs.fstatSync(fd), { code: 'EBADF' }, 'closed');
+    },
+  );
 }

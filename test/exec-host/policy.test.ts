@@ -5,13 +5,25 @@ import path from 'node:path';
 
 import type { ApprovalsFile } from '../../lib/exec-host/approvals-file.js';
 import { buildChildEnv, validateEnvOverrides } from '../../lib/exec-host/env.js';
-import { applyDecision, canonicalCommandText, evaluateSystemRun, globToRegExp, rawCommandMatches, resolveEffectivePolicy } from '../../lib/exec-host/policy.js';
+import {
+  applyDecision,
+  canonicalCommandText,
+  evaluateSystemRun,
+  globToRegExp,
+  rawCommandMatches,
+  resolveEffectivePolicy,
+} from '../../lib/exec-host/policy.js';
 
 const TRUE = fs.realpathSync('/bin/true');
 const SH = fs.realpathSync('/bin/sh');
 
 function allowlistFile(patterns: string[], extra: Partial<ApprovalsFile> = {}): ApprovalsFile {
-  return { version: 1, defaults: { security: 'allowlist', ask: 'off', askFallback: 'deny' }, agents: { main: { allowlist: patterns.map((pattern) => ({ pattern })) } }, ...extra };
+  return {
+    version: 1,
+    defaults: { security: 'allowlist', ask: 'off', askFallback: 'deny' },
+    agents: { main: { allowlist: patterns.map((pattern) => ({ pattern })) } },
+    ...extra,
+  };
 }
 
 t.test('no policy → fail closed (deny / on-miss / deny)', async (t) => {
@@ -33,9 +45,16 @@ t.test('precedence: agents.<id> > agents.* > defaults, per field; allowlist = * 
     },
   };
   t.match(resolveEffectivePolicy(file, 'ops'), { security: 'allowlist', ask: 'off', askFallback: 'full' });
-  t.same(resolveEffectivePolicy(file, 'ops').allowlist.map((a) => a.entry.pattern), ['/a', '/b']);
+  t.same(
+    resolveEffectivePolicy(file, 'ops').allowlist.map((a) => a.entry.pattern),
+    ['/a', '/b'],
+  );
   t.match(resolveEffectivePolicy(file, 'other'), { security: 'full', ask: 'off' });
-  t.match(resolveEffectivePolicy(file), { agentId: 'main', security: 'deny' }, 'legacy agents.default merges into main');
+  t.match(
+    resolveEffectivePolicy(file),
+    { agentId: 'main', security: 'deny' },
+    'legacy agents.default merges into main',
+  );
 });
 
 t.test('glob semantics', async (t) => {
@@ -73,7 +92,11 @@ t.test('allowlist tricks do not pass', async (t) => {
     t.equal(e.outcome, 'deny', `${JSON.stringify(command)} denied`);
     t.not(e.plan?.file, TRUE);
   };
-  t.equal(evaluateSystemRun({ command: [path.join(allowed, 'tool')] }, file).outcome, 'allow', 'control: the allowlisted tool passes');
+  t.equal(
+    evaluateSystemRun({ command: [path.join(allowed, 'tool')] }, file).outcome,
+    'allow',
+    'control: the allowlisted tool passes',
+  );
   miss([`${allowed}/../evil`]);
   fs.symlinkSync(SH, path.join(allowed, 'sh'));
   miss([path.join(allowed, 'sh'), '-c', 'id']);
@@ -85,11 +108,17 @@ t.test('allowlist tricks do not pass', async (t) => {
   fs.writeFileSync(path.join(hostile, 'true'), '#!/bin/sh\ntouch pwned\n', { mode: 0o755 });
   const bare = evaluateSystemRun({ command: ['true'], cwd: hostile }, file, { searchPath: `.::${path.dirname(TRUE)}` });
   t.equal(bare.plan?.file, TRUE, 'bare `true` with hostile cwd and "." in PATH resolves to the system binary');
-  const noSystem = evaluateSystemRun({ command: ['true'], cwd: hostile }, file, { searchPath: `.:${hostile.replace(/^\//, '')}` });
+  const noSystem = evaluateSystemRun({ command: ['true'], cwd: hostile }, file, {
+    searchPath: `.:${hostile.replace(/^\//, '')}`,
+  });
   t.equal(noSystem.outcome, 'deny', 'relative PATH entries are ignored');
   t.equal(noSystem.plan?.file, undefined);
   const pathOverride = evaluateSystemRun({ command: ['true'], env: { PATH: hostile } }, file);
-  t.match(pathOverride.denial, { code: 'INVALID_REQUEST', reason: 'invalid', message: /environment override rejected \(PATH/ });
+  t.match(pathOverride.denial, {
+    code: 'INVALID_REQUEST',
+    reason: 'invalid',
+    message: /environment override rejected \(PATH/,
+  });
   miss(['/BIN/TRUE']);
   miss([`${TRUE}/`]);
   miss([TRUE.replace('true', 'tru\u0435')]); // Cyrillic e
@@ -101,29 +130,63 @@ t.test('allowlist tricks do not pass', async (t) => {
 });
 
 t.test('decisions: ask modes, approvalDecision, askFallback', async (t) => {
-  const onMiss: ApprovalsFile = { version: 1, defaults: { security: 'allowlist', ask: 'on-miss', askFallback: 'deny' } };
+  const onMiss: ApprovalsFile = {
+    version: 1,
+    defaults: { security: 'allowlist', ask: 'on-miss', askFallback: 'deny' },
+  };
   const e = evaluateSystemRun({ command: ['true'] }, onMiss);
   t.equal(e.outcome, 'prompt');
   t.same(e.allowedDecisions, ['allow-once', 'allow-always', 'deny']);
   t.match(applyDecision(e, null, { command: ['true'] }).denial, { reason: 'approval-required' }, 'askFallback deny');
   t.equal(applyDecision(e, 'allow-once', { command: ['true'] }).outcome, 'allow');
-  t.match(applyDecision(e, 'deny', { command: ['true'] }).denial, { message: 'SYSTEM_RUN_DENIED: user denied', reason: 'user-denied' });
-  const full = evaluateSystemRun({ command: ['true'] }, { version: 1, defaults: { security: 'allowlist', ask: 'on-miss', askFallback: 'full' } });
+  t.match(applyDecision(e, 'deny', { command: ['true'] }).denial, {
+    message: 'SYSTEM_RUN_DENIED: user denied',
+    reason: 'user-denied',
+  });
+  const full = evaluateSystemRun(
+    { command: ['true'] },
+    { version: 1, defaults: { security: 'allowlist', ask: 'on-miss', askFallback: 'full' } },
+  );
   t.equal(applyDecision(full, null, { command: ['true'] }).outcome, 'allow', 'askFallback full runs');
-  const always = evaluateSystemRun({ command: ['true'] }, { version: 1, defaults: { security: 'full', ask: 'always' } });
+  const always = evaluateSystemRun(
+    { command: ['true'] },
+    { version: 1, defaults: { security: 'full', ask: 'always' } },
+  );
   t.same(always.allowedDecisions, ['allow-once', 'deny'], 'ask=always offers no Always Allow');
-  t.match(evaluateSystemRun({ command: ['true'], approvalDecision: 'deny' }, { version: 1, defaults: { security: 'full', ask: 'off' } }).denial, { reason: 'user-denied' });
+  t.match(
+    evaluateSystemRun(
+      { command: ['true'], approvalDecision: 'deny' },
+      { version: 1, defaults: { security: 'full', ask: 'off' } },
+    ).denial,
+    { reason: 'user-denied' },
+  );
   t.equal(evaluateSystemRun({ command: ['true'], approvalDecision: 'allow-once' }, onMiss).outcome, 'allow');
-  t.match(evaluateSystemRun({ command: ['true'] }, { version: 1, defaults: { security: 'allowlist', ask: 'off' } }).denial, { message: 'SYSTEM_RUN_DENIED: allowlist miss', reason: 'allowlist-miss' });
-  t.match(evaluateSystemRun({ command: ['true'], needsScreenRecording: true }, { version: 1, defaults: { security: 'full', ask: 'off' } }, { screenRecordingGranted: false }).denial, { reason: 'permission:screenRecording' });
+  t.match(
+    evaluateSystemRun({ command: ['true'] }, { version: 1, defaults: { security: 'allowlist', ask: 'off' } }).denial,
+    { message: 'SYSTEM_RUN_DENIED: allowlist miss', reason: 'allowlist-miss' },
+  );
+  t.match(
+    evaluateSystemRun(
+      { command: ['true'], needsScreenRecording: true },
+      { version: 1, defaults: { security: 'full', ask: 'off' } },
+      { screenRecordingGranted: false },
+    ).denial,
+    { reason: 'permission:screenRecording' },
+  );
 });
 
 t.test('request validation and rawCommand', async (t) => {
   const full: ApprovalsFile = { version: 1, defaults: { security: 'full', ask: 'off' } };
-  t.match(evaluateSystemRun({ command: [] }, full).denial, { code: 'INVALID_REQUEST', message: 'command required', reason: 'invalid' });
+  t.match(evaluateSystemRun({ command: [] }, full).denial, {
+    code: 'INVALID_REQUEST',
+    message: 'command required',
+    reason: 'invalid',
+  });
   t.match(evaluateSystemRun({ command: ['  '] }, full).denial, { message: 'command required' });
   t.match(evaluateSystemRun({ command: ['echo', 'a\0b'] }, full).denial, { reason: 'invalid' });
-  t.match(evaluateSystemRun({ command: ['echo', 'hi'], rawCommand: 'echo bye' }, full).denial, { message: /rawCommand does not match command/ });
+  t.match(evaluateSystemRun({ command: ['echo', 'hi'], rawCommand: 'echo bye' }, full).denial, {
+    message: /rawCommand does not match command/,
+  });
   t.equal(evaluateSystemRun({ command: ['echo', 'hi there'], rawCommand: 'echo "hi there"' }, full).outcome, 'allow');
   t.equal(canonicalCommandText(['a', '', 'b c', 'd"e']), 'a "" "b c" "d\\"e"');
   t.ok(rawCommandMatches(['/bin/sh', '-lc', 'ls | wc'], 'ls | wc'));
@@ -132,11 +195,42 @@ t.test('request validation and rawCommand', async (t) => {
 });
 
 t.test('env: allowlist base, blocked keys rejected, never the IPC token', async (t) => {
-  const base = { PATH: '/usr/bin', HOME: '/root', LD_PRELOAD: '/evil.so', NODE_OPTIONS: '--require x', OPENCLAW_STATE_DIR: '/s', SECRET: 'x', LC_ALL: 'C' };
+  const base = {
+    PATH: '/usr/bin',
+    HOME: '/root',
+    LD_PRELOAD: '/evil.so',
+    NODE_OPTIONS: '--require x',
+    OPENCLAW_STATE_DIR: '/s',
+    SECRET: 'x',
+    LC_ALL: 'C',
+  };
   const env = buildChildEnv({ FOO: 'bar' }, base, '/usr/bin:/bin');
   t.same(env, { PATH: '/usr/bin:/bin', HOME: '/root', LC_ALL: 'C', FOO: 'bar' });
-  for (const key of ['LD_PRELOAD', 'LD_LIBRARY_PATH', 'LD_AUDIT', 'GCONV_PATH', 'DYLD_INSERT_LIBRARIES', 'DYLD_LIBRARY_PATH', 'DYLD_FRAMEWORK_PATH', 'NODE_OPTIONS', 'BASH_ENV', 'ENV', 'IFS', 'PATH', 'PYTHONPATH', 'PERL5OPT', 'GIT_SSH_COMMAND', 'BASH_FUNC_x%%', 'ld_preload', 'OPENCLAW_TOKEN']) {
-    t.throws(() => validateEnvOverrides({ [key]: 'x' }), { code: 'INVALID_REQUEST', message: /^SYSTEM_RUN_DENIED: environment override rejected/ }, key);
+  for (const key of [
+    'LD_PRELOAD',
+    'LD_LIBRARY_PATH',
+    'LD_AUDIT',
+    'GCONV_PATH',
+    'DYLD_INSERT_LIBRARIES',
+    'DYLD_LIBRARY_PATH',
+    'DYLD_FRAMEWORK_PATH',
+    'NODE_OPTIONS',
+    'BASH_ENV',
+    'ENV',
+    'IFS',
+    'PATH',
+    'PYTHONPATH',
+    'PERL5OPT',
+    'GIT_SSH_COMMAND',
+    'BASH_FUNC_x%%',
+    'ld_preload',
+    'OPENCLAW_TOKEN',
+  ]) {
+    t.throws(
+      () => validateEnvOverrides({ [key]: 'x' }),
+      { code: 'INVALID_REQUEST', message: /^SYSTEM_RUN_DENIED: environment override rejected/ },
+      key,
+    );
   }
   t.throws(() => validateEnvOverrides({ A: 'x\0y' }), { code: 'INVALID_REQUEST' });
   t.throws(() => validateEnvOverrides({ A: 1 }), { code: 'INVALID_REQUEST' });
@@ -144,32 +238,65 @@ t.test('env: allowlist base, blocked keys rejected, never the IPC token', async 
   t.same(validateEnvOverrides(null), {});
 });
 
-t.test('option injection on allowlisted tools is a miss: prompted or denied, never silently allowed (case 23)', async (t) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocipc-inj-'));
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  for (const tool of ['git', 'find', 'tar', 'rsync']) fs.writeFileSync(path.join(dir, tool), '#!/bin/sh\n', { mode: 0o755 });
-  const file = allowlistFile([`${dir}/*`]);
-  const tool = (name: string): string => path.join(dir, name);
-  const allowed = [[tool('git'), 'status'], [tool('git'), '-C', '/tmp', 'log'], [tool('find'), '.', '-name', '*.ts'], [tool('tar'), '-czf', 'a.tgz', 'src'], [tool('rsync'), '-avz', 'a/', 'b/']];
-  for (const command of allowed) t.equal(evaluateSystemRun({ command }, file).outcome, 'allow', `control: ${command.slice(1).join(' ')}`);
-  const injected = [
-    [tool('git'), '-c', 'core.sshCommand=touch /tmp/pwned', 'fetch'], [tool('git'), '-ccore.pager=sh', 'log'], [tool('git'), '--config-env=core.sshCommand=X', 'fetch'],
-    [tool('git'), 'clone', '--upload-pack=touch /tmp/p', 'x'], [tool('git'), 'clone', 'ext::sh -c touch% /tmp/p', 'd'],
-    [tool('find'), '.', '-exec', 'sh', '-c', 'id', ';'], [tool('find'), '.', '-execdir', 'id', '+'], [tool('find'), '.', '-fprintf', '/etc/x', 'y'],
-    [tool('tar'), '-cf', '/dev/null', '--checkpoint=1', '--checkpoint-action=exec=sh -c id', 'src'], [tool('tar'), '--to-command=sh', '-xf', 'a.tar'], [tool('tar'), '-xIsh', '-f', 'a'], [tool('tar'), '--use-compress-program', 'sh', '-xf', 'a'],
-    [tool('rsync'), '-e', 'sh -c id', 'a', 'b:'], [tool('rsync'), '-avze', 'sh', 'a', 'b:'], [tool('rsync'), '--rsh=sh', 'a', 'b:'], [tool('rsync'), '--rsync-path=sh -c id', 'a', 'b:'],
-  ];
-  for (const command of injected) {
-    const e = evaluateSystemRun({ command }, file);
-    t.equal(e.outcome, 'deny', `${command.slice(1).join(' ')} denied with ask=off`);
-    t.match(e.denial, { reason: 'allowlist-miss' });
-    t.equal(e.match, undefined);
-    const asked = evaluateSystemRun({ command }, allowlistFile([`${dir}/*`], { defaults: { security: 'allowlist', ask: 'on-miss', askFallback: 'allowlist' } }));
-    t.equal(asked.outcome, 'prompt', 'with ask=on-miss a human decides');
-    t.equal(applyDecision(asked, null, { command }).outcome, 'deny', 'and askFallback=allowlist does not run it on a timeout');
-  }
-  t.equal(evaluateSystemRun({ command: injected[0] }, { version: 1, defaults: { security: 'full', ask: 'off' } }).outcome, 'allow', 'security=full is unaffected');
-});
+t.test(
+  'option injection on allowlisted tools is a miss: prompted or denied, never silently allowed (case 23)',
+  async (t) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocipc-inj-'));
+    t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+    for (const tool of ['git', 'find', 'tar', 'rsync'])
+      fs.writeFileSync(path.join(dir, tool), '#!/bin/sh\n', { mode: 0o755 });
+    const file = allowlistFile([`${dir}/*`]);
+    const tool = (name: string): string => path.join(dir, name);
+    const allowed = [
+      [tool('git'), 'status'],
+      [tool('git'), '-C', '/tmp', 'log'],
+      [tool('find'), '.', '-name', '*.ts'],
+      [tool('tar'), '-czf', 'a.tgz', 'src'],
+      [tool('rsync'), '-avz', 'a/', 'b/'],
+    ];
+    for (const command of allowed)
+      t.equal(evaluateSystemRun({ command }, file).outcome, 'allow', `control: ${command.slice(1).join(' ')}`);
+    const injected = [
+      [tool('git'), '-c', 'core.sshCommand=touch /tmp/pwned', 'fetch'],
+      [tool('git'), '-ccore.pager=sh', 'log'],
+      [tool('git'), '--config-env=core.sshCommand=X', 'fetch'],
+      [tool('git'), 'clone', '--upload-pack=touch /tmp/p', 'x'],
+      [tool('git'), 'clone', 'ext::sh -c touch% /tmp/p', 'd'],
+      [tool('find'), '.', '-exec', 'sh', '-c', 'id', ';'],
+      [tool('find'), '.', '-execdir', 'id', '+'],
+      [tool('find'), '.', '-fprintf', '/etc/x', 'y'],
+      [tool('tar'), '-cf', '/dev/null', '--checkpoint=1', '--checkpoint-action=exec=sh -c id', 'src'],
+      [tool('tar'), '--to-command=sh', '-xf', 'a.tar'],
+      [tool('tar'), '-xIsh', '-f', 'a'],
+      [tool('tar'), '--use-compress-program', 'sh', '-xf', 'a'],
+      [tool('rsync'), '-e', 'sh -c id', 'a', 'b:'],
+      [tool('rsync'), '-avze', 'sh', 'a', 'b:'],
+      [tool('rsync'), '--rsh=sh', 'a', 'b:'],
+      [tool('rsync'), '--rsync-path=sh -c id', 'a', 'b:'],
+    ];
+    for (const command of injected) {
+      const e = evaluateSystemRun({ command }, file);
+      t.equal(e.outcome, 'deny', `${command.slice(1).join(' ')} denied with ask=off`);
+      t.match(e.denial, { reason: 'allowlist-miss' });
+      t.equal(e.match, undefined);
+      const asked = evaluateSystemRun(
+        { command },
+        allowlistFile([`${dir}/*`], { defaults: { security: 'allowlist', ask: 'on-miss', askFallback: 'allowlist' } }),
+      );
+      t.equal(asked.outcome, 'prompt', 'with ask=on-miss a human decides');
+      t.equal(
+        applyDecision(asked, null, { command }).outcome,
+        'deny',
+        'and askFallback=allowlist does not run it on a timeout',
+      );
+    }
+    t.equal(
+      evaluateSystemRun({ command: injected[0] }, { version: 1, defaults: { security: 'full', ask: 'off' } }).outcome,
+      'allow',
+      'security=full is unaffected',
+    );
+  },
+);
 
 t.test('a hard-link copy of an allowlisted binary outside the allowlist is a miss (case 25)', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocipc-hl-'));

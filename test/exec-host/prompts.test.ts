@@ -6,7 +6,15 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 
 import { PendingApprovals } from '../../lib/common/pending-approvals.js';
-import { DesktopApprover, QueueApprover, TerminalApprover, askWithTimeout, composeApprovers, promptText, type ApprovalPrompt } from '../../lib/exec-host/prompts.js';
+import {
+  DesktopApprover,
+  QueueApprover,
+  TerminalApprover,
+  askWithTimeout,
+  composeApprovers,
+  promptText,
+  type ApprovalPrompt,
+} from '../../lib/exec-host/prompts.js';
 import { tmpRoot } from './fixtures/helpers.js';
 
 const prompt: ApprovalPrompt = {
@@ -26,7 +34,9 @@ t.test('terminal prompter: numbered and worded answers, timeout, control chars n
   const input = new PassThrough();
   const output = new PassThrough();
   let shown = '';
-  output.on('data', (c: Buffer) => { shown += c.toString(); });
+  output.on('data', (c: Buffer) => {
+    shown += c.toString();
+  });
   const term = new TerminalApprover({ input, output, forceInteractive: true });
   t.ok(term.isAvailable());
   t.notOk(new TerminalApprover({ input, output }).isAvailable(), 'not a TTY → unavailable');
@@ -49,21 +59,35 @@ t.test('terminal prompter: numbered and worded answers, timeout, control chars n
 });
 
 t.test('desktop prompter: availability and argv-only dialogs', async (t) => {
-  t.notOk(new DesktopApprover({ platform: 'linux', env: { PATH: '/usr/bin' } }).isAvailable(), 'no display → unavailable');
+  t.notOk(
+    new DesktopApprover({ platform: 'linux', env: { PATH: '/usr/bin' } }).isAvailable(),
+    'no display → unavailable',
+  );
   const dir = tmpRoot(t);
   const record = path.join(dir, 'argv.json');
   const fake = path.join(dir, 'zenity');
   // Stand-in zenity: records its argv exactly and clicks "Always Allow".
-  fs.writeFileSync(fake, `#!${process.execPath}\nrequire('fs').writeFileSync(${JSON.stringify(record)}, JSON.stringify(process.argv.slice(2)));\nprocess.stdout.write('Always Allow\\n');\nprocess.exit(1);\n`, { mode: 0o755 });
+  fs.writeFileSync(
+    fake,
+    `#!${process.execPath}\nrequire('fs').writeFileSync(${JSON.stringify(record)}, JSON.stringify(process.argv.slice(2)));\nprocess.stdout.write('Always Allow\\n');\nprocess.exit(1);\n`,
+    { mode: 0o755 },
+  );
   const desktop = new DesktopApprover({ platform: 'linux', env: { PATH: dir, DISPLAY: ':0' } });
   t.ok(desktop.isAvailable());
   // A real node process starts as the stand-in dialog: 30 s, not the thing under test.
   t.equal(await askWithTimeout(desktop, prompt, 30_000), 'allow-always');
   const argv = JSON.parse(fs.readFileSync(record, 'utf8')) as string[];
   t.ok(argv.includes('--no-markup'), 'zenity renders the text as plain text');
-  t.equal(argv[argv.indexOf('--text') + 1], promptText(prompt), 'the command text arrives as one argv item, byte for byte');
+  t.equal(
+    argv[argv.indexOf('--text') + 1],
+    promptText(prompt),
+    'the command text arrives as one argv item, byte for byte',
+  );
   t.same(argv.slice(argv.indexOf('--ok-label'), argv.indexOf('--ok-label') + 2), ['--ok-label', 'Allow Once']);
-  const always = new DesktopApprover({ platform: 'linux', env: { PATH: dir, DISPLAY: ':0' } }).dialogArgv({ ...prompt, allowedDecisions: ['allow-once', 'deny'] });
+  const always = new DesktopApprover({ platform: 'linux', env: { PATH: dir, DISPLAY: ':0' } }).dialogArgv({
+    ...prompt,
+    allowedDecisions: ['allow-once', 'deny'],
+  });
   t.notOk(always?.argv.includes('--extra-button'), 'no Always Allow button under ask=always');
   t.equal(always?.decide(0, ''), 'allow-once');
   t.equal(always?.decide(1, ''), 'deny');
@@ -96,7 +120,10 @@ t.test('queue approver and the race', async (t) => {
 
   const input = new PassThrough();
   const term = new TerminalApprover({ input, output: new PassThrough(), forceInteractive: true });
-  const composed = composeApprovers([new TerminalApprover({ input: new PassThrough(), output: new PassThrough() }), term], queue);
+  const composed = composeApprovers(
+    [new TerminalApprover({ input: new PassThrough(), output: new PassThrough() }), term],
+    queue,
+  );
   const raced = askWithTimeout(composed, { ...prompt, id: 'p3' }, 5000);
   t.equal(pending.size, 1, 'queue is asked alongside the first available prompter');
   input.write('1\n');

@@ -7,7 +7,11 @@ import net from 'node:net';
 import path from 'node:path';
 
 import {
-  MAX_JOURNAL_LINE_BYTES, MAX_NONCE_LENGTH, REPLAY_JOURNAL_FILE_NAME, ReplayCache, ReplayJournalError,
+  MAX_JOURNAL_LINE_BYTES,
+  MAX_NONCE_LENGTH,
+  REPLAY_JOURNAL_FILE_NAME,
+  ReplayCache,
+  ReplayJournalError,
 } from '../../lib/exec-host/replay-cache.js';
 import { tmpRoot } from './fixtures/helpers.js';
 
@@ -17,7 +21,12 @@ function journalIn(t: Parameters<typeof tmpRoot>[0]): string {
   return path.join(tmpRoot(t, 'ocipc-replay-'), 'state', REPLAY_JOURNAL_FILE_NAME);
 }
 
-function open(t: { teardown(fn: () => unknown): void }, file: string, windowMs = MINUTE, extra: { maxEntries?: number; compactMinLines?: number } = {}): ReplayCache {
+function open(
+  t: { teardown(fn: () => unknown): void },
+  file: string,
+  windowMs = MINUTE,
+  extra: { maxEntries?: number; compactMinLines?: number } = {},
+): ReplayCache {
   const cache = new ReplayCache(windowMs, { file, ...extra });
   t.teardown(() => cache.close());
   return cache;
@@ -28,11 +37,15 @@ function journalEntries(file: string): { nonce: string; expires: number }[] {
   const text = fs.readFileSync(file, 'utf8');
   if (text === '') return [];
   if (!text.endsWith('\n')) throw new Error(`journal ${file} does not end with a newline`);
-  return text.slice(0, -1).split('\n').map((line) => {
-    const v = JSON.parse(line) as { nonce: string; expires: number };
-    if (typeof v.nonce !== 'string' || !Number.isSafeInteger(v.expires) || Object.keys(v).length !== 2) throw new Error(`bad journal line ${line}`);
-    return v;
-  });
+  return text
+    .slice(0, -1)
+    .split('\n')
+    .map((line) => {
+      const v = JSON.parse(line) as { nonce: string; expires: number };
+      if (typeof v.nonce !== 'string' || !Number.isSafeInteger(v.expires) || Object.keys(v).length !== 2)
+        throw new Error(`bad journal line ${line}`);
+      return v;
+    });
 }
 
 t.test('without a file nothing changes: in-memory replay, expiry and the full rule', async (t) => {
@@ -84,7 +97,11 @@ t.test('entries expire across a restart; live ones keep their original expiry', 
   first.close();
   const second = open(t, file);
   t.same(second.recovery, { state: 'clean', loaded: 1, dropped: 1 });
-  t.same(journalEntries(file).map((e) => e.nonce), ['live'], 'the expired entry is dropped from the file');
+  t.same(
+    journalEntries(file).map((e) => e.nonce),
+    ['live'],
+    'the expired entry is dropped from the file',
+  );
   t.equal(journalEntries(file)[0]!.expires, now + MINUTE / 2, 'expiry carried over, not restarted');
   t.equal(second.remember('old'), 'ok', 'expired before the restart: accepted');
   t.equal(second.remember('live'), 'replay', 'still in its window after the restart');
@@ -95,7 +112,11 @@ t.test('the same nonce accepted twice in the file: the later expiry wins', async
   const file = journalIn(t);
   fs.mkdirSync(path.dirname(file), { mode: 0o700 });
   const now = Date.now();
-  fs.writeFileSync(file, `{"nonce":"x","expires":${now - 1000}}\n{"nonce":"x","expires":${now + MINUTE}}\n{"expires":${now + MINUTE},"nonce":"y"}\n`, { mode: 0o600 });
+  fs.writeFileSync(
+    file,
+    `{"nonce":"x","expires":${now - 1000}}\n{"nonce":"x","expires":${now + MINUTE}}\n{"expires":${now + MINUTE},"nonce":"y"}\n`,
+    { mode: 0o600 },
+  );
   const cache = open(t, file);
   t.same(cache.recovery, { state: 'clean', loaded: 2, dropped: 1 });
   t.equal(cache.remember('x'), 'replay');
@@ -117,7 +138,11 @@ t.test('a truncated last line (crash mid-append) is dropped, the rest is kept', 
       t.equal(second.remember('a'), 'replay');
       t.equal(second.remember('b'), 'replay');
       t.equal(second.remember('torn'), 'ok', 'the torn entry was never acknowledged');
-      t.same(journalEntries(file).map((e) => e.nonce), ['a', 'b', 'torn'], 'the torn bytes are gone, so the next append did not glue onto them');
+      t.same(
+        journalEntries(file).map((e) => e.nonce),
+        ['a', 'b', 'torn'],
+        'the torn bytes are gone, so the next append did not glue onto them',
+      );
       second.close();
       const third = open(t, file);
       t.equal(third.recovery?.state, 'clean');
@@ -141,7 +166,14 @@ t.test('a corrupt journal never throws and never fails open: quarantine, then re
     ['an array', `["a",${now + MINUTE}]\n`],
     ['null', 'null\n'],
     ['an empty line', `${valid}\n${valid}`],
-    ['invalid UTF-8', Buffer.concat([Buffer.from('{"nonce":"'), Buffer.from([0xff, 0xfe]), Buffer.from(`","expires":${now + MINUTE}}\n`)])],
+    [
+      'invalid UTF-8',
+      Buffer.concat([
+        Buffer.from('{"nonce":"'),
+        Buffer.from([0xff, 0xfe]),
+        Buffer.from(`","expires":${now + MINUTE}}\n`),
+      ]),
+    ],
     ['a line over the byte cap', `{"nonce":"${'x'.repeat(MAX_JOURNAL_LINE_BYTES)}`],
   ];
   for (const [name, content] of cases) {
@@ -158,13 +190,20 @@ t.test('a corrupt journal never throws and never fails open: quarantine, then re
       t.equal(rec.loaded, 0, 'nothing from a corrupt file is trusted');
       t.equal(rec.quarantinedTo, `${file}.corrupt`);
       t.same(fs.readFileSync(`${file}.corrupt`), Buffer.from(content), 'the original bytes are kept for inspection');
-      t.ok(rec.blindUntilMs! >= before + MINUTE && rec.blindUntilMs! <= after + MINUTE, 'blind for one window from the start');
+      t.ok(
+        rec.blindUntilMs! >= before + MINUTE && rec.blindUntilMs! <= after + MINUTE,
+        'blind for one window from the start',
+      );
       t.equal(cache.remember('fresh'), 'unverifiable', 'a new nonce is refused while blind');
       t.equal(cache.remember('seen'), 'unverifiable');
       t.equal(cache.remember('fresh', rec.blindUntilMs! - 1), 'unverifiable', 'until the very end of the window');
       t.equal(cache.remember('fresh', rec.blindUntilMs!), 'ok', 'then requests are accepted again');
       t.equal(cache.remember('fresh', rec.blindUntilMs! + 1), 'replay');
-      t.same(journalEntries(file).map((e) => e.nonce), ['fresh'], 'a fresh, valid journal replaced the corrupt one');
+      t.same(
+        journalEntries(file).map((e) => e.nonce),
+        ['fresh'],
+        'a fresh, valid journal replaced the corrupt one',
+      );
     });
   }
 });
@@ -174,7 +213,9 @@ t.test('a journal with more lines than any compacted one is treated as corrupt, 
   fs.mkdirSync(path.dirname(file), { mode: 0o700 });
   const exp = Date.now() + MINUTE;
   // maxEntries 4, compactMinLines 4: a healthy journal never exceeds 4·4 + 2·4 lines.
-  fs.writeFileSync(file, Array.from({ length: 25 }, (_, i) => `{"nonce":"n${i}","expires":${exp}}\n`).join(''), { mode: 0o600 });
+  fs.writeFileSync(file, Array.from({ length: 25 }, (_, i) => `{"nonce":"n${i}","expires":${exp}}\n`).join(''), {
+    mode: 0o600,
+  });
   const cache = open(t, file, MINUTE, { maxEntries: 4, compactMinLines: 4 });
   t.equal(cache.recovery?.state, 'corrupt');
   t.match(cache.recovery?.reason, /over 24 lines/);
@@ -226,13 +267,17 @@ t.test('paths that are not our regular file are refused with a typed error', asy
     t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
     t.throws(() => new ReplayCache(MINUTE, { file }), { code: 'ERR_REPLAY_JOURNAL_NOT_FILE' });
   });
-  await t.test('owned by another uid', { skip: process.getuid?.() !== 0 ? 'needs root to chown' : false }, async (t) => {
-    const file = journalIn(t);
-    fs.mkdirSync(path.dirname(file), { mode: 0o700 });
-    fs.writeFileSync(file, '', { mode: 0o600 });
-    fs.chownSync(file, 65534, 65534);
-    t.throws(() => new ReplayCache(MINUTE, { file }), { code: 'ERR_REPLAY_JOURNAL_OWNER' });
-  });
+  await t.test(
+    'owned by another uid',
+    { skip: process.getuid?.() !== 0 ? 'needs root to chown' : false },
+    async (t) => {
+      const file = journalIn(t);
+      fs.mkdirSync(path.dirname(file), { mode: 0o700 });
+      fs.writeFileSync(file, '', { mode: 0o600 });
+      fs.chownSync(file, 65534, 65534);
+      t.throws(() => new ReplayCache(MINUTE, { file }), { code: 'ERR_REPLAY_JOURNAL_OWNER' });
+    },
+  );
   await t.test('relative path (would make ensurePrivateDir touch the cwd)', async (t) => {
     t.throws(() => new ReplayCache(MINUTE, { file: REPLAY_JOURNAL_FILE_NAME }), { code: 'ERR_REPLAY_JOURNAL_PATH' });
     t.notOk(fs.existsSync(REPLAY_JOURNAL_FILE_NAME));
@@ -241,7 +286,9 @@ t.test('paths that are not our regular file are refused with a typed error', asy
     const root = tmpRoot(t, 'ocipc-replay-');
     fs.mkdirSync(path.join(root, 'real'), { mode: 0o700 });
     fs.symlinkSync(path.join(root, 'real'), path.join(root, 'state'));
-    t.throws(() => new ReplayCache(MINUTE, { file: path.join(root, 'state', REPLAY_JOURNAL_FILE_NAME) }), { code: 'ERR_STATE_DIR_SYMLINK' });
+    t.throws(() => new ReplayCache(MINUTE, { file: path.join(root, 'state', REPLAY_JOURNAL_FILE_NAME) }), {
+      code: 'ERR_STATE_DIR_SYMLINK',
+    });
     t.same(fs.readdirSync(path.join(root, 'real')), []);
   });
 });
@@ -301,12 +348,19 @@ t.test('compaction keeps every live entry and bounds the file', async (t) => {
   }
   t.equal(boundViolations, 0, 'after every call: lines <= max(compactMinLines, 2 × live)');
   t.ok(maxLines <= 2 * (windowMs / step) + 2, `at most ~2× the live entries on disk (max ${maxLines})`);
-  t.ok(rewrites >= n / (2 * windowMs / step) - 2, `rewritten regularly (${rewrites} times)`);
+  t.ok(rewrites >= n / ((2 * windowMs) / step) - 2, `rewritten regularly (${rewrites} times)`);
   t.ok(fs.statSync(file).size < maxLines * 64, 'size bounded by lines × line length');
   const entries = journalEntries(file);
   t.equal(new Set(entries.map((e) => e.nonce)).size, entries.length, 'no duplicates');
-  t.ok(entries.every((e, i) => i === 0 || e.expires >= entries[i - 1]!.expires), 'in expiry order');
-  const expected = new Set(Array.from({ length: n }, (_, i) => i).filter((i) => t0 + i * step + windowMs > t0 + (n - 1) * step).map((i) => `nonce-${i}`));
+  t.ok(
+    entries.every((e, i) => i === 0 || e.expires >= entries[i - 1]!.expires),
+    'in expiry order',
+  );
+  const expected = new Set(
+    Array.from({ length: n }, (_, i) => i)
+      .filter((i) => t0 + i * step + windowMs > t0 + (n - 1) * step)
+      .map((i) => `nonce-${i}`),
+  );
   for (const e of entries) expected.delete(e.nonce);
   t.equal(expected.size, 0, 'every entry live at the last call is in the file');
 
@@ -351,8 +405,14 @@ t.test('nonces are encoded safely, one short line each, and round-trip exactly',
   const lines = raw.toString('utf8').split('\n');
   t.equal(lines.pop(), '', 'ends with a newline');
   t.equal(lines.length, nonces.length, 'one line per accepted nonce, none for refused ones');
-  t.ok(lines.every((l) => Buffer.byteLength(l) < MAX_JOURNAL_LINE_BYTES), 'every line under the line cap, even fully escaped');
-  t.same(journalEntries(file).map((e) => e.nonce), nonces);
+  t.ok(
+    lines.every((l) => Buffer.byteLength(l) < MAX_JOURNAL_LINE_BYTES),
+    'every line under the line cap, even fully escaped',
+  );
+  t.same(
+    journalEntries(file).map((e) => e.nonce),
+    nonces,
+  );
   cache.close();
   const reloaded = open(t, file);
   t.equal(reloaded.recovery?.state, 'clean');
@@ -370,7 +430,11 @@ t.test('the full rule holds with a journal; close() makes the cache refuse', asy
   t.equal(journalEntries(file).length, 2, 'a refused nonce is not written');
   cache.close();
   t.equal(cache.remember('b'), 'replay', 'the memory still answers replays');
-  t.equal(cache.remember('d', Date.now() + MINUTE), 'journal-error', 'room again, but a closed journal cannot record: refuse');
+  t.equal(
+    cache.remember('d', Date.now() + MINUTE),
+    'journal-error',
+    'room again, but a closed journal cannot record: refuse',
+  );
   t.equal(journalEntries(file).length, 2);
 });
 
@@ -379,13 +443,21 @@ t.test('a temp file left by a rewrite cut short is removed on load; nothing else
   const dir = path.dirname(file);
   fs.mkdirSync(dir, { mode: 0o700 });
   const stale = `.${REPLAY_JOURNAL_FILE_NAME}.4242.0123456789ab.tmp`;
-  const others = [`.exec-approvals.json.4242.0123456789ab.tmp`, `.${REPLAY_JOURNAL_FILE_NAME}.4242.notours.tmp`, 'keep.txt'];
+  const others = [
+    `.exec-approvals.json.4242.0123456789ab.tmp`,
+    `.${REPLAY_JOURNAL_FILE_NAME}.4242.notours.tmp`,
+    'keep.txt',
+  ];
   fs.writeFileSync(path.join(dir, stale), '{"nonce":"half', { mode: 0o600 });
   for (const name of others) fs.writeFileSync(path.join(dir, name), 'x', { mode: 0o600 });
   const staleDir = `.${REPLAY_JOURNAL_FILE_NAME}.4243.0123456789ab.tmp`;
   fs.mkdirSync(path.join(dir, staleDir));
   open(t, file);
-  t.same(fs.readdirSync(dir).sort(), [...others, staleDir, REPLAY_JOURNAL_FILE_NAME].sort(), 'only the journal\'s own stale temp file is gone');
+  t.same(
+    fs.readdirSync(dir).sort(),
+    [...others, staleDir, REPLAY_JOURNAL_FILE_NAME].sort(),
+    "only the journal's own stale temp file is gone",
+  );
 });
 
 t.test('a journal larger than the read chunk loads completely (lines across chunk boundaries)', async (t) => {

@@ -23,7 +23,8 @@ function scriptedApprover(answers: (ApprovalDecision | undefined)[]): Approver &
     ask: (prompt, signal) => {
       asked.push(prompt.commandText);
       const answer = answers.shift();
-      if (answer === undefined) return new Promise((resolve) => signal.addEventListener('abort', () => resolve(null), { once: true }));
+      if (answer === undefined)
+        return new Promise((resolve) => signal.addEventListener('abort', () => resolve(null), { once: true }));
       return Promise.resolve(answer);
     },
   };
@@ -31,7 +32,12 @@ function scriptedApprover(answers: (ApprovalDecision | undefined)[]): Approver &
 
 t.test('Always Allow persists the resolved path; later runs need no prompt and update lastUsed*', async (t) => {
   const approver = scriptedApprover(['allow-always']);
-  const { host, token } = await startHost(t, { approver, policy: (d) => { d.defaults = { security: 'allowlist', ask: 'on-miss', askFallback: 'deny' }; } });
+  const { host, token } = await startHost(t, {
+    approver,
+    policy: (d) => {
+      d.defaults = { security: 'allowlist', ask: 'on-miss', askFallback: 'deny' };
+    },
+  });
   const opts = { socketPath: host.socketPath, token };
   const first = await execViaSocket({ command: ['echo', 'one'] }, opts);
   t.match(first, { ok: true, payload: { stdout: 'one\n' } });
@@ -58,9 +64,19 @@ t.test('Always Allow persists the resolved path; later runs need no prompt and u
 });
 
 t.test('no decision before the prompt timeout → askFallback', async (t) => {
-  for (const [fallback, expectRun] of [['deny', false], ['full', true], ['allowlist', false]] as const) {
+  for (const [fallback, expectRun] of [
+    ['deny', false],
+    ['full', true],
+    ['allowlist', false],
+  ] as const) {
     const approver = scriptedApprover([undefined]);
-    const { host, token, root } = await startHost(t, { approver, promptTimeoutMs: 300, policy: (d) => { d.defaults = { security: 'allowlist', ask: 'on-miss', askFallback: fallback }; } });
+    const { host, token, root } = await startHost(t, {
+      approver,
+      promptTimeoutMs: 300,
+      policy: (d) => {
+        d.defaults = { security: 'allowlist', ask: 'on-miss', askFallback: fallback };
+      },
+    });
     const canary = path.join(root, 'canary');
     const started = Date.now();
     const r = await execViaSocket({ command: ['touch', canary] }, { socketPath: host.socketPath, token });
@@ -70,25 +86,61 @@ t.test('no decision before the prompt timeout → askFallback', async (t) => {
       t.match(r, { ok: true, payload: { exitCode: 0 } }, 'askFallback full runs');
       t.ok(fs.existsSync(canary));
     } else {
-      t.match(r, { ok: false, error: { code: 'UNAVAILABLE', reason: fallback === 'deny' ? 'approval-required' : 'allowlist-miss' } }, `askFallback ${fallback} denies`);
+      t.match(
+        r,
+        {
+          ok: false,
+          error: { code: 'UNAVAILABLE', reason: fallback === 'deny' ? 'approval-required' : 'allowlist-miss' },
+        },
+        `askFallback ${fallback} denies`,
+      );
       t.notOk(fs.existsSync(canary), 'nothing ran');
     }
   }
 });
 
-t.test('no approver at all → askFallback immediately; Don\'t Allow → user-denied', async (t) => {
-  const { host, token } = await startHost(t, { policy: (d) => { d.defaults = { security: 'allowlist', ask: 'on-miss', askFallback: 'deny' }; } });
+t.test("no approver at all → askFallback immediately; Don't Allow → user-denied", async (t) => {
+  const { host, token } = await startHost(t, {
+    policy: (d) => {
+      d.defaults = { security: 'allowlist', ask: 'on-miss', askFallback: 'deny' };
+    },
+  });
   const started = Date.now();
-  t.match(await execViaSocket({ command: ['true'] }, { socketPath: host.socketPath, token }), { ok: false, error: { reason: 'approval-required' } });
+  t.match(await execViaSocket({ command: ['true'] }, { socketPath: host.socketPath, token }), {
+    ok: false,
+    error: { reason: 'approval-required' },
+  });
   t.ok(Date.now() - started < 5000, 'no waiting without a UI');
-  const denyHost = await startHost(t, { approver: scriptedApprover(['deny']), policy: (d) => { d.defaults = { security: 'full', ask: 'always' }; } });
-  t.match(await execViaSocket({ command: ['true'] }, { socketPath: denyHost.host.socketPath, token: denyHost.token }), { ok: false, error: { code: 'UNAVAILABLE', message: 'SYSTEM_RUN_DENIED: user denied', reason: 'user-denied' } });
+  const denyHost = await startHost(t, {
+    approver: scriptedApprover(['deny']),
+    policy: (d) => {
+      d.defaults = { security: 'full', ask: 'always' };
+    },
+  });
+  t.match(await execViaSocket({ command: ['true'] }, { socketPath: denyHost.host.socketPath, token: denyHost.token }), {
+    ok: false,
+    error: { code: 'UNAVAILABLE', message: 'SYSTEM_RUN_DENIED: user denied', reason: 'user-denied' },
+  });
 });
 
-t.test('ask=always offers only Allow Once / Don\'t Allow, and Always Allow is refused', async (t) => {
+t.test("ask=always offers only Allow Once / Don't Allow, and Always Allow is refused", async (t) => {
   const offered: ApprovalDecision[][] = [];
-  const approver: Approver = { name: 'x', isAvailable: () => true, ask: async (p) => { offered.push(p.allowedDecisions); return 'allow-always'; } };
-  const { host, token } = await startHost(t, { approver, promptTimeoutMs: 2000, policy: (d) => { d.defaults = { security: 'allowlist', ask: 'always', askFallback: 'deny' }; d.agents = { main: { allowlist: [{ pattern: ECHO }] } }; } });
+  const approver: Approver = {
+    name: 'x',
+    isAvailable: () => true,
+    ask: async (p) => {
+      offered.push(p.allowedDecisions);
+      return 'allow-always';
+    },
+  };
+  const { host, token } = await startHost(t, {
+    approver,
+    promptTimeoutMs: 2000,
+    policy: (d) => {
+      d.defaults = { security: 'allowlist', ask: 'always', askFallback: 'deny' };
+      d.agents = { main: { allowlist: [{ pattern: ECHO }] } };
+    },
+  });
   const r = await execViaSocket({ command: ['echo', 'x'] }, { socketPath: host.socketPath, token });
   t.same(offered, [['allow-once', 'deny']]);
   t.match(r, { ok: false }, 'an answer that was not offered counts as no decision → askFallback deny');
@@ -100,7 +152,12 @@ t.test('the PendingApprovals queue answers when an operator resolves it', async 
     t.match(approval.request, { commandText: 'echo queued', agentId: 'main', resolvedPath: ECHO, host: 'app' });
     setTimeout(() => pending.resolve(approval.id, 'allow-once', 'operator'), 20);
   });
-  const { host, token } = await startHost(t, { pending, policy: (d) => { d.defaults = { security: 'allowlist', ask: 'on-miss', askFallback: 'deny' }; } });
+  const { host, token } = await startHost(t, {
+    pending,
+    policy: (d) => {
+      d.defaults = { security: 'allowlist', ask: 'on-miss', askFallback: 'deny' };
+    },
+  });
   const r = await execViaSocket({ command: ['echo', 'queued'] }, { socketPath: host.socketPath, token });
   t.match(r, { ok: true, payload: { stdout: 'queued\n' } });
   t.equal(pending.size, 0);
@@ -109,7 +166,13 @@ t.test('the PendingApprovals queue answers when an operator resolves it', async 
 
 t.test('a prompter and the queue race: the first answer wins, the other is withdrawn', async (t) => {
   const pending = new PendingApprovals();
-  const { host, token } = await startHost(t, { pending, approver: scriptedApprover(['allow-once']), policy: (d) => { d.defaults = { security: 'allowlist', ask: 'on-miss', askFallback: 'deny' }; } });
+  const { host, token } = await startHost(t, {
+    pending,
+    approver: scriptedApprover(['allow-once']),
+    policy: (d) => {
+      d.defaults = { security: 'allowlist', ask: 'on-miss', askFallback: 'deny' };
+    },
+  });
   const r = await execViaSocket({ command: ['echo', 'raced'] }, { socketPath: host.socketPath, token });
   t.match(r, { ok: true });
   t.equal(pending.size, 0, 'queue entry cancelled once the prompter answered');
@@ -117,13 +180,45 @@ t.test('a prompter and the queue race: the first answer wins, the other is withd
 
 t.test('env injection through the socket is blocked', async (t) => {
   const { host, token, root } = await startHost(t, {
-    evaluate: { baseEnv: { PATH: '/usr/bin:/bin', HOME: '/root', LD_PRELOAD: '/tmp/evil.so', GCONV_PATH: '/tmp/g', NODE_OPTIONS: '--require /tmp/x', OPENCLAW_EXEC_TOKEN: 'secret', DYLD_INSERT_LIBRARIES: '/x' } },
+    evaluate: {
+      baseEnv: {
+        PATH: '/usr/bin:/bin',
+        HOME: '/root',
+        LD_PRELOAD: '/tmp/evil.so',
+        GCONV_PATH: '/tmp/g',
+        NODE_OPTIONS: '--require /tmp/x',
+        OPENCLAW_EXEC_TOKEN: 'secret',
+        DYLD_INSERT_LIBRARIES: '/x',
+      },
+    },
   });
   const canary = path.join(root, 'canary');
   const opts = { socketPath: host.socketPath, token };
-  for (const key of ['LD_PRELOAD', 'LD_AUDIT', 'GCONV_PATH', 'DYLD_INSERT_LIBRARIES', 'NODE_OPTIONS', 'BASH_ENV', 'IFS', 'PATH', 'PYTHONPATH', 'PERL5OPT', 'GIT_SSH_COMMAND']) {
+  for (const key of [
+    'LD_PRELOAD',
+    'LD_AUDIT',
+    'GCONV_PATH',
+    'DYLD_INSERT_LIBRARIES',
+    'NODE_OPTIONS',
+    'BASH_ENV',
+    'IFS',
+    'PATH',
+    'PYTHONPATH',
+    'PERL5OPT',
+    'GIT_SSH_COMMAND',
+  ]) {
     const r = await execViaSocket({ command: [TOUCH, canary], env: { [key]: '/tmp/x' } }, opts);
-    t.match(r, { ok: false, error: { code: 'INVALID_REQUEST', message: new RegExp(`^SYSTEM_RUN_DENIED: environment override rejected \\(${key}`) } }, key);
+    t.match(
+      r,
+      {
+        ok: false,
+        error: {
+          code: 'INVALID_REQUEST',
+          message: new RegExp(`^SYSTEM_RUN_DENIED: environment override rejected \\(${key}`),
+        },
+      },
+      key,
+    );
   }
   t.notOk(fs.existsSync(canary), 'nothing ran');
   const r = await execViaSocket({ command: ['/usr/bin/env'], env: { SAFE: 'yes' } }, opts);
@@ -132,28 +227,57 @@ t.test('env injection through the socket is blocked', async (t) => {
   t.ok(lines.includes('SAFE=yes'));
   t.ok(lines.includes('HOME=/root'));
   for (const bad of ['LD_PRELOAD', 'GCONV_PATH', 'DYLD_INSERT_LIBRARIES', 'OPENCLAW_EXEC_TOKEN']) {
-    t.notOk(lines.some((l) => l.startsWith(`${bad}=`)), `${bad} from the daemon env not inherited`);
+    t.notOk(
+      lines.some((l) => l.startsWith(`${bad}=`)),
+      `${bad} from the daemon env not inherited`,
+    );
   }
-  t.notOk(lines.some((l) => l.startsWith('NODE_OPTIONS=--require')), 'daemon NODE_OPTIONS not inherited');
-  t.notOk(lines.some((l) => l.includes(token) || l.includes(host.socketPath)), 'no token or socket path in the child env');
+  t.notOk(
+    lines.some((l) => l.startsWith('NODE_OPTIONS=--require')),
+    'daemon NODE_OPTIONS not inherited',
+  );
+  t.notOk(
+    lines.some((l) => l.includes(token) || l.includes(host.socketPath)),
+    'no token or socket path in the child env',
+  );
 });
 
 t.test('the `request` path: token compared, decision relayed', async (t) => {
   const { host, token } = await startHost(t, { approver: scriptedApprover(['allow-once']) });
-  t.equal(await requestApprovalViaSocket({ command: 'ls -la', cwd: '/tmp' }, { socketPath: host.socketPath, token: 'wrong'.padEnd(32, 'x') }), 'deny');
-  t.equal(await requestApprovalViaSocket({ command: 'ls -la', cwd: '/tmp' }, { socketPath: host.socketPath, token }), 'allow-once');
+  t.equal(
+    await requestApprovalViaSocket(
+      { command: 'ls -la', cwd: '/tmp' },
+      { socketPath: host.socketPath, token: 'wrong'.padEnd(32, 'x') },
+    ),
+    'deny',
+  );
+  t.equal(
+    await requestApprovalViaSocket({ command: 'ls -la', cwd: '/tmp' }, { socketPath: host.socketPath, token }),
+    'allow-once',
+  );
 });
 
 t.test('audit log: one JSON line per decision, mode 0600, rotated by size', async (t) => {
   const { host, token } = await startHost(t, { auditLog: { maxBytes: 2000, keep: 2 } });
-  for (let i = 0; i < 12; i++) await execViaSocket({ command: ['echo', `audit${i}`] }, { socketPath: host.socketPath, token });
+  for (let i = 0; i < 12; i++)
+    await execViaSocket({ command: ['echo', `audit${i}`] }, { socketPath: host.socketPath, token });
   const file = host.auditFile!;
   t.equal(fs.statSync(file).mode & 0o777, 0o600);
   t.ok(fs.existsSync(`${file}.1`), 'rotated');
   t.equal(fs.statSync(`${file}.1`).mode & 0o777, 0o600);
   t.ok(fs.statSync(file).size <= 2000);
-  const records = [fs.readFileSync(`${file}.1`, 'utf8'), fs.readFileSync(file, 'utf8')].join('').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-  const last = records.at(-1) as { event: string; outcome: string; command: string; peer: { pid: number; uid: number; exe: string }; exitCode: number };
+  const records = [fs.readFileSync(`${file}.1`, 'utf8'), fs.readFileSync(file, 'utf8')]
+    .join('')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+  const last = records.at(-1) as {
+    event: string;
+    outcome: string;
+    command: string;
+    peer: { pid: number; uid: number; exe: string };
+    exitCode: number;
+  };
   t.match(last, { event: 'exec', outcome: 'ran', command: 'echo audit11', exitCode: 0 });
   t.equal(last.peer.pid, process.pid, 'peer pid is ours');
   t.equal(last.peer.uid, process.geteuid!());
@@ -176,7 +300,12 @@ t.test('TOCTOU: a binary swapped while the prompt is open is not run (case 26)',
       return 'allow-once';
     },
   };
-  const { host, token } = await startHost(t, { approver, policy: (d) => { d.defaults = { security: 'allowlist', ask: 'on-miss', askFallback: 'deny' }; } });
+  const { host, token } = await startHost(t, {
+    approver,
+    policy: (d) => {
+      d.defaults = { security: 'allowlist', ask: 'on-miss', askFallback: 'deny' };
+    },
+  });
   const r = await execViaSocket({ command: [tool] }, { socketPath: host.socketPath, token });
   t.match(r, { ok: false, error: { code: 'UNAVAILABLE', reason: 'execution-plan-miss' } });
   t.notOk(fs.existsSync(canary), 'the swapped-in binary never ran');

@@ -3,10 +3,17 @@
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
 
-import { MAX_SCRIPT_CHARS, MAX_SEGMENTS, parseShellScript, quoteWord, renderScript } from '../../lib/exec-host/shell-analysis.js';
+import {
+  MAX_SCRIPT_CHARS,
+  MAX_SEGMENTS,
+  parseShellScript,
+  quoteWord,
+  renderScript,
+} from '../../lib/exec-host/shell-analysis.js';
 
 /** A test name that keeps TAP's one-line format whatever the script holds (U+2028 would end the line). */
-const show = (script: string): string => JSON.stringify(script).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+const show = (script: string): string =>
+  JSON.stringify(script).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 
 const understood: [string, string[][], string[]][] = [
   ['ls', [['ls']], []],
@@ -16,12 +23,16 @@ const understood: [string, string[][], string[]][] = [
   ['ls||echo', [['ls'], ['echo']], ['||']],
   ['ls; rm -rf /', [['ls'], ['rm', '-rf', '/']], [';']],
   ['a|b', [['a'], ['b']], ['|']],
-  ['git status | wc -l && echo ok; true', [['git', 'status'], ['wc', '-l'], ['echo', 'ok'], ['true']], ['|', '&&', ';']],
+  [
+    'git status | wc -l && echo ok; true',
+    [['git', 'status'], ['wc', '-l'], ['echo', 'ok'], ['true']],
+    ['|', '&&', ';'],
+  ],
   ["echo 'a b' 'it''s'", [['echo', 'a b', 'its']], []],
   ["echo '$(rm x)' '`id`' '*' '>x'", [['echo', '$(rm x)', '`id`', '*', '>x']], []],
   ['echo "a b" "q\\"q" "back\\\\slash" "d\\$" "keep\\n"', [['echo', 'a b', 'q"q', 'back\\slash', 'd$', 'keep\\n']], []],
   ['echo a\\ b \\$HOME \\;', [['echo', 'a b', '$HOME', ';']], []],
-  ["echo '' \"\"", [['echo', '', '']], []],
+  ['echo \'\' ""', [['echo', '', '']], []],
   ["ec'h'o x", [['echo', 'x']], []],
   ['ls # comment; rm -rf /', [['ls']], []],
   ['curl https://example.com/a#frag', [['curl', 'https://example.com/a#frag']], []],
@@ -29,7 +40,7 @@ const understood: [string, string[][], string[]][] = [
   ['echo héllo 日本', [['echo', 'héllo', '日本']], []],
   ['/usr/bin/env', [['/usr/bin/env']], []],
   ['env rm -rf /', [['env', 'rm', '-rf', '/']], []],
-  ["/bin/sh -c 'sh -c \"rm -rf /\"'", [['/bin/sh', '-c', 'sh -c "rm -rf /"']], []],
+  ['/bin/sh -c \'sh -c "rm -rf /"\'', [['/bin/sh', '-c', 'sh -c "rm -rf /"']], []],
   ['echo a=b', [['echo', 'a=b']], []],
 ];
 
@@ -111,11 +122,19 @@ t.test('understood scripts: segments, words and operators', async (t) => {
     const r = parseShellScript(script);
     t.equal(r.ok, true, `${show(script)} parsed`);
     if (!r.ok) continue;
-    t.same(r.segments.map((s) => s.words), words, `${show(script)} words`);
+    t.same(
+      r.segments.map((s) => s.words),
+      words,
+      `${show(script)} words`,
+    );
     t.same(r.operators, operators, `${show(script)} operators`);
   }
   const r = parseShellScript('ls -la  &&  echo "a b" # tail');
-  t.same(r.ok && r.segments.map((s) => s.raw), ['ls -la', 'echo "a b"'], 'raw text per segment, trimmed, comment dropped');
+  t.same(
+    r.ok && r.segments.map((s) => s.raw),
+    ['ls -la', 'echo "a b"'],
+    'raw text per segment, trimmed, comment dropped',
+  );
 });
 
 t.test('every fail-closed construct is refused with a reason', async (t) => {
@@ -128,22 +147,57 @@ t.test('every fail-closed construct is refused with a reason', async (t) => {
 
 t.test('limits: script length and segment count', async (t) => {
   t.match(parseShellScript(`echo ${'x'.repeat(MAX_SCRIPT_CHARS)}`), { ok: false, reason: /longer than/ });
-  t.match(parseShellScript(Array(MAX_SEGMENTS + 1).fill('true').join(' ; ')), { ok: false, reason: /more than 64 command segments/ });
+  t.match(
+    parseShellScript(
+      Array(MAX_SEGMENTS + 1)
+        .fill('true')
+        .join(' ; '),
+    ),
+    { ok: false, reason: /more than 64 command segments/ },
+  );
   t.match(parseShellScript(Array(MAX_SEGMENTS).fill('true').join(' ; ')), { ok: true });
   t.match(parseShellScript(`echo ${Array(5000).fill('a').join(' ')}`), { ok: false, reason: /more than 4096 words/ });
 });
 
 t.test('a rendered script gives a real shell exactly the parsed argv', async (t) => {
-  const hostile = ['plain', '', 'a b', "it's", '"dq"', '$(touch /tmp/never)', '`id`', '$HOME', '*', '~', 'a\\b', '; rm -rf /', '|', '&&', '#x', '-n', 'héllo', '\t'];
+  const hostile = [
+    'plain',
+    '',
+    'a b',
+    "it's",
+    '"dq"',
+    '$(touch /tmp/never)',
+    '`id`',
+    '$HOME',
+    '*',
+    '~',
+    'a\\b',
+    '; rm -rf /',
+    '|',
+    '&&',
+    '#x',
+    '-n',
+    'héllo',
+    '\t',
+  ];
   t.equal(quoteWord("it's"), `'it'\\''s'`);
   for (const shell of ['/bin/sh', '/bin/bash']) {
-    const script = renderScript([['printf', '%s\\0', ...hostile], ['printf', 'second\\0']], ['&&']);
+    const script = renderScript(
+      [
+        ['printf', '%s\\0', ...hostile],
+        ['printf', 'second\\0'],
+      ],
+      ['&&'],
+    );
     const r = spawnSync(shell, ['-c', script], { encoding: 'utf8', env: { PATH: '/usr/bin:/bin' } });
     t.equal(r.status, 0, `${shell} ran the rendered script`);
     t.same(r.stdout.split('\0').slice(0, -1), [...hostile, 'second'], `${shell}: every word arrives byte for byte`);
   }
   // The renderer's output parses back to the same segments (what runs is what was checked).
-  const argvs = [['/usr/bin/ls', '-la', 'a b'], ['/usr/bin/echo', "it's", '$x']];
+  const argvs = [
+    ['/usr/bin/ls', '-la', 'a b'],
+    ['/usr/bin/echo', "it's", '$x'],
+  ];
   const back = parseShellScript(renderScript(argvs, ['|']));
   t.same(back.ok && back.segments.map((s) => s.words), argvs);
   t.throws(() => renderScript([['a']], ['&&']), RangeError);

@@ -3,15 +3,38 @@ import t from 'tap';
 
 import { PendingApprovals } from '../../lib/common/pending-approvals.js';
 import { generateDeviceIdentity } from '../../lib/protocol/index.js';
-import { ALL_OPERATOR_SCOPES, approveAllNodes, connectOk, startFakeNode, startTestGateway, type Tap } from './helpers.js';
+import {
+  ALL_OPERATOR_SCOPES,
+  approveAllNodes,
+  connectOk,
+  startFakeNode,
+  startTestGateway,
+  type Tap,
+} from './helpers.js';
 
-const backend = { role: 'operator' as const, clientId: 'gateway-client', mode: 'backend', identity: null, scopes: ALL_OPERATOR_SCOPES };
-const PLAN = { argv: ['/usr/bin/echo', 'approved'], cwd: '/tmp', commandText: '/usr/bin/echo approved', commandPreview: null, agentId: 'main', sessionKey: null, policySnapshot: { security: 'allowlist', ask: 'always' } };
+const backend = {
+  role: 'operator' as const,
+  clientId: 'gateway-client',
+  mode: 'backend',
+  identity: null,
+  scopes: ALL_OPERATOR_SCOPES,
+};
+const PLAN = {
+  argv: ['/usr/bin/echo', 'approved'],
+  cwd: '/tmp',
+  commandText: '/usr/bin/echo approved',
+  commandPreview: null,
+  agentId: 'main',
+  sessionKey: null,
+  policySnapshot: { security: 'allowlist', ask: 'always' },
+};
 
 /** A node that prepares a fixed plan and "runs" by echoing what it was sent. */
 function planNode(command: string, params: any) {
-  if (command === 'system.run.prepare') return { ok: true as const, payload: { plan: PLAN, execPolicy: { security: 'allowlist', ask: 'always' } } };
-  if (command === 'system.run') return { ok: true as const, payload: { exitCode: 0, stdout: 'approved\n', received: params } };
+  if (command === 'system.run.prepare')
+    return { ok: true as const, payload: { plan: PLAN, execPolicy: { security: 'allowlist', ask: 'always' } } };
+  if (command === 'system.run')
+    return { ok: true as const, payload: { exitCode: 0, stdout: 'approved\n', received: params } };
   return { ok: false as const, error: { code: 'UNAVAILABLE', message: 'command not supported' } };
 }
 
@@ -26,46 +49,131 @@ async function setup(t: Tap, pending?: PendingApprovals) {
 
 t.test('approval flow end to end: prepare → request (two-phase) → resolve → approved system.run, once', async (t) => {
   const { gw, requester, approver, node } = await setup(t);
-  const prepared = await requester.request('node.invoke', { nodeId: node.nodeId, command: 'system.run.prepare', params: { command: ['echo', 'approved'], agentId: 'main' }, idempotencyKey: 'p1' });
+  const prepared = await requester.request('node.invoke', {
+    nodeId: node.nodeId,
+    command: 'system.run.prepare',
+    params: { command: ['echo', 'approved'], agentId: 'main' },
+    idempotencyKey: 'p1',
+  });
   const plan = prepared.payload.payload.plan;
   t.same(plan.argv, PLAN.argv);
 
   const requestedEvent = approver.event('exec.approval.requested');
-  const reqId = requester.requestId('exec.approval.request', { host: 'node', nodeId: node.nodeId, systemRunPlan: plan, commandArgv: ['echo', 'approved'], agentId: 'main', twoPhase: true, timeoutMs: 30_000 });
+  const reqId = requester.requestId('exec.approval.request', {
+    host: 'node',
+    nodeId: node.nodeId,
+    systemRunPlan: plan,
+    commandArgv: ['echo', 'approved'],
+    agentId: 'main',
+    twoPhase: true,
+    timeoutMs: 30_000,
+  });
   const accepted = await requester.response(reqId);
-  t.match(accepted, { ok: true, payload: { status: 'accepted', id: String, deliveryRoute: 'operators', createdAtMs: Number, expiresAtMs: Number } });
+  t.match(accepted, {
+    ok: true,
+    payload: { status: 'accepted', id: String, deliveryRoute: 'operators', createdAtMs: Number, expiresAtMs: Number },
+  });
   const id = accepted.payload.id as string;
   const requested = await requestedEvent;
-  t.match(requested, { payload: { id, request: { host: 'node', nodeId: node.nodeId, systemRunPlan: { argv: PLAN.argv } } }, seq: Number });
+  t.match(requested, {
+    payload: { id, request: { host: 'node', nodeId: node.nodeId, systemRunPlan: { argv: PLAN.argv } } },
+    seq: Number,
+  });
 
   const listed = await approver.request('exec.approval.list', {});
-  t.ok(listed.payload.approvals.some((a: any) => a.id === id), 'listed while pending');
+  t.ok(
+    listed.payload.approvals.some((a: any) => a.id === id),
+    'listed while pending',
+  );
   t.match((await approver.request('exec.approval.get', { id })).payload, { id, status: 'pending' });
 
-  const early = await requester.request('node.invoke', { nodeId: node.nodeId, command: 'system.run', params: { command: ['echo', 'approved'], agentId: 'main', runId: id, approved: true, approvalDecision: 'allow-once' }, idempotencyKey: 'r0' });
-  t.match(early.error, { code: 'INVALID_REQUEST', message: 'approval required', details: { code: 'APPROVAL_REQUIRED', runId: id } }, 'no run before the decision');
+  const early = await requester.request('node.invoke', {
+    nodeId: node.nodeId,
+    command: 'system.run',
+    params: {
+      command: ['echo', 'approved'],
+      agentId: 'main',
+      runId: id,
+      approved: true,
+      approvalDecision: 'allow-once',
+    },
+    idempotencyKey: 'r0',
+  });
+  t.match(
+    early.error,
+    { code: 'INVALID_REQUEST', message: 'approval required', details: { code: 'APPROVAL_REQUIRED', runId: id } },
+    'no run before the decision',
+  );
 
-  const other = await approver.request('node.invoke', { nodeId: node.nodeId, command: 'system.run', params: { command: ['echo', 'approved'], runId: id, approved: true }, idempotencyKey: 'r-other' });
+  const other = await approver.request('node.invoke', {
+    nodeId: node.nodeId,
+    command: 'system.run',
+    params: { command: ['echo', 'approved'], runId: id, approved: true },
+    idempotencyKey: 'r-other',
+  });
   t.match(other.error, { message: 'missing scope: operator.write' }, 'the approver cannot run');
 
   const waiter = approver.request('exec.approval.waitDecision', { id, timeoutMs: 20_000 });
   const resolvedEvent = approver.event('exec.approval.resolved');
   const final = requester.response(reqId);
-  t.match(await approver.request('exec.approval.resolve', { id, decision: 'allow-once' }), { ok: true, payload: { ok: true } });
-  t.match(await final, { ok: true, payload: { id, decision: 'allow-once', createdAtMs: Number, expiresAtMs: Number } }, 'second response of the two-phase request');
+  t.match(await approver.request('exec.approval.resolve', { id, decision: 'allow-once' }), {
+    ok: true,
+    payload: { ok: true },
+  });
+  t.match(
+    await final,
+    { ok: true, payload: { id, decision: 'allow-once', createdAtMs: Number, expiresAtMs: Number } },
+    'second response of the two-phase request',
+  );
   t.match((await resolvedEvent).payload, { id, decision: 'allow-once' });
   t.match((await waiter).payload, { id, decision: 'allow-once' });
-  t.match(await approver.request('exec.approval.resolve', { id, decision: 'deny' }), { ok: false, error: { message: 'approval already resolved' } });
+  t.match(await approver.request('exec.approval.resolve', { id, decision: 'deny' }), {
+    ok: false,
+    error: { message: 'approval already resolved' },
+  });
 
-  const mismatch = await requester.request('node.invoke', { nodeId: node.nodeId, command: 'system.run', params: { command: ['echo', 'other'], runId: id, approved: true, approvalDecision: 'allow-once' }, idempotencyKey: 'r1' });
+  const mismatch = await requester.request('node.invoke', {
+    nodeId: node.nodeId,
+    command: 'system.run',
+    params: { command: ['echo', 'other'], runId: id, approved: true, approvalDecision: 'allow-once' },
+    idempotencyKey: 'r1',
+  });
   t.match(mismatch.error, { code: 'INVALID_REQUEST', details: { code: 'APPROVAL_REQUEST_MISMATCH', field: 'argv' } });
 
-  const run = await requester.request('node.invoke', { nodeId: node.nodeId, command: 'system.run', params: { command: ['echo', 'approved'], agentId: 'main', runId: id, approved: true, approvalDecision: 'allow-once' }, idempotencyKey: 'r2' });
+  const run = await requester.request('node.invoke', {
+    nodeId: node.nodeId,
+    command: 'system.run',
+    params: {
+      command: ['echo', 'approved'],
+      agentId: 'main',
+      runId: id,
+      approved: true,
+      approvalDecision: 'allow-once',
+    },
+    idempotencyKey: 'r2',
+  });
   t.equal(run.ok, true, 'approved run goes through');
   const received = run.payload.payload.received;
-  t.match(received, { command: PLAN.argv, rawCommand: PLAN.commandText, cwd: '/tmp', runId: id, approved: true, approvalDecision: 'allow-once', systemRunPlan: { argv: PLAN.argv } }, 'forwarded from the plan');
+  t.match(
+    received,
+    {
+      command: PLAN.argv,
+      rawCommand: PLAN.commandText,
+      cwd: '/tmp',
+      runId: id,
+      approved: true,
+      approvalDecision: 'allow-once',
+      systemRunPlan: { argv: PLAN.argv },
+    },
+    'forwarded from the plan',
+  );
 
-  const again = await requester.request('node.invoke', { nodeId: node.nodeId, command: 'system.run', params: { command: ['echo', 'approved'], runId: id, approved: true, approvalDecision: 'allow-once' }, idempotencyKey: 'r3' });
+  const again = await requester.request('node.invoke', {
+    nodeId: node.nodeId,
+    command: 'system.run',
+    params: { command: ['echo', 'approved'], runId: id, approved: true, approvalDecision: 'allow-once' },
+    idempotencyKey: 'r3',
+  });
   t.match(again.error, { details: { code: 'UNKNOWN_APPROVAL_ID' } }, 'allow-once is usable once');
   t.equal(node.invokes.filter((i) => i.command === 'system.run').length, 1, 'the node ran exactly one system.run');
   t.ok(gw);
@@ -76,51 +184,161 @@ t.test('approval binding: other client, other node, deny, missing runId, forged 
   const second = await startFakeNode(gw, planNode);
   await approveAllNodes(requester);
   const ask = async (decision: 'allow-once' | 'allow-always' | 'deny') => {
-    const reqId = requester.requestId('exec.approval.request', { host: 'node', nodeId: node.nodeId, systemRunPlan: PLAN, twoPhase: true });
+    const reqId = requester.requestId('exec.approval.request', {
+      host: 'node',
+      nodeId: node.nodeId,
+      systemRunPlan: PLAN,
+      twoPhase: true,
+    });
     const { payload } = await requester.response(reqId);
     await approver.request('exec.approval.resolve', { id: payload.id, decision });
     await requester.response(reqId);
     return payload.id as string;
   };
-  const runParams = (id: string) => ({ command: PLAN.argv, runId: id, approved: true, approvalDecision: 'allow-always' });
+  const runParams = (id: string) => ({
+    command: PLAN.argv,
+    runId: id,
+    approved: true,
+    approvalDecision: 'allow-always',
+  });
 
   const always = await ask('allow-always');
   const otherClient = (await connectOk(gw, backend)).client;
-  t.match((await otherClient.request('node.invoke', { nodeId: node.nodeId, command: 'system.run', params: runParams(always), idempotencyKey: 'c1' })).error, { details: { code: 'APPROVAL_CLIENT_MISMATCH' } });
-  t.match((await requester.request('node.invoke', { nodeId: second.nodeId, command: 'system.run', params: runParams(always), idempotencyKey: 'c2' })).error, { details: { code: 'APPROVAL_NODE_MISMATCH' } });
-  t.equal((await requester.request('node.invoke', { nodeId: node.nodeId, command: 'system.run', params: runParams(always), idempotencyKey: 'c3' })).ok, true);
-  t.equal((await requester.request('node.invoke', { nodeId: node.nodeId, command: 'system.run', params: runParams(always), idempotencyKey: 'c4' })).ok, true, 'allow-always is reusable');
+  t.match(
+    (
+      await otherClient.request('node.invoke', {
+        nodeId: node.nodeId,
+        command: 'system.run',
+        params: runParams(always),
+        idempotencyKey: 'c1',
+      })
+    ).error,
+    { details: { code: 'APPROVAL_CLIENT_MISMATCH' } },
+  );
+  t.match(
+    (
+      await requester.request('node.invoke', {
+        nodeId: second.nodeId,
+        command: 'system.run',
+        params: runParams(always),
+        idempotencyKey: 'c2',
+      })
+    ).error,
+    { details: { code: 'APPROVAL_NODE_MISMATCH' } },
+  );
+  t.equal(
+    (
+      await requester.request('node.invoke', {
+        nodeId: node.nodeId,
+        command: 'system.run',
+        params: runParams(always),
+        idempotencyKey: 'c3',
+      })
+    ).ok,
+    true,
+  );
+  t.equal(
+    (
+      await requester.request('node.invoke', {
+        nodeId: node.nodeId,
+        command: 'system.run',
+        params: runParams(always),
+        idempotencyKey: 'c4',
+      })
+    ).ok,
+    true,
+    'allow-always is reusable',
+  );
 
   const denied = await ask('deny');
-  t.match((await requester.request('node.invoke', { nodeId: node.nodeId, command: 'system.run', params: runParams(denied), idempotencyKey: 'c5' })).error, { message: 'approval required', details: { code: 'APPROVAL_REQUIRED', runId: denied } });
-  t.match((await requester.request('node.invoke', { nodeId: node.nodeId, command: 'system.run', params: { command: PLAN.argv, approved: true }, idempotencyKey: 'c6' })).error, { details: { code: 'MISSING_RUN_ID' } });
-  t.match((await requester.request('node.invoke', { nodeId: node.nodeId, command: 'system.run', params: { command: PLAN.argv, runId: 'made-up', approved: true }, idempotencyKey: 'c7' })).error, { details: { code: 'UNKNOWN_APPROVAL_ID' } });
+  t.match(
+    (
+      await requester.request('node.invoke', {
+        nodeId: node.nodeId,
+        command: 'system.run',
+        params: runParams(denied),
+        idempotencyKey: 'c5',
+      })
+    ).error,
+    { message: 'approval required', details: { code: 'APPROVAL_REQUIRED', runId: denied } },
+  );
+  t.match(
+    (
+      await requester.request('node.invoke', {
+        nodeId: node.nodeId,
+        command: 'system.run',
+        params: { command: PLAN.argv, approved: true },
+        idempotencyKey: 'c6',
+      })
+    ).error,
+    { details: { code: 'MISSING_RUN_ID' } },
+  );
+  t.match(
+    (
+      await requester.request('node.invoke', {
+        nodeId: node.nodeId,
+        command: 'system.run',
+        params: { command: PLAN.argv, runId: 'made-up', approved: true },
+        idempotencyKey: 'c7',
+      })
+    ).error,
+    { details: { code: 'UNKNOWN_APPROVAL_ID' } },
+  );
 
   // Without an approval claim, a caller-supplied plan is not forwarded and approved is never set.
-  const plain = await requester.request('node.invoke', { nodeId: node.nodeId, command: 'system.run', params: { command: ['id'], systemRunPlan: PLAN }, idempotencyKey: 'c8' });
+  const plain = await requester.request('node.invoke', {
+    nodeId: node.nodeId,
+    command: 'system.run',
+    params: { command: ['id'], systemRunPlan: PLAN },
+    idempotencyKey: 'c8',
+  });
   t.notOk('approved' in plain.payload.payload.received);
   t.notOk('systemRunPlan' in plain.payload.payload.received);
 
-  t.match(await approver.request('exec.approval.resolve', { id: 'nope', decision: 'deny' }), { ok: false, error: { code: 'APPROVAL_NOT_FOUND', message: 'unknown or expired approval id' } });
-  t.match(await requester.request('exec.approval.request', { host: 'node', nodeId: node.nodeId, twoPhase: true }), { ok: false, error: { code: 'INVALID_REQUEST' } }, 'host=node needs a plan');
+  t.match(await approver.request('exec.approval.resolve', { id: 'nope', decision: 'deny' }), {
+    ok: false,
+    error: { code: 'APPROVAL_NOT_FOUND', message: 'unknown or expired approval id' },
+  });
+  t.match(
+    await requester.request('exec.approval.request', { host: 'node', nodeId: node.nodeId, twoPhase: true }),
+    { ok: false, error: { code: 'INVALID_REQUEST' } },
+    'host=node needs a plan',
+  );
 });
 
 t.test('a device-bound approval may be used from another connection of the same device', async (t) => {
   const gw = await startTestGateway(t);
   const identity = generateDeviceIdentity();
-  const dev = { role: 'operator' as const, clientId: 'gateway-client', mode: 'backend', identity, scopes: ALL_OPERATOR_SCOPES };
+  const dev = {
+    role: 'operator' as const,
+    clientId: 'gateway-client',
+    mode: 'backend',
+    identity,
+    scopes: ALL_OPERATOR_SCOPES,
+  };
   const a = (await connectOk(gw, dev)).client;
   const approver = (await connectOk(gw, { ...backend, scopes: ['operator.approvals'] })).client;
   const node = await startFakeNode(gw, planNode);
   await approveAllNodes(a);
-  const reqId = a.requestId('exec.approval.request', { host: 'node', nodeId: node.nodeId, systemRunPlan: PLAN, twoPhase: true });
+  const reqId = a.requestId('exec.approval.request', {
+    host: 'node',
+    nodeId: node.nodeId,
+    systemRunPlan: PLAN,
+    twoPhase: true,
+  });
   const { payload } = await a.response(reqId);
   await approver.request('exec.approval.resolve', { id: payload.id, decision: 'allow-once' });
   await a.response(reqId);
   const b = (await connectOk(gw, dev)).client;
   const stranger = (await connectOk(gw, { ...dev, identity: generateDeviceIdentity() })).client;
-  const params = { nodeId: node.nodeId, command: 'system.run', params: { command: PLAN.argv, runId: payload.id, approved: true, approvalDecision: 'allow-once' } };
-  t.match((await stranger.request('node.invoke', { ...params, idempotencyKey: 'x1' })).error, { details: { code: 'APPROVAL_DEVICE_MISMATCH' } });
+  const params = {
+    nodeId: node.nodeId,
+    command: 'system.run',
+    params: { command: PLAN.argv, runId: payload.id, approved: true, approvalDecision: 'allow-once' },
+  };
+  t.match((await stranger.request('node.invoke', { ...params, idempotencyKey: 'x1' })).error, {
+    details: { code: 'APPROVAL_DEVICE_MISMATCH' },
+  });
   t.equal((await b.request('node.invoke', { ...params, idempotencyKey: 'x2' })).ok, true);
 });
 
@@ -131,10 +349,21 @@ t.test('no approval route: the request expires at once unless requireDeliveryRou
   await approveAllNodes(alone);
   const res = await alone.request('exec.approval.request', { host: 'node', nodeId: node.nodeId, systemRunPlan: PLAN });
   t.match(res.payload, { id: String, decision: null }, 'single-phase answer with decision null');
-  const reqId = alone.requestId('exec.approval.request', { host: 'node', nodeId: node.nodeId, systemRunPlan: PLAN, twoPhase: true, requireDeliveryRoute: false, timeoutMs: 60_000 });
+  const reqId = alone.requestId('exec.approval.request', {
+    host: 'node',
+    nodeId: node.nodeId,
+    systemRunPlan: PLAN,
+    twoPhase: true,
+    requireDeliveryRoute: false,
+    timeoutMs: 60_000,
+  });
   const accepted = await alone.response(reqId);
   t.match(accepted.payload, { status: 'accepted', deliveryRoute: 'none' });
-  t.match((await alone.request('exec.approval.get', { id: accepted.payload.id })).payload, { status: 'pending' }, 'still pending without a route');
+  t.match(
+    (await alone.request('exec.approval.get', { id: accepted.payload.id })).payload,
+    { status: 'pending' },
+    'still pending without a route',
+  );
   // Closing a device-less requester drops its pending approval.
   const resolved = gw.pending.listenerCount('resolved');
   t.ok(resolved > 0);
@@ -148,7 +377,10 @@ t.test('approvals raised by the local exec host are listed and resolvable throug
   const gw = await startTestGateway(t, { pending });
   const approver = (await connectOk(gw, { ...backend, scopes: ['operator.approvals'] })).client;
   const requested = approver.event('exec.approval.requested');
-  const local = pending.add({ host: 'gateway', command: 'ls -la', commandArgv: ['ls', '-la'], cwd: '/tmp' }, { timeoutMs: 30_000 });
+  const local = pending.add(
+    { host: 'gateway', command: 'ls -la', commandArgv: ['ls', '-la'], cwd: '/tmp' },
+    { timeoutMs: 30_000 },
+  );
   t.match((await requested).payload, { id: local.id, request: { command: 'ls -la' } });
   const list = await approver.request('exec.approval.list', {});
   t.match(list.payload.approvals, [{ id: local.id, status: 'pending' }]);

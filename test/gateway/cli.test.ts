@@ -10,14 +10,32 @@ const ROOT = path.resolve(import.meta.dirname, '..', '..');
 
 t.test('`openclaw-ipc gateway --json` prints where it listens, serves, and stops cleanly on SIGTERM', async (t) => {
   const stateDir = tempStateDir(t);
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'lib/cli/main.ts'), 'gateway', '--port', '0', '--state-dir', stateDir, '--json'], {
-    cwd: ROOT,
-    env: { ...process.env, OPENCLAW_GATEWAY_TOKEN: '' },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      path.join(ROOT, 'lib/cli/main.ts'),
+      'gateway',
+      '--port',
+      '0',
+      '--state-dir',
+      stateDir,
+      '--json',
+    ],
+    {
+      cwd: ROOT,
+      env: { ...process.env, OPENCLAW_GATEWAY_TOKEN: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  t.teardown(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
   });
-  t.teardown(() => { if (child.exitCode === null) child.kill('SIGKILL'); });
   let stderr = '';
-  child.stderr.on('data', (d) => { stderr += d; });
+  child.stderr.on('data', (d) => {
+    stderr += d;
+  });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const lines = readline.createInterface({ input: child.stdout });
   const first = await new Promise<string>((resolve, reject) => {
@@ -25,7 +43,11 @@ t.test('`openclaw-ipc gateway --json` prints where it listens, serves, and stops
     child.once('exit', () => reject(new Error(`exited early: ${stderr}`)));
   });
   const info = JSON.parse(first);
-  t.match(info, { ready: true, url: /^ws:\/\/127\.0\.0\.1:\d+$/, token: { source: 'generated', location: /openclaw\.json \(gateway\.auth\.token\)$/ } });
+  t.match(info, {
+    ready: true,
+    url: /^ws:\/\/127\.0\.0\.1:\d+$/,
+    token: { source: 'generated', location: /openclaw\.json \(gateway\.auth\.token\)$/ },
+  });
 
   const client = await RawClient.open(info.url);
   const challenge = await client.event('connect.challenge');
@@ -36,9 +58,15 @@ t.test('`openclaw-ipc gateway --json` prints where it listens, serves, and stops
 });
 
 t.test('`openclaw-ipc gateway` rejects a bad port with a usage error', async (t) => {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'lib/cli/main.ts'), 'gateway', '--port', 'nope'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(ROOT, 'lib/cli/main.ts'), 'gateway', '--port', 'nope'],
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let stderr = '';
-  child.stderr.on('data', (d) => { stderr += d; });
+  child.stderr.on('data', (d) => {
+    stderr += d;
+  });
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
   t.equal(code, 2);
   t.match(stderr, /invalid port from --port: nope/);

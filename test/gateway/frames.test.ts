@@ -3,31 +3,48 @@ import t from 'tap';
 
 import { ALL_OPERATOR_SCOPES, RawClient, connectOk, startTestGateway } from './helpers.js';
 
-const backend = { role: 'operator' as const, clientId: 'gateway-client', mode: 'backend', identity: null, scopes: ALL_OPERATOR_SCOPES };
+const backend = {
+  role: 'operator' as const,
+  clientId: 'gateway-client',
+  mode: 'backend',
+  identity: null,
+  scopes: ALL_OPERATOR_SCOPES,
+};
 
-t.test('malformed frames after the handshake are rejected one by one; the connection and the gateway survive', async (t) => {
-  const gw = await startTestGateway(t);
-  const op = (await connectOk(gw, backend)).client;
-  const bad: Array<[string, string | Buffer, string]> = [
-    ['unclosed brackets', '['.repeat(10_000), 'invalid'],
-    ['deep nesting', `${'['.repeat(10_000)}${']'.repeat(10_000)}`, 'invalid'],
-    ['NaN', '{"type":"req","id":"n","method":"health","params":NaN}', 'invalid'],
-    ['numeric id', '{"type":"req","id":7,"method":"health"}', 'invalid'],
-    ['empty method', '{"type":"req","id":"e","method":""}', 'e'],
-    ['array params are fine for the envelope but not for node.list', '{"type":"req","id":"a","method":"node.list","params":[]}', 'a'],
-    ['__proto__ key in params', '{"type":"req","id":"p","method":"node.list","params":{"__proto__":{"polluted":true}}}', 'p'],
-    ['binary frame', Buffer.from('{"type":"req","id":"b","method":"health"}'), 'invalid'],
-  ];
-  for (const [name, payload, id] of bad) {
-    op.send(payload);
-    const res = await op.response(id);
-    t.match(res, { ok: false, error: { code: 'INVALID_REQUEST' } }, name);
-  }
-  t.equal(({} as any).polluted, undefined, 'no prototype pollution');
-  t.match(await op.request('health', {}), { ok: true }, 'still serving');
-  const fresh = await connectOk(gw, backend);
-  t.ok(fresh.res.ok, 'gateway still accepts connections');
-});
+t.test(
+  'malformed frames after the handshake are rejected one by one; the connection and the gateway survive',
+  async (t) => {
+    const gw = await startTestGateway(t);
+    const op = (await connectOk(gw, backend)).client;
+    const bad: Array<[string, string | Buffer, string]> = [
+      ['unclosed brackets', '['.repeat(10_000), 'invalid'],
+      ['deep nesting', `${'['.repeat(10_000)}${']'.repeat(10_000)}`, 'invalid'],
+      ['NaN', '{"type":"req","id":"n","method":"health","params":NaN}', 'invalid'],
+      ['numeric id', '{"type":"req","id":7,"method":"health"}', 'invalid'],
+      ['empty method', '{"type":"req","id":"e","method":""}', 'e'],
+      [
+        'array params are fine for the envelope but not for node.list',
+        '{"type":"req","id":"a","method":"node.list","params":[]}',
+        'a',
+      ],
+      [
+        '__proto__ key in params',
+        '{"type":"req","id":"p","method":"node.list","params":{"__proto__":{"polluted":true}}}',
+        'p',
+      ],
+      ['binary frame', Buffer.from('{"type":"req","id":"b","method":"health"}'), 'invalid'],
+    ];
+    for (const [name, payload, id] of bad) {
+      op.send(payload);
+      const res = await op.response(id);
+      t.match(res, { ok: false, error: { code: 'INVALID_REQUEST' } }, name);
+    }
+    t.equal(({} as any).polluted, undefined, 'no prototype pollution');
+    t.match(await op.request('health', {}), { ok: true }, 'still serving');
+    const fresh = await connectOk(gw, backend);
+    t.ok(fresh.res.ok, 'gateway still accepts connections');
+  },
+);
 
 t.test('a binary first frame closes 1008', async (t) => {
   const gw = await startTestGateway(t);
@@ -53,17 +70,27 @@ t.test('frames over the post-auth maxPayload close 1009', async (t) => {
   t.equal((await op.closed).code, 1009);
 });
 
-t.test('slow, silent pre-auth sockets are closed at the handshake deadline while a real client gets through', async (t) => {
-  // 2 s: the legitimate handshake must finish inside the deadline it shares with the attackers, on a loaded box.
-  const gw = await startTestGateway(t, { handshakeTimeoutMs: 2_000, maxPreauthPerIp: 64 });
-  const attackers = await Promise.all(Array.from({ length: 40 }, () => RawClient.open(gw.url)));
-  // Each attacker drips one byte of a never-finished frame: a raw WebSocket frame header only.
-  for (const a of attackers) (a.ws as any)._socket.write(Buffer.from([0x81]));
-  const started = Date.now();
-  const legit = await connectOk(gw, backend);
-  t.ok(legit.res.ok, 'a legitimate client completes its handshake during the attack');
-  t.ok(Date.now() - started < 5000, 'and does so promptly');
-  const closes = await Promise.all(attackers.map((a) => a.closed));
-  t.ok(closes.every((c) => c.code === 1000 || c.code === 1006), 'every attacker socket is closed');
-  t.match(await legit.client.request('health', {}), { ok: true }, 'the legitimate client stays connected past the deadline');
-});
+t.test(
+  'slow, silent pre-auth sockets are closed at the handshake deadline while a real client gets through',
+  async (t) => {
+    // 2 s: the legitimate handshake must finish inside the deadline it shares with the attackers, on a loaded box.
+    const gw = await startTestGateway(t, { handshakeTimeoutMs: 2_000, maxPreauthPerIp: 64 });
+    const attackers = await Promise.all(Array.from({ length: 40 }, () => RawClient.open(gw.url)));
+    // Each attacker drips one byte of a never-finished frame: a raw WebSocket frame header only.
+    for (const a of attackers) (a.ws as any)._socket.write(Buffer.from([0x81]));
+    const started = Date.now();
+    const legit = await connectOk(gw, backend);
+    t.ok(legit.res.ok, 'a legitimate client completes its handshake during the attack');
+    t.ok(Date.now() - started < 5000, 'and does so promptly');
+    const closes = await Promise.all(attackers.map((a) => a.closed));
+    t.ok(
+      closes.every((c) => c.code === 1000 || c.code === 1006),
+      'every attacker socket is closed',
+    );
+    t.match(
+      await legit.client.request('health', {}),
+      { ok: true },
+      'the legitimate client stays connected past the deadline',
+    );
+  },
+);

@@ -3,7 +3,13 @@ import t from 'tap';
 import { generateDeviceIdentity } from '../../lib/protocol/index.js';
 import { ALL_OPERATOR_SCOPES, connectOk, startFakeNode, startTestGateway } from './helpers.js';
 
-const backend = { role: 'operator' as const, clientId: 'gateway-client', mode: 'backend', identity: null, scopes: ALL_OPERATOR_SCOPES };
+const backend = {
+  role: 'operator' as const,
+  clientId: 'gateway-client',
+  mode: 'backend',
+  identity: null,
+  scopes: ALL_OPERATOR_SCOPES,
+};
 
 t.test('handle: waitFor, pendingRequests/approve, onNodeEvent, paired lists', async (t) => {
   const gw = await startTestGateway(t);
@@ -26,11 +32,16 @@ t.test('handle: waitFor, pendingRequests/approve, onNodeEvent, paired lists', as
 
   const events: unknown[] = [];
   const off = gw.onNodeEvent((nodeId, event, payload) => events.push({ nodeId, event, payload }));
-  await node.client.request('node.event', { event: 'exec.finished', payloadJSON: JSON.stringify({ runId: 'r', exitCode: 0 }) });
+  await node.client.request('node.event', {
+    event: 'exec.finished',
+    payloadJSON: JSON.stringify({ runId: 'r', exitCode: 0 }),
+  });
   off();
   await node.client.request('node.event', { event: 'ignored.after.off' });
   t.same(events, [{ nodeId: identity.deviceId, event: 'exec.finished', payload: { runId: 'r', exitCode: 0 } }]);
-  t.match((await node.client.request('node.event', { event: 'x', payloadJSON: '{bad' })).error, { code: 'INVALID_REQUEST' });
+  t.match((await node.client.request('node.event', { event: 'x', payloadJSON: '{bad' })).error, {
+    code: 'INVALID_REQUEST',
+  });
 });
 
 t.test('autoApproveNodes: the command surface is approved without an operator', async (t) => {
@@ -38,7 +49,12 @@ t.test('autoApproveNodes: the command surface is approved without an operator', 
   const node = await startFakeNode(gw, () => ({ ok: true, payload: 'ok' }));
   const op = (await connectOk(gw, backend)).client;
   t.same(gw.nodes.pendingRequests(), []);
-  const res = await op.request('node.invoke', { nodeId: node.nodeId, command: 'system.run', params: { command: ['true'] }, idempotencyKey: 'auto' });
+  const res = await op.request('node.invoke', {
+    nodeId: node.nodeId,
+    command: 'system.run',
+    params: { command: ['true'] },
+    idempotencyKey: 'auto',
+  });
   t.equal(res.ok, true);
   t.match(await node.client.request('node.runnerInventory.update', {}), { ok: true, payload: { nodeId: node.nodeId } });
 });

@@ -37,7 +37,10 @@ t.test('protocol 3 range is answered with 3; a range without 3 or 4 is a mismatc
   const range = await connectRaw(gw, { role: 'node', minProtocol: 3, maxProtocol: 9 });
   t.equal(range.res.payload.protocol, 4);
   const bad = await connectRaw(gw, { role: 'node', minProtocol: 5, maxProtocol: 6 });
-  t.match(bad.res, { ok: false, error: { code: 'INVALID_REQUEST', message: 'protocol mismatch', details: { expectedProtocol: 4 } } });
+  t.match(bad.res, {
+    ok: false,
+    error: { code: 'INVALID_REQUEST', message: 'protocol mismatch', details: { expectedProtocol: 4 } },
+  });
   t.equal((await bad.client.closed).code, 1002);
 });
 
@@ -46,13 +49,21 @@ t.test('first frame must be connect', async (t) => {
   const client = await RawClient.open(gw.url);
   await client.event('connect.challenge');
   const res = await client.request('node.list', {});
-  t.match(res, { ok: false, error: { code: 'INVALID_REQUEST', message: 'invalid handshake: first request must be connect' } });
+  t.match(res, {
+    ok: false,
+    error: { code: 'INVALID_REQUEST', message: 'invalid handshake: first request must be connect' },
+  });
   t.match(await client.closed, { code: 1008, reason: 'invalid handshake: first request must be connect' });
 });
 
 t.test('bad JSON and non-request first frames close 1008 without a response', async (t) => {
   const gw = await startTestGateway(t);
-  for (const payload of ['{not json', '[', JSON.stringify({ type: 'res', id: 'x', ok: true }), JSON.stringify({ type: 'req', id: 'x', method: 'connect', extra: 1 })]) {
+  for (const payload of [
+    '{not json',
+    '[',
+    JSON.stringify({ type: 'res', id: 'x', ok: true }),
+    JSON.stringify({ type: 'req', id: 'x', method: 'connect', extra: 1 }),
+  ]) {
     const client = await RawClient.open(gw.url);
     await client.event('connect.challenge');
     client.send(payload);
@@ -70,7 +81,10 @@ t.test('bad connect params: invalid client id, unknown field, invalid role', asy
 
   const client = await RawClient.open(gw.url);
   const challenge = (await client.event('connect.challenge')) as any;
-  const params = connectParams(challenge.payload.nonce, challenge.payload.ts, gw.token, { role: 'operator', identity: null });
+  const params = connectParams(challenge.payload.nonce, challenge.payload.ts, gw.token, {
+    role: 'operator',
+    identity: null,
+  });
   client.send({ type: 'req', id: 'c1', method: 'connect', params: { ...params, role: 'admin' } });
   t.match(await client.closed, { code: 1008, reason: 'invalid role' });
   t.equal(client.frames.filter((f) => f.type === 'res').length, 0, 'no response, as upstream');
@@ -81,7 +95,12 @@ t.test('wrong and missing token', async (t) => {
   const wrong = await connectRaw(gw, { role: 'node', token: 'wrong-token' });
   t.match(wrong.res.error, {
     code: 'INVALID_REQUEST',
-    details: { code: 'AUTH_TOKEN_MISMATCH', authReason: 'token_mismatch', canRetryWithDeviceToken: false, recommendedNextStep: 'update_auth_credentials' },
+    details: {
+      code: 'AUTH_TOKEN_MISMATCH',
+      authReason: 'token_mismatch',
+      canRetryWithDeviceToken: false,
+      recommendedNextStep: 'update_auth_credentials',
+    },
   });
   t.equal((await wrong.client.closed).code, 1008);
   const missing = await connectRaw(gw, { role: 'operator', token: null, identity: null });
@@ -105,19 +124,70 @@ t.test('device token from hello-ok authenticates the next connect; a wrong one d
 t.test('node without device identity', async (t) => {
   const gw = await startTestGateway(t);
   const res = await connectRaw(gw, { role: 'node', identity: null });
-  t.match(res.res.error, { code: 'NOT_PAIRED', message: 'device identity required', details: { code: 'DEVICE_IDENTITY_REQUIRED' } });
+  t.match(res.res.error, {
+    code: 'NOT_PAIRED',
+    message: 'device identity required',
+    details: { code: 'DEVICE_IDENTITY_REQUIRED' },
+  });
   t.equal((await res.client.closed).code, 1008);
 });
 
 t.test('device-signature matrix over the wire', async (t) => {
   const gw = await startTestGateway(t);
   const cases: Array<[string, Parameters<typeof connectRaw>[1], string, string]> = [
-    ['wrong nonce', { tamper: (d) => { d.nonce = '00000000-0000-4000-8000-000000000000'; } }, 'DEVICE_AUTH_NONCE_MISMATCH', 'device-nonce-mismatch'],
-    ['empty nonce', { tamper: (d) => { d.nonce = ''; } }, 'DEVICE_AUTH_NONCE_REQUIRED', 'device-nonce-missing'],
-    ['stale signedAt', { signedAtMs: Date.now() - 10 * 60_000 }, 'DEVICE_AUTH_SIGNATURE_EXPIRED', 'device-signature-stale'],
-    ['future signedAt', { signedAtMs: Date.now() + 10 * 60_000 }, 'DEVICE_AUTH_SIGNATURE_EXPIRED', 'device-signature-stale'],
-    ['wrong id', { tamper: (d) => { d.id = generateDeviceIdentity().deviceId; } }, 'DEVICE_AUTH_DEVICE_ID_MISMATCH', 'device-id-mismatch'],
-    ['bad signature', { tamper: (d) => { const s = String(d.signature); d.signature = `${s.slice(0, 10)}${s[10] === 'A' ? 'B' : 'A'}${s.slice(11)}`; } }, 'DEVICE_AUTH_SIGNATURE_INVALID', 'device-signature'],
+    [
+      'wrong nonce',
+      {
+        tamper: (d) => {
+          d.nonce = '00000000-0000-4000-8000-000000000000';
+        },
+      },
+      'DEVICE_AUTH_NONCE_MISMATCH',
+      'device-nonce-mismatch',
+    ],
+    [
+      'empty nonce',
+      {
+        tamper: (d) => {
+          d.nonce = '';
+        },
+      },
+      'DEVICE_AUTH_NONCE_REQUIRED',
+      'device-nonce-missing',
+    ],
+    [
+      'stale signedAt',
+      { signedAtMs: Date.now() - 10 * 60_000 },
+      'DEVICE_AUTH_SIGNATURE_EXPIRED',
+      'device-signature-stale',
+    ],
+    [
+      'future signedAt',
+      { signedAtMs: Date.now() + 10 * 60_000 },
+      'DEVICE_AUTH_SIGNATURE_EXPIRED',
+      'device-signature-stale',
+    ],
+    [
+      'wrong id',
+      {
+        tamper: (d) => {
+          d.id = generateDeviceIdentity().deviceId;
+        },
+      },
+      'DEVICE_AUTH_DEVICE_ID_MISMATCH',
+      'device-id-mismatch',
+    ],
+    [
+      'bad signature',
+      {
+        tamper: (d) => {
+          const s = String(d.signature);
+          d.signature = `${s.slice(0, 10)}${s[10] === 'A' ? 'B' : 'A'}${s.slice(11)}`;
+        },
+      },
+      'DEVICE_AUTH_SIGNATURE_INVALID',
+      'device-signature',
+    ],
   ];
   for (const [name, opts, code, reason] of cases) {
     const res = await connectRaw(gw, { role: 'node', ...opts });
@@ -129,16 +199,34 @@ t.test('device-signature matrix over the wire', async (t) => {
   const client = await RawClient.open(gw.url);
   const challenge = (await client.event('connect.challenge')) as any;
   const identity = generateDeviceIdentity();
-  const params = connectParams(challenge.payload.nonce, challenge.payload.ts, gw.token, { role: 'operator', identity, scopes: ['operator.read', 'operator.write'] });
+  const params = connectParams(challenge.payload.nonce, challenge.payload.ts, gw.token, {
+    role: 'operator',
+    identity,
+    scopes: ['operator.read', 'operator.write'],
+  });
   const reordered = await client.request('connect', { ...params, scopes: ['operator.write', 'operator.read'] });
-  t.match(reordered.error, { details: { code: 'DEVICE_AUTH_SIGNATURE_INVALID' } }, 'reordered scopes fail the signature');
+  t.match(
+    reordered.error,
+    { details: { code: 'DEVICE_AUTH_SIGNATURE_INVALID' } },
+    'reordered scopes fail the signature',
+  );
 
   // A v2 payload is still accepted.
   const v2client = await RawClient.open(gw.url);
   const ch2 = (await v2client.event('connect.challenge')) as any;
   const { signConnectDevice } = await import('../../lib/protocol/index.js');
   const p2 = connectParams(ch2.payload.nonce, ch2.payload.ts, gw.token, { role: 'node', identity });
-  p2.device = signConnectDevice({ identity, clientId: 'node-host', clientMode: 'node', role: 'node', scopes: [], token: gw.token, nonce: ch2.payload.nonce, signedAtMs: ch2.payload.ts, version: 'v2' });
+  p2.device = signConnectDevice({
+    identity,
+    clientId: 'node-host',
+    clientMode: 'node',
+    role: 'node',
+    scopes: [],
+    token: gw.token,
+    nonce: ch2.payload.nonce,
+    signedAtMs: ch2.payload.ts,
+    version: 'v2',
+  });
   const v2 = await v2client.request('connect', p2);
   t.equal(v2.ok, true, 'v2 signature accepted');
 });
@@ -152,7 +240,10 @@ t.test('oversized pre-auth frame closes 1009 before the handshake; post-auth fra
   t.equal(client.frames.filter((f) => f.type === 'res').length, 0);
 
   const node = await connectOk(gw, { role: 'node' });
-  const big = await node.client.request('node.event', { event: 'big', payloadJSON: JSON.stringify({ blob: 'y'.repeat(200 * 1024) }) });
+  const big = await node.client.request('node.event', {
+    event: 'big',
+    payloadJSON: JSON.stringify({ blob: 'y'.repeat(200 * 1024) }),
+  });
   t.match(big, { ok: true, payload: { ok: true } }, '200 KiB frame accepted after auth');
 });
 
@@ -182,13 +273,26 @@ t.test('pre-auth sockets per IP are capped with HTTP 503', async (t) => {
 
 t.test('unknown method, invalid frames and role/scope errors after the handshake keep the connection', async (t) => {
   const gw = await startTestGateway(t);
-  const op = await connectOk(gw, { role: 'operator', clientId: 'gateway-client', mode: 'backend', identity: null, scopes: ['operator.read'] });
+  const op = await connectOk(gw, {
+    role: 'operator',
+    clientId: 'gateway-client',
+    mode: 'backend',
+    identity: null,
+    scopes: ['operator.read'],
+  });
   const unknown = await op.client.request('no.such.method', {});
   t.match(unknown.error, { code: 'INVALID_REQUEST', message: 'unknown method: no.such.method' });
   op.client.send('{oops');
-  t.match(await op.client.response('invalid'), { ok: false, error: { code: 'INVALID_REQUEST', message: /^invalid request frame/ } });
+  t.match(await op.client.response('invalid'), {
+    ok: false,
+    error: { code: 'INVALID_REQUEST', message: /^invalid request frame/ },
+  });
   op.client.send({ type: 'event', event: 'x', id: 'ev1' });
-  t.match(await op.client.response('ev1'), { ok: false, error: { code: 'INVALID_REQUEST' } }, 'answered with the frame id');
+  t.match(
+    await op.client.response('ev1'),
+    { ok: false, error: { code: 'INVALID_REQUEST' } },
+    'answered with the frame id',
+  );
   const scope = await op.client.request('node.invoke', { nodeId: 'n', command: 'system.run', idempotencyKey: 'k' });
   t.match(scope.error, { code: 'INVALID_REQUEST', message: 'missing scope: operator.write' });
   const role = await op.client.request('node.invoke.result', { id: 'x', nodeId: 'y', ok: true });
@@ -205,23 +309,55 @@ t.test('unknown method, invalid frames and role/scope errors after the handshake
   t.match(await node.client.closed, { code: 1008, reason: 'repeated unauthorized calls' });
 });
 
-t.test('device-less operators: only loopback gateway-client/backend and cli/cli with the shared secret keep scopes', async (t) => {
-  const gw = await startTestGateway(t);
-  // The real `openclaw nodes list` connects like this (upstream shouldPreserveLocalCliSharedAuthScopes).
-  const cli = await connectOk(gw, { role: 'operator', clientId: 'cli', mode: 'cli', identity: null });
-  t.match((await cli.client.request('node.list', {})).payload, { nodes: [] }, 'cli/cli with the token on loopback keeps its scopes');
-  const probe = await connectOk(gw, { role: 'operator', clientId: 'openclaw-probe', mode: 'probe', identity: null });
-  t.match((await probe.client.request('node.list', {})).error, { message: 'missing scope: operator.read' }, 'another client id gets none');
-  const cliOtherMode = await connectOk(gw, { role: 'operator', clientId: 'cli', mode: 'backend', identity: null });
-  t.match((await cliOtherMode.client.request('node.list', {})).error, { message: 'missing scope: operator.read' }, 'cli with another mode gets none');
-  const browser = await connectOk(gw, { role: 'operator', clientId: 'cli', mode: 'cli', identity: null, headers: { origin: 'http://127.0.0.1:5173' } });
-  t.match((await browser.client.request('node.list', {})).error, { message: 'missing scope: operator.read' }, 'a browser (Origin header) is not the local CLI');
-});
+t.test(
+  'device-less operators: only loopback gateway-client/backend and cli/cli with the shared secret keep scopes',
+  async (t) => {
+    const gw = await startTestGateway(t);
+    // The real `openclaw nodes list` connects like this (upstream shouldPreserveLocalCliSharedAuthScopes).
+    const cli = await connectOk(gw, { role: 'operator', clientId: 'cli', mode: 'cli', identity: null });
+    t.match(
+      (await cli.client.request('node.list', {})).payload,
+      { nodes: [] },
+      'cli/cli with the token on loopback keeps its scopes',
+    );
+    const probe = await connectOk(gw, { role: 'operator', clientId: 'openclaw-probe', mode: 'probe', identity: null });
+    t.match(
+      (await probe.client.request('node.list', {})).error,
+      { message: 'missing scope: operator.read' },
+      'another client id gets none',
+    );
+    const cliOtherMode = await connectOk(gw, { role: 'operator', clientId: 'cli', mode: 'backend', identity: null });
+    t.match(
+      (await cliOtherMode.client.request('node.list', {})).error,
+      { message: 'missing scope: operator.read' },
+      'cli with another mode gets none',
+    );
+    const browser = await connectOk(gw, {
+      role: 'operator',
+      clientId: 'cli',
+      mode: 'cli',
+      identity: null,
+      headers: { origin: 'http://127.0.0.1:5173' },
+    });
+    t.match(
+      (await browser.client.request('node.list', {})).error,
+      { message: 'missing scope: operator.read' },
+      'a browser (Origin header) is not the local CLI',
+    );
+  },
+);
 
 t.test('HTTP without upgrade gets 426; a raw garbage TCP client is dropped', async (t) => {
   const gw = await startTestGateway(t);
   const status = await new Promise<number>((resolve, reject) => {
-    import('node:http').then(({ default: http }) => http.get(`http://127.0.0.1:${gw.port}/`, (res) => { res.resume(); resolve(res.statusCode ?? 0); }).on('error', reject));
+    import('node:http').then(({ default: http }) =>
+      http
+        .get(`http://127.0.0.1:${gw.port}/`, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        })
+        .on('error', reject),
+    );
   });
   t.equal(status, 426);
   const sock = net.connect(gw.port, '127.0.0.1');

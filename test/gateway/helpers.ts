@@ -26,7 +26,13 @@ export function tempStateDir(t: Tap): string {
 }
 
 export async function startTestGateway(t: Tap, options: GatewayOptions = {}): Promise<GatewayHandle> {
-  const gw = await startGateway({ port: 0, stateDir: options.stateDir ?? tempStateDir(t), token: 'test-token-0123456789', env: {}, ...options });
+  const gw = await startGateway({
+    port: 0,
+    stateDir: options.stateDir ?? tempStateDir(t),
+    token: 'test-token-0123456789',
+    env: {},
+    ...options,
+  });
   t.teardown(() => gw.close());
   return gw;
 }
@@ -39,7 +45,9 @@ export class RawClient {
   private seq = 0;
 
   private constructor(readonly ws: WebSocket) {
-    this.closed = new Promise((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+    this.closed = new Promise((resolve) =>
+      ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+    );
     ws.on('message', (data) => {
       const frame = JSON.parse(data.toString()) as Frame;
       const idx = this.waiters.findIndex((w) => w.pred(frame));
@@ -94,7 +102,11 @@ export class RawClient {
   }
 
   /** Sends a request and resolves with its (first) response frame. */
-  async request(method: string, params?: unknown, timeoutMs?: number): Promise<Frame & { ok: boolean; payload?: any; error?: any }> {
+  async request(
+    method: string,
+    params?: unknown,
+    timeoutMs?: number,
+  ): Promise<Frame & { ok: boolean; payload?: any; error?: any }> {
     const id = `${++this.seq}:${method}`;
     const pending = this.response(id, timeoutMs);
     this.send(params === undefined ? { type: 'req', id, method } : { type: 'req', id, method, params });
@@ -133,11 +145,29 @@ export interface ConnectOptions {
   headers?: Record<string, string>;
 }
 
-export const ALL_OPERATOR_SCOPES = ['operator.admin', 'operator.read', 'operator.write', 'operator.approvals', 'operator.pairing'];
-export const NODE_HOST_COMMANDS = ['system.execApprovals.get', 'system.execApprovals.set', 'system.run', 'system.run.prepare', 'system.which', 'file.write'];
+export const ALL_OPERATOR_SCOPES = [
+  'operator.admin',
+  'operator.read',
+  'operator.write',
+  'operator.approvals',
+  'operator.pairing',
+];
+export const NODE_HOST_COMMANDS = [
+  'system.execApprovals.get',
+  'system.execApprovals.set',
+  'system.run',
+  'system.run.prepare',
+  'system.which',
+  'file.write',
+];
 
 /** Builds the connect params a real client would send for the challenge nonce. */
-export function connectParams(nonce: string, ts: number, gwToken: string, opts: ConnectOptions = {}): Record<string, unknown> {
+export function connectParams(
+  nonce: string,
+  ts: number,
+  gwToken: string,
+  opts: ConnectOptions = {},
+): Record<string, unknown> {
   const role = opts.role ?? 'operator';
   const scopes = opts.scopes ?? (role === 'node' ? [] : ALL_OPERATOR_SCOPES);
   const clientId = opts.clientId ?? (role === 'node' ? 'node-host' : 'cli');
@@ -151,7 +181,15 @@ export function connectParams(nonce: string, ts: number, gwToken: string, opts: 
   const params: Record<string, unknown> = {
     minProtocol: opts.minProtocol ?? 4,
     maxProtocol: opts.maxProtocol ?? 4,
-    client: { id: clientId, displayName: opts.displayName ?? `test-${role}`, version: '0.0.1', platform, deviceFamily, mode, instanceId: 'instance-1' },
+    client: {
+      id: clientId,
+      displayName: opts.displayName ?? `test-${role}`,
+      version: '0.0.1',
+      platform,
+      deviceFamily,
+      mode,
+      instanceId: 'instance-1',
+    },
     role,
     scopes,
     caps: opts.caps ?? (role === 'node' ? ['system'] : []),
@@ -189,7 +227,8 @@ export interface Connected {
 export async function connectRaw(gw: { url: string; token: string }, opts: ConnectOptions = {}): Promise<Connected> {
   const client = await RawClient.open(gw.url, opts.headers);
   const challenge = (await client.event('connect.challenge')) as Frame & { payload: any };
-  const identity = opts.identity === undefined ? (opts.role === 'node' ? generateDeviceIdentity() : null) : opts.identity;
+  const identity =
+    opts.identity === undefined ? (opts.role === 'node' ? generateDeviceIdentity() : null) : opts.identity;
   const params = connectParams(challenge.payload.nonce, challenge.payload.ts, gw.token, { ...opts, identity });
   const res = await client.request('connect', params);
   return { client, res, challenge, identity };
@@ -202,13 +241,25 @@ export async function connectOk(gw: { url: string; token: string }, opts: Connec
   return result;
 }
 
-export type InvokeHandler = (command: string, params: any, request: any) => { ok: true; payload?: unknown } | { ok: false; error: { code: string; message: string } } | 'ignore' | Promise<unknown>;
+export type InvokeHandler = (
+  command: string,
+  params: any,
+  request: any,
+) =>
+  | { ok: true; payload?: unknown }
+  | { ok: false; error: { code: string; message: string } }
+  | 'ignore'
+  | Promise<unknown>;
 
 /**
  * A node written against the raw protocol: answers node.invoke.request with node.invoke.result,
  * the way the upstream node host does. Returns the connection and a log of received invokes.
  */
-export async function startFakeNode(gw: GatewayHandle, handler: InvokeHandler, opts: ConnectOptions = {}): Promise<Connected & { nodeId: string; invokes: any[] }> {
+export async function startFakeNode(
+  gw: GatewayHandle,
+  handler: InvokeHandler,
+  opts: ConnectOptions = {},
+): Promise<Connected & { nodeId: string; invokes: any[] }> {
   const connected = await connectOk(gw, { role: 'node', ...opts });
   const nodeId = connected.identity!.deviceId;
   const invokes: any[] = [];
@@ -232,7 +283,8 @@ export async function startFakeNode(gw: GatewayHandle, handler: InvokeHandler, o
 /** Approves every pending node pairing request through an operator connection. */
 export async function approveAllNodes(operator: RawClient): Promise<void> {
   const list = await operator.request('node.pair.list', {});
-  for (const request of list.payload.pending) await operator.request('node.pair.approve', { requestId: request.requestId });
+  for (const request of list.payload.pending)
+    await operator.request('node.pair.approve', { requestId: request.requestId });
 }
 
 /** Polls a condition that has no event of its own (e.g. server-side bookkeeping after a close). */
@@ -256,13 +308,33 @@ export interface CliGateway {
 
 /** `openclaw-ipc gateway --json` in a child process; resolves with its ready line. */
 export async function spawnCliGateway(t: Tap, stateDir: string): Promise<CliGateway> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'lib/cli/main.ts'), 'gateway', '--port', '0', '--state-dir', stateDir, '--token', CLI_GATEWAY_TOKEN, '--json'], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      path.join(ROOT, 'lib/cli/main.ts'),
+      'gateway',
+      '--port',
+      '0',
+      '--state-dir',
+      stateDir,
+      '--token',
+      CLI_GATEWAY_TOKEN,
+      '--json',
+    ],
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  t.teardown(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
-  t.teardown(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); });
   let stderr = '';
-  child.stderr.on('data', (d) => { stderr += d; });
+  child.stderr.on('data', (d) => {
+    stderr += d;
+  });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const lines = readline.createInterface({ input: child.stdout });
   const first = await new Promise<string | undefined>((resolve) => {

@@ -30,7 +30,13 @@ t.test('IdempotencyCache bounds entries, bytes and age', async (t) => {
 t.test('IdempotencyCache: settled values, restore and change notifications', async (t) => {
   let now = 0;
   let changes = 0;
-  const cache = new IdempotencyCache<number>({ maxEntries: 2, maxBytes: 100, ttlMs: 1000, now: () => now, onChange: () => changes++ });
+  const cache = new IdempotencyCache<number>({
+    maxEntries: 2,
+    maxBytes: 100,
+    ttlMs: 1000,
+    now: () => now,
+    onChange: () => changes++,
+  });
   const a = Promise.resolve(1);
   cache.set('a', 'fa', a);
   t.same(cache.persistable(), [], 'an unsettled entry without a dispatched node request is not persisted');

@@ -12,7 +12,15 @@ import { exited, runMac, spawnServer, tempDir } from './helpers.js';
 
 const isLinux = process.platform === 'linux';
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
-const PERMISSIONS = ['notifications', 'screenRecording', 'microphone', 'camera', 'speechRecognition', 'appleScript', 'accessibility'];
+const PERMISSIONS = [
+  'notifications',
+  'screenRecording',
+  'microphone',
+  'camera',
+  'speechRecognition',
+  'appleScript',
+  'accessibility',
+];
 const STATUSES = ['granted', 'denied', 'not-determined', 'restricted', 'unknown', 'not-applicable'];
 const nodeReal = fs.realpathSync(process.execPath);
 
@@ -21,7 +29,8 @@ t.setTimeout(180_000);
 t.test('no command: help on stdout, usage exit code 2; --help exits 0', async (t) => {
   const none = await runMac([]);
   t.equal(none.code, 2);
-  for (const cmd of ['permissions', 'identity', 'verify-team', 'peercred']) t.match(none.stdout, new RegExp(`^  ${cmd} `, 'm'));
+  for (const cmd of ['permissions', 'identity', 'verify-team', 'peercred'])
+    t.match(none.stdout, new RegExp(`^  ${cmd} `, 'm'));
   const help = await runMac(['--help']);
   t.equal(help.code, 0);
   const sub = await runMac(['identity', '--help']);
@@ -46,7 +55,11 @@ t.test('permissions: every name, text and --json', async (t) => {
 
   const json = await runMac(['permissions', 'status', '--json']);
   t.equal(json.code, 0, json.stderr);
-  const doc = JSON.parse(json.stdout) as { platform: string; action: string; permissions: Record<string, { status: string; reason?: string }> };
+  const doc = JSON.parse(json.stdout) as {
+    platform: string;
+    action: string;
+    permissions: Record<string, { status: string; reason?: string }>;
+  };
   t.equal(doc.platform, process.platform);
   t.equal(doc.action, 'status');
   t.same(Object.keys(doc.permissions), PERMISSIONS);
@@ -57,7 +70,16 @@ t.test('permissions: every name, text and --json', async (t) => {
 });
 
 t.test('permissions: named subset, request action, appleScript target, validation', async (t) => {
-  const sub = await runMac(['permissions', 'status', 'camera', 'appleScript', 'camera', '--target', 'com.apple.Finder', '--json']);
+  const sub = await runMac([
+    'permissions',
+    'status',
+    'camera',
+    'appleScript',
+    'camera',
+    '--target',
+    'com.apple.Finder',
+    '--json',
+  ]);
   t.equal(sub.code, 0, sub.stderr);
   const doc = JSON.parse(sub.stdout) as { permissions: Record<string, { status: string }> };
   t.same(Object.keys(doc.permissions), ['camera', 'appleScript'], 'duplicates collapse, order kept');
@@ -104,7 +126,11 @@ t.test('identity of a file: executable, signature fields, Linux sha256', async (
     t.equal(id.teamId, null);
     t.equal(id.signingId, null);
     t.equal(id.reason, 'unsupported-platform');
-    t.equal(id.sha256, crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex'), 'sha256 of the real bytes');
+    t.equal(
+      id.sha256,
+      crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex'),
+      'sha256 of the real bytes',
+    );
   }
 
   const text = await runMac(['identity', file]);
@@ -116,7 +142,9 @@ t.test('identity of a file: executable, signature fields, Linux sha256', async (
 
 t.test('identity of a live process and of one that exited', async (t) => {
   const child = spawn(process.execPath, ['-e', 'process.stdin.resume()'], { stdio: ['pipe', 'ignore', 'ignore'] });
-  t.teardown(() => { child.kill(); });
+  t.teardown(() => {
+    child.kill();
+  });
   const res = await runMac(['identity', '--pid', String(child.pid), '--json']);
   t.equal(res.code, 0, res.stderr);
   const id = JSON.parse(res.stdout) as Record<string, unknown>;
@@ -155,8 +183,18 @@ t.test('verify-team: a refusal is exit 4 with a reason; Linux fails closed', asy
   if (isLinux) t.equal(doc.reason, 'unsupported-platform');
 
   const child = spawn(process.execPath, ['-e', 'process.stdin.resume()'], { stdio: ['pipe', 'ignore', 'ignore'] });
-  t.teardown(() => { child.kill(); });
-  const byPid = await runMac(['verify-team', '--pid', String(child.pid), '--team', 'ABCDE12345', '--signing-id', 'org.nodejs.node']);
+  t.teardown(() => {
+    child.kill();
+  });
+  const byPid = await runMac([
+    'verify-team',
+    '--pid',
+    String(child.pid),
+    '--team',
+    'ABCDE12345',
+    '--signing-id',
+    'org.nodejs.node',
+  ]);
   t.equal(byPid.code, 4);
   t.match(byPid.stdout, new RegExp(`^refused: pid ${child.pid}: \\S+`));
   child.stdin!.end();
@@ -198,23 +236,27 @@ t.test('peercred: the server as the client sees it', async (t) => {
   t.match(text.stdout, new RegExp(`^server uid: {3}${process.getuid!()}$`, 'm'));
 });
 
-t.test('peercred: a server running as another uid (65534)', { skip: !isRoot && 'needs root to start a second-uid server' }, async (t) => {
-  const dir = tempDir('ocmac-pc2-');
-  fs.chmodSync(dir, 0o777);
-  const sockPath = path.join(dir, 's.sock');
-  const server = await spawnServer(sockPath, { uid: 65534, gid: 65534 });
-  t.teardown(async () => {
-    server.stdin!.end();
-    await exited(server);
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
-  const res = await runMac(['peercred', '--socket', sockPath, '--json']);
-  t.equal(res.code, 0, res.stderr);
-  const doc = JSON.parse(res.stdout) as Record<string, unknown>;
-  t.equal(doc.uid, 65534);
-  t.equal(doc.gid, 65534);
-  t.equal(doc.pid, server.pid);
-});
+t.test(
+  'peercred: a server running as another uid (65534)',
+  { skip: !isRoot && 'needs root to start a second-uid server' },
+  async (t) => {
+    const dir = tempDir('ocmac-pc2-');
+    fs.chmodSync(dir, 0o777);
+    const sockPath = path.join(dir, 's.sock');
+    const server = await spawnServer(sockPath, { uid: 65534, gid: 65534 });
+    t.teardown(async () => {
+      server.stdin!.end();
+      await exited(server);
+      fs.rmSync(dir, { recursive: true, force: true });
+    });
+    const res = await runMac(['peercred', '--socket', sockPath, '--json']);
+    t.equal(res.code, 0, res.stderr);
+    const doc = JSON.parse(res.stdout) as Record<string, unknown>;
+    t.equal(doc.uid, 65534);
+    t.equal(doc.gid, 65534);
+    t.equal(doc.pid, server.pid);
+  },
+);
 
 t.test('peercred: unusable sockets are typed errors', async (t) => {
   const dir = tempDir('ocmac-pc3-');

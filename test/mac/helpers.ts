@@ -25,8 +25,12 @@ export function runProcess(file: string, args: string[], opts: SpawnOptions = {}
     const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
     let stdout = '';
     let stderr = '';
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+    });
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
     child.once('error', reject);
     child.once('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
   });
@@ -41,7 +45,8 @@ export function tempDir(prefix: string): string {
  * Resolves once it is listening; kill() ends it.
  */
 export async function spawnServer(sockPath: string, opts: { uid?: number; gid?: number } = {}): Promise<ChildProcess> {
-  const code = `const s=require('net').createServer(c=>c.on('error',()=>{}));` +
+  const code =
+    `const s=require('net').createServer(c=>c.on('error',()=>{}));` +
     `s.listen(${JSON.stringify(sockPath)},()=>process.stdout.write('listening\\n'));` +
     `process.stdin.on('end',()=>process.exit(0));process.stdin.resume();`;
   // Without the test runner's NODE_OPTIONS: its hooks write to .tap/, which another uid cannot.

@@ -4,9 +4,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
-import {
-  CodeSignError, codeIdentity, isValidTeamId, teamRequirement, verifyTeamId,
-} from '../../lib/index.js';
+import { CodeSignError, codeIdentity, isValidTeamId, teamRequirement, verifyTeamId } from '../../lib/index.js';
 import { compilePeerHelper, exited, firstLine, listenUnix, nextConnection, spawnNodePeer } from './fixtures/helpers.js';
 
 const nodePath = fs.realpathSync(process.execPath);
@@ -25,8 +23,15 @@ t.test('a node peer: executable, sha256, unsigned on Linux', async (t) => {
   t.equal(await firstLine(conn), 'ready');
   const id = await codeIdentity(conn);
   t.same(id, {
-    platform: 'linux', executable: nodePath, signed: false, valid: false, teamId: null, signingId: null,
-    sha256: nodeSha, pid: child.pid, reason: 'unsupported-platform',
+    platform: 'linux',
+    executable: nodePath,
+    signed: false,
+    valid: false,
+    teamId: null,
+    signingId: null,
+    sha256: nodeSha,
+    pid: child.pid,
+    reason: 'unsupported-platform',
   });
   t.same(await verifyTeamId(conn, ['ABCDE12345']), { ok: false, reason: 'unsupported-platform' }, 'fails closed');
   conn.destroy();
@@ -56,7 +61,6 @@ t.test('a compiled C peer is reported as itself', { skip: !compiledHelper && 'no
   t.equal(await exited(child), 0);
 });
 
-
 t.test('after the peer exits, identity lookups reject instead of describing a reused pid', async (t) => {
   const s = await listenUnix(false, true);
   t.teardown(() => s.close());
@@ -83,8 +87,14 @@ t.test('by pid and by path', async (t) => {
   t.equal(file.pid, undefined);
   t.equal(file.signed, false);
   t.equal(file.reason, 'unsupported-platform');
-  t.same(await verifyTeamId({ path: process.execPath }, ['ABCDE12345', 'ZZZZZ99999']), { ok: false, reason: 'unsupported-platform' });
-  t.same(await verifyTeamId({ pid: process.pid }, ['ABCDE12345'], { signingId: 'ai.openclaw.mac' }), { ok: false, reason: 'unsupported-platform' });
+  t.same(await verifyTeamId({ path: process.execPath }, ['ABCDE12345', 'ZZZZZ99999']), {
+    ok: false,
+    reason: 'unsupported-platform',
+  });
+  t.same(await verifyTeamId({ pid: process.pid }, ['ABCDE12345'], { signingId: 'ai.openclaw.mac' }), {
+    ok: false,
+    reason: 'unsupported-platform',
+  });
 
   // SHA-256 of known content, to check the native implementation against multi-block edge sizes.
   const dir = fs.mkdtempSync(path.join(tmpDir(), 'ocipc-sha-'));
@@ -125,8 +135,10 @@ t.test('argument validation happens in TypeScript', async (t) => {
 
 t.test('the TeamID requirement string macOS checks is built from the allowlist only', async (t) => {
   t.equal(teamRequirement(['ABCDE12345']), 'anchor apple generic and certificate leaf[subject.OU] = "ABCDE12345"');
-  t.equal(teamRequirement(['ABCDE12345', 'XYZ0123456'], 'ai.openclaw.mac'),
+  t.equal(
+    teamRequirement(['ABCDE12345', 'XYZ0123456'], 'ai.openclaw.mac'),
     'identifier "ai.openclaw.mac" and anchor apple generic and (certificate leaf[subject.OU] = "ABCDE12345" or ' +
-    'certificate leaf[subject.OU] = "XYZ0123456")');
+      'certificate leaf[subject.OU] = "XYZ0123456")',
+  );
   t.throws(() => teamRequirement(['ABCDE12345" or anchor apple']), TypeError);
 });

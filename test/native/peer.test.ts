@@ -14,7 +14,10 @@ t.test('listening socket, same process: our own pid/uid/gid, pid pinned by a pid
   const accepted = nextConnection(s.server);
   const client = net.connect(s.sockPath);
   const conn = await accepted;
-  t.teardown(() => { client.destroy(); conn.destroy(); });
+  t.teardown(() => {
+    client.destroy();
+    conn.destroy();
+  });
   t.equal(peerUid(conn), process.getuid!());
   const cred = peerCredentials(conn);
   t.equal(cred.pid, process.pid);
@@ -62,20 +65,24 @@ t.test('listening socket across processes: the child node process', async (t) =>
   t.equal(await exited(child), 0);
 });
 
-t.test('a peer running as uid/gid 65534 reports that uid/gid', { skip: process.getuid!() !== 0 && 'needs root to spawn as 65534' }, async (t) => {
-  const s = await listenUnix(true);
-  t.teardown(() => s.close());
-  const accepted = nextConnection(s.server);
-  const child = spawnNodePeer(s.sockPath, { uid: 65534, gid: 65534 });
-  const conn = await accepted;
-  t.teardown(() => conn.destroy());
-  t.equal(await firstLine(conn), 'ready');
-  t.equal(peerUid(conn), 65534);
-  const cred = peerCredentials(conn);
-  t.same({ pid: cred.pid, uid: cred.uid, gid: cred.gid }, { pid: child.pid, uid: 65534, gid: 65534 });
-  conn.destroy();
-  t.equal(await exited(child), 0);
-});
+t.test(
+  'a peer running as uid/gid 65534 reports that uid/gid',
+  { skip: process.getuid!() !== 0 && 'needs root to spawn as 65534' },
+  async (t) => {
+    const s = await listenUnix(true);
+    t.teardown(() => s.close());
+    const accepted = nextConnection(s.server);
+    const child = spawnNodePeer(s.sockPath, { uid: 65534, gid: 65534 });
+    const conn = await accepted;
+    t.teardown(() => conn.destroy());
+    t.equal(await firstLine(conn), 'ready');
+    t.equal(peerUid(conn), 65534);
+    const cred = peerCredentials(conn);
+    t.same({ pid: cred.pid, uid: cred.uid, gid: cred.gid }, { pid: child.pid, uid: 65534, gid: 65534 });
+    conn.destroy();
+    t.equal(await exited(child), 0);
+  },
+);
 
 t.test('the pidfd pins the peer: after it exits, lookups say so instead of trusting the pid', async (t) => {
   const s = await listenUnix();
@@ -162,7 +169,7 @@ async function recyclePeerPid(s: SocketDir, released: Array<() => void>): Promis
     const child = spawnNodePeer(s.sockPath);
     const conn = await accepted;
     released.push(() => conn.destroy());
-    if (await firstLine(conn) !== 'ready') continue;
+    if ((await firstLine(conn)) !== 'ready') continue;
     const peer = openPeerProcess(conn);
     released.push(() => peer.close());
     const pid = peer.pid!;
@@ -180,23 +187,29 @@ async function recyclePeerPid(s: SocketDir, released: Array<() => void>): Promis
   return undefined;
 }
 
-t.test('a recycled pid is never described: the peer\'s pid is handed to an impostor', { skip: !canForcePid && 'needs root and a writable /proc/sys/kernel/ns_last_pid to force pid reuse' }, async (t) => {
-  const s = await listenUnix(false, true);
-  t.teardown(() => s.close());
-  const released: Array<() => void> = [];
-  t.teardown(() => { for (const release of released) release(); });
-  const recycled = await recyclePeerPid(s, released);
-  t.ok(recycled, 'a connected peer was killed and its pid handed to /bin/sleep (20 peers, 50 attempts each)');
-  if (!recycled) return;
-  const { conn, peer, pid, impostor } = recycled;
-  t.teardown(() => impostor.kill('SIGKILL'));
-  t.match(fs.readlinkSync(`/proc/${pid}/exe`), /sleep$/, 'a pid-based lookup would now describe /bin/sleep');
-  t.equal(peer.isAlive(), false, 'the pidfd still refers to the dead peer');
-  t.throws(() => peer.executable(), { code: 'ERR_PEERCRED_PROCESS_EXITED' });
-  await t.rejects(codeIdentity(conn), { code: 'ERR_CODESIGN_PROCESS_EXITED' }, 'socket identity is pinned too');
-  const byPid = await codeIdentity({ pid });
-  t.match(byPid.executable, /sleep$/, 'a bare pid is (correctly) the impostor: pids are not identities');
-});
+t.test(
+  "a recycled pid is never described: the peer's pid is handed to an impostor",
+  { skip: !canForcePid && 'needs root and a writable /proc/sys/kernel/ns_last_pid to force pid reuse' },
+  async (t) => {
+    const s = await listenUnix(false, true);
+    t.teardown(() => s.close());
+    const released: Array<() => void> = [];
+    t.teardown(() => {
+      for (const release of released) release();
+    });
+    const recycled = await recyclePeerPid(s, released);
+    t.ok(recycled, 'a connected peer was killed and its pid handed to /bin/sleep (20 peers, 50 attempts each)');
+    if (!recycled) return;
+    const { conn, peer, pid, impostor } = recycled;
+    t.teardown(() => impostor.kill('SIGKILL'));
+    t.match(fs.readlinkSync(`/proc/${pid}/exe`), /sleep$/, 'a pid-based lookup would now describe /bin/sleep');
+    t.equal(peer.isAlive(), false, 'the pidfd still refers to the dead peer');
+    t.throws(() => peer.executable(), { code: 'ERR_PEERCRED_PROCESS_EXITED' });
+    await t.rejects(codeIdentity(conn), { code: 'ERR_CODESIGN_PROCESS_EXITED' }, 'socket identity is pinned too');
+    const byPid = await codeIdentity({ pid });
+    t.match(byPid.executable, /sleep$/, 'a bare pid is (correctly) the impostor: pids are not identities');
+  },
+);
 
 t.test('no descriptor leaks: peerCredentials, PeerProcess.close, codeIdentity, errors', async (t) => {
   const s = await listenUnix();
@@ -204,7 +217,10 @@ t.test('no descriptor leaks: peerCredentials, PeerProcess.close, codeIdentity, e
   const accepted = nextConnection(s.server);
   const client = net.connect(s.sockPath);
   const conn = await accepted;
-  t.teardown(() => { client.destroy(); conn.destroy(); });
+  t.teardown(() => {
+    client.destroy();
+    conn.destroy();
+  });
   const openFds = () => fs.readdirSync('/proc/self/fd').length;
   const before = openFds();
   for (let i = 0; i < 500; i++) peerCredentials(conn);
@@ -213,7 +229,11 @@ t.test('no descriptor leaks: peerCredentials, PeerProcess.close, codeIdentity, e
   const file = fs.openSync(process.execPath, 'r');
   let refused = 0;
   for (let i = 0; i < 100; i++) {
-    try { openPeerProcess(file).close(); } catch (err) { if ((err as PeerCredError).code === 'ENOTSOCK') refused++; }
+    try {
+      openPeerProcess(file).close();
+    } catch (err) {
+      if ((err as PeerCredError).code === 'ENOTSOCK') refused++;
+    }
   }
   t.equal(refused, 100, 'a non-socket fd is refused every time');
   fs.closeSync(file);
@@ -222,27 +242,39 @@ t.test('no descriptor leaks: peerCredentials, PeerProcess.close, codeIdentity, e
 
 // macOS handles hold the audit token (no pidfds there); on Linux the token calls are a typed ENOSYS and
 // a handle never silently falls back to a bare pid.
-t.test('audit-token process handles: typed ENOSYS on Linux, token shape checked, never a bare-pid fallback', async (t) => {
-  const binding = getBinding();
-  const token = new Uint8Array(32);
-  token.set(new Uint8Array(new Uint32Array([0, process.getuid!(), process.getgid!(), 0, 0, process.pid, 0, 1]).buffer));
-  if (process.platform === 'linux') {
-    t.throws(() => binding.tokenAlive(token), { code: 'ENOSYS', name: 'PeerCredError' });
-    t.throws(() => binding.tokenExecutable(token), { code: 'ENOSYS', name: 'PeerCredError' });
-    // A handle that has only a token (what macOS produces) goes through the token path, not the pid.
-    const handle = new PeerProcess({ pid: process.pid, uid: 0, gid: 0, pidReliable: true, auditToken: Buffer.from(token) }, -1);
-    t.throws(() => handle.isAlive(), { code: 'ENOSYS' }, 'isAlive asks the kernel about the token');
-    t.throws(() => handle.executable(), { code: 'ENOSYS' }, 'executable asks the kernel about the token');
-    handle.close();
-    t.throws(() => handle.isAlive(), { code: 'ERR_PEERCRED_CLOSED' });
-    // Neither a pidfd nor a token: refused, whatever the pid says.
-    const bare = new PeerProcess({ pid: process.pid, uid: 0, gid: 0, pidReliable: false }, -1);
-    t.throws(() => bare.isAlive(), { code: 'ERR_PEERCRED_NO_PIDFD' });
-    t.throws(() => bare.executable(), { code: 'ERR_PEERCRED_NO_PIDFD' });
-  }
-  for (const bad of [new Uint8Array(31), new Uint8Array(33), new Uint16Array(16), Buffer.alloc(0)]) {
-    t.throws(() => binding.tokenAlive(bad as Uint8Array), TypeError, `${bad.constructor.name}(${bad.length}) refused`);
-    t.throws(() => binding.tokenExecutable(bad as Uint8Array), TypeError);
-  }
-  t.throws(() => (binding.tokenAlive as (x: unknown) => boolean)(undefined), TypeError);
-});
+t.test(
+  'audit-token process handles: typed ENOSYS on Linux, token shape checked, never a bare-pid fallback',
+  async (t) => {
+    const binding = getBinding();
+    const token = new Uint8Array(32);
+    token.set(
+      new Uint8Array(new Uint32Array([0, process.getuid!(), process.getgid!(), 0, 0, process.pid, 0, 1]).buffer),
+    );
+    if (process.platform === 'linux') {
+      t.throws(() => binding.tokenAlive(token), { code: 'ENOSYS', name: 'PeerCredError' });
+      t.throws(() => binding.tokenExecutable(token), { code: 'ENOSYS', name: 'PeerCredError' });
+      // A handle that has only a token (what macOS produces) goes through the token path, not the pid.
+      const handle = new PeerProcess(
+        { pid: process.pid, uid: 0, gid: 0, pidReliable: true, auditToken: Buffer.from(token) },
+        -1,
+      );
+      t.throws(() => handle.isAlive(), { code: 'ENOSYS' }, 'isAlive asks the kernel about the token');
+      t.throws(() => handle.executable(), { code: 'ENOSYS' }, 'executable asks the kernel about the token');
+      handle.close();
+      t.throws(() => handle.isAlive(), { code: 'ERR_PEERCRED_CLOSED' });
+      // Neither a pidfd nor a token: refused, whatever the pid says.
+      const bare = new PeerProcess({ pid: process.pid, uid: 0, gid: 0, pidReliable: false }, -1);
+      t.throws(() => bare.isAlive(), { code: 'ERR_PEERCRED_NO_PIDFD' });
+      t.throws(() => bare.executable(), { code: 'ERR_PEERCRED_NO_PIDFD' });
+    }
+    for (const bad of [new Uint8Array(31), new Uint8Array(33), new Uint16Array(16), Buffer.alloc(0)]) {
+      t.throws(
+        () => binding.tokenAlive(bad as Uint8Array),
+        TypeError,
+        `${bad.constructor.name}(${bad.length}) refused`,
+      );
+      t.throws(() => binding.tokenExecutable(bad as Uint8Array), TypeError);
+    }
+    t.throws(() => (binding.tokenAlive as (x: unknown) => boolean)(undefined), TypeError);
+  },
+);

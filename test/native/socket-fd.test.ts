@@ -13,7 +13,10 @@ t.test(`net.Socket#_handle.fd exists on Node ${process.version}`, async (t) => {
   const accepted = nextConnection(s.server);
   const client = net.connect(s.sockPath);
   const conn = await accepted;
-  t.teardown(() => { client.destroy(); conn.destroy(); });
+  t.teardown(() => {
+    client.destroy();
+    conn.destroy();
+  });
   const handle = (conn as unknown as { _handle?: { fd?: unknown } })._handle;
   t.ok(handle, 'accepted sockets have a _handle');
   t.type(handle!.fd, 'number', '_handle.fd is a number');

@@ -77,7 +77,13 @@ t.test('stdin: /dev/null by default, or the given bytes (large ones too)', async
   // Larger than any pipe buffer: stdin and stdout must be pumped at the same time.
   const big = Buffer.alloc(3 * 1024 * 1024);
   for (let i = 0; i < big.length; i++) big[i] = i % 251;
-  const r = await nativeSpawn({ file: '/bin/cat', argv: ['cat'], env: {}, stdin: big, maxOutputBytes: 4 * 1024 * 1024 });
+  const r = await nativeSpawn({
+    file: '/bin/cat',
+    argv: ['cat'],
+    env: {},
+    stdin: big,
+    maxOutputBytes: 4 * 1024 * 1024,
+  });
   t.equal(r.stdoutTruncated, false);
   t.ok(r.stdout.equals(big), '3 MiB round trip intact');
   // A child that never reads its stdin: EPIPE is absorbed, the result still arrives.
@@ -87,8 +93,10 @@ t.test('stdin: /dev/null by default, or the given bytes (large ones too)', async
 
 t.test('output caps keep the tail of each stream', async (t) => {
   // 200000 numbered lines on stdout, 3 lines on stderr.
-  const r = await sh('i=0; while [ $i -lt 20000 ]; do echo "line $i"; i=$((i+1)); done; echo e1 >&2; echo e2 >&2; echo e3 >&2',
-    { maxOutputBytes: 1000 });
+  const r = await sh(
+    'i=0; while [ $i -lt 20000 ]; do echo "line $i"; i=$((i+1)); done; echo e1 >&2; echo e2 >&2; echo e3 >&2',
+    { maxOutputBytes: 1000 },
+  );
   t.equal(r.stdout.length, 1000);
   t.equal(r.stdoutTruncated, true);
   t.ok(r.stdout.toString().endsWith('line 19999\n'), 'the last line survives');
@@ -121,7 +129,13 @@ t.test('timeout: SIGKILL after the grace period when SIGTERM is ignored', async 
 t.test('a leftover grandchild holding the pipes does not hold the result beyond the grace period', async (t) => {
   const r = await sh('sleep 30 & echo $!', { killGraceMs: 200 });
   const grandchild = Number(r.stdout.toString().trim());
-  t.teardown(() => { try { process.kill(grandchild, 'SIGKILL'); } catch { /* gone */ } });
+  t.teardown(() => {
+    try {
+      process.kill(grandchild, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  });
   t.equal(r.exitCode, 0);
   t.equal(r.timedOut, false);
   t.ok(r.durationMs < 10_000, `returned after ${r.durationMs} ms, not after the sleep`);
@@ -135,7 +149,11 @@ t.test('the child gets a clean slate: own process group, default signals, no inh
   t.same(fds.join(' ').split(/\s+/).sort(), ['0', '1', '2'], 'only stdio is open');
   // grep reads its own status: mask and ignored dispositions survive exec, so this is what we set up
   // (a shell would block signals around its own forks and blur the picture).
-  const g = await nativeSpawn({ file: '/bin/grep', argv: ['grep', '-E', '^(SigBlk|SigIgn)', '/proc/self/status'], env: {} });
+  const g = await nativeSpawn({
+    file: '/bin/grep',
+    argv: ['grep', '-E', '^(SigBlk|SigIgn)', '/proc/self/status'],
+    env: {},
+  });
   const [sigBlk, sigIgn] = g.stdout.toString().trim().split('\n');
   t.match(sigBlk, /^SigBlk:\s+0+$/, 'empty signal mask');
   // Standard signals 1-31 are bits 0-30. glibc's sigfillset omits its internal signals 32/33, so
@@ -146,7 +164,10 @@ t.test('the child gets a clean slate: own process group, default signals, no inh
 });
 
 t.test('exec failures reject with SpawnError and the errno code', async (t) => {
-  await t.rejects(nativeSpawn({ file: '/nonexistent/x', argv: ['x'], env: {} }), { code: 'ENOENT', name: 'SpawnError' });
+  await t.rejects(nativeSpawn({ file: '/nonexistent/x', argv: ['x'], env: {} }), {
+    code: 'ENOENT',
+    name: 'SpawnError',
+  });
   await t.rejects(nativeSpawn({ file: 'no-such-program-xyz', argv: ['x'], env: { PATH } }), { code: 'ENOENT' });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocipc-spawn-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -173,21 +194,25 @@ t.test('bad options are TypeErrors from TypeScript', async (t) => {
   t.throws(() => nativeSpawn({ ...base, stdin: 'text' as unknown as Uint8Array }), TypeError);
 });
 
-t.test('libuv children and native children do not steal each other\'s exit status', async (t) => {
+t.test("libuv children and native children do not steal each other's exit status", async (t) => {
   const viaNode = new Promise<number | null>((resolve) => {
     const child = cpSpawn('/bin/sh', ['-c', 'sleep 0.2; exit 7'], { stdio: 'ignore' });
     child.on('exit', (code) => resolve(code));
   });
   const natives = Array.from({ length: 10 }, (_, i) => sh(`sleep 0.1; exit ${i + 10}`));
   const results = await Promise.all(natives);
-  t.same(results.map((r) => r.exitCode), Array.from({ length: 10 }, (_, i) => i + 10));
+  t.same(
+    results.map((r) => r.exitCode),
+    Array.from({ length: 10 }, (_, i) => i + 10),
+  );
   t.equal(await viaNode, 7);
 });
 
 t.test('300 concurrent spawns (beyond the 256 supervised at once) all complete with their own output', async (t) => {
   const n = 300;
-  const results = await Promise.all(Array.from({ length: n }, (_, i) =>
-    nativeSpawn({ file: '/bin/echo', argv: ['echo', `run-${i}`], env: {} })));
+  const results = await Promise.all(
+    Array.from({ length: n }, (_, i) => nativeSpawn({ file: '/bin/echo', argv: ['echo', `run-${i}`], env: {} })),
+  );
   t.equal(results.filter((r, i) => r.exitCode === 0 && r.stdout.toString() === `run-${i}\n`).length, n);
   t.equal(new Set(results.map((r) => r.pid)).size, n, 'distinct pids');
 });
@@ -202,7 +227,9 @@ t.test('long-running children hold neither the JS thread nor the libuv threadpoo
   await Promise.all(Array.from({ length: 8 }, () => fs.promises.stat(process.execPath)));
   const poolMs = performance.now() - t0;
   let ticks = 0;
-  const timer = setInterval(() => { ticks++; }, 10);
+  const timer = setInterval(() => {
+    ticks++;
+  }, 10);
   await new Promise((resolve) => setTimeout(resolve, 300));
   clearInterval(timer);
   const stillRunning = await Promise.race([Promise.all(sleepers).then(() => false), Promise.resolve(true)]);
@@ -210,7 +237,10 @@ t.test('long-running children hold neither the JS thread nor the libuv threadpoo
   t.ok(poolMs < 2500, `threadpool answered in ${poolMs.toFixed(0)} ms while 8 children ran`);
   t.ok(ticks >= 5, `timers kept firing (${ticks} ticks in 300 ms)`);
   const done = await Promise.all(sleepers);
-  t.same(done.map((r) => r.exitCode), Array(8).fill(0));
+  t.same(
+    done.map((r) => r.exitCode),
+    Array(8).fill(0),
+  );
 });
 
 t.test('no descriptor leaks across successful, failed and timed-out spawns', async (t) => {
@@ -218,7 +248,9 @@ t.test('no descriptor leaks across successful, failed and timed-out spawns', asy
   const openFds = () => fs.readdirSync('/proc/self/fd').length;
   const before = openFds();
   await Promise.all(Array.from({ length: 50 }, () => sh('echo x; echo y >&2', { stdin: Buffer.from('in') })));
-  await Promise.all(Array.from({ length: 20 }, () => nativeSpawn({ file: '/nonexistent', argv: ['x'], env: {} }).catch(() => null)));
+  await Promise.all(
+    Array.from({ length: 20 }, () => nativeSpawn({ file: '/nonexistent', argv: ['x'], env: {} }).catch(() => null)),
+  );
   await Promise.all(Array.from({ length: 5 }, () => sh('sleep 10', { timeoutMs: 50 })));
   t.equal(openFds(), before);
 });

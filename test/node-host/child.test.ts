@@ -19,7 +19,9 @@ function script(t: { teardown(fn: () => void): void }, body: string): string {
 const base = { url: 'ws://127.0.0.1:1/', token: 't', stateDir: os.tmpdir(), log: () => {} };
 
 t.test('ready line split across writes, after noise and a malformed ready line', async (t) => {
-  const entry = script(t, `
+  const entry = script(
+    t,
+    `
     const argv = process.argv.slice(2);
     if (argv.join(' ') !== 'node run --url ws://127.0.0.1:1/ --json') { console.error('bad argv ' + argv.join(' ')); process.exit(9); }
     process.stdout.write('noise\\n{"ready":true, not json}\\n');
@@ -28,7 +30,8 @@ t.test('ready line split across writes, after noise and a malformed ready line',
     setTimeout(() => process.stdout.write(line.slice(10)), 300);
     setInterval(() => {}, 1000);
     process.on('SIGTERM', () => process.exit(0));
-  `);
+  `,
+  );
   const child = await startNodeHostChild({ ...base, entry, readyTimeoutMs: 20_000 });
   t.equal(child.nodeId, 'n-123');
   t.equal(child.displayName, 'child');
@@ -42,14 +45,20 @@ t.test('ready line split across writes, after noise and a malformed ready line',
 t.test('no ready line in time: ERR_NODE_CHILD, and the child is stopped', async (t) => {
   const pidFile = path.join(os.tmpdir(), `ocipc-child-pid-${process.pid}`);
   t.teardown(() => fs.rmSync(pidFile, { force: true }));
-  const entry = script(t, `
+  const entry = script(
+    t,
+    `
     import fs from 'node:fs';
     fs.writeFileSync(${JSON.stringify(pidFile)}, String(process.pid));
     process.stdout.write('{"ready":true\\n');
     setInterval(() => {}, 1000);
-  `);
+  `,
+  );
   // Generous: the child must have started (and written its pid) before the deadline, even on a loaded box.
-  await t.rejects(startNodeHostChild({ ...base, entry, readyTimeoutMs: 10_000 }), { code: 'ERR_NODE_CHILD', message: /not ready within 10000 ms/ });
+  await t.rejects(startNodeHostChild({ ...base, entry, readyTimeoutMs: 10_000 }), {
+    code: 'ERR_NODE_CHILD',
+    message: /not ready within 10000 ms/,
+  });
   const pid = Number(fs.readFileSync(pidFile, 'utf8'));
   for (let i = 0; i < 100; i++) {
     try {
@@ -63,16 +72,25 @@ t.test('no ready line in time: ERR_NODE_CHILD, and the child is stopped', async 
 });
 
 t.test('an endless line before ready is refused, not buffered', async (t) => {
-  const entry = script(t, `
+  const entry = script(
+    t,
+    `
     const chunk = 'x'.repeat(16 * 1024);
     let n = 0;
     const timer = setInterval(() => { process.stdout.write(chunk); if (++n > 64) clearInterval(timer); }, 1);
     setInterval(() => {}, 1000);
-  `);
-  await t.rejects(startNodeHostChild({ ...base, entry, readyTimeoutMs: 20_000 }), { code: 'ERR_NODE_CHILD', message: /line over/ });
+  `,
+  );
+  await t.rejects(startNodeHostChild({ ...base, entry, readyTimeoutMs: 20_000 }), {
+    code: 'ERR_NODE_CHILD',
+    message: /line over/,
+  });
 });
 
 t.test('a child that exits first is an error with its stderr', async (t) => {
   const entry = script(t, `console.error('boom: cannot start'); process.exit(3);`);
-  await t.rejects(startNodeHostChild({ ...base, entry, readyTimeoutMs: 20_000 }), { code: 'ERR_NODE_CHILD', message: /exited with 3: boom: cannot start/ });
+  await t.rejects(startNodeHostChild({ ...base, entry, readyTimeoutMs: 20_000 }), {
+    code: 'ERR_NODE_CHILD',
+    message: /exited with 3: boom: cannot start/,
+  });
 });

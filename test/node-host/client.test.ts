@@ -41,7 +41,14 @@ function startMiniServer(port = 0, options: { token?: string; tickIntervalMs?: n
         connects.push(params);
         const auth = (params.auth ?? {}) as { token?: string; deviceToken?: string };
         if (options.token && auth.token !== options.token) {
-          ws.send(JSON.stringify({ type: 'res', id: frame.id, ok: false, error: { code: 'INVALID_REQUEST', message: 'unauthorized', details: { code: 'AUTH_TOKEN_MISMATCH' } } }));
+          ws.send(
+            JSON.stringify({
+              type: 'res',
+              id: frame.id,
+              ok: false,
+              error: { code: 'INVALID_REQUEST', message: 'unauthorized', details: { code: 'AUTH_TOKEN_MISMATCH' } },
+            }),
+          );
           ws.close(1008, 'unauthorized');
           return;
         }
@@ -59,22 +66,66 @@ function startMiniServer(port = 0, options: { token?: string; tickIntervalMs?: n
           nowMs: Date.now(),
         });
         if (!verdict.ok) {
-          ws.send(JSON.stringify({ type: 'res', id: frame.id, ok: false, error: { code: 'INVALID_REQUEST', message: verdict.message, details: { code: verdict.code } } }));
+          ws.send(
+            JSON.stringify({
+              type: 'res',
+              id: frame.id,
+              ok: false,
+              error: { code: 'INVALID_REQUEST', message: verdict.message, details: { code: verdict.code } },
+            }),
+          );
           ws.close(1008, verdict.reason);
           return;
         }
         authed = true;
-        ws.send(JSON.stringify({
-          type: 'res', id: frame.id, ok: true,
-          payload: { type: 'hello-ok', protocol: 4, server: { version: 'mini', connId: crypto.randomUUID() }, features: { methods: [], events: [] }, snapshot: {}, auth: { method: 'token', role: params.role, scopes: [], deviceToken: 'dev-token-1', issuedAtMs: Date.now() }, policy: { maxPayload: 1 << 20, maxBufferedBytes: 1 << 21, tickIntervalMs: options.tickIntervalMs ?? 30_000 } },
-        }));
+        ws.send(
+          JSON.stringify({
+            type: 'res',
+            id: frame.id,
+            ok: true,
+            payload: {
+              type: 'hello-ok',
+              protocol: 4,
+              server: { version: 'mini', connId: crypto.randomUUID() },
+              features: { methods: [], events: [] },
+              snapshot: {},
+              auth: {
+                method: 'token',
+                role: params.role,
+                scopes: [],
+                deviceToken: 'dev-token-1',
+                issuedAtMs: Date.now(),
+              },
+              policy: {
+                maxPayload: 1 << 20,
+                maxBufferedBytes: 1 << 21,
+                tickIntervalMs: options.tickIntervalMs ?? 30_000,
+              },
+            },
+          }),
+        );
         return;
       }
-      if (frame.method === 'echo') ws.send(JSON.stringify({ type: 'res', id: frame.id, ok: true, payload: frame.params }));
-      else if (frame.method === 'fail') ws.send(JSON.stringify({ type: 'res', id: frame.id, ok: false, error: { code: 'UNAVAILABLE', message: 'nope', details: { code: 'NOT_CONNECTED' }, retryable: true } }));
+      if (frame.method === 'echo')
+        ws.send(JSON.stringify({ type: 'res', id: frame.id, ok: true, payload: frame.params }));
+      else if (frame.method === 'fail')
+        ws.send(
+          JSON.stringify({
+            type: 'res',
+            id: frame.id,
+            ok: false,
+            error: { code: 'UNAVAILABLE', message: 'nope', details: { code: 'NOT_CONNECTED' }, retryable: true },
+          }),
+        );
       else if (frame.method === 'twophase') {
         ws.send(JSON.stringify({ type: 'res', id: frame.id, ok: true, payload: { status: 'accepted', id: 'a1' } }));
-        setTimeout(() => ws.send(JSON.stringify({ type: 'res', id: frame.id, ok: true, payload: { id: 'a1', decision: 'allow-once' } })), 20);
+        setTimeout(
+          () =>
+            ws.send(
+              JSON.stringify({ type: 'res', id: frame.id, ok: true, payload: { id: 'a1', decision: 'allow-once' } }),
+            ),
+          20,
+        );
       }
     });
   });
@@ -86,10 +137,11 @@ function startMiniServer(port = 0, options: { token?: string; tickIntervalMs?: n
         url: `ws://127.0.0.1:${actual}/`,
         connects,
         sockets,
-        close: () => new Promise<void>((done) => {
-          for (const s of sockets) s.terminate();
-          wss.close(() => done());
-        }),
+        close: () =>
+          new Promise<void>((done) => {
+            for (const s of sockets) s.terminate();
+            wss.close(() => done());
+          }),
       });
     });
   });
@@ -101,7 +153,11 @@ function tmpState(t: { teardown(fn: () => void): void }): string {
   return path.join(dir, 'state');
 }
 
-function nodeClient(url: string, stateDir: string, extra: Partial<ConstructorParameters<typeof GatewayClient>[0]> = {}): GatewayClient {
+function nodeClient(
+  url: string,
+  stateDir: string,
+  extra: Partial<ConstructorParameters<typeof GatewayClient>[0]> = {},
+): GatewayClient {
   return new GatewayClient({
     url,
     role: 'node',
@@ -127,7 +183,11 @@ t.test('identity: created once, 0600, stable id; device token stored 0600', asyn
   const stored = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
   stored.deviceId = '00'.repeat(32);
   fs.writeFileSync(file, JSON.stringify(stored), { mode: 0o600 });
-  t.throws(() => loadOrCreateIdentity(stateDir), { code: 'ERR_IDENTITY_MISMATCH' }, 'a tampered id is refused, not replaced');
+  t.throws(
+    () => loadOrCreateIdentity(stateDir),
+    { code: 'ERR_IDENTITY_MISMATCH' },
+    'a tampered id is refused, not replaced',
+  );
 });
 
 t.test('signed connect is accepted; requests correlate; errors keep the gateway code', async (t) => {
@@ -197,11 +257,19 @@ t.test('reconnects with backoff after the server goes away and comes back on the
 });
 
 t.test('backoff grows exponentially with jitter and is capped', async (t) => {
-  const client = new GatewayClient({ url: 'ws://127.0.0.1:1/', role: 'operator', client: { id: 'cli', mode: 'cli', version: 't', platform: 'linux' }, reconnect: { initialDelayMs: 100, maxDelayMs: 1_000 } });
+  const client = new GatewayClient({
+    url: 'ws://127.0.0.1:1/',
+    role: 'operator',
+    client: { id: 'cli', mode: 'cli', version: 't', platform: 'linux' },
+    reconnect: { initialDelayMs: 100, maxDelayMs: 1_000 },
+  });
   for (let attempt = 0; attempt < 8; attempt++) {
     const base = Math.min(1_000, 100 * 2 ** attempt);
     const delays = Array.from({ length: 20 }, () => client.reconnectDelayMs(attempt));
-    t.ok(delays.every((d) => d >= base / 2 && d <= base), `attempt ${attempt}: all delays within [${base / 2}, ${base}]`);
+    t.ok(
+      delays.every((d) => d >= base / 2 && d <= base),
+      `attempt ${attempt}: all delays within [${base / 2}, ${base}]`,
+    );
   }
   const samples = new Set(Array.from({ length: 20 }, () => client.reconnectDelayMs(3)));
   t.ok(samples.size > 1, 'jittered');

@@ -9,7 +9,10 @@ import { canvasUnavailable } from '../../lib/node-host/canvas.js';
 import { notifierArgv, parseNotifyParams, systemNotify } from '../../lib/node-host/notify.js';
 
 t.test('system.notify params', async (t) => {
-  t.throws(() => parseNotifyParams({ title: ' ', body: '' }), { code: 'INVALID_REQUEST', message: 'INVALID_REQUEST: empty notification' });
+  t.throws(() => parseNotifyParams({ title: ' ', body: '' }), {
+    code: 'INVALID_REQUEST',
+    message: 'INVALID_REQUEST: empty notification',
+  });
   t.same(parseNotifyParams({ title: 'T', body: 'B', sound: 'x' }), { title: 'T', body: 'B' });
 });
 
@@ -20,18 +23,30 @@ t.test('Linux: notify-send when installed (argv, options cannot be injected), el
   const fake = path.join(dir, 'notify-send');
   const log = path.join(dir, 'args.txt');
   fs.writeFileSync(fake, `#!/bin/sh\nprintf '%s\\n' "$@" > '${log}'\n`, { mode: 0o755 });
-  t.same(notifierArgv({ title: '--help', body: 'b' }, 'linux', { PATH: dir }), [fake, '--', '--help', 'b'], '`--` keeps a title from becoming an option');
+  t.same(
+    notifierArgv({ title: '--help', body: 'b' }, 'linux', { PATH: dir }),
+    [fake, '--', '--help', 'b'],
+    '`--` keeps a title from becoming an option',
+  );
   const savedPath = process.env.PATH;
   process.env.PATH = dir;
-  t.teardown(() => { process.env.PATH = savedPath; });
+  t.teardown(() => {
+    process.env.PATH = savedPath;
+  });
   if (process.platform === 'linux') {
     t.equal(await systemNotify({ title: 'hello', body: 'world $(id)' }), undefined, 'success has no payload');
     t.equal(fs.readFileSync(log, 'utf8'), '--\nhello\nworld $(id)\n', 'title and body passed verbatim as argv');
     fs.rmSync(fake);
-    await t.rejects(systemNotify({ title: 'x', body: 'y' }), { code: 'UNAVAILABLE', message: /notify-send is not installed/ });
+    await t.rejects(systemNotify({ title: 'x', body: 'y' }), {
+      code: 'UNAVAILABLE',
+      message: /notify-send is not installed/,
+    });
   }
 });
 
 t.test('canvas.* is a clear UNAVAILABLE on a headless node', async (t) => {
-  t.throws(() => canvasUnavailable('canvas.present'), { code: 'UNAVAILABLE', message: /^CANVAS_UNAVAILABLE: canvas.present/ });
+  t.throws(() => canvasUnavailable('canvas.present'), {
+    code: 'UNAVAILABLE',
+    message: /^CANVAS_UNAVAILABLE: canvas.present/,
+  });
 });

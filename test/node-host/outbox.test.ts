@@ -31,7 +31,13 @@ async function startTestGateway(t: { teardown(fn: () => void | Promise<void>): v
       return;
     }
     let authed = false;
-    ws.send(JSON.stringify({ type: 'event', event: 'connect.challenge', payload: { nonce: crypto.randomUUID(), ts: Date.now() } }));
+    ws.send(
+      JSON.stringify({
+        type: 'event',
+        event: 'connect.challenge',
+        payload: { nonce: crypto.randomUUID(), ts: Date.now() },
+      }),
+    );
     ws.on('message', (data) => {
       const frame = JSON.parse(data.toString()) as { id: string; method: string; params: Record<string, unknown> };
       if (!authed) {
@@ -39,7 +45,14 @@ async function startTestGateway(t: { teardown(fn: () => void | Promise<void>): v
         sockets.add(ws);
         ws.once('close', () => sockets.delete(ws));
         hellos++;
-        ws.send(JSON.stringify({ type: 'res', id: frame.id, ok: true, payload: { type: 'hello-ok', protocol: 4, policy: { tickIntervalMs: 30_000 } } }));
+        ws.send(
+          JSON.stringify({
+            type: 'res',
+            id: frame.id,
+            ok: true,
+            payload: { type: 'hello-ok', protocol: 4, policy: { tickIntervalMs: 30_000 } },
+          }),
+        );
         return;
       }
       calls.push({ method: frame.method, params: frame.params });
@@ -47,10 +60,13 @@ async function startTestGateway(t: { teardown(fn: () => void | Promise<void>): v
     });
   });
   await new Promise<void>((resolve) => wss.once('listening', () => resolve()));
-  t.teardown(() => new Promise<void>((resolve) => {
-    for (const s of sockets) s.terminate();
-    wss.close(() => resolve());
-  }));
+  t.teardown(
+    () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.terminate();
+        wss.close(() => resolve());
+      }),
+  );
   return {
     url: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/`,
     calls,
@@ -83,10 +99,21 @@ t.test('result produced while disconnected is delivered after the reconnect, onc
   t.teardown(() => fs.rmSync(root, { recursive: true, force: true }));
   const stateDir = path.join(root, 'state');
   fs.mkdirSync(stateDir, { mode: 0o700 });
-  fs.writeFileSync(path.join(stateDir, 'exec-approvals.json'), JSON.stringify({ version: 1, defaults: { security: 'full', ask: 'off' } }), { mode: 0o600 });
+  fs.writeFileSync(
+    path.join(stateDir, 'exec-approvals.json'),
+    JSON.stringify({ version: 1, defaults: { security: 'full', ask: 'off' } }),
+    { mode: 0o600 },
+  );
   const counter = path.join(root, 'runs.txt');
   const done = path.join(root, 'done');
-  const host = startNodeHost({ url: gw.url, token: 't', stateDir, execHost: 'local', reconnect: { initialDelayMs: 100, maxDelayMs: 200 }, log: () => {} });
+  const host = startNodeHost({
+    url: gw.url,
+    token: 't',
+    stateDir,
+    execHost: 'local',
+    reconnect: { initialDelayMs: 100, maxDelayMs: 200 },
+    log: () => {},
+  });
   t.teardown(() => host.close());
   const outcomes: Array<[string, DeliveryOutcome]> = [];
   host.onResult((id, outcome) => outcomes.push([id, outcome]));
@@ -96,7 +123,9 @@ t.test('result produced while disconnected is delivered after the reconnect, onc
     id: 'inv-1',
     nodeId: host.nodeId,
     command: 'system.run',
-    paramsJSON: JSON.stringify({ command: ['/bin/sh', '-c', `echo run >> '${counter}'; sleep 0.5; echo finished; : > '${done}'`] }),
+    paramsJSON: JSON.stringify({
+      command: ['/bin/sh', '-c', `echo run >> '${counter}'; sleep 0.5; echo finished; : > '${done}'`],
+    }),
     timeoutMs: 10_000,
   };
   gw.invoke(payload);
@@ -134,7 +163,15 @@ t.test('result produced while disconnected is delivered after the reconnect, onc
   gw.invoke({ id: 'inv-3', nodeId: host.nodeId, command: 'system.which', paramsJSON: '{not json' });
   await waitUntil(() => gw.calls.filter((c) => c.method === 'node.invoke.result').length === 4);
   const byId = new Map(gw.calls.filter((c) => c.method === 'node.invoke.result').map((c) => [c.params.id, c.params]));
-  t.same(byId.get('inv-2'), { id: 'inv-2', nodeId: host.nodeId, ok: false, error: { code: 'UNAVAILABLE', message: 'command not supported' } });
-  t.match(byId.get('inv-3'), { ok: false, error: { code: 'INVALID_REQUEST', message: /paramsJSON is not valid JSON/ } });
+  t.same(byId.get('inv-2'), {
+    id: 'inv-2',
+    nodeId: host.nodeId,
+    ok: false,
+    error: { code: 'UNAVAILABLE', message: 'command not supported' },
+  });
+  t.match(byId.get('inv-3'), {
+    ok: false,
+    error: { code: 'INVALID_REQUEST', message: /paramsJSON is not valid JSON/ },
+  });
   t.ok(host.client.connected, 'still connected');
 });

@@ -18,18 +18,31 @@ interface Captured {
   payload: Record<string, unknown>;
 }
 
-function setup(t: { teardown(fn: () => void | Promise<void>): void }, mode: ExecHostMode, policy?: Record<string, unknown>) {
+function setup(
+  t: { teardown(fn: () => void | Promise<void>): void },
+  mode: ExecHostMode,
+  policy?: Record<string, unknown>,
+) {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'oc-sr-'));
   t.teardown(() => fs.rmSync(root, { recursive: true, force: true }));
   const stateDir = path.join(root, 'state');
   fs.mkdirSync(stateDir, { mode: 0o700 });
-  if (policy) fs.writeFileSync(path.join(stateDir, 'exec-approvals.json'), JSON.stringify({ version: 1, ...policy }), { mode: 0o600 });
+  if (policy)
+    fs.writeFileSync(path.join(stateDir, 'exec-approvals.json'), JSON.stringify({ version: 1, ...policy }), {
+      mode: 0o600,
+    });
   const events: Captured[] = [];
-  const service = createSystemRunService({ stateDir, mode, emitEvent: (event, payload) => events.push({ event, payload }) });
+  const service = createSystemRunService({
+    stateDir,
+    mode,
+    emitEvent: (event, payload) => events.push({ event, payload }),
+  });
   return { stateDir, service, events };
 }
 
-async function outcome(promise: Promise<unknown>): Promise<{ ok: true; value: unknown } | { ok: false; code: string; message: string }> {
+async function outcome(
+  promise: Promise<unknown>,
+): Promise<{ ok: true; value: unknown } | { ok: false; code: string; message: string }> {
   try {
     return { ok: true, value: await promise };
   } catch (err) {
@@ -38,17 +51,36 @@ async function outcome(promise: Promise<unknown>): Promise<{ ok: true; value: un
   }
 }
 
-const ALLOW_ECHO = { defaults: { security: 'allowlist', ask: 'off', askFallback: 'deny' }, agents: { main: { allowlist: [{ pattern: '/usr/bin/echo' }, { pattern: '/bin/echo' }] } } };
+const ALLOW_ECHO = {
+  defaults: { security: 'allowlist', ask: 'off', askFallback: 'deny' },
+  agents: { main: { allowlist: [{ pattern: '/usr/bin/echo' }, { pattern: '/bin/echo' }] } },
+};
 
 const cases: Array<{ name: string; policy?: Record<string, unknown>; params: Record<string, unknown> }> = [
   { name: 'no policy: project default deny', params: { command: ['echo', 'hi'] } },
   { name: 'security=deny', policy: { defaults: { security: 'deny' } }, params: { command: ['echo', 'hi'] } },
   { name: 'allowlist hit', policy: ALLOW_ECHO, params: { command: ['echo', 'hi'] } },
   { name: 'allowlist miss', policy: ALLOW_ECHO, params: { command: ['uname'] } },
-  { name: 'full, non-zero exit', policy: { defaults: { security: 'full', ask: 'off' } }, params: { command: ['/bin/sh', '-c', 'echo out; echo err >&2; exit 3'] } },
-  { name: 'full, timeout', policy: { defaults: { security: 'full', ask: 'off' } }, params: { command: ['/bin/sleep', '5'], timeoutMs: 300 } },
-  { name: 'env override rejected', policy: { defaults: { security: 'full', ask: 'off' } }, params: { command: ['echo', 'x'], env: { LD_PRELOAD: '/tmp/x.so' } } },
-  { name: 'rawCommand mismatch', policy: { defaults: { security: 'full', ask: 'off' } }, params: { command: ['echo', 'x'], rawCommand: 'echo y' } },
+  {
+    name: 'full, non-zero exit',
+    policy: { defaults: { security: 'full', ask: 'off' } },
+    params: { command: ['/bin/sh', '-c', 'echo out; echo err >&2; exit 3'] },
+  },
+  {
+    name: 'full, timeout',
+    policy: { defaults: { security: 'full', ask: 'off' } },
+    params: { command: ['/bin/sleep', '5'], timeoutMs: 300 },
+  },
+  {
+    name: 'env override rejected',
+    policy: { defaults: { security: 'full', ask: 'off' } },
+    params: { command: ['echo', 'x'], env: { LD_PRELOAD: '/tmp/x.so' } },
+  },
+  {
+    name: 'rawCommand mismatch',
+    policy: { defaults: { security: 'full', ask: 'off' } },
+    params: { command: ['echo', 'x'], rawCommand: 'echo y' },
+  },
 ];
 
 t.test('local runner and app socket: identical results and denials', async (t) => {
@@ -64,12 +96,21 @@ t.test('local runner and app socket: identical results and denials', async (t) =
     await app.close();
 
     t.same(appOut, localOut, `${c.name}: same outcome through the app as locally`);
-    t.same(viaApp.events.map((e) => [e.event, e.payload.reason]), local.events.map((e) => [e.event, e.payload.reason]), `${c.name}: same exec events`);
+    t.same(
+      viaApp.events.map((e) => [e.event, e.payload.reason]),
+      local.events.map((e) => [e.event, e.payload.reason]),
+      `${c.name}: same exec events`,
+    );
   }
 });
 
 t.test('the outcomes are the ones node-commands.md specifies', async (t) => {
-  const expectDenied = async (policy: Record<string, unknown> | undefined, params: Record<string, unknown>, message: string, reason: string) => {
+  const expectDenied = async (
+    policy: Record<string, unknown> | undefined,
+    params: Record<string, unknown>,
+    message: string,
+    reason: string,
+  ) => {
     const { service, events } = setup(t, 'local', policy);
     const out = await outcome(service.run(params, { invokeId: 'x' }));
     t.same(out, { ok: false, code: 'SYSTEM_RUN_DENIED', message }, message);
@@ -80,33 +121,67 @@ t.test('the outcomes are the ones node-commands.md specifies', async (t) => {
     t.equal(events[0]!.payload.sessionKey, 'node');
   };
   await expectDenied(undefined, { command: ['echo', 'hi'] }, 'SYSTEM_RUN_DISABLED: security=deny', 'security=deny');
-  await expectDenied(ALLOW_ECHO, { command: ['uname'], agentId: 'main' }, 'SYSTEM_RUN_DENIED: allowlist miss', 'allowlist-miss');
-  await expectDenied({ defaults: { security: 'allowlist', ask: 'always' } }, { command: ['echo', 'x'] }, 'SYSTEM_RUN_DENIED: approval required', 'approval-required');
+  await expectDenied(
+    ALLOW_ECHO,
+    { command: ['uname'], agentId: 'main' },
+    'SYSTEM_RUN_DENIED: allowlist miss',
+    'allowlist-miss',
+  );
+  await expectDenied(
+    { defaults: { security: 'allowlist', ask: 'always' } },
+    { command: ['echo', 'x'] },
+    'SYSTEM_RUN_DENIED: approval required',
+    'approval-required',
+  );
 
   const { service, events, stateDir } = setup(t, 'local', ALLOW_ECHO);
   const ran = await service.run({ command: ['echo', 'hi'], runId: 'r-1' }, { invokeId: 'y' });
-  t.same(ran, { exitCode: 0, timedOut: false, success: true, stdout: 'hi\n', stderr: '', error: null }, 'TS node host result shape');
+  t.same(
+    ran,
+    { exitCode: 0, timedOut: false, success: true, stdout: 'hi\n', stderr: '', error: null },
+    'TS node host result shape',
+  );
   t.equal(events[0]!.event, 'exec.finished');
-  t.same(events[0]!.payload, { sessionKey: 'node', runId: 'r-1', host: 'node', command: 'echo hi', exitCode: 0, timedOut: false, success: true, output: 'hi', suppressNotifyOnExit: false });
+  t.same(events[0]!.payload, {
+    sessionKey: 'node',
+    runId: 'r-1',
+    host: 'node',
+    command: 'echo hi',
+    exitCode: 0,
+    timedOut: false,
+    success: true,
+    output: 'hi',
+    suppressNotifyOnExit: false,
+  });
   const file = JSON.parse(fs.readFileSync(path.join(stateDir, 'exec-approvals.json'), 'utf8'));
   const entry = file.agents.main.allowlist.find((e: { lastUsedAt?: number }) => e.lastUsedAt);
   t.ok(entry, 'lastUsedAt written back for the matching entry');
   t.equal(entry.lastUsedCommand, 'echo hi');
 
-  const timed = await service.run({ command: ['/bin/sleep', '5'], timeoutMs: 200 }, { invokeId: 'z' }).catch((e: unknown) => e);
+  const timed = await service
+    .run({ command: ['/bin/sleep', '5'], timeoutMs: 200 }, { invokeId: 'z' })
+    .catch((e: unknown) => e);
   t.type(timed, NodeCommandError, 'sleep is not allowlisted');
   const full = setup(t, 'local', { defaults: { security: 'full', ask: 'off' } });
   const t0 = Date.now();
   const timeout = await full.service.run({ command: ['/bin/sleep', '5'], timeoutMs: 200 }, { invokeId: 'z' });
   t.ok(Date.now() - t0 < 4_000, 'killed at the timeout');
-  t.same(timeout, { timedOut: true, success: false, stdout: '', stderr: '', error: 'timeout' }, 'timeout: no exitCode, error "timeout"');
+  t.same(
+    timeout,
+    { timedOut: true, success: false, stdout: '', stderr: '', error: 'timeout' },
+    'timeout: no exitCode, error "timeout"',
+  );
 });
 
 t.test('OPENCLAW_NODE_EXEC_HOST=app with no app running fails closed', async (t) => {
   const { service, events } = setup(t, 'app', { defaults: { security: 'full', ask: 'off' } });
   t.equal(service.route(), undefined);
   const out = await outcome(service.run({ command: ['echo', 'hi'] }, { invokeId: 'q' }));
-  t.same(out, { ok: false, code: 'SYSTEM_RUN_DENIED', message: 'COMPANION_APP_UNAVAILABLE: macOS app exec host unreachable' });
+  t.same(out, {
+    ok: false,
+    code: 'SYSTEM_RUN_DENIED',
+    message: 'COMPANION_APP_UNAVAILABLE: macOS app exec host unreachable',
+  });
   t.equal(events[0]!.payload.reason, 'companion-unavailable');
   const auto = setup(t, 'auto', { defaults: { security: 'full', ask: 'off' } });
   t.equal(auto.service.route(), 'local', 'auto without an app runs locally');
@@ -114,23 +189,44 @@ t.test('OPENCLAW_NODE_EXEC_HOST=app with no app running fails closed', async (t)
 
 t.test('prepare pins the executable; an approved run must match the plan', async (t) => {
   const { service } = setup(t, 'local', { defaults: { security: 'allowlist', ask: 'always', askFallback: 'deny' } });
-  const prepared = (await service.prepare({ command: ['echo', 'approved'], agentId: 'main', cwd: '/' })) as { plan: Record<string, unknown>; execPolicy: unknown };
+  const prepared = (await service.prepare({ command: ['echo', 'approved'], agentId: 'main', cwd: '/' })) as {
+    plan: Record<string, unknown>;
+    execPolicy: unknown;
+  };
   const plan = prepared.plan;
   t.match(plan.argv, [/^\/.*\/echo$/, 'approved'], 'argv[0] resolved to an absolute path');
   t.equal(plan.cwd, '/');
   t.same(prepared.execPolicy, { security: 'allowlist', ask: 'always' });
   t.match((plan.mutableFileOperand as { sha256: string }).sha256, /^[0-9a-f]{64}$/);
   const argv = plan.argv as string[];
-  const approved = { command: argv, cwd: '/', agentId: 'main', approved: true, approvalDecision: 'allow-once', systemRunPlan: plan };
+  const approved = {
+    command: argv,
+    cwd: '/',
+    agentId: 'main',
+    approved: true,
+    approvalDecision: 'allow-once',
+    systemRunPlan: plan,
+  };
   const ran = await service.run(approved, { invokeId: 'p1' });
   t.match(ran, { exitCode: 0, stdout: 'approved\n', success: true }, 'approved plan runs under ask=always');
   const mismatch = await outcome(service.run({ ...approved, command: [argv[0]!, 'other'] }, { invokeId: 'p2' }));
   t.same(mismatch, { ok: false, code: 'SYSTEM_RUN_DENIED', message: 'SYSTEM_RUN_DENIED: execution plan mismatch' });
   const operand = plan.mutableFileOperand as { path: string; sha256: string };
-  t.equal(operand.sha256, crypto.createHash('sha256').update(fs.readFileSync(argv[0]!)).digest('hex'), 'the hash of the executable\'s bytes');
-  const changed = { ...approved, systemRunPlan: { ...plan, mutableFileOperand: { ...operand, sha256: '0'.repeat(64) } } };
+  t.equal(
+    operand.sha256,
+    crypto.createHash('sha256').update(fs.readFileSync(argv[0]!)).digest('hex'),
+    "the hash of the executable's bytes",
+  );
+  const changed = {
+    ...approved,
+    systemRunPlan: { ...plan, mutableFileOperand: { ...operand, sha256: '0'.repeat(64) } },
+  };
   const changedOut = await outcome(service.run(changed, { invokeId: 'p4' }));
-  t.same(changedOut, { ok: false, code: 'SYSTEM_RUN_DENIED', message: 'SYSTEM_RUN_DENIED: execution plan mismatch' }, 'an executable whose bytes changed since prepare is refused');
+  t.same(
+    changedOut,
+    { ok: false, code: 'SYSTEM_RUN_DENIED', message: 'SYSTEM_RUN_DENIED: execution plan mismatch' },
+    'an executable whose bytes changed since prepare is refused',
+  );
   const unapproved = await outcome(service.run({ command: argv, cwd: '/', agentId: 'main' }, { invokeId: 'p3' }));
   t.same(unapproved, { ok: false, code: 'SYSTEM_RUN_DENIED', message: 'SYSTEM_RUN_DENIED: approval required' });
 });
@@ -140,7 +236,10 @@ t.test('execApprovals get/set: hash of the file bytes, base hash required, token
   const empty = service.approvalsGet() as { exists: boolean; hash: string };
   t.equal(empty.exists, false);
   t.equal(empty.hash, 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
-  const first = service.approvalsSet({ file: { version: 1, defaults: { security: 'deny' }, agents: {} } }) as { hash: string; exists: boolean };
+  const first = service.approvalsSet({ file: { version: 1, defaults: { security: 'deny' }, agents: {} } }) as {
+    hash: string;
+    exists: boolean;
+  };
   t.equal(first.exists, true);
   const file = path.join(stateDir, 'exec-approvals.json');
   const onDisk = JSON.parse(fs.readFileSync(file, 'utf8'));
@@ -151,18 +250,36 @@ t.test('execApprovals get/set: hash of the file bytes, base hash required, token
   t.notOk(JSON.stringify(got).includes('SECRET-TOKEN'), 'token never leaves the host');
   const noBase = await outcome(Promise.resolve().then(() => service.approvalsSet({ file: { version: 1 } })));
   t.match(noBase, { ok: false, code: 'INVALID_REQUEST', message: /base hash required/ });
-  const stale = await outcome(Promise.resolve().then(() => service.approvalsSet({ file: { version: 1 }, baseHash: first.hash })));
+  const stale = await outcome(
+    Promise.resolve().then(() => service.approvalsSet({ file: { version: 1 }, baseHash: first.hash })),
+  );
   t.match(stale, { ok: false, code: 'INVALID_REQUEST', message: /base hash changed/ });
-  const next = service.approvalsSet({ file: { version: 1, defaults: { security: 'allowlist' }, agents: { main: { allowlist: [{ pattern: '/usr/bin/echo' }] } }, socket: { token: 'attacker' } }, baseHash: got.hash }) as { file: { agents: { main: { allowlist: Array<{ id: string }> } } } };
+  const next = service.approvalsSet({
+    file: {
+      version: 1,
+      defaults: { security: 'allowlist' },
+      agents: { main: { allowlist: [{ pattern: '/usr/bin/echo' }] } },
+      socket: { token: 'attacker' },
+    },
+    baseHash: got.hash,
+  }) as { file: { agents: { main: { allowlist: Array<{ id: string }> } } } };
   t.match(next.file.agents.main.allowlist[0].id, /^[0-9a-f-]{36}$/, 'missing allowlist ids filled in');
-  t.equal(JSON.parse(fs.readFileSync(file, 'utf8')).socket.token, 'SECRET-TOKEN', 'the socket token is preserved, not the caller\'s');
+  t.equal(
+    JSON.parse(fs.readFileSync(file, 'utf8')).socket.token,
+    'SECRET-TOKEN',
+    "the socket token is preserved, not the caller's",
+  );
   t.equal(fs.statSync(file).mode & 0o777, 0o600);
-  const bad = await outcome(Promise.resolve().then(() => service.approvalsSet({ file: { version: 2 }, baseHash: 'x' })));
+  const bad = await outcome(
+    Promise.resolve().then(() => service.approvalsSet({ file: { version: 2 }, baseHash: 'x' })),
+  );
   t.match(bad, { ok: false, code: 'INVALID_REQUEST' });
 });
 
 t.test('system.which: TS shape, missing names left out, paths never looked up', async (t) => {
-  t.same(systemWhich({ bins: ['sh', 'no-such-bin-xyz', '../sh', '/bin/sh'] }, { PATH: '/usr/bin:/bin' }), { bins: { sh: '/usr/bin/sh' } });
+  t.same(systemWhich({ bins: ['sh', 'no-such-bin-xyz', '../sh', '/bin/sh'] }, { PATH: '/usr/bin:/bin' }), {
+    bins: { sh: '/usr/bin/sh' },
+  });
   t.throws(() => systemWhich({ bins: [] }), { code: 'INVALID_REQUEST' });
   t.throws(() => systemWhich({}), { code: 'INVALID_REQUEST' });
 });

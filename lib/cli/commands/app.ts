@@ -8,9 +8,17 @@ import { ExitCode, parseCommandArgs, positiveIntOption, waitForStopSignal } from
 const USAGE = 'usage: openclaw-ipc app [--state-dir DIR] [--prompt-timeout MS] [--read-timeout MS] [--no-prompt]';
 
 export async function main(argv: string[]): Promise<number> {
-  const args = parseCommandArgs(argv, {
-    'state-dir': { type: 'string' }, 'prompt-timeout': { type: 'string' }, 'read-timeout': { type: 'string' }, 'no-prompt': { type: 'boolean' },
-  }, USAGE, { allowPositionals: false });
+  const args = parseCommandArgs(
+    argv,
+    {
+      'state-dir': { type: 'string' },
+      'prompt-timeout': { type: 'string' },
+      'read-timeout': { type: 'string' },
+      'no-prompt': { type: 'boolean' },
+    },
+    USAGE,
+    { allowPositionals: false },
+  );
   if (!args) return ExitCode.ok;
   const { values } = args;
   const stateDir = values['state-dir'] ?? resolveStateDir();

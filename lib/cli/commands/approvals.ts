@@ -2,8 +2,17 @@
 // more (pending | approve | deny) can be added as entries.
 import { ensurePrivateDir, resolveStateDir } from '../../common/state-dir.js';
 import {
-  ASK_VALUES, SECURITY_VALUES, addAllowlistPattern, agentSection, approvalsFilePath, readApprovals, socketPathFor, updateApprovals,
-  type ApprovalsFile, type Ask, type Security,
+  ASK_VALUES,
+  SECURITY_VALUES,
+  addAllowlistPattern,
+  agentSection,
+  approvalsFilePath,
+  readApprovals,
+  socketPathFor,
+  updateApprovals,
+  type ApprovalsFile,
+  type Ask,
+  type Security,
 } from '../../exec-host/approvals-file.js';
 import { globToRegExp, resolveEffectivePolicy } from '../../exec-host/policy.js';
 import { ExitCode, UsageError, parseCommandArgs } from '../run.js';
@@ -54,7 +63,13 @@ export const subcommands: Record<string, ApprovalsSubcommand> = {
         file: ctx.file,
         exists: data !== undefined,
         socketPath: socketPathFor(data ?? { version: 1 }, ctx.stateDir),
-        effective: { agentId, security: effective.security, ask: effective.ask, askFallback: effective.askFallback, allowlist: effective.allowlist.map(({ entry, sectionKey }) => ({ agent: sectionKey, ...entry })) },
+        effective: {
+          agentId,
+          security: effective.security,
+          ask: effective.ask,
+          askFallback: effective.askFallback,
+          allowlist: effective.allowlist.map(({ entry, sectionKey }) => ({ agent: sectionKey, ...entry })),
+        },
         config: data ? redacted(data) : null,
       };
       if (ctx.json) {
@@ -69,21 +84,27 @@ export const subcommands: Record<string, ApprovalsSubcommand> = {
         `ask:         ${effective.ask}`,
         `askFallback: ${effective.askFallback}`,
         'allowlist:',
-        ...(effective.allowlist.length === 0 ? ['  (empty)'] : effective.allowlist.map(({ entry, sectionKey }) =>
-          `  ${entry.id ?? '-'}  [${sectionKey}] ${entry.pattern}${entry.lastUsedAt ? `  last used ${new Date(entry.lastUsedAt).toISOString()}` : ''}`)),
+        ...(effective.allowlist.length === 0
+          ? ['  (empty)']
+          : effective.allowlist.map(
+              ({ entry, sectionKey }) =>
+                `  ${entry.id ?? '-'}  [${sectionKey}] ${entry.pattern}${entry.lastUsedAt ? `  last used ${new Date(entry.lastUsedAt).toISOString()}` : ''}`,
+            )),
       ];
       ctx.out(`${lines.join('\n')}\n`);
       return ExitCode.ok;
     },
   },
   set: {
-    usage: 'set [--security deny|allowlist|full] [--ask off|on-miss|always] [--ask-fallback deny|allowlist|full] [--agent ID]',
+    usage:
+      'set [--security deny|allowlist|full] [--ask off|on-miss|always] [--ask-fallback deny|allowlist|full] [--agent ID]',
     valued: ['security', 'ask', 'ask-fallback', 'agent'],
     run: async (ctx) => {
       const security = requireOneOf<Security>(ctx.option('security'), SECURITY_VALUES, 'security');
       const ask = requireOneOf<Ask>(ctx.option('ask'), ASK_VALUES, 'ask');
       const askFallback = requireOneOf<Security>(ctx.option('ask-fallback'), SECURITY_VALUES, 'ask-fallback');
-      if (!security && !ask && !askFallback) throw new UsageError('set needs at least one of --security, --ask, --ask-fallback');
+      if (!security && !ask && !askFallback)
+        throw new UsageError('set needs at least one of --security, --ask, --ask-fallback');
       const agent = ctx.option('agent');
       const data = updateApprovals(ctx.file, (d) => {
         const section = agent ? agentSection(d, agent) : (d.defaults ??= {});
@@ -92,17 +113,25 @@ export const subcommands: Record<string, ApprovalsSubcommand> = {
         if (askFallback) section.askFallback = askFallback;
       });
       const section = agent ? data.agents?.[agent] : data.defaults;
-      ctx.out(ctx.json ? `${JSON.stringify({ ok: true, scope: agent ?? 'defaults', section })}\n` : `updated ${agent ? `agents.${agent}` : 'defaults'} in ${ctx.file}\n`);
+      ctx.out(
+        ctx.json
+          ? `${JSON.stringify({ ok: true, scope: agent ?? 'defaults', section })}\n`
+          : `updated ${agent ? `agents.${agent}` : 'defaults'} in ${ctx.file}\n`,
+      );
       return ExitCode.ok;
     },
   },
   allow: {
-    usage: 'allow <pattern> [--agent ID]   (pattern: a glob over the resolved executable path, e.g. /usr/bin/git or ~/bin/*)',
+    usage:
+      'allow <pattern> [--agent ID]   (pattern: a glob over the resolved executable path, e.g. /usr/bin/git or ~/bin/*)',
     valued: ['agent'],
     run: async (ctx) => {
       const [pattern] = ctx.positionals;
       if (!pattern || ctx.positionals.length !== 1) throw new UsageError('allow takes exactly one pattern');
-      if (!globToRegExp(pattern)) throw new UsageError(`pattern ${JSON.stringify(pattern)} would never match: use an absolute path, a ~/ path or *`);
+      if (!globToRegExp(pattern))
+        throw new UsageError(
+          `pattern ${JSON.stringify(pattern)} would never match: use an absolute path, a ~/ path or *`,
+        );
       const agent = ctx.option('agent') ?? 'main';
       let entry;
       updateApprovals(ctx.file, (d) => {
@@ -130,7 +159,13 @@ export const subcommands: Record<string, ApprovalsSubcommand> = {
         }
         return removed > 0;
       });
-      ctx.out(ctx.json ? `${JSON.stringify({ ok: removed > 0, removed })}\n` : removed > 0 ? `removed ${removed} entr${removed === 1 ? 'y' : 'ies'}\n` : `no allowlist entry matches ${target}\n`);
+      ctx.out(
+        ctx.json
+          ? `${JSON.stringify({ ok: removed > 0, removed })}\n`
+          : removed > 0
+            ? `removed ${removed} entr${removed === 1 ? 'y' : 'ies'}\n`
+            : `no allowlist entry matches ${target}\n`,
+      );
       return removed > 0 ? ExitCode.ok : ExitCode.failure;
     },
   },
@@ -139,7 +174,10 @@ export const subcommands: Record<string, ApprovalsSubcommand> = {
 };
 
 function usage(): string {
-  return ['usage: openclaw-ipc approvals <subcommand> [--state-dir DIR] [--json]', ...Object.values(subcommands).map((s) => `  ${s.usage}`)].join('\n');
+  return [
+    'usage: openclaw-ipc approvals <subcommand> [--state-dir DIR] [--json]',
+    ...Object.values(subcommands).map((s) => `  ${s.usage}`),
+  ].join('\n');
 }
 
 export async function main(argv: string[]): Promise<number> {

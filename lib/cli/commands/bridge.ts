@@ -3,9 +3,21 @@
 //   status  probe the bridge sockets in discovery order and show which host would be used
 //   call    run one operation on the selected host (or locally when none is acceptable)
 import {
-  bridgeRequest, discoverBridgeHost, startBridgeHost, BridgeError, BridgeTransportError, type BridgeProbe,
+  bridgeRequest,
+  discoverBridgeHost,
+  startBridgeHost,
+  BridgeError,
+  BridgeTransportError,
+  type BridgeProbe,
 } from '../../bridge/index.js';
-import { ExitCode, UsageError, parseCommandArgs, positiveIntOption, waitForStopSignal, type CommandArgs } from '../run.js';
+import {
+  ExitCode,
+  UsageError,
+  parseCommandArgs,
+  positiveIntOption,
+  waitForStopSignal,
+  type CommandArgs,
+} from '../run.js';
 
 const USAGE = `usage: openclaw-ipc bridge [host|status|call <op>] [options]
   host    [--socket PATH] [--allow-team ID]... [--same-user] [--debug-build]
@@ -30,9 +42,12 @@ function out(text: string): void {
 }
 
 function describeProbe(p: BridgeProbe): string {
-  const detail = p.outcome === 'accepted' || p.outcome === 'rejected'
-    ? `${p.handshake?.hostKind} ${p.handshake?.build}, protocol ${p.handshake?.negotiatedVersion.major}.${p.handshake?.negotiatedVersion.minor}, ${p.handshake?.supportedOperations.length} ops${p.reason ? ` (${p.reason})` : ''}`
-    : p.error ? `${p.error.code}: ${p.error.message}` : p.reason ?? '';
+  const detail =
+    p.outcome === 'accepted' || p.outcome === 'rejected'
+      ? `${p.handshake?.hostKind} ${p.handshake?.build}, protocol ${p.handshake?.negotiatedVersion.major}.${p.handshake?.negotiatedVersion.minor}, ${p.handshake?.supportedOperations.length} ops${p.reason ? ` (${p.reason})` : ''}`
+      : p.error
+        ? `${p.error.code}: ${p.error.message}`
+        : (p.reason ?? '');
   return `${p.outcome.padEnd(8)} ${p.name.padEnd(16)} ${p.socketPath}  ${detail}`;
 }
 
@@ -53,10 +68,18 @@ async function runHost(values: Values): Promise<number> {
 async function runStatus(values: Values): Promise<number> {
   const discovery = await discoverBridgeHost({ socketPath: values.socket });
   if (values.json) {
-    out(JSON.stringify({ selected: discovery.selected?.socketPath ?? null, local: discovery.local, probes: discovery.probes }));
+    out(
+      JSON.stringify({
+        selected: discovery.selected?.socketPath ?? null,
+        local: discovery.local,
+        probes: discovery.probes,
+      }),
+    );
   } else {
     for (const probe of discovery.probes) out(describeProbe(probe));
-    out(discovery.selected ? `selected: ${discovery.selected.socketPath}` : 'selected: local (no acceptable bridge host)');
+    out(
+      discovery.selected ? `selected: ${discovery.selected.socketPath}` : 'selected: local (no acceptable bridge host)',
+    );
   }
   return discovery.selected || !discovery.explicit ? ExitCode.ok : ExitCode.failure;
 }
@@ -75,9 +98,18 @@ async function runCall(op: string | undefined, values: Values): Promise<number> 
   try {
     const result = await bridgeRequest(op, payload, { socketPath: values.socket, timeoutMs });
     if (values.json) {
-      out(JSON.stringify({ via: result.via, socketPath: result.socketPath ?? null, case: result.response.case, value: result.response.value ?? null }));
+      out(
+        JSON.stringify({
+          via: result.via,
+          socketPath: result.socketPath ?? null,
+          case: result.response.case,
+          value: result.response.value ?? null,
+        }),
+      );
     } else {
-      out(`${result.via === 'local' ? 'local (this process)' : result.socketPath}: ${result.response.case} ${JSON.stringify(result.response.value ?? {})}`);
+      out(
+        `${result.via === 'local' ? 'local (this process)' : result.socketPath}: ${result.response.case} ${JSON.stringify(result.response.value ?? {})}`,
+      );
     }
     return ExitCode.ok;
   } catch (err) {
@@ -85,11 +117,17 @@ async function runCall(op: string | undefined, values: Values): Promise<number> 
     const bridgeCode = err instanceof BridgeError ? err.bridgeCode : undefined;
     const details = err instanceof BridgeError ? err.details : undefined;
     if (values.json) {
-      out(JSON.stringify({ error: { code: err.code, bridgeCode: bridgeCode ?? null, message: err.message, details: details ?? null } }));
+      out(
+        JSON.stringify({
+          error: { code: err.code, bridgeCode: bridgeCode ?? null, message: err.message, details: details ?? null },
+        }),
+      );
     } else {
       process.stderr.write(`openclaw-ipc bridge: ${err.message}${details ? ` (${details})` : ''} [${err.code}]\n`);
     }
-    return bridgeCode === 'unauthorizedClient' || bridgeCode === 'permissionDenied' ? ExitCode.denied : ExitCode.failure;
+    return bridgeCode === 'unauthorizedClient' || bridgeCode === 'permissionDenied'
+      ? ExitCode.denied
+      : ExitCode.failure;
   }
 }
 

@@ -4,12 +4,21 @@ import { resolveStateDir } from '../../common/state-dir.js';
 import { EXEC_TIMEOUT_MS, ExecHostClientError, execViaSocket, loadClientConfig } from '../../exec-host/client.js';
 import { ExitCode, UsageError, parseCommandArgs, positiveIntOption } from '../run.js';
 
-const USAGE = 'usage: openclaw-ipc exec [--json] [--cwd DIR] [--timeout MS] [--agent ID] [--state-dir DIR] -- <argv...>';
+const USAGE =
+  'usage: openclaw-ipc exec [--json] [--cwd DIR] [--timeout MS] [--agent ID] [--state-dir DIR] -- <argv...>';
 
 export async function main(argv: string[]): Promise<number> {
-  const args = parseCommandArgs(argv, {
-    cwd: { type: 'string' }, timeout: { type: 'string' }, agent: { type: 'string' }, 'state-dir': { type: 'string' }, json: { type: 'boolean' },
-  }, USAGE);
+  const args = parseCommandArgs(
+    argv,
+    {
+      cwd: { type: 'string' },
+      timeout: { type: 'string' },
+      agent: { type: 'string' },
+      'state-dir': { type: 'string' },
+      json: { type: 'boolean' },
+    },
+    USAGE,
+  );
   if (!args) return ExitCode.ok;
   const { values, positionals: command } = args;
   if (command.length === 0) throw new UsageError(`no command given\n${USAGE}`);
@@ -33,7 +42,9 @@ export async function main(argv: string[]): Promise<number> {
   if (json) process.stdout.write(`${JSON.stringify(response)}\n`);
   if (!response.ok) {
     if (!json) {
-      process.stderr.write(`openclaw-ipc exec: ${response.error.message}${response.error.reason ? ` (${response.error.reason})` : ''}\n`);
+      process.stderr.write(
+        `openclaw-ipc exec: ${response.error.message}${response.error.reason ? ` (${response.error.reason})` : ''}\n`,
+      );
     }
     return ExitCode.denied;
   }

@@ -30,9 +30,20 @@ function bindAddress(bind: string): string {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const parsed = parseCommandArgs(argv, {
-    port: { type: 'string' }, bind: { type: 'string' }, auth: { type: 'string' }, token: { type: 'string' }, password: { type: 'string' }, 'state-dir': { type: 'string' }, json: { type: 'boolean' },
-  }, USAGE, { allowPositionals: false });
+  const parsed = parseCommandArgs(
+    argv,
+    {
+      port: { type: 'string' },
+      bind: { type: 'string' },
+      auth: { type: 'string' },
+      token: { type: 'string' },
+      password: { type: 'string' },
+      'state-dir': { type: 'string' },
+      json: { type: 'boolean' },
+    },
+    USAGE,
+    { allowPositionals: false },
+  );
   if (!parsed) return ExitCode.ok;
   const { values } = parsed;
   const stateDir = values['state-dir'] ?? resolveStateDir();
@@ -49,11 +60,16 @@ export async function main(argv: string[]): Promise<number> {
     } else port = portOption(envPort, 'OPENCLAW_GATEWAY_PORT');
   }
   if (values.token !== undefined && values.token.trim() === '') throw new UsageError('--token must not be empty');
-  if (values.password !== undefined && values.password.trim() === '') throw new UsageError('--password must not be empty');
-  if (values.token !== undefined && values.password !== undefined) throw new UsageError('use either --token or --password');
-  if (values.auth !== undefined && !(GATEWAY_AUTH_MODES as readonly string[]).includes(values.auth)) throw new UsageError(`--auth must be one of ${GATEWAY_AUTH_MODES.join('|')}`);
+  if (values.password !== undefined && values.password.trim() === '')
+    throw new UsageError('--password must not be empty');
+  if (values.token !== undefined && values.password !== undefined)
+    throw new UsageError('use either --token or --password');
+  if (values.auth !== undefined && !(GATEWAY_AUTH_MODES as readonly string[]).includes(values.auth))
+    throw new UsageError(`--auth must be one of ${GATEWAY_AUTH_MODES.join('|')}`);
   // A password flag means password mode unless --auth says otherwise (as upstream's --password does).
-  const authMode = (values.auth ?? (values.password !== undefined ? 'password' : values.token !== undefined ? 'token' : undefined)) as GatewayAuthMode | undefined;
+  const authMode = (values.auth ??
+    (values.password !== undefined ? 'password' : values.token !== undefined ? 'token' : undefined)) as
+    GatewayAuthMode | undefined;
 
   const { startGateway } = await import('../../gateway/index.js');
   let gateway;
@@ -70,9 +86,13 @@ export async function main(argv: string[]): Promise<number> {
   const { mode, source, location } = gateway.auth;
   if (values.json) {
     const auth = { mode, source, location };
-    process.stdout.write(`${JSON.stringify({ ready: true, url: gateway.url, port: gateway.port, stateDir, ...(mode === 'token' ? { token: { source, location } } : {}), auth })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ ready: true, url: gateway.url, port: gateway.port, stateDir, ...(mode === 'token' ? { token: { source, location } } : {}), auth })}\n`,
+    );
   } else {
-    process.stdout.write(`gateway listening on ${gateway.url}\n  auth: ${mode}, ${location}${source === 'generated' ? ' (generated now)' : ''}\n  state: ${stateDir}\n`);
+    process.stdout.write(
+      `gateway listening on ${gateway.url}\n  auth: ${mode}, ${location}${source === 'generated' ? ' (generated now)' : ''}\n  state: ${stateDir}\n`,
+    );
   }
 
   const signal = await waitForStopSignal();

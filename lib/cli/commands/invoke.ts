@@ -2,14 +2,30 @@
 import crypto from 'node:crypto';
 
 import { connectOperator, resolveNodeId, resolveOperatorTarget } from '../../client/operator.js';
-import { ExitCode, OPERATOR_OPTIONS, UsageError, parseCommandArgs, positiveIntOption, SECRET_FLAGS_NOTE } from '../run.js';
+import {
+  ExitCode,
+  OPERATOR_OPTIONS,
+  UsageError,
+  parseCommandArgs,
+  positiveIntOption,
+  SECRET_FLAGS_NOTE,
+} from '../run.js';
 
 const USAGE = `usage: openclaw-ipc invoke --node <id|name> --command <cmd> [--params <json>] [--timeout MS] [--url ws://…] [--token T | --password P] [--json]\n${SECRET_FLAGS_NOTE}`;
 
 export async function main(argv: string[]): Promise<number> {
-  const parsed = parseCommandArgs(argv, {
-    node: { type: 'string' }, command: { type: 'string' }, params: { type: 'string' }, timeout: { type: 'string' }, ...OPERATOR_OPTIONS,
-  }, USAGE, { allowPositionals: false });
+  const parsed = parseCommandArgs(
+    argv,
+    {
+      node: { type: 'string' },
+      command: { type: 'string' },
+      params: { type: 'string' },
+      timeout: { type: 'string' },
+      ...OPERATOR_OPTIONS,
+    },
+    USAGE,
+    { allowPositionals: false },
+  );
   if (!parsed) return ExitCode.ok;
   const { values } = parsed;
   if (!values.node || !values.command) throw new UsageError(`--node and --command are required\n${USAGE}`);

@@ -16,16 +16,34 @@ export async function main(argv: string[]): Promise<number> {
     return ExitCode.ok;
   }
   if (sub !== 'run') throw new UsageError(`unknown node subcommand ${JSON.stringify(sub ?? '')}\n${USAGE}`);
-  const parsed = parseCommandArgs(rest, { host: { type: 'string' }, port: { type: 'string' }, 'display-name': { type: 'string' }, ...OPERATOR_OPTIONS }, USAGE, { allowPositionals: false });
+  const parsed = parseCommandArgs(
+    rest,
+    { host: { type: 'string' }, port: { type: 'string' }, 'display-name': { type: 'string' }, ...OPERATOR_OPTIONS },
+    USAGE,
+    { allowPositionals: false },
+  );
   if (!parsed) return ExitCode.ok;
   const { values } = parsed;
   const port = values.port === undefined ? undefined : portOption(values.port, '--port', 1);
   if (values.url && (values.host || port)) throw new UsageError('use either --url or --host/--port');
   const host = values.host ?? '127.0.0.1';
-  const target = resolveOperatorTarget({ url: values.url ?? (values.host || port ? `ws://${host.includes(':') ? `[${host}]` : host}:${port ?? 18789}/` : undefined), token: values.token, password: values.password });
+  const target = resolveOperatorTarget({
+    url:
+      values.url ??
+      (values.host || port ? `ws://${host.includes(':') ? `[${host}]` : host}:${port ?? 18789}/` : undefined),
+    token: values.token,
+    password: values.password,
+  });
   const stateDir = resolveStateDir();
   // Secrets from env/openclaw.json are re-read at every connect, so a Gateway secret rotation (4001) is followed.
-  const nodeHost = startNodeHost({ url: target.url, token: target.token, password: target.password, credentials: operatorCredentials({ token: values.token, password: values.password }), stateDir, displayName: values['display-name'] });
+  const nodeHost = startNodeHost({
+    url: target.url,
+    token: target.token,
+    password: target.password,
+    credentials: operatorCredentials({ token: values.token, password: values.password }),
+    stateDir,
+    displayName: values['display-name'],
+  });
 
   let stopping = false;
   const stopped = new Promise<number>((resolve) => {
@@ -47,8 +65,17 @@ export async function main(argv: string[]): Promise<number> {
     throw err; // a rejected connect (bad token, protocol mismatch): retrying cannot fix it
   }
   if (!stopping) {
-    const info = { nodeId: nodeHost.nodeId, displayName: nodeHost.displayName, gateway: target.url, exec: nodeHost.systemRun.mode };
-    process.stdout.write(values.json ? `${JSON.stringify({ ready: true, ...info })}\n` : `node host ready: nodeId=${info.nodeId} gateway=${info.gateway}\n`);
+    const info = {
+      nodeId: nodeHost.nodeId,
+      displayName: nodeHost.displayName,
+      gateway: target.url,
+      exec: nodeHost.systemRun.mode,
+    };
+    process.stdout.write(
+      values.json
+        ? `${JSON.stringify({ ready: true, ...info })}\n`
+        : `node host ready: nodeId=${info.nodeId} gateway=${info.gateway}\n`,
+    );
   }
   return stopped;
 }

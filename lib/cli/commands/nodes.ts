@@ -6,7 +6,14 @@ const USAGE = `usage: openclaw-ipc nodes [list|pending|approve <requestId>] [--u
 
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((r) =>
+      r
+        .map((cell, i) => cell.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -14,7 +21,8 @@ export async function main(argv: string[]): Promise<number> {
   if (!parsed) return ExitCode.ok;
   const { values, positionals } = parsed;
   const [sub = 'list', ...rest] = positionals;
-  if (!['list', 'pending', 'approve'].includes(sub)) throw new UsageError(`unknown nodes subcommand ${JSON.stringify(sub)}\n${USAGE}`);
+  if (!['list', 'pending', 'approve'].includes(sub))
+    throw new UsageError(`unknown nodes subcommand ${JSON.stringify(sub)}\n${USAGE}`);
   if (sub === 'approve' && rest.length !== 1) throw new UsageError(`nodes approve needs one request id\n${USAGE}`);
   const client = await connectOperator(resolveOperatorTarget(values));
   try {
@@ -29,7 +37,13 @@ export async function main(argv: string[]): Promise<number> {
         const rows = [['NODE ID', 'NAME', 'PLATFORM', 'STATE', 'COMMANDS']];
         for (const n of nodes) {
           const commands = Array.isArray(n.commands) ? (n.commands as unknown[]).length : 0;
-          rows.push([n.nodeId, String(n.displayName ?? ''), String(n.platform ?? ''), n.connected ? 'connected' : 'offline', String(commands)]);
+          rows.push([
+            n.nodeId,
+            String(n.displayName ?? ''),
+            String(n.platform ?? ''),
+            n.connected ? 'connected' : 'offline',
+            String(commands),
+          ]);
         }
         process.stdout.write(`${table(rows)}\n`);
       }
@@ -42,7 +56,8 @@ export async function main(argv: string[]): Promise<number> {
       } else {
         const pending = Array.isArray(result?.pending) ? result.pending : [];
         if (pending.length === 0) process.stdout.write('no pending node requests\n');
-        for (const p of pending) process.stdout.write(`${String(p.requestId)}  ${String(p.nodeId ?? '')}  ${String(p.displayName ?? '')}\n`);
+        for (const p of pending)
+          process.stdout.write(`${String(p.requestId)}  ${String(p.nodeId ?? '')}  ${String(p.displayName ?? '')}\n`);
       }
       return ExitCode.ok;
     }

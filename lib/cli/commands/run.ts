@@ -4,7 +4,14 @@ import crypto from 'node:crypto';
 
 import { GatewayRequestError } from '../../client/errors.js';
 import { connectOperator, resolveNodeId, resolveOperatorTarget } from '../../client/operator.js';
-import { ExitCode, OPERATOR_OPTIONS, UsageError, parseCommandArgs, positiveIntOption, SECRET_FLAGS_NOTE } from '../run.js';
+import {
+  ExitCode,
+  OPERATOR_OPTIONS,
+  UsageError,
+  parseCommandArgs,
+  positiveIntOption,
+  SECRET_FLAGS_NOTE,
+} from '../run.js';
 
 const USAGE = `usage: openclaw-ipc run --node <id|name> [--cwd DIR] [--timeout MS] [--agent ID] [--url ws://…] [--token T | --password P] [--json] -- <argv…>\n${SECRET_FLAGS_NOTE}`;
 /** Exit status when the command timed out (coreutils `timeout` convention). */
@@ -20,9 +27,17 @@ interface RunPayload {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const parsed = parseCommandArgs(argv, {
-    node: { type: 'string' }, cwd: { type: 'string' }, timeout: { type: 'string' }, agent: { type: 'string' }, ...OPERATOR_OPTIONS,
-  }, USAGE);
+  const parsed = parseCommandArgs(
+    argv,
+    {
+      node: { type: 'string' },
+      cwd: { type: 'string' },
+      timeout: { type: 'string' },
+      agent: { type: 'string' },
+      ...OPERATOR_OPTIONS,
+    },
+    USAGE,
+  );
   if (!parsed) return ExitCode.ok;
   const { values, positionals } = parsed;
   if (!values.node) throw new UsageError(`--node is required\n${USAGE}`);
@@ -40,10 +55,22 @@ export async function main(argv: string[]): Promise<number> {
     const nodeId = await resolveNodeId(client, values.node);
     let result: { payload?: RunPayload };
     try {
-      result = await client.request('node.invoke', { nodeId, command: 'system.run', params, timeoutMs: invokeTimeout, idempotencyKey: crypto.randomUUID() }, { timeoutMs: invokeTimeout + 5_000 });
+      result = await client.request(
+        'node.invoke',
+        { nodeId, command: 'system.run', params, timeoutMs: invokeTimeout, idempotencyKey: crypto.randomUUID() },
+        { timeoutMs: invokeTimeout + 5_000 },
+      );
     } catch (err) {
-      if (err instanceof GatewayRequestError && /SYSTEM_RUN_DENIED|SYSTEM_RUN_DISABLED|COMPANION_APP_UNAVAILABLE|APPROVAL_REQUIRED/.test(`${err.message} ${err.detailCode ?? ''}`)) {
-        if (values.json) process.stdout.write(`${JSON.stringify({ ok: false, error: { code: err.code, message: err.message, details: err.details } }, null, 2)}\n`);
+      if (
+        err instanceof GatewayRequestError &&
+        /SYSTEM_RUN_DENIED|SYSTEM_RUN_DISABLED|COMPANION_APP_UNAVAILABLE|APPROVAL_REQUIRED/.test(
+          `${err.message} ${err.detailCode ?? ''}`,
+        )
+      ) {
+        if (values.json)
+          process.stdout.write(
+            `${JSON.stringify({ ok: false, error: { code: err.code, message: err.message, details: err.details } }, null, 2)}\n`,
+          );
         // The Gateway prefixes the node's code to its message (spec §10.1): show the repeated prefix once.
         process.stderr.write(`openclaw-ipc run: denied: ${err.message.replace(/^([A-Z_]+): \1: /, '$1: ')}\n`);
         return ExitCode.denied;
@@ -56,7 +83,8 @@ export async function main(argv: string[]): Promise<number> {
     } else {
       if (payload.stdout) process.stdout.write(payload.stdout);
       if (payload.stderr) process.stderr.write(payload.stderr);
-      if (payload.error && payload.error !== 'timeout' && payload.exitCode === undefined) process.stderr.write(`openclaw-ipc run: ${payload.error}\n`);
+      if (payload.error && payload.error !== 'timeout' && payload.exitCode === undefined)
+        process.stderr.write(`openclaw-ipc run: ${payload.error}\n`);
     }
     if (payload.timedOut) return EXIT_TIMED_OUT;
     if (typeof payload.exitCode === 'number') return payload.exitCode;

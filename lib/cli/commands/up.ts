@@ -15,7 +15,8 @@ import { IpcError } from '../../common/errors.js';
 import { DEFAULT_GATEWAY_PORT } from '../../protocol/constants.js';
 import { ExitCode, UsageError, parseCommandArgs, portOption } from '../run.js';
 
-const USAGE = 'usage: openclaw-ipc up [--port 18789] [--host 127.0.0.1] [--no-bridge] [--no-prompt] [--node-process in|child] [--json]';
+const USAGE =
+  'usage: openclaw-ipc up [--port 18789] [--host 127.0.0.1] [--no-bridge] [--no-prompt] [--node-process in|child] [--json]';
 
 interface Closable {
   close(): Promise<void>;
@@ -49,16 +50,22 @@ class ChildSlot<T extends Closable> {
   private chain: Promise<void> = Promise.resolve();
   private closed = false;
 
-  constructor(public current: T, private readonly start: () => Promise<T>, private readonly log: (message: string) => void) {}
+  constructor(
+    public current: T,
+    private readonly start: () => Promise<T>,
+    private readonly log: (message: string) => void,
+  ) {}
 
   restart(why: string): void {
-    this.chain = this.chain.then(async () => {
-      if (this.closed) return;
-      await this.current.close();
-      if (this.closed) return;
-      this.current = await this.start();
-      this.log(`node: restarted (${why})`);
-    }).catch((err: unknown) => this.log(`node: restart failed (${why}): ${(err as Error).message}`));
+    this.chain = this.chain
+      .then(async () => {
+        if (this.closed) return;
+        await this.current.close();
+        if (this.closed) return;
+        this.current = await this.start();
+        this.log(`node: restarted (${why})`);
+      })
+      .catch((err: unknown) => this.log(`node: restart failed (${why}): ${(err as Error).message}`));
   }
 
   async close(): Promise<void> {
@@ -74,24 +81,48 @@ function isLoopback(host: string): boolean {
 
 export async function main(argv: string[]): Promise<number> {
   const startedAt = performance.now();
-  const parsed = parseCommandArgs(argv, {
-    port: { type: 'string' }, host: { type: 'string' }, json: { type: 'boolean' }, 'no-bridge': { type: 'boolean' }, 'no-prompt': { type: 'boolean' }, 'node-process': { type: 'string' },
-  }, USAGE, { allowPositionals: false });
+  const parsed = parseCommandArgs(
+    argv,
+    {
+      port: { type: 'string' },
+      host: { type: 'string' },
+      json: { type: 'boolean' },
+      'no-bridge': { type: 'boolean' },
+      'no-prompt': { type: 'boolean' },
+      'node-process': { type: 'string' },
+    },
+    USAGE,
+    { allowPositionals: false },
+  );
   if (!parsed) return ExitCode.ok;
   const { values } = parsed;
   const envPort = process.env.OPENCLAW_GATEWAY_PORT?.trim();
   // `up` binds loopback only, so a host:port OPENCLAW_GATEWAY_PORT contributes nothing here.
-  const port = values.port !== undefined ? portOption(values.port, '--port')
-    : envPort && /^\d+$/.test(envPort) ? portOption(envPort, 'OPENCLAW_GATEWAY_PORT') : DEFAULT_GATEWAY_PORT;
+  const port =
+    values.port !== undefined
+      ? portOption(values.port, '--port')
+      : envPort && /^\d+$/.test(envPort)
+        ? portOption(envPort, 'OPENCLAW_GATEWAY_PORT')
+        : DEFAULT_GATEWAY_PORT;
   const nodeProcess = values['node-process'] ?? 'in';
   if (nodeProcess !== 'in' && nodeProcess !== 'child') throw new UsageError('--node-process must be in or child');
   const host = values.host ?? '127.0.0.1';
   if (!isLoopback(host)) throw new UsageError('up binds loopback only; use `openclaw-ipc gateway` for other addresses');
   const stateDir = resolveStateDir();
-  const log = (message: string): void => { process.stderr.write(`[up] ${message}\n`); };
+  const log = (message: string): void => {
+    process.stderr.write(`[up] ${message}\n`);
+  };
 
   // Loaded here so `--help` stays instant.
-  const [{ startGateway }, { startExecHost }, { startNodeHost }, { startNodeHostChild }, { readApprovals, approvalsFilePath }, { resolveEffectivePolicy }, prompts] = await Promise.all([
+  const [
+    { startGateway },
+    { startExecHost },
+    { startNodeHost },
+    { startNodeHostChild },
+    { readApprovals, approvalsFilePath },
+    { resolveEffectivePolicy },
+    prompts,
+  ] = await Promise.all([
     import('../../gateway/index.js'),
     import('../../exec-host/server.js'),
     import('../../node-host/host.js'),
@@ -116,18 +147,28 @@ export async function main(argv: string[]): Promise<number> {
   const pending = new PendingApprovals();
   // Whoever answers first decides: this terminal (when attached), a desktop dialog (when a display is
   // there), or an operator through the Gateway (`openclaw-ipc approvals approve <id>`).
-  const approver = values['no-prompt'] ? undefined : prompts.composeApprovers([new prompts.TerminalApprover(), new prompts.DesktopApprover()]);
+  const approver = values['no-prompt']
+    ? undefined
+    : prompts.composeApprovers([new prompts.TerminalApprover(), new prompts.DesktopApprover()]);
   pending.on('requested', (approval) => {
     const command = (approval.request as { commandText?: unknown }).commandText;
-    log(`approval ${approval.id} waiting${typeof command === 'string' ? ` for: ${command}` : ''} — openclaw-ipc approvals approve|deny ${approval.id}`);
+    log(
+      `approval ${approval.id} waiting${typeof command === 'string' ? ` for: ${command}` : ''} — openclaw-ipc approvals approve|deny ${approval.id}`,
+    );
   });
   let info: UpInfo;
   try {
     // Set once the node host runs: what to do after the Gateway swapped in a rotated secret.
     let onAuthRotated: (() => void) | undefined;
     const gateway = await startGateway({
-      host, port, stateDir, pending, localApprovalRoute: true,
-      onAuthReload: (outcome) => { if (outcome.status === 'rotated') onAuthRotated?.(); },
+      host,
+      port,
+      stateDir,
+      pending,
+      localApprovalRoute: true,
+      onAuthReload: (outcome) => {
+        if (outcome.status === 'rotated') onAuthRotated?.();
+      },
     });
     started.push(gateway);
     const execHost = await startExecHost({ stateDir, pending, approver });
@@ -138,7 +179,8 @@ export async function main(argv: string[]): Promise<number> {
     if (!values['no-bridge']) {
       try {
         const bridge = await import('../../bridge/index.js');
-        const socketPath = process.platform === 'darwin' ? undefined : path.join(stateDir, 'bridge', 'OpenClaw', 'bridge.sock');
+        const socketPath =
+          process.platform === 'darwin' ? undefined : path.join(stateDir, 'bridge', 'OpenClaw', 'bridge.sock');
         const bridgeHost = await bridge.startBridgeHost({ socketPath });
         started.push(bridgeHost);
         bridgeSocket = bridgeHost.socketPath;
@@ -153,17 +195,28 @@ export async function main(argv: string[]): Promise<number> {
     // Read at every connect: after a rotation (4001) the in-process node rejoins with the new secret.
     const currentSecrets = (): { token?: string; password?: string } => {
       const auth = gateway.auth;
-      return auth.mode === 'token' ? { token: gateway.token } : auth.mode === 'password' ? { password: auth.password } : {};
+      return auth.mode === 'token'
+        ? { token: gateway.token }
+        : auth.mode === 'password'
+          ? { password: auth.password }
+          : {};
     };
     let nodeHost: { nodeId: string; displayName: string; close(): Promise<void> };
     if (nodeProcess === 'child') {
-      const startChild = (): ReturnType<typeof startNodeHostChild> => startNodeHostChild({ url: gateway.url, ...currentSecrets(), stateDir, log: (m) => log(`node: ${m}`) });
+      const startChild = (): ReturnType<typeof startNodeHostChild> =>
+        startNodeHostChild({ url: gateway.url, ...currentSecrets(), stateDir, log: (m) => log(`node: ${m}`) });
       const slot = new ChildSlot(await startChild(), startChild, log);
       onAuthRotated = () => slot.restart('the Gateway auth changed');
       started.push(slot);
       nodeHost = slot.current;
     } else {
-      const inProcess = startNodeHost({ url: gateway.url, credentials: currentSecrets, stateDir, execHost: 'app', log: (m) => log(`node: ${m}`) });
+      const inProcess = startNodeHost({
+        url: gateway.url,
+        credentials: currentSecrets,
+        stateDir,
+        execHost: 'app',
+        log: (m) => log(`node: ${m}`),
+      });
       started.push(inProcess);
       await inProcess.ready;
       nodeHost = inProcess;
@@ -185,7 +238,9 @@ export async function main(argv: string[]): Promise<number> {
       url: gateway.url,
       port: gateway.port,
       stateDir,
-      ...(gateway.auth.mode === 'token' ? { token: { source: gateway.auth.source, location: gateway.auth.location } } : {}),
+      ...(gateway.auth.mode === 'token'
+        ? { token: { source: gateway.auth.source, location: gateway.auth.location } }
+        : {}),
       auth: { mode: gateway.auth.mode, source: gateway.auth.source, location: gateway.auth.location },
       authReloads: gateway.authReloads,
       nodeId: nodeHost.nodeId,
@@ -209,19 +264,21 @@ export async function main(argv: string[]): Promise<number> {
   if (values.json) {
     process.stdout.write(`${JSON.stringify(info)}\n`);
   } else {
-    process.stdout.write([
-      `openclaw-ipc up: ready in ${info.startupMs} ms`,
-      `  gateway    ${info.url}`,
-      `  auth       ${info.auth.mode}: ${info.auth.location}`,
-      `  rotation   ${info.authReloads ? 'openclaw.json changes apply live (sessions on the old secret close with 4001)' : 'fixed for this run: env/option secrets are not reloaded (restart to change)'}`,
-      `  node       ${info.nodeId} (${info.nodeName})`,
-      `  exec host  ${info.execSocket}`,
-      `  bridge     ${info.bridgeSocket ?? `not running${info.bridgeError ? `: ${info.bridgeError}` : ''}`}`,
-      `  policy     ${info.policy}`,
-      `  state      ${info.stateDir}`,
-      `try: openclaw-ipc run --node ${info.nodeId.slice(0, 12)} -- /bin/echo hi`,
-      '',
-    ].join('\n'));
+    process.stdout.write(
+      [
+        `openclaw-ipc up: ready in ${info.startupMs} ms`,
+        `  gateway    ${info.url}`,
+        `  auth       ${info.auth.mode}: ${info.auth.location}`,
+        `  rotation   ${info.authReloads ? 'openclaw.json changes apply live (sessions on the old secret close with 4001)' : 'fixed for this run: env/option secrets are not reloaded (restart to change)'}`,
+        `  node       ${info.nodeId} (${info.nodeName})`,
+        `  exec host  ${info.execSocket}`,
+        `  bridge     ${info.bridgeSocket ?? `not running${info.bridgeError ? `: ${info.bridgeError}` : ''}`}`,
+        `  policy     ${info.policy}`,
+        `  state      ${info.stateDir}`,
+        `try: openclaw-ipc run --node ${info.nodeId.slice(0, 12)} -- /bin/echo hi`,
+        '',
+      ].join('\n'),
+    );
   }
 
   return new Promise<number>((resolve) => {
