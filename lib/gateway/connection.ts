@@ -20,6 +20,8 @@ export interface ConnectionOptions {
   preauthMaxBytes?: number;
   maxBufferedBytes: number;
   isLocal: boolean;
+  /** The upgrade carried an Origin (a browser): rate-limited even on loopback. */
+  browser?: boolean;
   remoteAddress: string;
 }
 
@@ -27,6 +29,7 @@ export class GatewayConnection {
   readonly connId = crypto.randomUUID();
   readonly nonce = crypto.randomUUID();
   readonly isLocal: boolean;
+  readonly browser: boolean;
   readonly remoteAddress: string;
   state: ConnectionState = 'preauth';
   role: Role = 'operator';
@@ -51,6 +54,7 @@ export class GatewayConnection {
     options: ConnectionOptions,
   ) {
     this.isLocal = options.isLocal;
+    this.browser = options.browser ?? false;
     this.remoteAddress = options.remoteAddress;
     this.preauthMaxBytes = options.preauthMaxBytes ?? PREAUTH_MAX_PAYLOAD_BYTES;
     this.maxBufferedBytes = options.maxBufferedBytes;

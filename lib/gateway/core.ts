@@ -88,6 +88,8 @@ export class GatewayCore {
   readonly approvals: ExecApprovalBroker;
   readonly policy: CommandPolicy;
   readonly authLimiter: AuthRateLimiter;
+  /** Browser clients (an Origin header) are never loopback-exempt: a page must not guess without limit. */
+  readonly browserAuthLimiter: AuthRateLimiter;
   readonly idempotency: IdempotencyCache<CachedInvoke>;
   /** Persists idempotency entries so that a retry after a restart is not run twice. */
   readonly idempotencyStore: IdempotencyStore<CachedInvoke>;
@@ -115,6 +117,7 @@ export class GatewayCore {
     this.approvals = new ExecApprovalBroker(options.pending, this.now);
     this.policy = new CommandPolicy(options.commandPolicy);
     this.authLimiter = new AuthRateLimiter(options.authRateLimit, this.now);
+    this.browserAuthLimiter = new AuthRateLimiter({ ...options.authRateLimit, exemptLoopback: false }, this.now);
     const limits = options.idempotency ?? {};
     this.idempotencyStore = new IdempotencyStore({
       file: idempotencyFilePath(options.stateDir),

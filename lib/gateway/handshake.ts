@@ -255,8 +255,11 @@ function authenticate(core: GatewayCore, conn: GatewayConnection, params: Connec
   const checkDeviceToken = (candidate: string): boolean =>
     device !== undefined && core.pairing.verifyDeviceToken(device.id, role, candidate);
   // A sent shared secret is compared only while its IP is not locked out; a wrong one counts, a right one clears.
+  // Browsers count in their own limiter, which never exempts loopback (upstream's browserAuthRateLimiter): a
+  // page cannot guess without limit, nor lock the local CLI out.
+  const limiter = conn.browser ? core.browserAuthLimiter : core.authLimiter;
   const checkShared = (sent: string, expected: string | undefined): boolean => {
-    if (core.authLimiter.retryAfterMs(conn.remoteAddress) > 0) {
+    if (limiter.retryAfterMs(conn.remoteAddress) > 0) {
       authFailure(
         DetailCode.AUTH_RATE_LIMITED,
         'rate_limited',
@@ -267,8 +270,8 @@ function authenticate(core: GatewayCore, conn: GatewayConnection, params: Connec
     }
     // Both sides are hashed to equal-length digests before the constant-time compare.
     const ok = expected !== undefined && timingSafeEqualString(sent, expected);
-    if (ok) core.authLimiter.reset(conn.remoteAddress);
-    else core.authLimiter.recordFailure(conn.remoteAddress);
+    if (ok) limiter.reset(conn.remoteAddress);
+    else limiter.recordFailure(conn.remoteAddress);
     return ok;
   };
 

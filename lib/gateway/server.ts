@@ -9,7 +9,7 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { IpcError } from '../common/errors.js';
 import { findDuplicateKey } from '../common/jsonl.js';
 import { PendingApprovals } from '../common/pending-approvals.js';
-import { resolveStateDir } from '../common/state-dir.js';
+import { readJsonFile, resolveStateDir } from '../common/state-dir.js';
 import {
   CHALLENGE_CAPABILITIES,
   CloseCode,
@@ -41,12 +41,20 @@ import { handleHandshakeFrame } from './handshake.js';
 import { acquireGatewayLock, type InstanceLock } from './instance-lock.js';
 import { dispatchRequest } from './methods.js';
 import { approveNodeRequest } from './node-pairing.js';
+import {
+  allowedOriginsFromConfig,
+  checkRequestOrigin,
+  refusalResponse,
+  type RequestOriginPolicy,
+} from './request-origin.js';
 import type { NodeSession } from './node-registry.js';
 import type { PairedDevice, PairedNode } from './pairing-store.js';
 
 export interface ConnectionInfo {
   remoteAddress: string;
   headers: http.IncomingHttpHeaders;
+  /** The port the request arrived on (a local Host must name it). */
+  localPort?: number;
 }
 
 export interface GatewayOptions {
@@ -71,8 +79,17 @@ export interface GatewayOptions {
   localApprovalRoute?: boolean;
   /** Approve every node's command surface without an operator (e.g. `up` joining its own gateway). Default false. */
   autoApproveNodes?: boolean;
-  /** Whether a connection is direct-local (auto-approves pairing). Default: loopback peer, no proxy headers, no Origin. */
+  /**
+   * Whether a connection is direct-local (auto-approves pairing). Default: loopback peer, a local Host with
+   * the listener's port, no proxy headers, no Origin (spec §6.1).
+   */
   isLocal?: (info: ConnectionInfo) => boolean;
+  /**
+   * Browser origins admitted besides the Gateway's own (http://127.0.0.1|localhost|[::1]:<port>): exact
+   * `scheme://host[:port]` values, or "*". Default: `gateway.controlUi.allowedOrigins` of openclaw.json,
+   * re-read with the auth config.
+   */
+  allowedOrigins?: string[];
   /** Default 10 s (env OPENCLAW_HANDSHAKE_TIMEOUT_MS). */
   handshakeTimeoutMs?: number;
   tickIntervalMs?: number;
@@ -141,14 +158,14 @@ export interface GatewayHandle {
   close(reason?: string): Promise<void>;
 }
 
-const PROXY_HEADERS = ['x-forwarded-for', 'x-real-ip', 'forwarded', 'x-forwarded-host'];
-
+/** Spec §6.1 "direct local": loopback peer, local Host for this port, no proxy headers, no browser Origin. */
 export function defaultIsLocal(info: ConnectionInfo): boolean {
-  const addr = info.remoteAddress;
-  const loopback = addr === '::1' || addr.startsWith('127.') || addr.startsWith('::ffff:127.');
-  if (!loopback) return false;
-  if (PROXY_HEADERS.some((h) => info.headers[h] !== undefined)) return false;
-  return info.headers.origin === undefined;
+  if (info.localPort === undefined) return false;
+  const verdict = checkRequestOrigin(
+    { headers: info.headers, socket: { remoteAddress: info.remoteAddress, localPort: info.localPort } },
+    { bindHost: DEFAULT_GATEWAY_HOST },
+  );
+  return verdict.ok && verdict.directLocal;
 }
 
 function packageVersion(): string {
@@ -198,6 +215,10 @@ async function startLocked(
     return resolved;
   };
   let auth = checkBind(loadGatewayAuth(stateDir, authOptions));
+  // Browser origins beyond our own: the option, else openclaw.json (re-read with the auth config).
+  const readOrigins = (): string[] =>
+    options.allowedOrigins ?? allowedOriginsFromConfig(readJsonFile(auth.configPath), auth.configPath);
+  let allowedOrigins = readOrigins();
   const log =
     options.log ??
     ((line: string) => {
@@ -263,7 +284,14 @@ async function startLocked(
 
   const preauthPerIp = new Map<string, number>();
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload, clientTracking: false });
-  const server = http.createServer((_req, res) => {
+  const originPolicy = (): RequestOriginPolicy => ({ bindHost: host, allowedOrigins });
+  const server = http.createServer((req, res) => {
+    const verdict = checkRequestOrigin(req, originPolicy());
+    if (!verdict.ok) {
+      res.writeHead(verdict.status, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' });
+      res.end(`${verdict.code}: ${verdict.message}\n`);
+      return;
+    }
     res.writeHead(426, { 'content-type': 'text/plain', connection: 'close' });
     res.end('WebSocket upgrade required\n');
   });
@@ -271,6 +299,13 @@ async function startLocked(
   server.requestTimeout = 10_000;
 
   server.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
+    socket.on('error', () => socket.destroy());
+    // Host and Origin first: a refused page never holds a pre-auth slot or sees a challenge.
+    const verdict = checkRequestOrigin(req, originPolicy());
+    if (!verdict.ok) {
+      socket.end(refusalResponse(verdict));
+      return;
+    }
     const ip = socket.remoteAddress ?? 'unknown';
     const count = preauthPerIp.get(ip) ?? 0;
     if (count >= maxPreauthPerIp) {
@@ -279,15 +314,21 @@ async function startLocked(
       );
       return;
     }
-    socket.on('error', () => socket.destroy());
-    wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, req, socket, ip));
+    wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, req, socket, ip, verdict.browser));
   });
 
-  function onConnection(ws: WebSocket, req: http.IncomingMessage, socket: net.Socket, ip: string): void {
+  function onConnection(
+    ws: WebSocket,
+    req: http.IncomingMessage,
+    socket: net.Socket,
+    ip: string,
+    browser: boolean,
+  ): void {
     const conn = new GatewayConnection(ws, socket, {
       preauthMaxBytes: options.preauthMaxPayload ?? PREAUTH_MAX_PAYLOAD_BYTES,
       maxBufferedBytes,
-      isLocal: isLocal({ remoteAddress: ip, headers: req.headers }),
+      isLocal: isLocal({ remoteAddress: ip, headers: req.headers, localPort: socket.localPort }),
+      browser,
       remoteAddress: ip,
     });
     core.connections.add(conn);
@@ -408,7 +449,11 @@ async function startLocked(
   const authWatch = watchGatewayAuth({
     configPath: auth.configPath,
     // Same rules as at start, but never generating: a token gone from the file keeps the current one.
-    load: () => checkBind(loadGatewayAuth(stateDir, { ...authOptions, generate: false })),
+    load: () => {
+      const next = checkBind(loadGatewayAuth(stateDir, { ...authOptions, generate: false }));
+      allowedOrigins = readOrigins();
+      return next;
+    },
     apply: (next) => {
       const before = core.authGeneration;
       const beforeMode = core.auth.mode;

@@ -337,7 +337,8 @@ t.test(
       clientId: 'cli',
       mode: 'cli',
       identity: null,
-      headers: { origin: 'http://127.0.0.1:5173' },
+      // The Gateway's own origin (any other is refused at the upgrade: request-origin.test.ts).
+      headers: { origin: `http://127.0.0.1:${gw.port}` },
     });
     t.match(
       (await browser.client.request('node.list', {})).error,
