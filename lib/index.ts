@@ -130,3 +130,14 @@ export {
   type PendingApproval,
   type ApprovalOutcome,
 } from './common/pending-approvals.js';
+export {
+  CONFIG_FILE_NAME,
+  resolveConfigPath,
+  readOpenclawConfig,
+  updateOpenclawConfig,
+  parseOpenclawConfig,
+  configuredGatewayPort,
+  type OpenclawConfig,
+  type ConfigLocation,
+  type ReadConfigResult,
+} from './common/openclaw-config.js';

@@ -2,10 +2,11 @@
 // resolving a node given by id, id prefix or display name. Secrets are read, never generated. Token:
 // --token, OPENCLAW_GATEWAY_TOKEN, gateway.auth.token; password: --password, OPENCLAW_GATEWAY_PASSWORD,
 // gateway.auth.password (env before config, as upstream clients do). A flag given alone is used alone.
-import path from 'node:path';
-
 import { IpcError } from '../common/errors.js';
-import { readJsonFile, resolveStateDir } from '../common/state-dir.js';
+import { configuredGatewayPort, readOpenclawConfig } from '../common/openclaw-config.js';
+import { isRecord } from '../common/records.js';
+import { resolveStateDir } from '../common/state-dir.js';
+import { DEFAULT_GATEWAY_PORT } from '../protocol/constants.js';
 import { GatewayRequestError } from './errors.js';
 import { GatewayClient, type GatewayCredentials } from './gateway-client.js';
 
@@ -16,7 +17,6 @@ export const OPERATOR_SCOPES: readonly string[] = [
   'operator.approvals',
   'operator.pairing',
 ];
-const DEFAULT_PORT = 18789;
 
 export type CredentialSource = 'option' | 'env' | 'config' | 'none';
 
@@ -31,17 +31,11 @@ export interface OperatorTarget {
   stateDir: string;
 }
 
-interface ConfigShape {
-  gateway?: { port?: unknown; auth?: { token?: unknown; password?: unknown } };
-}
-
-function readConfig(stateDir: string): ConfigShape {
-  try {
-    const value = readJsonFile<unknown>(path.join(stateDir, 'openclaw.json'));
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as ConfigShape) : {};
-  } catch (err) {
-    throw new IpcError('ERR_CONFIG_MALFORMED', (err as Error).message, { cause: err });
-  }
+/** gateway.auth.token and .password as written (strings are checked by fromEnvOrConfig). */
+function configuredSecrets(config: Record<string, unknown>): { token?: unknown; password?: unknown } {
+  const gateway = config.gateway;
+  const auth = isRecord(gateway) ? gateway.auth : undefined;
+  return isRecord(auth) ? { token: auth.token, password: auth.password } : {};
 }
 
 /** Resolves URL, token and password from flags, env and the state dir's openclaw.json. */
@@ -50,16 +44,16 @@ export function resolveOperatorTarget(
   env: NodeJS.ProcessEnv = process.env,
 ): OperatorTarget {
   const stateDir = resolveStateDir(env);
-  const config = readConfig(stateDir);
+  const { config } = readOpenclawConfig({ stateDir, env });
   let url = flags.url ?? env.OPENCLAW_GATEWAY_URL?.trim();
   if (!url) {
     const envPort = env.OPENCLAW_GATEWAY_PORT?.trim();
-    const configPort = typeof config.gateway?.port === 'number' ? config.gateway.port : undefined;
+    const configPort = configuredGatewayPort(config);
     const hostPort = envPort
       ? envPort.includes(':')
         ? envPort
         : `127.0.0.1:${envPort}`
-      : `127.0.0.1:${configPort ?? DEFAULT_PORT}`;
+      : `127.0.0.1:${configPort ?? DEFAULT_GATEWAY_PORT}`;
     url = `ws://${hostPort}/`;
   }
   if (!/^wss?:\/\//.test(url))
@@ -79,8 +73,9 @@ export function resolveOperatorTarget(
         : { passwordSource: 'none' as const }),
     };
   }
-  const token = fromEnvOrConfig(env.OPENCLAW_GATEWAY_TOKEN, config.gateway?.auth?.token);
-  const password = fromEnvOrConfig(env.OPENCLAW_GATEWAY_PASSWORD, config.gateway?.auth?.password);
+  const secrets = configuredSecrets(config);
+  const token = fromEnvOrConfig(env.OPENCLAW_GATEWAY_TOKEN, secrets.token);
+  const password = fromEnvOrConfig(env.OPENCLAW_GATEWAY_PASSWORD, secrets.password);
   return {
     url,
     stateDir,

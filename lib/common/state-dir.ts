@@ -81,31 +81,50 @@ export function writeFileAtomic(file: string, data: string | Uint8Array, mode = 
 /** Far above any config or state file we keep; a bigger one is refused rather than read into memory. */
 export const MAX_JSON_FILE_BYTES = 16 * 1024 * 1024;
 
+export interface BoundedReadOptions {
+  /** Default MAX_JSON_FILE_BYTES. */
+  maxBytes?: number;
+  /** Refuse a symbolic link at the last component (O_NOFOLLOW) instead of following it. */
+  noFollow?: boolean;
+  /** Builds the error for a non-regular file or one over the cap; default StateDirError ERR_CONFIG_*. */
+  refuse?: (problem: 'not-file' | 'too-large', message: string) => Error;
+}
+
 /**
- * Reads a JSON file; undefined when it does not exist. A malformed file is an error, never silently replaced.
- * Only a regular file of at most MAX_JSON_FILE_BYTES is read (O_NONBLOCK: a FIFO cannot block the JS thread).
+ * Reads a UTF-8 file of at most `maxBytes`; undefined when it does not exist. Only a regular file is read,
+ * checked on the opened fd (O_NONBLOCK: a FIFO swapped in cannot block the JS thread).
  */
-export function readJsonFile<T = unknown>(file: string): T | undefined {
+export function readTextFileBounded(file: string, options: BoundedReadOptions = {}): string | undefined {
+  const maxBytes = options.maxBytes ?? MAX_JSON_FILE_BYTES;
+  const refuse =
+    options.refuse ??
+    ((problem, message) =>
+      new StateDirError(problem === 'not-file' ? 'ERR_CONFIG_NOT_FILE' : 'ERR_CONFIG_TOO_LARGE', message));
   let fd: number;
   try {
-    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+    const flags = fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | (options.noFollow ? fs.constants.O_NOFOLLOW : 0);
+    fd = fs.openSync(file, flags);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
   }
-  let text: string;
   try {
     const st = fs.fstatSync(fd);
-    if (!st.isFile()) throw new StateDirError('ERR_CONFIG_NOT_FILE', `${file} is not a regular file`);
-    if (st.size > MAX_JSON_FILE_BYTES)
-      throw new StateDirError(
-        'ERR_CONFIG_TOO_LARGE',
-        `${file} is ${st.size} bytes, over the ${MAX_JSON_FILE_BYTES}-byte limit`,
-      );
-    text = fs.readFileSync(fd, 'utf8');
+    if (!st.isFile()) throw refuse('not-file', `${file} is not a regular file`);
+    if (st.size > maxBytes) throw refuse('too-large', `${file} is ${st.size} bytes, over the ${maxBytes}-byte limit`);
+    return fs.readFileSync(fd, 'utf8');
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/**
+ * Reads a JSON file; undefined when it does not exist. A malformed file is an error, never silently replaced.
+ * Bounded as readTextFileBounded.
+ */
+export function readJsonFile<T = unknown>(file: string): T | undefined {
+  const text = readTextFileBounded(file);
+  if (text === undefined) return undefined;
   try {
     return JSON.parse(text) as T;
   } catch (err) {

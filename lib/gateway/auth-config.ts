@@ -4,10 +4,16 @@
 // OPENCLAW_GATEWAY_PASSWORD (the gateway reads config first, as upstream does). Token: option,
 // OPENCLAW_GATEWAY_TOKEN, `gateway.auth.token`, else a fresh token written there (0600, other keys kept).
 import crypto from 'node:crypto';
-import path from 'node:path';
 
 import { IpcError } from '../common/errors.js';
-import { ensurePrivateDir, readJsonFile, writeFileAtomic } from '../common/state-dir.js';
+import {
+  configSection,
+  readOpenclawConfig,
+  resolveConfigPath,
+  updateOpenclawConfig,
+  type OpenclawConfig,
+} from '../common/openclaw-config.js';
+import { ensurePrivateDir } from '../common/state-dir.js';
 
 export const GATEWAY_AUTH_MODES = ['none', 'token', 'password'] as const;
 export type GatewayAuthMode = (typeof GATEWAY_AUTH_MODES)[number];
@@ -36,6 +42,8 @@ export interface LoadGatewayAuthOptions {
   password?: string;
   mode?: string;
   env?: NodeJS.ProcessEnv;
+  /** openclaw.json to use instead of $OPENCLAW_CONFIG_PATH or <stateDir>/openclaw.json. */
+  configPath?: string;
   /**
    * Generate and store a token when mode token finds none (default true). A reload passes false: a token
    * that vanished from the file mid-run is an error (the old one stays), not a reason to lock everyone out.
@@ -48,8 +56,9 @@ export function generateGatewayToken(): string {
   return crypto.randomBytes(24).toString('hex');
 }
 
-export function configPathFor(stateDir: string): string {
-  return path.join(stateDir, 'openclaw.json');
+/** The openclaw.json a Gateway on `stateDir` reads: $OPENCLAW_CONFIG_PATH, else <stateDir>/openclaw.json. */
+export function configPathFor(stateDir: string, env: NodeJS.ProcessEnv = process.env): string {
+  return resolveConfigPath({ stateDir, env });
 }
 
 /** Loopback bind addresses, where mode none may run. */
@@ -63,11 +72,10 @@ export function isLoopbackBindHost(host: string): boolean {
  */
 export function loadGatewayAuth(stateDir: string, options: LoadGatewayAuthOptions = {}): GatewayAuthConfig {
   const env = options.env ?? process.env;
-  const configPath = configPathFor(stateDir);
   ensurePrivateDir(stateDir);
-  const root = readConfigRoot(configPath);
-  const gateway = objectAt(root, 'gateway', configPath);
-  const auth = objectAt(gateway ?? {}, 'auth', configPath);
+  const { path: configPath, config: root } = readOpenclawConfig({ stateDir, env, configPath: options.configPath });
+  const gateway = configSection(root, 'gateway', { file: configPath });
+  const auth = configSection(gateway ?? {}, 'auth', { file: configPath, path: 'gateway' });
 
   const password = resolvePassword(options.password, auth?.password, env, configPath);
   let mode: GatewayAuthMode;
@@ -101,7 +109,7 @@ export function loadGatewayAuth(stateDir: string, options: LoadGatewayAuthOption
   return {
     mode,
     modeSource,
-    ...resolveToken(options.token, auth, gateway, root, env, configPath, options.generate ?? true),
+    ...resolveToken(options.token, auth, env, configPath, options.generate ?? true),
     configPath,
   };
 }
@@ -139,9 +147,7 @@ export function describeAuthSecret(auth: Pick<GatewayAuthConfig, 'mode' | 'sourc
 
 function resolveToken(
   option: string | undefined,
-  auth: Record<string, unknown> | undefined,
-  gateway: Record<string, unknown> | undefined,
-  root: Record<string, unknown>,
+  auth: OpenclawConfig | undefined,
   env: NodeJS.ProcessEnv,
   configPath: string,
   generate: boolean,
@@ -161,10 +167,23 @@ function resolveToken(
       `${configPath}: gateway.auth.token is missing (set it, or OPENCLAW_GATEWAY_TOKEN and restart)`,
     );
   }
-  const token = generateGatewayToken();
-  const next = { ...root, gateway: { ...(gateway ?? {}), auth: { ...(auth ?? {}), token } } };
-  writeFileAtomic(configPath, `${JSON.stringify(next, null, 2)}\n`, 0o600);
-  return { token, source: 'generated' };
+  const generated = generateGatewayToken();
+  let token = generated;
+  // Re-read under the write: a token another process stored meanwhile wins over ours.
+  updateOpenclawConfig(
+    (config) => {
+      const where = { file: configPath };
+      const gatewayNow = configSection(config, 'gateway', where) ?? {};
+      const authNow = configSection(gatewayNow, 'auth', { file: configPath, path: 'gateway' }) ?? {};
+      if (typeof authNow.token === 'string' && authNow.token.trim() !== '') {
+        token = authNow.token.trim();
+        return false;
+      }
+      config.gateway = { ...gatewayNow, auth: { ...authNow, token: generated } };
+    },
+    { configPath },
+  );
+  return { token, source: token === generated ? 'generated' : 'config' };
 }
 
 interface ResolvedPassword {
@@ -217,23 +236,6 @@ function checkMode(value: unknown, where: string): GatewayAuthMode {
     'ERR_CONFIG_MALFORMED',
     `${where} must be one of ${GATEWAY_AUTH_MODES.join('|')}, got ${JSON.stringify(value)}`,
   );
-}
-
-function readConfigRoot(configPath: string): Record<string, unknown> {
-  const config = readJsonFile<unknown>(configPath);
-  if (config !== undefined && (typeof config !== 'object' || config === null || Array.isArray(config))) {
-    throw new IpcError('ERR_CONFIG_MALFORMED', `${configPath}: top level must be an object`);
-  }
-  return (config ?? {}) as Record<string, unknown>;
-}
-
-function objectAt(parent: Record<string, unknown>, key: string, file: string): Record<string, unknown> | undefined {
-  const value = parent[key];
-  if (value === undefined) return undefined;
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new IpcError('ERR_CONFIG_MALFORMED', `${file}: "${key}" must be an object`);
-  }
-  return value as Record<string, unknown>;
 }
 
 function checkSecret(secret: string, what: string, code: string): string {

@@ -64,6 +64,8 @@ export interface GatewayOptions {
   port?: number;
   /** State dir (openclaw.json, devices/, nodes/); default $OPENCLAW_STATE_DIR or ~/.openclaw. */
   stateDir?: string;
+  /** openclaw.json (JSON5); default $OPENCLAW_CONFIG_PATH, else <stateDir>/openclaw.json. */
+  configPath?: string;
   /** Shared token; default OPENCLAW_GATEWAY_TOKEN, then gateway.auth.token, else generated and saved. */
   token?: string;
   /** Password (mode password); default gateway.auth.password, then OPENCLAW_GATEWAY_PASSWORD. */
@@ -203,7 +205,13 @@ async function startLocked(
 ): Promise<GatewayHandle> {
   const host = options.host ?? DEFAULT_GATEWAY_HOST;
   const port = options.port ?? DEFAULT_GATEWAY_PORT;
-  const authOptions = { token: options.token, password: options.password, mode: options.authMode, env };
+  const authOptions = {
+    token: options.token,
+    password: options.password,
+    mode: options.authMode,
+    env,
+    configPath: options.configPath,
+  };
   // Without a shared secret only loopback is safe to serve (upstream refuses the same way).
   const checkBind = (resolved: GatewayAuthConfig): GatewayAuthConfig => {
     if (resolved.mode === 'none' && !isLoopbackBindHost(host)) {

@@ -2,11 +2,10 @@
 // Runs the Gateway in the foreground until SIGINT/SIGTERM, then shuts down cleanly (shutdown event,
 // close 1012 to every client). Auth mode: --auth, else gateway.auth.mode, else password when one is
 // configured, else token. Mode none is refused on a non-loopback bind.
-import path from 'node:path';
-
 import { IpcError } from '../../common/errors.js';
 import { GATEWAY_AUTH_MODES, type GatewayAuthMode } from '../../gateway/auth-config.js';
-import { readJsonFile, resolveStateDir } from '../../common/state-dir.js';
+import { configuredGatewayPort, readOpenclawConfig } from '../../common/openclaw-config.js';
+import { resolveStateDir } from '../../common/state-dir.js';
 import { DEFAULT_GATEWAY_HOST, DEFAULT_GATEWAY_PORT } from '../../protocol/constants.js';
 import { ExitCode, UsageError, parseCommandArgs, portOption, waitForStopSignal } from '../run.js';
 
@@ -15,13 +14,6 @@ const USAGE = [
   'auth: --auth, else gateway.auth.mode, else password when gateway.auth.password or OPENCLAW_GATEWAY_PASSWORD is set, else token',
   '  (OPENCLAW_GATEWAY_TOKEN, gateway.auth.token, else generated). Prefer the env vars: any user can read --token/--password in `ps`.',
 ].join('\n');
-
-/** `gateway.port` from <state>/openclaw.json, when it is a valid port. */
-function configuredPort(stateDir: string): number | undefined {
-  const config = readJsonFile<{ gateway?: { port?: unknown } }>(path.join(stateDir, 'openclaw.json'));
-  const port = config?.gateway?.port;
-  return typeof port === 'number' && Number.isInteger(port) && port >= 0 && port <= 65535 ? port : undefined;
-}
 
 function bindAddress(bind: string): string {
   if (bind === 'loopback') return DEFAULT_GATEWAY_HOST;
@@ -48,7 +40,7 @@ export async function main(argv: string[]): Promise<number> {
   const { values } = parsed;
   const stateDir = values['state-dir'] ?? resolveStateDir();
   // Port precedence: flag, then OPENCLAW_GATEWAY_PORT (also host:port), then gateway.port, then 18789.
-  let port = configuredPort(stateDir) ?? DEFAULT_GATEWAY_PORT;
+  let port = configuredGatewayPort(readOpenclawConfig({ stateDir }).config) ?? DEFAULT_GATEWAY_PORT;
   let host = bindAddress(values.bind ?? 'loopback');
   const envPort = process.env.OPENCLAW_GATEWAY_PORT?.trim();
   if (values.port !== undefined) port = portOption(values.port, '--port');

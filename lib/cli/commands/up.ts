@@ -9,6 +9,7 @@
 // measures both layouts (`--node-process child` keeps the alternative available).
 import path from 'node:path';
 
+import { configuredGatewayPort, readOpenclawConfig } from '../../common/openclaw-config.js';
 import { resolveStateDir } from '../../common/state-dir.js';
 import { PendingApprovals } from '../../common/pending-approvals.js';
 import { IpcError } from '../../common/errors.js';
@@ -97,18 +98,18 @@ export async function main(argv: string[]): Promise<number> {
   if (!parsed) return ExitCode.ok;
   const { values } = parsed;
   const envPort = process.env.OPENCLAW_GATEWAY_PORT?.trim();
+  const stateDir = resolveStateDir();
   // `up` binds loopback only, so a host:port OPENCLAW_GATEWAY_PORT contributes nothing here.
   const port =
     values.port !== undefined
       ? portOption(values.port, '--port')
       : envPort && /^\d+$/.test(envPort)
         ? portOption(envPort, 'OPENCLAW_GATEWAY_PORT')
-        : DEFAULT_GATEWAY_PORT;
+        : (configuredGatewayPort(readOpenclawConfig({ stateDir }).config) ?? DEFAULT_GATEWAY_PORT);
   const nodeProcess = values['node-process'] ?? 'in';
   if (nodeProcess !== 'in' && nodeProcess !== 'child') throw new UsageError('--node-process must be in or child');
   const host = values.host ?? '127.0.0.1';
   if (!isLoopback(host)) throw new UsageError('up binds loopback only; use `openclaw-ipc gateway` for other addresses');
-  const stateDir = resolveStateDir();
   const log = (message: string): void => {
     process.stderr.write(`[up] ${message}\n`);
   };
