@@ -16,7 +16,7 @@ import {
   type BridgeHost,
   type BridgeServices,
 } from '../../lib/bridge/index.js';
-import { deadSocket, OTHER_UID, rawServer, skipOtherUid, tempDir } from './fixtures/helpers.js';
+import { deadSocket, OTHER_UID, rawServer, skipOtherUid, tempDir } from '../helpers/bridge.js';
 
 const quiet = (): void => {};
 

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 import { startBridgeHost, type BridgeHost, type BridgeHostOptions } from '../../lib/bridge/index.js';
-import { handshakeBody, rawExchange, rawText, tempDir } from './fixtures/helpers.js';
+import { handshakeBody, rawExchange, rawText, tempDir } from '../helpers/bridge.js';
 
 const OPS = [
   'cleanAllSnapshots',

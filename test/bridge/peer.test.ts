@@ -19,7 +19,7 @@ import {
   runNodeAs,
   skipOtherUid,
   tempDir,
-} from './fixtures/helpers.js';
+} from '../helpers/bridge.js';
 
 async function host(t: Test, opts: BridgeHostOptions): Promise<BridgeHost> {
   const dir = tempDir(t);

@@ -14,7 +14,7 @@ import {
   type BridgeHost,
   type BridgePermissions,
 } from '../../lib/bridge/index.js';
-import { OTHER_UID, RAW_CLIENT_SCRIPT, rawText, runNodeAs, skipOtherUid, tempDir } from './fixtures/helpers.js';
+import { OTHER_UID, RAW_CLIENT_SCRIPT, rawText, runNodeAs, skipOtherUid, tempDir } from '../helpers/bridge.js';
 
 const NO_GRANTS: BridgePermissions = {
   screenRecording: false,

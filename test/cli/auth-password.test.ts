@@ -12,7 +12,7 @@ import readline from 'node:readline';
 import t from 'tap';
 
 import { startGateway } from '../../lib/gateway/index.js';
-import { cli, repo } from './helpers.js';
+import { cli, repo } from '../helpers/cli.js';
 
 // Several real processes in turn: generous on a loaded 2-core box.
 t.setTimeout(240_000);

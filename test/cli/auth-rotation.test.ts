@@ -11,7 +11,7 @@ import t from 'tap';
 
 import { writeFileAtomic } from '../../lib/common/state-dir.js';
 import { startGateway } from '../../lib/gateway/index.js';
-import { cli, repo } from './helpers.js';
+import { cli, repo } from '../helpers/cli.js';
 
 // Real processes on a loaded 2-core box.
 t.setTimeout(180_000);

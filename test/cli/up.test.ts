@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 import t from 'tap';
-import { cli, repo } from './helpers.js';
+import { cli, repo } from '../helpers/cli.js';
 
 // Real processes started one after another: on a loaded box this file can outlast tap's 60 s default.
 t.setTimeout(180_000);

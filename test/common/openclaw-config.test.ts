@@ -14,7 +14,7 @@ import {
 } from '../../lib/common/openclaw-config.js';
 import { resolveOperatorTarget } from '../../lib/client/operator.js';
 import { startGateway } from '../../lib/gateway/index.js';
-import { cli } from '../cli/helpers.js';
+import { cli } from '../helpers/cli.js';
 
 const JSON5_CONFIG = `// written by hand, as OpenClaw allows
 {

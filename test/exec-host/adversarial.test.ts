@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { buildExecLine, execViaSocket } from '../../lib/exec-host/client.js';
 import { encodeLine } from '../../lib/common/jsonl.js';
 import { signExecRequest } from '../../lib/exec-host/hmac.js';
-import { parseReply, rawExchange, startHost, tmpRoot, waitFor } from './fixtures/helpers.js';
+import { parseReply, rawExchange, startHost, tmpRoot, waitFor } from '../helpers/exec-host.js';
 
 // Real processes started one after another: on a loaded box this file can outlast tap's 60 s default.
 t.setTimeout(180_000);

@@ -5,7 +5,7 @@ import path from 'node:path';
 import t from 'tap';
 
 import { requestApprovalViaSocket } from '../../lib/exec-host/client.js';
-import { tmpRoot, type Teardown } from './fixtures/helpers.js';
+import { tmpRoot, type Teardown } from '../helpers/exec-host.js';
 
 /** A real socket server (our uid) that answers each `request` line with `answer(id)`. */
 async function replyingServer(t: Teardown, answer: (id: string) => unknown): Promise<string> {

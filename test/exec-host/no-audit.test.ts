@@ -3,7 +3,7 @@
 import t from 'tap';
 
 import { execViaSocket } from '../../lib/exec-host/client.js';
-import { startHost } from './fixtures/helpers.js';
+import { startHost } from '../helpers/exec-host.js';
 
 t.test('auditLog: false still serves (and checks) our uid', async (t) => {
   const { host, token } = await startHost(t, { auditLog: false });

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { SpawnError, nativeSpawn } from '../../lib/index.js';
 import { fileIdentity, openPinnedExecutable } from '../../lib/exec-host/resolve-executable.js';
 import { runCommand, type RunnerBackend } from '../../lib/exec-host/runner.js';
-import { tmpRoot, type Teardown } from './fixtures/helpers.js';
+import { tmpRoot, type Teardown } from '../helpers/exec-host.js';
 
 const env = { PATH: '/usr/bin:/bin' };
 const linux = process.platform === 'linux';

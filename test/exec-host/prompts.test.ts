@@ -15,7 +15,7 @@ import {
   promptText,
   type ApprovalPrompt,
 } from '../../lib/exec-host/prompts.js';
-import { tmpRoot } from './fixtures/helpers.js';
+import { tmpRoot } from '../helpers/exec-host.js';
 
 const prompt: ApprovalPrompt = {
   id: '11111111-2222-4333-8444-555555555555',

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { buildExecLine } from '../../lib/exec-host/client.js';
 import { startExecHost } from '../../lib/exec-host/server.js';
 import { REPLAY_JOURNAL_FILE_NAME } from '../../lib/exec-host/replay-cache.js';
-import { parseReply, rawExchange, startHost } from './fixtures/helpers.js';
+import { parseReply, rawExchange, startHost } from '../helpers/exec-host.js';
 
 t.test('a captured exec line is refused after the exec host restarts', async (t) => {
   const { host, token, root } = await startHost(t);

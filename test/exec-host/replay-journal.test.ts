@@ -13,7 +13,7 @@ import {
   ReplayCache,
   ReplayJournalError,
 } from '../../lib/exec-host/replay-cache.js';
-import { tmpRoot } from './fixtures/helpers.js';
+import { tmpRoot } from '../helpers/exec-host.js';
 
 const MINUTE = 60_000;
 

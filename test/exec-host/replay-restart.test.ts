@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import { REPLAY_JOURNAL_FILE_NAME, ReplayCache } from '../../lib/exec-host/replay-cache.js';
-import { tmpRoot } from './fixtures/helpers.js';
+import { tmpRoot } from '../helpers/exec-host.js';
 
 const MODULE_URL = pathToFileURL(
   path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../lib/exec-host/replay-cache.ts'),

@@ -6,7 +6,7 @@ import path from 'node:path';
 
 import { isNativeSpawnAvailable } from '../../lib/native/spawn.js';
 import { TRUNCATED_PREFIX, runCommand, type RunnerBackend } from '../../lib/exec-host/runner.js';
-import { waitFor } from './fixtures/helpers.js';
+import { waitFor } from '../helpers/exec-host.js';
 
 const SH = fs.realpathSync('/bin/sh');
 const env = { PATH: '/usr/bin:/bin', LANG: 'C' };

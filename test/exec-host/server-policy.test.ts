@@ -8,7 +8,7 @@ import { execViaSocket, requestApprovalViaSocket } from '../../lib/exec-host/cli
 import { readApprovals } from '../../lib/exec-host/approvals-file.js';
 import type { Approver } from '../../lib/exec-host/prompts.js';
 import { PendingApprovals, type ApprovalDecision } from '../../lib/common/pending-approvals.js';
-import { startHost, tmpRoot } from './fixtures/helpers.js';
+import { startHost, tmpRoot } from '../helpers/exec-host.js';
 
 const ECHO = fs.realpathSync('/bin/echo');
 const TOUCH = fs.realpathSync('/usr/bin/touch');

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { buildExecLine, execViaSocket } from '../../lib/exec-host/client.js';
 import { encodeLine } from '../../lib/common/jsonl.js';
 import { signExecRequest } from '../../lib/exec-host/hmac.js';
-import { parseReply, rawExchange, startHost, waitFor } from './fixtures/helpers.js';
+import { parseReply, rawExchange, startHost, waitFor } from '../helpers/exec-host.js';
 
 t.test('exec protocol', async (t) => {
   // The default 5 s read deadline: a legitimate line must never race it on a loaded box. The deadline

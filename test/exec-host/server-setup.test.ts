@@ -8,7 +8,7 @@ import path from 'node:path';
 
 import { buildExecLine, execViaSocket } from '../../lib/exec-host/client.js';
 import { startExecHost } from '../../lib/exec-host/server.js';
-import { parseReply, startHost, tmpRoot, writePolicy } from './fixtures/helpers.js';
+import { parseReply, startHost, tmpRoot, writePolicy } from '../helpers/exec-host.js';
 
 const NOBODY = 65534;
 

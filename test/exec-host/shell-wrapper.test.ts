@@ -16,7 +16,7 @@ import {
 } from '../../lib/exec-host/policy.js';
 import { isInterpreter } from '../../lib/exec-host/shell-allowlist.js';
 import type { Approver } from '../../lib/exec-host/prompts.js';
-import { startHost, tmpRoot } from './fixtures/helpers.js';
+import { startHost, tmpRoot } from '../helpers/exec-host.js';
 
 const real = (p: string): string => fs.realpathSync(p);
 const SH = real('/bin/sh');

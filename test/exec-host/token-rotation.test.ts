@@ -8,7 +8,7 @@ import { updateApprovals } from '../../lib/exec-host/approvals-file.js';
 import { execViaSocket, loadClientConfig, requestApprovalViaSocket } from '../../lib/exec-host/client.js';
 import { newSocketToken } from '../../lib/exec-host/hmac.js';
 import type { Approver } from '../../lib/exec-host/prompts.js';
-import { startHost } from './fixtures/helpers.js';
+import { startHost } from '../helpers/exec-host.js';
 
 const alwaysAllowOnce: Approver = { name: 'test', isAvailable: () => true, ask: async () => 'allow-once' };
 

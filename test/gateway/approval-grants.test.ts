@@ -2,8 +2,14 @@
 // operator can list (with usage) and revoke before they expire; a revoked grant no longer runs.
 import t from 'tap';
 
-import { ALL_OPERATOR_SCOPES, approveAllNodes, connectOk, startFakeNode, startTestGateway } from './helpers.js';
-import type { RawClient } from './helpers.js';
+import {
+  ALL_OPERATOR_SCOPES,
+  approveAllNodes,
+  connectOk,
+  startFakeNode,
+  startTestGateway,
+} from '../helpers/gateway.js';
+import type { RawClient } from '../helpers/gateway.js';
 
 const backend = {
   role: 'operator' as const,

@@ -11,8 +11,8 @@ import {
   startFakeNode,
   startTestGateway,
   type Tap,
-} from './helpers.js';
-import type { RawClient } from './helpers.js';
+} from '../helpers/gateway.js';
+import type { RawClient } from '../helpers/gateway.js';
 
 const PLAN = {
   argv: ['/usr/bin/echo', 'late'],

@@ -10,7 +10,7 @@ import {
   startFakeNode,
   startTestGateway,
   type Tap,
-} from './helpers.js';
+} from '../helpers/gateway.js';
 
 const backend = {
   role: 'operator' as const,

@@ -10,7 +10,7 @@ import { GatewayClient } from '../../lib/client/gateway-client.js';
 import { AuthRateLimiter } from '../../lib/gateway/auth-rate-limit.js';
 import { startGateway, type GatewayHandle, type GatewayOptions } from '../../lib/gateway/index.js';
 import { generateDeviceIdentity } from '../../lib/protocol/index.js';
-import { RawClient, connectParams, tempStateDir, type ConnectOptions, type Tap } from './helpers.js';
+import { RawClient, connectParams, tempStateDir, type ConnectOptions, type Tap } from '../helpers/gateway.js';
 
 const PASSWORD = 'rate-limit-pw';
 

@@ -20,7 +20,7 @@ import {
   tempStateDir,
   type ConnectOptions,
   type Tap,
-} from './helpers.js';
+} from '../helpers/gateway.js';
 
 const PASSWORD = 'correct horse battery staple';
 

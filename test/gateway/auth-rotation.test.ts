@@ -17,7 +17,7 @@ import { writeFileAtomic } from '../../lib/common/state-dir.js';
 import type { AuthReloadOutcome } from '../../lib/gateway/auth-reload.js';
 import { startGateway, type GatewayHandle, type GatewayOptions } from '../../lib/gateway/index.js';
 import { generateDeviceIdentity } from '../../lib/protocol/index.js';
-import { RawClient, connectOk, connectParams, connectRaw, tempStateDir, until, type Tap } from './helpers.js';
+import { RawClient, connectOk, connectParams, connectRaw, tempStateDir, until, type Tap } from '../helpers/gateway.js';
 
 // Reloads are driven by fs.watch and a 2 s stat poll on a loaded box: deadlines are generous.
 t.setTimeout(120_000);

@@ -1,7 +1,7 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- wire frames are untyped JSON; tests read them field by field */
 import t from 'tap';
 
-import { ALL_OPERATOR_SCOPES, RawClient, connectOk, startTestGateway } from './helpers.js';
+import { ALL_OPERATOR_SCOPES, RawClient, connectOk, startTestGateway } from '../helpers/gateway.js';
 
 const backend = {
   role: 'operator' as const,

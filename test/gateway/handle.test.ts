@@ -1,7 +1,7 @@
 import t from 'tap';
 
 import { generateDeviceIdentity } from '../../lib/protocol/index.js';
-import { ALL_OPERATOR_SCOPES, connectOk, startFakeNode, startTestGateway } from './helpers.js';
+import { ALL_OPERATOR_SCOPES, connectOk, startFakeNode, startTestGateway } from '../helpers/gateway.js';
 
 const backend = {
   role: 'operator' as const,

@@ -5,7 +5,7 @@ import t from 'tap';
 import WebSocket from 'ws';
 
 import { generateDeviceIdentity } from '../../lib/protocol/index.js';
-import { RawClient, connectOk, connectParams, connectRaw, startTestGateway, until } from './helpers.js';
+import { RawClient, connectOk, connectParams, connectRaw, startTestGateway, until } from '../helpers/gateway.js';
 
 t.test('challenge first, then hello-ok for a node and an operator', async (t) => {
   const gw = await startTestGateway(t);

@@ -11,7 +11,7 @@ import {
   startTestGateway,
   until,
   type Tap,
-} from './helpers.js';
+} from '../helpers/gateway.js';
 
 const operatorOpts = {
   role: 'operator' as const,

@@ -2,7 +2,7 @@
 // voicewake.routing.changed (targeted, no seq), then a health broadcast with seq and stateVersion.
 import t from 'tap';
 
-import { ALL_OPERATOR_SCOPES, connectOk, startTestGateway, until } from './helpers.js';
+import { ALL_OPERATOR_SCOPES, connectOk, startTestGateway, until } from '../helpers/gateway.js';
 
 const backend = {
   role: 'operator' as const,

@@ -13,7 +13,7 @@ import {
   startFakeNode,
   startTestGateway,
   tempStateDir,
-} from './helpers.js';
+} from '../helpers/gateway.js';
 
 const backend = {
   role: 'operator' as const,

@@ -13,7 +13,7 @@ import {
   spawnCliGateway,
   startTestGateway,
   tempStateDir,
-} from './helpers.js';
+} from '../helpers/gateway.js';
 
 // Real processes started one after another: on a loaded box this file can outlast tap's 60 s default.
 t.setTimeout(180_000);

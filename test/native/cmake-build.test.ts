@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 import { getBinding, type RawBinding } from '../../lib/native/binding.js';
-import { listenUnix, nextConnection } from './fixtures/helpers.js';
+import { listenUnix, nextConnection } from '../helpers/native.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const cmakeAddon = path.join(root, 'build-cmake', 'Release', 'openclaw_ipc.node');

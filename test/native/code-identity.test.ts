@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 import { CodeSignError, codeIdentity, isValidTeamId, teamRequirement, verifyTeamId } from '../../lib/index.js';
-import { compilePeerHelper, exited, firstLine, listenUnix, nextConnection, spawnNodePeer } from './fixtures/helpers.js';
+import { compilePeerHelper, exited, firstLine, listenUnix, nextConnection, spawnNodePeer } from '../helpers/native.js';
 
 const nodePath = fs.realpathSync(process.execPath);
 const sha256 = (file: string) => crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');

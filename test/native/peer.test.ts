@@ -6,7 +6,7 @@ import net from 'node:net';
 import { PeerCredError, codeIdentity, openPeerProcess, peerCredentials, peerUid } from '../../lib/index.js';
 import { getBinding } from '../../lib/native/binding.js';
 import { PeerProcess } from '../../lib/native/peer.js';
-import { exited, firstLine, listenUnix, nextConnection, spawnNodePeer, type SocketDir } from './fixtures/helpers.js';
+import { exited, firstLine, listenUnix, nextConnection, spawnNodePeer, type SocketDir } from '../helpers/native.js';
 
 t.test('listening socket, same process: our own pid/uid/gid, pid pinned by a pidfd', async (t) => {
   const s = await listenUnix();

@@ -5,7 +5,7 @@ import net from 'node:net';
 import fs from 'node:fs';
 
 import { socketFd } from '../../lib/native/socket-fd.js';
-import { listenUnix, nextConnection } from './fixtures/helpers.js';
+import { listenUnix, nextConnection } from '../helpers/native.js';
 
 t.test(`net.Socket#_handle.fd exists on Node ${process.version}`, async (t) => {
   const s = await listenUnix();

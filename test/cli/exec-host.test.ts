@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { tmpRoot } from './fixtures/helpers.js';
+import { tmpRoot } from '../helpers/exec-host.js';
 
 // Real processes started one after another: on a loaded box this file can outlast tap's 60 s default.
 t.setTimeout(180_000);

@@ -4,7 +4,7 @@ import readline from 'node:readline';
 
 import t from 'tap';
 
-import { RawClient, tempStateDir } from './helpers.js';
+import { RawClient, tempStateDir } from '../helpers/gateway.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 

@@ -8,7 +8,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 
-import { exited, runMac, spawnServer, tempDir } from './helpers.js';
+import { exited, runMac, spawnServer, tempDir } from '../helpers/mac.js';
 
 const isLinux = process.platform === 'linux';
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 
-import { repoRoot, runProcess, tempDir } from './helpers.js';
+import { repoRoot, runProcess, tempDir } from '../helpers/mac.js';
 
 const script = path.join(repoRoot, 'scripts', 'maccheck.sh');
 const macRoot = process.env.MACCHECK_ROOT ?? '/tmp/maccheck/root';
@@ -24,7 +24,7 @@ const setupCommand = `${rootEnv}MACCHECK_MIRROR=/work/.mirror bash ${toolDir ?? 
 const enable =
   `to enable: run \`${setupCommand}\` (MACCHECK_MIRROR = the folder holding the Apple git snapshots ` +
   'apple-oss-distributions+Security/repo and apple+swift-corelibs-foundation/repo; it installs clang-16 and builds ' +
-  `${macRoot}), then re-run \`npx tap test/mac/maccheck.test.ts\``;
+  `${macRoot}), then re-run \`npx tap test/native/maccheck.test.ts\``;
 const skip =
   toolDir === undefined
     ? 'maccheck tool not found in ../shared/tools/maccheck or /work/shared/tools/maccheck (set MACCHECK_DIR)'
