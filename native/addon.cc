@@ -208,6 +208,28 @@ Napi::Value CloseFd(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// ---- file locks --------------------------------------------------------------------------------------
+
+// flock(fd, op): op 1 = try exclusive (true when taken, false when another holder has it), 0 = unlock.
+// Never waits: callers retry with a bound (lib/native/file-lock.ts).
+Napi::Value Flock(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd;
+  if (!CheckFd(info, 0, &fd, "lock", "ERR_LOCK_BAD_FD")) return env.Undefined();
+  if (info.Length() < 2 || !info[1].IsNumber()) {
+    Napi::TypeError::New(env, "op must be a number").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  int op = info[1].As<Napi::Number>().Int32Value();
+  int err = oc_flock(fd, op);
+  if (err == EAGAIN && op == OC_FLOCK_TRY_EXCLUSIVE) return Napi::Boolean::New(env, false);
+  if (err != 0) {
+    ThrowErrno(env, "lock", "flock", err);
+    return env.Undefined();
+  }
+  return Napi::Boolean::New(env, true);
+}
+
 // ---- code identity / TeamID (AsyncWorker: hashing and signature checks never run on the JS thread) --
 
 // Captures the target on the JS thread: for a socket the peer's pidfd / audit token is taken now, so a
@@ -540,6 +562,7 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   exports.Set("pidfdAlive", Napi::Function::New(env, PidfdAlive, "pidfdAlive"));
   exports.Set("processExecutable", Napi::Function::New(env, ProcessExecutable, "processExecutable"));
   exports.Set("closeFd", Napi::Function::New(env, CloseFd, "closeFd"));
+  exports.Set("flock", Napi::Function::New(env, Flock, "flock"));
   exports.Set("tokenAlive", Napi::Function::New(env, TokenAlive, "tokenAlive"));
   exports.Set("tokenExecutable", Napi::Function::New(env, TokenExecutable, "tokenExecutable"));
   exports.Set("codeIdentity", Napi::Function::New(env, CodeIdentity, "codeIdentity"));

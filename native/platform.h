@@ -8,6 +8,7 @@
 //   requirement string    native/posix/requirement.cc (shared by both)
 //   TCC permissions       native/linux/tcc.cc (not-applicable)   native/mac/tcc.mm
 //   process runner        native/posix/spawn.cc (shared) + native/linux/procwatch.cc / native/mac/procwatch.cc
+//   file locks            native/posix/flock.cc (shared by both)
 //
 // Conventions for every function below:
 //   * return 0 on success, otherwise a POSITIVE errno value (never -1, never a negative errno);
@@ -231,6 +232,20 @@ int oc_proc_exit_fd(int32_t pid, int32_t* fd);
 // Linux: nothing). Must be called before the runner waits for the child; when the runner gives up on a
 // child it sends SIGKILL first and then calls this, so the child dies without running.
 int oc_spawn_resume(int32_t pid);
+
+// ---------------------------------------------------------------------------------------------
+// 5. File locks (native/posix/flock.cc, both OSes): flock(2) on an open fd. Advisory, whole-file, held by
+//    the open file description and released by the kernel when it closes (also on a crash).
+// ---------------------------------------------------------------------------------------------
+
+enum {
+  OC_FLOCK_UNLOCK = 0,
+  OC_FLOCK_TRY_EXCLUSIVE = 1,  // LOCK_EX | LOCK_NB: never waits
+};
+
+// Non-blocking (never waits for the lock; EINTR is retried). Returns 0 when done, EAGAIN when another
+// open file description holds the lock, EBADF / EINVAL (unknown op) / ENOLCK / EOPNOTSUPP otherwise.
+int oc_flock(int fd, int op);
 
 #ifdef __cplusplus
 }

@@ -3,7 +3,9 @@
 import net from 'node:net';
 import path from 'node:path';
 
-import { listenPrivate, prepareSocketPath, unlinkIfOurs } from '../common/private-socket.js';
+import { SocketSetupError, listenPrivate, prepareSocketPath, unlinkIfOurs } from '../common/private-socket.js';
+import { ensurePrivateDir } from '../common/state-dir.js';
+import { acquireInstanceLock } from '../native/file-lock.js';
 import { dispatchRequest, type DispatchContext } from './dispatch.js';
 import { decodeRequest, encodeCase, encodeError } from './envelope.js';
 import { readToEnd } from './framing.js';
@@ -115,7 +117,24 @@ export async function startBridgeHost(opts: BridgeHostOptions = {}): Promise<Bri
     log('warn', `${ALLOW_UNSIGNED_ENV}=1 in a debug build: unsigned same-user clients will be accepted`);
 
   assertSocketPathFits(socketPath);
-  await prepareSocketPath(socketPath);
+  // One host per socket path, with the same kernel lock as the Gateway and exec host: two hosts started
+  // at once cannot both find the path free.
+  ensurePrivateDir(path.dirname(socketPath));
+  const lock = acquireInstanceLock(
+    path.dirname(socketPath),
+    `${path.basename(socketPath)}.lock`,
+    (file, pid) =>
+      new SocketSetupError(
+        'ERR_SOCKET_IN_USE',
+        `refusing to start: another bridge host (pid ${pid ?? 'unknown'}) holds ${file}`,
+      ),
+  );
+  try {
+    await prepareSocketPath(socketPath);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
 
   const stats: BridgeHostStats = { accepted: 0, served: 0, unauthorized: 0, dropped: 0 };
   const open = new Set<net.Socket>();
@@ -192,7 +211,13 @@ export async function startBridgeHost(opts: BridgeHostOptions = {}): Promise<Bri
   });
   server.on('error', (err) => log('error', `bridge listener error: ${err.message}`));
 
-  const bound = await listenPrivate(server, socketPath);
+  let bound: Awaited<ReturnType<typeof listenPrivate>>;
+  try {
+    bound = await listenPrivate(server, socketPath);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
 
   let closing: Promise<void> | undefined;
   return {
@@ -204,6 +229,7 @@ export async function startBridgeHost(opts: BridgeHostOptions = {}): Promise<Bri
         for (const s of open) s.destroy();
         // Unlink only the inode we bound, never a successor's socket.
         unlinkIfOurs(socketPath, bound);
+        lock.release();
       });
       return closing;
     },

@@ -54,27 +54,46 @@ export function ensurePrivateDir(dir: string): void {
 }
 
 /**
- * Writes `data` to `file` atomically with the given mode: a temp file in the same directory,
- * fsync, rename. Readers see the old or the new content, never a torn file.
+ * Writes `data` to `file` atomically with the given mode: a temp file in the same directory, fsync,
+ * rename, fsync of the directory (so the rename itself survives a crash). Readers see the old or the new
+ * content, never a torn file. On any failure (ENOSPC, EFBIG, EIO …) the temp file is removed and the
+ * error is thrown; `file` is untouched.
  */
 export function writeFileAtomic(file: string, data: string | Uint8Array, mode = 0o600): void {
-  const tmp = path.join(
-    path.dirname(file),
-    `.${path.basename(file)}.${process.pid}.${crypto.randomBytes(6).toString('hex')}.tmp`,
-  );
+  const dir = path.dirname(file);
+  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${crypto.randomBytes(6).toString('hex')}.tmp`);
   const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, mode);
   try {
-    fs.writeFileSync(fd, data);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  try {
-    fs.chmodSync(tmp, mode);
+    try {
+      fs.writeFileSync(fd, data);
+      fs.fchmodSync(fd, mode);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
     fs.renameSync(tmp, file);
   } catch (err) {
     fs.rmSync(tmp, { force: true });
     throw err;
+  }
+  fsyncDir(dir);
+}
+
+/** fsync of a directory, for a rename or create in it to be durable. File systems that cannot are skipped. */
+function fsyncDir(dir: string): void {
+  let fd: number;
+  try {
+    fd = fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+  } catch {
+    return; // not readable (e.g. a 0300 dir): the rename stands, durability is the file system's
+  }
+  try {
+    fs.fsyncSync(fd);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EINVAL' && code !== 'ENOTSUP' && code !== 'EBADF') throw err;
+  } finally {
+    fs.closeSync(fd);
   }
 }
 

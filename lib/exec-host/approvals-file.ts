@@ -1,12 +1,16 @@
 // exec-approvals.json: OpenClaw's format (version 1). The file is shared with other installs
 // (OpenClaw's node host, OpenClaw.app), so every write re-reads the file, applies one change and
 // writes atomically; unknown fields are preserved; a malformed or unsafe file is refused, never replaced.
+// Our own writers (exec host, node host, CLI) serialise their read-modify-writes with one kernel lock on
+// `exec-approvals.json.lock`, so two processes updating the file at once cannot lose a change.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
 import { IpcError } from '../common/errors.js';
-import { expandHome, writeFileAtomic } from '../common/state-dir.js';
+import { isRecord } from '../common/records.js';
+import { expandHome, readTextFileBounded, writeFileAtomic } from '../common/state-dir.js';
+import { withFileLock } from '../native/file-lock.js';
 import { newSocketToken } from './hmac.js';
 
 export class ApprovalsFileError extends IpcError {}
@@ -60,10 +64,6 @@ export function socketPathFor(file: ApprovalsFile, stateDir: string): string {
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 function malformed(file: string, why: string): ApprovalsFileError {
   return new ApprovalsFileError(
     'ERR_APPROVALS_MALFORMED',
@@ -72,7 +72,7 @@ function malformed(file: string, why: string): ApprovalsFileError {
 }
 
 function checkSection(file: string, where: string, section: unknown): void {
-  if (!isObject(section)) throw malformed(file, `${where} must be an object`);
+  if (!isRecord(section)) throw malformed(file, `${where} must be an object`);
   if (section.security !== undefined && !SECURITY_VALUES.includes(section.security as Security))
     throw malformed(file, `${where}.security must be deny|allowlist|full`);
   if (section.askFallback !== undefined && !SECURITY_VALUES.includes(section.askFallback as Security))
@@ -83,7 +83,7 @@ function checkSection(file: string, where: string, section: unknown): void {
     if (!Array.isArray(section.allowlist)) throw malformed(file, `${where}.allowlist must be an array`);
     for (const entry of section.allowlist) {
       if (typeof entry === 'string') continue;
-      if (!isObject(entry) || typeof entry.pattern !== 'string')
+      if (!isRecord(entry) || typeof entry.pattern !== 'string')
         throw malformed(file, `${where}.allowlist entries need a string pattern`);
     }
   }
@@ -91,10 +91,10 @@ function checkSection(file: string, where: string, section: unknown): void {
 
 /** Validates the parsed JSON shape; throws ERR_APPROVALS_MALFORMED with the offending field. */
 export function validateApprovals(file: string, data: unknown): ApprovalsFile {
-  if (!isObject(data)) throw malformed(file, 'top level must be an object');
+  if (!isRecord(data)) throw malformed(file, 'top level must be an object');
   if (data.version !== 1) throw malformed(file, `unsupported version ${JSON.stringify(data.version)} (expected 1)`);
   if (data.socket !== undefined) {
-    if (!isObject(data.socket)) throw malformed(file, 'socket must be an object');
+    if (!isRecord(data.socket)) throw malformed(file, 'socket must be an object');
     if (data.socket.path !== undefined && typeof data.socket.path !== 'string')
       throw malformed(file, 'socket.path must be a string');
     if (data.socket.token !== undefined && typeof data.socket.token !== 'string')
@@ -102,7 +102,7 @@ export function validateApprovals(file: string, data: unknown): ApprovalsFile {
   }
   if (data.defaults !== undefined) checkSection(file, 'defaults', data.defaults);
   if (data.agents !== undefined) {
-    if (!isObject(data.agents)) throw malformed(file, 'agents must be an object');
+    if (!isRecord(data.agents)) throw malformed(file, 'agents must be an object');
     for (const [id, section] of Object.entries(data.agents)) checkSection(file, `agents.${id}`, section);
   }
   return data as ApprovalsFile;
@@ -159,23 +159,16 @@ export function readApprovals(file: string): ApprovalsFile | undefined {
     );
   }
   // O_NOFOLLOW closes the lstat→open window against a swap to a symlink; O_NONBLOCK against a swap to a
-  // FIFO (opening one would block the JS thread until a writer came). The fstat re-checks what was opened.
-  const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
-  let text: string;
-  try {
-    const opened = fs.fstatSync(fd);
-    if (!opened.isFile())
-      throw new ApprovalsFileError('ERR_APPROVALS_NOT_FILE', `refusing ${file}: not a regular file`);
-    if (opened.size > MAX_APPROVALS_FILE_BYTES) {
-      throw new ApprovalsFileError(
-        'ERR_APPROVALS_TOO_LARGE',
-        `refusing ${file}: ${opened.size} bytes is over the ${MAX_APPROVALS_FILE_BYTES}-byte limit`,
-      );
-    }
-    text = fs.readFileSync(fd, 'utf8');
-  } finally {
-    fs.closeSync(fd);
-  }
+  // FIFO (opening one would block the JS thread until a writer came). The opened fd is re-checked.
+  const text = readTextFileBounded(file, {
+    maxBytes: MAX_APPROVALS_FILE_BYTES,
+    noFollow: true,
+    refuse: (problem, message) =>
+      problem === 'not-file'
+        ? new ApprovalsFileError('ERR_APPROVALS_NOT_FILE', `refusing ${file}: not a regular file`)
+        : new ApprovalsFileError('ERR_APPROVALS_TOO_LARGE', `refusing ${message}`),
+  });
+  if (text === undefined) return undefined;
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -190,15 +183,78 @@ export function serializeApprovals(data: ApprovalsFile): string {
 }
 
 /**
- * Read → change → atomic write, on the freshest content. `mutate` returns false to skip the write.
- * A missing file starts as `{version: 1}`. Mode 0600.
+ * Read → change → atomic write, on the freshest content, under the file's lock. `mutate` returns false
+ * to skip the write. A missing file starts as `{version: 1}`. Mode 0600.
  */
 export function updateApprovals(file: string, mutate: (data: ApprovalsFile) => boolean | void): ApprovalsFile {
-  const data = readApprovals(file) ?? { version: 1 };
-  const normalized = normalizeApprovals(data);
-  const changed = mutate(data);
-  if (changed !== false || normalized) writeFileAtomic(file, serializeApprovals(data), 0o600);
-  return data;
+  return withFileLock(file, () => {
+    const data = readApprovals(file) ?? { version: 1 };
+    const normalized = normalizeApprovals(data);
+    const changed = mutate(data);
+    if (changed !== false || normalized) writeFileAtomic(file, serializeApprovals(data), 0o600);
+    return data;
+  });
+}
+
+/** lastUsed* of an allowlist entry, as OpenClaw records them. */
+export interface AllowlistUsage {
+  lastUsedAt: number;
+  lastUsedCommand: string;
+  lastResolvedPath?: string;
+}
+
+/** How long lastUsed* bookkeeping may wait before it is written (coalesced; flushed on close). */
+export const USAGE_FLUSH_MS = 500;
+
+/**
+ * The one writer of allowlist usage (lastUsed*), for the exec host and the node host alike. Usage is
+ * bookkeeping on the hot path: runs within USAGE_FLUSH_MS are coalesced into one locked read-merge-write
+ * instead of an fsync'd rewrite per run. The latest use of each entry wins; close() flushes.
+ */
+export class AllowlistUsageRecorder {
+  private readonly pending = new Map<
+    string,
+    { sectionKey: string; id?: string; pattern: string; usage: AllowlistUsage }
+  >();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly file: string,
+    private readonly onError: (err: Error) => void,
+    private readonly flushMs = USAGE_FLUSH_MS,
+  ) {}
+
+  /** Records a use of the entry `entry` of `agents.<sectionKey>`; written within flushMs. */
+  record(sectionKey: string, entry: Pick<AllowlistEntry, 'id' | 'pattern'>, usage: AllowlistUsage): void {
+    const id = typeof entry.id === 'string' ? entry.id : undefined;
+    this.pending.set(`${sectionKey}\0${id ?? ''}\0${entry.pattern}`, { sectionKey, id, pattern: entry.pattern, usage });
+    this.timer ??= setTimeout(() => this.flush(), this.flushMs).unref();
+  }
+
+  /** Writes every pending update now, in one read-merge-write. Entries removed meanwhile are skipped. */
+  flush(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.pending.size === 0) return;
+    const updates = [...this.pending.values()];
+    this.pending.clear();
+    try {
+      updateApprovals(this.file, (data) => {
+        let changed = false;
+        for (const { sectionKey, id, pattern, usage } of updates) {
+          const entry = data.agents?.[sectionKey]?.allowlist?.find(
+            (e) => (id !== undefined && e.id === id) || e.pattern === pattern,
+          );
+          if (!entry) continue;
+          Object.assign(entry, usage);
+          changed = true;
+        }
+        return changed;
+      });
+    } catch (err) {
+      this.onError(err as Error);
+    }
+  }
 }
 
 /**
@@ -214,7 +270,7 @@ export function ensureApprovals(file: string, defaultSocketPath: string): Approv
     if (!needsWrite) return existing;
   }
   return updateApprovals(file, (data) => {
-    data.socket = isObject(data.socket) ? data.socket : {};
+    data.socket = isRecord(data.socket) ? data.socket : {};
     if (!data.socket.token) data.socket.token = newSocketToken();
     if (!data.socket.path) data.socket.path = defaultSocketPath;
   });

@@ -14,6 +14,7 @@ import { openPeerProcess, peerCredentials, type PeerCredentials } from '../nativ
 import { permissions } from '../native/permissions.js';
 import {
   ApprovalsCache,
+  AllowlistUsageRecorder,
   addAllowlistPattern,
   approvalsFilePath,
   ensureApprovals,
@@ -45,8 +46,6 @@ import { acquireInstanceLock, type InstanceLock } from './socket-setup.js';
 
 export const MAX_LINE_BYTES = 256_000;
 export const TTL_MS = 10_000;
-/** How long allowlist lastUsed* bookkeeping may wait before it is written (coalesced, flushed on close). */
-const USAGE_FLUSH_MS = 500;
 
 export interface ExecHostOptions {
   /** State directory (default `$OPENCLAW_STATE_DIR` or ~/.openclaw). */
@@ -227,11 +226,7 @@ class ExecHostServer implements ExecHost {
   private readonly euid = process.geteuid?.() ?? -1;
   private bound: { dev: number; ino: number } | undefined;
   private closing: Promise<void> | undefined;
-  private readonly pendingUsage = new Map<
-    string,
-    { match: NonNullable<Evaluation['match']>; usage: Record<string, unknown> }
-  >();
-  private usageTimer: NodeJS.Timeout | undefined;
+  private readonly usage: AllowlistUsageRecorder;
   private readonly ttlMs: number;
   private readonly readTimeoutMs: number;
   private readonly maxLineBytes: number;
@@ -253,6 +248,9 @@ class ExecHostServer implements ExecHost {
     this.promptTimeoutMs = options.promptTimeoutMs ?? 15_000;
     this.replay = ctx.replay;
     this.policyFile = new ApprovalsCache(ctx.approvalsFile);
+    this.usage = new AllowlistUsageRecorder(ctx.approvalsFile, (err) =>
+      this.audit({ event: 'persist-failed', error: err.message }),
+    );
     this.runs = new Semaphore(options.maxConcurrentRuns ?? 8);
     const queue = options.pending ? new QueueApprover(options.pending, this.promptTimeoutMs) : undefined;
     this.approver =
@@ -274,7 +272,7 @@ class ExecHostServer implements ExecHost {
         for (const socket of this.sockets) socket.destroy();
       });
       if (this.bound) unlinkIfOurs(this.socketPath, this.bound);
-      this.flushUsage();
+      this.usage.flush();
       this.replay.close();
       this.ctx.audit?.close();
       this.ctx.lock.release();
@@ -641,7 +639,7 @@ class ExecHostServer implements ExecHost {
 
   /**
    * Always Allow → a new allowlist entry, written at once (it is policy). An allowlist hit → lastUsed*
-   * written back later: usage is bookkeeping, and an fsync'd rewrite per run would sit on the hot path.
+   * through the batched usage recorder: an fsync'd rewrite per run would sit on the hot path.
    */
   private persist(evaluation: Evaluation, resolvedPath: string, commandText: string, addPattern: boolean): void {
     const agentId = evaluation.policy?.agentId ?? 'main';
@@ -657,31 +655,7 @@ class ExecHostServer implements ExecHost {
       return;
     }
     const match = evaluation.match;
-    if (!match) return;
-    this.pendingUsage.set(`${match.sectionKey}\0${match.entry.id ?? ''}\0${match.entry.pattern}`, { match, usage });
-    this.usageTimer ??= setTimeout(() => this.flushUsage(), USAGE_FLUSH_MS).unref();
-  }
-
-  /** Writes every pending lastUsed* update in one read-merge-write. */
-  private flushUsage(): void {
-    if (this.usageTimer) clearTimeout(this.usageTimer);
-    this.usageTimer = undefined;
-    if (this.pendingUsage.size === 0) return;
-    const updates = [...this.pendingUsage.values()];
-    this.pendingUsage.clear();
-    this.writeApprovals((data) => {
-      let changed = false;
-      for (const { match, usage } of updates) {
-        const section = data.agents?.[match.sectionKey];
-        const entry = section?.allowlist?.find(
-          (e) => (match.entry.id && e.id === match.entry.id) || e.pattern === match.entry.pattern,
-        );
-        if (!entry) continue;
-        Object.assign(entry, usage);
-        changed = true;
-      }
-      return changed;
-    });
+    if (match) this.usage.record(match.sectionKey, match.entry, usage);
   }
 
   private writeApprovals(mutate: (data: ApprovalsFile) => boolean): void {

@@ -61,6 +61,8 @@ export interface RawBinding {
   /** macOS: executable of the audit token's process; ERR_PEERCRED_PROCESS_EXITED once it is gone. ENOSYS on Linux. */
   tokenExecutable(token: Uint8Array): string;
   closeFd(fd: number): void;
+  /** flock(2) without waiting: op 1 tries LOCK_EX (false when held elsewhere), op 0 unlocks (true). */
+  flock(fd: number, op: number): boolean;
   codeIdentity(kind: number, fdOrPid: number, path: string, done: NativeCallback<RawCodeIdentity>): void;
   verifyTeamId(
     kind: number,

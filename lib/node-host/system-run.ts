@@ -7,11 +7,11 @@ import fs from 'node:fs';
 
 import type { ApprovalDecision } from '../common/pending-approvals.js';
 import {
+  AllowlistUsageRecorder,
   approvalsFilePath,
   readApprovals,
   serializeApprovals,
   socketPathFor,
-  updateApprovals,
   validateApprovals,
   normalizeApprovals,
   type ApprovalsFile,
@@ -28,6 +28,7 @@ import {
 import { openPinnedExecutable, resolveExecutable, trustedSearchPath } from '../exec-host/resolve-executable.js';
 import { runCommand, type ExecResult } from '../exec-host/runner.js';
 import { writeFileAtomic } from '../common/state-dir.js';
+import { withFileLock } from '../native/file-lock.js';
 import { NodeCommandError } from './invoke-error.js';
 import { appExecAvailable, execThroughApp, type AppExecReply } from './app-exec.js';
 import { EXEC_TIMEOUT_MS } from '../exec-host/client.js';
@@ -225,6 +226,9 @@ function sameArgv(a: unknown, b: readonly string[]): boolean {
 export function createSystemRunService(options: SystemRunServiceOptions): SystemRunService {
   const approvalsFile = approvalsFilePath(options.stateDir);
   const log = options.log ?? (() => {});
+  const usage = new AllowlistUsageRecorder(approvalsFile, (err) =>
+    log(`could not record allowlist use: ${err.message}`),
+  );
 
   function loadPolicyFile(): ApprovalsFile | undefined {
     return readApprovals(approvalsFile);
@@ -300,21 +304,11 @@ export function createSystemRunService(options: SystemRunServiceOptions): System
   function recordAllowlistUse(evaluation: Evaluation, commandText: string): void {
     const match = evaluation.match;
     if (!match) return;
-    const id = typeof match.entry.id === 'string' ? match.entry.id : undefined;
-    try {
-      updateApprovals(approvalsFile, (data) => {
-        const entry = data.agents?.[match.sectionKey]?.allowlist?.find((e) =>
-          id ? e.id === id : e.pattern === match.entry.pattern,
-        );
-        if (!entry) return false;
-        entry.lastUsedAt = Date.now();
-        entry.lastUsedCommand = commandText;
-        if (evaluation.plan?.file) entry.lastResolvedPath = evaluation.plan.file;
-        return true;
-      });
-    } catch (err) {
-      log(`could not record allowlist use: ${(err as Error).message}`);
-    }
+    usage.record(match.sectionKey, match.entry, {
+      lastUsedAt: Date.now(),
+      lastUsedCommand: commandText,
+      ...(evaluation.plan?.file ? { lastResolvedPath: evaluation.plan.file } : {}),
+    });
   }
 
   async function run(rawParams: unknown, context: RunContext): Promise<SystemRunResult> {
@@ -551,36 +545,39 @@ export function createSystemRunService(options: SystemRunServiceOptions): System
     } catch (err) {
       throw new NodeCommandError('INVALID_REQUEST', `INVALID_REQUEST: ${(err as Error).message}`);
     }
-    let currentText: string | undefined;
-    try {
-      currentText = fs.readFileSync(approvalsFile, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
-        throw new NodeCommandError('UNAVAILABLE', `UNAVAILABLE: ${(err as Error).message}`);
-    }
-    if (currentText !== undefined) {
-      if (typeof p.baseHash !== 'string' || p.baseHash === '')
-        throw new NodeCommandError(
-          'INVALID_REQUEST',
-          'INVALID_REQUEST: exec approvals base hash required; reload and retry',
-        );
-      if (p.baseHash !== fileHash(currentText))
-        throw new NodeCommandError(
-          'INVALID_REQUEST',
-          'INVALID_REQUEST: exec approvals base hash changed; reload and retry',
-        );
-    }
-    let current: ApprovalsFile | undefined;
-    try {
-      current = loadPolicyFile();
-    } catch (err) {
-      throw new NodeCommandError('UNAVAILABLE', `UNAVAILABLE: exec approvals unreadable: ${(err as Error).message}`);
-    }
-    // The socket path and token are the host's, never the caller's.
-    if (current?.socket) next.socket = { ...current.socket };
-    else delete next.socket;
-    normalizeApprovals(next);
-    writeFileAtomic(approvalsFile, serializeApprovals(next), 0o600);
+    // Under the file's lock: the hash check and the write see the same file.
+    withFileLock(approvalsFile, () => {
+      let currentText: string | undefined;
+      try {
+        currentText = fs.readFileSync(approvalsFile, 'utf8');
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+          throw new NodeCommandError('UNAVAILABLE', `UNAVAILABLE: ${(err as Error).message}`);
+      }
+      if (currentText !== undefined) {
+        if (typeof p.baseHash !== 'string' || p.baseHash === '')
+          throw new NodeCommandError(
+            'INVALID_REQUEST',
+            'INVALID_REQUEST: exec approvals base hash required; reload and retry',
+          );
+        if (p.baseHash !== fileHash(currentText))
+          throw new NodeCommandError(
+            'INVALID_REQUEST',
+            'INVALID_REQUEST: exec approvals base hash changed; reload and retry',
+          );
+      }
+      let current: ApprovalsFile | undefined;
+      try {
+        current = loadPolicyFile();
+      } catch (err) {
+        throw new NodeCommandError('UNAVAILABLE', `UNAVAILABLE: exec approvals unreadable: ${(err as Error).message}`);
+      }
+      // The socket path and token are the host's, never the caller's.
+      if (current?.socket) next.socket = { ...current.socket };
+      else delete next.socket;
+      normalizeApprovals(next);
+      writeFileAtomic(approvalsFile, serializeApprovals(next), 0o600);
+    });
     return snapshot();
   }
 
@@ -591,6 +588,8 @@ export function createSystemRunService(options: SystemRunServiceOptions): System
     approvalsGet,
     approvalsSet,
     route: () => route(),
-    async close() {},
+    async close() {
+      usage.flush();
+    },
   };
 }

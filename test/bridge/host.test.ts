@@ -316,7 +316,18 @@ t.test('socket path safety: stale socket replaced, live host and foreign files r
     code: 'ERR_SOCKET_IN_USE',
   });
   await handshakeWorks(t, sock, 'first host untouched by the second');
+  t.match(JSON.parse(fs.readFileSync(`${sock}.lock`, 'utf8')), { pid: process.pid }, 'the instance lock is held');
   await h.close();
+  t.notOk(fs.existsSync(`${sock}.lock`), 'and released on close');
+
+  // Two hosts started at the same moment: the kernel lock lets exactly one through.
+  const both = await Promise.allSettled([0, 1].map(() => startBridgeHost({ socketPath: sock, logger: () => {} })));
+  t.equal(both.filter((r) => r.status === 'fulfilled').length, 1, 'one of two simultaneous starts wins');
+  t.match(
+    both.find((r) => r.status === 'rejected'),
+    { reason: { code: 'ERR_SOCKET_IN_USE' } },
+  );
+  for (const r of both) if (r.status === 'fulfilled') await r.value.close();
 
   fs.writeFileSync(sock, 'not a socket');
   await t.rejects(startBridgeHost({ socketPath: sock, logger: () => {} }), { code: 'ERR_SOCKET_PATH_NOT_SOCKET' });

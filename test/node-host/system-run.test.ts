@@ -135,7 +135,10 @@ t.test('the outcomes are the ones node-commands.md specifies', async (t) => {
   );
 
   const { service, events, stateDir } = setup(t, 'local', ALLOW_ECHO);
+  const approvalsPath = path.join(stateDir, 'exec-approvals.json');
+  const inodeBefore = fs.statSync(approvalsPath).ino;
   const ran = await service.run({ command: ['echo', 'hi'], runId: 'r-1' }, { invokeId: 'y' });
+  t.equal(fs.statSync(approvalsPath).ino, inodeBefore, "no fsync'd rewrite per run: lastUsed* is batched");
   t.same(
     ran,
     { exitCode: 0, timedOut: false, success: true, stdout: 'hi\n', stderr: '', error: null },
@@ -153,7 +156,8 @@ t.test('the outcomes are the ones node-commands.md specifies', async (t) => {
     output: 'hi',
     suppressNotifyOnExit: false,
   });
-  const file = JSON.parse(fs.readFileSync(path.join(stateDir, 'exec-approvals.json'), 'utf8'));
+  await service.close(); // flushes the batched usage
+  const file = JSON.parse(fs.readFileSync(approvalsPath, 'utf8'));
   const entry = file.agents.main.allowlist.find((e: { lastUsedAt?: number }) => e.lastUsedAt);
   t.ok(entry, 'lastUsedAt written back for the matching entry');
   t.equal(entry.lastUsedCommand, 'echo hi');
