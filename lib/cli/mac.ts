@@ -12,7 +12,8 @@ import { PERMISSION_NAMES, permissions, type PermissionName, type PermissionResu
 import { ExitCode, parseCommandArgs, positiveIntOption, runCli, UsageError, type CommandTable } from './run.js';
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
-const MAX_TIMEOUT_MS = 600_000;
+/** openclaw-mac waits at most ten minutes for anything, a permission prompt included. */
+const MAX_MAC_WAIT_MS = 600_000;
 
 type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
 
@@ -73,7 +74,8 @@ async function permissionsMain(argv: string[]): Promise<number> {
     }
   }
   const selected = (names.length > 0 ? [...new Set(names)] : [...PERMISSION_NAMES]) as PermissionName[];
-  const timeoutMs = values.timeout === undefined ? undefined : positiveInt(values.timeout, '--timeout', MAX_TIMEOUT_MS);
+  const timeoutMs =
+    values.timeout === undefined ? undefined : positiveInt(values.timeout, '--timeout', MAX_MAC_WAIT_MS);
   const target = values.target as string | undefined;
   if (target !== undefined && !selected.includes('appleScript')) {
     throw new UsageError('--target applies to appleScript only');
@@ -246,7 +248,7 @@ async function peercredMain(argv: string[]): Promise<number> {
   const timeoutMs =
     values.timeout === undefined
       ? DEFAULT_CONNECT_TIMEOUT_MS
-      : positiveInt(values.timeout, '--timeout', MAX_TIMEOUT_MS);
+      : positiveInt(values.timeout, '--timeout', MAX_MAC_WAIT_MS);
   const sock = await connectUnix(socketPath, timeoutMs);
   let report: PeercredReport;
   try {

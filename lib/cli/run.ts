@@ -2,6 +2,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 import { IpcError } from '../common/errors.js';
+import { MAX_TIMEOUT_MS } from '../protocol/constants.js';
 
 export interface CommandModule {
   /** Runs the subcommand; resolves to the process exit code. */
@@ -86,8 +87,7 @@ export const SECRET_FLAGS_NOTE = [
   '  $OPENCLAW_STATE_DIR/openclaw.json. --token/--password override them, but any user can read flags in `ps`.',
 ].join('\n');
 
-/** Longest timeout any command accepts: a day. */
-export const MAX_TIMEOUT_MS = 24 * 3_600_000;
+export { MAX_TIMEOUT_MS };
 
 /** A decimal integer option in 1..max (undefined when absent); anything else is a UsageError. */
 export function positiveIntOption(

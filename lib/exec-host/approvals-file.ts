@@ -134,6 +134,21 @@ export function normalizeApprovals(data: ApprovalsFile): boolean {
 export const MAX_APPROVALS_FILE_BYTES = 16 * 1024 * 1024;
 
 /**
+ * The file's bytes as text, bounded (MAX_APPROVALS_FILE_BYTES) and only from a regular file; undefined
+ * when missing. O_NOFOLLOW refuses a symlink swapped in, O_NONBLOCK a FIFO (it would block the JS thread).
+ */
+export function readApprovalsText(file: string): string | undefined {
+  return readTextFileBounded(file, {
+    maxBytes: MAX_APPROVALS_FILE_BYTES,
+    noFollow: true,
+    refuse: (problem, message) =>
+      problem === 'not-file'
+        ? new ApprovalsFileError('ERR_APPROVALS_NOT_FILE', `refusing ${file}: not a regular file`)
+        : new ApprovalsFileError('ERR_APPROVALS_TOO_LARGE', `refusing ${message}`),
+  });
+}
+
+/**
  * Reads and validates the file without changing it; undefined when missing. Refuses a symlink,
  * a non-regular file, a file owned by another uid, or one readable/writable by group or others
  * (it holds the socket token).
@@ -158,16 +173,7 @@ export function readApprovals(file: string): ApprovalsFile | undefined {
       `refusing ${file}: mode ${(st.mode & 0o777).toString(8)} exposes the socket token; chmod 600 it after checking nobody else changed it`,
     );
   }
-  // O_NOFOLLOW closes the lstat→open window against a swap to a symlink; O_NONBLOCK against a swap to a
-  // FIFO (opening one would block the JS thread until a writer came). The opened fd is re-checked.
-  const text = readTextFileBounded(file, {
-    maxBytes: MAX_APPROVALS_FILE_BYTES,
-    noFollow: true,
-    refuse: (problem, message) =>
-      problem === 'not-file'
-        ? new ApprovalsFileError('ERR_APPROVALS_NOT_FILE', `refusing ${file}: not a regular file`)
-        : new ApprovalsFileError('ERR_APPROVALS_TOO_LARGE', `refusing ${message}`),
-  });
+  const text = readApprovalsText(file);
   if (text === undefined) return undefined;
   let parsed: unknown;
   try {
@@ -176,6 +182,16 @@ export function readApprovals(file: string): ApprovalsFile | undefined {
     throw malformed(file, `not valid JSON (${(err as Error).message})`);
   }
   return validateApprovals(file, parsed);
+}
+
+/**
+ * The file as it may be shown outside the host (system.execApprovals.get, `approvals show`): a copy whose
+ * `socket` keeps only its path. The socket token never leaves the host, not even as a length.
+ */
+export function redactApprovals(data: ApprovalsFile): ApprovalsFile {
+  const copy = structuredClone(data);
+  if (copy.socket) copy.socket = copy.socket.path !== undefined ? { path: copy.socket.path } : {};
+  return copy;
 }
 
 export function serializeApprovals(data: ApprovalsFile): string {

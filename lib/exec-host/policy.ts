@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 
 import type { ApprovalDecision } from '../common/pending-approvals.js';
+import { MAX_TIMEOUT_MS } from '../protocol/constants.js';
 import type { AllowlistEntry, ApprovalsFile, Ask, PolicySection, Security } from './approvals-file.js';
 import { EnvOverrideError, buildChildEnv } from './env.js';
 import {
@@ -54,7 +55,7 @@ export const DEFAULT_POLICY = {
   autoAllowSkills: false,
 } as const;
 export const DEFAULT_AGENT_ID = 'main';
-export const MAX_TIMEOUT_MS = 24 * 60 * 60 * 1000;
+export { MAX_TIMEOUT_MS };
 
 export const denials = {
   securityDeny: { code: 'UNAVAILABLE', message: 'SYSTEM_RUN_DISABLED: security=deny', reason: 'security=deny' },

@@ -2,12 +2,11 @@
 // dialog, the shared PendingApprovals queue the Gateway shows operators), plus a race that takes the
 // first answer. No answer before the deadline resolves to null (the caller applies askFallback).
 import { spawn } from 'node:child_process';
-import fs from 'node:fs';
-import path from 'node:path';
 import readline from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 
 import type { ApprovalDecision, PendingApprovals } from '../common/pending-approvals.js';
+import { resolveExecutable } from './resolve-executable.js';
 
 export interface ApprovalPrompt {
   id: string;
@@ -198,17 +197,8 @@ export class TerminalApprover implements Approver {
 // ---- desktop ----
 
 function findInPath(name: string, searchPath: string): string | undefined {
-  for (const dir of searchPath.split(path.delimiter)) {
-    if (!dir || !path.isAbsolute(dir)) continue;
-    const candidate = path.join(dir, name);
-    try {
-      fs.accessSync(candidate, fs.constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
+  const resolved = resolveExecutable(name, undefined, searchPath);
+  return 'path' in resolved ? resolved.found : undefined;
 }
 
 export interface DesktopApproverOptions {

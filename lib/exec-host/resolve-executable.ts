@@ -9,6 +9,8 @@ export interface ResolvedExecutable {
   path: string;
   /** How argv[0] was written: with a slash (explicit path) or a bare name found on PATH. */
   via: 'path' | 'search';
+  /** The absolute path as found, before symlinks are resolved: argv0 against cwd, or `<PATH entry>/<name>`. */
+  found: string;
 }
 
 export type ResolveFailure = 'not-found' | 'not-executable' | 'not-a-file' | 'invalid';
@@ -48,18 +50,27 @@ export function resolveExecutable(
   if (argv0.includes('/')) {
     const base = cwd && path.isAbsolute(cwd) ? cwd : undefined;
     if (!path.isAbsolute(argv0) && !base) return { failure: 'invalid' };
-    const result = checkExecutable(base ? path.resolve(base, argv0) : argv0);
-    return isFailure(result) ? { failure: result } : { path: result, via: 'path' };
+    const found = base ? path.resolve(base, argv0) : argv0;
+    const result = checkExecutable(found);
+    return isFailure(result) ? { failure: result } : { path: result, via: 'path', found };
   }
   let lastFailure: ResolveFailure = 'not-found';
-  for (const dir of searchPath.split(path.delimiter)) {
-    // Empty and relative entries mean "the current directory": never trusted.
-    if (!dir || !path.isAbsolute(dir)) continue;
-    const result = checkExecutable(path.join(dir, argv0));
-    if (!isFailure(result)) return { path: result, via: 'search' };
+  for (const found of pathCandidates(argv0, searchPath)) {
+    const result = checkExecutable(found);
+    if (!isFailure(result)) return { path: result, via: 'search', found };
     if (result !== 'not-found') lastFailure = result;
   }
   return { failure: lastFailure };
+}
+
+/**
+ * The one PATH walk: `<dir>/<name>` for each absolute entry of `searchPath`, in order. Empty and relative
+ * entries mean "the current directory" and are never used (a hostile cwd could supply the program).
+ */
+export function* pathCandidates(name: string, searchPath: string): Generator<string> {
+  for (const dir of searchPath.split(path.delimiter)) {
+    if (dir && path.isAbsolute(dir)) yield path.join(dir, name);
+  }
 }
 
 function isFailure(value: string): value is ResolveFailure {

@@ -201,22 +201,9 @@ function locateProgram(
   cwd: string | undefined,
   searchPath: string,
 ): { file: string; execPath: string } | { failure: ResolveFailure } {
-  if (word.includes('/')) {
-    const resolved = resolveExecutable(word, cwd, searchPath);
-    if (!('path' in resolved)) return resolved;
-    return { file: resolved.path, execPath: path.isAbsolute(word) ? word : path.resolve(cwd!, word) };
-  }
   if (word === '.' || word === '..') return { failure: 'invalid' };
-  let lastFailure: ResolveFailure = 'not-found';
-  // Same walk as resolveExecutable (first executable regular file on the absolute entries), keeping the hit's path.
-  for (const dir of searchPath.split(path.delimiter)) {
-    if (!dir || !path.isAbsolute(dir)) continue;
-    const candidate = path.join(dir, word);
-    const resolved = resolveExecutable(candidate, undefined, searchPath);
-    if ('path' in resolved) return { file: resolved.path, execPath: candidate };
-    if (resolved.failure !== 'not-found') lastFailure = resolved.failure;
-  }
-  return { failure: lastFailure };
+  const resolved = resolveExecutable(word, cwd, searchPath);
+  return 'path' in resolved ? { file: resolved.path, execPath: resolved.found } : resolved;
 }
 
 /** Returns the wrapper's flag and script when argv has the analysable shape, else undefined. */

@@ -61,11 +61,6 @@ export function configPathFor(stateDir: string, env: NodeJS.ProcessEnv = process
   return resolveConfigPath({ stateDir, env });
 }
 
-/** Loopback bind addresses, where mode none may run. */
-export function isLoopbackBindHost(host: string): boolean {
-  return host === 'localhost' || host === '::1' || host.startsWith('127.') || host.startsWith('::ffff:127.');
-}
-
 /**
  * Resolves the auth mode and its secret. A malformed config file is an error (fail closed), never
  * overwritten; so is mode password without a password, or a mode we do not implement.

@@ -2,6 +2,7 @@
 // 10 failures within 60 s lock that IP out for 5 min; loopback is exempt, so a local CLI with a stale
 // secret is never locked out (browser clients use a second limiter without that exemption, core.ts). Only wrong secrets count (a missing one is a configuration problem); a
 // success clears the IP. Bounded: at most `maxEntries` IPs are tracked, locked ones evicted last.
+import { isLoopbackAddress } from '../common/loopback.js';
 
 export interface AuthRateLimitOptions {
   /** Failures within the window that trigger the lockout. Default 10. */
@@ -83,7 +84,7 @@ export class AuthRateLimiter {
   }
 
   private isExempt(ip: string): boolean {
-    return this.exemptLoopback && (ip === '::1' || ip.startsWith('127.'));
+    return this.exemptLoopback && isLoopbackAddress(ip);
   }
 
   /** Drops the oldest entries that are not locked out (insertion order), then the oldest at all. */

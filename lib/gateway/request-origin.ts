@@ -15,7 +15,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 
 import { IpcError } from '../common/errors.js';
-import { isLoopbackBindHost } from './auth-config.js';
+import { isLoopbackAddress } from '../common/loopback.js';
 
 export interface RequestOriginPolicy {
   /** The address the Gateway is bound to: a loopback bind turns the Host check on. */
@@ -55,13 +55,6 @@ export const PROXY_HEADERS: readonly string[] = [
   'x-real-ip',
 ];
 
-/** A literal IPv4/IPv6 loopback peer address, as a socket reports it. */
-export function isLoopbackAddress(address: string | undefined): boolean {
-  if (address === undefined) return false;
-  const a = address.toLowerCase();
-  return a === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(a) || /^::ffff:127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(a);
-}
-
 // host = reg-name or IPv4 (letters, digits, dots, hyphens) or a bracketed IPv6 literal; optional port.
 // Anything else (userinfo "@", paths, spaces, commas from a joined duplicate) is not a Host we accept.
 const HOST_HEADER = /^(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(?::(\d{1,5}))?$/i;
@@ -81,22 +74,17 @@ export function parseHostHeader(value: string | undefined): { hostname: string; 
   return { hostname: url.hostname.toLowerCase(), port };
 }
 
-/** `localhost`, `127.x.x.x` (after URL normalisation) or `[::1]`. */
-export function isLoopbackHostname(hostname: string): boolean {
-  return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
-}
-
 /** True when `host` names this machine's loopback with exactly `port` (DNS-rebinding guard). */
 export function isLocalHostHeader(host: string | undefined, port: number): boolean {
   const parsed = parseHostHeader(host);
-  return parsed !== undefined && parsed.port === port && isLoopbackHostname(parsed.hostname);
+  return parsed !== undefined && parsed.port === port && isLoopbackAddress(parsed.hostname);
 }
 
 /** The Gateway's own browser origins for a listener on `port` bound to `bindHost`. */
 export function ownOrigins(bindHost: string, port: number): string[] {
   const origins = [`http://127.0.0.1:${port}`, `http://localhost:${port}`, `http://[::1]:${port}`];
   const wildcard = bindHost === '0.0.0.0' || bindHost === '::' || bindHost === '';
-  if (!wildcard && !isLoopbackBindHost(bindHost)) {
+  if (!wildcard && !isLoopbackAddress(bindHost)) {
     const normalised = normaliseOrigin(`http://${bindHost.includes(':') ? `[${bindHost}]` : bindHost}:${port}`);
     if (normalised !== undefined) origins.push(normalised);
   }
@@ -173,7 +161,7 @@ export function checkRequestOrigin(facts: RequestFacts, policy: RequestOriginPol
   const port = facts.socket.localPort ?? 0;
   const host = facts.headers.host;
   const localHost = isLocalHostHeader(host, port);
-  if (isLoopbackBindHost(policy.bindHost) && !localHost) {
+  if (isLoopbackAddress(policy.bindHost) && !localHost) {
     return refuse(
       403,
       'ERR_HOST_NOT_ALLOWED',

@@ -8,8 +8,10 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 
 import { IpcError } from '../common/errors.js';
 import { findDuplicateKey } from '../common/jsonl.js';
+import { isLoopbackAddress } from '../common/loopback.js';
 import { PendingApprovals } from '../common/pending-approvals.js';
-import { readJsonFile, resolveStateDir } from '../common/state-dir.js';
+import { readOpenclawConfig } from '../common/openclaw-config.js';
+import { resolveStateDir } from '../common/state-dir.js';
 import {
   CHALLENGE_CAPABILITIES,
   CloseCode,
@@ -26,7 +28,6 @@ import { validateRequestFrame } from '../protocol/frames.js';
 import {
   describeAuthSecret,
   isFileBackedSecret,
-  isLoopbackBindHost,
   loadGatewayAuth,
   type GatewayAuthConfig,
   type GatewayAuthMode,
@@ -214,7 +215,7 @@ async function startLocked(
   };
   // Without a shared secret only loopback is safe to serve (upstream refuses the same way).
   const checkBind = (resolved: GatewayAuthConfig): GatewayAuthConfig => {
-    if (resolved.mode === 'none' && !isLoopbackBindHost(host)) {
+    if (resolved.mode === 'none' && !isLoopbackAddress(host)) {
       throw new IpcError(
         'ERR_GATEWAY_AUTH_CONFIG',
         `refusing to bind gateway to ${host}:${port} without auth (gateway.auth.mode is none; set a token or password, or bind loopback)`,
@@ -225,7 +226,8 @@ async function startLocked(
   let auth = checkBind(loadGatewayAuth(stateDir, authOptions));
   // Browser origins beyond our own: the option, else openclaw.json (re-read with the auth config).
   const readOrigins = (): string[] =>
-    options.allowedOrigins ?? allowedOriginsFromConfig(readJsonFile(auth.configPath), auth.configPath);
+    options.allowedOrigins ??
+    allowedOriginsFromConfig(readOpenclawConfig({ configPath: auth.configPath }).config, auth.configPath);
   let allowedOrigins = readOrigins();
   const log =
     options.log ??

@@ -78,7 +78,8 @@ export interface RawSpawnResult {
 export const DEFAULT_KILL_GRACE_MS = 2000;
 export const DEFAULT_MAX_OUTPUT_BYTES = 1024 * 1024;
 export const MAX_OUTPUT_BYTES_LIMIT = 64 * 1024 * 1024;
-const MAX_TIMEOUT_MS = 0x7fffffff;
+/** The largest delay a timer can take (2^31 - 1 ms); bigger values would fire at once. */
+const MAX_TIMER_MS = 0x7fffffff;
 const MAX_ARGS = 65536;
 
 /** True when this build of the addon has the posix_spawn runner (Linux and macOS builds). Never throws. */
@@ -95,8 +96,8 @@ function checkString(value: unknown, what: string): string {
 
 function checkMs(value: unknown, what: string, fallback: number): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > MAX_TIMEOUT_MS) {
-    throw new TypeError(`${what} must be an integer number of milliseconds in [0, ${MAX_TIMEOUT_MS}]`);
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > MAX_TIMER_MS) {
+    throw new TypeError(`${what} must be an integer number of milliseconds in [0, ${MAX_TIMER_MS}]`);
   }
   return value;
 }

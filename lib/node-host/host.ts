@@ -12,6 +12,7 @@ import {
   type ReconnectOptions,
 } from '../client/gateway-client.js';
 import { GatewayRequestError } from '../client/errors.js';
+import { DEFAULT_GATEWAY_HOST, DEFAULT_GATEWAY_PORT, gatewayWsUrl } from '../protocol/constants.js';
 import { loadOrCreateIdentity } from '../client/identity.js';
 import { CANVAS_COMMANDS, canvasUnavailable } from './canvas.js';
 import { NodeCommandError, toWireError } from './invoke-error.js';
@@ -85,9 +86,11 @@ export function startNodeHost(options: NodeHostOptions): NodeHost {
   const identity = loadOrCreateIdentity(options.stateDir);
   const config = loadOrCreateNodeConfig(options.stateDir, {
     displayName: options.displayName,
-    gateway: options.url ? undefined : { host: options.host ?? '127.0.0.1', port: options.port ?? 18789 },
+    gateway: options.url
+      ? undefined
+      : { host: options.host ?? DEFAULT_GATEWAY_HOST, port: options.port ?? DEFAULT_GATEWAY_PORT },
   });
-  const url = options.url ?? `ws://${formatHost(options.host ?? '127.0.0.1')}:${options.port ?? 18789}/`;
+  const url = options.url ?? gatewayWsUrl(options.host, options.port);
   const client = new GatewayClient({
     url,
     role: 'node',
@@ -297,10 +300,6 @@ function deviceFamily(): string {
     default:
       return process.platform;
   }
-}
-
-function formatHost(host: string): string {
-  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
 }
 
 function parseInvokeRequest(payload: unknown): InvokeRequest | undefined {

@@ -10,6 +10,8 @@ import {
   AllowlistUsageRecorder,
   approvalsFilePath,
   readApprovals,
+  readApprovalsText,
+  redactApprovals,
   serializeApprovals,
   socketPathFor,
   validateApprovals,
@@ -210,13 +212,6 @@ async function sha256File(file: string): Promise<string | undefined> {
 
 function fileHash(text: string): string {
   return crypto.createHash('sha256').update(text).digest('hex');
-}
-
-/** The approvals file as system.execApprovals.* shows it: the socket token never leaves the host. */
-function redact(file: ApprovalsFile): ApprovalsFile {
-  const copy = structuredClone(file);
-  if (copy.socket) copy.socket = copy.socket.path !== undefined ? { path: copy.socket.path } : {};
-  return copy;
 }
 
 function sameArgv(a: unknown, b: readonly string[]): boolean {
@@ -516,15 +511,10 @@ export function createSystemRunService(options: SystemRunServiceOptions): System
   }
 
   function snapshot(): Record<string, unknown> {
-    let text: string | undefined;
-    try {
-      text = fs.readFileSync(approvalsFile, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
+    const text = readApprovalsText(approvalsFile);
     const file = text === undefined ? undefined : loadPolicyFile();
     const shown: ApprovalsFile = file
-      ? redact(file)
+      ? redactApprovals(file)
       : { version: 1, socket: { path: appSocketPath(undefined) }, defaults: {}, agents: {} };
     return { path: approvalsFile, exists: text !== undefined, hash: fileHash(text ?? ''), file: shown };
   }
@@ -549,10 +539,9 @@ export function createSystemRunService(options: SystemRunServiceOptions): System
     withFileLock(approvalsFile, () => {
       let currentText: string | undefined;
       try {
-        currentText = fs.readFileSync(approvalsFile, 'utf8');
+        currentText = readApprovalsText(approvalsFile);
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
-          throw new NodeCommandError('UNAVAILABLE', `UNAVAILABLE: ${(err as Error).message}`);
+        throw new NodeCommandError('UNAVAILABLE', `UNAVAILABLE: ${(err as Error).message}`);
       }
       if (currentText !== undefined) {
         if (typeof p.baseHash !== 'string' || p.baseHash === '')

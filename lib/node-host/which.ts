@@ -1,31 +1,15 @@
 // system.which: resolves binary names on the node's PATH. Result in the TS node host's shape,
 // `{bins: {<name>: <absolute path>}}`, missing names left out (node-commands.md §4).
-import fs from 'node:fs';
-import path from 'node:path';
-
-import { trustedSearchPath } from '../exec-host/resolve-executable.js';
+import { resolveExecutable, trustedSearchPath } from '../exec-host/resolve-executable.js';
 import { NodeCommandError } from './invoke-error.js';
 
 const MAX_BINS = 256;
 const MAX_NAME_LENGTH = 255;
 
-function isExecutableFile(candidate: string): boolean {
-  try {
-    if (!fs.statSync(candidate).isFile()) return false;
-    fs.accessSync(candidate, fs.constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
+/** The first executable regular file named `name` on `searchPath` (as found on PATH, not realpath'd). */
 export function whichOne(name: string, searchPath: string): string | undefined {
-  for (const dir of searchPath.split(path.delimiter)) {
-    if (!dir || !path.isAbsolute(dir)) continue; // relative entries would make the cwd decide
-    const candidate = path.join(dir, name);
-    if (isExecutableFile(candidate)) return candidate;
-  }
-  return undefined;
+  const resolved = resolveExecutable(name, undefined, searchPath);
+  return 'path' in resolved ? resolved.found : undefined;
 }
 
 export function systemWhich(params: unknown, env: NodeJS.ProcessEnv = process.env): { bins: Record<string, string> } {

@@ -8,6 +8,15 @@ export const MIN_SUPPORTED_PROTOCOL = 3;
 export const DEFAULT_GATEWAY_PORT = 18789;
 export const DEFAULT_GATEWAY_HOST = '127.0.0.1';
 
+/** Longest timeout any request or command accepts (a run, a wait): a day. */
+export const MAX_TIMEOUT_MS = 24 * 60 * 60 * 1000;
+
+/** `ws://host:port/` for a Gateway address; an IPv6 literal is bracketed. */
+export function gatewayWsUrl(host: string = DEFAULT_GATEWAY_HOST, port: number = DEFAULT_GATEWAY_PORT): string {
+  const literal = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+  return `ws://${literal}:${port}/`;
+}
+
 /** Unauthenticated frames above this size close the socket with 1009 (spec §3.4). */
 export const PREAUTH_MAX_PAYLOAD_BYTES = 64 * 1024;
 /** Advertised post-auth `policy.maxPayload`. */

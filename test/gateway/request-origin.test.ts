@@ -13,7 +13,7 @@ import {
   isLocalHostHeader,
   normaliseOrigin,
 } from '../../lib/gateway/request-origin.js';
-import { RawClient, connectOk, connectRaw, startTestGateway, tempStateDir } from './helpers.js';
+import { RawClient, connectOk, connectRaw, startTestGateway, tempStateDir } from '../helpers/gateway.js';
 
 /** Status of a WebSocket upgrade with these headers: 101 when it opened, else the HTTP status. */
 async function upgradeStatus(url: string, headers: Record<string, string>): Promise<number> {

@@ -8,9 +8,9 @@ import {
   agentSection,
   approvalsFilePath,
   readApprovals,
+  redactApprovals,
   socketPathFor,
   updateApprovals,
-  type ApprovalsFile,
   type Ask,
   type Security,
 } from '../../exec-host/approvals-file.js';
@@ -38,13 +38,6 @@ export interface ApprovalsSubcommand {
   run(ctx: ApprovalsContext): Promise<number>;
 }
 
-/** The file as shown to humans: the socket token is never printed. */
-function redacted(data: ApprovalsFile): ApprovalsFile {
-  const copy = structuredClone(data);
-  if (copy.socket?.token) copy.socket.token = `<redacted:${copy.socket.token.length}>`;
-  return copy;
-}
-
 function requireOneOf<T extends string>(value: string | undefined, allowed: readonly T[], name: string): T | undefined {
   if (value === undefined) return undefined;
   if (!allowed.includes(value as T)) throw new UsageError(`--${name} must be one of ${allowed.join('|')}`);
@@ -70,7 +63,7 @@ export const subcommands: Record<string, ApprovalsSubcommand> = {
           askFallback: effective.askFallback,
           allowlist: effective.allowlist.map(({ entry, sectionKey }) => ({ agent: sectionKey, ...entry })),
         },
-        config: data ? redacted(data) : null,
+        config: data ? redactApprovals(data) : null,
       };
       if (ctx.json) {
         ctx.out(`${JSON.stringify(summary, null, 2)}\n`);

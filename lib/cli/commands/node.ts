@@ -5,6 +5,7 @@
 import { operatorCredentials, resolveOperatorTarget } from '../../client/operator.js';
 import { resolveStateDir } from '../../common/state-dir.js';
 import { startNodeHost } from '../../node-host/host.js';
+import { gatewayWsUrl } from '../../protocol/constants.js';
 import { ExitCode, OPERATOR_OPTIONS, UsageError, parseCommandArgs, portOption, SECRET_FLAGS_NOTE } from '../run.js';
 
 const USAGE = `usage: openclaw-ipc node run [--host 127.0.0.1] [--port 18789] [--url ws://…] [--token T | --password P] [--display-name NAME]\n${SECRET_FLAGS_NOTE}`;
@@ -26,11 +27,8 @@ export async function main(argv: string[]): Promise<number> {
   const { values } = parsed;
   const port = values.port === undefined ? undefined : portOption(values.port, '--port', 1);
   if (values.url && (values.host || port)) throw new UsageError('use either --url or --host/--port');
-  const host = values.host ?? '127.0.0.1';
   const target = resolveOperatorTarget({
-    url:
-      values.url ??
-      (values.host || port ? `ws://${host.includes(':') ? `[${host}]` : host}:${port ?? 18789}/` : undefined),
+    url: values.url ?? (values.host || port ? gatewayWsUrl(values.host, port) : undefined),
     token: values.token,
     password: values.password,
   });

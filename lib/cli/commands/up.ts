@@ -13,6 +13,7 @@ import { configuredGatewayPort, readOpenclawConfig } from '../../common/openclaw
 import { resolveStateDir } from '../../common/state-dir.js';
 import { PendingApprovals } from '../../common/pending-approvals.js';
 import { IpcError } from '../../common/errors.js';
+import { isLoopbackAddress } from '../../common/loopback.js';
 import { DEFAULT_GATEWAY_PORT } from '../../protocol/constants.js';
 import { ExitCode, UsageError, parseCommandArgs, portOption } from '../run.js';
 
@@ -76,10 +77,6 @@ class ChildSlot<T extends Closable> {
   }
 }
 
-function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || host.startsWith('127.');
-}
-
 export async function main(argv: string[]): Promise<number> {
   const startedAt = performance.now();
   const parsed = parseCommandArgs(
@@ -109,7 +106,8 @@ export async function main(argv: string[]): Promise<number> {
   const nodeProcess = values['node-process'] ?? 'in';
   if (nodeProcess !== 'in' && nodeProcess !== 'child') throw new UsageError('--node-process must be in or child');
   const host = values.host ?? '127.0.0.1';
-  if (!isLoopback(host)) throw new UsageError('up binds loopback only; use `openclaw-ipc gateway` for other addresses');
+  if (!isLoopbackAddress(host))
+    throw new UsageError('up binds loopback only; use `openclaw-ipc gateway` for other addresses');
   const log = (message: string): void => {
     process.stderr.write(`[up] ${message}\n`);
   };
