@@ -1,7 +1,7 @@
 // Public API of openclaw-ipc. Importing this module never loads the native addon.
 export * from './common/errors.js';
 export { peerCredentials, peerUid, type PeerCredentials } from './native/peer.js';
-export { isNativeAvailable } from './native/binding.js';
+export { isNativeAvailable, setNativeBindingPath } from './native/binding.js';
 export {
   nativeSpawn,
   isNativeSpawnAvailable,

@@ -113,6 +113,21 @@ function makeError(kind: string, code: string, message: string, errno?: number, 
 /** Platforms the addon has sources for; elsewhere it is never loaded. */
 export const SUPPORTED_PLATFORMS: readonly NodeJS.Platform[] = ['linux', 'darwin'];
 
+let bindingPath: string | undefined;
+
+/**
+ * Loads the addon from `file` (a `.node` file) instead of searching prebuilds/ and build/ next to the
+ * package: for Electron apps and bundlers, where the package directory is not on disk as published.
+ * Call it before the first native call; the environment variable OPENCLAW_IPC_NATIVE_BINDING does the
+ * same without code. Throws ERR_NATIVE_ALREADY_LOADED once the addon is loaded.
+ */
+export function setNativeBindingPath(file: string): void {
+  if (binding)
+    throw new IpcError('ERR_NATIVE_ALREADY_LOADED', 'the native addon is already loaded; set its path first');
+  bindingPath = path.resolve(file);
+  loadError = undefined;
+}
+
 /** Loads the addon on first use. Throws UnsupportedPlatformError on other OSes and
  *  NativeUnavailableError when no build loads (never at import time). */
 export function getBinding(): RawBinding {
@@ -121,8 +136,10 @@ export function getBinding(): RawBinding {
   if (loadError !== undefined) throw new NativeUnavailableError(loadError);
   try {
     const require = createRequire(import.meta.url);
-    const load = require('node-gyp-build') as (dir: string) => RawBinding;
-    const loaded = load(packageRoot);
+    const explicit = bindingPath ?? (process.env.OPENCLAW_IPC_NATIVE_BINDING?.trim() || undefined);
+    const loaded = explicit
+      ? (require(path.resolve(explicit)) as RawBinding)
+      : (require('node-gyp-build') as (dir: string) => RawBinding)(packageRoot);
     loaded.init(makeError);
     binding = loaded;
     return loaded;

@@ -1,5 +1,4 @@
 import t, { type Test } from 'tap';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,7 +15,8 @@ import {
   type BridgeHost,
   type BridgeServices,
 } from '../../lib/bridge/index.js';
-import { deadSocket, OTHER_UID, rawServer, skipOtherUid, tempDir } from '../helpers/bridge.js';
+import { deadSocket, rawServer, tempDir } from '../helpers/bridge.js';
+import { OTHER_UID, skipOtherUid, spawnNodeAs } from '../helpers/other-uid.js';
 
 const quiet = (): void => {};
 
@@ -397,10 +397,8 @@ t.test('a socket that is not ours is refused before anything is written', { skip
     });
     srv.listen(process.argv[1], () => { require('node:fs').chmodSync(process.argv[1], 0o666); process.stdout.write('up\\n'); });
   `;
-  const child = spawn(process.execPath, ['-e', script, sock], {
+  const child = spawnNodeAs(t, ['-e', script, sock], {
     uid: OTHER_UID,
-    gid: OTHER_UID,
-    cwd: '/',
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -409,7 +407,7 @@ t.test('a socket that is not ours is refused before anything is written', { skip
   });
   let output = '';
   await new Promise<void>((resolve) =>
-    child.stdout.on('data', (c: Buffer) => {
+    child.stdout!.on('data', (c: Buffer) => {
       output += c.toString();
       if (output.includes('up')) resolve();
     }),

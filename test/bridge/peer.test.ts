@@ -48,7 +48,7 @@ t.test('a peer running as another uid is refused with unauthorizedClient', { ski
   ] satisfies BridgeHostOptions[]) {
     const h = await host(t, opts);
     exposeToOtherUsers(h);
-    const child = await runNodeAs(OTHER_UID, RAW_CLIENT_SCRIPT, [h.socketPath, handshakeBody()]);
+    const child = await runNodeAs(t, OTHER_UID, RAW_CLIENT_SCRIPT, [h.socketPath, handshakeBody()]);
     t.equal(child.code, 0, child.stderr);
     const reply = JSON.parse(child.stdout) as Reply;
     t.equal(reply.error?._0.code, 'unauthorizedClient', `uid ${OTHER_UID} refused (${JSON.stringify(opts)})`);
@@ -56,7 +56,7 @@ t.test('a peer running as another uid is refused with unauthorizedClient', { ski
     t.equal(h.stats.unauthorized, 1);
     t.ok((await handshakeAs(h.socketPath)).handshake, 'same-uid peer still admitted');
     // And an operation, not just the handshake, is refused for the foreign uid.
-    const op = await runNodeAs(OTHER_UID, RAW_CLIENT_SCRIPT, [h.socketPath, '{"createSnapshot":{"_0":{}}}']);
+    const op = await runNodeAs(t, OTHER_UID, RAW_CLIENT_SCRIPT, [h.socketPath, '{"createSnapshot":{"_0":{}}}']);
     t.equal((JSON.parse(op.stdout) as Reply).error?._0.code, 'unauthorizedClient');
   }
 });

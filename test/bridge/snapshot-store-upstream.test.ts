@@ -401,7 +401,7 @@ t.test('a peer of another uid cannot create a snapshot through a store call', { 
   fs.chmodSync(path.dirname(h.socketPath), 0o711);
   fs.chmodSync(h.socketPath, 0o666);
   const body = JSON.stringify({ storeScreenshot: { _0: { snapshotId: 'intruder', screenshotPath: '/tmp/i.png' } } });
-  const child = await runNodeAs(OTHER_UID, RAW_CLIENT_SCRIPT, [h.socketPath, body]);
+  const child = await runNodeAs(t, OTHER_UID, RAW_CLIENT_SCRIPT, [h.socketPath, body]);
   t.equal(child.code, 0, child.stderr);
   const reply = JSON.parse(child.stdout) as Reply;
   t.equal((reply.error?._0 as { code?: string } | undefined)?.code, 'unauthorizedClient', child.stdout);

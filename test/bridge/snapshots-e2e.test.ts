@@ -237,7 +237,7 @@ t.test('a peer of another uid cannot list snapshots', { skip: skipOtherUid }, as
   fs.chmodSync(path.dirname(path.dirname(h.socketPath)), 0o711);
   fs.chmodSync(path.dirname(h.socketPath), 0o711);
   fs.chmodSync(h.socketPath, 0o666);
-  const child = await runNodeAs(OTHER_UID, RAW_CLIENT_SCRIPT, [h.socketPath, '{"listSnapshots":{}}']);
+  const child = await runNodeAs(t, OTHER_UID, RAW_CLIENT_SCRIPT, [h.socketPath, '{"listSnapshots":{}}']);
   t.equal(child.code, 0, child.stderr);
   const reply = JSON.parse(child.stdout) as { error?: { _0: { code: string } } };
   t.equal(reply.error?._0.code, 'unauthorizedClient');

@@ -243,7 +243,7 @@ t.test(
     const dir = tempDir('ocmac-pc2-');
     fs.chmodSync(dir, 0o777);
     const sockPath = path.join(dir, 's.sock');
-    const server = await spawnServer(sockPath, { uid: 65534, gid: 65534 });
+    const server = await spawnServer(sockPath, { t, uid: 65534 });
     t.teardown(async () => {
       server.stdin!.end();
       await exited(server);

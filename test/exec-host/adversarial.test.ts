@@ -11,11 +11,11 @@ import { buildExecLine, execViaSocket } from '../../lib/exec-host/client.js';
 import { encodeLine } from '../../lib/common/jsonl.js';
 import { signExecRequest } from '../../lib/exec-host/hmac.js';
 import { parseReply, rawExchange, startHost, tmpRoot, waitFor } from '../helpers/exec-host.js';
+import { OTHER_UID as NOBODY, spawnNodeAs } from '../helpers/other-uid.js';
 
 // Real processes started one after another: on a loaded box this file can outlast tap's 60 s default.
 t.setTimeout(180_000);
 
-const NOBODY = 65534;
 const TOUCH = fs.realpathSync('/usr/bin/touch');
 const FIND = fs.realpathSync('/usr/bin/find');
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -327,12 +327,9 @@ t.test(
     fs.chmodSync(host.socketPath, 0o666);
     // A uid-65534 helper with an IPC channel (fd passing over it is SCM_RIGHTS): it connects on request and
     // hands the connected socket over, or writes a line on a socket handed to it and reports the reply.
-    const helper = spawn(
-      '/usr/bin/env',
+    const helper = spawnNodeAs(
+      t,
       [
-        '-u',
-        'NODE_OPTIONS',
-        process.execPath,
         '-e',
         `
     const net = require('node:net');
@@ -348,7 +345,9 @@ t.test(
     });
   `,
       ],
-      { uid: NOBODY, gid: NOBODY, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
+      {
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      },
     );
     t.teardown(() => helper.kill('SIGKILL'));
     const nextMessage = (): Promise<[{ op: string; out?: string }, net.Socket | undefined]> =>

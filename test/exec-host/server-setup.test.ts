@@ -1,7 +1,7 @@
 // Filesystem and identity hardening of the exec host and its client: private dirs, socket born 0600,
 // no deleting what is not ours, single instance, foreign peers, planted sockets.
 import t from 'tap';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -9,21 +9,21 @@ import path from 'node:path';
 import { buildExecLine, execViaSocket } from '../../lib/exec-host/client.js';
 import { startExecHost } from '../../lib/exec-host/server.js';
 import { parseReply, startHost, tmpRoot, writePolicy } from '../helpers/exec-host.js';
+import { OTHER_UID as NOBODY, spawnNodeAs, stageCli } from '../helpers/other-uid.js';
 
-const NOBODY = 65534;
-
-/** Runs a plain-JS snippet as uid/gid 65534 and returns its stdout. */
-function runAsNobody(script: string, env: Record<string, string>): Promise<{ stdout: string; code: number | null }> {
+/** Runs a plain-JS snippet as uid/gid 65534 (staged: any checkout location) and returns its stdout. */
+function runAsNobody(
+  t: Parameters<typeof spawnNodeAs>[0],
+  script: string,
+  env: Record<string, string>,
+): Promise<{ stdout: string; code: number | null }> {
   return new Promise((resolve) => {
-    // env -u: tap's processinfo plugin injects NODE_OPTIONS into every spawn, which uid 65534 cannot honour.
-    const child = spawn('/usr/bin/env', ['-u', 'NODE_OPTIONS', process.execPath, '-e', script], {
-      uid: NOBODY,
-      gid: NOBODY,
+    const child = spawnNodeAs(t, ['-e', script], {
       env: { ...env, PATH: '/usr/bin:/bin' },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let stdout = '';
-    child.stdout.on('data', (c: Buffer) => {
+    child.stdout!.on('data', (c: Buffer) => {
       stdout += c.toString();
     });
     child.on('close', (code) => resolve({ stdout, code }));
@@ -54,7 +54,7 @@ t.test(
     fs.chmodSync(host.socketPath, 0o666);
     const rejectedBefore = host.stats.rejectedPeers;
     const { line } = buildExecLine({ command: ['/usr/bin/touch', canary] }, token);
-    const { stdout } = await runAsNobody(CLIENT_SCRIPT, { SOCK: host.socketPath, LINE: line });
+    const { stdout } = await runAsNobody(t, CLIENT_SCRIPT, { SOCK: host.socketPath, LINE: line });
     const reply = parseReply(stdout);
     t.match(reply, { type: 'decision', decision: 'deny' });
     t.match(reply?.id, /^[0-9a-f-]{36}$/, 'a fresh random id, not the request id');
@@ -67,7 +67,7 @@ t.test(
     t.notOk(fs.existsSync(canary), 'nothing ran');
     t.equal(host.stats.rejectedPeers, rejectedBefore + 1);
     const requestLine = `${JSON.stringify({ type: 'request', token, id: 'r1', request: { command: 'id' } })}\n`;
-    t.match(parseReply((await runAsNobody(CLIENT_SCRIPT, { SOCK: host.socketPath, LINE: requestLine })).stdout), {
+    t.match(parseReply((await runAsNobody(t, CLIENT_SCRIPT, { SOCK: host.socketPath, LINE: requestLine })).stdout), {
       type: 'decision',
       decision: 'deny',
     });
@@ -248,12 +248,9 @@ t.test(
     fs.chmodSync(plantDir, 0o777);
     const planted = path.join(plantDir, 'evil.sock');
     const received = path.join(plantDir, 'received');
-    const attacker = spawn(
-      '/usr/bin/env',
+    const attacker = spawnNodeAs(
+      t,
       [
-        '-u',
-        'NODE_OPTIONS',
-        process.execPath,
         '-e',
         `
     const fs = require('node:fs'); const net = require('node:net');
@@ -262,10 +259,10 @@ t.test(
     setTimeout(() => process.exit(0), 30000);
   `,
       ],
-      { uid: NOBODY, gid: NOBODY, stdio: ['ignore', 'pipe', 'inherit'] },
+      { stdio: ['ignore', 'pipe', 'inherit'] },
     );
     t.teardown(() => attacker.kill('SIGKILL'));
-    await new Promise<void>((resolve) => attacker.stdout.once('data', () => resolve()));
+    await new Promise<void>((resolve) => attacker.stdout!.once('data', () => resolve()));
     await t.rejects(execViaSocket({ command: ['true'] }, opts(planted)), { code: 'ERR_SOCKET_OWNER' });
     fs.lchownSync(planted, 0, 0);
     await t.rejects(execViaSocket({ command: ['true'] }, opts(planted)), {
@@ -286,22 +283,16 @@ t.test(
     const stateDir = path.join(root, 'nobody-state');
     fs.mkdirSync(stateDir, { mode: 0o700 });
     fs.chownSync(stateDir, NOBODY, NOBODY);
-    const main = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../lib/cli/main.ts');
-    const app = spawn(
-      '/usr/bin/env',
-      ['-u', 'NODE_OPTIONS', process.execPath, '--import', 'tsx', main, 'app', '--no-prompt'],
-      {
-        uid: NOBODY,
-        gid: NOBODY,
-        cwd: path.resolve(path.dirname(main), '../..'),
-        env: { PATH: '/usr/bin:/bin', HOME: root, OPENCLAW_STATE_DIR: stateDir, TSX_DISABLE_CACHE: '1' },
-        stdio: ['ignore', 'ignore', 'pipe'],
-      },
-    );
+    // The CLI as uid 65534 runs from a staged bundle: the checkout itself may be private (0700).
+    const cli = stageCli(t);
+    const app = spawnNodeAs(t, [cli.main, 'app', '--no-prompt'], {
+      env: { PATH: '/usr/bin:/bin', HOME: root, OPENCLAW_STATE_DIR: stateDir, ...cli.env },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     t.teardown(() => app.kill('SIGKILL'));
     let err = '';
     const ready = await new Promise<boolean>((resolve) => {
-      app.stderr.on('data', (c: Buffer) => {
+      app.stderr!.on('data', (c: Buffer) => {
         err += c.toString();
         if (err.includes('listening on')) resolve(true);
       });

@@ -5,6 +5,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { spawnNodeAs } from './other-uid.js';
+
+type Teardown = Parameters<typeof spawnNodeAs>[0];
+
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const binSource = path.join(repoRoot, 'lib', 'cli', 'mac.ts');
 
@@ -44,7 +48,7 @@ export function tempDir(prefix: string): string {
  * A Unix-socket server in a separate node process (optionally as another uid), listening at sockPath.
  * Resolves once it is listening; kill() ends it.
  */
-export async function spawnServer(sockPath: string, opts: { uid?: number; gid?: number } = {}): Promise<ChildProcess> {
+export async function spawnServer(sockPath: string, as?: { t: Teardown; uid: number }): Promise<ChildProcess> {
   const code =
     `const s=require('net').createServer(c=>c.on('error',()=>{}));` +
     `s.listen(${JSON.stringify(sockPath)},()=>process.stdout.write('listening\\n'));` +
@@ -52,7 +56,10 @@ export async function spawnServer(sockPath: string, opts: { uid?: number; gid?: 
   // Without the test runner's NODE_OPTIONS: its hooks write to .tap/, which another uid cannot.
   const env = { ...process.env };
   delete env.NODE_OPTIONS;
-  const child = spawn(process.execPath, ['-e', code], { stdio: ['pipe', 'pipe', 'inherit'], cwd: '/', env, ...opts });
+  const stdio: SpawnOptions['stdio'] = ['pipe', 'pipe', 'inherit'];
+  const child = as
+    ? spawnNodeAs(as.t, ['-e', code], { stdio, env, uid: as.uid })
+    : spawn(process.execPath, ['-e', code], { stdio, cwd: '/', env });
   await new Promise<void>((resolve, reject) => {
     let buf = '';
     child.stdout!.setEncoding('utf8').on('data', (d: string) => {

@@ -72,7 +72,7 @@ t.test(
     const s = await listenUnix(true);
     t.teardown(() => s.close());
     const accepted = nextConnection(s.server);
-    const child = spawnNodePeer(s.sockPath, { uid: 65534, gid: 65534 });
+    const child = spawnNodePeer(s.sockPath, { t, uid: 65534 });
     const conn = await accepted;
     t.teardown(() => conn.destroy());
     t.equal(await firstLine(conn), 'ready');
