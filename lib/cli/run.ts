@@ -27,6 +27,26 @@ export const ExitCode = {
   denied: 4,
 } as const;
 
+/**
+ * The one mapping from a thrown error to an exit code: by its stable `code`, whatever class threw it.
+ * Anything not listed is a failure (1).
+ */
+const EXIT_CODE_BY_ERROR: Readonly<Record<string, number>> = {
+  ERR_USAGE: ExitCode.usage,
+  ERR_GATEWAY_LOCKED: ExitCode.locked,
+  ERR_EXEC_HOST_LOCKED: ExitCode.locked,
+  ERR_GATEWAY_PORT_IN_USE: ExitCode.locked,
+  ERR_SOCKET_IN_USE: ExitCode.locked,
+  ERR_PEER_DENIED: ExitCode.denied,
+};
+
+export function exitCodeFor(err: unknown): number {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && Object.hasOwn(EXIT_CODE_BY_ERROR, code)
+    ? EXIT_CODE_BY_ERROR[code]
+    : ExitCode.failure;
+}
+
 export class UsageError extends IpcError {
   constructor(message: string) {
     super('ERR_USAGE', message);
@@ -147,6 +167,6 @@ export async function runCli(program: string, commands: CommandTable, argv: stri
   } catch (err) {
     const code = err instanceof IpcError ? err.code : (err as { code?: string })?.code;
     process.stderr.write(`${program} ${name}: ${(err as Error)?.message ?? String(err)}${code ? ` [${code}]` : ''}\n`);
-    process.exitCode = err instanceof UsageError ? ExitCode.usage : ExitCode.failure;
+    process.exitCode = exitCodeFor(err);
   }
 }

@@ -8,7 +8,7 @@ import { startNodeHost } from '../../node-host/host.js';
 import { gatewayWsUrl } from '../../protocol/constants.js';
 import { ExitCode, OPERATOR_OPTIONS, UsageError, parseCommandArgs, portOption, SECRET_FLAGS_NOTE } from '../run.js';
 
-const USAGE = `usage: openclaw-ipc node run [--host 127.0.0.1] [--port 18789] [--url ws://…] [--token T | --password P] [--display-name NAME]\n${SECRET_FLAGS_NOTE}`;
+const USAGE = `usage: openclaw-ipc node run [--host 127.0.0.1] [--port 18789] [--url ws://…] [--token T | --password P] [--display-name NAME] [--json]\n${SECRET_FLAGS_NOTE}`;
 
 export async function main(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
