@@ -14,7 +14,6 @@
 set -uo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TOOL="${MACCHECK_DIR:-$REPO/../shared/tools/maccheck}"
-[ -f "$TOOL/check.sh" ] || TOOL=/work/shared/tools/maccheck
 [ -f "$TOOL/check.sh" ] || { echo "maccheck.sh: maccheck tool not found (set MACCHECK_DIR)" >&2; exit 2; }
 NM="${MACCHECK_NM:-llvm-nm-16}"
 GYP="${MACCHECK_GYP:-$REPO/binding.gyp}"

@@ -1,5 +1,5 @@
 // Which auth mode the Gateway runs (none | token | password) and the shared secret it checks.
-// Mode (upstream src/gateway/auth-resolve.ts): explicit option, else `gateway.auth.mode`, else "password"
+// Mode (resolved as OpenClaw resolves it): explicit option, else `gateway.auth.mode`, else "password"
 // when a password is configured, else "token". Password: option, `gateway.auth.password`, then
 // OPENCLAW_GATEWAY_PASSWORD (the gateway reads config first, as upstream does). Token: option,
 // OPENCLAW_GATEWAY_TOKEN, `gateway.auth.token`, else a fresh token written there (0600, other keys kept).

@@ -1,4 +1,4 @@
-// Failed shared-secret attempts per client IP, with upstream's defaults (src/gateway/auth-rate-limit.ts):
+// Failed shared-secret attempts per client IP, with OpenClaw's defaults:
 // 10 failures within 60 s lock that IP out for 5 min; loopback is exempt, so a local CLI with a stale
 // secret is never locked out (browser clients use a second limiter without that exemption, core.ts). Only wrong secrets count (a missing one is a configuration problem); a
 // success clears the IP. Bounded: at most `maxEntries` IPs are tracked, locked ones evicted last.

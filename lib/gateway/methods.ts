@@ -440,7 +440,7 @@ async function execApprovalRequest(ctx: HandlerContext): Promise<unknown> {
   const times = { createdAtMs: record.createdAtMs, expiresAtMs: record.expiresAtMs };
   if (p.twoPhase)
     ctx.respondEarly({ status: 'accepted', id: record.id, deliveryRoute: route ? 'operators' : 'none', ...times });
-  // Nobody could ever answer: expire at once (v4-live "no-approval-route") unless the caller opted out.
+  // Nobody could ever answer: expire at once (OpenClaw 2026.9.6 answers "no-approval-route" too) unless the caller opted out.
   if (!route && p.requireDeliveryRoute !== false) ctx.core.approvals.pending.cancel(record.id);
   const final = await outcome;
   return { id: record.id, decision: final.decision, ...times };

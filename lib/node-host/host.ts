@@ -203,7 +203,7 @@ export function startNodeHost(options: NodeHostOptions): NodeHost {
     }
     const tolerant = (method: string, params: unknown): Promise<unknown> =>
       client.request(method, params).catch((err: Error) => {
-        // PAIRING_CHANGED right after a fresh pairing is expected once (v4-live); anything else is logged.
+        // PAIRING_CHANGED right after a fresh pairing is expected once (OpenClaw 2026.9.6 sends it); anything else is logged.
         if (!(err instanceof GatewayRequestError && err.detailCode === 'PAIRING_CHANGED'))
           log(`${method}: ${err.message}`);
       });

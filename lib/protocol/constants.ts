@@ -52,7 +52,7 @@ export const CloseCode = {
   authChanged: 4001,
 } as const;
 
-/** Closed enum of `connect.client.id` values (v3-src client-info.ts). */
+/** Closed enum of `connect.client.id` values (OpenClaw's client ids). */
 export const CLIENT_IDS = [
   'webchat-ui',
   'openclaw-control-ui',
@@ -86,7 +86,7 @@ export const OPERATOR_SCOPES = [
 ] as const;
 export type OperatorScope = (typeof OPERATOR_SCOPES)[number];
 
-/** Methods a `role:"node"` connection may call (v3-src list plus the three v4-live additions). */
+/** Methods a `role:"node"` connection may call (OpenClaw's list, including the three added by 2026.9.6). */
 export const NODE_ROLE_METHODS = [
   'node.invoke.result',
   'node.event',
@@ -100,7 +100,7 @@ export const NODE_ROLE_METHODS = [
   'node.pluginTools.update',
 ] as const;
 
-/** Commands the headless node host serves (v3-src core set). */
+/** Commands the headless node host serves (OpenClaw's core set). */
 export const NODE_HOST_CORE_COMMANDS = [
   'system.run.prepare',
   'system.run',

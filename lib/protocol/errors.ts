@@ -1,7 +1,7 @@
 // Error codes carried in `res.error` and the typed error that maps onto them (spec §3.5, §4.3, §9, §11).
 import { IpcError } from '../common/errors.js';
 
-/** Top-level `error.code` values (v3-src schema/error-codes.ts, plus what nodes report). */
+/** Top-level `error.code` values (OpenClaw's error codes, plus what nodes report). */
 export const ErrorCode = {
   NOT_LINKED: 'NOT_LINKED',
   NOT_PAIRED: 'NOT_PAIRED',

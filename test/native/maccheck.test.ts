@@ -13,21 +13,19 @@ import { repoRoot, runProcess, tempDir } from '../helpers/mac.js';
 const script = path.join(repoRoot, 'scripts', 'maccheck.sh');
 const macRoot = process.env.MACCHECK_ROOT ?? '/tmp/maccheck/root';
 // Same lookup as scripts/maccheck.sh.
-const toolDir = [
-  process.env.MACCHECK_DIR,
-  path.join(repoRoot, '..', 'shared', 'tools', 'maccheck'),
-  '/work/shared/tools/maccheck',
-].find((d) => d !== undefined && fs.existsSync(path.join(d, 'check.sh')));
+const toolDir = [process.env.MACCHECK_DIR, path.join(repoRoot, '..', 'shared', 'tools', 'maccheck')].find(
+  (d) => d !== undefined && fs.existsSync(path.join(d, 'check.sh')),
+);
 const haveClang = spawnSync('clang-16', ['--version'], { stdio: 'ignore' }).status === 0;
 const rootEnv = process.env.MACCHECK_ROOT !== undefined ? `MACCHECK_ROOT=${macRoot} ` : '';
-const setupCommand = `${rootEnv}MACCHECK_MIRROR=/work/.mirror bash ${toolDir ?? '<maccheck tool dir>'}/setup.sh`;
+const setupCommand = `${rootEnv}MACCHECK_MIRROR=<Apple snapshots folder> bash ${toolDir ?? '<maccheck tool dir>'}/setup.sh`;
 const enable =
   `to enable: run \`${setupCommand}\` (MACCHECK_MIRROR = the folder holding the Apple git snapshots ` +
   'apple-oss-distributions+Security/repo and apple+swift-corelibs-foundation/repo; it installs clang-16 and builds ' +
   `${macRoot}), then re-run \`npx tap test/native/maccheck.test.ts\``;
 const skip =
   toolDir === undefined
-    ? 'maccheck tool not found in ../shared/tools/maccheck or /work/shared/tools/maccheck (set MACCHECK_DIR)'
+    ? 'maccheck tool not found in ../shared/tools/maccheck (set MACCHECK_DIR)'
     : !fs.existsSync(path.join(macRoot, 'zig'))
       ? `maccheck toolchain missing at ${macRoot}; ${enable}`
       : !haveClang
