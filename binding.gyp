@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "openclaw_ipc",
-      "sources": ["native/addon.cc", "native/posix/requirement.cc", "native/posix/sha256.cc", "native/posix/flock.cc"],
+      "sources": ["native/addon.cc", "native/posix/requirement.cc", "native/posix/sha256.cc", "native/posix/flock.cc", "native/posix/socket-state.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
       "defines": ["NAPI_VERSION=8"],

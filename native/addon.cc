@@ -472,6 +472,21 @@ Napi::Value Tcc(const Napi::CallbackInfo& info, bool request) {
 Napi::Value TccStatus(const Napi::CallbackInfo& info) { return Tcc(info, false); }
 Napi::Value TccRequest(const Napi::CallbackInfo& info) { return Tcc(info, true); }
 
+// ---- socket peer state ----------------------------------------------------------------------------
+
+// socketHungUp(fd) -> boolean: the peer closed its end completely (not just its writing side).
+Napi::Value SocketHungUp(const Napi::CallbackInfo& info) {
+  int fd;
+  if (!CheckFd(info, 0, &fd, "socket", "ERR_SOCKET_BAD_FD")) return info.Env().Undefined();
+  int32_t hung_up = 0;
+  int err = oc_socket_hung_up(fd, &hung_up);
+  if (err != 0) {
+    ThrowErrno(info.Env(), "socket", "poll(socket)", err);
+    return info.Env().Undefined();
+  }
+  return Napi::Boolean::New(info.Env(), hung_up != 0);
+}
+
 // ---- process runner -------------------------------------------------------------------------------
 #if OC_HAVE_SPAWN
 
@@ -498,6 +513,7 @@ void DeliverSpawn(Napi::Env env, Napi::Function done, OcSpawnResult* res) {
       r.Set("exitCode", Napi::Number::New(env, res->exit_code));
       r.Set("signal", Napi::Number::New(env, res->signal));
       r.Set("timedOut", Napi::Boolean::New(env, res->timed_out));
+      r.Set("cancelled", Napi::Boolean::New(env, res->cancelled));
       r.Set("stdout", Napi::Buffer<char>::Copy(env, res->out.data(), res->out.size()));
       r.Set("stderr", Napi::Buffer<char>::Copy(env, res->err.data(), res->err.size()));
       r.Set("stdoutTruncated", Napi::Boolean::New(env, res->out_truncated));
@@ -543,13 +559,24 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   req->max_output_bytes = static_cast<size_t>(o.Get("maxOutputBytes").As<Napi::Number>().Int64Value());
   auto* ctx = new SpawnCtx();
   ctx->tsfn = Napi::ThreadSafeFunction::New(env, info[1].As<Napi::Function>(), "openclaw-ipc:spawn", 0, 1);
-  int err = oc_spawn_submit(req, OnSpawnDone, ctx);
+  uint64_t id = 0;
+  int err = oc_spawn_submit(req, OnSpawnDone, ctx, &id);
   if (err != 0) {
     ctx->tsfn.Release();
     delete ctx;
     ThrowErrno(env, "spawn", "spawn supervisor", err);
+    return env.Undefined();
   }
-  return env.Undefined();
+  return Napi::Number::New(env, static_cast<double>(id));  // < 2^53 for any realistic process lifetime
+}
+
+// spawnCancel(id): ends that request early (native/posix/spawn.h); unknown ids are ignored.
+Napi::Value SpawnCancel(const Napi::CallbackInfo& info) {
+  if (info.Length() > 0 && info[0].IsNumber()) {
+    int64_t id = info[0].As<Napi::Number>().Int64Value();
+    if (id > 0) oc_spawn_cancel(static_cast<uint64_t>(id));
+  }
+  return info.Env().Undefined();
 }
 
 #endif  // OC_HAVE_SPAWN
@@ -570,8 +597,10 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   exports.Set("teamRequirement", Napi::Function::New(env, TeamRequirement, "teamRequirement"));
   exports.Set("tccStatus", Napi::Function::New(env, TccStatus, "tccStatus"));
   exports.Set("tccRequest", Napi::Function::New(env, TccRequest, "tccRequest"));
+  exports.Set("socketHungUp", Napi::Function::New(env, SocketHungUp, "socketHungUp"));
 #if OC_HAVE_SPAWN
   exports.Set("spawn", Napi::Function::New(env, Spawn, "spawn"));
+  exports.Set("spawnCancel", Napi::Function::New(env, SpawnCancel, "spawnCancel"));
 #endif
   return exports;
 }

@@ -9,6 +9,7 @@
 //   TCC permissions       native/linux/tcc.cc (not-applicable)   native/mac/tcc.mm
 //   process runner        native/posix/spawn.cc (shared) + native/linux/procwatch.cc / native/mac/procwatch.cc
 //   file locks            native/posix/flock.cc (shared by both)
+//   socket peer state     native/posix/socket-state.cc (shared by both)
 //
 // Conventions for every function below:
 //   * return 0 on success, otherwise a POSITIVE errno value (never -1, never a negative errno);
@@ -246,6 +247,19 @@ enum {
 // Non-blocking (never waits for the lock; EINTR is retried). Returns 0 when done, EAGAIN when another
 // open file description holds the lock, EBADF / EINVAL (unknown op) / ENOLCK / EOPNOTSUPP otherwise.
 int oc_flock(int fd, int op);
+
+// ---------------------------------------------------------------------------------------------
+// 6. Socket peer state (native/posix/socket-state.cc, both OSes)
+// ---------------------------------------------------------------------------------------------
+
+// Non-blocking (one poll with a zero timeout). *hung_up = 1 when the peer of the connected stream socket
+// `fd` has closed its end completely, 0 while it is still there, including after it only shut down its
+// writing side (shutdown(SHUT_WR) / Node's socket.end()): a client that half-closes after its request is
+// still waiting for the answer. Both OSes report the full close as POLLHUP on a POLLOUT poll:
+// Linux sets it once both directions are shut (unix_release_sock sets SHUTDOWN_MASK on the peer), macOS
+// when the send side can take no more (soisdisconnected -> EV_EOF on EVFILT_WRITE); a half-close sets only
+// the receive side on both. POLLERR counts as hung up; POLLNVAL returns EBADF.
+int oc_socket_hung_up(int fd, int32_t* hung_up);
 
 #ifdef __cplusplus
 }

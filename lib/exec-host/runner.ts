@@ -33,6 +33,8 @@ export interface RunCommandOptions extends Pick<
   maxOutputBytes?: number;
   /** Force a backend; default native when available. */
   backend?: RunnerBackend;
+  /** Aborting ends the run like a timeout (SIGTERM to the group, SIGKILL after the grace): its requester is gone. */
+  signal?: AbortSignal;
 }
 
 export const DEFAULT_OUTPUT_CAP = 80_000;
@@ -58,6 +60,7 @@ function toResult(raw: RawOutcome, cap: number): ExecResult {
   const stdout = tailText(raw.stdout, cap, raw.stdoutTruncated);
   const stderr = tailText(raw.stderr, cap, raw.stderrTruncated);
   if (raw.timedOut) return { timedOut: true, success: false, stdout, stderr, error: 'timeout' };
+  if (raw.cancelled) return { timedOut: false, success: false, stdout, stderr, error: 'cancelled' };
   if (raw.exitCode === null)
     return { timedOut: false, success: false, stdout, stderr, error: `signal ${raw.signal ?? 'unknown'}` };
   const result: ExecResult = { exitCode: raw.exitCode, timedOut: false, success: raw.exitCode === 0, stdout, stderr };
@@ -75,6 +78,8 @@ function failedToStart(err: unknown): ExecResult {
 export async function runCommand(options: RunCommandOptions): Promise<ExecResult> {
   const cap = options.maxOutputBytes ?? DEFAULT_OUTPUT_CAP;
   const backend = options.backend ?? defaultBackend();
+  // Cancelled before it began: nothing is started.
+  if (options.signal?.aborted) return { timedOut: false, success: false, stdout: '', stderr: '', error: 'cancelled' };
   try {
     const raw =
       backend === 'native'
@@ -88,6 +93,7 @@ export async function runCommand(options: RunCommandOptions): Promise<ExecResult
             killGraceMs: options.killGraceMs ?? DEFAULT_KILL_GRACE_MS,
             // One extra byte tells a stream that hit the cap exactly from one that overflowed.
             maxOutputBytes: cap + 1,
+            signal: options.signal,
           })
         : await childProcessRun(options, cap + 1);
     return toResult(raw, cap);
@@ -146,6 +152,7 @@ function childProcessRun(options: RunCommandOptions, cap: number): Promise<RawOu
     const out = new Tail(cap);
     const err = new Tail(cap);
     let timedOut = false;
+    let cancelled = false;
     let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
     let openPipes = 2;
     const timers: NodeJS.Timeout[] = [];
@@ -155,14 +162,16 @@ function childProcessRun(options: RunCommandOptions, cap: number): Promise<RawOu
       if (settled || !exit) return;
       settled = true;
       for (const timer of timers) clearTimeout(timer);
-      // After a timeout nothing of the group may survive, even members that closed their pipes.
-      if (timedOut && child.pid !== undefined) killGroup(child.pid, 'SIGKILL');
+      options.signal?.removeEventListener('abort', onAbort);
+      // After a timeout or a cancel nothing of the group may survive, even members that closed their pipes.
+      if ((timedOut || cancelled) && child.pid !== undefined) killGroup(child.pid, 'SIGKILL');
       child.stdout.destroy();
       child.stderr.destroy();
       resolve({
         exitCode: exit.code,
         signal: exit.signal,
         timedOut,
+        cancelled,
         stdout: out.result(),
         stderr: err.result(),
         stdoutTruncated: out.truncated,
@@ -174,6 +183,7 @@ function childProcessRun(options: RunCommandOptions, cap: number): Promise<RawOu
       if (child.pid === undefined && !settled) {
         settled = true;
         for (const timer of timers) clearTimeout(timer);
+        options.signal?.removeEventListener('abort', onAbort);
         reject(e);
       }
     });
@@ -199,14 +209,27 @@ function childProcessRun(options: RunCommandOptions, cap: number): Promise<RawOu
         }, grace),
       );
     });
+    /** SIGTERM to the group now, SIGKILL after the grace (a timeout, or the requester gone). */
+    const terminate = (): void => {
+      if (child.pid === undefined) return;
+      const pid = child.pid;
+      killGroup(pid, 'SIGTERM');
+      timers.push(setTimeout(() => killGroup(pid, 'SIGKILL'), grace));
+    };
+    function onAbort(): void {
+      if (settled || timedOut || cancelled) return;
+      cancelled = true;
+      if (exit && child.pid !== undefined) killGroup(child.pid, 'SIGKILL');
+      else terminate();
+    }
+    if (options.signal?.aborted) onAbort();
+    else options.signal?.addEventListener('abort', onAbort, { once: true });
     if (options.timeoutMs && options.timeoutMs > 0) {
       timers.push(
         setTimeout(() => {
-          if (exit || child.pid === undefined) return;
+          if (exit || child.pid === undefined || cancelled) return;
           timedOut = true;
-          const pid = child.pid;
-          killGroup(pid, 'SIGTERM');
-          timers.push(setTimeout(() => killGroup(pid, 'SIGKILL'), grace));
+          terminate();
         }, options.timeoutMs),
       );
     }

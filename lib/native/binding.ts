@@ -75,8 +75,13 @@ export interface RawBinding {
   teamRequirement(teamIds: string[], signingId: string | null): string;
   tccStatus(name: string, targetBundleId: string | null, timeoutMs: number, done: NativeCallback<RawTccResult>): void;
   tccRequest(name: string, targetBundleId: string | null, timeoutMs: number, done: NativeCallback<RawTccResult>): void;
-  /** posix_spawn runner (absent where unsupported); calls done exactly once, from the JS thread. */
-  spawn?(request: RawSpawnRequest, done: (err: Error | null, result?: RawSpawnResult) => void): void;
+  /** Whether the peer of a connected stream socket closed its end completely (not a half-close). */
+  socketHungUp(fd: number): boolean;
+  /** posix_spawn runner (absent where unsupported); calls done exactly once, from the JS thread. Returns the
+   *  request's id for spawnCancel. */
+  spawn?(request: RawSpawnRequest, done: (err: Error | null, result?: RawSpawnResult) => void): number;
+  /** Ends a spawn request early (SIGTERM, then SIGKILL after the grace); done still runs, with cancelled set. */
+  spawnCancel?(id: number): void;
 }
 
 const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');

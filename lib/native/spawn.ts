@@ -31,6 +31,11 @@ export interface NativeSpawnOptions {
   maxOutputBytes?: number;
   /** Bytes written to the child's stdin, which is then closed. Default: stdin is /dev/null. */
   stdin?: Uint8Array;
+  /**
+   * Aborting ends the run early, as a timeout does (SIGTERM to the group, SIGKILL after killGraceMs); the
+   * promise still resolves, with `cancelled: true`. A request still queued never starts.
+   */
+  signal?: AbortSignal;
 }
 
 export interface NativeSpawnResult {
@@ -42,6 +47,8 @@ export interface NativeSpawnResult {
   signal: string | null;
   /** True when timeoutMs elapsed and the group was signalled. */
   timedOut: boolean;
+  /** True when `signal` aborted before the run finished (the group was signalled, or it never started). */
+  cancelled: boolean;
   stdout: Buffer;
   stderr: Buffer;
   stdoutTruncated: boolean;
@@ -68,6 +75,7 @@ export interface RawSpawnResult {
   exitCode: number;
   signal: number;
   timedOut: boolean;
+  cancelled: boolean;
   stdout: Buffer;
   stderr: Buffer;
   stdoutTruncated: boolean;
@@ -173,8 +181,11 @@ export function nativeSpawn(opts: NativeSpawnOptions): Promise<NativeSpawnResult
   if (typeof binding.spawn !== 'function') {
     return Promise.reject(new UnsupportedPlatformError('nativeSpawn'));
   }
+  const abortSignal = opts.signal;
   return new Promise((resolve, reject) => {
-    binding.spawn!(request, (err, raw) => {
+    let onAbort: (() => void) | undefined;
+    const id = binding.spawn!(request, (err, raw) => {
+      if (onAbort) abortSignal?.removeEventListener('abort', onAbort);
       if (err) {
         reject(err);
         return;
@@ -182,9 +193,10 @@ export function nativeSpawn(opts: NativeSpawnOptions): Promise<NativeSpawnResult
       const r = raw!;
       resolve({
         pid: r.pid,
-        exitCode: r.signal > 0 ? null : r.exitCode,
+        exitCode: r.signal > 0 || r.pid < 0 ? null : r.exitCode,
         signal: r.signal > 0 ? signalName(r.signal) : null,
         timedOut: r.timedOut,
+        cancelled: r.cancelled === true,
         stdout: r.stdout,
         stderr: r.stderr,
         stdoutTruncated: r.stdoutTruncated,
@@ -192,5 +204,10 @@ export function nativeSpawn(opts: NativeSpawnOptions): Promise<NativeSpawnResult
         durationMs: r.durationMs,
       });
     });
+    if (abortSignal && typeof binding.spawnCancel === 'function') {
+      onAbort = () => binding.spawnCancel!(id);
+      if (abortSignal.aborted) onAbort();
+      else abortSignal.addEventListener('abort', onAbort, { once: true });
+    }
   });
 }

@@ -33,6 +33,7 @@ const size_t kReadChunk = 65536;
 const size_t kMaxRunning = 256;
 
 struct Job {
+  uint64_t id = 0;
   std::unique_ptr<OcSpawnRequest> req;
   OcSpawnDone done = nullptr;
   void* ctx = nullptr;
@@ -316,6 +317,20 @@ void Enforce(Job* job, Clock::time_point now) {
   }
 }
 
+// oc_spawn_cancel on a started job: the timeout's path without the timed_out flag.
+void Cancel(Job* job, Clock::time_point now) {
+  job->res->cancelled = true;
+  pid_t group = job->res->pid;
+  if (!job->exited && !job->term_sent) {
+    job->term_sent = true;
+    kill(-group, SIGTERM);
+    job->kill_deadline = now + std::chrono::milliseconds(job->req->kill_grace_ms);
+  } else if (job->exited && !job->kill_sent && (job->out_fd >= 0 || job->err_fd >= 0)) {
+    job->kill_sent = true;  // nobody waits for the leftover grandchildren's output any more
+    kill(-group, SIGKILL);
+  }
+}
+
 bool Finished(Job* job, Clock::time_point now) {
   if (!job->exited) return false;
   if (job->out_fd < 0 && job->err_fd < 0) return true;
@@ -336,7 +351,7 @@ void Complete(std::unique_ptr<Job> job) {
 
 class Supervisor {
  public:
-  int Submit(std::unique_ptr<Job> job) {
+  int Submit(std::unique_ptr<Job> job, uint64_t* id) {
     std::lock_guard<std::mutex> lock(mu_);
     if (!started_) {
       int err = oc_pipe_cloexec(wake_, 1);
@@ -350,20 +365,50 @@ class Supervisor {
       }
       started_ = true;
     }
+    job->id = next_id_++;
+    if (id != nullptr) *id = job->id;
     incoming_.push_back(std::move(job));
-    char b = 1;
-    ssize_t ignored = write(wake_[1], &b, 1);  // full pipe = already awake
-    (void)ignored;
+    WakeLocked();
     return 0;
   }
 
+  void Cancel(uint64_t id) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!started_) return;
+    cancels_.push_back(id);
+    WakeLocked();
+  }
+
  private:
+  void WakeLocked() {
+    char b = 1;
+    ssize_t ignored = write(wake_[1], &b, 1);  // full pipe = already awake
+    (void)ignored;
+  }
+
+  void ApplyCancel(uint64_t id) {
+    for (auto it = waiting_.begin(); it != waiting_.end(); ++it) {
+      if ((*it)->id != id) continue;
+      std::unique_ptr<Job> job = std::move(*it);
+      waiting_.erase(it);
+      job->res->cancelled = true;
+      Complete(std::move(job));
+      return;
+    }
+    for (auto& job : jobs_) {
+      if (job->id == id) ::Cancel(job.get(), Clock::now());
+    }
+  }
+
   void TakeIncoming() {
+    std::vector<uint64_t> cancels;
     {
       std::lock_guard<std::mutex> lock(mu_);
       for (auto& job : incoming_) waiting_.push_back(std::move(job));
       incoming_.clear();
+      cancels.swap(cancels_);
     }
+    for (uint64_t id : cancels) ApplyCancel(id);
     while (!waiting_.empty() && jobs_.size() < kMaxRunning) {
       std::unique_ptr<Job> job = std::move(waiting_.front());
       waiting_.pop_front();
@@ -440,6 +485,8 @@ class Supervisor {
 
   std::mutex mu_;
   bool started_ = false;
+  uint64_t next_id_ = 1;
+  std::vector<uint64_t> cancels_;
   int wake_[2] = {-1, -1};
   std::vector<std::unique_ptr<Job>> incoming_;
   std::deque<std::unique_ptr<Job>> waiting_;  // supervisor thread only
@@ -451,11 +498,13 @@ Supervisor* g_supervisor = new Supervisor();
 
 }  // namespace
 
-int oc_spawn_submit(OcSpawnRequest* request, OcSpawnDone done, void* ctx) {
+int oc_spawn_submit(OcSpawnRequest* request, OcSpawnDone done, void* ctx, uint64_t* id) {
   std::unique_ptr<Job> job(new Job());
   job->req.reset(request);
   job->done = done;
   job->ctx = ctx;
   job->started = Clock::now();
-  return g_supervisor->Submit(std::move(job));
+  return g_supervisor->Submit(std::move(job), id);
 }
+
+void oc_spawn_cancel(uint64_t id) { g_supervisor->Cancel(id); }

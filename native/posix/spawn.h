@@ -27,6 +27,7 @@ struct OcSpawnResult {
   int32_t exit_code = -1;         // valid when signal == 0
   int32_t signal = 0;             // terminating signal, 0 if it exited
   bool timed_out = false;
+  bool cancelled = false;         // oc_spawn_cancel reached it before it finished
   std::string out, err;           // tails, at most max_output_bytes each
   bool out_truncated = false, err_truncated = false;
   double duration_ms = 0;
@@ -39,4 +40,11 @@ typedef void (*OcSpawnDone)(void* ctx, OcSpawnResult* result);
 // which spawns the child, pumps its pipes, enforces the timeout, reaps it with waitpid(pid) (its own
 // pids only: libuv's SIGCHLD handler reaps only libuv's children), then calls done(ctx, result).
 // Returns 0, or a positive errno if the runner could not start (the request is then deleted).
-int oc_spawn_submit(OcSpawnRequest* request, OcSpawnDone done, void* ctx);
+// *id (when not null) names the request for oc_spawn_cancel; ids are never reused in a process.
+int oc_spawn_submit(OcSpawnRequest* request, OcSpawnDone done, void* ctx, uint64_t* id);
+
+// Non-blocking. Ends request `id` early (its requester is gone): a request still queued completes at once
+// without starting; a running child's group gets SIGTERM, then SIGKILL after kill_grace_ms, exactly like a
+// timeout (leftover grandchildren holding the pipes are killed at once). done() still runs once, with
+// `cancelled` set. An unknown or finished id is ignored.
+void oc_spawn_cancel(uint64_t id);

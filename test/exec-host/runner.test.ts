@@ -141,6 +141,35 @@ for (const backend of backends) {
         t.ok(await waitFor(() => !alive(pid), 10_000), `grandchild ${pid} is gone`);
       });
 
+      t.test('abort (the requester is gone) kills the whole group; the later canary is never written', async (t) => {
+        const pidFile = path.join(dir, `abort-${backend}.pid`);
+        const canary = path.join(dir, `abort-canary-${backend}`);
+        const controller = new AbortController();
+        // The grandchild ignores SIGTERM and would write the canary after 3 s: only the group SIGKILL stops it.
+        const run = runCommand({
+          backend,
+          file: SH,
+          env,
+          killGraceMs: 300,
+          signal: controller.signal,
+          argv: ['sh', '-c', `sh -c 'trap "" TERM; echo $$ > ${pidFile}; sleep 3; touch ${canary}' & sleep 600`],
+        });
+        t.ok(await waitFor(() => fs.existsSync(pidFile) && fs.readFileSync(pidFile, 'utf8').trim() !== '', 20_000));
+        const pid = Number(fs.readFileSync(pidFile, 'utf8').trim());
+        controller.abort();
+        t.match(await run, { timedOut: false, success: false, error: 'cancelled' });
+        t.ok(await waitFor(() => !alive(pid), 10_000), `grandchild ${pid} is gone`);
+        t.notOk(fs.existsSync(canary), 'the canary was never written (its writer is dead)');
+        const early = new AbortController();
+        early.abort();
+        const never = path.join(dir, `never-${backend}`);
+        t.match(
+          await runCommand({ backend, file: SH, env, signal: early.signal, argv: ['sh', '-c', `touch ${never}`] }),
+          { error: 'cancelled' },
+        );
+        t.notOk(fs.existsSync(never), 'aborted before it began: nothing started');
+      });
+
       t.test('after a normal exit, a grandchild holding the pipes is killed after the grace period', async (t) => {
         const started = Date.now();
         const r = await runCommand({
