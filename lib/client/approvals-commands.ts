@@ -1,5 +1,6 @@
 // `openclaw-ipc approvals pending | approve <id> [--always] | deny <id>`: approvals waiting in the
 // Gateway (exec.approval.list / exec.approval.resolve), as entries for the approvals subcommand table.
+import { displayApprovalCommand, displayString } from '../common/argv-display.js';
 import type { ApprovalsSubcommand } from '../cli/commands/approvals.js';
 import { ExitCode, UsageError } from '../cli/run.js';
 import { connectOperator, resolveOperatorTarget } from './operator.js';
@@ -12,21 +13,31 @@ interface ListedApproval {
   allowedDecisions?: string[];
 }
 
-function describe(request: Record<string, unknown> | undefined): string {
-  if (!request) return '';
-  const command =
-    typeof request.command === 'string'
-      ? request.command
-      : Array.isArray(request.commandArgv)
-        ? (request.commandArgv as string[]).join(' ')
-        : '';
+/**
+ * One pending approval as a line: id, the command (escaped argv: lib/common/argv-display.ts), where it
+ * would run, time left. Every field an untrusted requester chose is escaped: one line per approval, always.
+ */
+function describe(approval: ListedApproval, now: number): string {
+  const request = approval.request;
   const where =
-    typeof request.nodeId === 'string'
-      ? `node ${request.nodeId.slice(0, 12)}`
-      : typeof request.host === 'string'
-        ? request.host
+    typeof request?.nodeId === 'string'
+      ? `node ${displayString(request.nodeId, { maxChars: 12 })}`
+      : typeof request?.host === 'string'
+        ? displayString(request.host, { maxChars: 40 })
         : '';
-  return [command, where ? `(${where})` : ''].filter(Boolean).join(' ');
+  const cwd = typeof request?.cwd === 'string' ? `in ${displayString(request.cwd, { maxChars: 200 })}` : '';
+  const left =
+    typeof approval.expiresAtMs === 'number'
+      ? `${Math.max(0, Math.round((approval.expiresAtMs - now) / 1000))}s left`
+      : '';
+  return [
+    displayString(String(approval.id), { maxChars: 80 }),
+    displayApprovalCommand(request),
+    [where && `(${where})`, cwd].filter(Boolean).join(' '),
+    left,
+  ]
+    .filter(Boolean)
+    .join('  ');
 }
 
 function resolver(
@@ -77,11 +88,7 @@ export const gatewayApprovalSubcommands: Record<string, ApprovalsSubcommand> = {
         ctx.out('no pending approvals\n');
       } else {
         const now = Date.now();
-        for (const a of approvals) {
-          const left =
-            typeof a.expiresAtMs === 'number' ? `${Math.max(0, Math.round((a.expiresAtMs - now) / 1000))}s left` : '';
-          ctx.out(`${a.id}  ${describe(a.request)}  ${left}\n`);
-        }
+        for (const a of approvals) ctx.out(`${describe(a, now)}\n`);
       }
       return ExitCode.ok;
     },

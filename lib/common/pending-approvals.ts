@@ -24,6 +24,8 @@ export interface ApprovalOutcome {
   decision: ApprovalDecision | null;
   resolvedBy?: string;
   reason?: 'decided' | 'expired' | 'cancelled';
+  /** For a cancelled entry: why, in words ("answered by terminal: allow-once", "withdrawn: the requester went away"). */
+  detail?: string;
   resolvedAtMs: number;
 }
 
@@ -101,9 +103,15 @@ export class PendingApprovals extends EventEmitter<PendingApprovalsEvents> {
     return this.finish(id, { id, decision, resolvedBy, reason: 'decided', resolvedAtMs: Date.now() });
   }
 
-  /** Drops a pending entry without a decision (its requester went away). */
-  cancel(id: string): boolean {
-    return this.finish(id, { id, decision: null, reason: 'cancelled', resolvedAtMs: Date.now() });
+  /** Drops a pending entry without a decision (its requester went away, or another prompt answered). */
+  cancel(id: string, detail?: string): boolean {
+    return this.finish(id, {
+      id,
+      decision: null,
+      reason: 'cancelled',
+      ...(detail ? { detail } : {}),
+      resolvedAtMs: Date.now(),
+    });
   }
 
   get(id: string): PendingApproval<Record<string, unknown>> | undefined {

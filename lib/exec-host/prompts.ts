@@ -5,28 +5,90 @@ import { spawn } from 'node:child_process';
 import readline from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 
+import { displayArg, displayArgv, displayString, type DisplayOptions } from '../common/argv-display.js';
 import type { ApprovalDecision, PendingApprovals } from '../common/pending-approvals.js';
 import { resolveExecutable } from './resolve-executable.js';
 
 export interface ApprovalPrompt {
   id: string;
+  /** The argv that would run (exec requests). */
   command: string[];
+  /** The command as text: the canonical text of `command`, or the shell string of a `request`. */
   commandText: string;
+  /** The request carried only a shell string (the socket's `request` type): show `commandText`, not `command`. */
+  shellText?: boolean;
   cwd?: string;
   agentId: string;
   resolvedPath?: string;
   host: string;
   security: string;
   ask: string;
+  /** What happens when nobody answers (the policy's askFallback), when known. */
+  askFallback?: string;
   allowedDecisions: ApprovalDecision[];
+}
+
+/** A decision and who made it ("terminal", "desktop dialog", "operator <device>"). */
+export interface Answer {
+  decision: ApprovalDecision;
+  by: string;
 }
 
 export interface Approver {
   readonly name: string;
   /** Whether this approver can reach a human right now. */
   isAvailable(): boolean;
-  /** The human's decision, or null (dismissed, aborted). Must settle promptly once `signal` aborts. */
-  ask(prompt: ApprovalPrompt, signal: AbortSignal): Promise<ApprovalDecision | null>;
+  /**
+   * The human's decision (with who gave it, or the bare decision: `by` is then the approver's name), or
+   * null (dismissed, aborted). Must settle promptly once `signal` aborts; the abort reason is a PromptStop.
+   */
+  ask(prompt: ApprovalPrompt, signal: AbortSignal): Promise<ApprovalDecision | Answer | null>;
+}
+
+/** Why a prompt stopped waiting without its own answer: the AbortSignal reason every approver receives. */
+export type PromptStop =
+  | { kind: 'timeout'; afterMs: number }
+  | { kind: 'withdrawn' }
+  | { kind: 'answered'; answer: Answer }
+  | { kind: 'closed' };
+
+/** How a question to the humans ended. `unavailable`: nobody could be asked (no terminal, display or queue). */
+export type AskOutcome =
+  | { end: 'answered'; decision: ApprovalDecision; by: string }
+  | { end: 'timeout'; decision: null; afterMs: number }
+  | { end: 'withdrawn' | 'unavailable' | 'dismissed'; decision: null };
+
+/** The PromptStop an approver's signal was aborted with, if it is one. */
+export function promptStopOf(signal: AbortSignal): PromptStop | undefined {
+  const reason: unknown = signal.reason;
+  return typeof reason === 'object' && reason !== null && 'kind' in reason ? (reason as PromptStop) : undefined;
+}
+
+function toAnswer(value: ApprovalDecision | Answer | null, by: string): Answer | null {
+  if (value === null) return null;
+  return typeof value === 'string' ? { decision: value, by } : value;
+}
+
+/** One line that tells a human how a prompt ended (the terminal, `up`'s log, denial details). */
+export function describeStop(stop: PromptStop | AskOutcome): string {
+  if ('kind' in stop) {
+    if (stop.kind === 'timeout') return `no decision: nobody answered within ${Math.round(stop.afterMs / 1000)} s`;
+    if (stop.kind === 'withdrawn') return 'withdrawn: the requester went away';
+    if (stop.kind === 'answered') return `answered by ${stop.answer.by}: ${stop.answer.decision}`;
+    return 'closed';
+  }
+  switch (stop.end) {
+    case 'answered':
+      return `${stop.decision} by ${stop.by}`;
+    case 'timeout':
+      return `nobody answered within ${Math.round(stop.afterMs / 1000)} s`;
+    case 'withdrawn':
+      return 'the requester went away';
+    case 'unavailable':
+      return 'nobody could be asked (no terminal, no desktop dialog, no operator queue)';
+    default:
+      return 'the prompt was closed without a decision';
+  }
 }
 
 export const PROMPT_TITLE = 'Allow this command?';
@@ -36,24 +98,29 @@ const LABELS: Record<ApprovalDecision, string> = {
   deny: "Don't Allow",
 };
 
-/** The text shown in every prompt (command first, then the context rows). */
-export function promptText(prompt: ApprovalPrompt): string {
-  const rows = [
-    prompt.commandText,
+/** The command as every prompt shows it: the argv (or the shell string of a `request`), escaped and unambiguous. */
+export function displayCommand(prompt: ApprovalPrompt, options: DisplayOptions = {}): string {
+  return prompt.shellText ? displayString(prompt.commandText, options) : displayArgv(prompt.command, options);
+}
+
+/**
+ * The text shown in every prompt: the command first, then the context rows. Every value goes through
+ * lib/common/argv-display.ts, so no row can carry a line break, a control or bidi character, or text that
+ * passes for another row. `alsoEscape` adds characters the surface would interpret (kdialog: `<&`).
+ */
+export function promptText(prompt: ApprovalPrompt, options: DisplayOptions = {}): string {
+  const path = (value: string | undefined, none: string): string =>
+    value === undefined ? none : displayArg(value, options);
+  const text = (value: string): string => displayString(value, { ...options, maxChars: 200 });
+  return [
+    `${prompt.shellText ? 'Shell command' : 'Command'}: ${displayCommand(prompt, options)}`,
     '',
-    `Working directory: ${prompt.cwd ?? '(default)'}`,
-    `Agent: ${prompt.agentId}`,
-    `Executable: ${prompt.resolvedPath ?? '(not found)'}`,
-    `Host: ${prompt.host}`,
-    `Security: ${prompt.security}   Ask: ${prompt.ask}`,
-  ];
-  // Control characters could rewrite the terminal or fake extra rows.
-  return [...rows.join('\n')]
-    .map((ch) => {
-      const code = ch.charCodeAt(0);
-      return (code < 0x20 && ch !== '\n' && ch !== '\t') || code === 0x7f ? '?' : ch;
-    })
-    .join('');
+    `Working directory: ${path(prompt.cwd, '(default)')}`,
+    `Agent: ${text(prompt.agentId)}`,
+    `Executable: ${path(prompt.resolvedPath, '(not found)')}`,
+    `Host: ${text(prompt.host)}`,
+    `Security: ${text(prompt.security)}   Ask: ${text(prompt.ask)}${prompt.askFallback ? `   If nobody answers: ${text(prompt.askFallback)}` : ''}`,
+  ].join('\n');
 }
 
 /** Asks `approver` with a deadline; null on timeout, abort or error. */
@@ -63,22 +130,48 @@ export async function askWithTimeout(
   timeoutMs: number,
   outer?: AbortSignal,
 ): Promise<ApprovalDecision | null> {
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), timeoutMs);
-  const onOuter = (): void => controller.abort();
-  outer?.addEventListener('abort', onOuter, { once: true });
+  return (await askForDecision(approver, prompt, timeoutMs, outer)).decision;
+}
+
+/**
+ * Asks `approver` with a deadline and says how it ended. `outer` aborting (the requester left) withdraws
+ * the prompt; a decision outside `allowedDecisions` counts as dismissed.
+ */
+export async function askForDecision(
+  approver: Approver | undefined,
+  prompt: ApprovalPrompt,
+  timeoutMs: number,
+  outer?: AbortSignal,
+): Promise<AskOutcome> {
+  if (!approver || !approver.isAvailable()) return { end: 'unavailable', decision: null };
   // Already withdrawn (the client left before the prompt began): nobody is asked.
-  if (outer?.aborted) controller.abort();
+  if (outer?.aborted) return { end: 'withdrawn', decision: null };
+  const controller = new AbortController();
+  const stop = (reason: PromptStop): void => controller.abort(reason);
+  const timer = setTimeout(() => stop({ kind: 'timeout', afterMs: timeoutMs }), timeoutMs);
+  const onOuter = (): void => stop({ kind: 'withdrawn' });
+  outer?.addEventListener('abort', onOuter, { once: true });
   try {
     const aborted = new Promise<null>((resolve) =>
       controller.signal.addEventListener('abort', () => resolve(null), { once: true }),
     );
-    const decision = await Promise.race([approver.ask(prompt, controller.signal).catch(() => null), aborted]);
-    return decision !== null && prompt.allowedDecisions.includes(decision) ? decision : null;
+    const answer = await Promise.race([
+      approver
+        .ask(prompt, controller.signal)
+        .then((value) => toAnswer(value, approver.name))
+        .catch(() => null),
+      aborted,
+    ]);
+    if (answer && prompt.allowedDecisions.includes(answer.decision) && !controller.signal.aborted)
+      return { end: 'answered', decision: answer.decision, by: answer.by };
+    const reason = promptStopOf(controller.signal);
+    if (reason?.kind === 'timeout') return { end: 'timeout', decision: null, afterMs: reason.afterMs };
+    if (reason?.kind === 'withdrawn') return { end: 'withdrawn', decision: null };
+    return { end: 'dismissed', decision: null };
   } finally {
     clearTimeout(timer);
     outer?.removeEventListener('abort', onOuter);
-    controller.abort();
+    stop({ kind: 'closed' });
   }
 }
 
@@ -91,26 +184,30 @@ export function raceApprovers(name: string, approvers: Approver[]): Approver {
       const live = approvers.filter((a) => a.isAvailable());
       if (live.length === 0) return null;
       const controller = new AbortController();
-      const onAbort = (): void => controller.abort();
+      const onAbort = (): void => controller.abort(signal.reason);
       signal.addEventListener('abort', onAbort, { once: true });
+      let winner: Answer | null = null;
       try {
-        return await new Promise<ApprovalDecision | null>((resolve) => {
+        winner = await new Promise<Answer | null>((resolve) => {
           let remaining = live.length;
           for (const approver of live) {
             approver
               .ask(prompt, controller.signal)
+              .then((value) => toAnswer(value, approver.name))
               .catch(() => null)
-              .then((decision) => {
+              .then((answer) => {
                 remaining--;
-                if (decision !== null) resolve(decision);
+                if (answer !== null) resolve(answer);
                 else if (remaining === 0) resolve(null);
               });
           }
           controller.signal.addEventListener('abort', () => resolve(null), { once: true });
         });
+        return winner;
       } finally {
         signal.removeEventListener('abort', onAbort);
-        controller.abort();
+        // The losers learn who answered (the terminal says so instead of "timed out").
+        controller.abort(winner ? ({ kind: 'answered', answer: winner } satisfies PromptStop) : signal.reason);
       }
     },
   };
@@ -123,7 +220,7 @@ export function composeApprovers(prompters: Approver[], queue?: Approver): Appro
     isAvailable: () => prompters.some((p) => p.isAvailable()),
     ask: (prompt, signal) => {
       const chosen = prompters.find((p) => p.isAvailable());
-      return chosen ? chosen.ask(prompt, signal) : Promise.resolve(null);
+      return chosen ? chosen.ask(prompt, signal).then((value) => toAnswer(value, chosen.name)) : Promise.resolve(null);
     },
   };
   return raceApprovers('composed', queue ? [firstPrompter, queue] : [firstPrompter]);
@@ -156,27 +253,32 @@ export class TerminalApprover implements Approver {
     return this.forced || (this.input.isTTY === true && this.output.isTTY === true);
   }
 
-  ask(prompt: ApprovalPrompt, signal: AbortSignal): Promise<ApprovalDecision | null> {
+  ask(prompt: ApprovalPrompt, signal: AbortSignal): Promise<Answer | null> {
     const run = this.queue.then(() => (signal.aborted ? null : this.askNow(prompt, signal)));
     this.queue = run.catch(() => undefined);
     return run;
   }
 
-  private askNow(prompt: ApprovalPrompt, signal: AbortSignal): Promise<ApprovalDecision | null> {
+  private askNow(prompt: ApprovalPrompt, signal: AbortSignal): Promise<Answer | null> {
     const choices = prompt.allowedDecisions.map((d, i) => `[${i + 1}] ${LABELS[d]}`).join('  ');
     const text = `\n${PROMPT_TITLE}\n${promptText(prompt).replace(/^/gm, '  ')}\n${choices} > `;
-    return new Promise((resolve) => {
+    return new Promise<Answer | null>((resolve) => {
       const rl = readline.createInterface({ input: this.input, output: this.output, terminal: false });
       let done = false;
       const finish = (decision: ApprovalDecision | null): void => {
         if (done) return;
         done = true;
         signal.removeEventListener('abort', onAbort);
-        resolve(decision);
+        resolve(decision === null ? null : { decision, by: 'terminal' });
         rl.close();
       };
       const onAbort = (): void => {
-        this.output.write('\n(no decision: timed out)\n');
+        const stop = promptStopOf(signal);
+        const fallback =
+          stop?.kind === 'timeout' && prompt.askFallback
+            ? `; askFallback=${displayString(prompt.askFallback)} applies`
+            : '';
+        this.output.write(`\n(${stop ? describeStop(stop) : 'closed'}${fallback})\n`);
         finish(null);
       };
       signal.addEventListener('abort', onAbort, { once: true });
@@ -204,28 +306,48 @@ function findInPath(name: string, searchPath: string): string | undefined {
 export interface DesktopApproverOptions {
   env?: NodeJS.ProcessEnv;
   platform?: NodeJS.Platform;
+  /** macOS: the directory osascript is taken from (default /usr/bin; never the caller's PATH). */
+  osascriptDir?: string;
+}
+
+/** An AppleScript string literal: `\` and `"` escaped, nothing else is special inside one. */
+export function appleScriptString(text: string): string {
+  return `"${text.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
 }
 
 /**
- * A native dialog: macOS `osascript` (the command text is passed as an argv item to `on run argv`,
- * never spliced into the script); Linux `zenity` (plain text, no markup) or `kdialog` when a
- * display is present. Every tool is invoked with an argv array, no shell.
+ * The dialog text for one tool: what the tool shows is exactly promptText's rendering.
+ *   - zenity: `--no-markup` makes it gtk_label_set_text (no Pango markup, no g_strcompress escapes);
+ *   - kdialog: Utils::parseString turns `\n` into a line break and `\\` into `\` (so every `\` is doubled),
+ *     and a QLabel guesses rich text from a tag or an entity (so `<` and `&` are escapes, never literal);
+ *   - osascript: the text is an argv item read by `on run argv`, never part of the script source.
+ */
+export function dialogText(prompt: ApprovalPrompt, kind: 'osascript' | 'zenity' | 'kdialog'): string {
+  if (kind !== 'kdialog') return promptText(prompt);
+  return promptText(prompt, { alsoEscape: '<&' }).replace(/\\/g, '\\\\');
+}
+
+/**
+ * A native dialog: macOS `osascript`, Linux `zenity` or `kdialog` when a display is present, with the
+ * text from dialogText(). Every tool is invoked with an argv array, no shell.
  */
 export class DesktopApprover implements Approver {
   readonly name = 'desktop';
   private readonly env: NodeJS.ProcessEnv;
   private readonly platform: NodeJS.Platform;
+  private readonly osascriptDir: string;
 
   constructor(options: DesktopApproverOptions = {}) {
     this.env = options.env ?? process.env;
     this.platform = options.platform ?? process.platform;
+    this.osascriptDir = options.osascriptDir ?? '/usr/bin';
   }
 
   /** The dialog tool to use, or undefined. */
   tool(): { kind: 'osascript' | 'zenity' | 'kdialog'; path: string } | undefined {
     const searchPath = this.env.PATH ?? '/usr/bin:/bin';
     if (this.platform === 'darwin') {
-      const p = findInPath('osascript', '/usr/bin');
+      const p = findInPath('osascript', this.osascriptDir);
       return p ? { kind: 'osascript', path: p } : undefined;
     }
     if (this.platform !== 'linux' || !(this.env.DISPLAY || this.env.WAYLAND_DISPLAY)) return undefined;
@@ -245,16 +367,16 @@ export class DesktopApprover implements Approver {
   ): { argv: string[]; decide: (code: number | null, stdout: string) => ApprovalDecision | null } | undefined {
     const tool = this.tool();
     if (!tool) return undefined;
-    const text = promptText(prompt);
+    const text = dialogText(prompt, tool.kind);
     const offers = (d: ApprovalDecision): boolean => prompt.allowedDecisions.includes(d);
     if (tool.kind === 'osascript') {
       const buttons = (['deny', 'allow-always', 'allow-once'] as const)
         .filter(offers)
-        .map((d) => `"${LABELS[d].replace(/"/g, '\\"')}"`)
+        .map((d) => appleScriptString(LABELS[d]))
         .join(', ');
       const script = [
         'on run argv',
-        `set r to display dialog (item 1 of argv) with title "${PROMPT_TITLE}" buttons {${buttons}} default button "${LABELS['allow-once']}" with icon caution`,
+        `set r to display dialog (item 1 of argv) with title ${appleScriptString(PROMPT_TITLE)} buttons {${buttons}} default button ${appleScriptString(LABELS['allow-once'])} with icon caution`,
         'return button returned of r',
         'end run',
       ];
@@ -288,8 +410,6 @@ export class DesktopApprover implements Approver {
         },
       };
     }
-    // kdialog may render rich text: neutralise tag starts.
-    const safe = text.replace(/</g, '\u2039');
     const always = offers('allow-always');
     const argv = always
       ? [
@@ -297,7 +417,7 @@ export class DesktopApprover implements Approver {
           '--title',
           PROMPT_TITLE,
           '--warningyesnocancel',
-          safe,
+          text,
           '--yes-label',
           LABELS['allow-once'],
           '--no-label',
@@ -310,7 +430,7 @@ export class DesktopApprover implements Approver {
           '--title',
           PROMPT_TITLE,
           '--warningyesno',
-          safe,
+          text,
           '--yes-label',
           LABELS['allow-once'],
           '--no-label',
@@ -323,10 +443,10 @@ export class DesktopApprover implements Approver {
     };
   }
 
-  ask(prompt: ApprovalPrompt, signal: AbortSignal): Promise<ApprovalDecision | null> {
+  ask(prompt: ApprovalPrompt, signal: AbortSignal): Promise<Answer | null> {
     const dialog = this.dialogArgv(prompt);
     if (!dialog) return Promise.resolve(null);
-    return new Promise((resolve) => {
+    return new Promise<ApprovalDecision | null>((resolve) => {
       const child = spawn(dialog.argv[0], dialog.argv.slice(1), {
         stdio: ['ignore', 'pipe', 'ignore'],
         shell: false,
@@ -350,7 +470,7 @@ export class DesktopApprover implements Approver {
         signal.removeEventListener('abort', onAbort);
         resolve(signal.aborted ? null : dialog.decide(code, stdout));
       });
-    });
+    }).then((decision) => (decision === null ? null : { decision, by: 'desktop dialog' }));
   }
 }
 
@@ -360,6 +480,27 @@ function labelToDecision(label: string): ApprovalDecision | null {
 }
 
 // ---- queue ----
+
+/**
+ * What an operator sees of a prompt in the queue (`exec.approval.list`, `exec.approval.requested`):
+ * `command` is the text (upstream's field), `commandArgv` the exact argv when there is one, and
+ * `commandDisplay` the escaped rendering every human-facing listing shows.
+ */
+export function queuedRequest(prompt: ApprovalPrompt): Record<string, unknown> {
+  const request: Record<string, unknown> = {
+    command: prompt.commandText,
+    commandText: prompt.commandText,
+    commandDisplay: displayCommand(prompt),
+    cwd: prompt.cwd ?? null,
+    agentId: prompt.agentId,
+    resolvedPath: prompt.resolvedPath ?? null,
+    host: prompt.host,
+    security: prompt.security,
+    ask: prompt.ask,
+  };
+  if (!prompt.shellText) request.commandArgv = [...prompt.command];
+  return request;
+}
 
 /** Puts the prompt on the shared PendingApprovals queue (the Gateway shows it to operators). */
 export class QueueApprover implements Approver {
@@ -373,22 +514,32 @@ export class QueueApprover implements Approver {
     return true;
   }
 
-  async ask(prompt: ApprovalPrompt, signal: AbortSignal): Promise<ApprovalDecision | null> {
+  async ask(prompt: ApprovalPrompt, signal: AbortSignal): Promise<Answer | null> {
     if (signal.aborted) return null;
-    const { id, allowedDecisions, ...request } = prompt;
     let entry;
     try {
-      entry = this.pending.add({ ...request }, { id, allowedDecisions, timeoutMs: this.timeoutMs });
+      entry = this.pending.add(queuedRequest(prompt), {
+        id: prompt.id,
+        allowedDecisions: prompt.allowedDecisions,
+        timeoutMs: this.timeoutMs,
+      });
     } catch {
       return null; // queue full or duplicate id: no decision
     }
     const onAbort = (): void => {
-      this.pending.cancel(entry.id);
+      const stop = promptStopOf(signal);
+      this.pending.cancel(entry.id, stop ? describeStop(stop) : undefined);
     };
     signal.addEventListener('abort', onAbort, { once: true });
     try {
       const outcome = await entry.outcome;
-      return outcome.decision;
+      return outcome.decision === null
+        ? null
+        : // The operator's name comes from its connect frame: shown escaped like any other untrusted text.
+          {
+            decision: outcome.decision,
+            by: `operator ${displayString(outcome.resolvedBy ?? '(unknown)', { maxChars: 80 })}`,
+          };
     } finally {
       signal.removeEventListener('abort', onAbort);
     }

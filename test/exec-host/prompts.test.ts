@@ -55,7 +55,11 @@ t.test('terminal prompter: numbered and worded answers, timeout, control chars n
   t.equal(await askWithTimeout(term, prompt, 60_000, AbortSignal.abort()), null, 'an already withdrawn prompt → null');
   t.ok(Date.now() - started < 30_000, 'without waiting for the timeout');
   t.equal(shown.length, before, 'and nothing was shown to the human');
-  t.equal(promptText({ ...prompt, commandText: 'a\x1b[2Jb\rc' }).split('\n')[0], 'a?[2Jb?c');
+  t.equal(
+    promptText({ ...prompt, command: ['a\x1b[2Jb\rc', 'd e'] }).split('\n')[0],
+    "Command: 'a\\x1b[2Jb\\rc' 'd e'",
+    'control characters are escapes, and an argument with a space is quoted',
+  );
 });
 
 t.test('desktop prompter: availability and argv-only dialogs', async (t) => {
