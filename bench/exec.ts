@@ -54,7 +54,7 @@ async function measure(fn: () => Promise<unknown>, iterations = ITERATIONS): Pro
 async function hostMain(mb: number, backend: RunnerBackend, stateDir: string): Promise<void> {
   const ballast: Buffer[] = [];
   for (let i = 0; i < mb; i++) ballast.push(Buffer.alloc(1024 * 1024, i & 0xff)); // alloc fills: pages touched
-  const host = await startExecHost({ stateDir, runner: { backend }, maxConcurrentRuns: 8 });
+  const host = await startExecHost({ stateDir, runner: { backend }, maxConcurrentRuns: 8, maxRunsPerPeer: 8 });
   const rssMb = Math.round(process.memoryUsage().rss / 1024 / 1024);
   process.stdout.write(
     `${JSON.stringify({ ready: true, socketPath: host.socketPath, rssMb, ballast: ballast.length })}\n`,

@@ -25,12 +25,19 @@ export interface SocketClientOptions {
   socketPath: string;
   token: string;
   timeoutMs?: number;
+  /**
+   * Aborting closes the connection (ERR_EXEC_HOST_CANCELLED): the exec host then withdraws the prompt,
+   * drops the queued request or kills the running command.
+   */
+  signal?: AbortSignal;
 }
 
 export interface ExecHostError {
   code: string;
   message: string;
   reason?: string;
+  /** Our exec host: why, in words (who denied, or that nobody answered and which askFallback applied). */
+  detail?: string;
 }
 
 export type ExecHostResponse =
@@ -103,12 +110,21 @@ export async function exchangeLine(
   line: string,
   accept: (msg: Record<string, unknown>) => boolean,
   timeoutMs: number,
+  signal?: AbortSignal,
 ): Promise<Record<string, unknown>> {
   const uid = process.geteuid?.() ?? -1;
   checkSocketFile(socketPath, uid);
+  const cancelled = (): ExecHostClientError =>
+    new ExecHostClientError('ERR_EXEC_HOST_CANCELLED', 'cancelled: the request was withdrawn by its caller');
+  if (signal?.aborted) throw cancelled();
   const deadline = Date.now() + timeoutMs;
   const socket = await connectWithRetry(socketPath, deadline, timeoutMs);
+  const onAbort = (): void => {
+    socket.destroy();
+  };
+  signal?.addEventListener('abort', onAbort, { once: true });
   try {
+    if (signal?.aborted) throw cancelled();
     const server = inspectServerUid(socket, uid);
     if (!server.ok && server.problem === 'unverifiable') {
       throw new ExecHostClientError(
@@ -148,11 +164,13 @@ export async function exchangeLine(
         },
       });
     } catch (err) {
+      if (signal?.aborted) throw cancelled();
       const code = (err as IpcError).code === 'ERR_READ_TIMEOUT' ? 'ERR_EXEC_HOST_TIMEOUT' : 'ERR_EXEC_HOST_CLOSED';
       throw new ExecHostClientError(code, `no reply from the exec host: ${(err as Error).message}`, { cause: err });
     }
     return reply as Record<string, unknown>;
   } finally {
+    signal?.removeEventListener('abort', onAbort);
     socket.destroy();
   }
 }
@@ -208,6 +226,7 @@ export async function execViaSocket(request: ExecHostRequest, options: SocketCli
     line,
     (msg) => (msg.type === 'exec-res' && msg.id === id) || msg.type === 'decision',
     options.timeoutMs ?? EXEC_TIMEOUT_MS,
+    options.signal,
   );
   if (reply.type === 'decision') {
     // The server refused our connection outright (peer check) before reading the request.
@@ -228,6 +247,7 @@ export async function requestApprovalViaSocket(
     line,
     (msg) => msg.type === 'decision',
     options.timeoutMs ?? APPROVAL_TIMEOUT_MS,
+    options.signal,
   );
   // Fail closed: a reply for another id, or a decision outside the known vocabulary, is a deny.
   const decision = APPROVAL_DECISIONS.find((d) => d === reply.decision);

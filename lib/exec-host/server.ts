@@ -25,6 +25,7 @@ import {
   SOCKET_FILE_NAME,
 } from './approvals-file.js';
 import { AuditLog, peerExecutable, type AuditLogOptions } from './audit-log.js';
+import { EXEC_TIMEOUT_MS } from './client.js';
 import { verifyExecRequest } from './hmac.js';
 import {
   applyDecision,
@@ -37,15 +38,30 @@ import {
   type Evaluation,
   type ExecHostRequest,
 } from './policy.js';
-import { QueueApprover, askWithTimeout, composeApprovers, type ApprovalPrompt, type Approver } from './prompts.js';
+import {
+  QueueApprover,
+  askForDecision,
+  composeApprovers,
+  describeStop,
+  type ApprovalPrompt,
+  type Approver,
+  type AskOutcome,
+} from './prompts.js';
 import { REPLAY_JOURNAL_FILE_NAME, ReplayCache } from './replay-cache.js';
 import { isInterpreter } from './shell-allowlist.js';
 import { openPinnedExecutable, sameFile } from './resolve-executable.js';
+import { RequesterWatcher } from './requester-watch.js';
+import { DEFAULT_RUN_TIMEOUT_MS, MAX_RUN_TIMEOUT_MS, RunSlots, type SlotRefusal } from './run-slots.js';
 import { runCommand, type ExecResult, type RunnerBackend } from './runner.js';
 import { acquireInstanceLock, type InstanceLock } from './socket-setup.js';
 
 export const MAX_LINE_BYTES = 256_000;
 export const TTL_MS = 10_000;
+export { DEFAULT_RUN_TIMEOUT_MS, MAX_RUN_TIMEOUT_MS } from './run-slots.js';
+/** The shortest wait for a run slot, however late the request already is. */
+const MIN_QUEUE_WAIT_MS = 1_000;
+/** Time left for the busy answer to travel before the client's own deadline. */
+const ANSWER_MARGIN_MS = 1_000;
 
 export interface ExecHostOptions {
   /** State directory (default `$OPENCLAW_STATE_DIR` or ~/.openclaw). */
@@ -61,8 +77,21 @@ export interface ExecHostOptions {
   maxLineBytes?: number;
   /** Connections served at once; more are closed at accept (default 512). */
   maxConnections?: number;
-  /** Commands running at once; more wait their turn (default 8). */
+  /** Commands running at once, all clients together (default 8). */
   maxConcurrentRuns?: number;
+  /**
+   * Runs one client process (kernel-verified pid) may have running or waiting at once; more are answered
+   * `EXEC_HOST_BUSY` at once (default half of maxConcurrentRuns, at least 1).
+   */
+  maxRunsPerPeer?: number;
+  /** How long an allowed request waits for a free run slot before it is answered `EXEC_HOST_BUSY` (default 5 s). */
+  runQueueWaitMs?: number;
+  /** Timeout of a run whose request names none (default 10 min). */
+  defaultRunTimeoutMs?: number;
+  /** Upper bound of every run's timeout (default 1 h). */
+  maxRunTimeoutMs?: number;
+  /** How often a pending request's client is checked for having gone away (default 200 ms). */
+  requesterCheckMs?: number;
   ttlMs?: number;
   runner?: { backend?: RunnerBackend; maxOutputBytes?: number; killGraceMs?: number };
   /** Audit log options, or false to disable (default `<state>/exec-approvals.audit.jsonl`). */
@@ -85,6 +114,10 @@ export interface ExecHostStats {
   denied: number;
   /** Allowed runs waiting for a free run slot (maxConcurrentRuns). */
   queuedRuns: number;
+  /** Requests answered EXEC_HOST_BUSY (per-client limit, or no slot within runQueueWaitMs). */
+  busy: number;
+  /** Requests whose client left before the answer: prompt withdrawn, queue place dropped or run killed. */
+  withdrawn: number;
 }
 
 export interface ExecHost {
@@ -96,23 +129,15 @@ export interface ExecHost {
   close(): Promise<void>;
 }
 
-class Semaphore {
-  private active = 0;
-  private readonly waiting: (() => void)[] = [];
-  constructor(private readonly limit: number) {}
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.active >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    this.active++;
-    try {
-      return await fn();
-    } finally {
-      this.active--;
-      this.waiting.shift()?.();
-    }
-  }
+/** The connecting process as the audit log and the run slots know it (kernel credentials). */
+interface PeerInfo {
+  pid: number | undefined;
+  uid: number;
+  gid: number;
+  exe: string | undefined;
 }
 
-type ExecError = Denial | { code: string; message: string; reason?: string };
+type ExecError = Denial | { code: string; message: string; reason?: string; detail?: string };
 
 const errors = {
   ttl: { code: 'INVALID_REQUEST', message: 'expired request', reason: 'ttl' },
@@ -128,6 +153,28 @@ const errors = {
     reason: 'approval-required',
   },
 } as const;
+
+/** The typed answer for a request that got no run slot (never silence). */
+function busyError(why: Exclude<SlotRefusal, 'withdrawn'>, slots: RunSlots): ExecError {
+  return {
+    code: 'UNAVAILABLE',
+    message:
+      why === 'peer-limit'
+        ? `EXEC_HOST_BUSY: this client has ${slots.maxPerPeer} runs in progress (the most one client may have) and none ended in time; retry later`
+        : `EXEC_HOST_BUSY: all ${slots.maxConcurrent} run slots stayed in use; retry later`,
+    reason: 'busy',
+    detail: why,
+  };
+}
+
+/**
+ * Why a prompted request was denied, in words: who said no, or what kept everybody from answering and
+ * which askFallback applied. The wire message stays upstream's; this goes in `error.detail` and the audit log.
+ */
+export function denialDetail(asked: AskOutcome, askFallback: string | undefined): string {
+  if (asked.end === 'answered') return `denied by ${asked.by}`;
+  return `${describeStop(asked)}; askFallback=${askFallback ?? 'deny'}`;
+}
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -215,13 +262,16 @@ class ExecHostServer implements ExecHost {
     executed: 0,
     denied: 0,
     queuedRuns: 0,
+    busy: 0,
+    withdrawn: 0,
   };
 
   private readonly server: net.Server;
   private readonly sockets = new Set<net.Socket>();
   private readonly replay: ReplayCache;
   private readonly policyFile: ApprovalsCache;
-  private readonly runs: Semaphore;
+  private readonly slots: RunSlots;
+  private readonly watcher: RequesterWatcher;
   private readonly approver: Approver | undefined;
   private readonly euid = process.geteuid?.() ?? -1;
   private bound: { dev: number; ino: number } | undefined;
@@ -251,7 +301,12 @@ class ExecHostServer implements ExecHost {
     this.usage = new AllowlistUsageRecorder(ctx.approvalsFile, (err) =>
       this.audit({ event: 'persist-failed', error: err.message }),
     );
-    this.runs = new Semaphore(options.maxConcurrentRuns ?? 8);
+    this.slots = new RunSlots({
+      maxConcurrent: options.maxConcurrentRuns,
+      maxPerPeer: options.maxRunsPerPeer,
+      queueWaitMs: options.runQueueWaitMs,
+    });
+    this.watcher = new RequesterWatcher(options.requesterCheckMs);
     const queue = options.pending ? new QueueApprover(options.pending, this.promptTimeoutMs) : undefined;
     this.approver =
       options.approver && queue ? composeApprovers([options.approver], queue) : (options.approver ?? queue);
@@ -269,6 +324,7 @@ class ExecHostServer implements ExecHost {
     this.closing ??= (async () => {
       await new Promise<void>((resolve) => {
         this.server.close(() => resolve());
+        this.watcher.close();
         for (const socket of this.sockets) socket.destroy();
       });
       if (this.bound) unlinkIfOurs(this.socketPath, this.bound);
@@ -373,7 +429,7 @@ class ExecHostServer implements ExecHost {
       this.reply(socket, { type: 'decision', id: crypto.randomUUID(), decision: 'deny' });
       return;
     }
-    const peerInfo = { pid: peer.pid, uid: peer.uid, gid: peer.gid, exe };
+    const peerInfo: PeerInfo = { pid: peer.pid, uid: peer.uid, gid: peer.gid, exe };
     if (peer.uid !== this.euid) {
       this.stats.rejectedPeers++;
       this.audit({ event: 'peer-rejected', peer: peerInfo });
@@ -416,21 +472,31 @@ class ExecHostServer implements ExecHost {
     socket.on('data', () => {
       /* discard */
     });
+    if (message.type !== 'exec' && message.type !== 'request') {
+      this.stats.dropped++;
+      this.audit({ event: 'dropped', peer: peerInfo, reason: 'unknown-type' });
+      socket.destroy();
+      return;
+    }
+    // From here on the client waits for an answer: leaving withdraws its prompt, queue place and run.
+    const watch = this.watcher.watch(socket);
     try {
-      if (message.type === 'exec') await this.handleExec(socket, message, peerInfo);
-      else if (message.type === 'request') await this.handleRequest(socket, message, peerInfo);
-      else {
-        this.stats.dropped++;
-        this.audit({ event: 'dropped', peer: peerInfo, reason: 'unknown-type' });
-        socket.destroy();
-      }
+      if (message.type === 'exec') await this.handleExec(socket, message, peerInfo, watch.signal);
+      else await this.handleRequest(socket, message, peerInfo, watch.signal);
     } catch (err) {
       this.audit({ event: 'error', peer: peerInfo, error: (err as Error).message });
       socket.destroy();
+    } finally {
+      watch.stop();
     }
   }
 
-  private async handleRequest(socket: net.Socket, msg: Record<string, unknown>, peer: object): Promise<void> {
+  private async handleRequest(
+    socket: net.Socket,
+    msg: Record<string, unknown>,
+    peer: object,
+    gone: AbortSignal,
+  ): Promise<void> {
     const { id, token, request } = msg;
     if (
       typeof id !== 'string' ||
@@ -459,6 +525,7 @@ class ExecHostServer implements ExecHost {
       id: crypto.randomUUID(),
       command: [request.command],
       commandText: request.command,
+      shellText: true,
       cwd: str(request.cwd),
       agentId: str(request.agentId) ?? 'main',
       resolvedPath: str(request.resolvedPath),
@@ -467,12 +534,15 @@ class ExecHostServer implements ExecHost {
       ask: str(request.ask) ?? '',
       allowedDecisions: offered.length > 0 ? offered : ['deny'],
     };
-    const decision = await this.askHuman(prompt, socket);
+    const asked = await this.askHuman(prompt, gone);
+    const decision = asked.decision;
+    if (asked.end === 'withdrawn') this.stats.withdrawn++;
     this.audit({
       event: 'request',
       peer,
       id,
       outcome: decision ?? 'no-decision',
+      prompt: asked,
       command: prompt.commandText.slice(0, 1000),
     });
     if (decision === null) {
@@ -482,22 +552,31 @@ class ExecHostServer implements ExecHost {
     this.reply(socket, { type: 'decision', id, decision });
   }
 
-  private async askHuman(prompt: ApprovalPrompt, socket: net.Socket): Promise<ApprovalDecision | null> {
-    if (!this.approver || !this.approver.isAvailable()) return null;
-    // If the client goes away the prompt is withdrawn.
-    const gone = new AbortController();
-    const onClose = (): void => gone.abort();
-    socket.once('close', onClose);
-    // 'close' may have fired during an earlier await (e.g. the screen-recording check).
-    if (socket.destroyed) gone.abort();
-    try {
-      return await askWithTimeout(this.approver, prompt, this.promptTimeoutMs, gone.signal);
-    } finally {
-      socket.off('close', onClose);
-    }
+  /** Asks the humans; the prompt is withdrawn as soon as the client goes away (`gone`). */
+  private askHuman(prompt: ApprovalPrompt, gone: AbortSignal): Promise<AskOutcome> {
+    return askForDecision(this.approver, prompt, this.promptTimeoutMs, gone);
   }
 
-  private async handleExec(socket: net.Socket, msg: Record<string, unknown>, peer: object): Promise<void> {
+  /** The timeout a run gets: the request's, else the default, never above the maximum. */
+  private runTimeoutMs(requested: number | undefined): number {
+    const max = this.options.maxRunTimeoutMs ?? MAX_RUN_TIMEOUT_MS;
+    return Math.min(requested ?? this.options.defaultRunTimeoutMs ?? DEFAULT_RUN_TIMEOUT_MS, max);
+  }
+
+  /** Nobody is left to answer: record it and close. */
+  private withdrawn(socket: net.Socket, record: Record<string, unknown>): void {
+    this.stats.withdrawn++;
+    this.audit({ event: 'exec', outcome: 'withdrawn', ...record });
+    socket.destroy();
+  }
+
+  private async handleExec(
+    socket: net.Socket,
+    msg: Record<string, unknown>,
+    peer: PeerInfo,
+    gone: AbortSignal,
+  ): Promise<void> {
+    const arrivedAt = Date.now();
     const { id, nonce, ts, hmac, requestJson } = msg;
     if (
       typeof id !== 'string' ||
@@ -518,7 +597,8 @@ class ExecHostServer implements ExecHost {
     }
     const fail = (error: ExecError, extra: Record<string, unknown> = {}): void => {
       this.stats.denied++;
-      this.audit({ event: 'exec', peer, id, outcome: 'denied', reason: error.reason, ...extra });
+      const detail = 'detail' in error ? error.detail : undefined;
+      this.audit({ event: 'exec', peer, id, outcome: 'denied', reason: error.reason, detail, ...extra });
       this.reply(socket, { type: 'exec-res', id, ok: false, error });
     };
     if (Math.abs(Date.now() - ts) > this.ttlMs) return fail(errors.ttl);
@@ -552,6 +632,7 @@ class ExecHostServer implements ExecHost {
     }
     let evaluation: Evaluation = evaluateSystemRun(request, approvals, evaluateOptions);
     let decision: ApprovalDecision | null | undefined = request.approvalDecision ?? undefined;
+    let asked: AskOutcome | undefined;
     if (evaluation.outcome === 'prompt' && evaluation.policy && evaluation.plan) {
       const prompt: ApprovalPrompt = {
         id: crypto.randomUUID(),
@@ -563,16 +644,21 @@ class ExecHostServer implements ExecHost {
         host: 'app',
         security: evaluation.policy.security,
         ask: evaluation.policy.ask,
+        askFallback: evaluation.policy.askFallback,
         allowedDecisions: evaluation.allowedDecisions ?? ['allow-once', 'deny'],
       };
-      decision = await this.askHuman(prompt, socket);
+      asked = await this.askHuman(prompt, gone);
+      decision = asked.decision;
       evaluation = applyDecision(evaluation, decision, request, evaluateOptions);
     }
     const commandText = Array.isArray(request.command)
       ? canonicalCommandText(request.command.map(String)).slice(0, 1000)
       : undefined;
+    if (gone.aborted) return this.withdrawn(socket, { peer, id, command: commandText, prompt: asked });
     if (evaluation.outcome !== 'allow' || !evaluation.plan) {
-      return fail(evaluation.denial ?? errors.json, { command: commandText, decision });
+      const denial: ExecError = evaluation.denial ?? errors.json;
+      const detailed = asked ? { ...denial, detail: denialDetail(asked, evaluation.policy?.askFallback) } : denial;
+      return fail(detailed, { command: commandText, decision, prompt: asked });
     }
     const plan = evaluation.plan;
     // The binary may have been swapped while a human was deciding: run only the inode that was checked.
@@ -598,29 +684,43 @@ class ExecHostServer implements ExecHost {
       // Name-dispatching binaries must not see a disguised argv[0]: keep it only if it names the same file.
       const argv = path.basename(plan.argv[0]) === path.basename(file) ? plan.argv : [file, ...plan.argv.slice(1)];
       this.stats.queuedRuns++;
-      result = await this.runs.run(async () => {
-        this.stats.queuedRuns--;
+      // Peers without a pid (an OS that cannot tell) share one allowance. The busy answer must reach the
+      // client before it gives up: upstream clients wait EXEC_TIMEOUT_MS in all, prompts included.
+      const waitMs = Math.max(MIN_QUEUE_WAIT_MS, arrivedAt + EXEC_TIMEOUT_MS - ANSWER_MARGIN_MS - Date.now());
+      const slot = await this.slots
+        .acquire(`pid:${peer.pid ?? 'unknown'}`, gone, waitMs)
+        .finally(() => this.stats.queuedRuns--);
+      if ('refused' in slot) {
+        if (slot.refused === 'withdrawn') return this.withdrawn(socket, { peer, id, command: commandText });
+        this.stats.busy++;
+        return fail(busyError(slot.refused, this.slots), { command: commandText });
+      }
+      try {
         // Checked again once a run slot is free, and held open from that check to the exec (Linux), so
         // neither the wait for a slot nor anything later can swap the binary.
         const pinned = openPinnedExecutable(file, plan.fileIdentity);
-        if (!pinned) return undefined;
+        if (!pinned) return fail(denials.executableChanged, { command: commandText, file: plan.file });
         try {
-          return await runCommand({
+          result = await runCommand({
             file,
             execFd: pinned.execFd,
             argv,
             cwd: plan.cwd,
             env: plan.env,
-            timeoutMs: plan.timeoutMs,
+            timeoutMs: this.runTimeoutMs(plan.timeoutMs),
             backend: this.options.runner?.backend,
             maxOutputBytes: this.options.runner?.maxOutputBytes,
             killGraceMs: this.options.runner?.killGraceMs,
+            // The requester leaving kills the run's process group: nobody would get its result.
+            signal: gone,
           });
         } finally {
           pinned.close();
         }
-      });
-      if (!result) return fail(denials.executableChanged, { command: commandText, file: plan.file });
+      } finally {
+        slot.release();
+      }
+      if (gone.aborted) return this.withdrawn(socket, { peer, id, command: commandText, file: plan.file });
     }
     this.stats.executed++;
     this.audit({

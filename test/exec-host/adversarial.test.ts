@@ -196,7 +196,12 @@ t.test('case 27: /proc/<child>/fd of a command run by the host holds only 0, 1 a
 });
 
 t.test('case 21: after floods, timeouts and background children, no zombie children remain', async (t) => {
-  const { host, token } = await startHost(t, { runner: { killGraceMs: 200 } });
+  // One client, 22 runs at once: allowed a share that fits them all (run-slot limits are tested elsewhere).
+  const { host, token } = await startHost(t, {
+    runner: { killGraceMs: 200 },
+    maxConcurrentRuns: 22,
+    maxRunsPerPeer: 22,
+  });
   const opts = { socketPath: host.socketPath, token, timeoutMs: 60_000 };
   const runs = await Promise.all([
     ...Array.from({ length: 20 }, () => execViaSocket({ command: ['/bin/sh', '-c', 'true & true & exit 3'] }, opts)),
@@ -396,7 +401,7 @@ t.test(
 );
 
 t.test('case 26: a binary swapped while its allowed run waits for a run slot is not run', async (t) => {
-  const { host, token, root } = await startHost(t, { maxConcurrentRuns: 1 });
+  const { host, token, root } = await startHost(t, { maxConcurrentRuns: 1, maxRunsPerPeer: 2 });
   const tool = path.join(root, 'tool');
   const canary = path.join(root, 'canary');
   const started = path.join(root, 'started');

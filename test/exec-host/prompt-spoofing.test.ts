@@ -19,9 +19,9 @@ import {
   promptText,
   type ApprovalPrompt,
 } from '../../lib/exec-host/prompts.js';
-import { cli } from '../cli/helpers.js';
-import { startTestGateway } from '../gateway/helpers.js';
-import { startHost, tmpRoot, waitFor } from './fixtures/helpers.js';
+import { cli } from '../helpers/cli.js';
+import { startTestGateway } from '../helpers/gateway.js';
+import { startHost, tmpRoot, waitFor } from '../helpers/exec-host.js';
 
 t.setTimeout(180_000);
 

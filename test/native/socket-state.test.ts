@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import net from 'node:net';
 
 import { socketPeerGone } from '../../lib/native/socket-state.js';
-import { listenUnix, nextConnection } from './fixtures/helpers.js';
+import { listenUnix, nextConnection } from '../helpers/native.js';
 
 async function until(cond: () => boolean, ms = 10_000): Promise<boolean> {
   const end = Date.now() + ms;
