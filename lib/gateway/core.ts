@@ -19,6 +19,7 @@ import {
   type RestoredInflight,
 } from './idempotency-store.js';
 import { cachedInvokeBytes, toCachedInvoke, type CachedInvoke, type InvokeResultPayload } from './invoke-result.js';
+import { InvokeRequesters } from './invoke-requesters.js';
 import { NodeRegistry } from './node-registry.js';
 import { ResumedInvokes } from './resumed-invokes.js';
 import { PairingStore } from './pairing-store.js';
@@ -85,6 +86,8 @@ export class GatewayCore {
   readonly connections = new Set<GatewayConnection>();
   readonly pairing: PairingStore;
   readonly registry = new NodeRegistry();
+  /** Operator connections waiting for node invokes: an invoke nobody waits for is cancelled. */
+  readonly requesters = new InvokeRequesters();
   readonly approvals: ExecApprovalBroker;
   readonly policy: CommandPolicy;
   readonly authLimiter: AuthRateLimiter;
@@ -134,6 +137,16 @@ export class GatewayCore {
     });
     this.resumed = new ResumedInvokes(this.now);
     for (const entry of this.idempotencyStore.load(this.idempotency).inflight) this.resumeInvoke(entry);
+  }
+
+  /**
+   * A connection closed: cancel the invokes it was the last to wait for (the node is told to stop them)
+   * and withdraw the exec approvals that were tied to it.
+   */
+  dropRequester(connId: string): void {
+    for (const invokeId of this.requesters.dropConnection(connId))
+      this.registry.cancel(invokeId, 'the requester disconnected');
+    this.approvals.dropConnection(connId);
   }
 
   private resumeInvoke(entry: RestoredInflight): void {

@@ -1,6 +1,7 @@
 // Exec approvals brokered by the gateway (spec §11) on top of the shared PendingApprovals queue:
 // entries the gateway creates carry a binding record (node, requester, plan) that the approved
 // `system.run` is checked against; entries the local exec host adds are listed and resolvable too.
+import { displayArgv, displayString } from '../common/argv-display.js';
 import type { ApprovalDecision, ApprovalOutcome, PendingApprovals } from '../common/pending-approvals.js';
 import { EXEC_APPROVAL_TTL_MS } from '../protocol/constants.js';
 import { DetailCode, ErrorCode, GatewayProtocolError } from '../protocol/errors.js';
@@ -12,6 +13,8 @@ const MAX_RECORDS = 4096;
 export interface ApprovalRequester {
   connId: string;
   deviceId?: string;
+  /** Withdrawn when this connection closes, even for a paired device (a one-phase request). */
+  boundToConnection?: boolean;
 }
 
 export interface ApprovalRecord {
@@ -95,6 +98,9 @@ export class ExecApprovalBroker {
       resolvedPath: params.resolvedPath ?? null,
     };
     if (plan) request.systemRunPlan = plan;
+    // What every human-facing listing shows: the argv when there is one, escaped and unambiguous.
+    const argv = request.commandArgv as string[] | undefined;
+    request.commandDisplay = argv ? displayArgv(argv) : displayString(String(request.command));
     let entry;
     try {
       entry = this.pending.add(request, { timeoutMs: params.timeoutMs ?? DEFAULT_APPROVAL_TIMEOUT_MS, id: params.id });
@@ -200,13 +206,13 @@ export class ExecApprovalBroker {
     });
   }
 
-  /** A device-less requester's pending approvals die with its connection. */
+  /** Pending approvals of a device-less requester, or bound to the connection, die with it. */
   dropConnection(connId: string): void {
     for (const record of this.records.values()) {
       if (
         record.decision === undefined &&
         record.requester.connId === connId &&
-        record.requester.deviceId === undefined
+        (record.requester.deviceId === undefined || record.requester.boundToConnection === true)
       ) {
         this.pending.cancel(record.id);
       }

@@ -33,13 +33,21 @@ export function outcomeToResult(nodeId: string, command: string, outcome: Invoke
       details: { code: DetailCode.NOT_CONNECTED, nodeId },
     });
   }
+  if (outcome.kind === 'cancelled') {
+    throw new GatewayProtocolError(ErrorCode.UNAVAILABLE, `node invoke cancelled: ${error.message}`, {
+      details: { code: 'CANCELLED', nodeCommandDispatched: true },
+      retryable: false,
+    });
+  }
   if (outcome.kind === 'disconnected' || outcome.kind === 'send-failed') {
     throw new GatewayProtocolError(ErrorCode.UNAVAILABLE, error.message, {
       details: { nodeCommandDispatched: outcome.kind === 'disconnected' },
       retryable: false,
     });
   }
-  throw new GatewayProtocolError(ErrorCode.UNAVAILABLE, `${error.code}: ${error.message}`, {
+  // `<code>: <message>` (spec §10.1), without repeating a code the node already put in front of its message.
+  const message = error.message.startsWith(`${error.code}: `) ? error.message : `${error.code}: ${error.message}`;
+  throw new GatewayProtocolError(ErrorCode.UNAVAILABLE, message, {
     details: { nodeError: { code: error.code, message: error.message }, nodeCommandDispatched: true },
     retryable: false,
   });

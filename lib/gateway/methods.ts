@@ -263,6 +263,9 @@ async function nodeInvoke(ctx: HandlerContext): Promise<InvokeResultPayload> {
   if (cached) {
     if (cached.fingerprint !== fingerprint)
       throw invalid('idempotencyKey was already used with different parameters', { idempotencyKey: p.idempotencyKey });
+    // A second caller of the same invoke: it is cancelled only when every caller is gone.
+    const inflight = cached.inflight?.invokeId;
+    if (inflight && core.registry.isPending(inflight)) core.requesters.add(inflight, ctx.conn.connId);
     return unwrap(await cached.result);
   }
   const session = connectedNode(core, p.nodeId);
@@ -270,6 +273,7 @@ async function nodeInvoke(ctx: HandlerContext): Promise<InvokeResultPayload> {
   const forward = p.command === 'system.run' ? prepareSystemRun(ctx, p.nodeId, p.params) : p.params;
   const timeoutMs = Math.min(p.timeoutMs ?? DEFAULT_INVOKE_TIMEOUT_MS, MAX_INVOKE_TIMEOUT_MS);
   const invokeId = crypto.randomUUID();
+  core.requesters.add(invokeId, ctx.conn.connId);
   const run = core.registry
     .invoke({
       id: invokeId,
@@ -280,8 +284,11 @@ async function nodeInvoke(ctx: HandlerContext): Promise<InvokeResultPayload> {
       idempotencyKey: p.idempotencyKey,
     })
     .then((outcome): CachedInvoke => {
+      core.requesters.done(invokeId);
       const cached = toCachedInvoke(p.nodeId, p.command, outcome);
-      if (outcome.ok || outcome.kind === 'node') {
+      // A cancelled invoke is remembered like a node error: a retry with the key learns it was cancelled
+      // (the command may have been part-way through) instead of running it a second time unasked.
+      if (outcome.ok || outcome.kind === 'node' || outcome.kind === 'cancelled') {
         core.idempotency.account(key, run, cachedInvokeBytes(outcome), cached);
       } else if (!(core.closing && outcome.kind === 'disconnected')) {
         // Transport failures are forgotten so that a retry with the same key can run. An invoke cut
@@ -436,7 +443,13 @@ function hasApprovalRoute(ctx: HandlerContext): boolean {
 async function execApprovalRequest(ctx: HandlerContext): Promise<unknown> {
   const p = parse(validateExecApprovalRequestParams, ctx);
   const route = hasApprovalRoute(ctx);
-  const { record, outcome } = ctx.core.approvals.request(p, { connId: ctx.conn.connId, deviceId: ctx.conn.deviceId });
+  // A one-phase request answers only on this connection: if it closes first, nobody can use the decision,
+  // so the approval is withdrawn with it (a human must not approve for a requester who is gone).
+  const { record, outcome } = ctx.core.approvals.request(p, {
+    connId: ctx.conn.connId,
+    deviceId: ctx.conn.deviceId,
+    boundToConnection: p.twoPhase !== true,
+  });
   const times = { createdAtMs: record.createdAtMs, expiresAtMs: record.expiresAtMs };
   if (p.twoPhase)
     ctx.respondEarly({ status: 'accepted', id: record.id, deliveryRoute: route ? 'operators' : 'none', ...times });
@@ -607,6 +620,7 @@ export const GATEWAY_EVENTS: string[] = [
   'voicewake.changed',
   'voicewake.routing.changed',
   'node.invoke.request',
+  'node.invoke.cancel',
   'node.pair.requested',
   'node.pair.resolved',
   'device.pair.requested',

@@ -1,5 +1,7 @@
 // Connected nodes and the invokes in flight to them. An invoke settles exactly once: with the node's
-// result, at its deadline, or at once when the node disconnects.
+// result, at its deadline, at once when the node disconnects, or when its requester goes away. At the
+// deadline and on a cancel the node is told (`node.invoke.cancel {invokeId, nodeId}`, upstream's event),
+// so that it stops the work nobody waits for.
 import crypto from 'node:crypto';
 
 import type { NodePlatform } from './command-policy.js';
@@ -33,7 +35,11 @@ export interface NodeSession {
 
 export type InvokeOutcome =
   | { ok: true; payload?: unknown; payloadJSON?: string }
-  | { ok: false; kind: 'node' | 'timeout' | 'disconnected' | 'send-failed'; error: { code: string; message: string } };
+  | {
+      ok: false;
+      kind: 'node' | 'timeout' | 'disconnected' | 'send-failed' | 'cancelled';
+      error: { code: string; message: string };
+    };
 
 interface PendingInvoke {
   id: string;
@@ -124,6 +130,7 @@ export class NodeRegistry {
     if (request.idempotencyKey !== undefined) payload.idempotencyKey = request.idempotencyKey;
     return new Promise<InvokeOutcome>((resolve) => {
       const timer = setTimeout(() => {
+        this.tellNodeToStop(id);
         this.settle(id, { ok: false, kind: 'timeout', error: { code: 'TIMEOUT', message: 'node invoke timed out' } });
       }, request.timeoutMs);
       this.invokes.set(id, {
@@ -154,6 +161,18 @@ export class NodeRegistry {
     return this.settle(id, outcome);
   }
 
+  /** Whether an invoke still waits for its node. */
+  isPending(id: string): boolean {
+    return this.invokes.has(id);
+  }
+
+  /** Stops waiting for an invoke whose requester is gone, and tells the node to stop it. */
+  cancel(id: string, message: string): boolean {
+    if (!this.invokes.has(id)) return false;
+    this.tellNodeToStop(id);
+    return this.settle(id, { ok: false, kind: 'cancelled', error: { code: 'CANCELLED', message } });
+  }
+
   /** Fails everything (shutdown). */
   close(): void {
     for (const id of [...this.invokes.keys()]) {
@@ -176,6 +195,21 @@ export class NodeRegistry {
         });
       }
     }
+  }
+
+  /** node.invoke.cancel to the connection that got the request (a replaced connection gets nothing). */
+  private tellNodeToStop(id: string): void {
+    const pending = this.invokes.get(id);
+    if (!pending) return;
+    const session = this.sessions.get(pending.nodeId);
+    if (!session || session.conn.connId !== pending.connId) return;
+    session.conn.sendText(
+      JSON.stringify({
+        type: 'event',
+        event: 'node.invoke.cancel',
+        payload: { invokeId: pending.id, nodeId: pending.nodeId },
+      }),
+    );
   }
 
   private settle(id: string, outcome: InvokeOutcome): boolean {

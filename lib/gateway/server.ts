@@ -365,7 +365,7 @@ async function startLocked(
         core.bumpPresence();
         core.broadcastHealth();
       }
-      core.approvals.dropConnection(conn.connId);
+      core.dropRequester(conn.connId);
     });
     ws.on('message', (data: RawData, isBinary: boolean) => {
       try {

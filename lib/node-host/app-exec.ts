@@ -8,7 +8,7 @@ import type { ExecHostRequest } from '../exec-host/policy.js';
 export interface AppExecReply {
   ok: boolean;
   payload?: unknown;
-  error?: { code: string; message: string; reason?: string };
+  error?: { code: string; message: string; reason?: string; detail?: string };
 }
 
 /** True when the approvals file has a socket token and a socket owned by us exists at its path. */
@@ -26,14 +26,21 @@ export async function execThroughApp(
   socketPath: string,
   file: ApprovalsFile | undefined,
   request: ExecHostRequest,
-  options: { timeoutMs?: number; log?: (message: string) => void } = {},
+  options: { timeoutMs?: number; log?: (message: string) => void; signal?: AbortSignal } = {},
 ): Promise<AppExecReply | null> {
   const token = file?.socket?.token;
   if (!token) return null;
   try {
-    const reply = await execViaSocket(request, { socketPath, token, timeoutMs: options.timeoutMs ?? EXEC_TIMEOUT_MS });
+    const reply = await execViaSocket(request, {
+      socketPath,
+      token,
+      timeoutMs: options.timeoutMs ?? EXEC_TIMEOUT_MS,
+      signal: options.signal,
+    });
     return reply.ok ? { ok: true, payload: reply.payload } : { ok: false, error: reply.error };
   } catch (err) {
+    // Cancelled by our caller: not an unreachable app. The caller reports the cancellation.
+    if (err instanceof ExecHostClientError && err.code === 'ERR_EXEC_HOST_CANCELLED') throw err;
     if (err instanceof ExecHostClientError) {
       options.log?.(`exec host unreachable: ${err.message}`);
       return null;

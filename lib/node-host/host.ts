@@ -79,7 +79,7 @@ export interface NodeHost {
   close(): Promise<void>;
 }
 
-type Handler = (params: unknown, request: InvokeRequest) => Promise<unknown>;
+type Handler = (params: unknown, request: InvokeRequest, signal: AbortSignal) => Promise<unknown>;
 
 export function startNodeHost(options: NodeHostOptions): NodeHost {
   const log = options.log ?? ((message: string) => process.stderr.write(`[node-host] ${message}\n`));
@@ -125,6 +125,8 @@ export function startNodeHost(options: NodeHostOptions): NodeHost {
   const resultListeners: Array<(id: string, outcome: DeliveryOutcome) => void> = [];
   // Invoke ids seen on this host (in flight or answered): a re-sent request never runs twice.
   const seen = new Map<string, Promise<InvokeResultParams>>();
+  // In flight, by invoke id: node.invoke.cancel (the requester is gone) aborts them.
+  const active = new Map<string, AbortController>();
   let inventoryTimer: NodeJS.Timeout | undefined;
   let inventoryAttempt = 0;
   let inventoryRefused = false;
@@ -133,7 +135,11 @@ export function startNodeHost(options: NodeHostOptions): NodeHost {
   const handlers = new Map<string, Handler>([
     ['system.which', async (params) => systemWhich(params)],
     ['system.notify', (params) => systemNotify(params)],
-    ['system.run', (params, request) => systemRun.run(params, { invokeId: request.id, timeoutMs: request.timeoutMs })],
+    [
+      'system.run',
+      (params, request, signal) =>
+        systemRun.run(params, { invokeId: request.id, timeoutMs: request.timeoutMs, signal }),
+    ],
     ['system.run.prepare', (params) => systemRun.prepare(params)],
     ['system.execApprovals.get', async () => systemRun.approvalsGet()],
     ['system.execApprovals.set', async (params) => systemRun.approvalsSet(params)],
@@ -149,17 +155,32 @@ export function startNodeHost(options: NodeHostOptions): NodeHost {
 
   async function execute(request: InvokeRequest): Promise<InvokeResultParams> {
     const base = { id: request.id, nodeId: identity.deviceId };
+    const controller = new AbortController();
+    active.set(request.id, controller);
     try {
       const handler = handlers.get(request.command);
       if (!handler) throw new NodeCommandError('UNAVAILABLE', 'command not supported');
       const params = parseInvokeParams(request);
-      const payload = await handler(params, request);
+      const payload = await handler(params, request, controller.signal);
       return payload === undefined
         ? { ...base, ok: true }
         : { ...base, ok: true, payloadJSON: JSON.stringify(payload) };
     } catch (err) {
       return { ...base, ok: false, error: toWireError(err) };
+    } finally {
+      active.delete(request.id);
     }
+  }
+
+  /** node.invoke.cancel {invokeId, nodeId} (upstream's shape): the Gateway stopped waiting for this invoke. */
+  function onCancel(payload: unknown): void {
+    if (typeof payload !== 'object' || payload === null) return;
+    const { invokeId, nodeId } = payload as Record<string, unknown>;
+    if (typeof invokeId !== 'string' || (nodeId !== undefined && nodeId !== identity.deviceId)) return;
+    const controller = active.get(invokeId);
+    if (!controller) return;
+    log(`invoke ${invokeId} cancelled by the Gateway`);
+    controller.abort();
   }
 
   function onInvoke(payload: unknown): void {
@@ -242,6 +263,7 @@ export function startNodeHost(options: NodeHostOptions): NodeHost {
 
   client.on('event', (frame: EventFrame) => {
     if (frame.event === 'node.invoke.request') onInvoke(frame.payload);
+    else if (frame.event === 'node.invoke.cancel') onCancel(frame.payload);
     else if (frame.event === 'node.pair.resolved') {
       inventoryAttempt = 0;
       updateInventory();
@@ -276,6 +298,8 @@ export function startNodeHost(options: NodeHostOptions): NodeHost {
     async close() {
       closed = true;
       clearTimeout(inventoryTimer);
+      // Nobody will receive these results: stop the runs instead of leaving them behind.
+      for (const controller of active.values()) controller.abort();
       await client.close();
       await systemRun.close();
     },

@@ -33,7 +33,8 @@ import { writeFileAtomic } from '../common/state-dir.js';
 import { withFileLock } from '../native/file-lock.js';
 import { NodeCommandError } from './invoke-error.js';
 import { appExecAvailable, execThroughApp, type AppExecReply } from './app-exec.js';
-import { EXEC_TIMEOUT_MS } from '../exec-host/client.js';
+import { EXEC_TIMEOUT_MS, ExecHostClientError } from '../exec-host/client.js';
+import { DEFAULT_RUN_TIMEOUT_MS, MAX_RUN_TIMEOUT_MS } from '../exec-host/run-slots.js';
 
 export type ExecHostMode = 'auto' | 'app' | 'local';
 
@@ -50,6 +51,8 @@ export interface SystemRunResult {
 export const OUTPUT_CAP_BYTES = 200_000;
 const EVENT_OUTPUT_CHARS = 20_000;
 const TRUNCATION_MARK = '\n... (truncated)';
+/** The app may spend this long asking a human (15 s) before the command even starts. */
+const APP_PROMPT_ALLOWANCE_MS = 20_000;
 const KNOWN_APP_REASONS = new Set([
   'security=deny',
   'user-denied',
@@ -59,6 +62,7 @@ const KNOWN_APP_REASONS = new Set([
   'approval-cancelled',
   'execution-plan-miss',
   'companion-unavailable',
+  'busy',
 ]);
 
 export interface SystemRunServiceOptions {
@@ -73,6 +77,13 @@ export interface SystemRunServiceOptions {
 export interface RunContext {
   invokeId: string;
   timeoutMs?: number;
+  /** Aborts when the Gateway cancels the invoke (node.invoke.cancel): the run is killed, the prompt withdrawn. */
+  signal?: AbortSignal;
+}
+
+/** What a cancelled run answers (the Gateway has stopped waiting; this only reaches logs). */
+function cancelledError(): NodeCommandError {
+  return new NodeCommandError('UNAVAILABLE', 'UNAVAILABLE: cancelled: the caller withdrew the request');
 }
 
 export interface SystemRunService {
@@ -377,13 +388,26 @@ export function createSystemRunService(options: SystemRunServiceOptions): System
       // The app re-checks the same policy and may prompt its user.
       // The app kills the command at its timeout; our wait outlasts that a little.
       const appRequest: ExecHostRequest = { ...request, timeoutMs: request.timeoutMs ?? context.timeoutMs ?? null };
-      const timeoutMs = options.appTimeoutMs ?? Math.max(EXEC_TIMEOUT_MS, (appRequest.timeoutMs ?? 0) + 5_000);
-      const reply = await execThroughApp(appSocketPath(file), file, appRequest, { timeoutMs, log });
+      const timeoutMs =
+        options.appTimeoutMs ?? Math.max(EXEC_TIMEOUT_MS, (appRequest.timeoutMs ?? 0) + APP_PROMPT_ALLOWANCE_MS);
+      let reply: AppExecReply | null;
+      try {
+        reply = await execThroughApp(appSocketPath(file), file, appRequest, { timeoutMs, log, signal: context.signal });
+      } catch (err) {
+        if (err instanceof ExecHostClientError && err.code === 'ERR_EXEC_HOST_CANCELLED') throw cancelledError();
+        throw err;
+      }
       return finished(params, commandText, fromAppReply(params, commandText, reply));
     }
     // Local: the node host never prompts.
     if (evaluation.outcome === 'prompt')
-      deny(params, commandText, 'SYSTEM_RUN_DENIED', 'SYSTEM_RUN_DENIED: approval required', 'approval-required');
+      deny(
+        params,
+        commandText,
+        'SYSTEM_RUN_DENIED',
+        'SYSTEM_RUN_DENIED: approval required (nobody to ask: this node host runs commands itself and never prompts; no exec host app is in use)',
+        'approval-required',
+      );
     const plan = evaluation.plan!;
     let result: ExecResult;
     if (!plan.file) {
@@ -405,12 +429,14 @@ export function createSystemRunService(options: SystemRunServiceOptions): System
           argv: plan.argv,
           cwd: plan.cwd,
           env: plan.env,
-          timeoutMs: plan.timeoutMs ?? context.timeoutMs,
+          timeoutMs: Math.min(plan.timeoutMs ?? context.timeoutMs ?? DEFAULT_RUN_TIMEOUT_MS, MAX_RUN_TIMEOUT_MS),
           maxOutputBytes: OUTPUT_CAP_BYTES,
+          signal: context.signal,
         });
       } finally {
         pinned.close();
       }
+      if (context.signal?.aborted) throw cancelledError();
     }
     recordAllowlistUse(evaluation, commandText);
     return finished(params, commandText, toNodeResult(result));
@@ -428,6 +454,7 @@ export function createSystemRunService(options: SystemRunServiceOptions): System
     }
     if (!reply.ok) {
       const error = reply.error ?? { code: 'UNAVAILABLE', message: 'SYSTEM_RUN_DENIED: approval required' };
+      if (error.reason === 'busy') throw new NodeCommandError('UNAVAILABLE', error.message);
       if (error.code === 'INVALID_REQUEST') {
         throw new NodeCommandError(
           'INVALID_REQUEST',
@@ -436,13 +463,11 @@ export function createSystemRunService(options: SystemRunServiceOptions): System
       }
       const reason =
         typeof error.reason === 'string' && KNOWN_APP_REASONS.has(error.reason) ? error.reason : 'approval-required';
-      return deny(
-        params,
-        commandText,
-        'SYSTEM_RUN_DENIED',
-        error.message || 'SYSTEM_RUN_DENIED: approval required',
-        reason,
-      );
+      // Our exec host says why in `detail` (who denied, or that nobody answered and which askFallback
+      // applied): appended in parentheses, as upstream appends hints, so the message still starts as specified.
+      const message = error.message || 'SYSTEM_RUN_DENIED: approval required';
+      const detail = typeof error.detail === 'string' ? error.detail.slice(0, 300) : '';
+      return deny(params, commandText, 'SYSTEM_RUN_DENIED', detail ? `${message} (${detail})` : message, reason);
     }
     return toNodeResult((reply.payload ?? {}) as Partial<ExecResult>);
   }

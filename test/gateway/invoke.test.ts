@@ -65,10 +65,8 @@ t.test('invoke round trip: operator → gateway → node → gateway → operato
 });
 
 t.test('node errors, list and describe', async (t) => {
-  const { op, node } = await setup(t, () => ({
-    ok: false,
-    error: { code: 'SYSTEM_RUN_DENIED', message: 'SYSTEM_RUN_DISABLED: security=deny' },
-  }));
+  let nodeError = { code: 'SYSTEM_RUN_DENIED', message: 'SYSTEM_RUN_DISABLED: security=deny' };
+  const { op, node } = await setup(t, () => ({ ok: false, error: nodeError }));
   const res = await op.request('node.invoke', {
     nodeId: node.nodeId,
     command: 'system.run',
@@ -83,6 +81,19 @@ t.test('node errors, list and describe', async (t) => {
       nodeCommandDispatched: true,
     },
     retryable: false,
+  });
+  // An upstream node repeats its code in the message ("SYSTEM_RUN_DENIED: approval required"): shown once.
+  nodeError = { code: 'SYSTEM_RUN_DENIED', message: 'SYSTEM_RUN_DENIED: approval required' };
+  const doubled = await op.request('node.invoke', {
+    nodeId: node.nodeId,
+    command: 'system.run',
+    params: { command: ['echo', 'hi'] },
+    idempotencyKey: 'e2',
+  });
+  t.match(doubled.error, {
+    code: 'UNAVAILABLE',
+    message: 'SYSTEM_RUN_DENIED: approval required',
+    details: { nodeError: { code: 'SYSTEM_RUN_DENIED', message: 'SYSTEM_RUN_DENIED: approval required' } },
   });
   const list = await op.request('node.list', {});
   t.match(list.payload, {

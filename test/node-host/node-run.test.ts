@@ -163,7 +163,13 @@ t.test('node run: joins the Gateway, serves system.which and system.run, stops o
   });
   const denied = await invoke('system.run', { command: ['uname'] }).catch((e: unknown) => e);
   t.ok(denied instanceof GatewayRequestError, 'denial reaches the operator as an error');
-  t.match((denied as GatewayRequestError).message, 'SYSTEM_RUN_DENIED: SYSTEM_RUN_DENIED: allowlist miss');
+  // The Gateway shows a node error as `<code>: <message>`: the node's message must not repeat the code.
+  t.equal((denied as GatewayRequestError).message, 'SYSTEM_RUN_DENIED: allowlist miss', 'the code prefix appears once');
+  t.same(
+    (denied as GatewayRequestError).details,
+    { nodeError: { code: 'SYSTEM_RUN_DENIED', message: 'allowlist miss' }, nodeCommandDispatched: true },
+    'the node sent code SYSTEM_RUN_DENIED and the bare reason',
+  );
   const canvas = await invoke('canvas.present', {}).catch((e: unknown) => e);
   t.match(
     (canvas as GatewayRequestError).message,

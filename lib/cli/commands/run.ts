@@ -11,11 +11,14 @@ import {
   parseCommandArgs,
   positiveIntOption,
   SECRET_FLAGS_NOTE,
+  waitForStopSignal,
 } from '../run.js';
 
 const USAGE = `usage: openclaw-ipc run --node <id|name> [--cwd DIR] [--timeout MS] [--agent ID] [--url ws://…] [--token T | --password P] [--json] -- <argv…>\n${SECRET_FLAGS_NOTE}`;
 /** Exit status when the command timed out (coreutils `timeout` convention). */
 export const EXIT_TIMED_OUT = 124;
+/** Exit status after Ctrl-C / SIGTERM (128 + SIGINT, the shell convention). */
+export const EXIT_CANCELLED = 130;
 
 interface RunPayload {
   exitCode?: number;
@@ -55,11 +58,21 @@ export async function main(argv: string[]): Promise<number> {
     const nodeId = await resolveNodeId(client, values.node);
     let result: { payload?: RunPayload };
     try {
-      result = await client.request(
+      const invoked = client.request<{ payload?: RunPayload }>(
         'node.invoke',
         { nodeId, command: 'system.run', params, timeoutMs: invokeTimeout, idempotencyKey: crypto.randomUUID() },
         { timeoutMs: invokeTimeout + 5_000 },
       );
+      // Ctrl-C cancels the request end to end: closing this connection makes the Gateway withdraw the
+      // approval it may wait for and tell the node to stop the command.
+      const stopped = waitForStopSignal().then((signal) => ({ signal }));
+      const first = await Promise.race([invoked, stopped]);
+      if ('signal' in first) {
+        invoked.catch(() => {});
+        process.stderr.write(`openclaw-ipc run: ${first.signal}: cancelled; the command is stopped\n`);
+        return EXIT_CANCELLED;
+      }
+      result = first;
     } catch (err) {
       if (
         err instanceof GatewayRequestError &&
