@@ -9,7 +9,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 
 import t from 'tap';
-import { cli, repo } from './helpers.js';
+import { cli, repo } from '../helpers/cli.js';
 
 t.setTimeout(240_000);
 

@@ -182,7 +182,7 @@ t.test('up: start, run end to end, exit codes, approvals through the Gateway, cl
     else
       t.match(
         ran.stderr,
-        /^openclaw-ipc run: denied: SYSTEM_RUN_DENIED: user denied$/m,
+        /^openclaw-ipc run: denied: SYSTEM_RUN_DENIED: user denied \(denied by operator [^)]+\)$/m,
         'the code the Gateway prefixes is shown once',
       );
   }

@@ -16,7 +16,7 @@ import {
   until,
   type Frame,
   type Tap,
-} from './helpers.js';
+} from '../helpers/gateway.js';
 
 const backend = {
   role: 'operator' as const,

@@ -7,11 +7,13 @@
 // exec host, which spawns through the addon's posix_spawn (flat in parent RSS). A child node host
 // would cost a second Node process and its start-up and buy nothing on that path; bench/e2e.ts
 // measures both layouts (`--node-process child` keeps the alternative available).
+import fs from 'node:fs';
 import path from 'node:path';
 
+import { displayApprovalCommand, displayString } from '../../common/argv-display.js';
 import { configuredGatewayPort, readOpenclawConfig } from '../../common/openclaw-config.js';
 import { resolveStateDir } from '../../common/state-dir.js';
-import { PendingApprovals } from '../../common/pending-approvals.js';
+import { PendingApprovals, type ApprovalOutcome } from '../../common/pending-approvals.js';
 import { IpcError } from '../../common/errors.js';
 import { isLoopbackAddress } from '../../common/loopback.js';
 import { DEFAULT_GATEWAY_PORT } from '../../protocol/constants.js';
@@ -19,6 +21,9 @@ import { ExitCode, UsageError, parseCommandArgs, portOption } from '../run.js';
 
 const USAGE =
   'usage: openclaw-ipc up [--port 18789] [--host 127.0.0.1] [--no-bridge] [--no-prompt] [--node-process in|child] [--json]';
+
+/** How often `up` under an npm script checks that npm is still its parent. */
+const PARENT_CHECK_MS = 1_000;
 
 interface Closable {
   close(): Promise<void>;
@@ -77,6 +82,52 @@ class ChildSlot<T extends Closable> {
   }
 }
 
+/** echo by its resolved path (the allowlist matches resolved paths; /bin is often a link to /usr/bin). */
+const ECHO = ((): string => {
+  try {
+    return fs.realpathSync('/bin/echo');
+  } catch {
+    return '/bin/echo';
+  }
+})();
+
+/** A shell word for a value we print in a copy-paste line. */
+function shellWord(value: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+/** How an approval ended, for `up`'s log ("answered elsewhere" and timeouts must not look alike). */
+function describeOutcome(outcome: ApprovalOutcome): string {
+  if (outcome.reason === 'decided')
+    return `${outcome.decision} by ${displayString(outcome.resolvedBy ?? 'an operator', { maxChars: 80 })}`;
+  if (outcome.reason === 'expired') return 'expired: nobody answered in time';
+  return outcome.detail ? `closed: ${outcome.detail}` : 'withdrawn';
+}
+
+/**
+ * The lines that make a first run work, to run in order: the default policy runs nothing, so the first
+ * two allow exactly one program (echo, by its resolved path, as the allowlist matches it) for agent main.
+ * They name this `up`'s state dir and URL when those are not the defaults, so they work as printed.
+ */
+export function tryLines(
+  info: { url: string; port: number; nodeId: string; stateDir: string },
+  allowed: boolean,
+): string[] {
+  const echo = ECHO;
+  const envPrefix =
+    path.resolve(info.stateDir) === path.resolve(resolveStateDir({ ...process.env, OPENCLAW_STATE_DIR: '' }))
+      ? ''
+      : `OPENCLAW_STATE_DIR=${shellWord(info.stateDir)} `;
+  const url = info.port === DEFAULT_GATEWAY_PORT ? '' : ` --url ${shellWord(info.url)}`;
+  const run = `${envPrefix}openclaw-ipc run --node ${info.nodeId.slice(0, 12)}${url} -- ${shellWord(echo)} hi`;
+  if (allowed) return [run];
+  return [
+    `${envPrefix}openclaw-ipc approvals set --security allowlist --ask on-miss`,
+    `${envPrefix}openclaw-ipc approvals allow ${shellWord(echo)}`,
+    run,
+  ];
+}
+
 export async function main(argv: string[]): Promise<number> {
   const startedAt = performance.now();
   const parsed = parseCommandArgs(
@@ -119,7 +170,7 @@ export async function main(argv: string[]): Promise<number> {
     { startNodeHost },
     { startNodeHostChild },
     { readApprovals, approvalsFilePath },
-    { resolveEffectivePolicy },
+    { resolveEffectivePolicy, evaluateSystemRun },
     prompts,
   ] = await Promise.all([
     import('../../gateway/index.js'),
@@ -150,12 +201,18 @@ export async function main(argv: string[]): Promise<number> {
     ? undefined
     : prompts.composeApprovers([new prompts.TerminalApprover(), new prompts.DesktopApprover()]);
   pending.on('requested', (approval) => {
-    const command = (approval.request as { commandText?: unknown }).commandText;
+    // Escaped like every prompt: the command and the id are the requester's text.
+    const id = displayString(approval.id, { maxChars: 80 });
     log(
-      `approval ${approval.id} waiting${typeof command === 'string' ? ` for: ${command}` : ''} — openclaw-ipc approvals approve|deny ${approval.id}`,
+      `approval ${id} waiting for: ${displayApprovalCommand(approval.request)} — openclaw-ipc approvals approve|deny ${id}`,
     );
   });
+  pending.on('resolved', (outcome) => {
+    log(`approval ${displayString(outcome.id, { maxChars: 80 })} ${describeOutcome(outcome)}`);
+  });
   let info: UpInfo;
+  // Whether the "try" line would run as it is (else the lines that allow it come first).
+  let echoRuns = false;
   try {
     // Set once the node host runs: what to do after the Gateway swapped in a rotated secret.
     let onAuthRotated: (() => void) | undefined;
@@ -227,7 +284,9 @@ export async function main(argv: string[]): Promise<number> {
 
     let policy = 'security=deny ask=on-miss (default: nothing runs until allowed; see `openclaw-ipc approvals`)';
     try {
-      const effective = resolveEffectivePolicy(readApprovals(approvalsFilePath(stateDir)), 'main');
+      const approvals = readApprovals(approvalsFilePath(stateDir));
+      echoRuns = evaluateSystemRun({ command: [ECHO, 'hi'] }, approvals).outcome === 'allow';
+      const effective = resolveEffectivePolicy(approvals, 'main');
       policy = `security=${effective.security} ask=${effective.ask} askFallback=${effective.askFallback}, ${effective.allowlist.length} allowlist entr${effective.allowlist.length === 1 ? 'y' : 'ies'}`;
     } catch (err) {
       policy = `unreadable (${(err as Error).message}): every run is denied`;
@@ -274,7 +333,10 @@ export async function main(argv: string[]): Promise<number> {
         `  bridge     ${info.bridgeSocket ?? `not running${info.bridgeError ? `: ${info.bridgeError}` : ''}`}`,
         `  policy     ${info.policy}`,
         `  state      ${info.stateDir}`,
-        `try: openclaw-ipc run --node ${info.nodeId.slice(0, 12)} -- /bin/echo hi`,
+        echoRuns
+          ? 'try:'
+          : 'try: (the policy runs nothing yet; run these in order: they allow echo for agent main, then run it)',
+        ...tryLines(info, echoRuns).map((line) => `  ${line}`),
         '',
       ].join('\n'),
     );
@@ -296,5 +358,18 @@ export async function main(argv: string[]): Promise<number> {
     };
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));
+    // Started by an npm script (`npm start`): npm signals only its direct child, so when npm itself is gone
+    // (killed, or its shell was the one signalled) this process is orphaned; stop rather than keep the
+    // state-dir lock and the port. Not done otherwise: `nohup openclaw-ipc up &` must outlive its shell.
+    if (process.env.npm_lifecycle_event) {
+      const parent = process.ppid;
+      const watch = setInterval(() => {
+        if (process.ppid !== parent) {
+          clearInterval(watch);
+          stop('parent (npm) exited');
+        }
+      }, PARENT_CHECK_MS);
+      watch.unref();
+    }
   });
 }
