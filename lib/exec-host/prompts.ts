@@ -69,10 +69,12 @@ function toAnswer(value: ApprovalDecision | Answer | null, by: string): Answer |
   return typeof value === 'string' ? { decision: value, by } : value;
 }
 
+const duration = (ms: number): string => (ms < 1000 ? `${ms} ms` : `${Math.round(ms / 1000)} s`);
+
 /** One line that tells a human how a prompt ended (the terminal, `up`'s log, denial details). */
 export function describeStop(stop: PromptStop | AskOutcome): string {
   if ('kind' in stop) {
-    if (stop.kind === 'timeout') return `no decision: nobody answered within ${Math.round(stop.afterMs / 1000)} s`;
+    if (stop.kind === 'timeout') return `no decision: nobody answered within ${duration(stop.afterMs)}`;
     if (stop.kind === 'withdrawn') return 'withdrawn: the requester went away';
     if (stop.kind === 'answered') return `answered by ${stop.answer.by}: ${stop.answer.decision}`;
     return 'closed';
@@ -81,7 +83,7 @@ export function describeStop(stop: PromptStop | AskOutcome): string {
     case 'answered':
       return `${stop.decision} by ${stop.by}`;
     case 'timeout':
-      return `nobody answered within ${Math.round(stop.afterMs / 1000)} s`;
+      return `nobody answered within ${duration(stop.afterMs)}`;
     case 'withdrawn':
       return 'the requester went away';
     case 'unavailable':

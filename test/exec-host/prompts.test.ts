@@ -10,6 +10,7 @@ import {
   DesktopApprover,
   QueueApprover,
   TerminalApprover,
+  askForDecision,
   askWithTimeout,
   composeApprovers,
   promptText,
@@ -133,4 +134,29 @@ t.test('queue approver and the race', async (t) => {
   input.write('1\n');
   t.equal(await raced, 'allow-once');
   t.equal(pending.size, 0, 'queue entry withdrawn once the terminal answered');
+});
+
+t.test('the terminal says how a prompt ended: answered elsewhere is not a timeout', async (t) => {
+  const pending = new PendingApprovals();
+  const queue = new QueueApprover(pending, 60_000);
+  const input = new PassThrough();
+  const output = new PassThrough();
+  let shown = '';
+  output.on('data', (c: Buffer) => {
+    shown += c.toString();
+  });
+  const term = new TerminalApprover({ input, output, forceInteractive: true });
+  const composed = composeApprovers([term], queue);
+  const answered = askForDecision(composed, { ...prompt, id: 'elsewhere' }, 60_000);
+  t.ok(pending.resolve('elsewhere', 'allow-once', 'ops-laptop'), 'an operator answers from another window');
+  t.same(await answered, { end: 'answered', decision: 'allow-once', by: 'operator ops-laptop' });
+  t.match(shown, /\(answered by operator ops-laptop: allow-once\)\n/, 'the terminal says who answered');
+  t.notMatch(shown, /timed out|nobody answered/);
+
+  shown = '';
+  const late = await askForDecision(composed, { ...prompt, id: 'late', askFallback: 'deny' }, 200);
+  t.same(late, { end: 'timeout', decision: null, afterMs: 200 });
+  t.match(shown, /\(no decision: nobody answered within 200 ms; askFallback=deny applies\)\n/);
+  t.match(pending.list(), [], 'the queue entry is gone too');
+  t.same(await askForDecision(undefined, prompt, 1000), { end: 'unavailable', decision: null }, 'nobody to ask');
 });

@@ -90,11 +90,27 @@ t.test('no decision before the prompt timeout → askFallback', async (t) => {
         r,
         {
           ok: false,
-          error: { code: 'UNAVAILABLE', reason: fallback === 'deny' ? 'approval-required' : 'allowlist-miss' },
+          error: {
+            code: 'UNAVAILABLE',
+            reason: fallback === 'deny' ? 'approval-required' : 'allowlist-miss',
+            // Which one it was: nobody answered (not a denial, not a missing prompt), and which fallback applied.
+            detail: `nobody answered within 300 ms; askFallback=${fallback}`,
+          },
         },
-        `askFallback ${fallback} denies`,
+        `askFallback ${fallback} denies, and says why`,
       );
       t.notOk(fs.existsSync(canary), 'nothing ran');
+      const audit = fs
+        .readFileSync(host.auditFile!, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
+      t.match(audit.at(-1), {
+        event: 'exec',
+        outcome: 'denied',
+        detail: `nobody answered within 300 ms; askFallback=${fallback}`,
+        prompt: { end: 'timeout', afterMs: 300 },
+      });
     }
   }
 });
@@ -108,7 +124,11 @@ t.test("no approver at all → askFallback immediately; Don't Allow → user-den
   const started = Date.now();
   t.match(await execViaSocket({ command: ['true'] }, { socketPath: host.socketPath, token }), {
     ok: false,
-    error: { reason: 'approval-required' },
+    error: {
+      message: 'SYSTEM_RUN_DENIED: approval required',
+      reason: 'approval-required',
+      detail: 'nobody could be asked (no terminal, no desktop dialog, no operator queue); askFallback=deny',
+    },
   });
   t.ok(Date.now() - started < 5000, 'no waiting without a UI');
   const denyHost = await startHost(t, {
@@ -119,7 +139,12 @@ t.test("no approver at all → askFallback immediately; Don't Allow → user-den
   });
   t.match(await execViaSocket({ command: ['true'] }, { socketPath: denyHost.host.socketPath, token: denyHost.token }), {
     ok: false,
-    error: { code: 'UNAVAILABLE', message: 'SYSTEM_RUN_DENIED: user denied', reason: 'user-denied' },
+    error: {
+      code: 'UNAVAILABLE',
+      message: 'SYSTEM_RUN_DENIED: user denied',
+      reason: 'user-denied',
+      detail: 'denied by scripted',
+    },
   });
 });
 

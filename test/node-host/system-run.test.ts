@@ -130,7 +130,8 @@ t.test('the outcomes are the ones node-commands.md specifies', async (t) => {
   await expectDenied(
     { defaults: { security: 'allowlist', ask: 'always' } },
     { command: ['echo', 'x'] },
-    'SYSTEM_RUN_DENIED: approval required',
+    // The spec's prefix, then why (upstream appends hints the same way).
+    'SYSTEM_RUN_DENIED: approval required (nobody to ask: this node host runs commands itself and never prompts; no exec host app is in use)',
     'approval-required',
   );
 
@@ -232,7 +233,16 @@ t.test('prepare pins the executable; an approved run must match the plan', async
     'an executable whose bytes changed since prepare is refused',
   );
   const unapproved = await outcome(service.run({ command: argv, cwd: '/', agentId: 'main' }, { invokeId: 'p3' }));
-  t.same(unapproved, { ok: false, code: 'SYSTEM_RUN_DENIED', message: 'SYSTEM_RUN_DENIED: approval required' });
+  t.same(
+    unapproved,
+    {
+      ok: false,
+      code: 'SYSTEM_RUN_DENIED',
+      message:
+        'SYSTEM_RUN_DENIED: approval required (nobody to ask: this node host runs commands itself and never prompts; no exec host app is in use)',
+    },
+    'the denial says why nobody was asked',
+  );
 });
 
 t.test('execApprovals get/set: hash of the file bytes, base hash required, token never shown', async (t) => {
@@ -296,4 +306,41 @@ t.test('shared 200 000-byte output cap', async (t) => {
   t.equal(Buffer.byteLength(capped.stdout) + Buffer.byteLength(capped.stderr) - '\n... (truncated)'.length, 200_000);
   const only = capOutput('b'.repeat(300_000), '');
   t.ok(only.stdout.endsWith('\n... (truncated)'), 'marker goes to stdout when stderr is empty');
+});
+
+t.test('a cancelled invoke (node.invoke.cancel) stops its command: local runner and through the app', async (t) => {
+  const alive = (pid: number): boolean => {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+    } catch {
+      return false;
+    }
+  };
+  const waitFor = async (pred: () => boolean): Promise<boolean> => {
+    const end = Date.now() + 30_000;
+    while (!pred() && Date.now() < end) await new Promise((r) => setTimeout(r, 25));
+    return pred();
+  };
+  for (const mode of ['local', 'app'] as const) {
+    const { service, stateDir } = setup(t, mode, { defaults: { security: 'full', ask: 'off' } });
+    const app = mode === 'app' ? await startExecHost({ stateDir, auditLog: false }) : undefined;
+    t.teardown(() => app?.close());
+    const pidFile = path.join(stateDir, 'run.pid');
+    const canary = path.join(stateDir, 'canary');
+    const controller = new AbortController();
+    const running = outcome(
+      service.run(
+        { command: ['/bin/sh', '-c', `echo $$ > ${pidFile}; sleep 3; touch ${canary}`] },
+        { invokeId: `cancel-${mode}`, timeoutMs: 60_000, signal: controller.signal },
+      ),
+    );
+    t.ok(await waitFor(() => fs.existsSync(pidFile) && fs.readFileSync(pidFile, 'utf8').trim() !== ''), mode);
+    const pid = Number(fs.readFileSync(pidFile, 'utf8').trim());
+    controller.abort();
+    t.match(await running, { ok: false, code: 'UNAVAILABLE', message: /cancelled/ }, `${mode}: answered cancelled`);
+    t.ok(await waitFor(() => !alive(pid)), `${mode}: the command was killed`);
+    t.notOk(fs.existsSync(canary), `${mode}: its canary is never written`);
+    await app?.close();
+  }
 });
