@@ -403,7 +403,11 @@ async function realNodeAgainstOurGateway(work: string): Promise<void> {
           (e: Error) => e.message,
         );
         assert(
-          denied && denied.includes('SYSTEM_RUN_DENIED') && denied.includes('approval required'),
+          denied &&
+            denied.includes('SYSTEM_RUN_DENIED') &&
+            denied.includes('approval required') &&
+            // The real node repeats its code in its message; our Gateway shows it once.
+            !denied.includes('SYSTEM_RUN_DENIED: SYSTEM_RUN_DENIED'),
           `got ${denied ?? 'success'}`,
         );
         return denied;
@@ -597,7 +601,7 @@ async function ourNodeAgainstRealGateway(
     return JSON.stringify(payload);
   });
   await attempt(
-    'real CLI: a denial from our node arrives as UNAVAILABLE "SYSTEM_RUN_DENIED: … allowlist miss"',
+    'real CLI: a denial from our node arrives as UNAVAILABLE "SYSTEM_RUN_DENIED: allowlist miss" (prefix once)',
     async () => {
       const r = openclawCli(
         [
@@ -618,7 +622,9 @@ async function ourNodeAgainstRealGateway(
       );
       const text = `${r.stdout}\n${r.stderr}`;
       assert(
-        r.status !== 0 && text.includes('SYSTEM_RUN_DENIED') && text.includes('allowlist miss'),
+        r.status !== 0 &&
+          text.includes('SYSTEM_RUN_DENIED: allowlist miss') &&
+          !text.includes('SYSTEM_RUN_DENIED: SYSTEM_RUN_DENIED'),
         `status ${r.status}: ${text.slice(-800)}`,
       );
       return text
