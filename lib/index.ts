@@ -110,6 +110,9 @@ export {
   type ApprovalsFile,
   type Approver,
   type ApprovalPrompt,
+  displayArgv,
+  displayString,
+  decodeDisplayedArgv,
 } from './exec-host/index.js';
 export {
   startGateway,

@@ -102,10 +102,15 @@ export {
   composeApprovers,
   raceApprovers,
   askWithTimeout,
+  askForDecision,
   promptText,
   PROMPT_TITLE,
+  type Answer,
   type Approver,
   type ApprovalPrompt,
+  type AskOutcome,
+  type PromptStop,
 } from './prompts.js';
+export { displayArgv, displayString, decodeDisplayedArgv } from '../common/argv-display.js';
 export { InstanceLockedError, SocketSetupError, acquireInstanceLock } from './socket-setup.js';
 export { AuditLog } from './audit-log.js';

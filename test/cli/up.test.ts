@@ -175,9 +175,12 @@ t.test('up: start, run end to end, exit codes, approvals through the Gateway, cl
       'up tells its terminal an approval waits',
     );
     const resolved = await cli(['approvals', decision, id!, ...url], env);
-    t.equal(resolved.code, 0, `approvals ${decision} exits 0`);
+    t.equal(resolved.code, 0, `approvals ${decision} exits 0`, {
+      stderr: resolved.stderr,
+      up: up.stderr().slice(-3000),
+    });
     const ran = await running;
-    t.equal(ran.code, expectedCode, `run after ${decision}: exit ${expectedCode}`);
+    t.equal(ran.code, expectedCode, `run after ${decision}: exit ${expectedCode}`, { stderr: ran.stderr });
     if (decision === 'approve') t.equal(ran.stdout, 'via-approve\n');
     else
       t.match(
