@@ -3,10 +3,11 @@
 // executable; persistence of "Always Allow" and lastUsed* lives in the caller (approvals-file.ts).
 import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 
 import type { ApprovalDecision } from '../common/pending-approvals.js';
 import type { AllowlistEntry, ApprovalsFile, Ask, PolicySection, Security } from './approvals-file.js';
-import { EnvOverrideError, buildChildEnv } from './env.js';
+import { EnvOverrideError, buildChildEnv, refusedOverrides, validateEnvOverrides } from './env.js';
 import {
   fileIdentity,
   resolveExecutable,
@@ -14,8 +15,9 @@ import {
   type FileIdentity,
   type ResolveFailure,
 } from './resolve-executable.js';
-import { findOptionInjection } from './option-injection.js';
-import { evaluateShellWrapper, patternFilterFor, type ShellWrapperEvaluation } from './shell-allowlist.js';
+import { identifyProgram } from './program-identity.js';
+import { judgeProgram, type ProgramMiss } from './program-match.js';
+import { evaluateShellWrapper, type ShellWrapperEvaluation } from './shell-allowlist.js';
 
 /** An ExecHostRequest as it arrives in `requestJson` (absent fields may be null). */
 export interface ExecHostRequest {
@@ -77,6 +79,32 @@ export const denials = {
   },
   commandRequired: { code: 'INVALID_REQUEST', message: 'command required', reason: 'invalid' },
 } as const satisfies Record<string, Denial>;
+
+/**
+ * Why a request is not covered by the allowlist, beyond "no entry names it". Stable codes:
+ * ENV_NOT_ALLOWLISTED (an environment override not on env.ts's allowlist), OPTION_NOT_ALLOWED (an option
+ * outside a tool's positive model), EXEC_CAPABLE_NEEDS_EXACT_ENTRY (only a glob covers a program that can
+ * run others), GLOB_NEEDS_EXEC_FREE (only a glob covers a program not known to be exec-free).
+ */
+export interface PolicyMiss {
+  code: 'ENV_NOT_ALLOWLISTED' | 'OPTION_NOT_ALLOWED' | 'EXEC_CAPABLE_NEEDS_EXACT_ENTRY' | 'GLOB_NEEDS_EXEC_FREE';
+  /** What missed: the variable, the option, the program. */
+  subject: string;
+  /** One line for the human who decides. */
+  text: string;
+}
+
+const MISS_CODES: Partial<Record<ProgramMiss, PolicyMiss['code']>> = {
+  'option-not-allowed': 'OPTION_NOT_ALLOWED',
+  'exec-capable-needs-exact-entry': 'EXEC_CAPABLE_NEEDS_EXACT_ENTRY',
+  'glob-needs-exec-free': 'GLOB_NEEDS_EXEC_FREE',
+};
+
+/** The allowlist-miss denial, naming the miss when it is one of the classes above (upstream wording otherwise). */
+export function allowlistMissDenial(miss: PolicyMiss | undefined): Denial {
+  if (!miss) return denials.allowlistMiss;
+  return { ...denials.allowlistMiss, message: `${denials.allowlistMiss.message} (${miss.code}: ${miss.text})` };
+}
 
 function invalid(message: string): Denial {
   return { code: 'INVALID_REQUEST', message, reason: 'invalid' };
@@ -192,7 +220,7 @@ export function patternMatches(
   return false;
 }
 
-/** The first entry matching the canonical path, among the patterns `accept` admits (patternFilterFor: interpreters need an exact entry). */
+/** The first entry matching the canonical path, among the patterns `accept` admits (program-match.ts decides which). */
 export function matchAllowlist(
   policy: EffectivePolicy,
   resolvedPath: string,
@@ -245,6 +273,10 @@ export interface Evaluation {
    * `plan.argv` is the enforced script and `match` is the first segment's entry.
    */
   shell?: ShellWrapperEvaluation<EffectivePolicy['allowlist'][number]>;
+  /** Why the allowlist did not cover the request, when the reason is more than "no entry names it". */
+  miss?: PolicyMiss;
+  /** The request's (validated) environment overrides, for the prompt: a human must see what they approve. */
+  envOverrides?: Record<string, string>;
 }
 
 function defaultCanonicalize(p: string): string | undefined {
@@ -303,8 +335,10 @@ export function evaluateSystemRun(
   if (bad) return { outcome: 'deny', denial: bad };
   const searchPath = options.searchPath ?? trustedSearchPath(options.baseEnv ?? process.env);
   let env: Record<string, string>;
+  let overrides: Record<string, string>;
   try {
-    env = buildChildEnv(request.env, options.baseEnv ?? process.env, searchPath);
+    overrides = validateEnvOverrides(request.env);
+    env = buildChildEnv(overrides, options.baseEnv ?? process.env, searchPath);
   } catch (err) {
     if (err instanceof EnvOverrideError)
       return { outcome: 'deny', denial: { code: 'INVALID_REQUEST', message: err.message, reason: 'invalid' } };
@@ -329,31 +363,44 @@ export function evaluateSystemRun(
   if (request.approvalDecision === 'deny') return { outcome: 'deny', denial: denials.userDenied, policy };
 
   const canonicalize = options.canonicalize ?? defaultCanonicalize;
-  const listed = plan.file
-    ? matchAllowlist(policy, plan.file, canonicalize, patternFilterFor(request.command[0], plan.file))
-    : undefined;
-  // An allowlisted tool given an option that runs another command is not what the entry allowed.
-  let match = listed && plan.file && findOptionInjection(plan.file, request.command) === undefined ? listed : undefined;
-  // A shell wrapper whose shell is not allowlisted: every segment of its script must match instead.
+  const find = (file: string, accept: (pattern: string) => boolean): EffectivePolicy['allowlist'][number] | undefined =>
+    matchAllowlist(policy, file, canonicalize, accept);
+  let match: EffectivePolicy['allowlist'][number] | undefined;
+  let miss: PolicyMiss | undefined;
   let shell: Evaluation['shell'];
-  if (!match && plan.file && policy.security === 'allowlist') {
-    shell = evaluateShellWrapper({
-      argv: request.command,
-      file: plan.file,
-      cwd,
-      envOverrides: request.env,
-      searchPath,
-      match: (file, accept) => matchAllowlist(policy, file, canonicalize, accept),
-    });
-    if (shell?.satisfied && shell.enforcedArgv) {
-      match = shell.segments[0].match;
-      plan.argv = shell.enforcedArgv;
+  if (plan.file) {
+    const judged = judgeProgram(plan.file, request.command, find, { cwd });
+    if (judged.match) {
+      match = judged.match;
+      plan.argv = judged.argv;
+    } else if (policy.security === 'allowlist') {
+      // A shell wrapper whose shell is not allowlisted: every segment of its script must match instead.
+      shell = evaluateShellWrapper({ argv: request.command, file: plan.file, cwd, searchPath, match: find });
+      if (shell?.satisfied && shell.enforcedArgv) {
+        match = shell.segments[0].match;
+        plan.argv = shell.enforcedArgv;
+      }
     }
+    miss = programMiss(judged.miss, judged.detail, judged.identity.name, shell);
+  }
+  const refusedEnv = refusedOverrides(overrides)[0];
+  if (refusedEnv) {
+    match = undefined; // askFallback=allowlist must not run it either
+    miss = {
+      code: 'ENV_NOT_ALLOWLISTED',
+      subject: refusedEnv.key,
+      text:
+        refusedEnv.why === 'not-allowlisted'
+          ? `environment variable ${refusedEnv.key} is not on the override allowlist`
+          : `environment variable ${refusedEnv.key} has a value outside its allowed shape`,
+    };
   }
   const allowlistSatisfied = policy.security === 'full' || match !== undefined;
   const preApproved = request.approvalDecision === 'allow-once' || request.approvalDecision === 'allow-always';
   const needsPrompt =
     policy.ask === 'always' || (policy.ask === 'on-miss' && policy.security === 'allowlist' && !allowlistSatisfied);
+  const envOverrides = Object.keys(overrides).length > 0 ? overrides : undefined;
+  if (policy.security !== 'allowlist' || allowlistSatisfied) miss = undefined;
 
   if (needsPrompt && !preApproved) {
     return {
@@ -362,12 +409,46 @@ export function evaluateSystemRun(
       plan,
       match,
       shell,
+      miss,
+      envOverrides,
       allowedDecisions: policy.ask === 'always' ? ['allow-once', 'deny'] : ['allow-once', 'allow-always', 'deny'],
     };
   }
   if (!allowlistSatisfied && !preApproved)
-    return { outcome: 'deny', denial: denials.allowlistMiss, policy, plan, shell };
-  return finishAllow({ outcome: 'allow', policy, plan, match, shell }, request, options);
+    return { outcome: 'deny', denial: allowlistMissDenial(miss), policy, plan, shell, miss, envOverrides };
+  return finishAllow({ outcome: 'allow', policy, plan, match, shell, envOverrides }, request, options);
+}
+
+/** The miss worth naming for a program (or, for an analysed wrapper, its first missing segment). */
+function programMiss(
+  judged: ProgramMiss | undefined,
+  detail: string | undefined,
+  name: string,
+  shell: Evaluation['shell'],
+): PolicyMiss | undefined {
+  const segment = shell?.analysable ? shell.segments.find((s) => s.match === undefined) : undefined;
+  const [kind, text, subject] = segment
+    ? [segment.miss as ProgramMiss | undefined, segment.detail, path.basename(segment.file ?? segment.argv[0])]
+    : shell
+      ? [undefined, undefined, name]
+      : [judged, detail, name];
+  const code = kind ? MISS_CODES[kind] : undefined;
+  return code ? { code, subject, text: text ?? code } : undefined;
+}
+
+/** Notes for the human deciding a prompt: what missed, and what "Always Allow" would add. */
+export function promptNotes(evaluation: Evaluation): string[] {
+  const notes: string[] = [];
+  if (evaluation.miss) notes.push(`Not covered by the allowlist: ${evaluation.miss.text} (${evaluation.miss.code})`);
+  const file = evaluation.plan?.file;
+  if (file && !evaluation.shell && evaluation.allowedDecisions?.includes('allow-always')) {
+    const identity = identifyProgram(file);
+    if (identity.kind === 'exec-capable')
+      notes.push(
+        `Always Allow would add ${file}: ${identity.name} can run other programs, so that entry allows anything it is asked to run`,
+      );
+  }
+  return notes;
 }
 
 function finishAllow(evaluation: Evaluation, request: ExecHostRequest, options: EvaluateOptions): Evaluation {
@@ -388,7 +469,14 @@ export function applyDecision(
   options: EvaluateOptions = {},
 ): Evaluation {
   if (evaluation.outcome !== 'prompt') return evaluation;
-  const base = { policy: evaluation.policy, plan: evaluation.plan, match: evaluation.match, shell: evaluation.shell };
+  const base = {
+    policy: evaluation.policy,
+    plan: evaluation.plan,
+    match: evaluation.match,
+    shell: evaluation.shell,
+    miss: evaluation.miss,
+    envOverrides: evaluation.envOverrides,
+  };
   if (decision === 'deny') return { outcome: 'deny', denial: denials.userDenied, ...base };
   if (decision === 'allow-once' || decision === 'allow-always')
     return finishAllow({ outcome: 'allow', ...base }, request, options);
@@ -397,7 +485,7 @@ export function applyDecision(
   if (fallback === 'allowlist' && evaluation.match) return finishAllow({ outcome: 'allow', ...base }, request, options);
   return {
     outcome: 'deny',
-    denial: fallback === 'allowlist' ? denials.allowlistMiss : denials.approvalRequired,
+    denial: fallback === 'allowlist' ? allowlistMissDenial(evaluation.miss) : denials.approvalRequired,
     ...base,
   };
 }

@@ -20,6 +20,10 @@ export interface ApprovalPrompt {
   security: string;
   ask: string;
   allowedDecisions: ApprovalDecision[];
+  /** Environment overrides the command would run with (a human must see what they approve). */
+  env?: Record<string, string>;
+  /** Why the policy asks, and what Always Allow would add (policy.ts promptNotes). */
+  notes?: string[];
 }
 
 export interface Approver {
@@ -47,6 +51,8 @@ export function promptText(prompt: ApprovalPrompt): string {
     `Executable: ${prompt.resolvedPath ?? '(not found)'}`,
     `Host: ${prompt.host}`,
     `Security: ${prompt.security}   Ask: ${prompt.ask}`,
+    ...Object.entries(prompt.env ?? {}).map(([key, value]) => `Environment: ${key}=${value}`),
+    ...(prompt.notes ?? []).map((note) => `Note: ${note}`),
   ];
   // Control characters could rewrite the terminal or fake extra rows.
   return [...rows.join('\n')]

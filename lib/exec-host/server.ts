@@ -30,6 +30,7 @@ import {
   canonicalCommandText,
   denials,
   evaluateSystemRun,
+  promptNotes,
   validateRequest,
   type Denial,
   type EvaluateOptions,
@@ -38,7 +39,7 @@ import {
 } from './policy.js';
 import { QueueApprover, askWithTimeout, composeApprovers, type ApprovalPrompt, type Approver } from './prompts.js';
 import { REPLAY_JOURNAL_FILE_NAME, ReplayCache } from './replay-cache.js';
-import { isInterpreter } from './shell-allowlist.js';
+import { isExecCapableProgram } from './shell-allowlist.js';
 import { openPinnedExecutable, sameFile } from './resolve-executable.js';
 import { runCommand, type ExecResult, type RunnerBackend } from './runner.js';
 import { acquireInstanceLock, type InstanceLock } from './socket-setup.js';
@@ -197,7 +198,7 @@ export function alwaysAllowPatterns(evaluation: Evaluation, resolvedPath: string
   const shell = evaluation.shell;
   if (!shell) return [resolvedPath];
   if (!shell.analysable) return [];
-  return [...new Set(shell.programs)].filter((program) => !isInterpreter(program));
+  return [...new Set(shell.programs)].filter((program) => !isExecCapableProgram(program));
 }
 
 class ExecHostServer implements ExecHost {
@@ -566,6 +567,8 @@ class ExecHostServer implements ExecHost {
         security: evaluation.policy.security,
         ask: evaluation.policy.ask,
         allowedDecisions: evaluation.allowedDecisions ?? ['allow-once', 'deny'],
+        env: evaluation.envOverrides,
+        notes: promptNotes(evaluation),
       };
       decision = await this.askHuman(prompt, socket);
       evaluation = applyDecision(evaluation, decision, request, evaluateOptions);
@@ -649,6 +652,10 @@ class ExecHostServer implements ExecHost {
     if (addPattern) {
       const patterns = alwaysAllowPatterns(evaluation, resolvedPath);
       if (patterns.length === 0) return;
+      // The human was told in the prompt (promptNotes); the log keeps a record of the broad entry.
+      for (const pattern of patterns)
+        if (isExecCapableProgram(pattern))
+          this.audit({ event: 'allowlist-warning', agentId, pattern, warning: 'can run other programs' });
       this.writeApprovals((data) => {
         for (const pattern of patterns)
           addAllowlistPattern(data, agentId, pattern, { ...usage, lastResolvedPath: pattern });
