@@ -602,3 +602,11 @@ const MODELS: Record<string, ToolModel> = {
 export function toolModelFor(canonicalName: string): ToolModel | undefined {
   return Object.hasOwn(MODELS, canonicalName) ? MODELS[canonicalName] : undefined;
 }
+
+/** The getopt tables, for the test that checks them against the installed tools. */
+export const TOOL_TABLES: Readonly<Record<'tar' | 'sort' | 'rsync' | 'sed', OptionTable>> = {
+  tar: TAR_TABLE,
+  sort: SORT_TABLE,
+  rsync: RSYNC_TABLE,
+  sed: SED_TABLE,
+};

@@ -43,7 +43,7 @@ t.test('policy: only allowlisted variables with the expected value shape pass', 
   };
   const run = (env: Record<string, string>) => evaluateSystemRun({ command: [TAR, '--version'], env }, file);
   for (const env of [
-    { LANG: 'C.UTF-8' },
+    { LANG: 'C.UTF-8' } as Record<string, string>,
     { LC_ALL: 'en_US.UTF-8', LANGUAGE: 'en_US:en' },
     { TERM: 'xterm-256color', COLORTERM: 'truecolor', COLUMNS: '120', LINES: '40' },
     { NO_COLOR: '1', FORCE_COLOR: '0', CLICOLOR: '1', CLICOLOR_FORCE: '1' },
@@ -85,7 +85,7 @@ t.test('policy: only allowlisted variables with the expected value shape pass', 
   }
   // Allowlisted names with a value that could name a file: a miss too.
   for (const env of [
-    { LANG: '/tmp/evil' },
+    { LANG: '/tmp/evil' } as Record<string, string>,
     { TERM: '../../x' },
     { TZ: '/etc/passwd' },
     { TZ: ':../../x' },

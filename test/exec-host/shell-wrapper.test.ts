@@ -159,7 +159,7 @@ t.test('unanalysable scripts and shapes are a miss, never a match', async (t) =>
     t.match(e.shell, { analysable: false, reason });
   }
   // Variables that change how the shell starts (HOME picks the profile) are not on the override allowlist.
-  for (const env of [{ HOME: '/tmp/evil' }, { CDPATH: '/tmp' }, { INPUTRC: '/tmp/x' }]) {
+  for (const env of [{ HOME: '/tmp/evil' } as Record<string, string>, { CDPATH: '/tmp' }, { INPUTRC: '/tmp/x' }]) {
     const e = evaluateSystemRun(wrap('ls', '-lc', { env }), file, OPTS);
     t.equal(e.outcome, 'deny', `${JSON.stringify(env)} denied`);
     t.match(e.miss, { code: 'ENV_NOT_ALLOWLISTED', subject: Object.keys(env)[0] });
