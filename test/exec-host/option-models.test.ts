@@ -63,6 +63,14 @@ t.test('getopt model: clusters, attached and separate values, abbreviations, --,
   t.match(getopt(['-vz'], table), { ok: false, refused: /-z \(in -vz\)/ });
   t.match(getopt(['x', '--to-command=sh'], table), { ok: false }, 'options after operands count (GNU permutation)');
   t.match(getopt(['--verbose=1'], table), { ok: false, refused: /takes no value/ });
+  // Shrunk from the getopt(1) property (option-models.fuzz.test.ts): "--" right after an option that
+  // needs a value IS that value, so what follows is still parsed as options.
+  t.match(getopt(['-vf', '--', '--to-command=x'], table), { ok: false, refused: /--to-command/ });
+  t.match(getopt(['-vf', '--', 'x'], table), {
+    ok: true,
+    options: [{ name: '-v' }, { name: '-f', value: '--' }],
+    operands: ['x'],
+  });
   t.match(getopt(['-f'], table), { ok: false, refused: /needs a value/ });
   t.match(getopt(['x', '--to-command=sh'], { ...table, stopAtOperand: true }), {
     ok: true,
