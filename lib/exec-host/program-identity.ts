@@ -22,8 +22,6 @@ export interface ProgramIdentity {
   kind: ProgramKind;
   /** File and every directory above it owned by root and not writable by group/other (sticky dirs excepted). */
   systemInstalled: boolean;
-  /** Linux: whether it is a dynamically linked ELF program (not a script, static binary or loader). */
-  dynamicElf?: boolean;
   /** Why a catalogued exec-free name was not accepted as exec-free (for prompts and the CLI). */
   why?: string;
 }
@@ -81,16 +79,20 @@ function execFreeRefusal(systemInstalled: boolean, imports: string[] | undefined
   return undefined;
 }
 
-/** Identifies the canonical executable `file`. */
+/** False when `file` is known not to be a dynamically linked ELF program (Linux only; elsewhere true). */
+export function isDynamicProgram(file: string): boolean {
+  return inspectImports(file) !== undefined;
+}
+
+/** Identifies the canonical executable `file` (the import table is read only for catalogued exec-free names). */
 export function identifyProgram(file: string): ProgramIdentity {
   const name = path.basename(file);
   const names = programNames(name);
-  const imports = inspectImports(file);
   const systemInstalled = isSystemInstalled(file);
-  const base = { file, name, names, systemInstalled, dynamicElf: imports === null ? undefined : imports !== undefined };
+  const base = { file, name, names, systemInstalled };
   if (isExecCapableName(name)) return { ...base, kind: 'exec-capable' };
   if (!EXEC_FREE.has(name)) return { ...base, kind: 'unknown' };
-  const why = execFreeRefusal(systemInstalled, imports);
+  const why = execFreeRefusal(systemInstalled, inspectImports(file));
   return why ? { ...base, kind: 'unknown', why } : { ...base, kind: 'exec-free' };
 }
 

@@ -9,7 +9,7 @@
 // - whatever matched, a tool with a positive option model (tar, find, sort, rsync, sed, git) must pass it:
 //   an option off its list is a miss, even with an exact entry or `*`.
 import { toolModelFor, type ModelContext } from './option-injection.js';
-import { identifyProgram, type ProgramIdentity } from './program-identity.js';
+import { identifyProgram, isDynamicProgram, type ProgramIdentity } from './program-identity.js';
 
 export type ProgramMiss =
   | 'not-allowlisted'
@@ -61,7 +61,7 @@ export function judgeProgram<M>(
     // A modelled tool under a glob must also be what its name says: root-installed and (Linux) a real program.
     const globCovers =
       identity.kind === 'exec-free' ||
-      (model !== undefined && model.globSafe && identity.systemInstalled && identity.dynamicElf !== false);
+      (model !== undefined && model.globSafe && identity.systemInstalled && isDynamicProgram(identity.file));
     if (!globCovers) {
       const exec = identity.kind === 'exec-capable';
       return {
