@@ -362,27 +362,9 @@ export function evaluateSystemRun(
   if (policy.security === 'deny') return { outcome: 'deny', denial: denials.securityDeny, policy };
   if (request.approvalDecision === 'deny') return { outcome: 'deny', denial: denials.userDenied, policy };
 
-  const canonicalize = options.canonicalize ?? defaultCanonicalize;
-  const find = (file: string, accept: (pattern: string) => boolean): EffectivePolicy['allowlist'][number] | undefined =>
-    matchAllowlist(policy, file, canonicalize, accept);
-  let match: EffectivePolicy['allowlist'][number] | undefined;
-  let miss: PolicyMiss | undefined;
-  let shell: Evaluation['shell'];
-  if (plan.file) {
-    const judged = judgeProgram(plan.file, request.command, find, { cwd });
-    if (judged.match) {
-      match = judged.match;
-      plan.argv = judged.argv;
-    } else if (policy.security === 'allowlist') {
-      // A shell wrapper whose shell is not allowlisted: every segment of its script must match instead.
-      shell = evaluateShellWrapper({ argv: request.command, file: plan.file, cwd, searchPath, match: find });
-      if (shell?.satisfied && shell.enforcedArgv) {
-        match = shell.segments[0].match;
-        plan.argv = shell.enforcedArgv;
-      }
-    }
-    miss = programMiss(judged.miss, judged.detail, judged.identity.name, shell);
-  }
+  const judged = judgeRequest(request, plan, policy, searchPath, options.canonicalize ?? defaultCanonicalize);
+  let { match, miss } = judged;
+  const { shell } = judged;
   const refusedEnv = refusedOverrides(overrides)[0];
   if (refusedEnv) {
     match = undefined; // askFallback=allowlist must not run it either
@@ -417,6 +399,40 @@ export function evaluateSystemRun(
   if (!allowlistSatisfied && !preApproved)
     return { outcome: 'deny', denial: allowlistMissDenial(miss), policy, plan, shell, miss, envOverrides };
   return finishAllow({ outcome: 'allow', policy, plan, match, shell, envOverrides }, request, options);
+}
+
+/**
+ * The request's program against the allowlist (program-match.ts), or, for a shell wrapper whose shell is not
+ * itself allowlisted, every segment of its script. Sets plan.argv to what an auto-allowed run executes.
+ */
+function judgeRequest(
+  request: ExecHostRequest,
+  plan: RunPlan,
+  policy: EffectivePolicy,
+  searchPath: string,
+  canonicalize: (p: string) => string | undefined,
+): { match?: EffectivePolicy['allowlist'][number]; miss?: PolicyMiss; shell?: Evaluation['shell'] } {
+  if (!plan.file) return {};
+  const find = (file: string, accept: (pattern: string) => boolean): EffectivePolicy['allowlist'][number] | undefined =>
+    matchAllowlist(policy, file, canonicalize, accept);
+  const judged = judgeProgram(plan.file, request.command, find, { cwd: plan.cwd });
+  if (judged.match) {
+    plan.argv = judged.argv;
+    return { match: judged.match };
+  }
+  if (policy.security !== 'allowlist') return {};
+  const shell = evaluateShellWrapper({
+    argv: request.command,
+    file: plan.file,
+    cwd: plan.cwd,
+    searchPath,
+    match: find,
+  });
+  if (shell?.satisfied && shell.enforcedArgv) {
+    plan.argv = shell.enforcedArgv;
+    return { match: shell.segments[0].match, shell };
+  }
+  return { shell, miss: programMiss(judged.miss, judged.detail, judged.identity.name, shell) };
 }
 
 /** The miss worth naming for a program (or, for an analysed wrapper, its first missing segment). */

@@ -236,7 +236,7 @@ t.test(
           reasons.has(parsed.error!.reason!)
         );
       }),
-      params(150),
+      params(150, 10),
     );
     t.equal(host.stats.executed, 0, 'nothing ran (security=deny)');
     const nonce = crypto.randomBytes(16).toString('hex');

@@ -89,7 +89,7 @@ t.test(
           JSON.stringify(ours.operands) === JSON.stringify(real.operands)
         );
       }),
-      params(80),
+      params(80, 10),
     );
     t.pass('agreed with getopt(1)');
   },
@@ -128,7 +128,7 @@ t.test(
         const out = spawnSync(SED!, ['--sandbox', '-n', '-e', script], { input: '', encoding: 'utf8' });
         return !/disabled in sandbox mode/.test(out.stderr);
       }),
-      params(120),
+      params(120, 10),
     );
     t.pass('agreed with sed --sandbox');
   },

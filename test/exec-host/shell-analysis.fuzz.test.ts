@@ -87,7 +87,7 @@ t.test(
         }
         return true;
       }),
-      params(25),
+      params(25, 20),
     );
     t.pass(`property held against ${SHELLS.join(' and ')}`);
   },
