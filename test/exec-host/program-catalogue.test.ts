@@ -12,7 +12,10 @@ import { allowlistAdvice } from '../../lib/exec-host/allowlist-advice.js';
 import { EXEC_IMPORTS, execImports, readElfSummary } from '../../lib/exec-host/elf-imports.js';
 import { EXEC_CAPABLE, EXEC_FREE, isExecCapableName, programNames } from '../../lib/exec-host/program-catalogue.js';
 import { identifyProgram, isTrustedShell } from '../../lib/exec-host/program-identity.js';
-import { tmpRoot } from './fixtures/helpers.js';
+import { readApprovals } from '../../lib/exec-host/approvals-file.js';
+import { execViaSocket } from '../../lib/exec-host/client.js';
+import type { ApprovalPrompt, Approver } from '../../lib/exec-host/prompts.js';
+import { startHost, tmpRoot } from './fixtures/helpers.js';
 
 const DIRS = ['/usr/local/bin', '/usr/bin', '/bin', '/usr/sbin', '/sbin'];
 const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../lib/cli/main.ts');
@@ -193,3 +196,37 @@ t.test('approvals allow says what an entry really allows', async (t) => {
   const cliPython = run('/usr/bin/perl');
   t.match(cliPython.stdout, /allowed \/usr\/bin\/perl for agent main\nwarning: perl can run other programs/);
 });
+
+t.test(
+  'Always Allow on a program that runs others: the prompt says what it would allow, the log records it',
+  async (t) => {
+    const asked: ApprovalPrompt[] = [];
+    const approver: Approver = {
+      name: 'always',
+      isAvailable: () => true,
+      ask: async (prompt) => {
+        asked.push(prompt);
+        return 'allow-always';
+      },
+    };
+    const perl = fs.realpathSync('/usr/bin/perl');
+    const { host, token } = await startHost(t, {
+      approver,
+      evaluate: { baseEnv: { PATH: '/usr/bin:/bin' } },
+      policy: (d) => {
+        d.defaults = { security: 'allowlist', ask: 'on-miss', askFallback: 'deny' };
+        d.agents = { main: { allowlist: [] } };
+      },
+    });
+    const reply = await execViaSocket({ command: [perl, '-e', 'print 1'] }, { socketPath: host.socketPath, token });
+    t.match(reply, { ok: true, payload: { stdout: '1' } });
+    t.match(asked[0]?.notes, [/Always Allow would add .*perl.* can run other programs, so that entry allows anything/]);
+    t.same(
+      readApprovals(host.approvalsFile)?.agents?.main?.allowlist?.map((e) => e.pattern),
+      [perl],
+      'added, as upstream',
+    );
+    const audit = fs.readFileSync(host.auditFile!, 'utf8');
+    t.match(audit, new RegExp(`"event":"allowlist-warning".*"pattern":"${perl}"`));
+  },
+);
