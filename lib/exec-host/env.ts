@@ -1,6 +1,12 @@
 // The child environment: built from an allowlist of inherited keys (sudo's env_reset model) plus
-// validated overrides. Loader/interpreter injection keys never pass, and overriding one is an
-// error rather than a silent drop, so the caller learns the request was not run as written.
+// the request's overrides. Overrides are judged in three tiers:
+// - malformed (bad name, NUL, oversize) or a loader/interpreter injection key (LD_*, PATH, …): rejected
+//   outright with upstream's INVALID_REQUEST wording, whatever the policy;
+// - on OVERRIDE_ALLOWLIST with a value of the expected shape (locale, terminal size/colour, time zone):
+//   passes like any part of an allowlisted command;
+// - anything else (TAR_OPTIONS, GIT_*, PAGER, HOME, …): an allowlist miss naming the variable, so a human
+//   decides (ask=on-miss) or it is denied. Many programs read options or helper commands from their
+//   environment, so no blocklist can be complete; an allowlist can.
 import { IpcError } from '../common/errors.js';
 
 export class EnvOverrideError extends IpcError {
@@ -83,6 +89,66 @@ export const BLOCKED_ENV_KEYS: ReadonlySet<string> = new Set([
 ]);
 const BLOCKED_PREFIXES = ['LD_', 'DYLD_', 'BASH_FUNC_', 'OPENCLAW_', 'GIT_CONFIG_'];
 
+/**
+ * Request overrides that never need a human, and the value shape each must have. No value here can
+ * name a file to load or a program to run: locale names and TERM have no `/`, TZ no absolute path or `..`.
+ */
+const matches =
+  (re: RegExp) =>
+  (value: string): boolean =>
+    re.test(value);
+const LOCALE_VALUE = matches(/^[A-Za-z0-9_.@+-]{0,64}$/);
+const FLAG_VALUE = matches(/^[A-Za-z0-9_-]{0,16}$/);
+const TZ_VALUE = (value: string): boolean => {
+  const zone = value.replace(/^:/, '');
+  return /^[A-Za-z0-9_+\-/.,<>:]{1,64}$/.test(zone) && !zone.startsWith('/') && !zone.split('/').includes('..');
+};
+export const OVERRIDE_ALLOWLIST: ReadonlyMap<string, (value: string) => boolean> = new Map([
+  ['LANG', LOCALE_VALUE],
+  ['LANGUAGE', matches(/^[A-Za-z0-9_.@+:-]{0,128}$/)],
+  ...[
+    'LC_ALL',
+    'LC_CTYPE',
+    'LC_COLLATE',
+    'LC_MESSAGES',
+    'LC_MONETARY',
+    'LC_NUMERIC',
+    'LC_TIME',
+    'LC_ADDRESS',
+    'LC_IDENTIFICATION',
+    'LC_MEASUREMENT',
+    'LC_NAME',
+    'LC_PAPER',
+    'LC_TELEPHONE',
+  ].map((key): [string, (value: string) => boolean] => [key, LOCALE_VALUE]),
+  ['TZ', TZ_VALUE],
+  ['TERM', matches(/^[A-Za-z0-9._+-]{1,64}$/)],
+  ['COLORTERM', matches(/^[A-Za-z0-9._+-]{0,32}$/)],
+  ['NO_COLOR', FLAG_VALUE],
+  ['FORCE_COLOR', FLAG_VALUE],
+  ['CLICOLOR', FLAG_VALUE],
+  ['CLICOLOR_FORCE', FLAG_VALUE],
+  ['COLUMNS', matches(/^[0-9]{1,5}$/)],
+  ['LINES', matches(/^[0-9]{1,5}$/)],
+]);
+
+/** An override the allowlist does not cover: the variable, and whether its name or only its value missed. */
+export interface RefusedOverride {
+  key: string;
+  why: 'not-allowlisted' | 'value-not-allowed';
+}
+
+/** The overrides (already validated) that need a human, in request order. */
+export function refusedOverrides(validated: Record<string, string>): RefusedOverride[] {
+  const refused: RefusedOverride[] = [];
+  for (const [key, value] of Object.entries(validated)) {
+    const shape = OVERRIDE_ALLOWLIST.get(key);
+    if (!shape) refused.push({ key, why: 'not-allowlisted' });
+    else if (!shape(value)) refused.push({ key, why: 'value-not-allowed' });
+  }
+  return refused;
+}
+
 const KEY_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const MAX_OVERRIDES = 256;
 const MAX_VALUE_BYTES = 32 * 1024;
@@ -92,7 +158,7 @@ export function isBlockedEnvKey(key: string): boolean {
   return BLOCKED_ENV_KEYS.has(upper) || BLOCKED_PREFIXES.some((prefix) => upper.startsWith(prefix));
 }
 
-/** Throws EnvOverrideError for a blocked, malformed or oversized override. */
+/** Throws EnvOverrideError for a blocked, malformed or oversized override; returns the rest (allowlisted or not). */
 export function validateEnvOverrides(overrides: unknown): Record<string, string> {
   if (overrides === undefined || overrides === null) return {};
   if (typeof overrides !== 'object' || Array.isArray(overrides))
@@ -113,7 +179,7 @@ export function validateEnvOverrides(overrides: unknown): Record<string, string>
 
 /**
  * The environment for a child: allowlisted keys from `base` (PATH is the daemon's own, minus
- * relative entries), then the validated `overrides`.
+ * relative entries), then the validated `overrides` (whether they need a human is refusedOverrides').
  */
 export function buildChildEnv(
   overrides: unknown,

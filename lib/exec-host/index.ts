@@ -68,13 +68,20 @@ export {
 } from './shell-analysis.js';
 export {
   evaluateShellWrapper,
-  isInterpreter,
-  patternFilterFor,
-  INTERPRETERS,
-  WRAPPER_SHELLS,
+  isExecCapableProgram,
   type ShellWrapperEvaluation,
   type SegmentVerdict,
 } from './shell-allowlist.js';
+export { EXEC_FREE, EXEC_CAPABLE, programNames, isExecCapableName } from './program-catalogue.js';
+export {
+  identifyProgram,
+  isTrustedShell,
+  isSystemInstalled,
+  WRAPPER_SHELLS,
+  type ProgramIdentity,
+} from './program-identity.js';
+export { judgeProgram, isExactPattern, type ProgramMiss } from './program-match.js';
+export { toolModelFor, type ToolModel } from './option-injection.js';
 export {
   approvalsFilePath,
   socketPathFor,

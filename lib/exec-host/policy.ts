@@ -3,11 +3,12 @@
 // executable; persistence of "Always Allow" and lastUsed* lives in the caller (approvals-file.ts).
 import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 
 import type { ApprovalDecision } from '../common/pending-approvals.js';
 import { MAX_TIMEOUT_MS } from '../protocol/constants.js';
 import type { AllowlistEntry, ApprovalsFile, Ask, PolicySection, Security } from './approvals-file.js';
-import { EnvOverrideError, buildChildEnv } from './env.js';
+import { EnvOverrideError, buildChildEnv, refusedOverrides, validateEnvOverrides } from './env.js';
 import {
   fileIdentity,
   resolveExecutable,
@@ -15,8 +16,9 @@ import {
   type FileIdentity,
   type ResolveFailure,
 } from './resolve-executable.js';
-import { findOptionInjection } from './option-injection.js';
-import { evaluateShellWrapper, patternFilterFor, type ShellWrapperEvaluation } from './shell-allowlist.js';
+import { identifyProgram } from './program-identity.js';
+import { judgeProgram, type ProgramMiss } from './program-match.js';
+import { evaluateShellWrapper, type ShellWrapperEvaluation } from './shell-allowlist.js';
 
 /** An ExecHostRequest as it arrives in `requestJson` (absent fields may be null). */
 export interface ExecHostRequest {
@@ -78,6 +80,32 @@ export const denials = {
   },
   commandRequired: { code: 'INVALID_REQUEST', message: 'command required', reason: 'invalid' },
 } as const satisfies Record<string, Denial>;
+
+/**
+ * Why a request is not covered by the allowlist, beyond "no entry names it". Stable codes:
+ * ENV_NOT_ALLOWLISTED (an environment override not on env.ts's allowlist), OPTION_NOT_ALLOWED (an option
+ * outside a tool's positive model), EXEC_CAPABLE_NEEDS_EXACT_ENTRY (only a glob covers a program that can
+ * run others), GLOB_NEEDS_EXEC_FREE (only a glob covers a program not known to be exec-free).
+ */
+export interface PolicyMiss {
+  code: 'ENV_NOT_ALLOWLISTED' | 'OPTION_NOT_ALLOWED' | 'EXEC_CAPABLE_NEEDS_EXACT_ENTRY' | 'GLOB_NEEDS_EXEC_FREE';
+  /** What missed: the variable, the option, the program. */
+  subject: string;
+  /** One line for the human who decides. */
+  text: string;
+}
+
+const MISS_CODES: Partial<Record<ProgramMiss, PolicyMiss['code']>> = {
+  'option-not-allowed': 'OPTION_NOT_ALLOWED',
+  'exec-capable-needs-exact-entry': 'EXEC_CAPABLE_NEEDS_EXACT_ENTRY',
+  'glob-needs-exec-free': 'GLOB_NEEDS_EXEC_FREE',
+};
+
+/** The allowlist-miss denial, naming the miss when it is one of the classes above (upstream wording otherwise). */
+export function allowlistMissDenial(miss: PolicyMiss | undefined): Denial {
+  if (!miss) return denials.allowlistMiss;
+  return { ...denials.allowlistMiss, message: `${denials.allowlistMiss.message} (${miss.code}: ${miss.text})` };
+}
 
 function invalid(message: string): Denial {
   return { code: 'INVALID_REQUEST', message, reason: 'invalid' };
@@ -193,7 +221,7 @@ export function patternMatches(
   return false;
 }
 
-/** The first entry matching the canonical path, among the patterns `accept` admits (patternFilterFor: interpreters need an exact entry). */
+/** The first entry matching the canonical path, among the patterns `accept` admits (program-match.ts decides which). */
 export function matchAllowlist(
   policy: EffectivePolicy,
   resolvedPath: string,
@@ -246,6 +274,10 @@ export interface Evaluation {
    * `plan.argv` is the enforced script and `match` is the first segment's entry.
    */
   shell?: ShellWrapperEvaluation<EffectivePolicy['allowlist'][number]>;
+  /** Why the allowlist did not cover the request, when the reason is more than "no entry names it". */
+  miss?: PolicyMiss;
+  /** The request's (validated) environment overrides, for the prompt: a human must see what they approve. */
+  envOverrides?: Record<string, string>;
 }
 
 function defaultCanonicalize(p: string): string | undefined {
@@ -304,8 +336,10 @@ export function evaluateSystemRun(
   if (bad) return { outcome: 'deny', denial: bad };
   const searchPath = options.searchPath ?? trustedSearchPath(options.baseEnv ?? process.env);
   let env: Record<string, string>;
+  let overrides: Record<string, string>;
   try {
-    env = buildChildEnv(request.env, options.baseEnv ?? process.env, searchPath);
+    overrides = validateEnvOverrides(request.env);
+    env = buildChildEnv(overrides, options.baseEnv ?? process.env, searchPath);
   } catch (err) {
     if (err instanceof EnvOverrideError)
       return { outcome: 'deny', denial: { code: 'INVALID_REQUEST', message: err.message, reason: 'invalid' } };
@@ -329,32 +363,27 @@ export function evaluateSystemRun(
   if (policy.security === 'deny') return { outcome: 'deny', denial: denials.securityDeny, policy };
   if (request.approvalDecision === 'deny') return { outcome: 'deny', denial: denials.userDenied, policy };
 
-  const canonicalize = options.canonicalize ?? defaultCanonicalize;
-  const listed = plan.file
-    ? matchAllowlist(policy, plan.file, canonicalize, patternFilterFor(request.command[0], plan.file))
-    : undefined;
-  // An allowlisted tool given an option that runs another command is not what the entry allowed.
-  let match = listed && plan.file && findOptionInjection(plan.file, request.command) === undefined ? listed : undefined;
-  // A shell wrapper whose shell is not allowlisted: every segment of its script must match instead.
-  let shell: Evaluation['shell'];
-  if (!match && plan.file && policy.security === 'allowlist') {
-    shell = evaluateShellWrapper({
-      argv: request.command,
-      file: plan.file,
-      cwd,
-      envOverrides: request.env,
-      searchPath,
-      match: (file, accept) => matchAllowlist(policy, file, canonicalize, accept),
-    });
-    if (shell?.satisfied && shell.enforcedArgv) {
-      match = shell.segments[0].match;
-      plan.argv = shell.enforcedArgv;
-    }
+  const judged = judgeRequest(request, plan, policy, searchPath, options.canonicalize ?? defaultCanonicalize);
+  let { match, miss } = judged;
+  const { shell } = judged;
+  const refusedEnv = refusedOverrides(overrides)[0];
+  if (refusedEnv) {
+    match = undefined; // askFallback=allowlist must not run it either
+    miss = {
+      code: 'ENV_NOT_ALLOWLISTED',
+      subject: refusedEnv.key,
+      text:
+        refusedEnv.why === 'not-allowlisted'
+          ? `environment variable ${refusedEnv.key} is not on the override allowlist`
+          : `environment variable ${refusedEnv.key} has a value outside its allowed shape`,
+    };
   }
   const allowlistSatisfied = policy.security === 'full' || match !== undefined;
   const preApproved = request.approvalDecision === 'allow-once' || request.approvalDecision === 'allow-always';
   const needsPrompt =
     policy.ask === 'always' || (policy.ask === 'on-miss' && policy.security === 'allowlist' && !allowlistSatisfied);
+  const envOverrides = Object.keys(overrides).length > 0 ? overrides : undefined;
+  if (policy.security !== 'allowlist' || allowlistSatisfied) miss = undefined;
 
   if (needsPrompt && !preApproved) {
     return {
@@ -363,12 +392,80 @@ export function evaluateSystemRun(
       plan,
       match,
       shell,
+      miss,
+      envOverrides,
       allowedDecisions: policy.ask === 'always' ? ['allow-once', 'deny'] : ['allow-once', 'allow-always', 'deny'],
     };
   }
   if (!allowlistSatisfied && !preApproved)
-    return { outcome: 'deny', denial: denials.allowlistMiss, policy, plan, shell };
-  return finishAllow({ outcome: 'allow', policy, plan, match, shell }, request, options);
+    return { outcome: 'deny', denial: allowlistMissDenial(miss), policy, plan, shell, miss, envOverrides };
+  return finishAllow({ outcome: 'allow', policy, plan, match, shell, envOverrides }, request, options);
+}
+
+/**
+ * The request's program against the allowlist (program-match.ts), or, for a shell wrapper whose shell is not
+ * itself allowlisted, every segment of its script. Sets plan.argv to what an auto-allowed run executes.
+ */
+function judgeRequest(
+  request: ExecHostRequest,
+  plan: RunPlan,
+  policy: EffectivePolicy,
+  searchPath: string,
+  canonicalize: (p: string) => string | undefined,
+): { match?: EffectivePolicy['allowlist'][number]; miss?: PolicyMiss; shell?: Evaluation['shell'] } {
+  if (!plan.file) return {};
+  const find = (file: string, accept: (pattern: string) => boolean): EffectivePolicy['allowlist'][number] | undefined =>
+    matchAllowlist(policy, file, canonicalize, accept);
+  const judged = judgeProgram(plan.file, request.command, find, { cwd: plan.cwd });
+  if (judged.match) {
+    plan.argv = judged.argv;
+    return { match: judged.match };
+  }
+  if (policy.security !== 'allowlist') return {};
+  const shell = evaluateShellWrapper({
+    argv: request.command,
+    file: plan.file,
+    cwd: plan.cwd,
+    searchPath,
+    match: find,
+  });
+  if (shell?.satisfied && shell.enforcedArgv) {
+    plan.argv = shell.enforcedArgv;
+    return { match: shell.segments[0].match, shell };
+  }
+  return { shell, miss: programMiss(judged.miss, judged.detail, judged.identity.name, shell) };
+}
+
+/** The miss worth naming for a program (or, for an analysed wrapper, its first missing segment). */
+function programMiss(
+  judged: ProgramMiss | undefined,
+  detail: string | undefined,
+  name: string,
+  shell: Evaluation['shell'],
+): PolicyMiss | undefined {
+  const segment = shell?.analysable ? shell.segments.find((s) => s.match === undefined) : undefined;
+  const [kind, text, subject] = segment
+    ? [segment.miss as ProgramMiss | undefined, segment.detail, path.basename(segment.file ?? segment.argv[0])]
+    : shell
+      ? [undefined, undefined, name]
+      : [judged, detail, name];
+  const code = kind ? MISS_CODES[kind] : undefined;
+  return code ? { code, subject, text: text ?? code } : undefined;
+}
+
+/** Notes for the human deciding a prompt: what missed, and what "Always Allow" would add. */
+export function promptNotes(evaluation: Evaluation): string[] {
+  const notes: string[] = [];
+  if (evaluation.miss) notes.push(`Not covered by the allowlist: ${evaluation.miss.text} (${evaluation.miss.code})`);
+  const file = evaluation.plan?.file;
+  if (file && !evaluation.shell && evaluation.allowedDecisions?.includes('allow-always')) {
+    const identity = identifyProgram(file);
+    if (identity.kind === 'exec-capable')
+      notes.push(
+        `Always Allow would add ${file}: ${identity.name} can run other programs, so that entry allows anything it is asked to run`,
+      );
+  }
+  return notes;
 }
 
 function finishAllow(evaluation: Evaluation, request: ExecHostRequest, options: EvaluateOptions): Evaluation {
@@ -389,7 +486,14 @@ export function applyDecision(
   options: EvaluateOptions = {},
 ): Evaluation {
   if (evaluation.outcome !== 'prompt') return evaluation;
-  const base = { policy: evaluation.policy, plan: evaluation.plan, match: evaluation.match, shell: evaluation.shell };
+  const base = {
+    policy: evaluation.policy,
+    plan: evaluation.plan,
+    match: evaluation.match,
+    shell: evaluation.shell,
+    miss: evaluation.miss,
+    envOverrides: evaluation.envOverrides,
+  };
   if (decision === 'deny') return { outcome: 'deny', denial: denials.userDenied, ...base };
   if (decision === 'allow-once' || decision === 'allow-always')
     return finishAllow({ outcome: 'allow', ...base }, request, options);
@@ -398,7 +502,7 @@ export function applyDecision(
   if (fallback === 'allowlist' && evaluation.match) return finishAllow({ outcome: 'allow', ...base }, request, options);
   return {
     outcome: 'deny',
-    denial: fallback === 'allowlist' ? denials.allowlistMiss : denials.approvalRequired,
+    denial: fallback === 'allowlist' ? allowlistMissDenial(evaluation.miss) : denials.approvalRequired,
     ...base,
   };
 }

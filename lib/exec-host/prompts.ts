@@ -26,6 +26,10 @@ export interface ApprovalPrompt {
   /** What happens when nobody answers (the policy's askFallback), when known. */
   askFallback?: string;
   allowedDecisions: ApprovalDecision[];
+  /** Environment overrides the command would run with (a human must see what they approve). */
+  env?: Record<string, string>;
+  /** Why the policy asks, and what Always Allow would add (policy.ts promptNotes). */
+  notes?: string[];
 }
 
 /** A decision and who made it ("terminal", "desktop dialog", "operator <device>"). */
@@ -122,6 +126,8 @@ export function promptText(prompt: ApprovalPrompt, options: DisplayOptions = {})
     `Executable: ${path(prompt.resolvedPath, '(not found)')}`,
     `Host: ${text(prompt.host)}`,
     `Security: ${text(prompt.security)}   Ask: ${text(prompt.ask)}${prompt.askFallback ? `   If nobody answers: ${text(prompt.askFallback)}` : ''}`,
+    ...Object.entries(prompt.env ?? {}).map(([key, value]) => `Environment: ${text(key)}=${text(value)}`),
+    ...(prompt.notes ?? []).map((note) => `Note: ${text(note)}`),
   ].join('\n');
 }
 

@@ -32,6 +32,7 @@ import {
   canonicalCommandText,
   denials,
   evaluateSystemRun,
+  promptNotes,
   validateRequest,
   type Denial,
   type EvaluateOptions,
@@ -48,7 +49,7 @@ import {
   type AskOutcome,
 } from './prompts.js';
 import { REPLAY_JOURNAL_FILE_NAME, ReplayCache } from './replay-cache.js';
-import { isInterpreter } from './shell-allowlist.js';
+import { isExecCapableProgram } from './shell-allowlist.js';
 import { openPinnedExecutable, sameFile } from './resolve-executable.js';
 import { RequesterWatcher } from './requester-watch.js';
 import { DEFAULT_RUN_TIMEOUT_MS, MAX_RUN_TIMEOUT_MS, RunSlots, type SlotRefusal } from './run-slots.js';
@@ -243,7 +244,7 @@ export function alwaysAllowPatterns(evaluation: Evaluation, resolvedPath: string
   const shell = evaluation.shell;
   if (!shell) return [resolvedPath];
   if (!shell.analysable) return [];
-  return [...new Set(shell.programs)].filter((program) => !isInterpreter(program));
+  return [...new Set(shell.programs)].filter((program) => !isExecCapableProgram(program));
 }
 
 class ExecHostServer implements ExecHost {
@@ -646,6 +647,8 @@ class ExecHostServer implements ExecHost {
         ask: evaluation.policy.ask,
         askFallback: evaluation.policy.askFallback,
         allowedDecisions: evaluation.allowedDecisions ?? ['allow-once', 'deny'],
+        env: evaluation.envOverrides,
+        notes: promptNotes(evaluation),
       };
       asked = await this.askHuman(prompt, gone);
       decision = asked.decision;
@@ -747,6 +750,10 @@ class ExecHostServer implements ExecHost {
     if (addPattern) {
       const patterns = alwaysAllowPatterns(evaluation, resolvedPath);
       if (patterns.length === 0) return;
+      // The human was told in the prompt (promptNotes); the log keeps a record of the broad entry.
+      for (const pattern of patterns)
+        if (isExecCapableProgram(pattern))
+          this.audit({ event: 'allowlist-warning', agentId, pattern, warning: 'can run other programs' });
       this.writeApprovals((data) => {
         for (const pattern of patterns)
           addAllowlistPattern(data, agentId, pattern, { ...usage, lastResolvedPath: pattern });

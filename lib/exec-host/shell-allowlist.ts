@@ -4,156 +4,38 @@
 // allowlisted shell runs anything.
 //
 // How a wrapper is judged:
-// - It is `[<shell>, -c | -<flags>c, <script>]` with nothing after the script; the shell is known by
-//   the basename of its canonical path. Any other shell argv is not analysable (judged as the shell).
+// - It is `[<shell>, -c | -<flags>c, <script>]` with nothing after the script, and the shell is a TRUSTED
+//   system shell (program-identity.ts: a shell by canonical name, listed in /etc/shells, installed by root).
+//   A file the agent wrote and named `sh` is an ordinary program that must match the allowlist itself.
 // - The script must parse (shell-analysis.ts); each segment's program is resolved like a plain argv[0]
-//   (same trusted PATH, realpath) and must match the allowlist, and option injection is checked per
-//   segment. A wrapper or interpreter (env, xargs, sh, python, awk, sudo, …) runs whatever its arguments
-//   say, so it matches only an allowlist entry that names it exactly (or the bare `*`), never a glob
-//   such as `/usr/bin/*`; this holds for argv[0] too, so a glob-matched shell is analysed, not trusted.
-//   Allowlisting an interpreter exactly allows anything it runs.
-// - Segments are resolved with the daemon's PATH, but the shell would search its own PATH and could
-//   find a function, builtin or a different file (a login shell's profile may change PATH or define
-//   functions). So an allowed wrapper runs an enforced script instead: the same segments and operators
-//   with each program replaced by the absolute path that was checked and every word single-quoted.
-//   The shell then runs exactly the checked programs with exactly the parsed arguments.
-// - The shell's startup files come from the daemon user's HOME; a request that overrides HOME (or any
-//   shell-startup variable) would choose which profile runs, so such a request is not analysable.
+//   (same trusted PATH, realpath) and judged like one (program-match.ts): exact entries, globs only for
+//   exec-free programs, positive option models for inspected tools.
+// - An allowed wrapper runs an enforced script: the same segments and operators with each program
+//   replaced by the CANONICAL path that was checked (not the path as written: an earlier segment could
+//   re-point a symlink on that path) and every word single-quoted. The shell's own PATH, functions,
+//   aliases and builtins cannot substitute another program.
+// - Environment overrides are judged once for the whole request by env.ts's allowlist, which admits no
+//   variable that changes how a shell starts (HOME, ENV, BASH_ENV, ZDOTDIR …).
 import path from 'node:path';
 
-import { findOptionInjection } from './option-injection.js';
+import { MULTI_CALL } from './program-catalogue.js';
+import { identifyProgram, isTrustedShell } from './program-identity.js';
+import { judgeProgram, type EntryFinder, type ProgramMiss } from './program-match.js';
 import { resolveExecutable, type ResolveFailure } from './resolve-executable.js';
 import { parseShellScript, renderScript, type ChainOperator } from './shell-analysis.js';
 
-/** Shells whose `-c` script is analysed (basename of the canonical executable). */
-export const WRAPPER_SHELLS: ReadonlySet<string> = new Set(['sh', 'bash', 'zsh', 'dash', 'ksh', 'ksh93', 'mksh']);
 /**
  * `-c` or single-letter flags ending in c. Allowed letters only: l (login), e, u, x, v, f, a. Refused:
  * i (interactive: rc files, aliases), k (assignments anywhere), o/O (take a value), s, r and the rest.
  */
 const WRAPPER_FLAG = /^-[aefluvx]*c$/;
 
-/**
- * Programs that run other commands or code given in their arguments. Matched by basename (a trailing
- * version such as python3.12 or node20 is ignored). In a segment they count as allowlisted only through
- * an exact entry for that program, because allowlisting one allows anything it runs.
- */
-export const INTERPRETERS: ReadonlySet<string> = new Set([
-  // shells and multi-call binaries
-  'sh',
-  'bash',
-  'zsh',
-  'dash',
-  'ksh',
-  'ksh93',
-  'mksh',
-  'ash',
-  'fish',
-  'csh',
-  'tcsh',
-  'rbash',
-  'busybox',
-  'toybox',
-  // dispatch wrappers
-  'env',
-  'sudo',
-  'doas',
-  'su',
-  'runuser',
-  'pkexec',
-  'nice',
-  'nohup',
-  'timeout',
-  'time',
-  'stdbuf',
-  'setsid',
-  'chrt',
-  'ionice',
-  'taskset',
-  'chroot',
-  'unshare',
-  'nsenter',
-  'flock',
-  'watch',
-  'script',
-  'strace',
-  'ltrace',
-  'gdb',
-  'valgrind',
-  'xargs',
-  'parallel',
-  'ssh',
-  'command',
-  'builtin',
-  'exec',
-  'eval',
-  'source',
-  '.',
-  // language interpreters and programmable tools
-  'python',
-  'pypy',
-  'node',
-  'nodejs',
-  'deno',
-  'bun',
-  'perl',
-  'ruby',
-  'php',
-  'lua',
-  'luajit',
-  'tclsh',
-  'wish',
-  'expect',
-  'osascript',
-  'awk',
-  'gawk',
-  'mawk',
-  'nawk',
-  'sed',
-  'gsed',
-  'rscript',
-  'r',
-  'julia',
-  'make',
-  'gmake',
-  'vi',
-  'vim',
-  'nvim',
-  'ex',
-  'emacs',
-]);
-
-/** Environment keys that decide which startup files a shell reads or how it parses (on top of env.ts's blocklist). */
-const SHELL_STARTUP_ENV =
-  /^(HOME|ENV|BASH_ENV|ZDOTDIR|FPATH|CDPATH|GLOBIGNORE|POSIXLY_CORRECT|SHELLOPTS|BASHOPTS|INPUTRC|IFS|PS4|(BASH|ZSH|KSH)_.*)$/i;
-
-export function isInterpreter(name: string): boolean {
-  const base = path.basename(name).toLowerCase();
-  const unversioned = base.replace(/-?\d+(\.\d+)*$/, '');
-  // No one-letter names from stripping: r2 (radare2) is not R.
-  return INTERPRETERS.has(base) || (unversioned.length > 1 && INTERPRETERS.has(unversioned));
+/** Whether `file` (canonical) can run other programs: such programs are never persisted by an Always Allow on a script. */
+export function isExecCapableProgram(file: string): boolean {
+  return identifyProgram(file).kind === 'exec-capable';
 }
 
-/** True when the pattern names one file (no glob). */
-export function isExactPattern(pattern: string): boolean {
-  const p = pattern.trim();
-  return p.length > 0 && !/[*?]/.test(p);
-}
-
-/**
- * Which allowlist patterns may match a program: any, unless one of its names is an interpreter; then
- * only an exact entry for it, or the bare `*` (which by definition allows every command). A directory
- * glob such as `/usr/bin/*` never allows an interpreter, neither as argv[0] nor in a segment.
- */
-export function patternFilterFor(...names: (string | undefined)[]): (pattern: string) => boolean {
-  if (!names.some((name) => name !== undefined && isInterpreter(name))) return () => true;
-  return (pattern) => isExactPattern(pattern) || pattern.trim() === '*';
-}
-
-/** Finds the allowlist entry for a canonical file among the patterns `accept` admits. */
-export type SegmentMatcher<M> = (file: string, accept: (pattern: string) => boolean) => M | undefined;
-
-export type SegmentMiss = ResolveFailure | 'not-allowlisted' | 'interpreter-needs-exact-entry' | 'option-injection';
+export type SegmentMiss = ResolveFailure | ProgramMiss;
 
 export interface SegmentVerdict<M> {
   /** The literal argv the shell would pass (words[0] as written). */
@@ -161,11 +43,15 @@ export interface SegmentVerdict<M> {
   raw: string;
   /** Canonical program (realpath), when it resolved. */
   file?: string;
-  /** The path the enforced script executes (the lookup hit, not the realpath: multi-call binaries dispatch on its name). */
+  /** The path the lookup found (before realpath): a multi-call binary's applet name. */
   execPath?: string;
   match?: M;
   pattern?: string;
   miss?: SegmentMiss;
+  /** What exactly missed (the refused option, why a glob does not cover the program). */
+  detail?: string;
+  /** When matched: the argv the enforced script runs (canonical program; a model may add options). */
+  runArgv?: string[];
 }
 
 export interface ShellWrapperEvaluation<M> {
@@ -189,10 +75,8 @@ export interface ShellWrapperInput<M> {
   argv: readonly string[];
   file: string;
   cwd?: string;
-  /** The request's env overrides (already validated by env.ts). */
-  envOverrides?: Record<string, string> | null;
   searchPath: string;
-  match: SegmentMatcher<M>;
+  match: EntryFinder<M>;
 }
 
 /** Resolves a program word as the enforced script will exec it: the checked canonical file and the path to exec. */
@@ -208,19 +92,29 @@ function locateProgram(
 
 /** Returns the wrapper's flag and script when argv has the analysable shape, else undefined. */
 export function shellWrapperParts(argv: readonly string[], file: string): { flag: string; script: string } | undefined {
-  if (!WRAPPER_SHELLS.has(path.basename(file))) return undefined;
+  if (!isTrustedShell(file)) return undefined;
   if (argv.length !== 3 || !WRAPPER_FLAG.test(argv[1])) return undefined;
   return { flag: argv[1], script: argv[2] };
 }
 
 /**
- * Judges a shell-wrapper request segment by segment. Undefined when argv[0] is not a known shell;
+ * What the enforced script runs for a matched segment: the canonical file, never the path as written. A
+ * multi-call binary (busybox) is given its applet as the first argument, since its argv[0] will be its own path.
+ */
+function enforcedSegmentArgv(file: string, execPath: string, runArgv: readonly string[]): string[] {
+  const applet = path.basename(execPath);
+  if (MULTI_CALL.has(path.basename(file)) && applet !== path.basename(file)) return [file, applet, ...runArgv.slice(1)];
+  return [file, ...runArgv.slice(1)];
+}
+
+/**
+ * Judges a shell-wrapper request segment by segment. Undefined when argv[0] is not a trusted system shell;
  * otherwise an evaluation that is `analysable:false` for a shape or script it does not understand.
  */
 export function evaluateShellWrapper<M extends { entry: { pattern?: unknown } }>(
   input: ShellWrapperInput<M>,
 ): ShellWrapperEvaluation<M> | undefined {
-  if (!WRAPPER_SHELLS.has(path.basename(input.file))) return undefined;
+  if (!isTrustedShell(input.file)) return undefined;
   const base = {
     shell: input.file,
     script: '',
@@ -232,13 +126,6 @@ export function evaluateShellWrapper<M extends { entry: { pattern?: unknown } }>
   };
   const parts = shellWrapperParts(input.argv, input.file);
   if (!parts) return { ...base, reason: 'not of the form <shell> -c <script> (extra arguments or unsupported flags)' };
-  const startupKey = Object.keys(input.envOverrides ?? {}).find((key) => SHELL_STARTUP_ENV.test(key));
-  if (startupKey)
-    return {
-      ...base,
-      script: parts.script,
-      reason: `environment override of ${startupKey} changes how the shell starts`,
-    };
   const parsed = parseShellScript(parts.script);
   if (!parsed.ok) return { ...base, script: parts.script, reason: parsed.reason };
 
@@ -247,14 +134,14 @@ export function evaluateShellWrapper<M extends { entry: { pattern?: unknown } }>
     const located = locateProgram(segment.words[0], input.cwd, input.searchPath);
     if ('failure' in located) return { ...verdict, miss: located.failure };
     Object.assign(verdict, located);
-    const accept = patternFilterFor(segment.words[0], located.execPath, located.file);
-    const match = input.match(located.file, accept);
-    if (!match) {
-      const anyMatch = input.match(located.file, () => true) !== undefined;
-      return { ...verdict, miss: anyMatch ? 'interpreter-needs-exact-entry' : 'not-allowlisted' };
-    }
-    if (findOptionInjection(located.file, segment.words) !== undefined) return { ...verdict, miss: 'option-injection' };
-    return { ...verdict, match, pattern: typeof match.entry.pattern === 'string' ? match.entry.pattern : undefined };
+    const judged = judgeProgram(located.file, segment.words, input.match, { cwd: input.cwd });
+    if (!judged.match) return { ...verdict, miss: judged.miss, detail: judged.detail };
+    return {
+      ...verdict,
+      match: judged.match,
+      pattern: typeof judged.match.entry.pattern === 'string' ? judged.match.entry.pattern : undefined,
+      runArgv: enforcedSegmentArgv(located.file, located.execPath, judged.argv),
+    };
   });
   const satisfied = segments.every((s) => s.match !== undefined);
   const programs = [...new Set(segments.flatMap((s) => (s.file ? [s.file] : [])))];
@@ -269,7 +156,7 @@ export function evaluateShellWrapper<M extends { entry: { pattern?: unknown } }>
   };
   if (satisfied) {
     const enforced = renderScript(
-      segments.map((s) => [s.execPath!, ...s.argv.slice(1)]),
+      segments.map((s) => s.runArgv!),
       parsed.operators,
     );
     evaluation.enforcedArgv = [input.argv[0], parts.flag, enforced];

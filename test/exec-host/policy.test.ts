@@ -83,6 +83,9 @@ t.test('allowlist tricks do not pass', async (t) => {
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   const allowed = path.join(dir, 'allowed');
   fs.mkdirSync(allowed);
+  // A directory glob covers only exec-free programs: a real copy of `true`, not a script.
+  fs.copyFileSync(TRUE, path.join(allowed, 'true'));
+  fs.chmodSync(path.join(allowed, 'true'), 0o755);
   fs.writeFileSync(path.join(allowed, 'tool'), '#!/bin/sh\n', { mode: 0o755 });
   const evil = path.join(dir, 'evil');
   fs.writeFileSync(evil, '#!/bin/sh\n', { mode: 0o755 });
@@ -93,9 +96,14 @@ t.test('allowlist tricks do not pass', async (t) => {
     t.not(e.plan?.file, TRUE);
   };
   t.equal(
-    evaluateSystemRun({ command: [path.join(allowed, 'tool')] }, file).outcome,
+    evaluateSystemRun({ command: [path.join(allowed, 'true')] }, file).outcome,
     'allow',
-    'control: the allowlisted tool passes',
+    'control: the exec-free program under the glob passes',
+  );
+  t.match(
+    evaluateSystemRun({ command: [path.join(allowed, 'tool')] }, file),
+    { outcome: 'deny', miss: { code: 'GLOB_NEEDS_EXEC_FREE', subject: 'tool' } },
+    'a script under the glob is not covered by it',
   );
   miss([`${allowed}/../evil`]);
   fs.symlinkSync(SH, path.join(allowed, 'sh'));
@@ -245,17 +253,23 @@ t.test(
     t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
     for (const tool of ['git', 'find', 'tar', 'rsync'])
       fs.writeFileSync(path.join(dir, tool), '#!/bin/sh\n', { mode: 0o755 });
-    const file = allowlistFile([`${dir}/*`]);
+    // Exact entries: the tools' positive option models apply to them too. cwd: not inside a git repository.
     const tool = (name: string): string => path.join(dir, name);
+    const exact = ['git', 'find', 'tar', 'rsync'].map(tool);
+    const file = allowlistFile(exact);
     const allowed = [
       [tool('git'), 'status'],
-      [tool('git'), '-C', '/tmp', 'log'],
+      [tool('git'), '-C', dir, 'log'],
       [tool('find'), '.', '-name', '*.ts'],
       [tool('tar'), '-czf', 'a.tgz', 'src'],
       [tool('rsync'), '-avz', 'a/', 'b/'],
     ];
     for (const command of allowed)
-      t.equal(evaluateSystemRun({ command }, file).outcome, 'allow', `control: ${command.slice(1).join(' ')}`);
+      t.equal(
+        evaluateSystemRun({ command, cwd: dir }, file).outcome,
+        'allow',
+        `control: ${command.slice(1).join(' ')}`,
+      );
     const injected = [
       [tool('git'), '-c', 'core.sshCommand=touch /tmp/pwned', 'fetch'],
       [tool('git'), '-ccore.pager=sh', 'log'],
@@ -275,13 +289,13 @@ t.test(
       [tool('rsync'), '--rsync-path=sh -c id', 'a', 'b:'],
     ];
     for (const command of injected) {
-      const e = evaluateSystemRun({ command }, file);
+      const e = evaluateSystemRun({ command, cwd: dir }, file);
       t.equal(e.outcome, 'deny', `${command.slice(1).join(' ')} denied with ask=off`);
-      t.match(e.denial, { reason: 'allowlist-miss' });
+      t.match(e.denial, { reason: 'allowlist-miss', message: /OPTION_NOT_ALLOWED/ });
       t.equal(e.match, undefined);
       const asked = evaluateSystemRun(
-        { command },
-        allowlistFile([`${dir}/*`], { defaults: { security: 'allowlist', ask: 'on-miss', askFallback: 'allowlist' } }),
+        { command, cwd: dir },
+        allowlistFile(exact, { defaults: { security: 'allowlist', ask: 'on-miss', askFallback: 'allowlist' } }),
       );
       t.equal(asked.outcome, 'prompt', 'with ask=on-miss a human decides');
       t.equal(
@@ -302,8 +316,9 @@ t.test('a hard-link copy of an allowlisted binary outside the allowlist is a mis
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocipc-hl-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   fs.mkdirSync(path.join(dir, 'allowed'));
-  const tool = path.join(dir, 'allowed', 'tool');
-  fs.writeFileSync(tool, '#!/bin/sh\n', { mode: 0o755 });
+  const tool = path.join(dir, 'allowed', 'true');
+  fs.copyFileSync(TRUE, tool);
+  fs.chmodSync(tool, 0o755);
   const copy = path.join(dir, 'copy');
   fs.linkSync(tool, copy);
   t.equal(fs.statSync(copy).ino, fs.statSync(tool).ino, 'same inode');

@@ -14,7 +14,7 @@ import {
   type EvaluateOptions,
   type ExecHostRequest,
 } from '../../lib/exec-host/policy.js';
-import { isInterpreter } from '../../lib/exec-host/shell-allowlist.js';
+import { isExecCapableName } from '../../lib/exec-host/program-catalogue.js';
 import type { Approver } from '../../lib/exec-host/prompts.js';
 import { startHost, tmpRoot } from '../helpers/exec-host.js';
 
@@ -152,13 +152,17 @@ t.test('unanalysable scripts and shapes are a miss, never a match', async (t) =>
     [{ command: ['/bin/sh', '-c'] }, /extra arguments|unsupported/],
     [{ command: ['/bin/sh', 'script.sh'] }, /not of the form/],
     [{ command: ['/bin/sh', '-s', 'ls'] }, /not of the form/],
-    [wrap('ls', '-lc', { env: { HOME: '/tmp/evil' } }), /HOME/],
-    [wrap('ls', '-lc', { env: { CDPATH: '/tmp' } }), /CDPATH/],
   ];
   for (const [request, reason] of shapes) {
     const e = evaluateSystemRun(request, file, OPTS);
     t.equal(e.outcome, 'deny', `${JSON.stringify(request.command)} ${JSON.stringify(request.env ?? {})} denied`);
     t.match(e.shell, { analysable: false, reason });
+  }
+  // Variables that change how the shell starts (HOME picks the profile) are not on the override allowlist.
+  for (const env of [{ HOME: '/tmp/evil' } as Record<string, string>, { CDPATH: '/tmp' }, { INPUTRC: '/tmp/x' }]) {
+    const e = evaluateSystemRun(wrap('ls', '-lc', { env }), file, OPTS);
+    t.equal(e.outcome, 'deny', `${JSON.stringify(env)} denied`);
+    t.match(e.miss, { code: 'ENV_NOT_ALLOWLISTED', subject: Object.keys(env)[0] });
   }
   t.equal(
     evaluateSystemRun(wrap('ls', '-lc', { env: { LANG: 'C' } }), file, OPTS).outcome,
@@ -199,7 +203,7 @@ t.test('interpreters and wrappers in a segment need an exact entry; a glob never
     t.equal(e.outcome, 'deny', `${script} denied under /usr/bin/*`);
     t.equal(
       program.miss,
-      script.startsWith('find') ? 'option-injection' : 'interpreter-needs-exact-entry',
+      script.startsWith('find') ? 'option-not-allowed' : 'exec-capable-needs-exact-entry',
       `${script}: ${program.miss}`,
     );
   }
@@ -210,16 +214,15 @@ t.test('interpreters and wrappers in a segment need an exact entry; a glob never
   );
   // `/bin/sh -c 'sh -c …'` is not a way around it: the inner shell is a segment program.
   t.match(evaluateSystemRun({ command: ['/bin/sh', '-c', "sh -c 'rm -rf /'"] }, glob, OPTS).shell?.segments, [
-    { miss: 'interpreter-needs-exact-entry' },
+    { miss: 'exec-capable-needs-exact-entry' },
   ]);
   // An exact entry for an interpreter allows anything it runs (documented, as upstream).
   const exactEnv = evaluateSystemRun(wrap('env ls'), policy([ENV]), OPTS);
   t.equal(exactEnv.outcome, 'allow');
   t.same(exactEnv.plan?.argv[2], "'/usr/bin/env' 'ls'");
-  for (const name of ['python3.12', 'node20', '/usr/bin/nodejs', 'PERL', 'gawk', '.', 'xargs'])
-    t.ok(isInterpreter(name), `${name} is an interpreter`);
-  for (const name of ['ls', 'git', 'grep', 'sort', 'rsync', 'true', 'r2', 'shred'])
-    t.notOk(isInterpreter(name), `${name} is not`);
+  for (const name of ['python3.12', 'node20', 'nodejs', 'PERL', 'gawk', 'xargs', 'git', 'sort', 'rsync'])
+    t.ok(isExecCapableName(name), `${name} can run other programs`);
+  for (const name of ['ls', 'grep', 'true', 'r2', 'shred']) t.notOk(isExecCapableName(name), `${name} cannot`);
 });
 
 t.test('allowlisting /bin/sh itself behaves as before: it runs anything, argv untouched', async (t) => {
@@ -249,7 +252,7 @@ t.test('segment programs resolve like argv[0]: trusted PATH, realpath, cwd only 
   const hostile = path.join(dir, 'cwd');
   fs.mkdirSync(hostile);
   fs.writeFileSync(path.join(hostile, 'ls'), '#!/bin/sh\ntouch pwned\n', { mode: 0o755 });
-  const file = policy([`${bin}/*`, LS]);
+  const file = policy([tool, LS]);
   const opts = { ...OPTS, searchPath: `${bin}:${SEARCH}` };
   const bare = evaluateSystemRun(wrap('tool && ls', '-lc', { cwd: hostile }), file, opts);
   t.equal(bare.outcome, 'allow');
@@ -278,15 +281,17 @@ t.test('segment programs resolve like argv[0]: trusted PATH, realpath, cwd only 
   const disguised = evaluateSystemRun({ command: [path.join(bin, 'innocent'), '-c', 'ls'] }, policy([LS]), opts);
   t.equal(disguised.outcome, 'allow');
   t.equal(disguised.plan?.file, SH);
-  // Option injection applies per segment.
+  // Option models apply per segment (cwd: a directory outside any git repository).
   fs.writeFileSync(path.join(bin, 'git'), '#!/bin/sh\n', { mode: 0o755 });
-  t.equal(evaluateSystemRun(wrap('git status'), file, opts).outcome, 'allow', 'control');
-  t.match(evaluateSystemRun(wrap("git -c core.pager='sh -c id' log"), file, opts).shell?.segments, [
-    { miss: 'option-injection' },
-  ]);
-  t.match(evaluateSystemRun(wrap('ls && git -c x=y log'), file, opts).shell?.segments, [
+  const withGit = policy([tool, LS, path.join(bin, 'git')]);
+  t.equal(evaluateSystemRun(wrap('git status', '-lc', { cwd: dir }), withGit, opts).outcome, 'allow', 'control');
+  t.match(
+    evaluateSystemRun(wrap("git -c core.pager='sh -c id' log", '-lc', { cwd: dir }), withGit, opts).shell?.segments,
+    [{ miss: 'option-not-allowed', detail: /-c/ }],
+  );
+  t.match(evaluateSystemRun(wrap('ls && git -c x=y log', '-lc', { cwd: dir }), withGit, opts).shell?.segments, [
     {},
-    { miss: 'option-injection' },
+    { miss: 'option-not-allowed' },
   ]);
 });
 

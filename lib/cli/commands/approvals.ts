@@ -14,6 +14,7 @@ import {
   type Ask,
   type Security,
 } from '../../exec-host/approvals-file.js';
+import { allowlistAdvice } from '../../exec-host/allowlist-advice.js';
 import { globToRegExp, resolveEffectivePolicy } from '../../exec-host/policy.js';
 import { ExitCode, UsageError, parseCommandArgs } from '../run.js';
 import { gatewayApprovalSubcommands } from '../../client/approvals-commands.js';
@@ -126,11 +127,22 @@ export const subcommands: Record<string, ApprovalsSubcommand> = {
           `pattern ${JSON.stringify(pattern)} would never match: use an absolute path, a ~/ path or *`,
         );
       const agent = ctx.option('agent') ?? 'main';
+      // Said before it is written, so the user learns what a glob or an interpreter entry really allows.
+      const advice = allowlistAdvice(pattern);
       let entry;
       updateApprovals(ctx.file, (d) => {
         entry = addAllowlistPattern(d, agent, pattern);
       });
-      ctx.out(ctx.json ? `${JSON.stringify({ ok: true, agent, entry })}\n` : `allowed ${pattern} for agent ${agent}\n`);
+      if (ctx.json) {
+        ctx.out(`${JSON.stringify({ ok: true, agent, entry, ...advice })}\n`);
+        return ExitCode.ok;
+      }
+      const lines = [`allowed ${pattern} for agent ${agent}`, ...advice.warnings.map((w) => `warning: ${w}`)];
+      if (advice.suggestions.length > 0 && advice.notCovered.length > 0)
+        lines.push(
+          `exact entries instead of the glob (what it covers now): ${advice.suggestions.slice(0, 8).join(' ')}${advice.suggestions.length > 8 ? ' …' : ''}`,
+        );
+      ctx.out(`${lines.join('\n')}\n`);
       return ExitCode.ok;
     },
   },
