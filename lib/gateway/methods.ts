@@ -235,16 +235,20 @@ function prepareSystemRun(ctx: HandlerContext, nodeId: string, params: unknown):
     sessionKey: params.sessionKey,
     env: params.env,
   });
-  const plan = record.plan;
-  if (plan) {
-    forward.command = plan.argv;
-    if (plan.commandText !== undefined) forward.rawCommand = plan.commandText;
-    forward.cwd = plan.cwd ?? undefined;
-    if (forward.cwd === undefined) delete forward.cwd;
-    forward.systemRunPlan = plan;
-    if (plan.agentId != null) forward.agentId = plan.agentId;
-    if (plan.sessionKey != null) forward.sessionKey = plan.sessionKey;
+  // Exactly what was approved runs: the bound argv, cwd, agent and session (the env matched its hash).
+  const binding = record.binding!;
+  forward.command = binding.argv;
+  forward.rawCommand = binding.commandText;
+  for (const [key, value] of [
+    ['cwd', binding.cwd],
+    ['agentId', binding.agentId],
+    ['sessionKey', binding.sessionKey],
+  ] as const) {
+    if (value === null) delete forward[key];
+    else forward[key] = value;
   }
+  if (record.plan) forward.systemRunPlan = record.plan;
+  else delete forward.systemRunPlan;
   forward.runId = record.id;
   forward.approved = true;
   forward.approvalDecision = decision;
