@@ -25,7 +25,7 @@ import {
   type RequestFrame,
   type Validator,
 } from '../protocol/frames.js';
-import { hasScopeFor, requiredScope, roleViolation } from '../protocol/scopes.js';
+import { firstUncoveredScope, hasScopeFor, requiredScope, roleViolation } from '../protocol/scopes.js';
 import { EXEC_APPROVALS_NODE_COMMANDS } from './command-policy.js';
 import type { GatewayConnection } from './connection.js';
 import type { GatewayCore } from './core.js';
@@ -370,6 +370,7 @@ function nodePairApprove(ctx: HandlerContext): unknown {
   const { requestId } = parse(validateRequestId, ctx);
   const request = ctx.core.pairing.listNodeRequests().find((r) => r.requestId === requestId);
   if (!request) throw invalid('unknown requestId', { requestId });
+  refuseSelfApproval(ctx, request.nodeId, requestId);
   const scopes = ctx.conn.scopes;
   const platform = ctx.core.registry.get(request.nodeId)?.normalizedPlatform ?? 'unknown';
   const commands = ctx.core.policy.approvableCommands(platform, request.commands);
@@ -388,8 +389,34 @@ function nodePairApprove(ctx: HandlerContext): unknown {
   return { ...result, decision: 'approved' };
 }
 
+/** A device never approves its own pairing request: that would let it grant itself what it asked for. */
+function refuseSelfApproval(ctx: HandlerContext, requesterId: string, requestId: string): void {
+  if (ctx.conn.deviceId !== undefined && ctx.conn.deviceId === requesterId) {
+    throw invalid('pairing approval denied: a device cannot approve its own request', {
+      code: 'PAIRING_SELF_APPROVAL',
+      requestId,
+    });
+  }
+}
+
+/**
+ * Device pairing approval (upstream devices.ts + device-pairing-approval.ts): the approver is not the
+ * requesting device, a node role needs operator.admin, and every requested scope must be one the approver
+ * holds (admin covers all, write covers read). Checked before the request is taken, so a refused approval
+ * leaves it pending for someone who may approve it.
+ */
 function devicePairApprove(ctx: HandlerContext): unknown {
   const { requestId } = parse(validateRequestId, ctx);
+  const pending = ctx.core.pairing.listDeviceRequests().find((r) => r.requestId === requestId);
+  if (!pending) throw invalid('unknown requestId', { requestId });
+  refuseSelfApproval(ctx, pending.deviceId, requestId);
+  const callerScopes = ctx.conn.scopes;
+  if (pending.role !== 'operator' && !callerScopes.includes('operator.admin')) {
+    throw invalid('missing scope: operator.admin', { code: 'PAIRING_ROLE_REQUIRES_ADMIN', requestId });
+  }
+  const uncovered = firstUncoveredScope(pending.scopes, callerScopes);
+  if (uncovered !== undefined)
+    throw invalid(`missing scope: ${uncovered}`, { code: 'PAIRING_SCOPE_NOT_HELD', requestId });
   const request = ctx.core.pairing.takeDeviceRequest(requestId);
   if (!request) throw invalid('unknown requestId', { requestId });
   const device = ctx.core.pairing.approveDevice(request);
@@ -405,6 +432,20 @@ function devicePairReject(ctx: HandlerContext): unknown {
   const resolved = { requestId, deviceId: request.deviceId, decision: 'rejected', ts: ctx.core.now() };
   ctx.core.broadcast('device.pair.resolved', resolved, ctx.core.operatorsWith('device.pair.approve'));
   return { requestId, deviceId: request.deviceId };
+}
+
+/**
+ * Removing a device or rotating/revoking its tokens: a non-admin device manages only itself (upstream
+ * deniesCrossDeviceManagement). Device-less callers proved the shared secret and are not restricted here.
+ */
+function assertMayManageDevice(ctx: HandlerContext, deviceId: string): void {
+  const caller = ctx.conn.deviceId;
+  if (caller !== undefined && caller !== deviceId && !ctx.conn.scopes.includes('operator.admin')) {
+    throw invalid('device management denied: another device needs operator.admin', {
+      code: 'DEVICE_OWNERSHIP_MISMATCH',
+      deviceId,
+    });
+  }
 }
 
 /** A paired device without its tokens. */
@@ -557,18 +598,21 @@ const HANDLERS: Record<string, Handler> = {
   'device.pair.reject': devicePairReject,
   'device.pair.remove': (ctx) => {
     const { deviceId } = parse(validateDeviceId, ctx);
+    assertMayManageDevice(ctx, deviceId);
     if (!ctx.core.pairing.removeDevice(deviceId)) throw invalid('unknown deviceId', { deviceId });
     disconnectDevice(ctx.core, deviceId, undefined, 'device removed');
     return { deviceId, removed: true };
   },
   'device.token.rotate': (ctx) => {
     const { deviceId, role } = parse(validateDeviceRole, ctx);
+    assertMayManageDevice(ctx, deviceId);
     const record = ctx.core.pairing.rotateDeviceToken(deviceId, role);
     if (!record) throw invalid('unknown device token', { deviceId, role });
     return { deviceId, role, token: record.token, scopes: record.scopes, rotatedAtMs: record.issuedAtMs };
   },
   'device.token.revoke': (ctx) => {
     const { deviceId, role } = parse(validateDeviceRole, ctx);
+    assertMayManageDevice(ctx, deviceId);
     if (!ctx.core.pairing.revokeDeviceToken(deviceId, role)) throw invalid('unknown device token', { deviceId, role });
     disconnectDevice(ctx.core, deviceId, role, 'device token revoked');
     return { deviceId, role, revokedAtMs: ctx.core.now() };
