@@ -4,7 +4,13 @@ import crypto from 'node:crypto';
 
 import { Type } from '@sinclair/typebox';
 
-import { CloseCode, DEFAULT_INVOKE_TIMEOUT_MS, UNAUTHORIZED_FLOOD_LIMIT } from '../protocol/constants.js';
+import { parseBoundedJson } from '../common/bounded-json.js';
+import {
+  CloseCode,
+  DEFAULT_INVOKE_TIMEOUT_MS,
+  MAX_FRAME_JSON_DEPTH,
+  UNAUTHORIZED_FLOOD_LIMIT,
+} from '../protocol/constants.js';
 import { DetailCode, ErrorCode, GatewayProtocolError, errorShape } from '../protocol/errors.js';
 import {
   EmptyParamsSchema,
@@ -295,6 +301,8 @@ async function nodeInvoke(ctx: HandlerContext): Promise<InvokeResultPayload> {
       }
       return cached;
     });
+  // Observed here so that a failure before the await below is never an unhandled rejection.
+  run.catch(() => undefined);
   core.idempotency.set(key, fingerprint, run);
   core.idempotency.markInflight(key, run, {
     nodeId: p.nodeId,
@@ -341,9 +349,11 @@ function nodeEvent(ctx: HandlerContext): unknown {
   let payload = p.payload;
   if (payload === undefined && p.payloadJSON !== undefined) {
     try {
-      payload = JSON.parse(p.payloadJSON);
-    } catch {
-      throw invalid('node.event payloadJSON is not valid JSON');
+      payload = parseBoundedJson(p.payloadJSON, { maxDepth: MAX_FRAME_JSON_DEPTH });
+    } catch (err) {
+      throw invalid(`node.event payloadJSON rejected: ${(err as Error).message}`, {
+        code: (err as { code?: string }).code,
+      });
     }
   }
   ctx.core.events.emit('node.event', ctx.conn.deviceId ?? '', p.event, payload);
@@ -691,10 +701,14 @@ export function dispatchRequest(core: GatewayCore, conn: GatewayConnection, fram
     return;
   }
   if (result instanceof Promise) {
-    result.then(
-      (value) => conn.respondOk(frame.id, value),
-      (err) => conn.respondError(frame.id, toErrorShape(err)),
-    );
+    // Answering can throw too (a closed socket, a value that does not serialise): that must end this
+    // request, never the process as an unhandled rejection.
+    result
+      .then(
+        (value) => conn.respondOk(frame.id, value),
+        (err) => conn.respondError(frame.id, toErrorShape(err)),
+      )
+      .catch(() => conn.close(CloseCode.internalError, 'internal error'));
   } else {
     conn.respondOk(frame.id, result);
   }

@@ -7,7 +7,7 @@ import type net from 'node:net';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 
 import { IpcError } from '../common/errors.js';
-import { findDuplicateKey } from '../common/jsonl.js';
+import { findDuplicateKey, parseBoundedJson } from '../common/bounded-json.js';
 import { isLoopbackAddress } from '../common/loopback.js';
 import { PendingApprovals } from '../common/pending-approvals.js';
 import { readOpenclawConfig } from '../common/openclaw-config.js';
@@ -19,6 +19,7 @@ import {
   DEFAULT_GATEWAY_PORT,
   HANDSHAKE_TIMEOUT_MS,
   MAX_BUFFERED_BYTES,
+  MAX_FRAME_JSON_DEPTH,
   MAX_PAYLOAD_BYTES,
   PREAUTH_MAX_PAYLOAD_BYTES,
   TICK_INTERVAL_MS,
@@ -377,20 +378,15 @@ async function startLocked(
     });
     const onMessage = (data: RawData, isBinary: boolean): void => {
       if (conn.state === 'closed') return;
-      const text = isBinary ? undefined : rawToString(data);
-      let frame: unknown;
-      let duplicate: string | undefined;
-      try {
-        frame = text === undefined ? undefined : JSON.parse(text);
-        // Parsers disagree on which duplicate wins, so a frame with one is malformed, not "last wins".
-        if (text !== undefined) duplicate = findDuplicateKey(text);
-      } catch {
-        frame = undefined;
-      }
+      const { frame, duplicate, problem } = decodeFrame(isBinary ? undefined : rawToString(data));
       if (conn.state === 'preauth') {
         // Anything but a request before the handshake closes without a response.
         if (duplicate !== undefined) {
           conn.close(CloseCode.policyViolation, 'invalid handshake: duplicate JSON key');
+          return;
+        }
+        if (problem !== undefined) {
+          conn.close(CloseCode.policyViolation, `invalid handshake: ${problem}`);
           return;
         }
         if (!validateRequestFrame.check(frame)) {
@@ -417,7 +413,7 @@ async function startLocked(
       }
       if (!validateRequestFrame.check(frame)) {
         const id = typeof (frame as { id?: unknown })?.id === 'string' ? (frame as { id: string }).id : 'invalid';
-        const why = frame === undefined ? 'not JSON text' : validateRequestFrame.describe(frame);
+        const why = problem ?? (frame === undefined ? 'not JSON text' : validateRequestFrame.describe(frame));
         conn.respondError(id, errorShape(ErrorCode.INVALID_REQUEST, `invalid request frame: ${why}`));
         return;
       }
@@ -555,6 +551,20 @@ async function startLocked(
 function positiveInt(text: string | undefined): number | undefined {
   const value = Number(text);
   return text !== undefined && Number.isInteger(value) && value > 0 ? value : undefined;
+}
+
+/**
+ * One text frame → its value (bounded: parseBoundedJson), the first duplicated key (parsers disagree on
+ * which duplicate wins, so such a frame is malformed), or why it is not JSON we accept.
+ */
+function decodeFrame(text: string | undefined): { frame?: unknown; duplicate?: string; problem?: string } {
+  if (text === undefined) return {};
+  try {
+    const frame = parseBoundedJson(text, { maxDepth: MAX_FRAME_JSON_DEPTH, rejectDuplicateKeys: false });
+    return { frame, duplicate: findDuplicateKey(text) };
+  } catch (err) {
+    return (err as { code?: string }).code === 'ERR_JSON_TOO_DEEP' ? { problem: (err as Error).message } : {};
+  }
 }
 
 function rawToString(data: RawData): string {

@@ -11,7 +11,7 @@ import t from 'tap';
 
 import { startExecHost } from '../../lib/exec-host/server.js';
 import { startNodeHost } from '../../lib/node-host/host.js';
-import { ALL_OPERATOR_SCOPES, connectOk, startTestGateway, type RawClient, type Tap } from './helpers.js';
+import { ALL_OPERATOR_SCOPES, connectOk, startTestGateway, type RawClient, type Tap } from '../helpers/gateway.js';
 
 t.setTimeout(120_000);
 

@@ -5,7 +5,7 @@
 import t from 'tap';
 
 import { generateDeviceIdentity, type DeviceIdentity } from '../../lib/protocol/index.js';
-import { ALL_OPERATOR_SCOPES, connectOk, connectRaw, startTestGateway, type Connected } from './helpers.js';
+import { ALL_OPERATOR_SCOPES, connectOk, connectRaw, startTestGateway, type Connected } from '../helpers/gateway.js';
 
 const backend = {
   role: 'operator' as const,
