@@ -35,7 +35,7 @@ import {
   type SecretSource,
 } from './auth-config.js';
 import { watchGatewayAuth, type AuthReloadOutcome } from './auth-reload.js';
-import type { AuthRateLimitOptions } from './auth-rate-limit.js';
+import { normalizeIp, type AuthRateLimitOptions } from './auth-rate-limit.js';
 import type { CommandPolicyOptions } from './command-policy.js';
 import { GatewayConnection } from './connection.js';
 import { GatewayCore, type IdempotencyLimits } from './core.js';
@@ -43,6 +43,7 @@ import { handleHandshakeFrame } from './handshake.js';
 import { acquireGatewayLock, type InstanceLock } from './instance-lock.js';
 import { dispatchRequest } from './methods.js';
 import { approveNodeRequest } from './node-pairing.js';
+import { PreauthBudget } from './preauth-budget.js';
 import {
   allowedOriginsFromConfig,
   checkRequestOrigin,
@@ -100,7 +101,10 @@ export interface GatewayOptions {
   preauthMaxPayload?: number;
   maxPayload?: number;
   maxBufferedBytes?: number;
-  /** Unauthenticated sockets per IP before upgrades get HTTP 503. Default 32 (env OPENCLAW_MAX_PREAUTH_CONNECTIONS_PER_IP). */
+  /**
+   * Unauthenticated sockets per IP; a newer one closes the oldest (1013) instead of being refused. Default 32
+   * (env OPENCLAW_MAX_PREAUTH_CONNECTIONS_PER_IP).
+   */
   maxPreauthPerIp?: number;
   commandPolicy?: CommandPolicyOptions;
   /** Bounds of the idempotency cache, persisted at <state>/gateway/idempotency.json. */
@@ -293,7 +297,7 @@ async function startLocked(
   pending.on('requested', onRequested);
   pending.on('resolved', onResolved);
 
-  const preauthPerIp = new Map<string, number>();
+  const preauth = new PreauthBudget<GatewayConnection>(maxPreauthPerIp);
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload, clientTracking: false });
   const originPolicy = (): RequestOriginPolicy => ({ bindHost: host, allowedOrigins });
   const server = http.createServer((req, res) => {
@@ -318,13 +322,6 @@ async function startLocked(
       return;
     }
     const ip = socket.remoteAddress ?? 'unknown';
-    const count = preauthPerIp.get(ip) ?? 0;
-    if (count >= maxPreauthPerIp) {
-      socket.end(
-        'HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nToo many unauthenticated sockets\n',
-      );
-      return;
-    }
     wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, req, socket, ip, verdict.browser));
   });
 
@@ -343,15 +340,10 @@ async function startLocked(
       remoteAddress: ip,
     });
     core.connections.add(conn);
-    preauthPerIp.set(ip, (preauthPerIp.get(ip) ?? 0) + 1);
-    let countedPreauth = true;
-    const releasePreauth = (): void => {
-      if (!countedPreauth) return;
-      countedPreauth = false;
-      const left = (preauthPerIp.get(ip) ?? 1) - 1;
-      if (left <= 0) preauthPerIp.delete(ip);
-      else preauthPerIp.set(ip, left);
-    };
+    // At the cap the oldest unauthenticated socket of this address makes room (preauth-budget.ts).
+    const preauthKey = normalizeIp(ip);
+    preauth.admit(preauthKey, conn)?.close(CloseCode.tryAgainLater, 'pre-auth slot reclaimed by a newer connection');
+    const releasePreauth = (): void => preauth.release(preauthKey, conn);
     const deadline = setTimeout(() => {
       if (conn.state === 'preauth') conn.close(CloseCode.normal, 'handshake timeout');
     }, handshakeTimeoutMs);

@@ -56,6 +56,8 @@ export const CloseCode = {
   tooLarge: 1009,
   internalError: 1011,
   serviceRestart: 1012,
+  /** An unauthenticated socket displaced by a newer one from the same address (pre-auth budget). */
+  tryAgainLater: 1013,
   tickTimeout: 4000,
   authChanged: 4001,
 } as const;
