@@ -99,10 +99,25 @@ export class ExecApprovalBroker {
     if (request.systemRunPlan === undefined) delete request.systemRunPlan;
     let entry;
     try {
-      entry = this.pending.add(request, { timeoutMs: params.timeoutMs ?? DEFAULT_APPROVAL_TIMEOUT_MS, id: params.id });
+      entry = this.pending.add(request, {
+        // Upstream accepts up to the Node timer maximum (~24.8 days); an approval is usable for
+        // EXEC_APPROVAL_TTL_MS (30 min, upstream's default timeout) after it was filed, so waiting longer
+        // only holds a slot.
+        timeoutMs: Math.min(params.timeoutMs ?? DEFAULT_APPROVAL_TIMEOUT_MS, EXEC_APPROVAL_TTL_MS),
+        id: params.id,
+        owner: requester.deviceId !== undefined ? `device:${requester.deviceId}` : `conn:${requester.connId}`,
+      });
     } catch (err) {
-      if ((err as { code?: string }).code === 'ERR_APPROVAL_DUPLICATE_ID')
+      const code = (err as { code?: string }).code;
+      if (code === 'ERR_APPROVAL_DUPLICATE_ID')
         throw new GatewayProtocolError(ErrorCode.INVALID_REQUEST, (err as Error).message);
+      if (code === 'ERR_APPROVALS_OWNER_LIMIT')
+        throw new GatewayProtocolError(ErrorCode.UNAVAILABLE, (err as Error).message, {
+          details: { code: 'APPROVALS_PER_REQUESTER_LIMIT', limit: this.pending.maxPerOwner },
+          retryable: true,
+          retryAfterMs: 5_000,
+          cause: err,
+        });
       throw new GatewayProtocolError(ErrorCode.UNAVAILABLE, (err as Error).message, {
         retryable: true,
         retryAfterMs: 1000,
