@@ -267,12 +267,18 @@ async function nodeInvoke(ctx: HandlerContext): Promise<InvokeResultPayload> {
   if (p.command.startsWith('system.execApprovals.')) {
     throw invalid(`node.invoke does not allow ${p.command}; use exec.approvals.node.*`);
   }
-  const key = `${p.nodeId}\u0000${p.idempotencyKey}`;
+  const key = `${idempotencyNamespace(ctx.conn, p.params)}\u0000${p.nodeId}\u0000${p.idempotencyKey}`;
   const fingerprint = JSON.stringify([p.command, p.params ?? null]);
   const cached = core.idempotency.get(key);
   if (cached) {
     if (cached.fingerprint !== fingerprint)
       throw invalid('idempotencyKey was already used with different parameters', { idempotencyKey: p.idempotencyKey });
+    // Served only while the command is still approved for that node (the caller's scopes and identity are in the key).
+    if (!core.pairing.getNode(p.nodeId)?.commands.includes(p.command))
+      throw invalid(`node command not allowed: "${p.command}" is not approved for this node`, {
+        reason: 'command not approved',
+        command: p.command,
+      });
     return unwrap(await cached.result);
   }
   const session = connectedNode(core, p.nodeId);
@@ -311,6 +317,19 @@ async function nodeInvoke(ctx: HandlerContext): Promise<InvokeResultPayload> {
     deadlineMs: core.now() + timeoutMs,
   });
   return unwrap(await run);
+}
+
+/**
+ * Who may see a remembered node.invoke result (issue 7 item 15): the same device, or for device-less callers
+ * the same shared secret, with the same scopes; an approved system.run of a device-less caller also the
+ * same connection, as its approval is bound to it. Anyone else makes a call of their own, which is checked.
+ */
+function idempotencyNamespace(conn: GatewayConnection, params: unknown): string {
+  const scopes = [...new Set(conn.scopes)].sort().join(',');
+  if (conn.deviceId !== undefined) return `device:${conn.deviceId}|${scopes}`;
+  const claimsApproval = isRecord(params) && (params.approved === true || params.approvalDecision !== undefined);
+  const who = claimsApproval ? `conn:${conn.connId}` : `shared:${conn.authMethod ?? 'none'}`;
+  return `${who}|${scopes}`;
 }
 
 function unwrap(result: CachedInvoke): InvokeResultPayload {
