@@ -109,3 +109,18 @@ export function findDuplicateKey(text: string): string | undefined {
   }
   return undefined;
 }
+
+/**
+ * Whether an already-parsed value nests deeper than `maxDepth` (for parsers other than JSON.parse, e.g.
+ * JSON5). Iterative, so it cannot overflow on the very values it refuses.
+ */
+export function valueNestedDeeperThan(value: unknown, maxDepth: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  while (stack.length > 0) {
+    const [item, depth] = stack.pop()!;
+    if (item === null || typeof item !== 'object') continue;
+    if (depth > maxDepth) return true;
+    for (const child of Object.values(item as Record<string, unknown>)) stack.push([child, depth + 1]);
+  }
+  return false;
+}

@@ -29,3 +29,12 @@ t.test('anything accepted serialises again (the crash was JSON.stringify of a de
   const value = parseBoundedJson('{"a":' + '['.repeat(62) + ']'.repeat(62) + '}');
   t.doesNotThrow(() => JSON.stringify(value));
 });
+
+t.test('valueNestedDeeperThan: iterative depth of a parsed value (JSON5 configs)', async (t) => {
+  const { valueNestedDeeperThan } = await import('../../lib/common/bounded-json.js');
+  let deep: unknown = 1;
+  for (let i = 0; i < 100_000; i++) deep = [deep];
+  t.equal(valueNestedDeeperThan(deep, 128), true, 'no stack overflow on 100 000 levels');
+  t.equal(valueNestedDeeperThan({ a: [{ b: 1 }] }, 3), false);
+  t.equal(valueNestedDeeperThan({ a: [{ b: {} }] }, 3), true);
+});

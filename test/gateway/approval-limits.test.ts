@@ -13,7 +13,7 @@ import { PendingApprovals } from '../../lib/common/pending-approvals.js';
 import { startExecHost } from '../../lib/exec-host/server.js';
 import { startNodeHost } from '../../lib/node-host/host.js';
 import { EXEC_APPROVAL_TTL_MS } from '../../lib/protocol/constants.js';
-import { connectOk, startTestGateway, type RawClient } from './helpers.js';
+import { connectOk, startTestGateway, type RawClient } from '../helpers/gateway.js';
 
 t.setTimeout(120_000);
 

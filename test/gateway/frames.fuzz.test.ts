@@ -14,7 +14,7 @@ import {
   validateResponseFrame,
 } from '../../lib/protocol/frames.js';
 import { fuzzParams } from './fuzz-params.js';
-import { RawClient, connectOk, startTestGateway } from './helpers.js';
+import { RawClient, connectOk, startTestGateway } from '../helpers/gateway.js';
 
 const VALIDATORS = { validateRequestFrame, validateResponseFrame, validateEventFrame, validateConnectParams };
 

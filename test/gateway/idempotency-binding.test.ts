@@ -5,7 +5,13 @@
 import t from 'tap';
 
 import { generateDeviceIdentity } from '../../lib/protocol/index.js';
-import { ALL_OPERATOR_SCOPES, approveAllNodes, connectOk, startFakeNode, startTestGateway } from './helpers.js';
+import {
+  ALL_OPERATOR_SCOPES,
+  approveAllNodes,
+  connectOk,
+  startFakeNode,
+  startTestGateway,
+} from '../helpers/gateway.js';
 
 const PLAN = {
   argv: ['/usr/bin/echo', 'secret'],

@@ -4,7 +4,7 @@
 import t from 'tap';
 
 import { PreauthBudget } from '../../lib/gateway/preauth-budget.js';
-import { RawClient, connectOk, startTestGateway, until } from './helpers.js';
+import { RawClient, connectOk, startTestGateway, until } from '../helpers/gateway.js';
 
 t.setTimeout(120_000);
 
