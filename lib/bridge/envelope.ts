@@ -1,15 +1,27 @@
-// Swift synthesized enum coding (SE-0295) for bridge messages: an object with exactly one key, the case
-// name; `{"<case>":{"_0":<payload>}}` with a payload, `{"<case>":{}}` without. Decoding is strict for
-// requests (a host must not be crashed or polluted by input) and tolerant of unknown fields in responses.
+// Swift synthesized enum coding (SE-0295) for bridge messages: `{"<case>":{"_0":<payload>}}` with a payload,
+// `{"<case>":{}}` without. Decoding follows what Swift's synthesized init(from:) does with JSONDecoder, in
+// both directions (host: requests; client: responses):
+//  - it takes `container.allKeys` and requires exactly one: "Invalid number of keys found, expected one."
+//    (SE-0295, swiftlang/swift-evolution proposals/0295-…md, "init(from:) implementation");
+//  - JSONDecoder's `allKeys` is `dictionary.keys.compactMap { K(stringValue: $0) }`
+//    (swiftlang/swift-foundation Sources/FoundationEssentials/JSON/JSONDecoder.swift, KeyedContainer), so
+//    keys that name no case are dropped before counting: `{"permissionsStatus":{},"x":1}` decodes, `{"x":1}`
+//    and two case keys do not;
+//  - the case's value is read with nestedContainer(keyedBy:), so it must be an object, and unknown keys in it
+//    are ignored too; `_0` is decoded with decode(_:forKey:), so a payload case needs a non-null `_0`.
+// Two deliberate differences, both refusals or drops of input no Swift encoder produces: duplicate keys are
+// refused (swift-foundation keeps the first, NSJSONSerialization-based decoders the last: no single Swift
+// answer), and `__proto__`/`constructor`/`prototype` keys are dropped (Swift would ignore them as unknown
+// struct fields; dropping keeps them out of JS objects). Nesting is bounded at 64 (swift-foundation: 512).
+import { BoundedJsonError, parseBoundedJson } from '../common/bounded-json.js';
 import { BridgeError, type BridgeErrorEnvelope } from './errors.js';
-import { isBridgeErrorCode, isKnownOperation, operationHasNoPayload } from './protocol.js';
+import { BRIDGE_RESPONSE_CASES, isBridgeErrorCode, isKnownOperation, operationHasNoPayload } from './protocol.js';
 
 /** The one case whose operation name differs from its wire case name. */
 const CASE_TO_OP: Readonly<Record<string, string>> = { appleScriptProbe: '_appleScriptProbe' };
 const OP_TO_CASE: Readonly<Record<string, string>> = { _appleScriptProbe: 'appleScriptProbe' };
 
 export const MAX_JSON_DEPTH = 64;
-const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
@@ -31,29 +43,33 @@ export interface DecodedResponse {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** Parses UTF-8 JSON, rejecting invalid UTF-8, excessive nesting and prototype-polluting keys. */
+/** Parses UTF-8 JSON (bounded-json.ts): invalid UTF-8, nesting past 64 and duplicate keys are refused. */
 export function parseSafeJson(bytes: Uint8Array): JsonValue {
   const text = utf8.decode(bytes);
-  const value = JSON.parse(text) as JsonValue;
-  checkShape(value, 0);
-  return value;
+  return parseBoundedJson(text, { maxDepth: MAX_JSON_DEPTH, dropPrototypeKeys: true }) as JsonValue;
 }
 
-function checkShape(value: JsonValue, depth: number): void {
-  if (value === null || typeof value !== 'object') return;
-  if (depth >= MAX_JSON_DEPTH) throw new Error(`nesting deeper than ${MAX_JSON_DEPTH}`);
-  if (Array.isArray(value)) {
-    for (const item of value) checkShape(item, depth + 1);
-    return;
-  }
-  for (const key of Object.keys(value)) {
-    if (FORBIDDEN_KEYS.has(key)) throw new Error(`forbidden key ${key}`);
-    checkShape(value[key], depth + 1);
-  }
+/** The keys of `root` that name a case (Swift's `allKeys`: the others are not CodingKeys and are dropped). */
+function caseKeys(root: Record<string, JsonValue>, isCase: (key: string) => boolean): string[] {
+  return Object.keys(root).filter(isCase);
 }
+
+/** Request CodingKeys: `handshake` and every operation's wire case (the probe is `appleScriptProbe`). */
+function isRequestCase(key: string): boolean {
+  if (key === 'handshake') return true;
+  if (key.startsWith('_')) return false;
+  return isKnownOperation(CASE_TO_OP[key] ?? key);
+}
+
+const RESPONSE_CASES: ReadonlySet<string> = new Set(BRIDGE_RESPONSE_CASES);
+const isResponseCase = (key: string): boolean => RESPONSE_CASES.has(key);
 
 function isPlainObject(value: unknown): value is Record<string, JsonValue> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+function parseProblem(err: unknown): string {
+  return err instanceof BoundedJsonError || err instanceof TypeError ? err.message : String(err);
 }
 
 const DECODING_FAILED: BridgeErrorEnvelope = Object.freeze({
@@ -71,16 +87,13 @@ export function decodeRequest(bytes: Uint8Array): RequestDecodeResult {
   try {
     root = parseSafeJson(bytes);
   } catch (err) {
-    return decodingFailed((err as Error).message);
+    return decodingFailed(parseProblem(err));
   }
   if (!isPlainObject(root)) return decodingFailed('request must be a JSON object');
-  const keys = Object.keys(root);
+  const keys = caseKeys(root, isRequestCase);
   if (keys.length !== 1) return decodingFailed(`request must have exactly one case key, found ${keys.length}`);
   const caseName = keys[0];
   const op = CASE_TO_OP[caseName] ?? caseName;
-  if (op !== 'handshake' && (!isKnownOperation(op) || caseName.startsWith('_'))) {
-    return decodingFailed(`unknown request case ${JSON.stringify(caseName.slice(0, 64))}`);
-  }
   const body = root[caseName];
   if (!isPlainObject(body)) return decodingFailed(`case ${caseName} must be an object`);
   if (op !== 'handshake' && operationHasNoPayload(op)) return { ok: true, request: { op } };
@@ -118,10 +131,10 @@ export function decodeResponse(bytes: Uint8Array): DecodedResponse {
     throw new BridgeError({
       code: 'decodingFailed',
       message: 'Failed to decode bridge response',
-      details: (err as Error).message,
+      details: parseProblem(err),
     });
   }
-  const keys = isPlainObject(root) ? Object.keys(root) : [];
+  const keys = isPlainObject(root) ? caseKeys(root, isResponseCase) : [];
   if (!isPlainObject(root) || keys.length !== 1 || !isPlainObject(root[keys[0]])) {
     throw new BridgeError({
       code: 'decodingFailed',

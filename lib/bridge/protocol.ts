@@ -160,6 +160,45 @@ export const BRIDGE_OPERATIONS: Readonly<Record<string, OperationSpec>> = Object
   _appleScriptProbe: { since: 0 },
 });
 
+/**
+ * pb-1.7 `PeekabooBridgeResponse` case names (PeekabooBridgeRequestResponse.swift:181-214): the response
+ * CodingKeys a client counts (a superset of pb-1.0's).
+ */
+export const BRIDGE_RESPONSE_CASES: readonly string[] = Object.freeze([
+  'handshake',
+  'permissionsStatus',
+  'daemonStatus',
+  'browserStatus',
+  'browserToolResponse',
+  'capture',
+  'elementDetection',
+  'desktopObservation',
+  'ok',
+  'waitResult',
+  'windows',
+  'window',
+  'applications',
+  'application',
+  'bool',
+  'typeResult',
+  'elementActionResult',
+  'clickResult',
+  'menuStructure',
+  'menuExtras',
+  'menuBarItems',
+  'dockItems',
+  'dockItem',
+  'rect',
+  'dialogInfo',
+  'dialogElements',
+  'dialogResult',
+  'snapshotId',
+  'snapshots',
+  'detection',
+  'int',
+  'error',
+]);
+
 export function isKnownOperation(op: string): boolean {
   return Object.hasOwn(BRIDGE_OPERATIONS, op);
 }

@@ -6,8 +6,9 @@ import { EventEmitter } from 'node:events';
 
 import WebSocket from 'ws';
 
+import { parseBoundedJson } from '../common/bounded-json.js';
 import { GatewayClientError, GatewayRequestError, type GatewayErrorShape } from './errors.js';
-import { CloseCode } from '../protocol/constants.js';
+import { CloseCode, MAX_CLIENT_FRAME_JSON_DEPTH } from '../protocol/constants.js';
 import { signConnectDevice, type DeviceIdentity } from '../protocol/device-auth.js';
 import { loadDeviceToken, storeDeviceToken } from './identity.js';
 
@@ -541,7 +542,8 @@ function parseFrame(data: WebSocket.RawData, isBinary: boolean): Frame | undefin
   if (isBinary) return undefined;
   let value: unknown;
   try {
-    value = JSON.parse(data.toString());
+    // A Gateway's frame is bounded too: a deep one would overflow the stack of whoever re-serialises it.
+    value = parseBoundedJson(data.toString(), { maxDepth: MAX_CLIENT_FRAME_JSON_DEPTH });
   } catch {
     return undefined;
   }

@@ -3,6 +3,7 @@
 // or a connection. Used by the exec-approvals socket (one line per connection) and the bridge.
 import type { Duplex } from 'node:stream';
 
+import { parseBoundedJson } from './bounded-json.js';
 import { IpcError } from './errors.js';
 
 export class JsonlError extends IpcError {}
@@ -109,82 +110,13 @@ export function encodeLine(message: unknown): string {
   return `${JSON.stringify(message)}\n`;
 }
 
-/** Nesting depth of a JSON text (brackets outside strings), computed without parsing. */
-export function jsonNestingDepth(text: string): number {
-  let depth = 0;
-  let max = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c)
-        i++; // backslash: skip the escaped character
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) {
-      inString = true;
-    } else if (c === 0x7b || c === 0x5b) {
-      depth++;
-      if (depth > max) max = depth;
-    } else if (c === 0x7d || c === 0x5d) {
-      depth--;
-    }
-  }
-  return max;
-}
+export { findDuplicateKey, jsonNestingDepth } from './bounded-json.js';
 
 /**
- * First duplicated object key in a (valid) JSON text, or undefined. Keys are compared after
- * unescaping, so `"a"` and `"\u0061"` collide. Parsers disagree on duplicates (first vs last wins),
- * which makes them a smuggling vector between two implementations.
- */
-export function findDuplicateKey(text: string): string | undefined {
-  const stack: { keys: Set<string> | null; expectKey: boolean }[] = [];
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (c === '"') {
-      let j = i + 1;
-      while (j < text.length && text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
-      const top = stack[stack.length - 1];
-      if (top?.keys && top.expectKey) {
-        const key = JSON.parse(text.slice(i, j + 1)) as string;
-        if (top.keys.has(key)) return key;
-        top.keys.add(key);
-        top.expectKey = false;
-      }
-      i = j;
-    } else if (c === '{') {
-      stack.push({ keys: new Set(), expectKey: true });
-    } else if (c === '[') {
-      stack.push({ keys: null, expectKey: false });
-    } else if (c === '}' || c === ']') {
-      stack.pop();
-    } else if (c === ',') {
-      const top = stack[stack.length - 1];
-      if (top?.keys) top.expectKey = true;
-    }
-  }
-  return undefined;
-}
-
-/**
- * Parses untrusted JSON: rejects texts nested deeper than `maxDepth` or with duplicate keys, and
- * drops `__proto__` / `constructor` / `prototype` keys so a payload cannot pollute prototypes
- * downstream. Throws JsonlError ERR_JSON_INVALID / ERR_JSON_TOO_DEEP / ERR_JSON_DUPLICATE_KEY.
+ * Parses untrusted JSON (parseBoundedJson): rejects texts nested deeper than `maxDepth` or with duplicate
+ * keys, and drops `__proto__` / `constructor` / `prototype` keys so a payload cannot pollute prototypes
+ * downstream. Throws ERR_JSON_INVALID / ERR_JSON_TOO_DEEP / ERR_JSON_DUPLICATE_KEY.
  */
 export function parseUntrustedJson(text: string, maxDepth = 32): unknown {
-  if (jsonNestingDepth(text) > maxDepth) {
-    throw new JsonlError('ERR_JSON_TOO_DEEP', `JSON nested deeper than ${maxDepth}`);
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(text, (key, v: unknown) =>
-      key === '__proto__' || key === 'constructor' || key === 'prototype' ? undefined : v,
-    );
-  } catch (err) {
-    throw new JsonlError('ERR_JSON_INVALID', `invalid JSON: ${(err as Error).message}`, { cause: err });
-  }
-  const duplicate = findDuplicateKey(text);
-  if (duplicate !== undefined)
-    throw new JsonlError('ERR_JSON_DUPLICATE_KEY', `duplicate key ${JSON.stringify(duplicate)}`);
-  return value;
+  return parseBoundedJson(text, { maxDepth, dropPrototypeKeys: true });
 }

@@ -9,9 +9,10 @@ import path from 'node:path';
 
 import JSON5 from 'json5';
 
+import { valueNestedDeeperThan } from './bounded-json.js';
 import { IpcError } from './errors.js';
 import { isRecord } from './records.js';
-import { expandHome, readTextFileBounded, resolveStateDir, writeFileAtomic } from './state-dir.js';
+import { MAX_JSON_FILE_DEPTH, expandHome, readTextFileBounded, resolveStateDir, writeFileAtomic } from './state-dir.js';
 
 export const CONFIG_FILE_NAME = 'openclaw.json';
 
@@ -46,6 +47,9 @@ export function parseOpenclawConfig(text: string, file: string): OpenclawConfig 
     });
   }
   if (!isRecord(value)) throw new IpcError('ERR_CONFIG_MALFORMED', `${file}: top level must be an object`);
+  // Bounded like every JSON we read (bounded-json.ts): a value this deep would overflow whoever serialises it.
+  if (valueNestedDeeperThan(value, MAX_JSON_FILE_DEPTH))
+    throw new IpcError('ERR_CONFIG_MALFORMED', `${file}: nested deeper than ${MAX_JSON_FILE_DEPTH} levels`);
   return value;
 }
 

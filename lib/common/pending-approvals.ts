@@ -33,16 +33,27 @@ export interface AddApprovalOptions {
   timeoutMs?: number;
   id?: string;
   allowedDecisions?: ApprovalDecision[];
+  /**
+   * Who filed it, for entries from remote requesters (the Gateway passes "device:<id>" or "conn:<id>").
+   * Owned entries share `maxPending - reservedForLocal` slots, at most `maxPerOwner` each; entries without
+   * an owner (the exec host's own prompts) may use every slot, so remote requesters cannot crowd them out.
+   */
+  owner?: string;
 }
 
 export interface PendingApprovalsOptions {
-  /** Upper bound of entries waiting at once; add() beyond it throws ERR_APPROVALS_FULL. */
+  /** Upper bound of entries waiting at once; add() beyond it throws ERR_APPROVALS_FULL. Default 256. */
   maxPending?: number;
   defaultTimeoutMs?: number;
+  /** Slots only entries without an owner (local prompts) may take. Default 32. */
+  reservedForLocal?: number;
+  /** Entries one owner may have waiting at once; more throws ERR_APPROVALS_OWNER_LIMIT. Default 16. */
+  maxPerOwner?: number;
 }
 
 interface Entry {
   approval: PendingApproval<Record<string, unknown>>;
+  owner?: string;
   timer: NodeJS.Timeout;
   settle: (outcome: ApprovalOutcome) => void;
 }
@@ -55,12 +66,19 @@ export interface PendingApprovalsEvents {
 export class PendingApprovals extends EventEmitter<PendingApprovalsEvents> {
   readonly maxPending: number;
   readonly defaultTimeoutMs: number;
+  readonly reservedForLocal: number;
+  readonly maxPerOwner: number;
   private readonly entries = new Map<string, Entry>();
+  /** Waiting entries per owner, and in total for owned entries. */
+  private readonly owned = new Map<string, number>();
+  private ownedTotal = 0;
 
   constructor(options: PendingApprovalsOptions = {}) {
     super();
     this.maxPending = options.maxPending ?? 256;
     this.defaultTimeoutMs = options.defaultTimeoutMs ?? 120_000;
+    this.reservedForLocal = Math.min(options.reservedForLocal ?? 32, this.maxPending);
+    this.maxPerOwner = options.maxPerOwner ?? 16;
   }
 
   /** Queues a request; `outcome` settles on resolve(), cancel() or the deadline (decision null). */
@@ -70,6 +88,17 @@ export class PendingApprovals extends EventEmitter<PendingApprovalsEvents> {
   ): PendingApproval<Request> & { outcome: Promise<ApprovalOutcome> } {
     if (this.entries.size >= this.maxPending) {
       throw new IpcError('ERR_APPROVALS_FULL', `too many pending approvals (${this.maxPending})`);
+    }
+    const owner = options.owner;
+    if (owner !== undefined) {
+      const remoteSlots = this.maxPending - this.reservedForLocal;
+      if (this.ownedTotal >= remoteSlots)
+        throw new IpcError('ERR_APPROVALS_FULL', `too many pending approvals from requesters (${remoteSlots})`);
+      if ((this.owned.get(owner) ?? 0) >= this.maxPerOwner)
+        throw new IpcError(
+          'ERR_APPROVALS_OWNER_LIMIT',
+          `this requester already has ${this.maxPerOwner} approvals waiting; wait for a decision or cancel one`,
+        );
     }
     const id = options.id ?? crypto.randomUUID();
     if (this.entries.has(id)) throw new IpcError('ERR_APPROVAL_DUPLICATE_ID', `approval ${id} is already pending`);
@@ -91,7 +120,11 @@ export class PendingApprovals extends EventEmitter<PendingApprovalsEvents> {
       timeoutMs,
     );
     timer.unref();
-    this.entries.set(id, { approval, timer, settle });
+    this.entries.set(id, { approval, timer, settle, owner });
+    if (owner !== undefined) {
+      this.owned.set(owner, (this.owned.get(owner) ?? 0) + 1);
+      this.ownedTotal++;
+    }
     this.emit('requested', approval);
     return { ...approval, outcome };
   }
@@ -135,6 +168,12 @@ export class PendingApprovals extends EventEmitter<PendingApprovalsEvents> {
     const entry = this.entries.get(id);
     if (!entry) return false;
     this.entries.delete(id);
+    if (entry.owner !== undefined) {
+      const left = (this.owned.get(entry.owner) ?? 1) - 1;
+      if (left <= 0) this.owned.delete(entry.owner);
+      else this.owned.set(entry.owner, left);
+      this.ownedTotal--;
+    }
     clearTimeout(entry.timer);
     entry.settle(outcome);
     this.emit('resolved', outcome);

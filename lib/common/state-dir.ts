@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
+import { parseBoundedJson } from './bounded-json.js';
 import { IpcError } from './errors.js';
 
 export class StateDirError extends IpcError {}
@@ -97,6 +98,9 @@ function fsyncDir(dir: string): void {
   }
 }
 
+/** Nesting allowed in a state or config file (a stored node payload sits a few levels below the top). */
+export const MAX_JSON_FILE_DEPTH = 128;
+
 /** Far above any config or state file we keep; a bigger one is refused rather than read into memory. */
 export const MAX_JSON_FILE_BYTES = 16 * 1024 * 1024;
 
@@ -145,7 +149,9 @@ export function readJsonFile<T = unknown>(file: string): T | undefined {
   const text = readTextFileBounded(file);
   if (text === undefined) return undefined;
   try {
-    return JSON.parse(text) as T;
+    // Depth-bounded like every untrusted JSON (bounded-json.ts); duplicates keep JSON's last-wins here,
+    // as a hand-edited config may have them.
+    return parseBoundedJson(text, { maxDepth: MAX_JSON_FILE_DEPTH, rejectDuplicateKeys: false }) as T;
   } catch (err) {
     throw new StateDirError('ERR_CONFIG_MALFORMED', `${file} is not valid JSON: ${(err as Error).message}`, {
       cause: err,

@@ -102,7 +102,7 @@ export class AuthRateLimiter {
 }
 
 /** One key per client: IPv4-mapped IPv6 addresses count as their IPv4 address. */
-function normalizeIp(ip: string): string {
+export function normalizeIp(ip: string): string {
   const lower = ip.trim().toLowerCase();
   return lower.startsWith('::ffff:') && lower.includes('.') ? lower.slice(7) : lower;
 }

@@ -78,8 +78,21 @@ export class GatewayConnection {
     return true;
   }
 
+  /**
+   * Serialises and sends. A value that does not serialise (a cycle, a BigInt, nesting past the stack)
+   * becomes an error answer for a response and is dropped otherwise; it never throws into the caller.
+   */
   sendFrame(frame: object): boolean {
-    return this.sendText(JSON.stringify(frame));
+    let text: string;
+    try {
+      text = JSON.stringify(frame);
+    } catch (err) {
+      const res = frame as { type?: unknown; id?: unknown };
+      if (res.type !== 'res' || typeof res.id !== 'string') return false;
+      const message = `internal error: response not serialisable (${(err as Error).message})`;
+      text = JSON.stringify({ type: 'res', id: res.id, ok: false, error: { code: 'UNAVAILABLE', message } });
+    }
+    return this.sendText(text);
   }
 
   sendEvent(event: string, payload?: unknown, seq?: number): boolean {

@@ -222,7 +222,13 @@ export class GatewayCore {
 
   /** Sends an event with the next global `seq` to every ready connection that passes `filter`. */
   broadcast(event: string, payload: unknown, filter: (conn: GatewayConnection) => boolean = () => true): number {
-    const text = JSON.stringify({ type: 'event', event, payload, seq: ++this.seq });
+    let text: string;
+    try {
+      text = JSON.stringify({ type: 'event', event, payload, seq: this.seq + 1 });
+    } catch {
+      return 0; // an event that does not serialise reaches nobody (and uses no seq)
+    }
+    this.seq++;
     let sent = 0;
     for (const conn of this.connections) {
       if (conn.state === 'ready' && filter(conn) && conn.sendText(text)) sent++;

@@ -6,6 +6,7 @@ import type { ApprovalDecision, ApprovalOutcome, PendingApprovals } from '../com
 import { EXEC_APPROVAL_TTL_MS } from '../protocol/constants.js';
 import { DetailCode, ErrorCode, GatewayProtocolError } from '../protocol/errors.js';
 import type { ExecApprovalRequestParams, SystemRunPlan } from '../protocol/frames.js';
+import { bindApprovalRequest, runBindingMismatch, type RunBinding } from './run-binding.js';
 
 export const DEFAULT_APPROVAL_TIMEOUT_MS = 120_000;
 const MAX_RECORDS = 4096;
@@ -21,8 +22,12 @@ export interface ApprovalRecord {
   id: string;
   request: Record<string, unknown>;
   nodeId?: string;
+  /** The plan as forwarded to the node (its text is the bound text). */
   plan?: SystemRunPlan;
-  env?: Record<string, string>;
+  /** What a run must match; undefined: this approval authorises no run (nothing to bind to). */
+  binding?: RunBinding;
+  /** The argv the requester itself sent (it may repeat it when running; the bound argv is what runs). */
+  requestedArgv?: string[];
   requester: ApprovalRequester;
   createdAtMs: number;
   expiresAtMs: number;
@@ -84,29 +89,41 @@ export class ExecApprovalBroker {
     if (host === 'node' && (!params.nodeId || !params.systemRunPlan)) {
       throw new GatewayProtocolError(ErrorCode.INVALID_REQUEST, 'host=node approvals require nodeId and systemRunPlan');
     }
-    const plan = params.systemRunPlan;
+    // What operators are shown comes from the same place as what the approval is bound to (run-binding.ts).
+    const { binding, display } = bindApprovalRequest(params);
     const request: Record<string, unknown> = {
       host,
-      command: params.command ?? plan?.commandText ?? (params.commandArgv ?? plan?.argv ?? []).join(' '),
-      commandArgv: params.commandArgv ?? plan?.argv,
-      cwd: params.cwd ?? plan?.cwd ?? null,
-      agentId: params.agentId ?? plan?.agentId ?? null,
-      sessionKey: params.sessionKey ?? plan?.sessionKey ?? null,
+      ...display,
       nodeId: params.nodeId ?? null,
       security: params.security ?? null,
       ask: params.ask ?? null,
       resolvedPath: params.resolvedPath ?? null,
     };
-    if (plan) request.systemRunPlan = plan;
+    if (request.systemRunPlan === undefined) delete request.systemRunPlan;
     // What every human-facing listing shows: the argv when there is one, escaped and unambiguous.
     const argv = request.commandArgv as string[] | undefined;
     request.commandDisplay = argv ? displayArgv(argv) : displayString(String(request.command));
     let entry;
     try {
-      entry = this.pending.add(request, { timeoutMs: params.timeoutMs ?? DEFAULT_APPROVAL_TIMEOUT_MS, id: params.id });
+      entry = this.pending.add(request, {
+        // Upstream accepts up to the Node timer maximum (~24.8 days); an approval is usable for
+        // EXEC_APPROVAL_TTL_MS (30 min, upstream's default timeout) after it was filed, so waiting longer
+        // only holds a slot.
+        timeoutMs: Math.min(params.timeoutMs ?? DEFAULT_APPROVAL_TIMEOUT_MS, EXEC_APPROVAL_TTL_MS),
+        id: params.id,
+        owner: requester.deviceId !== undefined ? `device:${requester.deviceId}` : `conn:${requester.connId}`,
+      });
     } catch (err) {
-      if ((err as { code?: string }).code === 'ERR_APPROVAL_DUPLICATE_ID')
+      const code = (err as { code?: string }).code;
+      if (code === 'ERR_APPROVAL_DUPLICATE_ID')
         throw new GatewayProtocolError(ErrorCode.INVALID_REQUEST, (err as Error).message);
+      if (code === 'ERR_APPROVALS_OWNER_LIMIT')
+        throw new GatewayProtocolError(ErrorCode.UNAVAILABLE, (err as Error).message, {
+          details: { code: 'APPROVALS_PER_REQUESTER_LIMIT', limit: this.pending.maxPerOwner },
+          retryable: true,
+          retryAfterMs: 5_000,
+          cause: err,
+        });
       throw new GatewayProtocolError(ErrorCode.UNAVAILABLE, (err as Error).message, {
         retryable: true,
         retryAfterMs: 1000,
@@ -118,8 +135,9 @@ export class ExecApprovalBroker {
       id: entry.id,
       request,
       nodeId: params.nodeId ?? undefined,
-      plan,
-      env: params.env,
+      plan: display.systemRunPlan,
+      binding,
+      requestedArgv: params.commandArgv,
       requester,
       createdAtMs: entry.createdAtMs,
       expiresAtMs: entry.expiresAtMs,
@@ -267,18 +285,12 @@ export class ExecApprovalBroker {
     if (decision !== 'allow-once' && decision !== 'allow-always') {
       throw invalid('approval required', DetailCode.APPROVAL_REQUIRED, { runId });
     }
-    const plan = record.plan;
-    if (plan) {
-      const requestedArgv = Array.isArray(record.request.commandArgv)
-        ? (record.request.commandArgv as string[])
-        : undefined;
-      const mismatch = planMismatch(plan, requestedArgv, record.env, input);
-      if (mismatch)
-        throw invalid(`approval does not match the request (${mismatch})`, 'APPROVAL_REQUEST_MISMATCH', {
-          runId,
-          field: mismatch,
-        });
-    }
+    // Without a binding (no plan, host other than node, text only) nothing may run on this approval.
+    const mismatch = record.binding
+      ? runBindingMismatch(record.binding, { ...input, requestedArgv: record.requestedArgv })
+      : 'binding';
+    if (mismatch)
+      throw invalid('approval id does not match request', 'APPROVAL_REQUEST_MISMATCH', { runId, field: mismatch });
     if (decision === 'allow-once') this.records.delete(runId);
     else {
       record.useCount = (record.useCount ?? 0) + 1;
@@ -372,33 +384,4 @@ function effectiveDecision(
 
 function invalid(message: string, code: string, extra: Record<string, unknown> = {}): GatewayProtocolError {
   return new GatewayProtocolError(ErrorCode.INVALID_REQUEST, message, { details: { code, ...extra } });
-}
-
-const orNull = (value: unknown): unknown => (value === undefined ? null : value);
-
-const sameArgv = (a: readonly string[] | undefined, b: readonly string[] | undefined): boolean =>
-  a !== undefined && b !== undefined && a.length === b.length && a.every((arg, i) => arg === b[i]);
-
-/** The caller may repeat the plan's resolved argv or the argv it asked approval for. */
-function planMismatch(
-  plan: SystemRunPlan,
-  requestedArgv: readonly string[] | undefined,
-  env: Record<string, string> | undefined,
-  input: { argv: readonly string[] | undefined; cwd: unknown; agentId: unknown; sessionKey: unknown; env: unknown },
-): string | undefined {
-  if (!sameArgv(input.argv, plan.argv) && !sameArgv(input.argv, requestedArgv)) return 'argv';
-  if (input.cwd !== undefined && orNull(input.cwd) !== orNull(plan.cwd)) return 'cwd';
-  if (input.agentId !== undefined && orNull(input.agentId) !== orNull(plan.agentId)) return 'agentId';
-  if (input.sessionKey !== undefined && orNull(input.sessionKey) !== orNull(plan.sessionKey)) return 'sessionKey';
-  if (!sameEnv(env, input.env)) return 'env';
-  return undefined;
-}
-
-function sameEnv(stored: Record<string, string> | undefined, given: unknown): boolean {
-  const a = stored ?? {};
-  if (given !== undefined && (typeof given !== 'object' || given === null || Array.isArray(given))) return false;
-  const b = (given ?? {}) as Record<string, unknown>;
-  const keysA = Object.keys(a);
-  const keysB = Object.keys(b);
-  return keysA.length === keysB.length && keysA.every((key) => Object.hasOwn(b, key) && b[key] === a[key]);
 }

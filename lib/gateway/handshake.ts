@@ -136,7 +136,11 @@ function connect(core: GatewayCore, conn: GatewayConnection, params: ConnectPara
     const reason = core.pairing.pairingReason(conn.deviceId, role, scopes, meta);
     if (reason) {
       const localBackend = conn.isLocal && params.client.id === 'gateway-client';
-      const autoApprove = conn.isLocal && (reason !== 'scope-upgrade' || localBackend);
+      // A scope upgrade is silent only for the local backend that proved the shared secret (or runs without
+      // one, mode none): a device token alone must not widen its own scopes (upstream
+      // shouldAllowSilentLocalPairing; issue 7 item 10).
+      const sharedProof = authMethod === 'token' || authMethod === 'password' || authMethod === 'none';
+      const autoApprove = conn.isLocal && (reason !== 'scope-upgrade' || (localBackend && sharedProof));
       const pairInput = {
         deviceId: conn.deviceId,
         publicKey: device.publicKey,

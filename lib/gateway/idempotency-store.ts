@@ -10,7 +10,9 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
+import { parseBoundedJson } from '../common/bounded-json.js';
 import { ensurePrivateDir } from '../common/state-dir.js';
+import { MAX_CLIENT_FRAME_JSON_DEPTH } from '../protocol/constants.js';
 import type { IdempotencyCache, InflightInvoke } from './idempotency.js';
 
 const FILE_VERSION = 1;
@@ -88,7 +90,8 @@ export class IdempotencyStore<T> {
     if (text === undefined) return none;
     let data: unknown;
     try {
-      data = JSON.parse(text);
+      // Entries hold node payloads (≤ MAX_FRAME_JSON_DEPTH) in a few wrappers.
+      data = parseBoundedJson(text, { maxDepth: MAX_CLIENT_FRAME_JSON_DEPTH });
     } catch {
       return none;
     }
@@ -133,14 +136,17 @@ export class IdempotencyStore<T> {
     while (this.writing) await this.writing;
     if (!this.dirty || !this.cache) return;
     this.dirty = false;
-    this.writing = this.write(this.serialise(this.cache)).then(
-      () => {
-        this.lastError = undefined;
-      },
-      (err: unknown) => {
-        this.lastError = err as Error;
-      },
-    );
+    // Nothing in here may reject: a timer calls flush() with nobody to catch.
+    this.writing = Promise.resolve()
+      .then(() => this.write(this.serialise(this.cache!)))
+      .then(
+        () => {
+          this.lastError = undefined;
+        },
+        (err: unknown) => {
+          this.lastError = err as Error;
+        },
+      );
     try {
       await this.writing;
     } finally {
@@ -172,7 +178,7 @@ export class IdempotencyStore<T> {
         } else if (entry.inflight !== undefined) {
           persisted = { ...base, inflight: entry.inflight };
         }
-        entry.encoded = persisted === undefined ? '' : JSON.stringify(persisted);
+        entry.encoded = persisted === undefined ? '' : encodeOrSkip(persisted);
       }
       if (entry.encoded === '') continue;
       bytes += Buffer.byteLength(entry.encoded) + 1;
@@ -252,4 +258,13 @@ function isInflight(raw: unknown): raw is InflightInvoke {
     typeof raw.command === 'string' &&
     Number.isFinite(raw.deadlineMs)
   );
+}
+
+/** An entry's JSON line, or '' (not persisted) when its value does not serialise. */
+function encodeOrSkip(persisted: unknown): string {
+  try {
+    return JSON.stringify(persisted);
+  } catch {
+    return '';
+  }
 }

@@ -1,4 +1,6 @@
 // The node.invoke answer built from a node's outcome, and the form it takes in the idempotency cache.
+import { parseBoundedJson } from '../common/bounded-json.js';
+import { MAX_FRAME_JSON_DEPTH } from '../protocol/constants.js';
 import { DetailCode, ErrorCode, GatewayProtocolError } from '../protocol/errors.js';
 import type { InvokeOutcome } from './node-registry.js';
 
@@ -20,8 +22,9 @@ export function outcomeToResult(nodeId: string, command: string, outcome: Invoke
     if (typeof outcome.payloadJSON === 'string') {
       payloadJSON = outcome.payloadJSON;
       try {
-        payload = JSON.parse(outcome.payloadJSON);
+        payload = parseBoundedJson(outcome.payloadJSON, { maxDepth: MAX_FRAME_JSON_DEPTH, rejectDuplicateKeys: false });
       } catch {
+        // Unparseable (or nested past the bound): the raw text, as upstream does for unparseable JSON.
         payload = { payloadJSON: outcome.payloadJSON };
       }
     }

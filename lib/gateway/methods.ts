@@ -4,7 +4,13 @@ import crypto from 'node:crypto';
 
 import { Type } from '@sinclair/typebox';
 
-import { CloseCode, DEFAULT_INVOKE_TIMEOUT_MS, UNAUTHORIZED_FLOOD_LIMIT } from '../protocol/constants.js';
+import { parseBoundedJson } from '../common/bounded-json.js';
+import {
+  CloseCode,
+  DEFAULT_INVOKE_TIMEOUT_MS,
+  MAX_FRAME_JSON_DEPTH,
+  UNAUTHORIZED_FLOOD_LIMIT,
+} from '../protocol/constants.js';
 import { DetailCode, ErrorCode, GatewayProtocolError, errorShape } from '../protocol/errors.js';
 import {
   EmptyParamsSchema,
@@ -25,7 +31,7 @@ import {
   type RequestFrame,
   type Validator,
 } from '../protocol/frames.js';
-import { hasScopeFor, requiredScope, roleViolation } from '../protocol/scopes.js';
+import { firstUncoveredScope, hasScopeFor, requiredScope, roleViolation } from '../protocol/scopes.js';
 import { EXEC_APPROVALS_NODE_COMMANDS } from './command-policy.js';
 import type { GatewayConnection } from './connection.js';
 import type { GatewayCore } from './core.js';
@@ -235,16 +241,20 @@ function prepareSystemRun(ctx: HandlerContext, nodeId: string, params: unknown):
     sessionKey: params.sessionKey,
     env: params.env,
   });
-  const plan = record.plan;
-  if (plan) {
-    forward.command = plan.argv;
-    if (plan.commandText !== undefined) forward.rawCommand = plan.commandText;
-    forward.cwd = plan.cwd ?? undefined;
-    if (forward.cwd === undefined) delete forward.cwd;
-    forward.systemRunPlan = plan;
-    if (plan.agentId != null) forward.agentId = plan.agentId;
-    if (plan.sessionKey != null) forward.sessionKey = plan.sessionKey;
+  // Exactly what was approved runs: the bound argv, cwd, agent and session (the env matched its hash).
+  const binding = record.binding!;
+  forward.command = binding.argv;
+  forward.rawCommand = binding.commandText;
+  for (const [key, value] of [
+    ['cwd', binding.cwd],
+    ['agentId', binding.agentId],
+    ['sessionKey', binding.sessionKey],
+  ] as const) {
+    if (value === null) delete forward[key];
+    else forward[key] = value;
   }
+  if (record.plan) forward.systemRunPlan = record.plan;
+  else delete forward.systemRunPlan;
   forward.runId = record.id;
   forward.approved = true;
   forward.approvalDecision = decision;
@@ -257,12 +267,18 @@ async function nodeInvoke(ctx: HandlerContext): Promise<InvokeResultPayload> {
   if (p.command.startsWith('system.execApprovals.')) {
     throw invalid(`node.invoke does not allow ${p.command}; use exec.approvals.node.*`);
   }
-  const key = `${p.nodeId}\u0000${p.idempotencyKey}`;
+  const key = `${idempotencyNamespace(ctx.conn, p.params)}\u0000${p.nodeId}\u0000${p.idempotencyKey}`;
   const fingerprint = JSON.stringify([p.command, p.params ?? null]);
   const cached = core.idempotency.get(key);
   if (cached) {
     if (cached.fingerprint !== fingerprint)
       throw invalid('idempotencyKey was already used with different parameters', { idempotencyKey: p.idempotencyKey });
+    // Served only while the command is still approved for that node (the caller's scopes and identity are in the key).
+    if (!core.pairing.getNode(p.nodeId)?.commands.includes(p.command))
+      throw invalid(`node command not allowed: "${p.command}" is not approved for this node`, {
+        reason: 'command not approved',
+        command: p.command,
+      });
     // A second caller of the same invoke: it is cancelled only when every caller is gone.
     const inflight = cached.inflight?.invokeId;
     if (inflight && core.registry.isPending(inflight)) core.requesters.add(inflight, ctx.conn.connId);
@@ -298,6 +314,8 @@ async function nodeInvoke(ctx: HandlerContext): Promise<InvokeResultPayload> {
       }
       return cached;
     });
+  // Observed here so that a failure before the await below is never an unhandled rejection.
+  run.catch(() => undefined);
   core.idempotency.set(key, fingerprint, run);
   core.idempotency.markInflight(key, run, {
     nodeId: p.nodeId,
@@ -306,6 +324,19 @@ async function nodeInvoke(ctx: HandlerContext): Promise<InvokeResultPayload> {
     deadlineMs: core.now() + timeoutMs,
   });
   return unwrap(await run);
+}
+
+/**
+ * Who may see a remembered node.invoke result (issue 7 item 15): the same device, or for device-less callers
+ * the same shared secret, with the same scopes; an approved system.run of a device-less caller also the
+ * same connection, as its approval is bound to it. Anyone else makes a call of their own, which is checked.
+ */
+function idempotencyNamespace(conn: GatewayConnection, params: unknown): string {
+  const scopes = [...new Set(conn.scopes)].sort().join(',');
+  if (conn.deviceId !== undefined) return `device:${conn.deviceId}|${scopes}`;
+  const claimsApproval = isRecord(params) && (params.approved === true || params.approvalDecision !== undefined);
+  const who = claimsApproval ? `conn:${conn.connId}` : `shared:${conn.authMethod ?? 'none'}`;
+  return `${who}|${scopes}`;
 }
 
 function unwrap(result: CachedInvoke): InvokeResultPayload {
@@ -344,9 +375,11 @@ function nodeEvent(ctx: HandlerContext): unknown {
   let payload = p.payload;
   if (payload === undefined && p.payloadJSON !== undefined) {
     try {
-      payload = JSON.parse(p.payloadJSON);
-    } catch {
-      throw invalid('node.event payloadJSON is not valid JSON');
+      payload = parseBoundedJson(p.payloadJSON, { maxDepth: MAX_FRAME_JSON_DEPTH });
+    } catch (err) {
+      throw invalid(`node.event payloadJSON rejected: ${(err as Error).message}`, {
+        code: (err as { code?: string }).code,
+      });
     }
   }
   ctx.core.events.emit('node.event', ctx.conn.deviceId ?? '', p.event, payload);
@@ -373,6 +406,7 @@ function nodePairApprove(ctx: HandlerContext): unknown {
   const { requestId } = parse(validateRequestId, ctx);
   const request = ctx.core.pairing.listNodeRequests().find((r) => r.requestId === requestId);
   if (!request) throw invalid('unknown requestId', { requestId });
+  refuseSelfApproval(ctx, request.nodeId, requestId);
   const scopes = ctx.conn.scopes;
   const platform = ctx.core.registry.get(request.nodeId)?.normalizedPlatform ?? 'unknown';
   const commands = ctx.core.policy.approvableCommands(platform, request.commands);
@@ -391,8 +425,34 @@ function nodePairApprove(ctx: HandlerContext): unknown {
   return { ...result, decision: 'approved' };
 }
 
+/** A device never approves its own pairing request: that would let it grant itself what it asked for. */
+function refuseSelfApproval(ctx: HandlerContext, requesterId: string, requestId: string): void {
+  if (ctx.conn.deviceId !== undefined && ctx.conn.deviceId === requesterId) {
+    throw invalid('pairing approval denied: a device cannot approve its own request', {
+      code: 'PAIRING_SELF_APPROVAL',
+      requestId,
+    });
+  }
+}
+
+/**
+ * Device pairing approval (upstream devices.ts + device-pairing-approval.ts): the approver is not the
+ * requesting device, a node role needs operator.admin, and every requested scope must be one the approver
+ * holds (admin covers all, write covers read). Checked before the request is taken, so a refused approval
+ * leaves it pending for someone who may approve it.
+ */
 function devicePairApprove(ctx: HandlerContext): unknown {
   const { requestId } = parse(validateRequestId, ctx);
+  const pending = ctx.core.pairing.listDeviceRequests().find((r) => r.requestId === requestId);
+  if (!pending) throw invalid('unknown requestId', { requestId });
+  refuseSelfApproval(ctx, pending.deviceId, requestId);
+  const callerScopes = ctx.conn.scopes;
+  if (pending.role !== 'operator' && !callerScopes.includes('operator.admin')) {
+    throw invalid('missing scope: operator.admin', { code: 'PAIRING_ROLE_REQUIRES_ADMIN', requestId });
+  }
+  const uncovered = firstUncoveredScope(pending.scopes, callerScopes);
+  if (uncovered !== undefined)
+    throw invalid(`missing scope: ${uncovered}`, { code: 'PAIRING_SCOPE_NOT_HELD', requestId });
   const request = ctx.core.pairing.takeDeviceRequest(requestId);
   if (!request) throw invalid('unknown requestId', { requestId });
   const device = ctx.core.pairing.approveDevice(request);
@@ -408,6 +468,20 @@ function devicePairReject(ctx: HandlerContext): unknown {
   const resolved = { requestId, deviceId: request.deviceId, decision: 'rejected', ts: ctx.core.now() };
   ctx.core.broadcast('device.pair.resolved', resolved, ctx.core.operatorsWith('device.pair.approve'));
   return { requestId, deviceId: request.deviceId };
+}
+
+/**
+ * Removing a device or rotating/revoking its tokens: a non-admin device manages only itself (upstream
+ * deniesCrossDeviceManagement). Device-less callers proved the shared secret and are not restricted here.
+ */
+function assertMayManageDevice(ctx: HandlerContext, deviceId: string): void {
+  const caller = ctx.conn.deviceId;
+  if (caller !== undefined && caller !== deviceId && !ctx.conn.scopes.includes('operator.admin')) {
+    throw invalid('device management denied: another device needs operator.admin', {
+      code: 'DEVICE_OWNERSHIP_MISMATCH',
+      deviceId,
+    });
+  }
 }
 
 /** A paired device without its tokens. */
@@ -566,18 +640,21 @@ const HANDLERS: Record<string, Handler> = {
   'device.pair.reject': devicePairReject,
   'device.pair.remove': (ctx) => {
     const { deviceId } = parse(validateDeviceId, ctx);
+    assertMayManageDevice(ctx, deviceId);
     if (!ctx.core.pairing.removeDevice(deviceId)) throw invalid('unknown deviceId', { deviceId });
     disconnectDevice(ctx.core, deviceId, undefined, 'device removed');
     return { deviceId, removed: true };
   },
   'device.token.rotate': (ctx) => {
     const { deviceId, role } = parse(validateDeviceRole, ctx);
+    assertMayManageDevice(ctx, deviceId);
     const record = ctx.core.pairing.rotateDeviceToken(deviceId, role);
     if (!record) throw invalid('unknown device token', { deviceId, role });
     return { deviceId, role, token: record.token, scopes: record.scopes, rotatedAtMs: record.issuedAtMs };
   },
   'device.token.revoke': (ctx) => {
     const { deviceId, role } = parse(validateDeviceRole, ctx);
+    assertMayManageDevice(ctx, deviceId);
     if (!ctx.core.pairing.revokeDeviceToken(deviceId, role)) throw invalid('unknown device token', { deviceId, role });
     disconnectDevice(ctx.core, deviceId, role, 'device token revoked');
     return { deviceId, role, revokedAtMs: ctx.core.now() };
@@ -657,10 +734,14 @@ export function dispatchRequest(core: GatewayCore, conn: GatewayConnection, fram
     return;
   }
   if (result instanceof Promise) {
-    result.then(
-      (value) => conn.respondOk(frame.id, value),
-      (err) => conn.respondError(frame.id, toErrorShape(err)),
-    );
+    // Answering can throw too (a closed socket, a value that does not serialise): that must end this
+    // request, never the process as an unhandled rejection.
+    result
+      .then(
+        (value) => conn.respondOk(frame.id, value),
+        (err) => conn.respondError(frame.id, toErrorShape(err)),
+      )
+      .catch(() => conn.close(CloseCode.internalError, 'internal error'));
   } else {
     conn.respondOk(frame.id, result);
   }

@@ -7,7 +7,7 @@ import type net from 'node:net';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 
 import { IpcError } from '../common/errors.js';
-import { findDuplicateKey } from '../common/jsonl.js';
+import { findDuplicateKey, parseBoundedJson } from '../common/bounded-json.js';
 import { isLoopbackAddress } from '../common/loopback.js';
 import { PendingApprovals } from '../common/pending-approvals.js';
 import { readOpenclawConfig } from '../common/openclaw-config.js';
@@ -19,6 +19,7 @@ import {
   DEFAULT_GATEWAY_PORT,
   HANDSHAKE_TIMEOUT_MS,
   MAX_BUFFERED_BYTES,
+  MAX_FRAME_JSON_DEPTH,
   MAX_PAYLOAD_BYTES,
   PREAUTH_MAX_PAYLOAD_BYTES,
   TICK_INTERVAL_MS,
@@ -34,7 +35,7 @@ import {
   type SecretSource,
 } from './auth-config.js';
 import { watchGatewayAuth, type AuthReloadOutcome } from './auth-reload.js';
-import type { AuthRateLimitOptions } from './auth-rate-limit.js';
+import { normalizeIp, type AuthRateLimitOptions } from './auth-rate-limit.js';
 import type { CommandPolicyOptions } from './command-policy.js';
 import { GatewayConnection } from './connection.js';
 import { GatewayCore, type IdempotencyLimits } from './core.js';
@@ -42,6 +43,7 @@ import { handleHandshakeFrame } from './handshake.js';
 import { acquireGatewayLock, type InstanceLock } from './instance-lock.js';
 import { dispatchRequest } from './methods.js';
 import { approveNodeRequest } from './node-pairing.js';
+import { PreauthBudget } from './preauth-budget.js';
 import {
   allowedOriginsFromConfig,
   checkRequestOrigin,
@@ -99,7 +101,10 @@ export interface GatewayOptions {
   preauthMaxPayload?: number;
   maxPayload?: number;
   maxBufferedBytes?: number;
-  /** Unauthenticated sockets per IP before upgrades get HTTP 503. Default 32 (env OPENCLAW_MAX_PREAUTH_CONNECTIONS_PER_IP). */
+  /**
+   * Unauthenticated sockets per IP; a newer one closes the oldest (1013) instead of being refused. Default 32
+   * (env OPENCLAW_MAX_PREAUTH_CONNECTIONS_PER_IP).
+   */
   maxPreauthPerIp?: number;
   commandPolicy?: CommandPolicyOptions;
   /** Bounds of the idempotency cache, persisted at <state>/gateway/idempotency.json. */
@@ -292,7 +297,7 @@ async function startLocked(
   pending.on('requested', onRequested);
   pending.on('resolved', onResolved);
 
-  const preauthPerIp = new Map<string, number>();
+  const preauth = new PreauthBudget<GatewayConnection>(maxPreauthPerIp);
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload, clientTracking: false });
   const originPolicy = (): RequestOriginPolicy => ({ bindHost: host, allowedOrigins });
   const server = http.createServer((req, res) => {
@@ -317,13 +322,6 @@ async function startLocked(
       return;
     }
     const ip = socket.remoteAddress ?? 'unknown';
-    const count = preauthPerIp.get(ip) ?? 0;
-    if (count >= maxPreauthPerIp) {
-      socket.end(
-        'HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nToo many unauthenticated sockets\n',
-      );
-      return;
-    }
     wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, req, socket, ip, verdict.browser));
   });
 
@@ -342,15 +340,10 @@ async function startLocked(
       remoteAddress: ip,
     });
     core.connections.add(conn);
-    preauthPerIp.set(ip, (preauthPerIp.get(ip) ?? 0) + 1);
-    let countedPreauth = true;
-    const releasePreauth = (): void => {
-      if (!countedPreauth) return;
-      countedPreauth = false;
-      const left = (preauthPerIp.get(ip) ?? 1) - 1;
-      if (left <= 0) preauthPerIp.delete(ip);
-      else preauthPerIp.set(ip, left);
-    };
+    // At the cap the oldest unauthenticated socket of this address makes room (preauth-budget.ts).
+    const preauthKey = normalizeIp(ip);
+    preauth.admit(preauthKey, conn)?.close(CloseCode.tryAgainLater, 'pre-auth slot reclaimed by a newer connection');
+    const releasePreauth = (): void => preauth.release(preauthKey, conn);
     const deadline = setTimeout(() => {
       if (conn.state === 'preauth') conn.close(CloseCode.normal, 'handshake timeout');
     }, handshakeTimeoutMs);
@@ -377,20 +370,15 @@ async function startLocked(
     });
     const onMessage = (data: RawData, isBinary: boolean): void => {
       if (conn.state === 'closed') return;
-      const text = isBinary ? undefined : rawToString(data);
-      let frame: unknown;
-      let duplicate: string | undefined;
-      try {
-        frame = text === undefined ? undefined : JSON.parse(text);
-        // Parsers disagree on which duplicate wins, so a frame with one is malformed, not "last wins".
-        if (text !== undefined) duplicate = findDuplicateKey(text);
-      } catch {
-        frame = undefined;
-      }
+      const { frame, duplicate, problem } = decodeFrame(isBinary ? undefined : rawToString(data));
       if (conn.state === 'preauth') {
         // Anything but a request before the handshake closes without a response.
         if (duplicate !== undefined) {
           conn.close(CloseCode.policyViolation, 'invalid handshake: duplicate JSON key');
+          return;
+        }
+        if (problem !== undefined) {
+          conn.close(CloseCode.policyViolation, `invalid handshake: ${problem}`);
           return;
         }
         if (!validateRequestFrame.check(frame)) {
@@ -417,7 +405,7 @@ async function startLocked(
       }
       if (!validateRequestFrame.check(frame)) {
         const id = typeof (frame as { id?: unknown })?.id === 'string' ? (frame as { id: string }).id : 'invalid';
-        const why = frame === undefined ? 'not JSON text' : validateRequestFrame.describe(frame);
+        const why = problem ?? (frame === undefined ? 'not JSON text' : validateRequestFrame.describe(frame));
         conn.respondError(id, errorShape(ErrorCode.INVALID_REQUEST, `invalid request frame: ${why}`));
         return;
       }
@@ -555,6 +543,20 @@ async function startLocked(
 function positiveInt(text: string | undefined): number | undefined {
   const value = Number(text);
   return text !== undefined && Number.isInteger(value) && value > 0 ? value : undefined;
+}
+
+/**
+ * One text frame → its value (bounded: parseBoundedJson), the first duplicated key (parsers disagree on
+ * which duplicate wins, so such a frame is malformed), or why it is not JSON we accept.
+ */
+function decodeFrame(text: string | undefined): { frame?: unknown; duplicate?: string; problem?: string } {
+  if (text === undefined) return {};
+  try {
+    const frame = parseBoundedJson(text, { maxDepth: MAX_FRAME_JSON_DEPTH, rejectDuplicateKeys: false });
+    return { frame, duplicate: findDuplicateKey(text) };
+  } catch (err) {
+    return (err as { code?: string }).code === 'ERR_JSON_TOO_DEEP' ? { problem: (err as Error).message } : {};
+  }
 }
 
 function rawToString(data: RawData): string {

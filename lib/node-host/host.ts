@@ -12,7 +12,13 @@ import {
   type ReconnectOptions,
 } from '../client/gateway-client.js';
 import { GatewayRequestError } from '../client/errors.js';
-import { DEFAULT_GATEWAY_HOST, DEFAULT_GATEWAY_PORT, gatewayWsUrl } from '../protocol/constants.js';
+import {
+  DEFAULT_GATEWAY_HOST,
+  DEFAULT_GATEWAY_PORT,
+  MAX_FRAME_JSON_DEPTH,
+  gatewayWsUrl,
+} from '../protocol/constants.js';
+import { parseBoundedJson } from '../common/bounded-json.js';
 import { loadOrCreateIdentity } from '../client/identity.js';
 import { CANVAS_COMMANDS, canvasUnavailable } from './canvas.js';
 import { NodeCommandError, toWireError } from './invoke-error.js';
@@ -347,9 +353,10 @@ function parseInvokeRequest(payload: unknown): InvokeRequest | undefined {
 function parseInvokeParams(request: InvokeRequest): unknown {
   if (typeof request.paramsJSON === 'string') {
     try {
-      return JSON.parse(request.paramsJSON);
-    } catch {
-      throw new NodeCommandError('INVALID_REQUEST', 'INVALID_REQUEST: paramsJSON is not valid JSON');
+      return parseBoundedJson(request.paramsJSON, { maxDepth: MAX_FRAME_JSON_DEPTH });
+    } catch (err) {
+      const why = (err as { code?: string }).code === 'ERR_JSON_TOO_DEEP' ? 'is nested too deep' : 'is not valid JSON';
+      throw new NodeCommandError('INVALID_REQUEST', `INVALID_REQUEST: paramsJSON ${why}`);
     }
   }
   return request.params ?? {};

@@ -37,6 +37,14 @@ export const PAIRING_REQUEST_TTL_MS = 5 * 60_000;
 export const DEFAULT_VOICEWAKE_TRIGGERS: readonly string[] = ['openclaw', 'claude', 'computer'];
 /** Ten consecutive `unauthorized role:` errors close the socket. */
 export const UNAUTHORIZED_FLOOD_LIMIT = 10;
+/**
+ * Deepest JSON nesting the Gateway accepts in a frame, and in a payloadJSON/paramsJSON string (each counted
+ * from its own root). Far above any real frame (an approvals file in exec.approvals.node.set is ~7), far
+ * below the depth where re-serialising a value overflows the stack (~10 000).
+ */
+export const MAX_FRAME_JSON_DEPTH = 64;
+/** What clients accept from a Gateway: a response wraps a node payload that may itself be that deep. */
+export const MAX_CLIENT_FRAME_JSON_DEPTH = 2 * MAX_FRAME_JSON_DEPTH;
 /** Reasons in close frames are cut to this many bytes. */
 export const CLOSE_REASON_MAX_BYTES = 120;
 
@@ -48,6 +56,8 @@ export const CloseCode = {
   tooLarge: 1009,
   internalError: 1011,
   serviceRestart: 1012,
+  /** An unauthenticated socket displaced by a newer one from the same address (pre-auth budget). */
+  tryAgainLater: 1013,
   tickTimeout: 4000,
   authChanged: 4001,
 } as const;

@@ -49,3 +49,20 @@ export function roleViolation(role: Role, method: string): string | undefined {
   if (role === 'operator' && nodeMethod && method !== 'skills.bins') return 'unauthorized role: operator';
   return undefined;
 }
+
+/**
+ * Whether holding `granted` lets a caller grant `requested` to someone else (upstream
+ * resolveMissingRequestedScope): admin covers every operator scope, write covers read, anything else only
+ * itself. Scopes outside `operator.*` are never covered.
+ */
+export function operatorScopeCovered(requested: string, granted: readonly string[]): boolean {
+  if (!requested.startsWith('operator.')) return false;
+  if (granted.includes('operator.admin')) return true;
+  if (requested === 'operator.read') return granted.includes('operator.read') || granted.includes('operator.write');
+  return granted.includes(requested);
+}
+
+/** The first of `requested` that `granted` does not cover, or undefined. */
+export function firstUncoveredScope(requested: readonly string[], granted: readonly string[]): string | undefined {
+  return requested.find((scope) => !operatorScopeCovered(scope, granted));
+}

@@ -47,10 +47,29 @@ t.test('host-side request decoding', async (t) => {
   });
   t.same(decodeRequest(Buffer.from('{"permissionsStatus":{}}')), { ok: true, request: { op: 'permissionsStatus' } });
   t.same(decodeRequest(Buffer.from('{"appleScriptProbe":{}}')), { ok: true, request: { op: '_appleScriptProbe' } });
+  // Swift counts only keys that name a request case (issue 7; envelope.ts cites the source).
+  t.same(decodeRequest(Buffer.from('{"permissionsStatus":{},"x":1}')), {
+    ok: true,
+    request: { op: 'permissionsStatus' },
+  });
+  t.same(decodeRequest(Buffer.from('{"permissionsStatus":{},"ok":{}}')), {
+    ok: true,
+    request: { op: 'permissionsStatus' },
+  });
+  // Prototype keys are dropped (Swift ignores unknown fields), never merged into objects.
+  t.same(decodeRequest(Buffer.from('{"createSnapshot":{"_0":{"__proto__":{"polluted":true}}}}')), {
+    ok: true,
+    request: { op: 'createSnapshot', payload: {} },
+  });
+  t.same(decodeRequest(Buffer.from('{"createSnapshot":{"_0":{"constructor":{"prototype":{}}}}}')), {
+    ok: true,
+    request: { op: 'createSnapshot', payload: {} },
+  });
 
   const bad: Array<[string, string | Buffer]> = [
     ['not json', '{"permissionsStatus":'],
-    ['two keys', '{"permissionsStatus":{},"ok":{}}'],
+    ['two case keys', '{"permissionsStatus":{},"listSnapshots":{}}'],
+    ['only keys that name no case', '{"ok":{},"x":1}'],
     ['no keys', '{}'],
     ['array root', '[{"permissionsStatus":{}}]'],
     ['unknown case', '{"formatDisk":{}}'],
@@ -58,8 +77,7 @@ t.test('host-side request decoding', async (t) => {
     ['case body not an object', '{"permissionsStatus":1}'],
     ['payload case without _0', '{"createSnapshot":{}}'],
     ['null payload', '{"createSnapshot":{"_0":null}}'],
-    ['proto key', '{"createSnapshot":{"_0":{"__proto__":{"polluted":true}}}}'],
-    ['constructor key', '{"createSnapshot":{"_0":{"constructor":{"prototype":{}}}}}'],
+    ['duplicate case key', '{"permissionsStatus":{},"permissionsStatus":{}}'],
     ['deep nesting', `{"createSnapshot":{"_0":${'['.repeat(10_000)}${']'.repeat(10_000)}}}`],
     [
       'invalid utf-8',

@@ -69,6 +69,11 @@ t.test('readOpenclawConfig: JSON5 (comments, trailing commas, unquoted keys); cl
   const proto = readOpenclawConfig({ configPath: file }).config;
   t.equal(({} as Record<string, unknown>).polluted, undefined, 'no prototype pollution');
   t.ok(Object.hasOwn(proto, '__proto__'), '__proto__ is an own key');
+  fs.writeFileSync(file, `{ a: ${'['.repeat(20_000)}${']'.repeat(20_000)} }`);
+  t.throws(() => readOpenclawConfig({ configPath: file }), {
+    code: 'ERR_CONFIG_MALFORMED',
+    message: /nested deeper than 128/,
+  });
   t.throws(() => readOpenclawConfig({ configPath: dir }), { code: 'ERR_CONFIG_NOT_FILE' });
 });
 

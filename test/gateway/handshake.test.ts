@@ -256,17 +256,17 @@ t.test('silence until the handshake deadline closes 1000', async (t) => {
   t.equal(gw.connectionCount(), 0, 'server dropped the connection');
 });
 
-t.test('pre-auth sockets per IP are capped with HTTP 503', async (t) => {
+t.test('pre-auth sockets per IP are capped: the oldest unauthenticated one makes room (1013)', async (t) => {
   const gw = await startTestGateway(t, { maxPreauthPerIp: 2 });
   const a = await RawClient.open(gw.url);
   const b = await RawClient.open(gw.url);
-  await t.rejects(RawClient.open(gw.url), /HTTP 503/);
-  a.close();
-  await a.closed;
-  // The slot frees once the server has seen the socket go (its close can trail the client's).
-  await until(() => gw.connectionCount() === 1);
+  await a.event('connect.challenge');
+  await b.event('connect.challenge');
   const c = await RawClient.open(gw.url);
-  t.ok(c);
+  t.match(await a.closed, { code: 1013, reason: 'pre-auth slot reclaimed by a newer connection' }, 'oldest closed');
+  await c.event('connect.challenge');
+  await until(() => gw.connectionCount() === 2);
+  t.equal(gw.connectionCount(), 2, 'never more than the cap');
   b.close();
   c.close();
 });

@@ -152,7 +152,7 @@ t.test('persisted entries are bounded: count, age, file bytes', async (t) => {
   t.match(await lost, { ok: false, error: { code: 'UNAVAILABLE' } });
   const stored = JSON.parse(fs.readFileSync(cacheFile(stateDir), 'utf8'));
   t.same(
-    stored.entries.map((e: any) => e.key.split('\u0000')[1]),
+    stored.entries.map((e: any) => e.key.split('\u0000').at(-1)),
     ['c', 'd', 'inflight'],
     'only the newest maxEntries',
   );
@@ -183,8 +183,8 @@ t.test('persisted entries are bounded: count, age, file bytes', async (t) => {
   await gw2.close();
   const size = fs.statSync(cacheFile(stateDir)).size;
   t.ok(size <= 600, `file within maxFileBytes (${size} bytes)`);
-  const keys = JSON.parse(fs.readFileSync(cacheFile(stateDir), 'utf8')).entries.map(
-    (e: any) => e.key.split('\u0000')[1],
+  const keys = JSON.parse(fs.readFileSync(cacheFile(stateDir), 'utf8')).entries.map((e: any) =>
+    e.key.split('\u0000').at(-1),
   );
   t.ok(keys.length >= 1 && keys.length < 6, `newest entries that fit: ${keys.join(',')}`);
   t.equal(keys.at(-1), 'w', 'the newest is kept');

@@ -256,7 +256,7 @@ export type InvokeHandler = (
  * the way the upstream node host does. Returns the connection and a log of received invokes.
  */
 export async function startFakeNode(
-  gw: GatewayHandle,
+  gw: { url: string; token: string },
   handler: InvokeHandler,
   opts: ConnectOptions = {},
 ): Promise<Connected & { nodeId: string; invokes: any[] }> {
