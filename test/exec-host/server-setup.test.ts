@@ -9,7 +9,7 @@ import path from 'node:path';
 import { buildExecLine, execViaSocket } from '../../lib/exec-host/client.js';
 import { startExecHost } from '../../lib/exec-host/server.js';
 import { parseReply, startHost, tmpRoot, writePolicy } from '../helpers/exec-host.js';
-import { OTHER_UID as NOBODY, spawnNodeAs, stageCli } from '../helpers/other-uid.js';
+import { OTHER_UID as NOBODY, peerNode, spawnNodeAs, stageCli } from '../helpers/other-uid.js';
 
 /** Runs a plain-JS snippet as uid/gid 65534 (staged: any checkout location) and returns its stdout. */
 function runAsNobody(
@@ -80,7 +80,8 @@ t.test(
     t.equal(rejected.length, 2);
     t.equal(rejected[0].peer?.uid, NOBODY);
     t.ok(rejected[0].peer?.pid && rejected[0].peer.pid > 0, 'peer pid recorded');
-    t.equal(rejected[0].peer?.exe, fs.realpathSync(process.execPath), 'peer executable recorded');
+    // The node the peer ran (a staged link when this checkout's node is not reachable by other uids).
+    t.equal(rejected[0].peer?.exe, fs.realpathSync(peerNode(t)), 'peer executable recorded');
   },
 );
 
