@@ -8,6 +8,7 @@ import { PassThrough } from 'node:stream';
 import fc from 'fast-check';
 
 import { JsonlError, parseUntrustedJson, readLine } from '../../lib/common/jsonl.js';
+import { BoundedJsonError } from '../../lib/common/bounded-json.js';
 import { signExecRequest } from '../../lib/exec-host/hmac.js';
 import { evaluateSystemRun, validateRequest } from '../../lib/exec-host/policy.js';
 import { params } from '../helpers/fuzz.js';
@@ -98,7 +99,7 @@ t.test('parseUntrustedJson: round-trips JSON, refuses with a typed error, never 
         parseUntrustedJson(text);
         return true;
       } catch (err) {
-        return err instanceof JsonlError && JSON_CODES.has(err.code);
+        return err instanceof BoundedJsonError && JSON_CODES.has(err.code);
       }
     }),
     params(2000),
@@ -110,7 +111,7 @@ t.test('parseUntrustedJson: round-trips JSON, refuses with a typed error, never 
         parseUntrustedJson(text);
         return depth <= 32;
       } catch (err) {
-        return depth > 32 && (err as JsonlError).code === 'ERR_JSON_TOO_DEEP';
+        return depth > 32 && (err as BoundedJsonError).code === 'ERR_JSON_TOO_DEEP';
       }
     }),
     params(80),
@@ -123,7 +124,7 @@ t.test('parseUntrustedJson: round-trips JSON, refuses with a typed error, never 
         parseUntrustedJson(text);
         return false;
       } catch (err) {
-        return (err as JsonlError).code === 'ERR_JSON_DUPLICATE_KEY';
+        return (err as BoundedJsonError).code === 'ERR_JSON_DUPLICATE_KEY';
       }
     }),
     params(500),
