@@ -14,7 +14,7 @@ import path from 'node:path';
 
 import { getopt, longOptions, shortOptions, type OptionTable, type ParsedOption } from './getopt.js';
 import { repositoryConfigRefusal } from './git-repo-config.js';
-import type { ModelContext, ModelVerdict, ToolModel } from './option-injection.js';
+import type { ModelContext, ModelVerdict, ToolModel } from './tool-model.js';
 
 /** Prepended to every auto-allowed git run. */
 export const GIT_FORCED_CONFIG = ['-c', 'core.hooksPath=/dev/null', '-c', 'core.fsmonitor=false'];

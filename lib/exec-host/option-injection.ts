@@ -6,24 +6,10 @@
 // allowlist miss that asks. git has its own model (git-model.ts). Tools are recognised by canonical name.
 import { getopt, longOptions, shortOptions, type OptionTable, type ParsedOption } from './getopt.js';
 import { gitModel } from './git-model.js';
+import type { ModelVerdict, ToolModel } from './tool-model.js';
+
+export type { ModelContext, ModelVerdict, ToolModel } from './tool-model.js';
 import { sedScriptRefusal } from './sed-script.js';
-
-export interface ModelContext {
-  cwd?: string;
-}
-
-/** The verdict of a tool model: refused (names the option), or accepted with the argv to run. */
-export type ModelVerdict = { refused: string } | { argv: string[] };
-
-export interface ToolModel {
-  /**
-   * Whether a directory glob may cover the tool once its argv passes the model (it is then as harmless as
-   * an exec-free program). False for tools that stay dangerous with "safe" options (git reads repository
-   * config; a sed model bug would be an exec).
-   */
-  globSafe: boolean;
-  check(argv: readonly string[], context: ModelContext): ModelVerdict;
-}
 
 const refuse = (tool: string, what: string): ModelVerdict => ({ refused: `${tool} ${what}` });
 

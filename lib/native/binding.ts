@@ -5,7 +5,6 @@ import { constants as osConstants } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
-import type { RawSpawnRequest, RawSpawnResult } from './spawn.js';
 import {
   CodeSignError,
   IpcError,
@@ -17,6 +16,32 @@ import {
 } from '../common/errors.js';
 
 export type NativeCallback<T> = (err: Error | null, result?: T) => void;
+
+/** Raw shape the addon takes (validated here first). */
+export interface RawSpawnRequest {
+  file: string;
+  execFd: number | null;
+  argv: string[];
+  env: string[];
+  cwd: string | null;
+  stdin: Uint8Array | null;
+  timeoutMs: number;
+  killGraceMs: number;
+  maxOutputBytes: number;
+}
+
+export interface RawSpawnResult {
+  pid: number;
+  exitCode: number;
+  signal: number;
+  timedOut: boolean;
+  cancelled: boolean;
+  stdout: Buffer;
+  stderr: Buffer;
+  stdoutTruncated: boolean;
+  stderrTruncated: boolean;
+  durationMs: number;
+}
 
 /** Target kinds of the portable C API (OC_TARGET_* in native/platform.h). */
 export const TARGET_PEER = 1;

@@ -4,7 +4,9 @@
 import { constants as osConstants } from 'node:os';
 
 import { UnsupportedPlatformError } from '../common/errors.js';
-import { getBinding, isNativeAvailable } from './binding.js';
+import { getBinding, isNativeAvailable, type RawSpawnRequest } from './binding.js';
+
+export type { RawSpawnRequest, RawSpawnResult } from './binding.js';
 
 export interface NativeSpawnOptions {
   /** Executable: an absolute/relative path, or a bare name looked up in `env.PATH` (not this process's). */
@@ -54,32 +56,6 @@ export interface NativeSpawnResult {
   stdoutTruncated: boolean;
   stderrTruncated: boolean;
   /** Wall time from spawn request to completion. */
-  durationMs: number;
-}
-
-/** Raw shape the addon takes (validated here first). */
-export interface RawSpawnRequest {
-  file: string;
-  execFd: number | null;
-  argv: string[];
-  env: string[];
-  cwd: string | null;
-  stdin: Uint8Array | null;
-  timeoutMs: number;
-  killGraceMs: number;
-  maxOutputBytes: number;
-}
-
-export interface RawSpawnResult {
-  pid: number;
-  exitCode: number;
-  signal: number;
-  timedOut: boolean;
-  cancelled: boolean;
-  stdout: Buffer;
-  stderr: Buffer;
-  stdoutTruncated: boolean;
-  stderrTruncated: boolean;
   durationMs: number;
 }
 
