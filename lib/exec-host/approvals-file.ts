@@ -154,6 +154,11 @@ export function readApprovalsText(file: string): string | undefined {
  * (it holds the socket token).
  */
 export function readApprovals(file: string): ApprovalsFile | undefined {
+  return readApprovalsWithText(file)?.data;
+}
+
+/** readApprovals() plus the exact text it parsed (what a `baseHash` is computed over). */
+export function readApprovalsWithText(file: string): { data: ApprovalsFile; text: string } | undefined {
   let st: fs.Stats;
   try {
     st = fs.lstatSync(file);
@@ -181,7 +186,7 @@ export function readApprovals(file: string): ApprovalsFile | undefined {
   } catch (err) {
     throw malformed(file, `not valid JSON (${(err as Error).message})`);
   }
-  return validateApprovals(file, parsed);
+  return { data: validateApprovals(file, parsed), text };
 }
 
 /**

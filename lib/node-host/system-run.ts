@@ -10,14 +10,16 @@ import {
   AllowlistUsageRecorder,
   approvalsFilePath,
   readApprovals,
-  readApprovalsText,
-  redactApprovals,
-  serializeApprovals,
   socketPathFor,
-  validateApprovals,
-  normalizeApprovals,
   type ApprovalsFile,
 } from '../exec-host/approvals-file.js';
+import {
+  APPROVALS_INVALID,
+  BASE_HASH_CHANGED,
+  BASE_HASH_REQUIRED,
+  readApprovalsSnapshot,
+  writeApprovalsSnapshot,
+} from '../exec-host/approvals-snapshot.js';
 import {
   canonicalCommandText,
   denials,
@@ -29,8 +31,6 @@ import {
 } from '../exec-host/policy.js';
 import { openPinnedExecutable, resolveExecutable, trustedSearchPath } from '../exec-host/resolve-executable.js';
 import { runCommand, type ExecResult } from '../exec-host/runner.js';
-import { writeFileAtomic } from '../common/state-dir.js';
-import { withFileLock } from '../native/file-lock.js';
 import { NodeCommandError } from './invoke-error.js';
 import { appExecAvailable, execThroughApp, type AppExecReply } from './app-exec.js';
 import { EXEC_TIMEOUT_MS, ExecHostClientError } from '../exec-host/client.js';
@@ -219,10 +219,6 @@ async function sha256File(file: string): Promise<string | undefined> {
   } catch {
     return undefined;
   }
-}
-
-function fileHash(text: string): string {
-  return crypto.createHash('sha256').update(text).digest('hex');
 }
 
 function sameArgv(a: unknown, b: readonly string[]): boolean {
@@ -535,18 +531,9 @@ export function createSystemRunService(options: SystemRunServiceOptions): System
     };
   }
 
-  function snapshot(): Record<string, unknown> {
-    const text = readApprovalsText(approvalsFile);
-    const file = text === undefined ? undefined : loadPolicyFile();
-    const shown: ApprovalsFile = file
-      ? redactApprovals(file)
-      : { version: 1, socket: { path: appSocketPath(undefined) }, defaults: {}, agents: {} };
-    return { path: approvalsFile, exists: text !== undefined, hash: fileHash(text ?? ''), file: shown };
-  }
-
   function approvalsGet(): Record<string, unknown> {
     try {
-      return snapshot();
+      return { ...readApprovalsSnapshot(options.stateDir) };
     } catch (err) {
       throw new NodeCommandError('UNAVAILABLE', `UNAVAILABLE: exec approvals unreadable: ${(err as Error).message}`);
     }
@@ -554,45 +541,25 @@ export function createSystemRunService(options: SystemRunServiceOptions): System
 
   function approvalsSet(rawParams: unknown): Record<string, unknown> {
     const p = (rawParams ?? {}) as { file?: unknown; baseHash?: unknown };
-    let next: ApprovalsFile;
     try {
-      next = validateApprovals('system.execApprovals.set file', structuredClone(p.file));
+      return { ...writeApprovalsSnapshot(options.stateDir, p) };
     } catch (err) {
-      throw new NodeCommandError('INVALID_REQUEST', `INVALID_REQUEST: ${(err as Error).message}`);
+      const code = (err as { code?: string }).code;
+      const message = (err as Error).message;
+      if (code === APPROVALS_INVALID)
+        throw new NodeCommandError('INVALID_REQUEST', `INVALID_REQUEST: system.execApprovals.set ${message}`);
+      if (code === BASE_HASH_REQUIRED)
+        throw new NodeCommandError(
+          'INVALID_REQUEST',
+          'INVALID_REQUEST: exec approvals base hash required; reload and retry',
+        );
+      if (code === BASE_HASH_CHANGED)
+        throw new NodeCommandError(
+          'INVALID_REQUEST',
+          'INVALID_REQUEST: exec approvals base hash changed; reload and retry',
+        );
+      throw new NodeCommandError('UNAVAILABLE', `UNAVAILABLE: exec approvals unreadable: ${message}`);
     }
-    // Under the file's lock: the hash check and the write see the same file.
-    withFileLock(approvalsFile, () => {
-      let currentText: string | undefined;
-      try {
-        currentText = readApprovalsText(approvalsFile);
-      } catch (err) {
-        throw new NodeCommandError('UNAVAILABLE', `UNAVAILABLE: ${(err as Error).message}`);
-      }
-      if (currentText !== undefined) {
-        if (typeof p.baseHash !== 'string' || p.baseHash === '')
-          throw new NodeCommandError(
-            'INVALID_REQUEST',
-            'INVALID_REQUEST: exec approvals base hash required; reload and retry',
-          );
-        if (p.baseHash !== fileHash(currentText))
-          throw new NodeCommandError(
-            'INVALID_REQUEST',
-            'INVALID_REQUEST: exec approvals base hash changed; reload and retry',
-          );
-      }
-      let current: ApprovalsFile | undefined;
-      try {
-        current = loadPolicyFile();
-      } catch (err) {
-        throw new NodeCommandError('UNAVAILABLE', `UNAVAILABLE: exec approvals unreadable: ${(err as Error).message}`);
-      }
-      // The socket path and token are the host's, never the caller's.
-      if (current?.socket) next.socket = { ...current.socket };
-      else delete next.socket;
-      normalizeApprovals(next);
-      writeFileAtomic(approvalsFile, serializeApprovals(next), 0o600);
-    });
-    return snapshot();
   }
 
   return {
