@@ -2,6 +2,9 @@
 // Records the peer's pid and executable for humans; authorisation never uses them (pids are reused).
 import fs from 'node:fs';
 
+/** The exec host's audit log in the state dir (rotated copies: `.1` … `.N`). */
+export const AUDIT_FILE_NAME = 'exec-approvals.audit.jsonl';
+
 export interface AuditRecord {
   event: string;
   [field: string]: unknown;

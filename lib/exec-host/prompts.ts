@@ -25,6 +25,8 @@ export interface ApprovalPrompt {
   ask: string;
   /** What happens when nobody answers (the policy's askFallback), when known. */
   askFallback?: string;
+  /** The process that asked (pid, executable), for humans; never used to decide. */
+  requester?: { pid?: number; exe?: string };
   allowedDecisions: ApprovalDecision[];
   /** Environment overrides the command would run with (a human must see what they approve). */
   env?: Record<string, string>;

@@ -24,7 +24,7 @@ import {
   type ApprovalsFile,
   SOCKET_FILE_NAME,
 } from './approvals-file.js';
-import { AuditLog, peerExecutable, type AuditLogOptions } from './audit-log.js';
+import { AUDIT_FILE_NAME, AuditLog, peerExecutable, type AuditLogOptions } from './audit-log.js';
 import { EXEC_TIMEOUT_MS } from './client.js';
 import { verifyExecRequest } from './hmac.js';
 import {
@@ -181,6 +181,34 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** Audit records keep argv bounded: 256 arguments of 1000 characters at most (a longer one is cut). */
+const AUDIT_MAX_ARGS = 256;
+const AUDIT_MAX_ARG_CHARS = 1000;
+
+function auditArgv(argv: unknown): string[] | undefined {
+  if (!Array.isArray(argv)) return undefined;
+  return argv.slice(0, AUDIT_MAX_ARGS).map((arg) => String(arg).slice(0, AUDIT_MAX_ARG_CHARS));
+}
+
+/** What an exec request asked for, as the audit log records it (never env values: they may be secrets). */
+function auditedRequest(request: ExecHostRequest): Record<string, unknown> {
+  const audited: Record<string, unknown> = {};
+  const argv = auditArgv(request.command);
+  if (argv) audited.argv = argv;
+  if (typeof request.cwd === 'string') audited.cwd = request.cwd.slice(0, AUDIT_MAX_ARG_CHARS);
+  if (typeof request.agentId === 'string') audited.agentId = request.agentId.slice(0, 256);
+  return audited;
+}
+
+/** The requesting process as a prompt shows it (pid and executable, for humans only). */
+function peerSummary(peer: object): { pid?: number; exe?: string } {
+  const { pid, exe } = peer as { pid?: unknown; exe?: unknown };
+  return {
+    ...(typeof pid === 'number' ? { pid } : {}),
+    ...(typeof exe === 'string' ? { exe } : {}),
+  };
+}
+
 /** TCC Screen Recording status; 'not-applicable' off macOS counts as granted, anything unknown as missing. */
 async function screenRecordingGranted(): Promise<boolean> {
   try {
@@ -204,7 +232,7 @@ export async function startExecHost(options: ExecHostOptions = {}): Promise<Exec
     const token = requireToken(approvals, approvalsFile);
     const socketPath = socketPathFor(approvals, stateDir);
     await prepareSocketPath(socketPath);
-    const auditFile = options.auditLog === false ? undefined : path.join(stateDir, 'exec-approvals.audit.jsonl');
+    const auditFile = options.auditLog === false ? undefined : path.join(stateDir, AUDIT_FILE_NAME);
     audit = auditFile ? new AuditLog(auditFile, options.auditLog || {}) : undefined;
     // A nonce must be remembered for the whole window in which its ts is acceptable: ±TTL. Journaled, so a
     // restarted host still refuses lines accepted before the restart.
@@ -533,6 +561,7 @@ class ExecHostServer implements ExecHost {
       host: str(request.host) ?? 'node',
       security: str(request.security) ?? '',
       ask: str(request.ask) ?? '',
+      requester: peerSummary(peer),
       allowedDecisions: offered.length > 0 ? offered : ['deny'],
     };
     const asked = await this.askHuman(prompt, gone);
@@ -596,10 +625,12 @@ class ExecHostServer implements ExecHost {
       socket.destroy();
       return;
     }
+    // Set once the signed request parsed: denials after that point are recorded with what was asked.
+    let audited: Record<string, unknown> = {};
     const fail = (error: ExecError, extra: Record<string, unknown> = {}): void => {
       this.stats.denied++;
       const detail = 'detail' in error ? error.detail : undefined;
-      this.audit({ event: 'exec', peer, id, outcome: 'denied', reason: error.reason, detail, ...extra });
+      this.audit({ event: 'exec', peer, id, outcome: 'denied', reason: error.reason, detail, ...audited, ...extra });
       this.reply(socket, { type: 'exec-res', id, ok: false, error });
     };
     if (Math.abs(Date.now() - ts) > this.ttlMs) return fail(errors.ttl);
@@ -626,6 +657,7 @@ class ExecHostServer implements ExecHost {
     // Everything below reads fields of the request: a signed `null` must get the typed denial, not a TypeError.
     if (!isRecord(parsed)) return fail(validateRequest(parsed) ?? errors.json);
     const request = parsed as unknown as ExecHostRequest;
+    audited = auditedRequest(request);
     const approvals = policy.data;
     const evaluateOptions: EvaluateOptions = { ...this.options.evaluate };
     if (request.needsScreenRecording === true && evaluateOptions.screenRecordingGranted === undefined) {
@@ -646,6 +678,7 @@ class ExecHostServer implements ExecHost {
         security: evaluation.policy.security,
         ask: evaluation.policy.ask,
         askFallback: evaluation.policy.askFallback,
+        requester: peerSummary(peer),
         allowedDecisions: evaluation.allowedDecisions ?? ['allow-once', 'deny'],
         env: evaluation.envOverrides,
         notes: promptNotes(evaluation),
@@ -657,7 +690,7 @@ class ExecHostServer implements ExecHost {
     const commandText = Array.isArray(request.command)
       ? canonicalCommandText(request.command.map(String)).slice(0, 1000)
       : undefined;
-    if (gone.aborted) return this.withdrawn(socket, { peer, id, command: commandText, prompt: asked });
+    if (gone.aborted) return this.withdrawn(socket, { peer, id, ...audited, command: commandText, prompt: asked });
     if (evaluation.outcome !== 'allow' || !evaluation.plan) {
       const denial: ExecError = evaluation.denial ?? errors.json;
       const detailed = asked ? { ...denial, detail: denialDetail(asked, evaluation.policy?.askFallback) } : denial;
@@ -674,6 +707,7 @@ class ExecHostServer implements ExecHost {
       this.persist(evaluation, plan.file, plan.commandText, false);
     }
     let result: ExecResult | undefined;
+    let durationMs: number | undefined;
     if (!plan.file) {
       result = {
         timedOut: false,
@@ -694,11 +728,12 @@ class ExecHostServer implements ExecHost {
         .acquire(`pid:${peer.pid ?? 'unknown'}`, gone, waitMs)
         .finally(() => this.stats.queuedRuns--);
       if ('refused' in slot) {
-        if (slot.refused === 'withdrawn') return this.withdrawn(socket, { peer, id, command: commandText });
+        if (slot.refused === 'withdrawn') return this.withdrawn(socket, { peer, id, ...audited, command: commandText });
         this.stats.busy++;
         return fail(busyError(slot.refused, this.slots), { command: commandText });
       }
       try {
+        const started = performance.now();
         // Checked again once a run slot is free, and held open from that check to the exec (Linux), so
         // neither the wait for a slot nor anything later can swap the binary.
         const pinned = openPinnedExecutable(file, plan.fileIdentity);
@@ -720,10 +755,11 @@ class ExecHostServer implements ExecHost {
         } finally {
           pinned.close();
         }
+        durationMs = Math.round(performance.now() - started);
       } finally {
         slot.release();
       }
-      if (gone.aborted) return this.withdrawn(socket, { peer, id, command: commandText, file: plan.file });
+      if (gone.aborted) return this.withdrawn(socket, { peer, id, ...audited, command: commandText, file: plan.file });
     }
     this.stats.executed++;
     this.audit({
@@ -732,9 +768,14 @@ class ExecHostServer implements ExecHost {
       id,
       outcome: 'ran',
       command: commandText,
+      ...audited,
+      argv: auditArgv(plan.argv),
+      cwd: plan.cwd,
+      agentId: evaluation.policy?.agentId,
       file: plan.file,
       exitCode: result.exitCode,
       timedOut: result.timedOut,
+      durationMs,
       decision,
     });
     this.reply(socket, { type: 'exec-res', id, ok: true, payload: result });
