@@ -98,6 +98,8 @@ export class GatewayCore {
   readonly idempotencyStore: IdempotencyStore<CachedInvoke>;
   /** Invokes in flight when the previous run stopped, awaiting the node's re-delivered result. */
   readonly resumed: ResumedInvokes;
+  /** When each node last disconnected (this run only): node.list's `lastSeenAtMs` for offline nodes. */
+  readonly nodeLastSeen = new Map<string, number>();
   /** Set by close(): invokes interrupted by the shutdown stay remembered as in flight. */
   closing = false;
   /** 'node.event' (nodeId, event, payload) for in-process consumers such as `up`. */

@@ -45,6 +45,7 @@ import {
 import type { InvokeOutcome, NodeSession } from './node-registry.js';
 import { approveNodeRequest, reconcileNodePairing, rejectNodeRequest } from './node-pairing.js';
 import type { PairedDevice } from './pairing-store.js';
+import { HOST_STATE_HANDLERS } from './host-state-methods.js';
 
 /** Upper bound for a caller-chosen invoke timeout. */
 const MAX_INVOKE_TIMEOUT_MS = 10 * 60_000;
@@ -152,6 +153,8 @@ function describeNode(core: GatewayCore, nodeId: string): Record<string, unknown
     pathEnv: session?.pathEnv,
     permissions: session?.permissions,
     connectedAtMs: session?.connectedAtMs,
+    // Not upstream (additive): when an offline node was last connected, if it was during this run.
+    lastSeenAtMs: session ? undefined : core.nodeLastSeen.get(nodeId),
     approvedAtMs: paired?.approvedAtMs,
     paired: paired !== undefined,
     connected: session !== undefined,
@@ -675,6 +678,7 @@ const HANDLERS: Record<string, Handler> = {
     const by = ctx.conn.connect?.client.displayName ?? ctx.conn.connect?.client.id ?? 'operator';
     return { outcome: ctx.core.approvals.revokeGrant(grantId, by) };
   },
+  ...HOST_STATE_HANDLERS,
   'exec.approvals.node.get': (ctx) =>
     nodeApprovalsForward(ctx, 'system.execApprovals.get', {}, parse(validateNodeId, ctx).nodeId),
   'exec.approvals.node.set': (ctx) => {

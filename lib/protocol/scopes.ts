@@ -7,6 +7,11 @@ export type ScopeRequirement =
 const READ_METHODS = new Set(['node.list', 'node.describe', 'status', 'system-presence', 'exec.approvals.get']);
 const WRITE_METHODS = new Set(['node.invoke', 'node.pending.enqueue']);
 const EXEMPT_METHODS = new Set(['health']);
+/**
+ * Pending approvals are readable with operator.read too (answering still needs operator.approvals): a
+ * read-only operator, such as a control page paired without operator.approvals, sees what waits.
+ */
+const APPROVAL_READ_METHODS = new Set(['exec.approval.list', 'exec.approval.get']);
 const NODE_METHODS: ReadonlySet<string> = new Set(NODE_ROLE_METHODS);
 
 /** The scope an operator needs for `method`. Unlisted methods need `operator.admin` (default-deny). */
@@ -31,6 +36,8 @@ export function hasScopeFor(method: string, scopes: readonly string[]): boolean 
   const needed = requiredScope(method);
   if (needed === 'none' || scopes.includes('operator.admin')) return true;
   if (needed === 'operator.read') return scopes.includes('operator.read') || scopes.includes('operator.write');
+  if (APPROVAL_READ_METHODS.has(method) && (scopes.includes('operator.read') || scopes.includes('operator.write')))
+    return true;
   return scopes.includes(needed);
 }
 

@@ -389,14 +389,23 @@ t.test('approvals raised by the local exec host are listed and resolvable throug
   t.equal(pending.size, 0);
 });
 
-t.test('approval events go only to operators with operator.approvals', async (t) => {
+t.test('approval events reach read-only operators too; only operator.approvals may answer', async (t) => {
   const gw = await startTestGateway(t);
   const reader = (await connectOk(gw, { ...backend, scopes: ['operator.read'] })).client;
   const approver = (await connectOk(gw, { ...backend, scopes: ['operator.approvals'] })).client;
+  const writer = (await connectOk(gw, { ...backend, scopes: ['operator.pairing'] })).client;
   const got = approver.event('exec.approval.requested');
-  gw.pending.add({ command: 'true' }, { timeoutMs: 30_000 });
-  await got;
-  // Frames on one socket are ordered: had the broadcast gone to the reader, it would precede this response.
-  t.match((await reader.request('exec.approval.list', {})).error, { message: 'missing scope: operator.approvals' });
-  t.equal(reader.frames.filter((f) => f.event === 'exec.approval.requested').length, 0);
+  const seen = reader.event('exec.approval.requested');
+  const entry = gw.pending.add({ command: 'true' }, { timeoutMs: 30_000 });
+  t.equal((await got).payload.id, entry.id);
+  t.equal((await seen).payload.id, entry.id, 'operator.read sees the request (the control page shows it read-only)');
+  t.match((await reader.request('exec.approval.list', {})).payload.approvals, [{ id: entry.id }]);
+  t.match((await reader.request('exec.approval.get', { id: entry.id })).payload, { id: entry.id, status: 'pending' });
+  t.match((await reader.request('exec.approval.resolve', { id: entry.id, decision: 'allow-once' })).error, {
+    message: 'missing scope: operator.approvals',
+  });
+  t.equal(gw.pending.size, 1, 'a read-only operator cannot answer');
+  // Frames on one socket are ordered: had the broadcast gone to this operator, it would precede this response.
+  t.match((await writer.request('exec.approval.list', {})).error, { message: 'missing scope: operator.approvals' });
+  t.equal(writer.frames.filter((f) => f.event === 'exec.approval.requested').length, 0, 'no read, no approvals: none');
 });
