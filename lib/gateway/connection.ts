@@ -22,6 +22,8 @@ export interface ConnectionOptions {
   isLocal: boolean;
   /** The upgrade carried an Origin (a browser): rate-limited even on loopback. */
   browser?: boolean;
+  /** A browser page of this Gateway's own origin on this machine's loopback (may auto-pair as the Control UI). */
+  localControlPage?: boolean;
   remoteAddress: string;
 }
 
@@ -30,6 +32,7 @@ export class GatewayConnection {
   readonly nonce = crypto.randomUUID();
   readonly isLocal: boolean;
   readonly browser: boolean;
+  readonly localControlPage: boolean;
   readonly remoteAddress: string;
   state: ConnectionState = 'preauth';
   role: Role = 'operator';
@@ -55,6 +58,7 @@ export class GatewayConnection {
   ) {
     this.isLocal = options.isLocal;
     this.browser = options.browser ?? false;
+    this.localControlPage = options.localControlPage ?? false;
     this.remoteAddress = options.remoteAddress;
     this.preauthMaxBytes = options.preauthMaxBytes ?? PREAUTH_MAX_PAYLOAD_BYTES;
     this.maxBufferedBytes = options.maxBufferedBytes;

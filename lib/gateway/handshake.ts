@@ -18,6 +18,9 @@ import type { GatewayCore } from './core.js';
 import { GATEWAY_EVENTS, GATEWAY_METHODS } from './methods.js';
 import { reconcileNodePairing } from './node-pairing.js';
 
+/** Client ids of browser pages (upstream's Control UI and WebChat), the ones `localControlPage` applies to. */
+const CONTROL_UI_CLIENT_IDS: readonly string[] = ['openclaw-control-ui', 'webchat-ui', 'webchat'];
+
 class HandshakeFailure extends Error {
   constructor(
     readonly error: ErrorShape | undefined,
@@ -140,7 +143,10 @@ function connect(core: GatewayCore, conn: GatewayConnection, params: ConnectPara
       // one, mode none): a device token alone must not widen its own scopes (upstream
       // shouldAllowSilentLocalPairing; issue 7 item 10).
       const sharedProof = authMethod === 'token' || authMethod === 'password' || authMethod === 'none';
-      const autoApprove = conn.isLocal && (reason !== 'scope-upgrade' || (localBackend && sharedProof));
+      // Upstream's one exception to "no browser Origin": the Control UI served by this Gateway, opened on
+      // this machine's loopback (spec §6.1). Scope upgrades still need an operator.
+      const localPage = conn.localControlPage && CONTROL_UI_CLIENT_IDS.includes(params.client.id);
+      const autoApprove = (conn.isLocal || localPage) && (reason !== 'scope-upgrade' || (localBackend && sharedProof));
       const pairInput = {
         deviceId: conn.deviceId,
         publicKey: device.publicKey,

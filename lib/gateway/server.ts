@@ -9,7 +9,7 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { IpcError } from '../common/errors.js';
 import { findDuplicateKey, parseBoundedJson } from '../common/bounded-json.js';
 import { isLoopbackAddress } from '../common/loopback.js';
-import { PendingApprovals } from '../common/pending-approvals.js';
+import { PendingApprovals, type PendingApproval } from '../common/pending-approvals.js';
 import { readOpenclawConfig } from '../common/openclaw-config.js';
 import { resolveStateDir } from '../common/state-dir.js';
 import {
@@ -38,6 +38,13 @@ import { watchGatewayAuth, type AuthReloadOutcome } from './auth-reload.js';
 import { normalizeIp, type AuthRateLimitOptions } from './auth-rate-limit.js';
 import type { CommandPolicyOptions } from './command-policy.js';
 import { GatewayConnection } from './connection.js';
+import {
+  SECURITY_HEADERS,
+  loadControlUiAssets,
+  refuseHttp,
+  serveControlUi,
+  type ControlUiAssets,
+} from './control-ui.js';
 import { GatewayCore, type IdempotencyLimits } from './core.js';
 import { handleHandshakeFrame } from './handshake.js';
 import { acquireGatewayLock, type InstanceLock } from './instance-lock.js';
@@ -45,8 +52,13 @@ import { dispatchRequest } from './methods.js';
 import { approveNodeRequest } from './node-pairing.js';
 import { PreauthBudget } from './preauth-budget.js';
 import {
+  PROXY_HEADERS,
   allowedOriginsFromConfig,
   checkRequestOrigin,
+  isLocalHostHeader,
+  isLoopbackAddress,
+  normaliseOrigin,
+  ownOrigins,
   refusalResponse,
   type RequestOriginPolicy,
 } from './request-origin.js';
@@ -95,6 +107,11 @@ export interface GatewayOptions {
    * re-read with the auth config.
    */
   allowedOrigins?: string[];
+  /**
+   * The control page on plain HTTP GETs of this port (built into dist/control-ui by `npm run build`).
+   * Default on; `false` answers every non-WebSocket request with 426 as before.
+   */
+  controlUi?: false | { root?: string };
   /** Default 10 s (env OPENCLAW_HANDSHAKE_TIMEOUT_MS). */
   handshakeTimeoutMs?: number;
   tickIntervalMs?: number;
@@ -162,6 +179,8 @@ export interface GatewayHandle {
   onNodeEvent(listener: (nodeId: string, event: string, payload: unknown) => void): () => void;
   /** Open WebSocket connections (authenticated or not). */
   connectionCount(): number;
+  /** The control page's address and size, or undefined when it is off or not built. */
+  controlUi?: { url: string; bytes: ControlUiAssets['bytes'] };
   /** Broadcasts `shutdown`, closes every connection with 1012, stops listening. Idempotent. */
   close(reason?: string): Promise<void>;
 }
@@ -174,6 +193,22 @@ export function defaultIsLocal(info: ConnectionInfo): boolean {
     { bindHost: DEFAULT_GATEWAY_HOST },
   );
   return verdict.ok && verdict.directLocal;
+}
+
+/**
+ * The Control UI exception of spec §6.1: a browser page of this Gateway's *own* origin (not one merely
+ * listed in allowedOrigins) opened on this machine's loopback: loopback peer, a local Host for this port,
+ * no proxy headers. Such a page may auto-pair as the Control UI; any other browser waits for an operator.
+ */
+export function isLocalControlPage(info: ConnectionInfo, bindHost: string): boolean {
+  const origin = info.headers.origin === undefined ? undefined : normaliseOrigin(info.headers.origin);
+  if (origin === undefined || info.localPort === undefined) return false;
+  return (
+    isLoopbackAddress(info.remoteAddress) &&
+    isLocalHostHeader(info.headers.host, info.localPort) &&
+    !PROXY_HEADERS.some((name) => info.headers[name] !== undefined) &&
+    ownOrigins(bindHost, info.localPort).includes(origin)
+  );
 }
 
 function packageVersion(): string {
@@ -263,7 +298,8 @@ async function startLocked(
     localApprovalRoute: options.localApprovalRoute ?? false,
   });
 
-  const onRequested = (approval: { id: string; request: unknown; createdAtMs: number; expiresAtMs: number }): void => {
+  // Approval events go to every operator that may list approvals (operator.read too: it sees, cannot answer).
+  const onRequested = (approval: PendingApproval): void => {
     core.broadcast(
       'exec.approval.requested',
       {
@@ -271,8 +307,10 @@ async function startLocked(
         request: approval.request,
         createdAtMs: approval.createdAtMs,
         expiresAtMs: approval.expiresAtMs,
+        // Not in upstream's event (additive): which buttons an approver may offer.
+        allowedDecisions: approval.allowedDecisions,
       },
-      core.operatorsWith('exec.approval.resolve'),
+      core.operatorsWith('exec.approval.list'),
     );
   };
   const onResolved = (outcome: {
@@ -291,7 +329,7 @@ async function startLocked(
         reason: outcome.reason,
         ts: outcome.resolvedAtMs,
       },
-      core.operatorsWith('exec.approval.resolve'),
+      core.operatorsWith('exec.approval.list'),
     );
   };
   pending.on('requested', onRequested);
@@ -300,15 +338,20 @@ async function startLocked(
   const preauth = new PreauthBudget<GatewayConnection>(maxPreauthPerIp);
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload, clientTracking: false });
   const originPolicy = (): RequestOriginPolicy => ({ bindHost: host, allowedOrigins });
+  const controlUi = options.controlUi === false ? undefined : loadControlUiAssets(options.controlUi?.root);
   const server = http.createServer((req, res) => {
+    // Host and Origin first (DNS rebinding, foreign pages): the page is served only under this Gateway's names.
     const verdict = checkRequestOrigin(req, originPolicy());
     if (!verdict.ok) {
-      res.writeHead(verdict.status, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' });
-      res.end(`${verdict.code}: ${verdict.message}\n`);
+      refuseHttp(res, verdict.status, `${verdict.code}: ${verdict.message}`);
       return;
     }
-    res.writeHead(426, { 'content-type': 'text/plain', connection: 'close' });
-    res.end('WebSocket upgrade required\n');
+    if (!controlUi) {
+      res.writeHead(426, { ...SECURITY_HEADERS, 'content-type': 'text/plain', connection: 'close' });
+      res.end('WebSocket upgrade required\n');
+      return;
+    }
+    serveControlUi(controlUi, req, res);
   });
   server.headersTimeout = 10_000;
   server.requestTimeout = 10_000;
@@ -337,6 +380,10 @@ async function startLocked(
       maxBufferedBytes,
       isLocal: isLocal({ remoteAddress: ip, headers: req.headers, localPort: socket.localPort }),
       browser,
+      localControlPage: isLocalControlPage(
+        { remoteAddress: ip, headers: req.headers, localPort: socket.localPort },
+        host,
+      ),
       remoteAddress: ip,
     });
     core.connections.add(conn);
@@ -354,7 +401,12 @@ async function startLocked(
       releasePreauth();
       conn.state = 'closed';
       core.connections.delete(conn);
-      if (core.registry.unregister(conn.connId)) {
+      const gone = core.registry.unregister(conn.connId);
+      if (gone) {
+        core.nodeLastSeen.delete(gone.nodeId);
+        core.nodeLastSeen.set(gone.nodeId, core.now());
+        // Bounded: the oldest entry goes first (Map keeps insertion order).
+        if (core.nodeLastSeen.size > 1024) core.nodeLastSeen.delete(core.nodeLastSeen.keys().next().value!);
         core.bumpPresence();
         core.broadcastHealth();
       }
@@ -491,6 +543,8 @@ async function startLocked(
   };
 
   const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  // A wildcard bind is reached on loopback from this machine (the page's own origin is then 127.0.0.1).
+  const pageHost = address.address === '0.0.0.0' || address.address === '::' ? '127.0.0.1' : urlHost;
   return {
     url: `ws://${urlHost}:${address.port}`,
     host: address.address,
@@ -536,6 +590,7 @@ async function startLocked(
       return () => core.events.off('node.event', listener);
     },
     connectionCount: () => core.connections.size,
+    controlUi: controlUi?.built ? { url: `http://${pageHost}:${address.port}/`, bytes: controlUi.bytes } : undefined,
     close,
   };
 }

@@ -348,8 +348,8 @@ t.test(
   },
 );
 
-t.test('HTTP without upgrade gets 426; a raw garbage TCP client is dropped', async (t) => {
-  const gw = await startTestGateway(t);
+t.test('HTTP without upgrade gets 426 (control page off); a raw garbage TCP client is dropped', async (t) => {
+  const gw = await startTestGateway(t, { controlUi: false });
   const status = await new Promise<number>((resolve, reject) => {
     import('node:http').then(({ default: http }) =>
       http
