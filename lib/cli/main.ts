@@ -18,6 +18,10 @@ const commands: CommandTable = {
     load: () => import('./commands/approvals.js'),
   },
   gateway: { summary: 'run the Gateway in the foreground', load: () => import('./commands/gateway.js') },
+  open: {
+    summary: 'open the control page in a browser, signed in (the secret goes in the URL fragment)',
+    load: () => import('./commands/open.js'),
+  },
   node: {
     summary: 'node host: openclaw-ipc node run [--host] [--port] [--token]',
     load: () => import('./commands/node.js'),

@@ -40,6 +40,8 @@ export interface UpInfo {
   auth: { mode: string; source: string; location: string };
   /** Whether openclaw.json changes to the secret/mode apply without a restart (not for env/option secrets). */
   authReloads: boolean;
+  /** The control page (same port as the Gateway), or null when it is not built. */
+  controlPage: string | null;
   nodeId: string;
   nodeName: string;
   execSocket: string;
@@ -301,6 +303,7 @@ export async function main(argv: string[]): Promise<number> {
         : {}),
       auth: { mode: gateway.auth.mode, source: gateway.auth.source, location: gateway.auth.location },
       authReloads: gateway.authReloads,
+      controlPage: gateway.controlUi?.url ?? null,
       nodeId: nodeHost.nodeId,
       nodeName: nodeHost.displayName,
       execSocket: execHost.socketPath,
@@ -328,6 +331,7 @@ export async function main(argv: string[]): Promise<number> {
         `  gateway    ${info.url}`,
         `  auth       ${info.auth.mode}: ${info.auth.location}`,
         `  rotation   ${info.authReloads ? 'openclaw.json changes apply live (sessions on the old secret close with 4001)' : 'fixed for this run: env/option secrets are not reloaded (restart to change)'}`,
+        `  page       ${info.controlPage ? `${info.controlPage} (open it signed in: openclaw-ipc open)` : 'not built (npm run build)'}`,
         `  node       ${info.nodeId} (${info.nodeName})`,
         `  exec host  ${info.execSocket}`,
         `  bridge     ${info.bridgeSocket ?? `not running${info.bridgeError ? `: ${info.bridgeError}` : ''}`}`,
