@@ -95,17 +95,29 @@ export function App({ session }: { session: Session }) {
             </p>
           </section>
         ) : null}
-        {ready && tab === 'approvals' ? (
-          <ApprovalsView
-            model={models.approvals}
-            nodes={models.nodes}
-            canAnswer={state.scopes.includes('operator.approvals') || state.scopes.includes('operator.admin')}
-            myDeviceId={state.deviceId}
-          />
+        {ready ? (
+          // Every view stays mounted (hidden when not chosen): a run waiting for an approval keeps its
+          // result when you switch to Approvals to answer it.
+          <>
+            <div hidden={tab !== 'approvals'}>
+              <ApprovalsView
+                model={models.approvals}
+                nodes={models.nodes}
+                canAnswer={state.scopes.includes('operator.approvals') || state.scopes.includes('operator.admin')}
+                myDeviceId={state.deviceId}
+              />
+            </div>
+            <div hidden={tab !== 'nodes'}>
+              <NodesView session={session} nodes={models.nodes} />
+            </div>
+            <div hidden={tab !== 'policy'}>
+              <PolicyView session={session} />
+            </div>
+            <div hidden={tab !== 'activity'}>
+              <ActivityView session={session} nodes={models.nodes} active={tab === 'activity'} />
+            </div>
+          </>
         ) : null}
-        {ready && tab === 'nodes' ? <NodesView session={session} nodes={models.nodes} /> : null}
-        {ready && tab === 'policy' ? <PolicyView session={session} /> : null}
-        {ready && tab === 'activity' ? <ActivityView session={session} nodes={models.nodes} /> : null}
       </main>
     </>
   );

@@ -217,7 +217,7 @@ function RunBox({ session, nodes, onDone }: { session: Session; nodes: NodesMode
   );
 }
 
-export function ActivityView({ session, nodes }: { session: Session; nodes: NodesModel }) {
+export function ActivityView({ session, nodes, active }: { session: Session; nodes: NodesModel; active: boolean }) {
   const canRead = session.has('operator.admin');
   const [events, setEvents] = useState<ActivityEvent[]>([]);
   const [error, setError] = useState<string | undefined>();
@@ -233,10 +233,10 @@ export function ActivityView({ session, nodes }: { session: Session; nodes: Node
       setError((err as Error).message);
     }
   };
+  useEffect(() => session.on('exec.approval.resolved', () => void load()), [canRead]);
   useEffect(() => {
-    void load();
-    return session.on('exec.approval.resolved', () => void load());
-  }, [canRead]);
+    if (active) void load();
+  }, [active, canRead]);
   const shown = useMemo(() => events.filter((e) => matches(e, text, status)), [events, text, status]);
   return (
     <section aria-labelledby="activity-title">

@@ -2,7 +2,7 @@
 // askFallback), per-agent overrides and allowlists. A save names the hash it was loaded at; the Gateway
 // refuses it when the file changed since (the baseHash rule), and the page says so plainly.
 import type { ComponentChildren } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useId, useState } from 'preact/hooks';
 
 import { Escaped, Notice, Time } from '../components.tsx';
 import type { GatewayError, Session } from '../session.ts';
@@ -57,10 +57,12 @@ function Choice({
   disabled: boolean;
   onChange: (value: string | undefined) => void;
 }) {
+  const id = useId();
   return (
-    <label class="field">
-      <span>{label}</span>
+    <div class="field">
+      <label for={id}>{label}</label>
       <select
+        id={id}
         value={value ?? ''}
         disabled={disabled}
         onChange={(ev) => onChange((ev.currentTarget as HTMLSelectElement).value || undefined)}
@@ -72,7 +74,7 @@ function Choice({
           </option>
         ))}
       </select>
-    </label>
+    </div>
   );
 }
 
