@@ -55,6 +55,7 @@ const showTab = (p: Page, name: string) =>
     .click();
 
 t.before(async () => {
+  fs.rmSync(SHOTS, { recursive: true, force: true });
   stack = await startStack();
   browser = await launchChromium([`--host-resolver-rules=MAP ${REBIND_HOST} 127.0.0.1`]);
   context = await browser.newContext({ viewport: { width: 1000, height: 900 } });
@@ -311,7 +312,8 @@ t.test('a page on another origin cannot open a session or read anything', async 
     t.equal(result.frameDoc, 'unreadable', `${host}: a frame cannot be read`);
     const child = evil.frames().find((f) => f !== evil.mainFrame());
     t.match(child?.url(), /^chrome-error:/, `${host}: the page refuses to be framed (X-Frame-Options/frame-ancestors)`);
-    t.equal(stack.gateway.connectionCount(), connectionsBefore, `${host}: no WebSocket reached the Gateway`);
+    // (Other pages' sockets may still be closing: the count can only have gone down.)
+    t.ok(stack.gateway.connectionCount() <= connectionsBefore, `${host}: no WebSocket reached the Gateway`);
     await screenshot(evil, `other-origin-${host}`);
     await evil.close();
   }
