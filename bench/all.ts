@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const benches = ['native.ts', 'exec.ts', 'e2e.ts'];
+const benches = ['native.ts', 'exec.ts', 'e2e.ts', 'control-ui.ts'];
 let failures = 0;
 for (const bench of benches) {
   process.stdout.write(`\n### bench/${bench}\n`);

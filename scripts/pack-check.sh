@@ -22,9 +22,11 @@ prebuild="prebuilds/linux-x64/openclaw-ipc.node"
 tarball="$(npm pack --silent --pack-destination "$work" | tail -n 1)"
 [ -f "$work/$tarball" ] || fail "npm pack produced no tarball"
 listing="$(tar -tzf "$work/$tarball")"
-for required in package/dist/index.js package/dist/index.d.ts package/binding.gyp package/native/addon.cc "package/$prebuild"; do
+for required in package/dist/index.js package/dist/index.d.ts package/binding.gyp package/native/addon.cc "package/$prebuild" \
+  package/dist/control-ui/index.html; do
   grep -qx "$required" <<<"$listing" || fail "tarball lacks $required"
 done
+grep -qE '^package/dist/control-ui/assets/app-[0-9a-f]+\.js$' <<<"$listing" || fail "tarball lacks the control page script"
 if grep -q '^package/build/' <<<"$listing"; then fail "tarball ships a local build/ directory"; fi
 # A from-source build on any OS (e.g. macOS, where no prebuild ships) needs every source binding.gyp
 # names under any condition, plus the headers they include.
@@ -87,6 +89,14 @@ must(await ipc.permissions.status('camera') === 'not-applicable', 'permissions')
 const run = await ipc.nativeSpawn({ file: '/bin/echo', argv: ['echo', 'packed'], env: {} });
 must(run.exitCode === 0 && run.stdout.toString() === 'packed\n', 'nativeSpawn');
 client.destroy(); conn.destroy(); server.close();
+// The control page ships built: the installed package's Gateway serves it.
+const gateway = await ipc.startGateway({ port: 0, stateDir: path.join(dir, 'state'), env: {}, watchConfig: false });
+const page = await fetch(`http://127.0.0.1:${gateway.port}/`);
+const html = await page.text();
+const script = html.match(/src="(\/assets\/[^"]+\.js)"/)?.[1];
+must(page.status === 200 && script, `control page: HTTP ${page.status}`);
+must((await fetch(`http://127.0.0.1:${gateway.port}${script}`)).status === 200, 'control page script');
+await gateway.close();
 fs.rmSync(dir, { recursive: true, force: true });
 console.log(`pack-check: ok (pid ${cred.pid}, uid ${cred.uid}, exe ${id.executable})`);
 JS
