@@ -6,6 +6,7 @@ import path from 'node:path';
 
 import t, { type Test } from 'tap';
 
+import { pageUrl, probePage } from '../../lib/cli/commands/open.js';
 import { startTestGateway } from '../gateway/helpers.js';
 import { cli } from './helpers.js';
 
@@ -81,21 +82,20 @@ t.test('password mode puts the password in the fragment', async (t) => {
 });
 
 t.test('a Gateway that is down or has no page is reported; a bad --url is a usage error', async (t) => {
-  const stateDir = t.testdir({});
   const gw = await startTestGateway(t, { token: TOKEN });
   const port = gw.port;
   await gw.close();
+  const stateDir = t.testdir({});
   const down = await cli(['open'], baseEnv(port, stateDir));
   t.equal(down.code, 1);
   t.match(down.stderr, /no Gateway answers at http:\/\/127\.0\.0\.1:\d+ .*openclaw-ipc up/);
   t.notOk(down.stdout.includes(TOKEN));
 
   const unbuilt = await startTestGateway(t, { token: TOKEN, controlUi: { root: t.testdir({}) } });
-  const res = await cli(['open'], baseEnv(unbuilt.port, stateDir));
-  t.equal(res.code, 1);
-  t.match(res.stderr, /control page is not built/);
-
-  const bad = await cli(['open', '--url', 'ftp://example/'], baseEnv(unbuilt.port, stateDir));
-  t.equal(bad.code, 2);
-  t.match(bad.stderr, /--url must be http/);
+  t.match(await probePage(new URL(`http://127.0.0.1:${unbuilt.port}/`)), /control page is not built/);
+  const off = await startTestGateway(t, { token: TOKEN, controlUi: false });
+  t.match(await probePage(new URL(`http://127.0.0.1:${off.port}/`)), /serves no control page/);
+  t.throws(() => pageUrl('ftp://example/', 'ws://127.0.0.1:1/'), { code: 'ERR_USAGE', message: /must be http/ });
+  t.equal(pageUrl('https://gw.example:8443/some/path?q=1', 'ws://x/').href, 'https://gw.example:8443/', 'origin only');
+  t.equal(pageUrl(undefined, 'wss://gw.example:8443/').href, 'https://gw.example:8443/');
 });

@@ -63,7 +63,7 @@ export function browserOpener(env: NodeJS.ProcessEnv = process.env, platform = p
 }
 
 /** HEAD / on the page: 'ok', or why not (not listening, not built, refused). */
-function probe(page: URL, timeoutMs = 3000): Promise<string> {
+export function probePage(page: URL, timeoutMs = 3000): Promise<string> {
   return new Promise((resolve) => {
     if (page.protocol !== 'http:') return resolve('ok'); // https: the TLS client is the browser's job
     const req = http.request(page, { method: 'HEAD', timeout: timeoutMs }, (res) => {
@@ -98,7 +98,7 @@ export async function main(argv: string[]): Promise<number> {
     throw err;
   }
   const page = pageUrl(values.url, target.url);
-  const problem = await probe(page);
+  const problem = await probePage(page);
   if (problem !== 'ok') {
     process.stderr.write(`openclaw-ipc open: ${problem}\n`);
     return ExitCode.failure;
