@@ -538,6 +538,8 @@ export class QueueApprover implements Approver {
     }
     const onAbort = (): void => {
       const stop = promptStopOf(signal);
+      // Answered at the terminal or in a dialog: operators see that answer (and who gave it), not a withdrawal.
+      if (stop?.kind === 'answered' && this.pending.resolve(entry.id, stop.answer.decision, stop.answer.by)) return;
       this.pending.cancel(entry.id, stop ? describeStop(stop) : undefined);
     };
     signal.addEventListener('abort', onAbort, { once: true });

@@ -129,11 +129,17 @@ t.test('queue approver and the race', async (t) => {
     [new TerminalApprover({ input: new PassThrough(), output: new PassThrough() }), term],
     queue,
   );
+  const outcome = new Promise((resolve) => pending.once('resolved', resolve));
   const raced = askWithTimeout(composed, { ...prompt, id: 'p3' }, 5000);
   t.equal(pending.size, 1, 'queue is asked alongside the first available prompter');
   input.write('1\n');
   t.equal(await raced, 'allow-once');
   t.equal(pending.size, 0, 'queue entry withdrawn once the terminal answered');
+  t.match(
+    await outcome,
+    { id: 'p3', decision: 'allow-once', resolvedBy: 'terminal', reason: 'decided' },
+    'operators (the control page) are told the terminal allowed it, not that it was withdrawn',
+  );
 });
 
 t.test('the terminal says how a prompt ended: answered elsewhere is not a timeout', async (t) => {
