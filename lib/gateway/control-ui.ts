@@ -83,6 +83,11 @@ function loadAsset(file: string, immutable: boolean): Asset | undefined {
   };
 }
 
+/** Whether `root` holds a built page (its index.html), without reading it. */
+export function controlUiBuilt(root: string = DEFAULT_CONTROL_UI_ROOT): boolean {
+  return fs.lstatSync(path.join(root, 'index.html'), { throwIfNoEntry: false })?.isFile() === true;
+}
+
 /** Reads the built page into memory. A missing folder gives `built: false`, never an exception. */
 export function loadControlUiAssets(root: string = DEFAULT_CONTROL_UI_ROOT): ControlUiAssets {
   const files = new Map<string, Asset>();

@@ -39,7 +39,9 @@ import { normalizeIp, type AuthRateLimitOptions } from './auth-rate-limit.js';
 import type { CommandPolicyOptions } from './command-policy.js';
 import { GatewayConnection } from './connection.js';
 import {
+  DEFAULT_CONTROL_UI_ROOT,
   SECURITY_HEADERS,
+  controlUiBuilt,
   loadControlUiAssets,
   refuseHttp,
   serveControlUi,
@@ -338,7 +340,11 @@ async function startLocked(
   const preauth = new PreauthBudget<GatewayConnection>(maxPreauthPerIp);
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload, clientTracking: false });
   const originPolicy = (): RequestOriginPolicy => ({ bindHost: host, allowedOrigins });
-  const controlUi = options.controlUi === false ? undefined : loadControlUiAssets(options.controlUi?.root);
+  // The page is read and compressed on its first request, not at start (most runs never serve it).
+  const controlUiRoot = options.controlUi === false ? undefined : (options.controlUi?.root ?? DEFAULT_CONTROL_UI_ROOT);
+  let controlUiAssets: ControlUiAssets | undefined;
+  const controlUi = (): ControlUiAssets | undefined =>
+    controlUiRoot === undefined ? undefined : (controlUiAssets ??= loadControlUiAssets(controlUiRoot));
   const server = http.createServer((req, res) => {
     // Host and Origin first (DNS rebinding, foreign pages): the page is served only under this Gateway's names.
     const verdict = checkRequestOrigin(req, originPolicy());
@@ -346,12 +352,13 @@ async function startLocked(
       refuseHttp(res, verdict.status, `${verdict.code}: ${verdict.message}`);
       return;
     }
-    if (!controlUi) {
+    const assets = controlUi();
+    if (!assets) {
       res.writeHead(426, { ...SECURITY_HEADERS, 'content-type': 'text/plain', connection: 'close' });
       res.end('WebSocket upgrade required\n');
       return;
     }
-    serveControlUi(controlUi, req, res);
+    serveControlUi(assets, req, res);
   });
   server.headersTimeout = 10_000;
   server.requestTimeout = 10_000;
@@ -590,7 +597,15 @@ async function startLocked(
       return () => core.events.off('node.event', listener);
     },
     connectionCount: () => core.connections.size,
-    controlUi: controlUi?.built ? { url: `http://${pageHost}:${address.port}/`, bytes: controlUi.bytes } : undefined,
+    controlUi:
+      controlUiRoot !== undefined && controlUiBuilt(controlUiRoot)
+        ? {
+            url: `http://${pageHost}:${address.port}/`,
+            get bytes() {
+              return controlUi()!.bytes;
+            },
+          }
+        : undefined,
     close,
   };
 }
