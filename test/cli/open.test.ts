@@ -10,6 +10,8 @@ import { pageUrl, probePage } from '../../lib/cli/commands/open.js';
 import { startTestGateway } from '../gateway/helpers.js';
 import { cli } from './helpers.js';
 
+// Each case spawns the CLI (tsx start-up is seconds on a loaded machine).
+t.setTimeout(180_000);
 const TOKEN = 'open+test/token=0123456789';
 
 function baseEnv(port: number, stateDir: string): NodeJS.ProcessEnv {

@@ -15,6 +15,8 @@ import t from 'tap';
 import { approvalsFilePath, updateApprovals } from '../../lib/exec-host/approvals-file.js';
 import { launchChromium, runOnNode, startStack, type Stack } from './stack.js';
 
+// One browser and one stack for the whole file: generous limits for a loaded machine, not timed assertions.
+t.setTimeout(240_000);
 const SHOTS = path.resolve(import.meta.dirname, '..', '..', '.tap', 'control-ui');
 const REBIND_HOST = 'rebind.test';
 const axeSource = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
@@ -46,7 +48,7 @@ async function openPage(ctx: BrowserContext, fragment = ''): Promise<Page> {
   return p;
 }
 
-const connected = (p: Page) => p.getByText(/^Connected \(/).waitFor({ timeout: 15_000 });
+const connected = (p: Page) => p.getByText(/^Connected \(/).waitFor({ timeout: 60_000 });
 const card = (p: Page) => p.locator('article[data-approval-id]');
 const showTab = (p: Page, name: string) =>
   p
@@ -59,6 +61,7 @@ t.before(async () => {
   stack = await startStack();
   browser = await launchChromium([`--host-resolver-rules=MAP ${REBIND_HOST} 127.0.0.1`]);
   context = await browser.newContext({ viewport: { width: 1000, height: 900 } });
+  context.setDefaultTimeout(60_000);
 });
 
 t.teardown(async () => {
@@ -242,6 +245,7 @@ t.test('the Run box runs argv on a node as this operator; Activity shows the aud
 
 t.test('a read-only browser sees approvals but cannot answer', async (t) => {
   const ctx = await browser.newContext({ viewport: { width: 800, height: 900 } });
+  ctx.setDefaultTimeout(60_000);
   t.teardown(() => ctx.close());
   const ro = await openPage(ctx);
   await ro.getByRole('heading', { name: 'Connect to the Gateway' }).waitFor();
