@@ -369,6 +369,7 @@ t.test('axe-core: no serious or critical violation in any view', async (t) => {
   await run;
   // The login form too (a fresh profile shows it).
   const ctx = await browser.newContext();
+  ctx.setDefaultTimeout(60_000);
   t.teardown(() => ctx.close());
   const login = await openPage(ctx);
   await login.getByRole('heading', { name: 'Connect to the Gateway' }).waitFor();
