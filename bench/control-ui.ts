@@ -18,7 +18,7 @@ import type { Page } from 'playwright-core';
 
 import { connectOperator } from '../lib/client/operator.js';
 import { loadControlUiAssets } from '../lib/gateway/control-ui.js';
-import { launchChromium } from '../test/control-ui/stack.js';
+import { launchChromium } from '../test/helpers/control-ui.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const runs = Number(process.env.BENCH_UI_RUNS ?? 50);

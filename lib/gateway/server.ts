@@ -58,7 +58,6 @@ import {
   allowedOriginsFromConfig,
   checkRequestOrigin,
   isLocalHostHeader,
-  isLoopbackAddress,
   normaliseOrigin,
   ownOrigins,
   refusalResponse,

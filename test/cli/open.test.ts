@@ -7,8 +7,8 @@ import path from 'node:path';
 import t, { type Test } from 'tap';
 
 import { pageUrl, probePage } from '../../lib/cli/commands/open.js';
-import { startTestGateway } from '../gateway/helpers.js';
-import { cli } from './helpers.js';
+import { startTestGateway } from '../helpers/gateway.js';
+import { cli } from '../helpers/cli.js';
 
 // Each case spawns the CLI (tsx start-up is seconds on a loaded machine).
 t.setTimeout(180_000);

@@ -13,7 +13,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import t from 'tap';
 
 import { approvalsFilePath, updateApprovals } from '../../lib/exec-host/approvals-file.js';
-import { launchChromium, runOnNode, startStack, type Stack } from './stack.js';
+import { launchChromium, runOnNode, startStack, type Stack } from '../helpers/control-ui.js';
 
 // One browser and one stack for the whole file: generous limits for a loaded machine, not timed assertions.
 t.setTimeout(240_000);

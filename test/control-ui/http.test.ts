@@ -8,7 +8,7 @@ import zlib from 'node:zlib';
 import t, { type Test } from 'tap';
 
 import { CONTROL_UI_CSP, DEFAULT_CONTROL_UI_ROOT, loadControlUiAssets } from '../../lib/gateway/control-ui.js';
-import { startTestGateway } from '../gateway/helpers.js';
+import { startTestGateway } from '../helpers/gateway.js';
 
 interface Reply {
   status: number;

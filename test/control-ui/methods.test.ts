@@ -13,7 +13,7 @@ import { approvalsFilePath, updateApprovals } from '../../lib/exec-host/approval
 import { AUDIT_FILE_NAME } from '../../lib/exec-host/audit-log.js';
 import { execViaSocket, loadClientConfig } from '../../lib/exec-host/client.js';
 import { startExecHost } from '../../lib/exec-host/server.js';
-import { ALL_OPERATOR_SCOPES, connectOk, startTestGateway, tempStateDir, until } from '../gateway/helpers.js';
+import { ALL_OPERATOR_SCOPES, connectOk, startTestGateway, tempStateDir, until } from '../helpers/gateway.js';
 
 const backend = (scopes: string[]) => ({
   role: 'operator' as const,
