@@ -13,7 +13,9 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import t from 'tap';
 
 import { approvalsFilePath, updateApprovals } from '../../lib/exec-host/approvals-file.js';
+import { generateDeviceIdentity } from '../../lib/protocol/index.js';
 import { launchChromium, runOnNode, startStack, type Stack } from '../helpers/control-ui.js';
+import { connectRaw } from '../helpers/gateway.js';
 
 // One browser and one stack for the whole file: generous limits for a loaded machine, not timed assertions.
 t.setTimeout(240_000);
@@ -58,9 +60,10 @@ const showTab = (p: Page, name: string) =>
 
 t.before(async () => {
   fs.rmSync(SHOTS, { recursive: true, force: true });
-  stack = await startStack();
+  // The node's commands wait for an operator, so the Nodes test approves them from the page.
+  stack = await startStack({ autoApproveNodes: false });
   browser = await launchChromium([`--host-resolver-rules=MAP ${REBIND_HOST} 127.0.0.1`]);
-  context = await browser.newContext({ viewport: { width: 1000, height: 900 } });
+  context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   context.setDefaultTimeout(60_000);
 });
 
@@ -109,6 +112,45 @@ t.test('first open: the token from the URL fragment pairs this browser, then lea
   t.equal(stored.extractable, false);
   t.equal(stored.exported, 'InvalidAccessError', 'no script can read the private key');
   await screenshot(page, 'connected');
+});
+
+t.test('Nodes: the node and a remote device wait for pairing; Approve and Reject from the page', async (t) => {
+  // A device behind a proxy (X-Forwarded-For) is not direct-local: its pairing waits for an operator.
+  const remote = await connectRaw(stack.gateway, {
+    role: 'operator',
+    identity: generateDeviceIdentity(),
+    clientId: 'cli',
+    mode: 'cli',
+    displayName: 'laptop via proxy',
+    scopes: ['operator.read'],
+    headers: { 'x-forwarded-for': '203.0.113.7' },
+  });
+  t.match(remote.res.error?.details, { code: 'PAIRING_REQUIRED' }, 'the remote device must be approved');
+  remote.client.close();
+  await showTab(page, 'Nodes');
+  const nodeRequest = page.getByRole('article', { name: /^Node pairing request/ });
+  const deviceRequest = page.getByRole('article', { name: /^Device pairing request/ });
+  await Promise.all([nodeRequest.waitFor(), deviceRequest.waitFor()]);
+  t.match(await nodeRequest.innerText(), /test-node[\s\S]*asks to offer commands[\s\S]*system\.run/);
+  t.match(await deviceRequest.innerText(), /laptop via proxy[\s\S]*operator\.read[\s\S]*a new device \(not-paired\)/);
+  await screenshot(page, 'nodes-pending');
+
+  await nodeRequest.getByRole('button', { name: 'Approve' }).click();
+  await nodeRequest.waitFor({ state: 'detached' });
+  const paired = stack.gateway.nodes.paired().find((n) => n.nodeId === stack.node.nodeId);
+  t.ok(paired?.commands.includes('system.run'), 'the node may now run commands');
+  await deviceRequest.getByRole('button', { name: 'Reject' }).click();
+  await deviceRequest.waitFor({ state: 'detached' });
+  t.match(await page.getByRole('status').filter({ hasText: 'Done:' }).innerText(), /rejected device laptop via proxy/);
+  t.notOk(
+    stack.gateway.devices.paired().some((d) => d.displayName === 'laptop via proxy'),
+    'the rejected device is not paired',
+  );
+  const nodeCard = page.getByRole('article', { name: 'Node test-node' });
+  await nodeCard.getByText(/^yes, approved/).waitFor();
+  t.match(await nodeCard.innerText(), /Connected since[\s\S]*system\.run/, 'connected, with its commands');
+  await screenshot(page, 'nodes');
+  await showTab(page, 'Approvals');
 });
 
 t.test('an approval appears live; Allow once runs the command and the operator gets its output', async (t) => {
@@ -186,6 +228,11 @@ t.test('first answer wins: a second tab and the CLI see it at once', async (t) =
   ]);
   t.match(String(((await run3) as Error).message), /SYSTEM_RUN_DENIED/);
   t.match(await second.locator('ul.decided li').first().innerText(), /^Denied .* by terminal/);
+  t.match(
+    await second.locator('ul.decided li').nth(1).innerText(),
+    /^Denied .* by test operator:/,
+    'a device-less operator is named in full',
+  );
   await screenshot(second, 'second-tab');
   await second.close();
 });

@@ -29,7 +29,14 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-export async function startStack(options: { token?: string; promptTimeoutMs?: number } = {}): Promise<Stack> {
+export interface StackOptions {
+  token?: string;
+  promptTimeoutMs?: number;
+  /** As `up` does: the node's commands need no operator. Default true; false leaves its request pending. */
+  autoApproveNodes?: boolean;
+}
+
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocipc-ui-'));
   const logs: string[] = [];
   const pending = new PendingApprovals();
@@ -39,7 +46,7 @@ export async function startStack(options: { token?: string; promptTimeoutMs?: nu
     pending,
     env: {},
     token: options.token ?? 'ui-test-token-0123456789abcdef',
-    autoApproveNodes: true,
+    autoApproveNodes: options.autoApproveNodes ?? true,
     localApprovalRoute: true,
     log: (line) => logs.push(`[gateway] ${line}`),
   });

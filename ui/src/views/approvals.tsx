@@ -170,16 +170,22 @@ function outcomeText(d: DecidedView): string {
   return d.reason === 'expired' ? 'No answer in time (askFallback applied)' : 'Withdrawn (the requester went away)';
 }
 
+/** Who answered: this browser, another device (by id), or a name (a device-less operator, terminal, desktop). */
+function resolverText(resolvedBy: string, myDeviceId?: string): string {
+  if (resolvedBy === myDeviceId) return 'this browser';
+  if (/^[0-9a-f]{64}$/.test(resolvedBy)) return `device ${shortId(resolvedBy)}`;
+  return resolvedBy.length > 60 ? `${resolvedBy.slice(0, 60)}…` : resolvedBy;
+}
+
 function DecidedRow({ d, myDeviceId }: { d: DecidedView; myDeviceId?: string }) {
   const facts = requestFacts(d.request);
-  const by = d.resolvedBy ? (d.resolvedBy === myDeviceId ? 'this browser' : shortId(d.resolvedBy)) : undefined;
   return (
     <li data-decided-id={d.id}>
       <strong>{outcomeText(d)}</strong> at <Time ms={d.at} />
-      {by ? (
+      {d.resolvedBy ? (
         <>
           {' '}
-          by <code>{by}</code>
+          by <Escaped text={resolverText(d.resolvedBy, myDeviceId)} />
         </>
       ) : null}
       : <ArgvInline argv={facts.argv} />

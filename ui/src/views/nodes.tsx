@@ -2,6 +2,7 @@
 // requests with Approve and Reject. Lists reload on Gateway events (health, *.pair.*).
 import { useState } from 'preact/hooks';
 
+import { escapeText } from '../argv.ts';
 import { Escaped, Notice, Time, shortId } from '../components.tsx';
 import type { NodesModel, NodeView } from '../model.ts';
 import type { Session } from '../session.ts';
@@ -42,6 +43,18 @@ function Commands({ commands }: { commands: string[] }) {
     </ul>
   );
 }
+
+/** A name for a notice: the display name with control and bidi characters escaped, else a short id. */
+const named = (displayName: string | undefined, id: string): string =>
+  displayName ? escapeText(displayName) : shortId(id);
+
+/** The Gateway's pairing reasons in words (the code stays visible for searching). */
+const PAIR_REASONS: Record<string, string> = {
+  'not-paired': 'a new device',
+  'role-upgrade': 'a paired device asking for another role',
+  'scope-upgrade': 'a paired device asking for more scopes',
+  'metadata-upgrade': 'a paired device whose platform changed',
+};
 
 function usePairAction(session: Session, nodes: NodesModel) {
   const [busy, setBusy] = useState<string | undefined>();
@@ -128,7 +141,11 @@ export function NodesView({ session, nodes }: { session: Session; nodes: NodesMo
               class="allow"
               disabled={busy !== undefined}
               onClick={() =>
-                void act('node.pair.approve', r.requestId, `node request ${shortId(r.requestId)} approved`)
+                void act(
+                  'node.pair.approve',
+                  r.requestId,
+                  `approved the commands of node ${named(r.displayName, r.nodeId)}`,
+                )
               }
             >
               Approve
@@ -137,7 +154,13 @@ export function NodesView({ session, nodes }: { session: Session; nodes: NodesMo
               type="button"
               class="deny"
               disabled={busy !== undefined}
-              onClick={() => void act('node.pair.reject', r.requestId, `node request ${shortId(r.requestId)} rejected`)}
+              onClick={() =>
+                void act(
+                  'node.pair.reject',
+                  r.requestId,
+                  `rejected the commands of node ${named(r.displayName, r.nodeId)}`,
+                )
+              }
             >
               Reject
             </button>
@@ -161,7 +184,7 @@ export function NodesView({ session, nodes }: { session: Session; nodes: NodesMo
             <dt>From</dt>
             <dd>{r.remoteIp ?? '—'}</dd>
             <dt>Why</dt>
-            <dd>{r.reason ?? '—'}</dd>
+            <dd>{r.reason ? `${PAIR_REASONS[r.reason] ?? r.reason} (${r.reason})` : '—'}</dd>
           </dl>
           <div class="actions">
             <button
@@ -169,7 +192,7 @@ export function NodesView({ session, nodes }: { session: Session; nodes: NodesMo
               class="allow"
               disabled={busy !== undefined}
               onClick={() =>
-                void act('device.pair.approve', r.requestId, `device request ${shortId(r.requestId)} approved`)
+                void act('device.pair.approve', r.requestId, `paired device ${named(r.displayName, r.deviceId)}`)
               }
             >
               Approve
@@ -179,7 +202,7 @@ export function NodesView({ session, nodes }: { session: Session; nodes: NodesMo
               class="deny"
               disabled={busy !== undefined}
               onClick={() =>
-                void act('device.pair.reject', r.requestId, `device request ${shortId(r.requestId)} rejected`)
+                void act('device.pair.reject', r.requestId, `rejected device ${named(r.displayName, r.deviceId)}`)
               }
             >
               Reject
