@@ -508,6 +508,9 @@ export function queuedRequest(prompt: ApprovalPrompt): Record<string, unknown> {
     security: prompt.security,
     ask: prompt.ask,
   };
+  // The control page's countdown names what applies, and who asked (for humans; never used to decide).
+  if (prompt.askFallback !== undefined) request.askFallback = prompt.askFallback;
+  if (prompt.requester !== undefined) request.requester = { ...prompt.requester };
   if (!prompt.shellText) request.commandArgv = [...prompt.command];
   return request;
 }

@@ -164,6 +164,7 @@ t.test('an approval appears live; Allow once runs the command and the operator g
   );
   t.match(await card(page).first().innerText(), /Executable\s+\/(usr\/)?bin\/echo/);
   t.match(await card(page).first().innerText(), /then askFallback=deny applies/);
+  t.match(await card(page).first().innerText(), /Asked by\s+pid \d+ \S+/, 'the requesting process is named');
   t.match(await page.getByRole('button', { name: /^Approvals \(1 waiting\)/ }).innerText(), /1 waiting/);
   await screenshot(page, 'approval-pending');
   await card(page).first().getByRole('button', { name: 'Allow once' }).click();
