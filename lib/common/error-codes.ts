@@ -705,6 +705,24 @@ export const ERROR_CODES: ErrorCatalogue = {
       'A bridge probe failed with an error that carried no code of its own (the probe result reports it under this code).',
     action: 'Read the probe message; report it as a bug if it repeats.',
   },
+  ERR_APPROVALS_BASE_HASH_REQUIRED: {
+    area: 'exec host',
+    classes: ['IpcError'],
+    meaning: 'An approvals write came without the hash of the file it was based on.',
+    action: 'Re-read with exec.approvals.get and send its hash as baseHash.',
+  },
+  ERR_APPROVALS_BASE_HASH_CHANGED: {
+    area: 'exec host',
+    classes: ['IpcError'],
+    meaning: 'The approvals file changed since the caller read it, so the write was refused.',
+    action: 'Re-read with exec.approvals.get, reapply your change and retry.',
+  },
+  ERR_APPROVALS_INVALID: {
+    area: 'exec host',
+    classes: ['IpcError'],
+    meaning: 'The approvals content sent for writing does not have the expected shape.',
+    action: 'Fix the content as the message says; the Gateway answers INVALID_REQUEST.',
+  },
 };
 
 /** What a host's error envelope means, by wire code. A BridgeError's `code` is `ERR_BRIDGE_<WIRE_CODE>`
@@ -784,24 +802,6 @@ export const PENDING_BRANCH_CODES: ErrorCatalogue = {
     classes: ['IpcError'],
     meaning: 'A path written into the service definition (node binary, CLI entry, state dir) contains a line break.',
     action: 'Install from paths without line breaks.',
-  },
-  ERR_APPROVALS_BASE_HASH_REQUIRED: {
-    area: 'exec host',
-    classes: ['IpcError'],
-    meaning: 'An approvals write came without the hash of the file it was based on.',
-    action: 'Re-read with exec.approvals.get and send its hash as baseHash.',
-  },
-  ERR_APPROVALS_BASE_HASH_CHANGED: {
-    area: 'exec host',
-    classes: ['IpcError'],
-    meaning: 'The approvals file changed since the caller read it, so the write was refused.',
-    action: 'Re-read with exec.approvals.get, reapply your change and retry.',
-  },
-  ERR_APPROVALS_INVALID: {
-    area: 'exec host',
-    classes: ['IpcError'],
-    meaning: 'The approvals content sent for writing does not have the expected shape.',
-    action: 'Fix the content as the message says; the Gateway answers INVALID_REQUEST.',
   },
   ERR_GATEWAY_BIND_INVALID: {
     area: 'gateway',
