@@ -269,6 +269,15 @@ async function peercredMain(argv: string[]): Promise<number> {
 }
 
 const commands: CommandTable = {
+  connect: {
+    summary:
+      'open a Gateway session with a device identity and print its health: connect [--url ws://…] [--probe] [--json]',
+    load: () => import('./commands/connect.js'),
+  },
+  discover: {
+    summary: 'find Gateways on the local network (mDNS _openclaw-gw._tcp): discover [--timeout ms] [--json]',
+    load: () => import('./commands/discover.js'),
+  },
   permissions: {
     summary: 'TCC permission status, or request them: permissions [status|request] [name…] [--json]',
     load: async () => ({ main: permissionsMain }),
