@@ -39,6 +39,11 @@ const commands: CommandTable = {
     summary: 'PeekabooBridge: bridge [host|status|call <op> [--payload JSON]] [--json]',
     load: () => import('./commands/bridge.js'),
   },
+  service: {
+    summary:
+      'run a role as a LaunchAgent / systemd user unit: service install|uninstall|status|restart [--role up|gateway|node|app]',
+    load: () => import('./commands/service.js'),
+  },
 };
 
 await runCli('openclaw-ipc', commands, process.argv.slice(2));
