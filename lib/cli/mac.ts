@@ -278,6 +278,10 @@ const commands: CommandTable = {
     summary: 'find Gateways on the local network (mDNS _openclaw-gw._tcp): discover [--timeout ms] [--json]',
     load: () => import('./commands/discover.js'),
   },
+  doctor: {
+    summary: 'check the state dir, sockets, locks, Gateway and service; a fix for each problem: doctor [--json]',
+    load: () => import('./commands/doctor.js'),
+  },
   permissions: {
     summary: 'TCC permission status, or request them: permissions [status|request] [name…] [--json]',
     load: async () => ({ main: permissionsMain }),

@@ -39,6 +39,22 @@ const commands: CommandTable = {
     summary: 'PeekabooBridge: bridge [host|status|call <op> [--payload JSON]] [--json]',
     load: () => import('./commands/bridge.js'),
   },
+  status: {
+    summary: 'what runs for this state dir: Gateway, exec host, bridge, nodes (pids, sockets, uptime)',
+    load: () => import('./commands/status.js'),
+  },
+  logs: {
+    summary: "the service's log files: logs [--role R] [-n LINES] [-f]",
+    load: () => import('./commands/logs.js'),
+  },
+  doctor: {
+    summary: 'check the state dir, files, sockets, locks, Gateway and service; one fix per problem',
+    load: () => import('./commands/doctor.js'),
+  },
+  stop: {
+    summary: 'stop what runs for this state dir (by lock file and pid): stop [--timeout MS]',
+    load: () => import('./commands/stop.js'),
+  },
   service: {
     summary:
       'run a role as a LaunchAgent / systemd user unit: service install|uninstall|status|restart [--role up|gateway|node|app]',

@@ -31,6 +31,11 @@ export interface ExecHostRequest {
   agentId?: string | null;
   sessionKey?: string | null;
   approvalDecision?: ApprovalDecision | null;
+  /**
+   * Ours, not upstream's: authenticate and evaluate the policy, then answer what would happen without
+   * prompting or running anything (`openclaw-ipc doctor`'s signed no-op round trip).
+   */
+  dryRun?: boolean | null;
 }
 
 export interface Denial {
@@ -320,6 +325,8 @@ export function validateRequest(request: unknown): Denial | undefined {
     !['allow-once', 'allow-always', 'deny'].includes(r.approvalDecision as string)
   )
     return invalid('invalid approvalDecision');
+  if (r.dryRun !== undefined && r.dryRun !== null && typeof r.dryRun !== 'boolean')
+    return invalid('dryRun must be a boolean');
   return undefined;
 }
 

@@ -600,6 +600,24 @@ class ExecHostServer implements ExecHost {
     socket.destroy();
   }
 
+  /** A signed dry run: the request was authenticated and evaluated; nothing is prompted, persisted or run. */
+  private replyDryRun(socket: net.Socket, id: string, peer: object, evaluation: Evaluation): void {
+    const wouldPrompt = evaluation.outcome === 'prompt';
+    this.audit({ event: 'exec', peer, id, outcome: 'dry-run', evaluation: evaluation.outcome });
+    this.reply(socket, {
+      type: 'exec-res',
+      id,
+      ok: true,
+      payload: {
+        dryRun: true,
+        outcome: evaluation.outcome,
+        ...(wouldPrompt ? {} : evaluation.denial ? { reason: evaluation.denial.reason } : {}),
+        ...(evaluation.policy ? { security: evaluation.policy.security, ask: evaluation.policy.ask } : {}),
+        ...(evaluation.plan?.file ? { file: evaluation.plan.file } : {}),
+      },
+    });
+  }
+
   private async handleExec(
     socket: net.Socket,
     msg: Record<string, unknown>,
@@ -664,6 +682,7 @@ class ExecHostServer implements ExecHost {
       evaluateOptions.screenRecordingGranted = await screenRecordingGranted();
     }
     let evaluation: Evaluation = evaluateSystemRun(request, approvals, evaluateOptions);
+    if (request.dryRun === true) return this.replyDryRun(socket, id, peer, evaluation);
     let decision: ApprovalDecision | null | undefined = request.approvalDecision ?? undefined;
     let asked: AskOutcome | undefined;
     if (evaluation.outcome === 'prompt' && evaluation.policy && evaluation.plan) {

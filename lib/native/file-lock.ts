@@ -217,7 +217,8 @@ export function inspectInstanceLock(file: string): LockInspection {
   try {
     const holders = flockHolders(st.dev, st.ino);
     live = holders !== undefined ? holders.length > 0 : heldByTryLock(file);
-    if (live && written === undefined && holders?.length === 1) written = holders[0];
+    // The kernel's word wins over the file's: /proc/locks names the process that took the flock.
+    if (holders?.length && (written === undefined || !holders.includes(written))) written = holders[0];
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { state: 'absent', file };
     return { state: 'unreadable', file, reason: (err as Error).message };
