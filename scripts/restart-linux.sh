@@ -64,10 +64,12 @@ if [ "$service" = 1 ]; then
   exit 0
 fi
 mkdir -p "$state_dir/logs"
+# The same log files the service writes (openclaw-ipc logs reads them): up → ipc.log, app → mac.log.
+logname=$(case "$role" in up) echo ipc ;; app) echo mac ;; *) echo "$role" ;; esac)
 args=("$role")
 case "$role" in gateway|node) args+=(run) ;; esac
 log "starting openclaw-ipc ${args[*]} in the background"
-setsid "${cli[@]}" "${args[@]}" </dev/null >>"$state_dir/logs/$role.log" 2>>"$state_dir/logs/$role.err.log" 9>&- &
+setsid "${cli[@]}" "${args[@]}" </dev/null >>"$state_dir/logs/$logname.log" 2>>"$state_dir/logs/$logname.err.log" 9>&- &
 pid=$!
 # Ready when it holds its lock files (up: both; the exec host's is taken after the Gateway's).
 locks=()
@@ -80,7 +82,7 @@ esac
 holds_all() { for f in "${locks[@]}"; do grep -q "\"pid\":$pid[,}]" "$f" 2>/dev/null || return 1; done; }
 for _ in $(seq 1 300); do
   if holds_all; then log "running (pid $pid)"; exit 0; fi
-  kill -0 "$pid" 2>/dev/null || { echo "restart-linux.sh: openclaw-ipc $role exited; see $state_dir/logs/$role.err.log" >&2; exit 1; }
+  kill -0 "$pid" 2>/dev/null || { echo "restart-linux.sh: openclaw-ipc $role exited; see $state_dir/logs/$logname.err.log" >&2; exit 1; }
   sleep 0.1
 done
 echo "restart-linux.sh: openclaw-ipc $role (pid $pid) did not take ${locks[*]} within 30 s" >&2

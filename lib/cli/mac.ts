@@ -301,4 +301,15 @@ const commands: CommandTable = {
   },
 };
 
+const EXAMPLES: Record<string, string> = {
+  connect: 'connect --probe --json',
+  discover: 'discover --timeout 3000 --json',
+  doctor: 'doctor --json',
+  permissions: 'permissions status --json',
+  identity: 'identity /usr/bin/ssh --json',
+  'verify-team': 'verify-team /Applications/OpenClaw.app --team Y5PE65HELJ',
+  peercred: 'peercred --socket ~/.openclaw/exec-approvals.sock --json',
+};
+for (const [name, example] of Object.entries(EXAMPLES)) if (commands[name]) commands[name].example = example;
+
 await runCli('openclaw-mac', commands, process.argv.slice(2));

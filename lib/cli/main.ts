@@ -62,4 +62,24 @@ const commands: CommandTable = {
   },
 };
 
+/** One copyable line per command, shown under "examples:" in the help. */
+const EXAMPLES: Record<string, string> = {
+  up: 'up --port 18789',
+  app: 'app --no-prompt',
+  exec: 'exec -- /bin/echo hi',
+  approvals: 'approvals allowlist add /usr/bin/git',
+  gateway: 'gateway run --bind lan --auth token',
+  node: 'node run --host 127.0.0.1 --port 18789',
+  nodes: 'nodes status --json',
+  invoke: `invoke --node mybox --command system.which --params '{"bins":["git"]}'`,
+  run: 'run --node mybox -- /bin/echo hi',
+  bridge: 'bridge call permissionsStatus --json',
+  status: 'status --json',
+  logs: 'logs --role gateway -f',
+  doctor: 'doctor --json',
+  stop: 'stop --timeout 5000',
+  service: 'service install --role gateway',
+};
+for (const [name, example] of Object.entries(EXAMPLES)) if (commands[name]) commands[name].example = example;
+
 await runCli('openclaw-ipc', commands, process.argv.slice(2));

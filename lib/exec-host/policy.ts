@@ -256,6 +256,8 @@ export interface RunPlan {
   /** Canonical executable to run; undefined when it could not be resolved (the run reports "failed to start"). */
   file?: string;
   resolveFailure?: ResolveFailure;
+  /** Where argv[0] was looked up (the trusted PATH), for the "failed to start" message. */
+  searchPath?: string;
   /** The checked inode of `file`; the runner's caller re-compares it right before spawning. */
   fileIdentity?: FileIdentity;
   cwd?: string;
@@ -365,7 +367,10 @@ export function evaluateSystemRun(
   if ('path' in resolved) {
     plan.file = resolved.path;
     plan.fileIdentity = fileIdentity(resolved.path);
-  } else plan.resolveFailure = resolved.failure;
+  } else {
+    plan.resolveFailure = resolved.failure;
+    plan.searchPath = searchPath;
+  }
 
   if (policy.security === 'deny') return { outcome: 'deny', denial: denials.securityDeny, policy };
   if (request.approvalDecision === 'deny') return { outcome: 'deny', denial: denials.userDenied, policy };

@@ -50,7 +50,7 @@ import {
 } from './prompts.js';
 import { REPLAY_JOURNAL_FILE_NAME, ReplayCache } from './replay-cache.js';
 import { isExecCapableProgram } from './shell-allowlist.js';
-import { openPinnedExecutable, sameFile } from './resolve-executable.js';
+import { describeResolveFailure, openPinnedExecutable, sameFile } from './resolve-executable.js';
 import { RequesterWatcher } from './requester-watch.js';
 import { DEFAULT_RUN_TIMEOUT_MS, MAX_RUN_TIMEOUT_MS, RunSlots, type SlotRefusal } from './run-slots.js';
 import { runCommand, type ExecResult, type RunnerBackend } from './runner.js';
@@ -733,7 +733,7 @@ class ExecHostServer implements ExecHost {
         success: false,
         stdout: '',
         stderr: '',
-        error: `failed to start: ${plan.argv[0]}: ${plan.resolveFailure ?? 'not found'}`,
+        error: `failed to start: ${describeResolveFailure(plan.argv[0]!, plan.resolveFailure ?? 'not-found', plan.searchPath ?? '', plan.cwd)}`,
       };
     } else {
       const file = plan.file;

@@ -82,7 +82,7 @@ t.test('approval flow end to end: prepare → request (two-phase) → resolve �
 
   const listed = await approver.request('exec.approval.list', {});
   t.ok(
-    listed.payload.approvals.some((a: any) => a.id === id),
+    listed.payload.some((a: any) => a.id === id && a.approvalKind === 'exec'),
     'listed while pending',
   );
   t.match((await approver.request('exec.approval.get', { id })).payload, { id, status: 'pending' });
@@ -383,7 +383,7 @@ t.test('approvals raised by the local exec host are listed and resolvable throug
   );
   t.match((await requested).payload, { id: local.id, request: { command: 'ls -la' } });
   const list = await approver.request('exec.approval.list', {});
-  t.match(list.payload.approvals, [{ id: local.id, status: 'pending' }]);
+  t.match(list.payload, [{ id: local.id, request: { command: 'ls -la' }, approvalKind: 'exec' }]);
   t.match(await approver.request('exec.approval.resolve', { id: local.id, decision: 'allow-always' }), { ok: true });
   t.match(await local.outcome, { id: local.id, decision: 'allow-always', reason: 'decided' });
   t.equal(pending.size, 0);
