@@ -9,7 +9,7 @@ import path from 'node:path';
 
 import t, { type Test } from 'tap';
 
-import { inspectInstanceLock } from '../../lib/exec-host/socket-setup.js';
+import { inspectInstanceLock } from '../../lib/native/file-lock.js';
 import { startUserManager, userManagerAvailable } from '../helpers/systemd-user.js';
 import { repo } from './helpers.js';
 
