@@ -44,8 +44,9 @@ async function until(what: string, ok: () => boolean, timeoutMs: number, output:
   }
 }
 
+/** The JSON document a CLI printed on stdout (from its first line that opens an object or array). */
 function parseJson(text: string): unknown {
-  const start = text.search(/^[[{]/m);
+  const start = text.search(/^(\{|\[\s*$|\[\s*[{"\]])/m);
   return start >= 0 ? JSON.parse(text.slice(start)) : undefined;
 }
 
@@ -74,6 +75,19 @@ const AVAHI_LAUNCH = [
   'sleep 1',
   'exec avahi-daemon --no-chroot --no-drop-root --no-rlimits -f "$1/avahi.conf"',
 ].join('\n');
+
+/** argv prefix: run the rest with private tmpfs mounts over the real OpenClaw's hard-coded /tmp dirs. */
+const PRIVATE_OPENCLAW_TMP = [
+  'unshare',
+  '--mount',
+  '--propagation',
+  'private',
+  '--',
+  'sh',
+  '-c',
+  'for d in /tmp/openclaw "/tmp/openclaw-state-locks-$(id -u)"; do mkdir -p "$d" && mount -t tmpfs tmpfs "$d" || exit 1; done; exec "$@"',
+  'sh',
+];
 
 async function startAvahi(pair: NetnsPair, dir: string): Promise<{ env: NodeJS.ProcessEnv; output: () => string }> {
   const socket = path.join(dir, 'bus.sock');
@@ -142,8 +156,10 @@ export async function operatorToolsInterop(deps: InteropDeps): Promise<void> {
       `namespaces ${pair.a.name} (${pair.a.address}) and ${pair.b.name} (${pair.b.address}); starting both Gateways in A`,
     );
     // The real Gateway disables Bonjour in containers unless OPENCLAW_DISABLE_BONJOUR is explicitly 0.
+    // Its hard-coded /tmp/openclaw* dirs get private tmpfs mounts: another run on this machine shares nothing.
     const real = pair.a.spawn(
       [
+        ...PRIVATE_OPENCLAW_TMP,
         deps.node24,
         deps.openclawEntry,
         'gateway',
@@ -182,8 +198,11 @@ export async function operatorToolsInterop(deps: InteropDeps): Promise<void> {
     );
     const oursOut = capture(ours);
     await until('our Gateway ready', () => /"ready":true/.test(oursOut()), 60_000, oursOut);
-    const ourPort = (parseJson(oursOut()) as { port: number }).port;
-    await until('the real Gateway ready', () => /http server listening/.test(realOut()), 180_000, realOut);
+    const readyLine = oursOut()
+      .split('\n')
+      .find((line) => line.startsWith('{"ready":true'));
+    const ourPort = (JSON.parse(readyLine!) as { port: number }).port;
+    await until('the real Gateway ready', () => /http server listening/.test(realOut()), 300_000, realOut);
     const avahi = await startAvahi(pair, dir);
     const mac = (args: string[]): string[] => [
       process.execPath,
