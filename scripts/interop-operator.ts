@@ -35,9 +35,19 @@ function capture(child: ChildProcess): () => string {
   return () => output;
 }
 
-async function until(what: string, ok: () => boolean, timeoutMs: number, output: () => string): Promise<void> {
+async function until(
+  what: string,
+  ok: () => boolean,
+  timeoutMs: number,
+  output: () => string,
+  child?: ChildProcess,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!ok()) {
+    if (child && (child.exitCode !== null || child.signalCode !== null))
+      throw new Error(
+        `${what}: the process exited (${child.exitCode ?? child.signalCode}); output: ${output().slice(-1500)}`,
+      );
     if (Date.now() > deadline)
       throw new Error(`${what}: not within ${timeoutMs / 1000} s; output: ${output().slice(-1500)}`);
     await new Promise((r) => setTimeout(r, 250));
@@ -155,27 +165,6 @@ export async function operatorToolsInterop(deps: InteropDeps): Promise<void> {
     deps.log(
       `namespaces ${pair.a.name} (${pair.a.address}) and ${pair.b.name} (${pair.b.address}); starting both Gateways in A`,
     );
-    // The real Gateway disables Bonjour in containers unless OPENCLAW_DISABLE_BONJOUR is explicitly 0.
-    // Its hard-coded /tmp/openclaw* dirs get private tmpfs mounts: another run on this machine shares nothing.
-    const real = pair.a.spawn(
-      [
-        ...PRIVATE_OPENCLAW_TMP,
-        deps.node24,
-        deps.openclawEntry,
-        'gateway',
-        'run',
-        '--port',
-        String(realPort),
-        '--bind',
-        'lan',
-        '--auth',
-        'token',
-        '--token',
-        token,
-      ],
-      { env: deps.peerEnv(deps.work, realState, { OPENCLAW_DISABLE_BONJOUR: '0', OPENCLAW_MDNS_HOSTNAME: 'real-a' }) },
-    );
-    const realOut = capture(real);
     const ours = pair.a.spawn(
       [
         process.execPath,
@@ -202,7 +191,6 @@ export async function operatorToolsInterop(deps: InteropDeps): Promise<void> {
       .split('\n')
       .find((line) => line.startsWith('{"ready":true'));
     const ourPort = (JSON.parse(readyLine!) as { port: number }).port;
-    await until('the real Gateway ready', () => /http server listening/.test(realOut()), 300_000, realOut);
     const avahi = await startAvahi(pair, dir);
     const mac = (args: string[]): string[] => [
       process.execPath,
@@ -211,24 +199,6 @@ export async function operatorToolsInterop(deps: InteropDeps): Promise<void> {
       path.join(deps.repo, 'lib', 'cli', 'mac.ts'),
       ...args,
     ];
-
-    await deps.attempt('our discover (namespace B) lists our Gateway and the real one (namespace A)', async () => {
-      let seen: Array<{ displayName: string; gatewayPort?: number; addresses: string[] }> = [];
-      for (let i = 0; i < 5; i++) {
-        const r = await pair.b.run(mac(['discover', '--json', '--timeout', '4000']), {
-          cwd: deps.repo,
-          env: { PATH: process.env.PATH, OPENCLAW_MDNS_HOSTNAME: 'viewer-b' },
-        });
-        if (r.code !== 0) throw new Error(`exit ${r.code}: ${r.stderr}`);
-        seen = (parseJson(r.stdout) as { gateways: typeof seen }).gateways;
-        if (seen.some((g) => g.displayName === 'real-a') && seen.some((g) => g.displayName === 'ours-a')) break;
-      }
-      const mine = seen.find((g) => g.displayName === 'ours-a');
-      const theirs = seen.find((g) => g.displayName === 'real-a');
-      if (mine?.gatewayPort !== ourPort) throw new Error(`ours-a missing or wrong port: ${JSON.stringify(seen)}`);
-      if (theirs?.gatewayPort !== realPort) throw new Error(`real-a missing or wrong port: ${JSON.stringify(seen)}`);
-      return `ours-a:${mine.gatewayPort} at ${mine.addresses.join(',')}, real-a:${theirs.gatewayPort} at ${theirs.addresses.join(',')}`;
-    });
 
     await deps.attempt(
       'the real `openclaw gateway discover --json` (namespace B, avahi) lists our Gateway',
@@ -256,6 +226,65 @@ export async function operatorToolsInterop(deps: InteropDeps): Promise<void> {
       },
     );
 
+    await deps.attempt('the real `openclaw approvals pending --json` against our Gateway', async () => {
+      const env = deps.peerEnv(deps.work, path.join(dir, 'cli-client'));
+      const r = await pair.a.run(
+        [
+          deps.node24,
+          deps.openclawEntry,
+          'approvals',
+          'pending',
+          '--json',
+          '--url',
+          `ws://127.0.0.1:${ourPort}`,
+          '--token',
+          token,
+        ],
+        { env, timeoutMs: 120_000 },
+      );
+      if (r.code !== 0) throw new Error(`exit ${r.code}: ${r.stdout.slice(0, 500)} ${r.stderr.slice(-800)}`);
+      return r.stdout.trim().slice(0, 300);
+    });
+    // The real Gateway disables Bonjour in containers unless OPENCLAW_DISABLE_BONJOUR is explicitly 0.
+    // Its hard-coded /tmp/openclaw* dirs get private tmpfs mounts: another run on this machine shares nothing.
+    const real = pair.a.spawn(
+      [
+        ...PRIVATE_OPENCLAW_TMP,
+        deps.node24,
+        deps.openclawEntry,
+        'gateway',
+        'run',
+        '--port',
+        String(realPort),
+        '--bind',
+        'lan',
+        '--auth',
+        'token',
+        '--token',
+        token,
+      ],
+      { env: deps.peerEnv(deps.work, realState, { OPENCLAW_DISABLE_BONJOUR: '0', OPENCLAW_MDNS_HOSTNAME: 'real-a' }) },
+    );
+    const realOut = capture(real);
+    await until('the real Gateway ready', () => /http server listening/.test(realOut()), 300_000, realOut, real);
+    await deps.attempt('our discover (namespace B) lists our Gateway and the real one (namespace A)', async () => {
+      let seen: Array<{ displayName: string; gatewayPort?: number; addresses: string[] }> = [];
+      for (let i = 0; i < 5; i++) {
+        const r = await pair.b.run(mac(['discover', '--json', '--timeout', '4000']), {
+          cwd: deps.repo,
+          env: { PATH: process.env.PATH, OPENCLAW_MDNS_HOSTNAME: 'viewer-b' },
+        });
+        if (r.code !== 0) throw new Error(`exit ${r.code}: ${r.stderr}`);
+        seen = (parseJson(r.stdout) as { gateways: typeof seen }).gateways;
+        if (seen.some((g) => g.displayName === 'real-a') && seen.some((g) => g.displayName === 'ours-a')) break;
+      }
+      const mine = seen.find((g) => g.displayName === 'ours-a');
+      const theirs = seen.find((g) => g.displayName === 'real-a');
+      if (mine?.gatewayPort !== ourPort) throw new Error(`ours-a missing or wrong port: ${JSON.stringify(seen)}`);
+      if (theirs?.gatewayPort !== realPort) throw new Error(`real-a missing or wrong port: ${JSON.stringify(seen)}`);
+      return `ours-a:${mine.gatewayPort} at ${mine.addresses.join(',')}, real-a:${theirs.gatewayPort} at ${theirs.addresses.join(',')}`;
+    });
+
     await deps.attempt('openclaw-mac connect --json against the real Gateway (loopback in A)', async () => {
       const env = { PATH: process.env.PATH, HOME: dir, OPENCLAW_STATE_DIR: path.join(dir, 'mac-client') };
       const ok = await pair.a.run(
@@ -278,26 +307,6 @@ export async function operatorToolsInterop(deps: InteropDeps): Promise<void> {
       if (wrong.code !== 1 || bad.status !== 'error')
         throw new Error(`wrong token: exit ${wrong.code}: ${wrong.stdout.slice(0, 500)}`);
       return `ok: protocol ${out.snapshot?.protocol}, server ${out.snapshot?.server?.version}, health.ok ${String(out.health?.ok)}; wrong token → exit 1, "${bad.error}"`;
-    });
-
-    await deps.attempt('the real `openclaw approvals pending --json` against our Gateway', async () => {
-      const env = deps.peerEnv(deps.work, path.join(dir, 'cli-client'));
-      const r = await pair.a.run(
-        [
-          deps.node24,
-          deps.openclawEntry,
-          'approvals',
-          'pending',
-          '--json',
-          '--url',
-          `ws://127.0.0.1:${ourPort}`,
-          '--token',
-          token,
-        ],
-        { env, timeoutMs: 120_000 },
-      );
-      if (r.code !== 0) throw new Error(`exit ${r.code}: ${r.stdout.slice(0, 500)} ${r.stderr.slice(-800)}`);
-      return r.stdout.trim().slice(0, 300);
     });
   } finally {
     await pair.close();
