@@ -1,4 +1,4 @@
-// `openclaw-mac connect` as a real process against a real Gateway: token and password modes resolved from
+// `openclaw-mac connect` (in-process, through the bin's command table) against a real Gateway: token and password modes resolved from
 // openclaw.json (local), gateway.remote.* (remote), an explicit --url with a wrong token (exit 1 with the
 // Gateway's error text), --probe, the JSON shape, and that the issued device token is never printed.
 import fs from 'node:fs';
@@ -7,7 +7,7 @@ import path from 'node:path';
 import t, { type Test } from 'tap';
 
 import { startGateway, type GatewayHandle } from '../../lib/gateway/index.js';
-import { runMac } from '../helpers/mac.js';
+import { cliInProcess } from '../helpers/cli.js';
 
 t.setTimeout(120_000);
 
@@ -45,7 +45,7 @@ async function connect(
   args: string[],
   env: NodeJS.ProcessEnv,
 ): Promise<{ code: number | null; out: Output; stderr: string }> {
-  const r = await runMac(['connect', '--json', ...args], { env });
+  const r = await cliInProcess('mac', ['connect', '--json', ...args], env);
   return { code: r.code, out: JSON.parse(r.stdout) as Output, stderr: r.stderr };
 }
 

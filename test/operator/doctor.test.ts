@@ -1,4 +1,4 @@
-// `openclaw-ipc doctor` as a real process against a real `up` stack: healthy first (exit 0, the signed no-op
+// `openclaw-ipc doctor` (in-process, through the bin's command table) against a real `up` stack: healthy first (exit 0, the signed no-op
 // round trip accepted), then each thing it claims to check broken on purpose — a 0644 approvals file, a 0755
 // state dir, a foreign-owned exec socket, a stale lock, a dead Gateway — and every one is reported with a
 // fix (exit 1 on any fail). The dry run itself is shown to authenticate and evaluate while running nothing.
@@ -12,7 +12,8 @@ import t from 'tap';
 
 import { dryRunViaSocket, execViaSocket, loadClientConfig } from '../../lib/exec-host/client.js';
 import { startExecHost } from '../../lib/exec-host/server.js';
-import { cliArgv, firstJsonLine, repo } from './helpers.js';
+import { cliInProcess } from '../helpers/cli.js';
+import { firstJsonLine, repo } from './helpers.js';
 
 t.setTimeout(180_000);
 
@@ -22,23 +23,13 @@ interface Report {
   findings: Array<{ id: string; status: string; summary: string; fix?: string }>;
 }
 
-function doctor(env: NodeJS.ProcessEnv): Promise<{ code: number | null; report: Report; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const [file, ...args] = cliArgv('main', ['doctor', '--json']);
-    const child = spawn(file!, args, { cwd: repo, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-    child.once('error', reject);
-    child.once('close', (code) => {
-      try {
-        resolve({ code, report: JSON.parse(out) as Report, stderr: err });
-      } catch (e) {
-        reject(new Error(`doctor printed no JSON (exit ${code}): ${out} ${err} ${(e as Error).message}`));
-      }
-    });
-  });
+async function doctor(env: NodeJS.ProcessEnv): Promise<{ code: number | null; report: Report; stderr: string }> {
+  const r = await cliInProcess('main', ['doctor', '--json'], env);
+  try {
+    return { code: r.code, report: JSON.parse(r.stdout) as Report, stderr: r.stderr };
+  } catch (e) {
+    throw new Error(`doctor printed no JSON (exit ${r.code}): ${r.stdout} ${r.stderr} ${(e as Error).message}`);
+  }
 }
 
 function finding(report: Report, id: string): Report['findings'][number] | undefined {
@@ -152,12 +143,12 @@ t.test(
     t.notOk(finding(report, 'exec-roundtrip'), 'no token or MAC is sent to a foreign socket');
     t.match(finding(report, 'lock:gateway.lock'), {
       status: 'warn',
-      summary: new RegExp(`pid ${gone.pid} is gone`),
+      summary: new RegExp(`stale: no process holds it \\(pid ${gone.pid} ended`),
       fix: /remove/,
     });
     t.match(finding(report, 'gateway'), {
       status: 'fail',
-      summary: new RegExp(`ws://127.0.0.1:${port}/ does not answer.*pid ${gone.pid}, which is gone`),
+      summary: new RegExp(`ws://127.0.0.1:${port}/ does not answer.*pid ${gone.pid}, which no longer holds it`),
       fix: /openclaw-ipc up/,
     });
   },

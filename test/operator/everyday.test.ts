@@ -10,16 +10,19 @@ import path from 'node:path';
 
 import t from 'tap';
 
+import { cliInProcess, type CliResult } from '../helpers/cli.js';
 import { cliArgv, firstJsonLine, repo } from './helpers.js';
 import { connectOperator, resolveOperatorTarget } from '../../lib/client/operator.js';
 
 t.setTimeout(180_000);
 
-function cli(
-  bin: 'main' | 'mac',
-  args: string[],
-  env: NodeJS.ProcessEnv,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
+/** The CLI in this process (see cliInProcess); the bins themselves are spawned once each, below. */
+function cli(bin: 'main' | 'mac', args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
+  return cliInProcess(bin, args, env);
+}
+
+/** The real bin as a child process (from source, as the package's bins run). */
+function spawnCli(bin: 'main' | 'mac', args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const [file, ...rest] = cliArgv(bin, args);
     const child = spawn(file!, rest, { cwd: repo, env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -45,12 +48,13 @@ function freePort(): Promise<number> {
 
 t.test('version and help', async (t) => {
   const env = { PATH: process.env.PATH, NO_COLOR: '1' };
-  for (const flag of ['--version', '-V']) {
-    const r = await cli('main', [flag], env);
-    t.equal(r.code, 0);
-    t.match(r.stdout, /^openclaw-ipc \d+\.\d+\.\d+\n$/);
-  }
-  t.match((await cli('mac', ['--version'], env)).stdout, /^openclaw-mac \d+\.\d+\.\d+\n$/);
+  // The bins themselves, once each (in parallel: each is a cold start), then the rest in-process.
+  const [ipcBin, macBin] = await Promise.all([spawnCli('main', ['-V'], env), spawnCli('mac', ['--version'], env)]);
+  t.equal(ipcBin.code, 0, ipcBin.stderr);
+  t.match(ipcBin.stdout, /^openclaw-ipc \d+\.\d+\.\d+\n$/);
+  t.equal(macBin.code, 0, macBin.stderr);
+  t.match(macBin.stdout, /^openclaw-mac \d+\.\d+\.\d+\n$/);
+  for (const flag of ['--version', '-V']) t.same(await cli('main', [flag], env), { ...ipcBin, stderr: '' });
   const help = await cli('main', ['--help'], env);
   const commands = [...help.stdout.matchAll(/^ {2}([a-z-]+) {2,}/gm)].map((m) => m[1]!);
   t.ok(commands.length >= 15, 'the command list is there');
