@@ -549,8 +549,12 @@ function execApprovalResolve(ctx: HandlerContext): unknown {
 }
 
 function execApprovalGet(ctx: HandlerContext): unknown {
-  const { id } = parse(validateApprovalId, ctx);
-  const entry = ctx.core.approvals.get(id);
+  const { id: input } = parse(validateApprovalId, ctx);
+  const found = ctx.core.approvals.lookupId(input);
+  if (found.kind === 'ambiguous')
+    throw new GatewayProtocolError(ErrorCode.INVALID_REQUEST, 'ambiguous approval id prefix; use the full id');
+  const id = 'id' in found ? found.id : input;
+  const entry = 'id' in found ? ctx.core.approvals.get(found.id) : undefined;
   if (!entry)
     throw new GatewayProtocolError(ErrorCode.APPROVAL_NOT_FOUND, 'unknown or expired approval id', {
       details: { code: DetailCode.UNKNOWN_APPROVAL_ID, id },
