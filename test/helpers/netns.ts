@@ -184,7 +184,8 @@ export async function createNetnsPair(t?: Teardown): Promise<NetnsPair> {
         );
         for (const child of children) killGroup(child);
         // Wait for the kills to land (bounded), so no process still holds the namespace when it is deleted.
-        await Promise.race([Promise.all(exits), new Promise((resolve) => setTimeout(resolve, 5_000))]);
+        // The bound's timer is unref'd: it must not keep the test process alive once the kills have landed.
+        await Promise.race([Promise.all(exits), new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
         removeAll();
         live.delete(removeAll);
       })()),

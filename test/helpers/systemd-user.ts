@@ -48,6 +48,11 @@ export function userManagerAvailable(): { ok: true } | { ok: false; reason: stri
   return { ok: true };
 }
 
+/** A wait that does not keep the process alive once everything else is done (a test file exits at once). */
+function unrefDelay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
 function systemctl(env: NodeJS.ProcessEnv, args: string[]): { code: number; out: string } {
   try {
     return {
@@ -89,13 +94,10 @@ export async function startUserManager(t?: Teardown, options: { homeParent?: str
     (closing ??= (async () => {
       if (child.exitCode === null && child.signalCode === null) {
         systemctl(fullEnv, ['exit']);
-        const done = await Promise.race([
-          exited.then(() => true),
-          new Promise((r) => setTimeout(() => r(false), 15_000)),
-        ]);
+        const done = await Promise.race([exited.then(() => true), unrefDelay(15_000).then(() => false)]);
         if (!done) {
           child.kill('SIGTERM');
-          await Promise.race([exited, new Promise((r) => setTimeout(r, 5_000))]);
+          await Promise.race([exited, unrefDelay(5_000)]);
           if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
         }
       }

@@ -177,6 +177,6 @@ t.test(
       wsUrl: `ws://${pair.a.address}:${ready[0]!.info.port}`,
     });
     t.notOk('cliPath' in byName['gw-minimal']!, 'minimal mode publishes no cliPath');
-    t.match(byName['gw-full'], { sshPort: 2022, gatewayPort: ready[1]!.info.port, cliPath: /main\.ts$/ });
+    t.match(byName['gw-full'], { sshPort: 2022, gatewayPort: ready[1]!.info.port, cliPath: /main\.(ts|js)$/ });
   },
 );

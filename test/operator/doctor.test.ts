@@ -13,7 +13,7 @@ import t from 'tap';
 import { dryRunViaSocket, execViaSocket, loadClientConfig } from '../../lib/exec-host/client.js';
 import { startExecHost } from '../../lib/exec-host/server.js';
 import { cliInProcess } from '../helpers/cli.js';
-import { firstJsonLine, repo } from './helpers.js';
+import { cliArgv, firstJsonLine, repo } from './helpers.js';
 
 t.setTimeout(180_000);
 
@@ -71,15 +71,8 @@ t.test('healthy stack, then a 0644 approvals file and a 0755 state dir', async (
     },
   );
   const env = baseEnv(stateDir);
-  const up: ChildProcess = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'lib/cli/main.ts', 'up', '--json', '--no-prompt'],
-    {
-      cwd: repo,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  const [node, ...upArgs] = cliArgv('main', ['up', '--json', '--no-prompt']);
+  const up: ChildProcess = spawn(node!, upArgs, { cwd: repo, env, stdio: ['ignore', 'pipe', 'pipe'] });
   t.teardown(() => {
     up.kill('SIGKILL');
   });

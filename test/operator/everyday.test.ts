@@ -82,15 +82,8 @@ t.test('status, logs, run of a missing program, nodes and approvals spellings', 
     },
   );
   const env = { PATH: '/usr/bin:/bin', HOME: root, OPENCLAW_STATE_DIR: stateDir, NO_COLOR: '1' };
-  const up: ChildProcess = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'lib/cli/main.ts', 'up', '--json', '--no-prompt'],
-    {
-      cwd: repo,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  const [node, ...upArgs] = cliArgv('main', ['up', '--json', '--no-prompt']);
+  const up: ChildProcess = spawn(node!, upArgs, { cwd: repo, env, stdio: ['ignore', 'pipe', 'pipe'] });
   t.teardown(() => {
     up.kill('SIGKILL');
   });

@@ -22,6 +22,7 @@ import {
 import { parseLaunchctlPrint, renderPlist } from '../../lib/service/launchd.js';
 import { renderUnit } from '../../lib/service/systemd.js';
 import { serviceSpec, SERVICE_ROLES } from '../../lib/service/spec.js';
+import { cliInProcess, type CliResult } from '../helpers/cli.js';
 import { startUserManager, userManagerAvailable } from '../helpers/systemd-user.js';
 import { repo } from './helpers.js';
 
@@ -29,27 +30,45 @@ t.setTimeout(240_000);
 
 const tricky = '/tmp/a&b <c> "d" \'e\' %n';
 
+const PARSE_PLISTS = [
+  'import json, plistlib, sys',
+  'out = []',
+  'for xml in json.load(sys.stdin):',
+  '    try: out.append(plistlib.loads(xml.encode()))',
+  '    except Exception as e: out.append({"parseError": str(e) or type(e).__name__})',
+  'print(json.dumps(out))',
+].join('\n');
+
+/** Python's plistlib on each XML text (one python process for all); a refused one is {parseError}. */
+function parsePlists(xmls: string[]): Array<Record<string, unknown>> {
+  const out = execFileSync('python3', ['-c', PARSE_PLISTS], { input: JSON.stringify(xmls), stdio: 'pipe' });
+  return JSON.parse(out.toString()) as Array<Record<string, unknown>>;
+}
+
 function parsePlist(xml: string): Record<string, unknown> {
-  const out = execFileSync(
-    'python3',
-    ['-c', 'import json,plistlib,sys; print(json.dumps(plistlib.loads(sys.stdin.buffer.read())))'],
-    { input: xml, stdio: ['pipe', 'pipe', 'pipe'] },
-  );
-  return JSON.parse(out.toString()) as Record<string, unknown>;
+  const [plist] = parsePlists([xml]);
+  if (plist!.parseError !== undefined) throw new Error(`not a plist: ${String(plist!.parseError)}`);
+  return plist!;
 }
 
 t.test('LaunchAgent plist: upstream labels and policy, parsed back, XML-escaped, stable', async (t) => {
   const labels: Record<string, string> = {};
-  for (const role of SERVICE_ROLES) {
-    const spec = serviceSpec(role, {
+  const specs = SERVICE_ROLES.map((role) =>
+    serviceSpec(role, {
       stateDir: tricky,
       platform: 'darwin',
       home: '/Users/u',
       nodePath: '/opt/node/bin/node',
       cliPath: '/opt/oc/dist/cli/main.js',
-    });
-    const plist = parsePlist(renderPlist(spec));
-    labels[role] = plist.Label as string;
+    }),
+  );
+  const gatewayDefault = renderPlist(serviceSpec('gateway', { stateDir: '/s', platform: 'darwin' }));
+  // The last one is malformed on purpose: the same parser refuses it (the check can fail).
+  const malformed = renderPlist(serviceSpec('up', { stateDir: '/s', platform: 'darwin' })).replace('</dict>', '');
+  const parsed = parsePlists([...specs.map(renderPlist), gatewayDefault, malformed]);
+  for (const [i, spec] of specs.entries()) {
+    const plist = parsed[i]!;
+    labels[spec.role] = plist.Label as string;
     t.match(plist, {
       RunAtLoad: true,
       KeepAlive: true,
@@ -61,7 +80,7 @@ t.test('LaunchAgent plist: upstream labels and policy, parsed back, XML-escaped,
       WorkingDirectory: tricky,
       StandardOutPath: /^\/Users\/u\/Library\/Logs\/openclaw\/\w+\.log$/,
       StandardErrorPath: /^\/Users\/u\/Library\/Logs\/openclaw\/\w+\.err\.log$/,
-      EnvironmentVariables: { OPENCLAW_STATE_DIR: tricky, OPENCLAW_SERVICE_KIND: role },
+      EnvironmentVariables: { OPENCLAW_STATE_DIR: tricky, OPENCLAW_SERVICE_KIND: spec.role },
     });
     t.same((plist.ProgramArguments as string[]).slice(0, 2), ['/opt/node/bin/node', '/opt/oc/dist/cli/main.js']);
   }
@@ -71,14 +90,9 @@ t.test('LaunchAgent plist: upstream labels and policy, parsed back, XML-escaped,
     node: 'ai.openclaw.node',
     app: 'ai.openclaw.mac',
   });
-  const gatewayArgs = parsePlist(
-    renderPlist(serviceSpec('gateway', { stateDir: '/s', platform: 'darwin' })),
-  ).ProgramArguments;
-  t.same((gatewayArgs as string[]).slice(2), ['gateway', 'run']);
-  // Malformed XML is refused by the same parser (the check can fail).
-  t.throws(() =>
-    parsePlist(renderPlist(serviceSpec('up', { stateDir: '/s', platform: 'darwin' })).replace('</dict>', '')),
-  );
+  t.same((parsed[specs.length]!.ProgramArguments as string[]).slice(2), ['gateway', 'run']);
+  t.match(parsed[specs.length + 1], { parseError: String }, 'malformed XML is refused');
+  t.equal(parsed.length, specs.length + 2);
   t.same(parseLaunchctlPrint('gui/501/ai.openclaw.gateway = {\n\tstate = running\n\tpid = 4242\n}'), {
     loaded: true,
     running: true,
@@ -201,19 +215,9 @@ function freePort(): Promise<number> {
   });
 }
 
-async function cli(
-  bin: 'main' | 'mac',
-  args: string[],
-  env: NodeJS.ProcessEnv,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  // The built CLI (this test needs dist/ anyway: the service runs it): a third of tsx's start-up time.
-  const r = spawnSync(process.execPath, [path.join(repo, 'dist', 'cli', `${bin}.js`), ...args], {
-    cwd: repo,
-    env,
-    encoding: 'utf8',
-    timeout: 90_000,
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+/** The CLI in this process (see cliInProcess): the units it installs run the built dist/cli/main.js. */
+function cli(bin: 'main' | 'mac', args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
+  return cliInProcess(bin, args, env);
 }
 
 let lastAttempt = '';
