@@ -412,37 +412,37 @@ t.test('approval events reach read-only operators too; only operator.approvals m
 
 t.test('exec.approval.get: upstream view fields, a unique id prefix, an ambiguous one, escaped controls', async (t) => {
   const { requester, approver, node } = await setup(t);
-  const ask = async (id: string, plan: Record<string, unknown>): Promise<void> => {
-    const reqId = requester.requestId('exec.approval.request', {
-      id,
-      host: 'node',
-      nodeId: node.nodeId,
-      systemRunPlan: plan,
-      twoPhase: true,
-      timeoutMs: 60_000,
-    });
+  const ask = async (id: string, params: Record<string, unknown>): Promise<void> => {
+    const reqId = requester.requestId('exec.approval.request', { id, twoPhase: true, timeoutMs: 60_000, ...params });
     t.match(await requester.response(reqId), { ok: true, payload: { status: 'accepted', id } });
   };
   const ESC = String.fromCharCode(27);
-  await ask('appr-alpha-1', { ...PLAN, commandText: `/usr/bin/echo ${ESC}[2Khidden`, commandPreview: 'echo' });
-  await ask('appr-alpha-2', PLAN);
-  await ask('appr-beta-1', PLAN);
+  await ask('appr-alpha-1', { host: 'gateway', command: `/usr/bin/echo ${ESC}[2Khidden`, agentId: 'main' });
+  await ask('appr-alpha-2', { host: 'node', nodeId: node.nodeId, systemRunPlan: PLAN });
+  await ask('appr-beta-1', { host: 'node', nodeId: node.nodeId, systemRunPlan: PLAN });
 
   const exact = await approver.request('exec.approval.get', { id: 'appr-alpha-1' });
   t.match(exact.payload, {
     id: 'appr-alpha-1',
     commandText: '/usr/bin/echo \\x1b[2Khidden',
-    commandPreview: 'echo',
+    commandPreview: null,
     allowedDecisions: ['allow-once', 'allow-always', 'deny'],
-    host: 'node',
-    nodeId: node.nodeId,
+    host: 'gateway',
+    nodeId: null,
     agentId: 'main',
     expiresAtMs: Number,
     status: 'pending',
   });
   t.notOk(String(exact.payload.commandText).includes(ESC), 'no raw escape character reaches a display');
   const byPrefix = await approver.request('exec.approval.get', { id: 'APPR-BETA' });
-  t.match(byPrefix.payload, { id: 'appr-beta-1', commandText: PLAN.commandText, commandPreview: null });
+  t.match(byPrefix.payload, {
+    id: 'appr-beta-1',
+    commandText: PLAN.commandText,
+    commandPreview: null,
+    host: 'node',
+    nodeId: node.nodeId,
+    agentId: 'main',
+  });
   t.match(await approver.request('exec.approval.get', { id: 'appr-alpha' }), {
     ok: false,
     error: { code: 'INVALID_REQUEST', message: 'ambiguous approval id prefix; use the full id' },
