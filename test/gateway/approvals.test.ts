@@ -399,7 +399,7 @@ t.test('approval events reach read-only operators too; only operator.approvals m
   const entry = gw.pending.add({ command: 'true' }, { timeoutMs: 30_000 });
   t.equal((await got).payload.id, entry.id);
   t.equal((await seen).payload.id, entry.id, 'operator.read sees the request (the control page shows it read-only)');
-  t.match((await reader.request('exec.approval.list', {})).payload.approvals, [{ id: entry.id }]);
+  t.match((await reader.request('exec.approval.list', {})).payload, [{ id: entry.id }]);
   t.match((await reader.request('exec.approval.get', { id: entry.id })).payload, { id: entry.id, status: 'pending' });
   t.match((await reader.request('exec.approval.resolve', { id: entry.id, decision: 'allow-once' })).error, {
     message: 'missing scope: operator.approvals',
