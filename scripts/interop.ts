@@ -5,6 +5,8 @@
 //      (`openclaw gateway call node.invoke …`, `openclaw nodes invoke …`), plus the approval flow;
 //   3. password mode both ways: our node host and operator against the real Gateway in password mode
 //      (and its exact rejection frames), the real node host and real CLI against ours.
+//   4. operator tools across two network namespaces (scripts/interop-operator.ts): discovery both ways,
+//      openclaw-mac connect against the real Gateway, the real `openclaw approvals pending` against ours.
 //   INTEROP_PARTS=3 (comma list) runs only the named parts.
 //
 // Follows shared/spec/interop-peer.md: a cached install (default .cache/interop; OPENCLAW_INTEROP_CACHE
@@ -23,6 +25,7 @@ import { GatewayClient } from '../lib/client/gateway-client.js';
 import { OPERATOR_SCOPES } from '../lib/client/operator.js';
 import { generateDeviceIdentity } from '../lib/protocol/index.js';
 import { startGateway, type GatewayHandle } from '../lib/gateway/index.js';
+import { operatorToolsInterop } from './interop-operator.js';
 
 const OPENCLAW_VERSION = '2026.9.6';
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -1010,7 +1013,7 @@ async function main(): Promise<number> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    const parts = new Set((process.env.INTEROP_PARTS ?? '1,2,3').split(',').map((p) => p.trim()));
+    const parts = new Set((process.env.INTEROP_PARTS ?? '1,2,3,4').split(',').map((p) => p.trim()));
     if (parts.has('1') || parts.has('2')) {
       // The real Gateway takes 15–30 s to boot: start it first, run part 1 meanwhile.
       const port = await freePort();
@@ -1029,6 +1032,8 @@ async function main(): Promise<number> {
           }
     }
     if (parts.has('3')) await passwordMode(work);
+    if (parts.has('4'))
+      await operatorToolsInterop({ repo, node24, openclawEntry, work, peerEnv, attempt, check, log, freePort });
   } catch (err) {
     check('interop run', false, (err as Error).stack ?? String(err));
   } finally {

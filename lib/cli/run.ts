@@ -1,8 +1,10 @@
 // Shared CLI plumbing: subcommand dispatch, option parsing, typed errors to stderr with stable exit codes.
+import fs from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 import { IpcError } from '../common/errors.js';
 import { MAX_TIMEOUT_MS } from '../protocol/constants.js';
+import { colorEnabled, paint } from './style.js';
 
 export interface CommandModule {
   /** Runs the subcommand; resolves to the process exit code. */
@@ -11,6 +13,8 @@ export interface CommandModule {
 
 export interface CommandEntry {
   summary: string;
+  /** One command line a user can copy, shown in the top-level help. */
+  example?: string;
   load: () => Promise<CommandModule>;
 }
 
@@ -142,14 +146,47 @@ export function waitForStopSignal(): Promise<NodeJS.Signals> {
   });
 }
 
+/** This package's version (package.json next to dist/ or lib/). */
+export function packageVersion(): string {
+  try {
+    const pkg = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      version?: string;
+    };
+    return pkg.version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
+
 function printHelp(program: string, commands: CommandTable): void {
   const width = Math.max(...Object.keys(commands).map((name) => name.length));
-  const lines = Object.entries(commands).map(([name, entry]) => `  ${name.padEnd(width)}  ${entry.summary}`);
-  process.stdout.write(`usage: ${program} <command> [options]\n\ncommands:\n${lines.join('\n')}\n`);
+  const lines = Object.entries(commands).map(
+    ([name, entry]) => `  ${paint('bold', name.padEnd(width))}  ${entry.summary}`,
+  );
+  const examples = Object.values(commands)
+    .filter((entry) => entry.example)
+    .map((entry) => `  ${paint('cyan', `${program} ${entry.example}`)}`);
+  process.stdout.write(
+    [
+      `usage: ${program} <command> [options]   (${program} <command> --help for its options)`,
+      '',
+      'commands:',
+      ...lines,
+      ...(examples.length ? ['', 'examples:', ...examples] : []),
+      '',
+      `${program} --version prints the version.`,
+      '',
+    ].join('\n'),
+  );
 }
 
 export async function runCli(program: string, commands: CommandTable, argv: string[]): Promise<void> {
   const [name, ...rest] = argv;
+  if (name === '--version' || name === '-V' || name === 'version') {
+    process.stdout.write(`${program} ${packageVersion()}\n`);
+    process.exitCode = ExitCode.ok;
+    return;
+  }
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     printHelp(program, commands);
     process.exitCode = name === undefined ? ExitCode.usage : ExitCode.ok;
@@ -166,7 +203,8 @@ export async function runCli(program: string, commands: CommandTable, argv: stri
     process.exitCode = await module.main(rest);
   } catch (err) {
     const code = err instanceof IpcError ? err.code : (err as { code?: string })?.code;
-    process.stderr.write(`${program} ${name}: ${(err as Error)?.message ?? String(err)}${code ? ` [${code}]` : ''}\n`);
+    const message = `${program} ${name}: ${(err as Error)?.message ?? String(err)}${code ? ` [${code}]` : ''}`;
+    process.stderr.write(`${paint('red', message, colorEnabled(process.stderr))}\n`);
     process.exitCode = exitCodeFor(err);
   }
 }

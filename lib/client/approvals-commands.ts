@@ -77,8 +77,12 @@ export const gatewayApprovalSubcommands: Record<string, ApprovalsSubcommand> = {
       );
       let approvals: ListedApproval[];
       try {
-        const result = await client.request<{ approvals?: ListedApproval[] }>('exec.approval.list', {});
-        approvals = Array.isArray(result?.approvals) ? result.approvals : [];
+        // A bare array (upstream's shape); older Gateways of ours answered {approvals: [...]}.
+        const result = await client.request<ListedApproval[] | { approvals?: ListedApproval[] }>(
+          'exec.approval.list',
+          {},
+        );
+        approvals = Array.isArray(result) ? result : Array.isArray(result?.approvals) ? result.approvals : [];
       } finally {
         await client.close();
       }
@@ -95,4 +99,26 @@ export const gatewayApprovalSubcommands: Record<string, ApprovalsSubcommand> = {
   },
   approve: resolver((always) => (always ? 'allow-always' : 'allow-once'), 'approve', ['always']),
   deny: resolver(() => 'deny', 'deny', []),
+  // Upstream's spelling: `approvals resolve <id> <allow-once|allow-always|deny>`.
+  resolve: {
+    usage: 'resolve <id> <allow-once|allow-always|deny> [--url ws://…] [--token T | --password P]',
+    valued: ['url', 'token', 'password'],
+    run: async (ctx) => {
+      const [id, decision] = ctx.positionals;
+      if (!id || !decision || ctx.positionals.length !== 2)
+        throw new UsageError('approvals resolve takes an approval id and a decision');
+      const chosen = (['allow-once', 'allow-always', 'deny'] as const).find((d) => d === decision);
+      if (!chosen) throw new UsageError('Decision must be one of: allow-once, allow-always, deny.');
+      const client = await connectOperator(
+        resolveOperatorTarget({ url: ctx.option('url'), token: ctx.option('token'), password: ctx.option('password') }),
+      );
+      try {
+        await client.request('exec.approval.resolve', { id, decision: chosen });
+      } finally {
+        await client.close();
+      }
+      ctx.out(ctx.json ? `${JSON.stringify({ ok: true, id, decision: chosen })}\n` : `${id}: ${chosen}\n`);
+      return ExitCode.ok;
+    },
+  },
 };

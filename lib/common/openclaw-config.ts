@@ -107,3 +107,35 @@ export function configuredGatewayPort(config: OpenclawConfig): number | undefine
   const port = isRecord(gateway) ? gateway.port : undefined;
   return typeof port === 'number' && Number.isInteger(port) && port >= 0 && port <= 65535 ? port : undefined;
 }
+
+/** The value at a dotted path ("gateway.remote.url"), or undefined. */
+export function configValue(config: OpenclawConfig, dotted: string): unknown {
+  let current: unknown = config;
+  for (const key of dotted.split('.')) {
+    if (!isRecord(current) || !Object.hasOwn(current, key)) return undefined;
+    current = current[key];
+  }
+  return current;
+}
+
+/** A non-empty trimmed string at `dotted`, else undefined (a wrong type is "not configured"). */
+export function configString(config: OpenclawConfig, dotted: string): string | undefined {
+  const value = configValue(config, dotted);
+  return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
+}
+
+export const MDNS_MODES = ['off', 'minimal', 'full'] as const;
+export type MdnsMode = (typeof MDNS_MODES)[number];
+
+/**
+ * The Bonjour mode: upstream's `discovery.mdns.mode`, else `gateway.mdns.mode` (the name our issue tracker
+ * used), else "minimal" as upstream. An unknown value is "minimal" too (never more than the default).
+ */
+export function configuredMdnsMode(config: OpenclawConfig): { mode: MdnsMode; source: string } {
+  for (const key of ['discovery.mdns.mode', 'gateway.mdns.mode']) {
+    const value = configString(config, key);
+    if (value !== undefined && (MDNS_MODES as readonly string[]).includes(value))
+      return { mode: value as MdnsMode, source: key };
+  }
+  return { mode: 'minimal', source: 'default' };
+}

@@ -235,6 +235,39 @@ export async function execViaSocket(request: ExecHostRequest, options: SocketCli
   return reply as unknown as ExecHostResponse;
 }
 
+export interface DryRunResult {
+  dryRun: true;
+  /** What the exec host would do with this request: allow (run), deny, or prompt a human. */
+  outcome: 'allow' | 'deny' | 'prompt';
+  reason?: string;
+  security?: string;
+  ask?: string;
+  file?: string;
+}
+
+/**
+ * A signed `exec` with dryRun: proves the socket, the server's uid, the token (HMAC) and the replay cache
+ * work end to end, and that the policy is readable, while nothing is prompted or run.
+ */
+export async function dryRunViaSocket(
+  request: Omit<ExecHostRequest, 'dryRun'>,
+  options: SocketClientOptions,
+): Promise<DryRunResult> {
+  const reply = await execViaSocket({ ...request, dryRun: true }, options);
+  if (!reply.ok)
+    throw new ExecHostClientError(
+      reply.error.code,
+      `${reply.error.message}${reply.error.reason ? ` (${reply.error.reason})` : ''}`,
+    );
+  const payload = reply.payload as unknown as Partial<DryRunResult>;
+  if (payload?.dryRun !== true)
+    throw new ExecHostClientError(
+      'ERR_DRY_RUN_UNSUPPORTED',
+      'the exec host does not support dry runs (it ran the request?)',
+    );
+  return payload as DryRunResult;
+}
+
 /** Sends a plain `request` (prompt) and resolves to the human's decision. */
 export async function requestApprovalViaSocket(
   request: ApprovalSocketRequest,

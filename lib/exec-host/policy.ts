@@ -31,6 +31,11 @@ export interface ExecHostRequest {
   agentId?: string | null;
   sessionKey?: string | null;
   approvalDecision?: ApprovalDecision | null;
+  /**
+   * Ours, not upstream's: authenticate and evaluate the policy, then answer what would happen without
+   * prompting or running anything (`openclaw-ipc doctor`'s signed no-op round trip).
+   */
+  dryRun?: boolean | null;
 }
 
 export interface Denial {
@@ -251,6 +256,8 @@ export interface RunPlan {
   /** Canonical executable to run; undefined when it could not be resolved (the run reports "failed to start"). */
   file?: string;
   resolveFailure?: ResolveFailure;
+  /** Where argv[0] was looked up (the trusted PATH), for the "failed to start" message. */
+  searchPath?: string;
   /** The checked inode of `file`; the runner's caller re-compares it right before spawning. */
   fileIdentity?: FileIdentity;
   cwd?: string;
@@ -320,6 +327,8 @@ export function validateRequest(request: unknown): Denial | undefined {
     !['allow-once', 'allow-always', 'deny'].includes(r.approvalDecision as string)
   )
     return invalid('invalid approvalDecision');
+  if (r.dryRun !== undefined && r.dryRun !== null && typeof r.dryRun !== 'boolean')
+    return invalid('dryRun must be a boolean');
   return undefined;
 }
 
@@ -358,7 +367,10 @@ export function evaluateSystemRun(
   if ('path' in resolved) {
     plan.file = resolved.path;
     plan.fileIdentity = fileIdentity(resolved.path);
-  } else plan.resolveFailure = resolved.failure;
+  } else {
+    plan.resolveFailure = resolved.failure;
+    plan.searchPath = searchPath;
+  }
 
   if (policy.security === 'deny') return { outcome: 'deny', denial: denials.securityDeny, policy };
   if (request.approvalDecision === 'deny') return { outcome: 'deny', denial: denials.userDenied, policy };

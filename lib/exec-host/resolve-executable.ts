@@ -73,6 +73,32 @@ export function* pathCandidates(name: string, searchPath: string): Generator<str
   }
 }
 
+/**
+ * Why argv[0] could not be started, and where it was looked up: "nosuchprogram: not found in PATH
+ * (/usr/local/bin:/usr/bin:/bin)", "/opt/x: no such file", "./x: a relative path needs an absolute cwd".
+ */
+export function describeResolveFailure(
+  argv0: string,
+  failure: ResolveFailure,
+  searchPath: string,
+  cwd?: string,
+): string {
+  const searched = argv0.includes('/') ? undefined : searchPath;
+  const where = searched ? ` in PATH (${searched})` : cwd && !path.isAbsolute(argv0) ? ` (relative to ${cwd})` : '';
+  switch (failure) {
+    case 'not-found':
+      return searched ? `${argv0}: not found${where}` : `${argv0}: no such file${where}`;
+    case 'not-executable':
+      return `${argv0}: not executable${where}`;
+    case 'not-a-file':
+      return `${argv0}: not a regular file${where}`;
+    default:
+      return argv0.includes('/') && !path.isAbsolute(argv0)
+        ? `${argv0}: a relative path needs an absolute cwd`
+        : `${argv0}: not a valid program name`;
+  }
+}
+
 function isFailure(value: string): value is ResolveFailure {
   return value === 'not-found' || value === 'not-executable' || value === 'not-a-file' || value === 'invalid';
 }

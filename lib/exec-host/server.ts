@@ -50,7 +50,7 @@ import {
 } from './prompts.js';
 import { REPLAY_JOURNAL_FILE_NAME, ReplayCache } from './replay-cache.js';
 import { isExecCapableProgram } from './shell-allowlist.js';
-import { openPinnedExecutable, sameFile } from './resolve-executable.js';
+import { describeResolveFailure, openPinnedExecutable, sameFile } from './resolve-executable.js';
 import { RequesterWatcher } from './requester-watch.js';
 import { DEFAULT_RUN_TIMEOUT_MS, MAX_RUN_TIMEOUT_MS, RunSlots, type SlotRefusal } from './run-slots.js';
 import { runCommand, type ExecResult, type RunnerBackend } from './runner.js';
@@ -600,6 +600,24 @@ class ExecHostServer implements ExecHost {
     socket.destroy();
   }
 
+  /** A signed dry run: the request was authenticated and evaluated; nothing is prompted, persisted or run. */
+  private replyDryRun(socket: net.Socket, id: string, peer: object, evaluation: Evaluation): void {
+    const wouldPrompt = evaluation.outcome === 'prompt';
+    this.audit({ event: 'exec', peer, id, outcome: 'dry-run', evaluation: evaluation.outcome });
+    this.reply(socket, {
+      type: 'exec-res',
+      id,
+      ok: true,
+      payload: {
+        dryRun: true,
+        outcome: evaluation.outcome,
+        ...(wouldPrompt ? {} : evaluation.denial ? { reason: evaluation.denial.reason } : {}),
+        ...(evaluation.policy ? { security: evaluation.policy.security, ask: evaluation.policy.ask } : {}),
+        ...(evaluation.plan?.file ? { file: evaluation.plan.file } : {}),
+      },
+    });
+  }
+
   private async handleExec(
     socket: net.Socket,
     msg: Record<string, unknown>,
@@ -664,6 +682,7 @@ class ExecHostServer implements ExecHost {
       evaluateOptions.screenRecordingGranted = await screenRecordingGranted();
     }
     let evaluation: Evaluation = evaluateSystemRun(request, approvals, evaluateOptions);
+    if (request.dryRun === true) return this.replyDryRun(socket, id, peer, evaluation);
     let decision: ApprovalDecision | null | undefined = request.approvalDecision ?? undefined;
     let asked: AskOutcome | undefined;
     if (evaluation.outcome === 'prompt' && evaluation.policy && evaluation.plan) {
@@ -714,7 +733,7 @@ class ExecHostServer implements ExecHost {
         success: false,
         stdout: '',
         stderr: '',
-        error: `failed to start: ${plan.argv[0]}: ${plan.resolveFailure ?? 'not found'}`,
+        error: `failed to start: ${describeResolveFailure(plan.argv[0]!, plan.resolveFailure ?? 'not-found', plan.searchPath ?? '', plan.cwd)}`,
       };
     } else {
       const file = plan.file;

@@ -6,6 +6,7 @@ import type { ApprovalDecision, ApprovalOutcome, PendingApprovals } from '../com
 import { EXEC_APPROVAL_TTL_MS } from '../protocol/constants.js';
 import { DetailCode, ErrorCode, GatewayProtocolError } from '../protocol/errors.js';
 import type { ExecApprovalRequestParams, SystemRunPlan } from '../protocol/frames.js';
+import { isRecord } from '../common/records.js';
 import { bindApprovalRequest, runBindingMismatch, type RunBinding } from './run-binding.js';
 
 export const DEFAULT_APPROVAL_TIMEOUT_MS = 120_000;
@@ -160,14 +161,35 @@ export class ExecApprovalBroker {
     return this.pending.list().map((entry) => ({ ...entry, status: 'pending' }));
   }
 
+  /**
+   * An approval id as an operator typed it (upstream's lookup): the exact id (pending or decided), else a
+   * case-insensitive prefix of exactly one pending id. Several pending ids with that prefix: 'ambiguous'.
+   */
+  lookupId(input: string): { kind: 'exact' | 'prefix'; id: string } | { kind: 'none' | 'ambiguous' } {
+    for (const candidate of new Set([input, input.trim()])) {
+      if (this.pending.get(candidate) || this.records.has(candidate)) return { kind: 'exact', id: candidate };
+    }
+    const prefix = input.trim().toLowerCase();
+    if (!prefix) return { kind: 'none' };
+    const matches = this.pending.list().filter((entry) => entry.id.toLowerCase().startsWith(prefix));
+    if (matches.length === 1) return { kind: 'prefix', id: matches[0]!.id };
+    return { kind: matches.length === 0 ? 'none' : 'ambiguous' };
+  }
+
+  /**
+   * One approval, with upstream's exec.approval.get view (commandText, commandPreview, allowedDecisions,
+   * host, nodeId, agentId, expiresAtMs) next to our own fields (request, status, createdAtMs, decision).
+   */
   get(id: string): Record<string, unknown> | undefined {
     const pending = this.pending.get(id);
-    if (pending) return { ...pending, status: 'pending' };
+    if (pending) return { ...approvalView(pending.request), ...pending, status: 'pending' };
     const record = this.records.get(id);
     if (!record) return undefined;
     return {
+      ...approvalView(record.request),
       id: record.id,
       request: record.request,
+      allowedDecisions: [],
       createdAtMs: record.createdAtMs,
       expiresAtMs: record.expiresAtMs,
       status: 'resolved',
@@ -384,4 +406,20 @@ function effectiveDecision(
 
 function invalid(message: string, code: string, extra: Record<string, unknown> = {}): GatewayProtocolError {
   return new GatewayProtocolError(ErrorCode.INVALID_REQUEST, message, { details: { code, ...extra } });
+}
+
+/** Upstream's exec.approval.get fields: the command text escaped as every display shows it, and where it runs. */
+function approvalView(request: Record<string, unknown>): Record<string, unknown> {
+  const plan = isRecord(request.systemRunPlan) ? request.systemRunPlan : undefined;
+  const text = typeof request.command === 'string' && request.command ? request.command : plan?.commandText;
+  const commandText = displayString(typeof text === 'string' ? text : '');
+  const rawPreview = request.commandPreview ?? plan?.commandPreview;
+  const preview = typeof rawPreview === 'string' && rawPreview.trim() ? displayString(rawPreview.trim()) : null;
+  return {
+    commandText,
+    commandPreview: preview === commandText ? null : preview,
+    host: typeof request.host === 'string' ? request.host : null,
+    nodeId: typeof request.nodeId === 'string' ? request.nodeId : null,
+    agentId: typeof request.agentId === 'string' ? request.agentId : null,
+  };
 }

@@ -549,8 +549,12 @@ function execApprovalResolve(ctx: HandlerContext): unknown {
 }
 
 function execApprovalGet(ctx: HandlerContext): unknown {
-  const { id } = parse(validateApprovalId, ctx);
-  const entry = ctx.core.approvals.get(id);
+  const { id: input } = parse(validateApprovalId, ctx);
+  const found = ctx.core.approvals.lookupId(input);
+  if (found.kind === 'ambiguous')
+    throw new GatewayProtocolError(ErrorCode.INVALID_REQUEST, 'ambiguous approval id prefix; use the full id');
+  const id = 'id' in found ? found.id : input;
+  const entry = 'id' in found ? ctx.core.approvals.get(found.id) : undefined;
   if (!entry)
     throw new GatewayProtocolError(ErrorCode.APPROVAL_NOT_FOUND, 'unknown or expired approval id', {
       details: { code: DetailCode.UNKNOWN_APPROVAL_ID, id },
@@ -635,6 +639,13 @@ const HANDLERS: Record<string, Handler> = {
     if (!result) throw invalid('unknown requestId', { requestId });
     return { ...result, decision: 'rejected' };
   },
+  // Upstream: forget a paired node (the node role of its device) and drop its node connections.
+  'node.pair.remove': (ctx) => {
+    const { nodeId } = parse(validateNodeId, ctx);
+    if (!ctx.core.pairing.removeNode(nodeId)) throw invalid('unknown nodeId', { nodeId });
+    disconnectDevice(ctx.core, nodeId, 'node', 'node pairing removed');
+    return { nodeId };
+  },
   'device.pair.list': (ctx) => {
     parse(validateEmpty, ctx);
     return { pending: ctx.core.pairing.listDeviceRequests(), paired: ctx.core.pairing.listDevices().map(publicDevice) };
@@ -664,9 +675,25 @@ const HANDLERS: Record<string, Handler> = {
   },
   'exec.approval.request': execApprovalRequest,
   'exec.approval.resolve': execApprovalResolve,
+  // Upstream's shape: a bare array of {id, request, createdAtMs, expiresAtMs, approvalKind}.
   'exec.approval.list': (ctx) => {
     parse(validateEmpty, ctx);
-    return { approvals: ctx.core.approvals.list() };
+    return ctx.core.approvals.list().map((entry) => ({
+      id: entry.id,
+      request: entry.request,
+      createdAtMs: entry.createdAtMs,
+      expiresAtMs: entry.expiresAtMs,
+      approvalKind: 'exec',
+    }));
+  },
+  // Plugin and system-agent approvals do not exist here; `openclaw approvals pending` asks for all three.
+  'plugin.approval.list': (ctx) => {
+    parse(validateEmpty, ctx);
+    return [];
+  },
+  'openclaw.approval.list': (ctx) => {
+    parse(validateEmpty, ctx);
+    return [];
   },
   'exec.approval.get': execApprovalGet,
   'exec.approval.waitDecision': execApprovalWait,

@@ -268,6 +268,25 @@ export class PairingStore {
     return node;
   }
 
+  /** Forgets a paired node and the node role of its device (its other roles stay). */
+  removeNode(nodeId: string): boolean {
+    const device = this.getDevice(nodeId);
+    const hadNode = Object.hasOwn(this.nodes, nodeId);
+    const hadRole = device?.roles.includes('node') ?? false;
+    if (!hadNode && !hadRole) return false;
+    if (hadNode) {
+      delete this.nodes[nodeId];
+      this.saveNodes();
+    }
+    if (device && hadRole) {
+      device.roles = device.roles.filter((role) => role !== 'node');
+      delete device.tokens.node;
+      if (device.roles.length === 0) delete this.devices[nodeId];
+      this.saveDevices();
+    }
+    return true;
+  }
+
   renameNode(nodeId: string, displayName: string): PairedNode | undefined {
     const node = this.getNode(nodeId);
     if (!node) return undefined;

@@ -10,7 +10,7 @@ import { IpcError } from '../common/errors.js';
 import { findDuplicateKey, parseBoundedJson } from '../common/bounded-json.js';
 import { isLoopbackAddress } from '../common/loopback.js';
 import { PendingApprovals, type PendingApproval } from '../common/pending-approvals.js';
-import { readOpenclawConfig } from '../common/openclaw-config.js';
+import { readOpenclawConfig, type MdnsMode } from '../common/openclaw-config.js';
 import { resolveStateDir } from '../common/state-dir.js';
 import {
   CHALLENGE_CAPABILITIES,
@@ -49,6 +49,7 @@ import {
 } from './control-ui.js';
 import { GatewayCore, type IdempotencyLimits } from './core.js';
 import { handleHandshakeFrame } from './handshake.js';
+import { startBonjour, type BonjourStatus } from './bonjour.js';
 import { acquireGatewayLock, type InstanceLock } from './instance-lock.js';
 import { dispatchRequest } from './methods.js';
 import { approveNodeRequest } from './node-pairing.js';
@@ -141,6 +142,11 @@ export interface GatewayOptions {
   onAuthReload?: (outcome: AuthReloadOutcome) => void;
   /** Operational lines (auth reloads). Default: stderr with a "[gateway]" prefix. Never given secrets. */
   log?: (line: string) => void;
+  /**
+   * Bonjour advertising of `_openclaw-gw._tcp` (lib/gateway/bonjour.ts). Default off for library users; the
+   * CLI passes the configured mode (upstream's default, minimal). Loopback binds are never advertised.
+   */
+  mdns?: MdnsMode;
 }
 
 export interface GatewayNodes {
@@ -182,6 +188,8 @@ export interface GatewayHandle {
   connectionCount(): number;
   /** The control page's address and size, or undefined when it is off or not built. */
   controlUi?: { url: string; bytes: ControlUiAssets['bytes'] };
+  /** Whether the Gateway is advertised over Bonjour, and what (or why not). */
+  readonly discovery: BonjourStatus;
   /** Broadcasts `shutdown`, closes every connection with 1012, stops listening. Idempotent. */
   close(reason?: string): Promise<void>;
 }
@@ -501,6 +509,13 @@ async function startLocked(
 
   const tick = setInterval(() => core.broadcast('tick', { ts: core.now() }), tickIntervalMs);
   tick.unref();
+  const bonjour = await startBonjour({
+    mode: options.mdns ?? 'off',
+    bindHost: address.address,
+    port: address.port,
+    env,
+    log,
+  });
 
   const authWatch = watchGatewayAuth({
     configPath: auth.configPath,
@@ -528,6 +543,7 @@ async function startLocked(
     closing ??= (async () => {
       clearInterval(tick);
       authWatch.close();
+      await bonjour.stop();
       core.broadcast('shutdown', { reason });
       // Fail in-flight work first and let those responses go out before the sockets close.
       core.closing = true;
@@ -605,6 +621,7 @@ async function startLocked(
             },
           }
         : undefined,
+    discovery: bonjour.status,
     close,
   };
 }

@@ -152,3 +152,76 @@ export function acquireInstanceLock(
   }
   throw new IpcError('ERR_LOCK_CONTENDED', `could not take ${file}: contended`);
 }
+
+export type LockInspection =
+  | { state: 'absent'; file: string }
+  | { state: 'live' | 'stale'; file: string; pid?: number }
+  | { state: 'unreadable'; file: string; reason: string };
+
+/** The pids holding a flock on (dev, ino), from /proc/locks; undefined where that file does not exist. */
+function flockHolders(dev: bigint, ino: bigint): number[] | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync('/proc/locks', 'utf8');
+  } catch {
+    return undefined;
+  }
+  // Linux's dev_t split (MAJOR/MINOR of the new encoding), printed in hex as "maj:min:ino".
+  const major = ((dev >> 8n) & 0xfffn) | ((dev >> 32n) & ~0xfffn);
+  const minor = (dev & 0xffn) | ((dev >> 12n) & ~0xffn);
+  const want = `${major.toString(16).padStart(2, '0')}:${minor.toString(16).padStart(2, '0')}:${ino}`;
+  const pids: number[] = [];
+  // e.g. "1: FLOCK  ADVISORY  WRITE 15779 fe:00:2149516 0 EOF" (a "->" prefix marks a waiter).
+  for (const line of text.split('\n')) {
+    const f = line.trim().split(/\s+/);
+    if (f[1] === 'FLOCK' && f[5] === want) pids.push(Number(f[4]));
+  }
+  return pids;
+}
+
+/** Whether another open file holds the flock, by trying it (never waits) and letting go at once. */
+function heldByTryLock(file: string): boolean {
+  const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+  try {
+    if (!tryLockFd(fd)) return true;
+    unlockFd(fd);
+    return false;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * What an instance lock file says, without taking it: absent; live (a process holds the flock; its pid
+ * as written into the file); stale (left by a holder that died: the kernel dropped its flock); or
+ * unreadable. Linux reads /proc/locks and so never touches the lock. Elsewhere the flock is tried for an
+ * instant, so a daemon starting in that instant can see "locked" once (status and doctor only inform).
+ */
+export function inspectInstanceLock(file: string): LockInspection {
+  let st: fs.BigIntStats;
+  try {
+    st = fs.lstatSync(file, { bigint: true });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { state: 'absent', file };
+    return { state: 'unreadable', file, reason: (err as Error).message };
+  }
+  if (!st.isFile()) return { state: 'unreadable', file, reason: 'not a regular file' };
+  let written: number | undefined;
+  try {
+    const pid = (JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<LockContent>).pid;
+    written = Number.isInteger(pid) && (pid as number) > 0 ? pid : undefined;
+  } catch {
+    written = undefined; // empty or torn: a holder between flock and its pid write, or a crash there
+  }
+  let live: boolean;
+  try {
+    const holders = flockHolders(st.dev, st.ino);
+    live = holders !== undefined ? holders.length > 0 : heldByTryLock(file);
+    // The kernel's word wins over the file's: /proc/locks names the process that took the flock.
+    if (holders?.length && (written === undefined || !holders.includes(written))) written = holders[0];
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { state: 'absent', file };
+    return { state: 'unreadable', file, reason: (err as Error).message };
+  }
+  return { state: live ? 'live' : 'stale', file, ...(written !== undefined ? { pid: written } : {}) };
+}

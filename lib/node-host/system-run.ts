@@ -29,7 +29,12 @@ import {
   type Evaluation,
   type ExecHostRequest,
 } from '../exec-host/policy.js';
-import { openPinnedExecutable, resolveExecutable, trustedSearchPath } from '../exec-host/resolve-executable.js';
+import {
+  describeResolveFailure,
+  openPinnedExecutable,
+  resolveExecutable,
+  trustedSearchPath,
+} from '../exec-host/resolve-executable.js';
 import { runCommand, type ExecResult } from '../exec-host/runner.js';
 import { NodeCommandError } from './invoke-error.js';
 import { appExecAvailable, execThroughApp, type AppExecReply } from './app-exec.js';
@@ -412,7 +417,7 @@ export function createSystemRunService(options: SystemRunServiceOptions): System
         success: false,
         stdout: '',
         stderr: '',
-        error: `failed to start: ${plan.resolveFailure ?? 'not-found'}: ${params.command[0]}`,
+        error: `failed to start: ${describeResolveFailure(params.command[0]!, plan.resolveFailure ?? 'not-found', plan.searchPath ?? '', plan.cwd)}`,
       };
     } else {
       // The file that runs is the one the policy judged (held open from this check to the exec on Linux).

@@ -109,8 +109,10 @@ t.test('bridge host / call / status as real processes', async (t) => {
     value: { screenRecording: false, accessibility: false, appleScript: false, postEvent: false },
   });
 
-  const usage = await runCli(['call']);
-  t.equal(usage.code, 2);
+  const listing = await runCli(['call']);
+  t.equal(listing.code, 0, '`call` alone lists the operations');
+  t.match(listing.stdout, /^\s+permissionsStatus\b/m);
+  t.match(listing.stdout, /^\s+captureScreen\s+needs screenRecording/m);
   const badJson = await runCli(['call', 'createSnapshot', '--payload', '{nope']);
   t.equal(badJson.code, 2);
 

@@ -82,7 +82,7 @@ t.test('approval flow end to end: prepare → request (two-phase) → resolve �
 
   const listed = await approver.request('exec.approval.list', {});
   t.ok(
-    listed.payload.approvals.some((a: any) => a.id === id),
+    listed.payload.some((a: any) => a.id === id && a.approvalKind === 'exec'),
     'listed while pending',
   );
   t.match((await approver.request('exec.approval.get', { id })).payload, { id, status: 'pending' });
@@ -383,7 +383,7 @@ t.test('approvals raised by the local exec host are listed and resolvable throug
   );
   t.match((await requested).payload, { id: local.id, request: { command: 'ls -la' } });
   const list = await approver.request('exec.approval.list', {});
-  t.match(list.payload.approvals, [{ id: local.id, status: 'pending' }]);
+  t.match(list.payload, [{ id: local.id, request: { command: 'ls -la' }, approvalKind: 'exec' }]);
   t.match(await approver.request('exec.approval.resolve', { id: local.id, decision: 'allow-always' }), { ok: true });
   t.match(await local.outcome, { id: local.id, decision: 'allow-always', reason: 'decided' });
   t.equal(pending.size, 0);
@@ -399,7 +399,7 @@ t.test('approval events reach read-only operators too; only operator.approvals m
   const entry = gw.pending.add({ command: 'true' }, { timeoutMs: 30_000 });
   t.equal((await got).payload.id, entry.id);
   t.equal((await seen).payload.id, entry.id, 'operator.read sees the request (the control page shows it read-only)');
-  t.match((await reader.request('exec.approval.list', {})).payload.approvals, [{ id: entry.id }]);
+  t.match((await reader.request('exec.approval.list', {})).payload, [{ id: entry.id }]);
   t.match((await reader.request('exec.approval.get', { id: entry.id })).payload, { id: entry.id, status: 'pending' });
   t.match((await reader.request('exec.approval.resolve', { id: entry.id, decision: 'allow-once' })).error, {
     message: 'missing scope: operator.approvals',
@@ -408,4 +408,47 @@ t.test('approval events reach read-only operators too; only operator.approvals m
   // Frames on one socket are ordered: had the broadcast gone to this operator, it would precede this response.
   t.match((await writer.request('exec.approval.list', {})).error, { message: 'missing scope: operator.approvals' });
   t.equal(writer.frames.filter((f) => f.event === 'exec.approval.requested').length, 0, 'no read, no approvals: none');
+});
+
+t.test('exec.approval.get: upstream view fields, a unique id prefix, an ambiguous one, escaped controls', async (t) => {
+  const { requester, approver, node } = await setup(t);
+  const ask = async (id: string, params: Record<string, unknown>): Promise<void> => {
+    const reqId = requester.requestId('exec.approval.request', { id, twoPhase: true, timeoutMs: 60_000, ...params });
+    t.match(await requester.response(reqId), { ok: true, payload: { status: 'accepted', id } });
+  };
+  const ESC = String.fromCharCode(27);
+  await ask('appr-alpha-1', { host: 'gateway', command: `/usr/bin/echo ${ESC}[2Khidden`, agentId: 'main' });
+  await ask('appr-alpha-2', { host: 'node', nodeId: node.nodeId, systemRunPlan: PLAN });
+  await ask('appr-beta-1', { host: 'node', nodeId: node.nodeId, systemRunPlan: PLAN });
+
+  const exact = await approver.request('exec.approval.get', { id: 'appr-alpha-1' });
+  t.match(exact.payload, {
+    id: 'appr-alpha-1',
+    commandText: '/usr/bin/echo \\x1b[2Khidden',
+    commandPreview: null,
+    allowedDecisions: ['allow-once', 'allow-always', 'deny'],
+    host: 'gateway',
+    nodeId: null,
+    agentId: 'main',
+    expiresAtMs: Number,
+    status: 'pending',
+  });
+  t.notOk(String(exact.payload.commandText).includes(ESC), 'no raw escape character reaches a display');
+  const byPrefix = await approver.request('exec.approval.get', { id: 'APPR-BETA' });
+  t.match(byPrefix.payload, {
+    id: 'appr-beta-1',
+    commandText: PLAN.commandText,
+    commandPreview: null,
+    host: 'node',
+    nodeId: node.nodeId,
+    agentId: 'main',
+  });
+  t.match(await approver.request('exec.approval.get', { id: 'appr-alpha' }), {
+    ok: false,
+    error: { code: 'INVALID_REQUEST', message: 'ambiguous approval id prefix; use the full id' },
+  });
+  t.match(await approver.request('exec.approval.get', { id: 'nope' }), {
+    ok: false,
+    error: { code: 'APPROVAL_NOT_FOUND' },
+  });
 });

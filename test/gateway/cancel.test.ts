@@ -127,7 +127,7 @@ t.test('a one-phase exec.approval.request is withdrawn with its connection; a tw
   t.ok(pending.get(twoPhase.payload.id), 'the two-phase request stays for its device to pick up');
   const listed = await admin.request('exec.approval.list', {});
   t.same(
-    listed.payload.approvals.map((a: any) => a.request.commandDisplay),
+    listed.payload.map((a: any) => a.request.commandDisplay),
     ['ls'],
     'the listing carries the escaped display of what is left',
   );

@@ -67,7 +67,9 @@ export class ApprovalsModel {
   /** After (re)connecting: what is pending now replaces what this page remembered. */
   async load(): Promise<void> {
     try {
-      const { approvals } = await this.session.request<{ approvals: unknown[] }>('exec.approval.list', {});
+      // Upstream's shape is a bare array; { approvals } is what this Gateway answered before it matched upstream.
+      const listed = await this.session.request<unknown[] | { approvals: unknown[] }>('exec.approval.list', {});
+      const approvals = Array.isArray(listed) ? listed : listed.approvals;
       const pending = approvals.map(pendingFrom).filter((p): p is PendingView => p !== undefined);
       this.store.set({ pending, loadError: undefined });
     } catch (err) {

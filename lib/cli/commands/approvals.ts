@@ -174,19 +174,33 @@ export const subcommands: Record<string, ApprovalsSubcommand> = {
       return removed > 0 ? ExitCode.ok : ExitCode.failure;
     },
   },
-  // Approvals waiting in the Gateway: pending | approve <id> | deny <id>.
+  // Approvals waiting in the Gateway: pending | approve <id> | deny <id> | resolve <id> <decision>.
   ...gatewayApprovalSubcommands,
 };
+
+/** Upstream's names for the same subcommands: `get`, `allowlist add|remove <pattern>`. */
+const ALIASES: Record<string, string> = { get: 'show', 'allowlist add': 'allow', 'allowlist remove': 'remove' };
 
 function usage(): string {
   return [
     'usage: openclaw-ipc approvals <subcommand> [--state-dir DIR] [--json]',
     ...Object.values(subcommands).map((s) => `  ${s.usage}`),
+    `  upstream names: ${Object.entries(ALIASES)
+      .map(([alias, target]) => `${alias} = ${target}`)
+      .join(', ')}`,
+    'example: openclaw-ipc approvals allowlist add /usr/bin/git',
   ].join('\n');
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const [name = 'show', ...rest] = argv[0]?.startsWith('--') ? ['show', ...argv] : argv;
+  let [name = 'show', ...rest] = argv[0]?.startsWith('--') ? ['show', ...argv] : argv;
+  if (name === 'allowlist') {
+    const [verb, ...after] = rest;
+    if (verb !== 'add' && verb !== 'remove')
+      throw new UsageError(`usage: openclaw-ipc approvals allowlist add|remove <pattern> [--agent ID]\n${usage()}`);
+    [name, rest] = [`allowlist ${verb}`, after];
+  }
+  name = ALIASES[name] ?? name;
   if (name === 'help' || argv.includes('--help')) {
     process.stdout.write(`${usage()}\n`);
     return ExitCode.ok;

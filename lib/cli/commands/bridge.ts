@@ -2,6 +2,7 @@
 //   host    serve a PeekabooBridge host in the foreground until SIGINT/SIGTERM
 //   status  probe the bridge sockets in discovery order and show which host would be used
 //   call    run one operation on the selected host (or locally when none is acceptable)
+import { BRIDGE_OPERATIONS } from '../../bridge/protocol.js';
 import {
   bridgeRequest,
   discoverBridgeHost,
@@ -22,9 +23,10 @@ import {
 const USAGE = `usage: openclaw-ipc bridge [host|status|call <op>] [options]
   host    [--socket PATH] [--allow-team ID]... [--same-user] [--debug-build]
   status  [--socket PATH] [--json]
-  call    <op> [--payload JSON] [--socket PATH] [--timeout MS] [--json]
+  call    <op> [--payload JSON] [--socket PATH] [--timeout MS] [--json]   (call alone lists the operations)
 The host allowlists TeamID Y5PE65HELJ by default; on Linux no peer has a TeamID, so use --same-user
-to admit same-user peers. PEEKABOO_ALLOW_UNSIGNED_SOCKET_CLIENTS=1 is honoured only with --debug-build.`;
+to admit same-user peers. PEEKABOO_ALLOW_UNSIGNED_SOCKET_CLIENTS=1 is honoured only with --debug-build.
+example: openclaw-ipc bridge status --json`;
 
 const options = {
   socket: { type: 'string' },
@@ -85,7 +87,22 @@ async function runStatus(values: Values): Promise<number> {
 }
 
 async function runCall(op: string | undefined, values: Values): Promise<number> {
-  if (!op) throw new UsageError('call needs an operation name');
+  if (!op) {
+    // No operation: list them (what `call` can do, and the permission each needs on macOS).
+    const ops = Object.entries(BRIDGE_OPERATIONS).sort(([a], [b]) => a.localeCompare(b));
+    if (values.json) out(JSON.stringify(Object.fromEntries(ops), null, 2));
+    else {
+      out('usage: openclaw-ipc bridge call <operation> [--payload JSON]; operations (pb-1.7):');
+      const width = Math.max(...ops.map(([name]) => name.length));
+      for (const [name, spec] of ops)
+        out(
+          `  ${name.padEnd(width)}  ${spec.permission ? `needs ${spec.permission}` : ''}${spec.since ? `  (since 1.${spec.since})` : ''}`.trimEnd(),
+        );
+      out('example: openclaw-ipc bridge call permissionsStatus --json');
+    }
+    return ExitCode.ok;
+  }
+
   let payload: unknown;
   if (typeof values.payload === 'string') {
     try {

@@ -4,13 +4,13 @@
 // configured, else token. Mode none is refused on a non-loopback bind.
 import { IpcError } from '../../common/errors.js';
 import { GATEWAY_AUTH_MODES, type GatewayAuthMode } from '../../gateway/auth-config.js';
-import { configuredGatewayPort, readOpenclawConfig } from '../../common/openclaw-config.js';
+import { configuredGatewayPort, configuredMdnsMode, readOpenclawConfig } from '../../common/openclaw-config.js';
 import { resolveStateDir } from '../../common/state-dir.js';
 import { DEFAULT_GATEWAY_HOST, DEFAULT_GATEWAY_PORT } from '../../protocol/constants.js';
 import { ExitCode, UsageError, parseCommandArgs, portOption, waitForStopSignal } from '../run.js';
 
 const USAGE = [
-  'usage: openclaw-ipc gateway [--port N] [--bind loopback|lan|<address>] [--auth none|token|password] [--token T | --password P] [--state-dir DIR] [--json]',
+  'usage: openclaw-ipc gateway [run] [--port N] [--bind loopback|lan|<address>] [--auth none|token|password] [--token T | --password P] [--state-dir DIR] [--json]',
   'auth: --auth, else gateway.auth.mode, else password when gateway.auth.password or OPENCLAW_GATEWAY_PASSWORD is set, else token',
   '  (OPENCLAW_GATEWAY_TOKEN, gateway.auth.token, else generated). Prefer the env vars: any user can read --token/--password in `ps`.',
 ].join('\n');
@@ -34,13 +34,16 @@ export async function main(argv: string[]): Promise<number> {
       json: { type: 'boolean' },
     },
     USAGE,
-    { allowPositionals: false },
   );
   if (!parsed) return ExitCode.ok;
-  const { values } = parsed;
+  const { values, positionals } = parsed;
+  // `gateway run` is upstream's spelling of the same foreground run.
+  if (positionals.length > 1 || (positionals.length === 1 && positionals[0] !== 'run'))
+    throw new UsageError(`unexpected argument '${positionals.at(-1)}'\n${USAGE}`);
   const stateDir = values['state-dir'] ?? resolveStateDir();
   // Port precedence: flag, then OPENCLAW_GATEWAY_PORT (also host:port), then gateway.port, then 18789.
-  let port = configuredGatewayPort(readOpenclawConfig({ stateDir }).config) ?? DEFAULT_GATEWAY_PORT;
+  const { config } = readOpenclawConfig({ stateDir });
+  let port = configuredGatewayPort(config) ?? DEFAULT_GATEWAY_PORT;
   let host = bindAddress(values.bind ?? 'loopback');
   const envPort = process.env.OPENCLAW_GATEWAY_PORT?.trim();
   if (values.port !== undefined) port = portOption(values.port, '--port');
@@ -64,9 +67,18 @@ export async function main(argv: string[]): Promise<number> {
     GatewayAuthMode | undefined;
 
   const { startGateway } = await import('../../gateway/index.js');
+  const mdns = configuredMdnsMode(config).mode;
   let gateway;
   try {
-    gateway = await startGateway({ host, port, stateDir, token: values.token, password: values.password, authMode });
+    gateway = await startGateway({
+      host,
+      port,
+      stateDir,
+      token: values.token,
+      password: values.password,
+      authMode,
+      mdns,
+    });
   } catch (err) {
     if (err instanceof IpcError && err.code === 'ERR_GATEWAY_AUTH_CONFIG') throw new UsageError(err.message);
     if (err instanceof IpcError && (err.code === 'ERR_GATEWAY_PORT_IN_USE' || err.code === 'ERR_GATEWAY_LOCKED')) {
@@ -79,11 +91,11 @@ export async function main(argv: string[]): Promise<number> {
   if (values.json) {
     const auth = { mode, source, location };
     process.stdout.write(
-      `${JSON.stringify({ ready: true, url: gateway.url, port: gateway.port, stateDir, ...(mode === 'token' ? { token: { source, location } } : {}), auth })}\n`,
+      `${JSON.stringify({ ready: true, url: gateway.url, port: gateway.port, stateDir, ...(mode === 'token' ? { token: { source, location } } : {}), auth, discovery: gateway.discovery })}\n`,
     );
   } else {
     process.stdout.write(
-      `gateway listening on ${gateway.url}\n  auth: ${mode}, ${location}${source === 'generated' ? ' (generated now)' : ''}\n  state: ${stateDir}\n`,
+      `gateway listening on ${gateway.url}\n  auth: ${mode}, ${location}${source === 'generated' ? ' (generated now)' : ''}\n  bonjour: ${gateway.discovery.advertising ? `advertising ${JSON.stringify(gateway.discovery.instanceName)}` : `off (${gateway.discovery.reason})`}\n  state: ${stateDir}\n`,
     );
   }
 

@@ -149,7 +149,8 @@ export async function main(argv: string[]): Promise<number> {
   const { values } = parsed;
   const envPort = process.env.OPENCLAW_GATEWAY_PORT?.trim();
   const stateDir = resolveStateDir();
-  // `up` binds loopback only, so a host:port OPENCLAW_GATEWAY_PORT contributes nothing here.
+  // `up` binds loopback only, so a host:port OPENCLAW_GATEWAY_PORT contributes nothing here. Then
+  // gateway.port from openclaw.json, where the operator commands look for it too (a service relies on it).
   const port =
     values.port !== undefined
       ? portOption(values.port, '--port')
