@@ -723,6 +723,30 @@ export const ERROR_CODES: ErrorCatalogue = {
     meaning: 'The approvals content sent for writing does not have the expected shape.',
     action: 'Fix the content as the message says; the Gateway answers INVALID_REQUEST.',
   },
+  ERR_DRY_RUN_UNSUPPORTED: {
+    area: 'exec host',
+    classes: ['ExecHostClientError'],
+    meaning: 'A dry-run exec request was answered as if it had run: the exec host does not support dry runs.',
+    action: 'Upgrade the exec host; check whether the request actually ran.',
+  },
+  ERR_SERVICE_COMMAND: {
+    area: 'cli',
+    classes: ['IpcError'],
+    meaning: 'A service manager command (systemctl or launchctl) failed; its output is in the message.',
+    action: 'Read the output, fix the cause, and run the service command again.',
+  },
+  ERR_SERVICE_NOT_INSTALLED: {
+    area: 'cli',
+    classes: ['IpcError'],
+    meaning: 'The service to restart has no unit or plist installed.',
+    action: 'Run `openclaw-ipc service install --role <role>` first.',
+  },
+  ERR_SERVICE_PATH: {
+    area: 'cli',
+    classes: ['IpcError'],
+    meaning: 'A path written into the service definition (node binary, CLI entry, state dir) contains a line break.',
+    action: 'Install from paths without line breaks.',
+  },
 };
 
 /** What a host's error envelope means, by wire code. A BridgeError's `code` is `ERR_BRIDGE_<WIRE_CODE>`
@@ -779,30 +803,6 @@ export const FOREIGN_CODES: readonly string[] = [];
  * Node code ERR_TLS_CERT_ALTNAME_INVALID, which it compares against but never raises, into FOREIGN_CODES).
  */
 export const PENDING_BRANCH_CODES: ErrorCatalogue = {
-  ERR_DRY_RUN_UNSUPPORTED: {
-    area: 'exec host',
-    classes: ['ExecHostClientError'],
-    meaning: 'A dry-run exec request was answered as if it had run: the exec host does not support dry runs.',
-    action: 'Upgrade the exec host; check whether the request actually ran.',
-  },
-  ERR_SERVICE_COMMAND: {
-    area: 'cli',
-    classes: ['IpcError'],
-    meaning: 'A service manager command (systemctl or launchctl) failed; its output is in the message.',
-    action: 'Read the output, fix the cause, and run the service command again.',
-  },
-  ERR_SERVICE_NOT_INSTALLED: {
-    area: 'cli',
-    classes: ['IpcError'],
-    meaning: 'The service to restart has no unit or plist installed.',
-    action: 'Run `openclaw-ipc service install --role <role>` first.',
-  },
-  ERR_SERVICE_PATH: {
-    area: 'cli',
-    classes: ['IpcError'],
-    meaning: 'A path written into the service definition (node binary, CLI entry, state dir) contains a line break.',
-    action: 'Install from paths without line breaks.',
-  },
   ERR_GATEWAY_BIND_INVALID: {
     area: 'gateway',
     classes: ['IpcError'],
