@@ -27,6 +27,10 @@ const commands: CommandTable = {
     load: () => import('./commands/node.js'),
   },
   nodes: { summary: 'list nodes known to the Gateway', load: () => import('./commands/nodes.js') },
+  devices: {
+    summary: 'device pairing: devices [list] | approve <requestId> | reject <requestId>',
+    load: () => import('./commands/devices.js'),
+  },
   invoke: {
     summary: 'invoke a node command: --node <id|name> --command <cmd> --params <json>',
     load: () => import('./commands/invoke.js'),
