@@ -15,6 +15,8 @@ export interface SelfSignedOptions {
   /** Validity in days from now (upstream's generated certificate: 3650). */
   days?: number;
   now?: Date;
+  /** Serial number bytes (default 16 random bytes); encoded as a minimal positive DER INTEGER. */
+  serial?: Buffer;
 }
 
 export interface SelfSigned {
@@ -45,8 +47,12 @@ function oid(dotted: string): Buffer {
   }
   return tlv(0x06, Buffer.from(bytes));
 }
+/** DER INTEGER: minimal (no redundant leading zero bytes), with a 0 prepended when the high bit is set. */
 function positiveInteger(bytes: Buffer): Buffer {
-  return tlv(0x02, bytes[0]! & 0x80 ? Buffer.concat([Buffer.from([0]), bytes]) : bytes);
+  let start = 0;
+  while (start < bytes.length - 1 && bytes[start] === 0) start++;
+  const minimal = bytes.subarray(start);
+  return tlv(0x02, minimal[0]! & 0x80 ? Buffer.concat([Buffer.from([0]), minimal]) : minimal);
 }
 function time(date: Date): Buffer {
   const iso = date.toISOString().replace(/[-:T]/g, '').slice(0, 14); // YYYYMMDDHHMMSS
@@ -82,8 +88,11 @@ export function generateSelfSignedCertificate(options: SelfSignedOptions = {}): 
   const now = options.now ?? new Date();
   const notBefore = new Date(now.getTime() - 60 * 60 * 1000); // an hour of clock skew
   const notAfter = new Date(now.getTime() + (options.days ?? 3650) * 24 * 60 * 60 * 1000);
-  const serial = crypto.randomBytes(16);
-  serial[0] = serial[0]! & 0x7f;
+  let serial = options.serial;
+  if (!serial) {
+    serial = crypto.randomBytes(16);
+    serial[0] = (serial[0]! & 0x7f) | 0x40; // 16 significant bytes (RFC 5280: at most 20)
+  }
   const name = sequence(
     set(sequence(oid('2.5.4.3'), tlv(0x0c, Buffer.from(options.commonName ?? 'openclaw-gateway', 'utf8')))),
   );

@@ -57,6 +57,11 @@ t.test(
     t.ok(x509.keyUsage?.includes('1.3.6.1.5.5.7.3.1'), 'extKeyUsage serverAuth');
     const days = (Date.parse(x509.validTo) - Date.now()) / 86_400_000;
     t.ok(days > 3600 && days < 3700, `valid about ten years (${Math.round(days)} days)`);
+    // Serial bytes with leading zeros (1 random serial in 256 had one) still make valid DER.
+    const zeros = generateSelfSignedCertificate({ serial: Buffer.from([0, 0, 0x01, 0x02]) });
+    t.equal(new crypto.X509Certificate(zeros.certPem).serialNumber, '0102', 'minimal INTEGER encoding');
+    const high = generateSelfSignedCertificate({ serial: Buffer.from([0, 0x80, 0x01]) });
+    t.equal(new crypto.X509Certificate(high.certPem).serialNumber, '8001', 'positive despite the high bit');
     // A TLS 1.3 server accepts the pair as is.
     t.doesNotThrow(() => tls.createSecureContext({ cert: pair.certPem, key: pair.keyPem, minVersion: 'TLSv1.3' }));
   },
