@@ -124,7 +124,13 @@ export {
   type PairedDevice,
   type PairedNode,
   type IdempotencyLimits,
+  BIND_MODES,
+  resolveBind,
+  type BindMode,
+  type BindPlan,
+  type GatewayTlsOptions,
 } from './gateway/index.js';
+export { normalizeTlsFingerprint, certificateFingerprint } from './common/tls-fingerprint.js';
 export * as protocol from './protocol/index.js';
 export {
   PendingApprovals,

@@ -7,6 +7,8 @@
 //      (and its exact rejection frames), the real node host and real CLI against ours.
 //   4. operator tools across two network namespaces (scripts/interop-operator.ts): discovery both ways,
 //      openclaw-mac connect against the real Gateway, the real `openclaw approvals pending` against ours.
+//   5. TLS with pinned fingerprints (scripts/interop-remote.ts): the real node host joins our wss:// Gateway
+//      (and is kept out by a wrong pin), our node host joins the real Gateway with gateway.tls.enabled.
 //   INTEROP_PARTS=3 (comma list) runs only the named parts.
 //
 // Follows shared/spec/interop-peer.md: a cached install (default .cache/interop; OPENCLAW_INTEROP_CACHE
@@ -26,6 +28,7 @@ import { OPERATOR_SCOPES } from '../lib/client/operator.js';
 import { generateDeviceIdentity } from '../lib/protocol/index.js';
 import { startGateway, type GatewayHandle } from '../lib/gateway/index.js';
 import { operatorToolsInterop } from './interop-operator.js';
+import { remoteTlsInterop } from './interop-remote.js';
 
 const OPENCLAW_VERSION = '2026.9.6';
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -1013,7 +1016,7 @@ async function main(): Promise<number> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    const parts = new Set((process.env.INTEROP_PARTS ?? '1,2,3,4').split(',').map((p) => p.trim()));
+    const parts = new Set((process.env.INTEROP_PARTS ?? '1,2,3,4,5').split(',').map((p) => p.trim()));
     if (parts.has('1') || parts.has('2')) {
       // The real Gateway takes 15–30 s to boot: start it first, run part 1 meanwhile.
       const port = await freePort();
@@ -1034,6 +1037,7 @@ async function main(): Promise<number> {
     if (parts.has('3')) await passwordMode(work);
     if (parts.has('4'))
       await operatorToolsInterop({ repo, node24, openclawEntry, work, peerEnv, attempt, check, log, freePort });
+    if (parts.has('5')) await remoteTlsInterop({ repo, work, peerEnv, startPeer, waitFor, attempt, log, freePort });
   } catch (err) {
     check('interop run', false, (err as Error).stack ?? String(err));
   } finally {

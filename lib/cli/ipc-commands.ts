@@ -27,6 +27,10 @@ export const ipcCommands: CommandTable = {
     load: () => import('./commands/node.js'),
   },
   nodes: { summary: 'list nodes known to the Gateway', load: () => import('./commands/nodes.js') },
+  devices: {
+    summary: 'device pairing: devices [list] | approve <requestId> | reject <requestId>',
+    load: () => import('./commands/devices.js'),
+  },
   invoke: {
     summary: 'invoke a node command: --node <id|name> --command <cmd> --params <json>',
     load: () => import('./commands/invoke.js'),
@@ -72,6 +76,7 @@ const EXAMPLES: Record<string, string> = {
   open: 'open --print',
   node: 'node run --host 127.0.0.1 --port 18789',
   nodes: 'nodes status --json',
+  devices: 'devices approve 4f1c2a…',
   invoke: `invoke --node mybox --command system.which --params '{"bins":["git"]}'`,
   run: 'run --node mybox -- /bin/echo hi',
   bridge: 'bridge call permissionsStatus --json',

@@ -37,6 +37,12 @@ export const ExitCode = {
  */
 const EXIT_CODE_BY_ERROR: Readonly<Record<string, number>> = {
   ERR_USAGE: ExitCode.usage,
+  // Configuration the user must change before the Gateway can start (or a client can connect).
+  ERR_GATEWAY_TLS_REQUIRED: ExitCode.usage,
+  ERR_GATEWAY_BIND_INVALID: ExitCode.usage,
+  ERR_GATEWAY_TLS_CONFIG: ExitCode.usage,
+  ERR_TLS_FINGERPRINT_INVALID: ExitCode.usage,
+  ERR_GATEWAY_TLS_PIN_MISMATCH: ExitCode.denied,
   ERR_GATEWAY_LOCKED: ExitCode.locked,
   ERR_EXEC_HOST_LOCKED: ExitCode.locked,
   ERR_GATEWAY_PORT_IN_USE: ExitCode.locked,
@@ -95,13 +101,16 @@ export function parseCommandArgs<const O extends OptionsConfig>(
 }
 
 /**
- * `--url`, `--token`, `--password`, `--json`: how every operator command reaches the Gateway and prints.
- * A secret given as a flag is visible to other local users in `ps`: the env vars are preferred.
+ * `--url`, `--token`, `--password`, `--tls`, `--tls-fingerprint`, `--json`: how every operator command reaches
+ * the Gateway and prints. A secret given as a flag is visible to other local users in `ps`: the env vars are
+ * preferred. A fingerprint is not a secret.
  */
 export const OPERATOR_OPTIONS = {
   url: { type: 'string' },
   token: { type: 'string' },
   password: { type: 'string' },
+  tls: { type: 'boolean' },
+  'tls-fingerprint': { type: 'string' },
   json: { type: 'boolean' },
 } as const;
 
@@ -109,6 +118,7 @@ export const OPERATOR_OPTIONS = {
 export const SECRET_FLAGS_NOTE = [
   'auth: OPENCLAW_GATEWAY_TOKEN or OPENCLAW_GATEWAY_PASSWORD (preferred), else gateway.auth.token/.password in',
   '  $OPENCLAW_STATE_DIR/openclaw.json. --token/--password override them, but any user can read flags in `ps`.',
+  'tls: --tls (wss://) with --tls-fingerprint <sha256> pins the Gateway certificate; nothing is sent on a mismatch.',
 ].join('\n');
 
 export { MAX_TIMEOUT_MS };

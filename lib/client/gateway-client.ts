@@ -11,6 +11,7 @@ import { GatewayClientError, GatewayRequestError, type GatewayErrorShape } from 
 import { CloseCode, MAX_CLIENT_FRAME_JSON_DEPTH } from '../protocol/constants.js';
 import { signConnectDevice, type DeviceIdentity } from '../protocol/device-auth.js';
 import { loadDeviceToken, storeDeviceToken } from './identity.js';
+import { describeTlsFailure, tlsClientOptions } from './tls-pin.js';
 
 export const CLIENT_MIN_PROTOCOL = 3;
 export const CLIENT_MAX_PROTOCOL = 4;
@@ -35,8 +36,13 @@ export interface ClientInfo {
 }
 
 export interface GatewayClientOptions {
-  /** ws://host:port/ */
+  /** ws://host:port/ or wss://host:port/ */
   url: string;
+  /**
+   * SHA-256 fingerprint the wss:// Gateway's certificate must have (64 hex digits; colons allowed). It is
+   * checked before the upgrade request is sent: a mismatch (ERR_GATEWAY_TLS_PIN_MISMATCH) sends nothing.
+   */
+  tlsFingerprint?: string;
   role: 'operator' | 'node';
   client: ClientInfo;
   /** Shared Gateway token (sent as auth.token; wins over a stored device token). */
@@ -119,6 +125,7 @@ type Fatal = GatewayClientError | GatewayRequestError;
 
 /** Connect failures that retrying cannot fix without a config change. */
 function isFatalConnectError(err: unknown): boolean {
+  if (err instanceof GatewayClientError) return err.code.startsWith('ERR_GATEWAY_TLS_');
   if (!(err instanceof GatewayRequestError)) return false;
   const detail = err.detailCode ?? '';
   if (detail === 'PAIRING_REQUIRED') return false; // an operator may approve meanwhile
@@ -145,6 +152,7 @@ export class GatewayClient extends EventEmitter<GatewayClientEvents> {
     if (options.role === 'node' && !options.identity) {
       throw new GatewayClientError('ERR_GATEWAY_IDENTITY_REQUIRED', 'a node connection needs a device identity');
     }
+    tlsClientOptions(options.url, options.tlsFingerprint); // a bad pin or a pin on ws:// fails here, typed
     this.options = options;
     this.log = options.log ?? (() => {});
   }
@@ -244,6 +252,7 @@ export class GatewayClient extends EventEmitter<GatewayClientEvents> {
     if (this.stopped) return;
     const opts = this.options;
     const ws = new WebSocket(opts.url, {
+      ...tlsClientOptions(opts.url, opts.tlsFingerprint),
       perMessageDeflate: false,
       maxPayload: opts.maxPayload ?? DEFAULT_MAX_PAYLOAD,
       handshakeTimeout: opts.connectTimeoutMs ?? 10_000,
@@ -309,9 +318,10 @@ export class GatewayClient extends EventEmitter<GatewayClientEvents> {
     });
     ws.on('error', (err) => {
       fail(
-        new GatewayClientError('ERR_GATEWAY_UNREACHABLE', `cannot reach the Gateway at ${opts.url}: ${err.message}`, {
-          cause: err,
-        }),
+        describeTlsFailure(opts.url, err) ??
+          new GatewayClientError('ERR_GATEWAY_UNREACHABLE', `cannot reach the Gateway at ${opts.url}: ${err.message}`, {
+            cause: err,
+          }),
       );
     });
     ws.on('close', (code, reasonBuf) => {

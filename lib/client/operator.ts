@@ -2,10 +2,15 @@
 // resolving a node given by id, id prefix or display name. Secrets are read, never generated. Token:
 // --token, OPENCLAW_GATEWAY_TOKEN, gateway.auth.token; password: --password, OPENCLAW_GATEWAY_PASSWORD,
 // gateway.auth.password (env before config, as upstream clients do). A flag given alone is used alone.
+// TLS: the default URL is wss:// when the state dir's openclaw.json has gateway.tls.enabled; the pin is
+// --tls-fingerprint, else (for a loopback URL) the fingerprint of the local Gateway's certificate file.
 import { IpcError } from '../common/errors.js';
+import { isLoopbackAddress } from '../common/loopback.js';
 import { configuredGatewayPort, readOpenclawConfig } from '../common/openclaw-config.js';
 import { isRecord } from '../common/records.js';
 import { resolveStateDir } from '../common/state-dir.js';
+import { requireTlsFingerprint } from '../common/tls-fingerprint.js';
+import { localGatewayFingerprint, readTlsSettings } from '../gateway/tls.js';
 import { DEFAULT_GATEWAY_PORT } from '../protocol/constants.js';
 import { GatewayRequestError } from './errors.js';
 import { GatewayClient, type GatewayCredentials } from './gateway-client.js';
@@ -28,6 +33,8 @@ export interface OperatorTarget {
   /** Sent as auth.password (a password-mode Gateway checks it). */
   password?: string;
   passwordSource?: CredentialSource;
+  /** The pinned certificate fingerprint for a wss:// URL (flag, else the local Gateway's certificate). */
+  tlsFingerprint?: string;
   stateDir: string;
 }
 
@@ -40,11 +47,11 @@ function configuredSecrets(config: Record<string, unknown>): { token?: unknown; 
 
 /** Resolves URL, token and password from flags, env and the state dir's openclaw.json. */
 export function resolveOperatorTarget(
-  flags: { url?: string; token?: string; password?: string },
+  flags: { url?: string; token?: string; password?: string; tls?: boolean; 'tls-fingerprint'?: string },
   env: NodeJS.ProcessEnv = process.env,
 ): OperatorTarget {
   const stateDir = resolveStateDir(env);
-  const { config } = readOpenclawConfig({ stateDir, env });
+  const { path: configPath, config } = readOpenclawConfig({ stateDir, env });
   let url = flags.url ?? env.OPENCLAW_GATEWAY_URL?.trim();
   if (!url) {
     const envPort = env.OPENCLAW_GATEWAY_PORT?.trim();
@@ -54,10 +61,12 @@ export function resolveOperatorTarget(
         ? envPort
         : `127.0.0.1:${envPort}`
       : `127.0.0.1:${configPort ?? DEFAULT_GATEWAY_PORT}`;
-    url = `ws://${hostPort}/`;
+    url = `${localTls(config, configPath) ? 'wss' : 'ws'}://${hostPort}/`;
   }
   if (!/^wss?:\/\//.test(url))
     throw new IpcError('ERR_USAGE', `--url must be a ws:// or wss:// URL, got ${JSON.stringify(url)}`);
+  if (flags.tls) url = url.replace(/^ws:\/\//, 'wss://');
+  const tlsFingerprint = resolvePin(url, flags['tls-fingerprint'], stateDir, config, configPath);
   const flagToken = flags.token?.trim();
   const flagPassword = flags.password?.trim();
   if (flags.token !== undefined && !flagToken) throw new IpcError('ERR_USAGE', '--token must not be empty');
@@ -67,6 +76,7 @@ export function resolveOperatorTarget(
     return {
       url,
       stateDir,
+      ...(tlsFingerprint ? { tlsFingerprint } : {}),
       ...(flagToken ? { token: flagToken, tokenSource: 'option' as const } : { tokenSource: 'none' as const }),
       ...(flagPassword
         ? { password: flagPassword, passwordSource: 'option' as const }
@@ -79,6 +89,7 @@ export function resolveOperatorTarget(
   return {
     url,
     stateDir,
+    ...(tlsFingerprint ? { tlsFingerprint } : {}),
     ...(token.value ? { token: token.value } : {}),
     tokenSource: token.source,
     ...(password.value ? { password: password.value } : {}),
@@ -103,6 +114,51 @@ export function operatorCredentials(
   };
 }
 
+function localTls(config: Record<string, unknown>, configPath: string): boolean {
+  try {
+    return readTlsSettings(config, configPath).enabled === true;
+  } catch {
+    return false; // a malformed gateway.tls is the Gateway's error to report; the client tries plain ws
+  }
+}
+
+/** --tls-fingerprint (validated); else, for wss:// to loopback, the local Gateway's certificate. */
+function resolvePin(
+  url: string,
+  flag: string | undefined,
+  stateDir: string,
+  config: Record<string, unknown>,
+  configPath: string,
+): string | undefined {
+  if (flag !== undefined) {
+    let fingerprint: string;
+    try {
+      fingerprint = requireTlsFingerprint(flag);
+    } catch (err) {
+      throw new IpcError('ERR_USAGE', (err as Error).message);
+    }
+    if (!url.startsWith('wss://'))
+      throw new IpcError(
+        'ERR_USAGE',
+        `--tls-fingerprint needs a wss:// URL (got ${url}); pass --tls or a wss:// --url`,
+      );
+    return fingerprint;
+  }
+  if (!url.startsWith('wss://')) return undefined;
+  let host: string;
+  try {
+    host = new URL(url).hostname;
+  } catch {
+    return undefined;
+  }
+  if (!isLoopbackAddress(host)) return undefined;
+  try {
+    return localGatewayFingerprint(stateDir, readTlsSettings(config, configPath));
+  } catch {
+    return undefined;
+  }
+}
+
 function fromEnvOrConfig(
   envValue: string | undefined,
   configValue: unknown,
@@ -125,6 +181,7 @@ export async function connectOperator(
 ): Promise<GatewayClient> {
   const client = new GatewayClient({
     url: target.url,
+    ...(target.tlsFingerprint ? { tlsFingerprint: target.tlsFingerprint } : {}),
     role: 'operator',
     token: target.token,
     password: target.password,

@@ -23,3 +23,5 @@ export type { NodeSession } from './node-registry.js';
 export type { PairedDevice, PairedNode } from './pairing-store.js';
 export type { IdempotencyLimits } from './core.js';
 export { GatewayLockedError, GATEWAY_LOCK_FILE } from './instance-lock.js';
+export { BIND_MODES, resolveBind, type BindMode, type BindPlan } from './bind.js';
+export { defaultTlsPaths, type GatewayTlsOptions } from './tls.js';

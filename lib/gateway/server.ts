@@ -2,6 +2,7 @@
 // pre-auth budget per IP), tick broadcast and shutdown.
 import fs from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import type net from 'node:net';
 
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
@@ -36,6 +37,7 @@ import {
 } from './auth-config.js';
 import { watchGatewayAuth, type AuthReloadOutcome } from './auth-reload.js';
 import { normalizeIp, type AuthRateLimitOptions } from './auth-rate-limit.js';
+import { checkExposure, configuredBind, resolveBind, type BindPlan } from './bind.js';
 import type { CommandPolicyOptions } from './command-policy.js';
 import { GatewayConnection } from './connection.js';
 import {
@@ -66,6 +68,7 @@ import {
 } from './request-origin.js';
 import type { NodeSession } from './node-registry.js';
 import type { PairedDevice, PairedNode } from './pairing-store.js';
+import { loadGatewayTls, readTlsSettings, type GatewayTlsMaterial, type GatewayTlsOptions } from './tls.js';
 
 export interface ConnectionInfo {
   remoteAddress: string;
@@ -75,8 +78,17 @@ export interface ConnectionInfo {
 }
 
 export interface GatewayOptions {
-  /** Bind address; default 127.0.0.1. */
+  /** Bind address (or a bind mode); wins over `bind`. Default: `bind`, else 127.0.0.1. */
   host?: string;
+  /** loopback|lan|tailnet|custom|auto; default gateway.bind of openclaw.json, else loopback. */
+  bind?: string;
+  /** The address of bind mode custom; default gateway.customBindHost. */
+  customBindHost?: string;
+  /**
+   * TLS (wss:// on the same port), over gateway.tls of openclaw.json. Enabled without files: a self-signed
+   * certificate is generated once in <state>/gateway/tls/ and reused. A non-loopback bind requires it.
+   */
+  tls?: GatewayTlsOptions;
   /** Default 18789; 0 picks an ephemeral port. */
   port?: number;
   /** State dir (openclaw.json, devices/, nodes/); default $OPENCLAW_STATE_DIR or ~/.openclaw. */
@@ -163,9 +175,14 @@ export interface GatewayNodes {
 }
 
 export interface GatewayHandle {
+  /** ws://host:port, or wss:// with TLS. */
   url: string;
   host: string;
   port: number;
+  /** How the listeners were chosen; `loopbackCompanion`: 127.0.0.1 on the same port too. */
+  bind: BindPlan;
+  /** With TLS: the certificate's SHA-256 fingerprint (what clients pin) and where it lives. */
+  tls?: { fingerprintSha256: string; certPath: string; keyPath: string; generated: boolean };
   /** The shared token in mode token; '' in modes password and none. Current: follows config reloads. */
   readonly token: string;
   /** Where the active mode's secret came from ('none' in mode none). */
@@ -253,7 +270,6 @@ async function startLocked(
   stateDir: string,
   lock: InstanceLock,
 ): Promise<GatewayHandle> {
-  const host = options.host ?? DEFAULT_GATEWAY_HOST;
   const port = options.port ?? DEFAULT_GATEWAY_PORT;
   const authOptions = {
     token: options.token,
@@ -262,17 +278,21 @@ async function startLocked(
     env,
     configPath: options.configPath,
   };
-  // Without a shared secret only loopback is safe to serve (upstream refuses the same way).
+  let auth = loadGatewayAuth(stateDir, authOptions);
+  const { config: fileConfig } = readOpenclawConfig({ configPath: auth.configPath });
+  const bind = planBind(options, fileConfig, auth.configPath);
+  const host = bind.host;
+  const tlsSettings = readTlsSettings(fileConfig, auth.configPath, options.tls);
+  // Beyond loopback only with a shared secret and TLS; checked before any file is generated or port bound.
+  checkExposure(host, port, auth.mode, tlsSettings.enabled === true);
+  const tls = tlsSettings.enabled
+    ? loadGatewayTls(stateDir, tlsSettings, { ipAddresses: bind.loopbackCompanion ? [host] : [] })
+    : undefined;
+  // A reload may not drop auth on an exposed bind either.
   const checkBind = (resolved: GatewayAuthConfig): GatewayAuthConfig => {
-    if (resolved.mode === 'none' && !isLoopbackAddress(host)) {
-      throw new IpcError(
-        'ERR_GATEWAY_AUTH_CONFIG',
-        `refusing to bind gateway to ${host}:${port} without auth (gateway.auth.mode is none; set a token or password, or bind loopback)`,
-      );
-    }
+    checkExposure(host, port, resolved.mode, tls !== undefined);
     return resolved;
   };
-  let auth = checkBind(loadGatewayAuth(stateDir, authOptions));
   // Browser origins beyond our own: the option, else openclaw.json (re-read with the auth config).
   const readOrigins = (): string[] =>
     options.allowedOrigins ??
@@ -346,15 +366,19 @@ async function startLocked(
 
   const preauth = new PreauthBudget<GatewayConnection>(maxPreauthPerIp);
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload, clientTracking: false });
-  const originPolicy = (): RequestOriginPolicy => ({ bindHost: host, allowedOrigins });
+  // The 127.0.0.1 companion of a specific-address bind is a loopback listener: its Host check is on.
+  const originPolicy = (socket: net.Socket): RequestOriginPolicy => ({
+    bindHost: bind.loopbackCompanion && socket.localAddress === DEFAULT_GATEWAY_HOST ? DEFAULT_GATEWAY_HOST : host,
+    allowedOrigins,
+  });
   // The page is read and compressed on its first request, not at start (most runs never serve it).
   const controlUiRoot = options.controlUi === false ? undefined : (options.controlUi?.root ?? DEFAULT_CONTROL_UI_ROOT);
   let controlUiAssets: ControlUiAssets | undefined;
   const controlUi = (): ControlUiAssets | undefined =>
     controlUiRoot === undefined ? undefined : (controlUiAssets ??= loadControlUiAssets(controlUiRoot));
-  const server = http.createServer((req, res) => {
+  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     // Host and Origin first (DNS rebinding, foreign pages): the page is served only under this Gateway's names.
-    const verdict = checkRequestOrigin(req, originPolicy());
+    const verdict = checkRequestOrigin(req, originPolicy(req.socket));
     if (!verdict.ok) {
       refuseHttp(res, verdict.status, `${verdict.code}: ${verdict.message}`);
       return;
@@ -366,21 +390,21 @@ async function startLocked(
       return;
     }
     serveControlUi(assets, req, res);
-  });
-  server.headersTimeout = 10_000;
-  server.requestTimeout = 10_000;
+  };
 
-  server.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
+  const onUpgrade = (req: http.IncomingMessage, socket: net.Socket, head: Buffer): void => {
     socket.on('error', () => socket.destroy());
     // Host and Origin first: a refused page never holds a pre-auth slot or sees a challenge.
-    const verdict = checkRequestOrigin(req, originPolicy());
+    const verdict = checkRequestOrigin(req, originPolicy(socket));
     if (!verdict.ok) {
       socket.end(refusalResponse(verdict));
       return;
     }
     const ip = socket.remoteAddress ?? 'unknown';
     wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, req, socket, ip, verdict.browser));
-  });
+  };
+  const servers = [createListener(tls, onRequest, onUpgrade)];
+  if (bind.loopbackCompanion) servers.push(createListener(tls, onRequest, onUpgrade));
 
   function onConnection(
     ws: WebSocket,
@@ -484,28 +508,18 @@ async function startLocked(
     });
   }
 
-  await new Promise<void>((resolve, reject) => {
-    const onError = (err: NodeJS.ErrnoException): void => {
-      server.off('listening', onListening);
-      if (err.code === 'EADDRINUSE') {
-        reject(
-          new IpcError(
-            'ERR_GATEWAY_PORT_IN_USE',
-            `another gateway instance is already listening on ws://${host}:${port}`,
-            { cause: err },
-          ),
-        );
-      } else reject(err);
-    };
-    const onListening = (): void => {
-      server.off('error', onError);
-      resolve();
-    };
-    server.once('error', onError);
-    server.once('listening', onListening);
-    server.listen(port, host);
-  });
-  const address = server.address() as net.AddressInfo;
+  const scheme = tls ? 'wss' : 'ws';
+  let address: net.AddressInfo;
+  try {
+    address = await listen(servers[0]!, port, host, scheme);
+    // The companion takes the port the main listener got (port 0 picks one).
+    if (servers[1]) await listen(servers[1], address.port, DEFAULT_GATEWAY_HOST, scheme);
+  } catch (err) {
+    for (const server of servers) server.close();
+    pending.off('requested', onRequested);
+    pending.off('resolved', onResolved);
+    throw err;
+  }
 
   const tick = setInterval(() => core.broadcast('tick', { ts: core.now() }), tickIntervalMs);
   tick.unref();
@@ -555,9 +569,13 @@ async function startLocked(
       pending.off('requested', onRequested);
       pending.off('resolved', onResolved);
       // close() waits for open sockets: idle HTTP keep-alives go now, WebSockets after their close grace.
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
-      await closed;
+      await Promise.all(
+        servers.map((server) => {
+          const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+          server.closeIdleConnections();
+          return closed;
+        }),
+      );
       await core.idempotencyStore.close();
       lock.release();
     })();
@@ -568,9 +586,20 @@ async function startLocked(
   // A wildcard bind is reached on loopback from this machine (the page's own origin is then 127.0.0.1).
   const pageHost = address.address === '0.0.0.0' || address.address === '::' ? '127.0.0.1' : urlHost;
   return {
-    url: `ws://${urlHost}:${address.port}`,
+    url: `${scheme}://${urlHost}:${address.port}`,
     host: address.address,
     port: address.port,
+    bind,
+    ...(tls
+      ? {
+          tls: {
+            fingerprintSha256: tls.fingerprintSha256,
+            certPath: tls.certPath,
+            keyPath: tls.keyPath,
+            generated: tls.generated,
+          },
+        }
+      : {}),
     get token() {
       return auth.token;
     },
@@ -615,7 +644,7 @@ async function startLocked(
     controlUi:
       controlUiRoot !== undefined && controlUiBuilt(controlUiRoot)
         ? {
-            url: `http://${pageHost}:${address.port}/`,
+            url: `${tls ? 'https' : 'http'}://${pageHost}:${address.port}/`,
             get bytes() {
               return controlUi()!.bytes;
             },
@@ -624,6 +653,67 @@ async function startLocked(
     discovery: bonjour.status,
     close,
   };
+}
+
+/** Bind from the options (host wins, then bind/customBindHost), else openclaw.json, else loopback. */
+function planBind(options: GatewayOptions, config: Record<string, unknown>, configPath: string): BindPlan {
+  if (options.host !== undefined) return resolveBind(options.host, options.customBindHost);
+  const configured = configuredBind(config, configPath);
+  return resolveBind(options.bind ?? configured.bind, options.customBindHost ?? configured.customBindHost);
+}
+
+/** An HTTP server, or HTTPS with the Gateway's certificate (TLS 1.3 as upstream; 10 s to finish the handshake). */
+function createListener(
+  tls: GatewayTlsMaterial | undefined,
+  onRequest: http.RequestListener,
+  onUpgrade: (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => void,
+): http.Server {
+  const server = tls
+    ? https.createServer({
+        cert: tls.cert,
+        key: tls.key,
+        ...(tls.ca ? { ca: tls.ca } : {}),
+        minVersion: 'TLSv1.3',
+        handshakeTimeout: 10_000,
+      })
+    : http.createServer();
+  server.on('request', onRequest);
+  server.on('upgrade', onUpgrade);
+  // A TLS handshake that fails (a client that rejects our certificate) is the client's business.
+  server.on('tlsClientError', (_err: Error, socket: net.Socket) => socket.destroy());
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 10_000;
+  return server;
+}
+
+function listen(server: http.Server, port: number, host: string, scheme: string): Promise<net.AddressInfo> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException): void => {
+      server.off('listening', onListening);
+      if (err.code === 'EADDRINUSE') {
+        reject(
+          new IpcError(
+            'ERR_GATEWAY_PORT_IN_USE',
+            `another gateway instance is already listening on ${scheme}://${host}:${port}`,
+            { cause: err },
+          ),
+        );
+      } else if (err.code === 'EADDRNOTAVAIL') {
+        reject(
+          new IpcError('ERR_GATEWAY_BIND_INVALID', `cannot bind ${host}: no interface has this address`, {
+            cause: err,
+          }),
+        );
+      } else reject(err);
+    };
+    const onListening = (): void => {
+      server.off('error', onError);
+      resolve(server.address() as net.AddressInfo);
+    };
+    server.once('error', onError);
+    server.once('listening', onListening);
+    server.listen(port, host);
+  });
 }
 
 function positiveInt(text: string | undefined): number | undefined {

@@ -17,6 +17,8 @@ const MAX_READY_BUFFER = 64 * 1024;
 export function startNodeHostChild(options: {
   /** Shared secrets go to the child in its environment, never in its argv (visible in `ps`). */
   url: string;
+  /** The Gateway certificate pin for a wss:// URL (not a secret: it goes in argv). */
+  tlsFingerprint?: string;
   token?: string;
   password?: string;
   stateDir: string;
@@ -37,10 +39,15 @@ export function startNodeHostChild(options: {
   delete env.OPENCLAW_GATEWAY_PASSWORD;
   if (options.token) env.OPENCLAW_GATEWAY_TOKEN = options.token;
   if (options.password) env.OPENCLAW_GATEWAY_PASSWORD = options.password;
-  const child = spawn(process.execPath, [...process.execArgv, entry, 'node', 'run', '--url', options.url, '--json'], {
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const pin = options.tlsFingerprint ? ['--tls-fingerprint', options.tlsFingerprint] : [];
+  const child = spawn(
+    process.execPath,
+    [...process.execArgv, entry, 'node', 'run', '--url', options.url, ...pin, '--json'],
+    {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let errTail = '';
   child.stderr!.on('data', (chunk: Buffer) => {
     for (const line of chunk.toString().split('\n')) if (line.trim()) options.log(line.replace(/^\[node-host\] /, ''));

@@ -22,7 +22,7 @@ import { parseBoundedJson } from '../common/bounded-json.js';
 import { loadOrCreateIdentity } from '../client/identity.js';
 import { CANVAS_COMMANDS, canvasUnavailable } from './canvas.js';
 import { NodeCommandError, toWireError } from './invoke-error.js';
-import { loadOrCreateNodeConfig } from './node-config.js';
+import { loadOrCreateNodeConfig, type NodeConfig } from './node-config.js';
 import { systemNotify } from './notify.js';
 import { ResultOutbox, type DeliveryOutcome, type InvokeResultParams } from './outbox.js';
 import { createSystemRunService, type ExecHostMode, type SystemRunService } from './system-run.js';
@@ -44,10 +44,16 @@ const MAX_SEEN_INVOKES = 1_024;
 const INVENTORY_RETRY_MS = [500, 1_000, 2_000, 4_000, 5_000];
 
 export interface NodeHostOptions {
-  /** ws://host:port/ ; default from host/port. */
+  /** ws://host:port/ or wss://… ; default from host/port (and tls). */
   url?: string;
   host?: string;
   port?: number;
+  /** wss:// when the URL comes from host/port. */
+  tls?: boolean;
+  /** The Gateway certificate's SHA-256 pin (wss:// only); remembered in node.json with the address. */
+  tlsFingerprint?: string;
+  /** What node.json should remember as its Gateway; default host/port/tls/tlsFingerprint when no url is given. */
+  gateway?: NodeConfig['gateway'];
   token?: string;
   /** For a password-mode Gateway (sent as auth.password). */
   password?: string;
@@ -90,15 +96,24 @@ type Handler = (params: unknown, request: InvokeRequest, signal: AbortSignal) =>
 export function startNodeHost(options: NodeHostOptions): NodeHost {
   const log = options.log ?? ((message: string) => process.stderr.write(`[node-host] ${message}\n`));
   const identity = loadOrCreateIdentity(options.stateDir);
+  const tls = options.tls === true || options.tlsFingerprint !== undefined;
   const config = loadOrCreateNodeConfig(options.stateDir, {
     displayName: options.displayName,
-    gateway: options.url
-      ? undefined
-      : { host: options.host ?? DEFAULT_GATEWAY_HOST, port: options.port ?? DEFAULT_GATEWAY_PORT },
+    gateway:
+      options.gateway ??
+      (options.url
+        ? undefined
+        : {
+            host: options.host ?? DEFAULT_GATEWAY_HOST,
+            port: options.port ?? DEFAULT_GATEWAY_PORT,
+            ...(tls ? { tls } : {}),
+            ...(options.tlsFingerprint ? { tlsFingerprint: options.tlsFingerprint } : {}),
+          }),
   });
-  const url = options.url ?? gatewayWsUrl(options.host, options.port);
+  const url = options.url ?? gatewayWsUrl(options.host, options.port, tls);
   const client = new GatewayClient({
     url,
+    ...(options.tlsFingerprint ? { tlsFingerprint: options.tlsFingerprint } : {}),
     role: 'node',
     token: options.token,
     password: options.password,

@@ -20,6 +20,19 @@ export function nodeConfigPath(stateDir: string): string {
   return path.join(stateDir, 'node.json');
 }
 
+/** The Gateway node.json remembers (host, port, tls, tlsFingerprint), without creating the file. */
+export function rememberedGateway(stateDir: string): NodeConfig['gateway'] | undefined {
+  const stored = readJsonFile<Partial<NodeConfig>>(nodeConfigPath(stateDir));
+  const gateway = stored?.gateway as Record<string, unknown> | undefined;
+  if (typeof gateway?.host !== 'string' || typeof gateway.port !== 'number') return undefined;
+  return {
+    host: gateway.host,
+    port: gateway.port,
+    ...(gateway.tls === true ? { tls: true } : {}),
+    ...(typeof gateway.tlsFingerprint === 'string' ? { tlsFingerprint: gateway.tlsFingerprint } : {}),
+  };
+}
+
 /**
  * Reads node.json, creating it on first run; a changed display name or gateway address is written
  * back (other keys preserved) so `nodes list` shows what the operator last chose.

@@ -12,9 +12,13 @@ export const DEFAULT_GATEWAY_HOST = '127.0.0.1';
 export const MAX_TIMEOUT_MS = 24 * 60 * 60 * 1000;
 
 /** `ws://host:port/` for a Gateway address; an IPv6 literal is bracketed. */
-export function gatewayWsUrl(host: string = DEFAULT_GATEWAY_HOST, port: number = DEFAULT_GATEWAY_PORT): string {
+export function gatewayWsUrl(
+  host: string = DEFAULT_GATEWAY_HOST,
+  port: number = DEFAULT_GATEWAY_PORT,
+  tls = false,
+): string {
   const literal = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
-  return `ws://${literal}:${port}/`;
+  return `${tls ? 'wss' : 'ws'}://${literal}:${port}/`;
 }
 
 /** Unauthenticated frames above this size close the socket with 1009 (spec §3.4). */

@@ -402,8 +402,20 @@ t.test(
       { code: 'ERR_GATEWAY_AUTH_CONFIG' },
       'same for the option',
     );
-    const lanOk = await gateway(t, { stateDir: lan, host: '0.0.0.0', authMode: 'password', password: 'lan-pw' });
-    t.equal(lanOk.auth.mode, 'password', 'a non-loopback bind with a password is fine');
+    await t.rejects(
+      startGateway({ port: 0, stateDir: lan, env: {}, host: '0.0.0.0', authMode: 'password', password: 'lan-pw' }),
+      { code: 'ERR_GATEWAY_TLS_REQUIRED', message: /^refusing to bind gateway to 0\.0\.0\.0:0 without TLS/ },
+      'a password alone is not enough beyond loopback: it would cross the network in clear text',
+    );
+    const lanOk = await gateway(t, {
+      stateDir: lan,
+      host: '0.0.0.0',
+      authMode: 'password',
+      password: 'lan-pw',
+      tls: { enabled: true },
+    });
+    t.equal(lanOk.auth.mode, 'password', 'a non-loopback bind with a password and TLS is fine');
+    t.match(lanOk.url, /^wss:\/\//, 'served as wss://');
 
     const unset = await gateway(t, { stateDir: tempStateDir(t) });
     t.equal(unset.auth.mode, 'token', 'mode none is never derived: nothing configured means token (generated)');

@@ -255,8 +255,8 @@ t.test(
 
 t.test('item 15: a loopback connect with a foreign Host is not auto-paired as local', async (t) => {
   // A LAN bind cannot refuse the Host, so the connect reaches pairing: only a local Host counts as local.
-  const gw = await startTestGateway(t, { host: '0.0.0.0' });
-  const url = `ws://127.0.0.1:${gw.port}`;
+  const gw = await startTestGateway(t, { host: '0.0.0.0', tls: { enabled: true } });
+  const url = `wss://127.0.0.1:${gw.port}`;
   const identity = generateDeviceIdentity();
   const foreign = await connectRaw(
     { url, token: gw.token },

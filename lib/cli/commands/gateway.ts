@@ -1,25 +1,22 @@
-// openclaw-ipc gateway [--port N] [--bind loopback|lan|<address>] [--auth none|token|password] [--token T | --password P] [--state-dir DIR] [--json]
+// openclaw-ipc gateway [--port N] [--bind loopback|lan|tailnet|custom|auto|<address>] [--tls] [--auth none|token|password] [--token T | --password P] [--state-dir DIR] [--json]
 // Runs the Gateway in the foreground until SIGINT/SIGTERM, then shuts down cleanly (shutdown event,
 // close 1012 to every client). Auth mode: --auth, else gateway.auth.mode, else password when one is
-// configured, else token. Mode none is refused on a non-loopback bind.
+// configured, else token. Bind: --bind, else gateway.bind (+ gateway.customBindHost), else loopback.
+// A non-loopback bind needs auth (mode none is refused) and TLS (--tls or gateway.tls.enabled).
 import { IpcError } from '../../common/errors.js';
 import { GATEWAY_AUTH_MODES, type GatewayAuthMode } from '../../gateway/auth-config.js';
 import { configuredGatewayPort, configuredMdnsMode, readOpenclawConfig } from '../../common/openclaw-config.js';
 import { resolveStateDir } from '../../common/state-dir.js';
-import { DEFAULT_GATEWAY_HOST, DEFAULT_GATEWAY_PORT } from '../../protocol/constants.js';
+import { DEFAULT_GATEWAY_PORT } from '../../protocol/constants.js';
 import { ExitCode, UsageError, parseCommandArgs, portOption, waitForStopSignal } from '../run.js';
 
 const USAGE = [
-  'usage: openclaw-ipc gateway [run] [--port N] [--bind loopback|lan|<address>] [--auth none|token|password] [--token T | --password P] [--state-dir DIR] [--json]',
+  'usage: openclaw-ipc gateway [run] [--port N] [--bind loopback|lan|tailnet|custom|auto|<address>] [--tls] [--auth none|token|password] [--token T | --password P] [--state-dir DIR] [--json]',
+  'bind: --bind, else gateway.bind (custom: gateway.customBindHost), else loopback. Beyond loopback the Gateway needs auth and TLS:',
+  '  --tls (or gateway.tls.enabled) serves wss:// with gateway.tls.certPath/keyPath, or a self-signed certificate generated once.',
   'auth: --auth, else gateway.auth.mode, else password when gateway.auth.password or OPENCLAW_GATEWAY_PASSWORD is set, else token',
   '  (OPENCLAW_GATEWAY_TOKEN, gateway.auth.token, else generated). Prefer the env vars: any user can read --token/--password in `ps`.',
 ].join('\n');
-
-function bindAddress(bind: string): string {
-  if (bind === 'loopback') return DEFAULT_GATEWAY_HOST;
-  if (bind === 'lan' || bind === 'auto') return '0.0.0.0';
-  return bind;
-}
 
 export async function main(argv: string[]): Promise<number> {
   const parsed = parseCommandArgs(
@@ -27,6 +24,7 @@ export async function main(argv: string[]): Promise<number> {
     {
       port: { type: 'string' },
       bind: { type: 'string' },
+      tls: { type: 'boolean' },
       auth: { type: 'string' },
       token: { type: 'string' },
       password: { type: 'string' },
@@ -44,7 +42,8 @@ export async function main(argv: string[]): Promise<number> {
   // Port precedence: flag, then OPENCLAW_GATEWAY_PORT (also host:port), then gateway.port, then 18789.
   const { config } = readOpenclawConfig({ stateDir });
   let port = configuredGatewayPort(config) ?? DEFAULT_GATEWAY_PORT;
-  let host = bindAddress(values.bind ?? 'loopback');
+  // A host:port OPENCLAW_GATEWAY_PORT names the bind address when --bind does not.
+  let host: string | undefined;
   const envPort = process.env.OPENCLAW_GATEWAY_PORT?.trim();
   if (values.port !== undefined) port = portOption(values.port, '--port');
   else if (envPort) {
@@ -71,13 +70,14 @@ export async function main(argv: string[]): Promise<number> {
   let gateway;
   try {
     gateway = await startGateway({
-      host,
+      ...(host !== undefined ? { host } : { bind: values.bind }),
       port,
       stateDir,
       token: values.token,
       password: values.password,
       authMode,
       mdns,
+      ...(values.tls ? { tls: { enabled: true } } : {}),
     });
   } catch (err) {
     if (err instanceof IpcError && err.code === 'ERR_GATEWAY_AUTH_CONFIG') throw new UsageError(err.message);
@@ -88,14 +88,23 @@ export async function main(argv: string[]): Promise<number> {
     throw err;
   }
   const { mode, source, location } = gateway.auth;
+  const tls = gateway.tls;
   if (values.json) {
     const auth = { mode, source, location };
+    const bind = { mode: gateway.bind.mode, host: gateway.host, loopback: gateway.bind.loopbackCompanion };
     process.stdout.write(
-      `${JSON.stringify({ ready: true, url: gateway.url, port: gateway.port, stateDir, ...(mode === 'token' ? { token: { source, location } } : {}), auth, discovery: gateway.discovery })}\n`,
+      `${JSON.stringify({ ready: true, url: gateway.url, port: gateway.port, stateDir, ...(mode === 'token' ? { token: { source, location } } : {}), auth, bind, discovery: gateway.discovery, tls: tls ? { fingerprintSha256: tls.fingerprintSha256, certPath: tls.certPath, generated: tls.generated } : null })}\n`,
     );
   } else {
     process.stdout.write(
-      `gateway listening on ${gateway.url}\n  auth: ${mode}, ${location}${source === 'generated' ? ' (generated now)' : ''}\n  bonjour: ${gateway.discovery.advertising ? `advertising ${JSON.stringify(gateway.discovery.instanceName)}` : `off (${gateway.discovery.reason})`}\n  state: ${stateDir}\n`,
+      `gateway listening on ${gateway.url}${gateway.bind.loopbackCompanion ? ` and ${tls ? 'wss' : 'ws'}://127.0.0.1:${gateway.port}` : ''}\n` +
+        `  auth: ${mode}, ${location}${source === 'generated' ? ' (generated now)' : ''}\n` +
+        (tls
+          ? `  tls: SHA-256 ${tls.fingerprintSha256}${tls.generated ? ' (self-signed, generated now)' : ''}\n       nodes: openclaw-ipc node run --host <this host> --port ${gateway.port} --tls --tls-fingerprint ${tls.fingerprintSha256}\n`
+          : '') +
+        (gateway.bind.note ? `  bind: ${gateway.bind.note}\n` : '') +
+        `  bonjour: ${gateway.discovery.advertising ? `advertising ${JSON.stringify(gateway.discovery.instanceName)}` : `off (${gateway.discovery.reason})`}\n` +
+        `  state: ${stateDir}\n`,
     );
   }
 

@@ -42,6 +42,8 @@ export interface UpInfo {
   authReloads: boolean;
   /** The control page (same port as the Gateway), or null when it is not built. */
   controlPage: string | null;
+  /** With gateway.tls.enabled: the certificate's SHA-256 fingerprint (clients pin it); null without TLS. */
+  tlsFingerprint: string | null;
   nodeId: string;
   nodeName: string;
   execSocket: string;
@@ -263,7 +265,13 @@ export async function main(argv: string[]): Promise<number> {
     let nodeHost: { nodeId: string; displayName: string; close(): Promise<void> };
     if (nodeProcess === 'child') {
       const startChild = (): ReturnType<typeof startNodeHostChild> =>
-        startNodeHostChild({ url: gateway.url, ...currentSecrets(), stateDir, log: (m) => log(`node: ${m}`) });
+        startNodeHostChild({
+          url: gateway.url,
+          ...(gateway.tls ? { tlsFingerprint: gateway.tls.fingerprintSha256 } : {}),
+          ...currentSecrets(),
+          stateDir,
+          log: (m) => log(`node: ${m}`),
+        });
       const slot = new ChildSlot(await startChild(), startChild, log);
       onAuthRotated = () => slot.restart('the Gateway auth changed');
       started.push(slot);
@@ -271,6 +279,8 @@ export async function main(argv: string[]): Promise<number> {
     } else {
       const inProcess = startNodeHost({
         url: gateway.url,
+        // gateway.tls.enabled: this node joins over wss:// pinned to the certificate the Gateway just loaded.
+        ...(gateway.tls ? { tlsFingerprint: gateway.tls.fingerprintSha256 } : {}),
         credentials: currentSecrets,
         stateDir,
         execHost: 'app',
@@ -305,6 +315,7 @@ export async function main(argv: string[]): Promise<number> {
       auth: { mode: gateway.auth.mode, source: gateway.auth.source, location: gateway.auth.location },
       authReloads: gateway.authReloads,
       controlPage: gateway.controlUi?.url ?? null,
+      tlsFingerprint: gateway.tls?.fingerprintSha256 ?? null,
       nodeId: nodeHost.nodeId,
       nodeName: nodeHost.displayName,
       execSocket: execHost.socketPath,
@@ -331,6 +342,7 @@ export async function main(argv: string[]): Promise<number> {
         `openclaw-ipc up: ready in ${info.startupMs} ms`,
         `  gateway    ${info.url}`,
         `  auth       ${info.auth.mode}: ${info.auth.location}`,
+        ...(info.tlsFingerprint ? [`  tls        SHA-256 ${info.tlsFingerprint}`] : []),
         `  rotation   ${info.authReloads ? 'openclaw.json changes apply live (sessions on the old secret close with 4001)' : 'fixed for this run: env/option secrets are not reloaded (restart to change)'}`,
         `  page       ${info.controlPage ? `${info.controlPage} (open it signed in: openclaw-ipc open)` : 'not built (npm run build)'}`,
         `  node       ${info.nodeId} (${info.nodeName})`,

@@ -1,0 +1,142 @@
+// The Gateway's TLS material (`gateway.tls` in openclaw.json, upstream's keys): `enabled` (default false),
+// `certPath`/`keyPath` (default <state>/gateway/tls/gateway-cert.pem and gateway-key.pem), `caPath`, and
+// `autoGenerate` (default true: when BOTH files are missing a self-signed certificate is generated and
+// stored 0600; one file without the other is an error, never overwritten). The same certificate is reused
+// on every start, so its fingerprint stays what nodes pinned.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+
+import { IpcError } from '../common/errors.js';
+import { configSection, type OpenclawConfig } from '../common/openclaw-config.js';
+import { ensurePrivateDir, expandHome, readTextFileBounded, writeFileAtomic } from '../common/state-dir.js';
+import { certificateFingerprint } from '../common/tls-fingerprint.js';
+import { generateSelfSignedCertificate } from './self-signed-cert.js';
+
+/** What a caller may set instead of (or over) `gateway.tls`. */
+export interface GatewayTlsOptions {
+  enabled?: boolean;
+  certPath?: string;
+  keyPath?: string;
+  caPath?: string;
+  autoGenerate?: boolean;
+}
+
+export interface GatewayTlsMaterial {
+  cert: string;
+  key: string;
+  ca?: string;
+  certPath: string;
+  keyPath: string;
+  /** 64 lower-case hex digits: what clients pin (`--tls-fingerprint`) and Bonjour advertises. */
+  fingerprintSha256: string;
+  /** True when this start generated the pair. */
+  generated: boolean;
+}
+
+const MAX_PEM_BYTES = 64 * 1024;
+
+export function defaultTlsPaths(stateDir: string): { certPath: string; keyPath: string } {
+  const dir = path.join(stateDir, 'gateway', 'tls');
+  return { certPath: path.join(dir, 'gateway-cert.pem'), keyPath: path.join(dir, 'gateway-key.pem') };
+}
+
+function tlsError(message: string, cause?: unknown): IpcError {
+  return new IpcError('ERR_GATEWAY_TLS_CONFIG', message, cause === undefined ? {} : { cause });
+}
+
+/** `gateway.tls` merged with `override`; every key type-checked (ERR_CONFIG_MALFORMED names the key). */
+export function readTlsSettings(
+  root: OpenclawConfig,
+  file: string,
+  override: GatewayTlsOptions = {},
+): GatewayTlsOptions {
+  const gateway = configSection(root, 'gateway', { file }) ?? {};
+  const tls = configSection(gateway, 'tls', { file, path: 'gateway' }) ?? {};
+  const pick = <T>(key: keyof GatewayTlsOptions, type: 'boolean' | 'string'): T | undefined => {
+    const value = override[key] ?? tls[key];
+    if (value === undefined || value === null) return undefined;
+    if (typeof value !== type || (type === 'string' && (value as string).trim() === ''))
+      throw new IpcError('ERR_CONFIG_MALFORMED', `${file}: gateway.tls.${key} must be a ${type}`);
+    return (type === 'string' ? (value as string).trim() : value) as T;
+  };
+  return {
+    enabled: pick<boolean>('enabled', 'boolean'),
+    autoGenerate: pick<boolean>('autoGenerate', 'boolean'),
+    certPath: pick<string>('certPath', 'string'),
+    keyPath: pick<string>('keyPath', 'string'),
+    caPath: pick<string>('caPath', 'string'),
+  };
+}
+
+function readPem(file: string, what: string): string | undefined {
+  try {
+    return readTextFileBounded(file, {
+      maxBytes: MAX_PEM_BYTES,
+      refuse: (_problem, message) => tlsError(`gateway tls: ${what}: ${message}`),
+    });
+  } catch (err) {
+    if (err instanceof IpcError) throw err;
+    throw tlsError(`gateway tls: cannot read the ${what} ${file}: ${(err as Error).message}`, err);
+  }
+}
+
+/**
+ * Loads (or first generates) the certificate and key. ERR_GATEWAY_TLS_CONFIG when a file is missing,
+ * unreadable, not PEM, or the key does not belong to the certificate.
+ */
+export function loadGatewayTls(
+  stateDir: string,
+  settings: GatewayTlsOptions,
+  altNames: { ipAddresses?: string[] } = {},
+): GatewayTlsMaterial {
+  const defaults = defaultTlsPaths(stateDir);
+  const certPath = path.resolve(expandHome(settings.certPath ?? defaults.certPath));
+  const keyPath = path.resolve(expandHome(settings.keyPath ?? defaults.keyPath));
+  let cert = readPem(certPath, 'certificate');
+  let key = readPem(keyPath, 'private key');
+  let generated = false;
+  if (cert === undefined && key === undefined && settings.autoGenerate !== false) {
+    const pair = generateSelfSignedCertificate({
+      ipAddresses: [...new Set(['127.0.0.1', '::1', ...(altNames.ipAddresses ?? [])])],
+    });
+    for (const file of [certPath, keyPath]) {
+      if (path.dirname(file) === path.dirname(defaults.certPath)) ensurePrivateDir(path.dirname(file));
+      else fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    }
+    writeFileAtomic(keyPath, pair.keyPem, 0o600);
+    writeFileAtomic(certPath, pair.certPem, 0o600);
+    ({ certPem: cert, keyPem: key } = pair);
+    generated = true;
+  }
+  if (cert === undefined || key === undefined) {
+    const missing = cert === undefined ? certPath : keyPath;
+    throw tlsError(
+      `gateway tls: ${missing} is missing${settings.autoGenerate === false ? ' (gateway.tls.autoGenerate is false)' : ' (a certificate is generated only when both files are missing)'}`,
+    );
+  }
+  let fingerprintSha256: string;
+  try {
+    const x509 = new crypto.X509Certificate(cert);
+    if (!x509.checkPrivateKey(crypto.createPrivateKey(key)))
+      throw tlsError(`gateway tls: ${keyPath} is not the key of ${certPath}`);
+    fingerprintSha256 = certificateFingerprint(cert);
+  } catch (err) {
+    if (err instanceof IpcError) throw err;
+    throw tlsError(`gateway tls: ${certPath} / ${keyPath}: ${(err as Error).message}`, err);
+  }
+  const ca = settings.caPath ? readPem(path.resolve(expandHome(settings.caPath)), 'CA bundle') : undefined;
+  if (settings.caPath && ca === undefined) throw tlsError(`gateway tls: ${settings.caPath} is missing`);
+  return { cert, key, ...(ca ? { ca } : {}), certPath, keyPath, fingerprintSha256, generated };
+}
+
+/** The fingerprint of the certificate a local Gateway serves (for clients on the same host); undefined when none. */
+export function localGatewayFingerprint(stateDir: string, settings: GatewayTlsOptions): string | undefined {
+  const certPath = path.resolve(expandHome(settings.certPath ?? defaultTlsPaths(stateDir).certPath));
+  try {
+    const cert = readTextFileBounded(certPath, { maxBytes: MAX_PEM_BYTES });
+    return cert === undefined ? undefined : certificateFingerprint(cert) || undefined;
+  } catch {
+    return undefined; // unreadable or not a certificate: no implicit pin (the connect then fails verification)
+  }
+}
