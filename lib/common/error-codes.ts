@@ -747,6 +747,43 @@ export const ERROR_CODES: ErrorCatalogue = {
     meaning: 'A path written into the service definition (node binary, CLI entry, state dir) contains a line break.',
     action: 'Install from paths without line breaks.',
   },
+  ERR_GATEWAY_BIND_INVALID: {
+    area: 'gateway',
+    classes: ['IpcError'],
+    meaning:
+      'The bind setting is not a known mode or IP address, custom bind lacks an IPv4 host, or no interface has the address.',
+    action: 'Fix gateway.bind / gateway.customBindHost (or --bind); the CLI exits 2.',
+  },
+  ERR_GATEWAY_TLS_REQUIRED: {
+    area: 'gateway',
+    classes: ['IpcError'],
+    meaning: 'A non-loopback bind was asked for without TLS.',
+    action: 'Set gateway.tls.enabled true or pass --tls; the CLI exits 2.',
+  },
+  ERR_GATEWAY_TLS_CONFIG: {
+    area: 'gateway',
+    classes: ['IpcError', 'GatewayClientError'],
+    meaning: 'TLS settings cannot work: unreadable certificate or key, a bad fingerprint, or a pin on a ws:// URL.',
+    action: 'Fix the TLS settings as the message says; the CLI exits 2.',
+  },
+  ERR_GATEWAY_TLS_PIN_MISMATCH: {
+    area: 'client',
+    classes: ['GatewayClientError'],
+    meaning: 'The Gateway presented a certificate whose SHA-256 is not the pinned one; nothing was sent.',
+    action: 'Check the Gateway certificate changed legitimately, then update the pin; the CLI exits 4.',
+  },
+  ERR_GATEWAY_TLS_UNTRUSTED: {
+    area: 'client',
+    classes: ['GatewayClientError'],
+    meaning: 'The Gateway certificate is not trusted by this machine (self-signed, expired, wrong name).',
+    action: 'Pass --tls-fingerprint <sha256> printed by the Gateway, or install a trusted certificate.',
+  },
+  ERR_TLS_FINGERPRINT_INVALID: {
+    area: 'common',
+    classes: ['IpcError'],
+    meaning: 'A TLS fingerprint is not 64 hex digits (colons allowed).',
+    action: 'Copy the SHA-256 fingerprint the Gateway prints at start; the CLI exits 2.',
+  },
 };
 
 /** What a host's error envelope means, by wire code. A BridgeError's `code` is `ERR_BRIDGE_<WIRE_CODE>`
@@ -795,49 +832,4 @@ export const BRIDGE_ENVELOPE_CODES: { readonly [wire in BridgeErrorCode]: Omit<E
 };
 
 /** Node.js's own codes that lib compares against but never raises; the scan in the test ignores them. */
-export const FOREIGN_CODES: readonly string[] = [];
-
-/**
- * Codes raised on branches not yet on main (h-operator, h-control-ui, h-remote). Kept apart so the test's
- * two-way check stays green on main; move each entry into ERROR_CODES when its branch lands (and h-remote's
- * Node code ERR_TLS_CERT_ALTNAME_INVALID, which it compares against but never raises, into FOREIGN_CODES).
- */
-export const PENDING_BRANCH_CODES: ErrorCatalogue = {
-  ERR_GATEWAY_BIND_INVALID: {
-    area: 'gateway',
-    classes: ['IpcError'],
-    meaning:
-      'The bind setting is not a known mode or IP address, custom bind lacks an IPv4 host, or no interface has the address.',
-    action: 'Fix gateway.bind / gateway.customBindHost (or --bind); the CLI exits 2.',
-  },
-  ERR_GATEWAY_TLS_REQUIRED: {
-    area: 'gateway',
-    classes: ['IpcError'],
-    meaning: 'A non-loopback bind was asked for without TLS.',
-    action: 'Set gateway.tls.enabled true or pass --tls; the CLI exits 2.',
-  },
-  ERR_GATEWAY_TLS_CONFIG: {
-    area: 'gateway',
-    classes: ['IpcError', 'GatewayClientError'],
-    meaning: 'TLS settings cannot work: unreadable certificate or key, a bad fingerprint, or a pin on a ws:// URL.',
-    action: 'Fix the TLS settings as the message says; the CLI exits 2.',
-  },
-  ERR_GATEWAY_TLS_PIN_MISMATCH: {
-    area: 'client',
-    classes: ['GatewayClientError'],
-    meaning: 'The Gateway presented a certificate whose SHA-256 is not the pinned one; nothing was sent.',
-    action: 'Check the Gateway certificate changed legitimately, then update the pin; the CLI exits 4.',
-  },
-  ERR_GATEWAY_TLS_UNTRUSTED: {
-    area: 'client',
-    classes: ['GatewayClientError'],
-    meaning: 'The Gateway certificate is not trusted by this machine (self-signed, expired, wrong name).',
-    action: 'Pass --tls-fingerprint <sha256> printed by the Gateway, or install a trusted certificate.',
-  },
-  ERR_TLS_FINGERPRINT_INVALID: {
-    area: 'common',
-    classes: ['IpcError'],
-    meaning: 'A TLS fingerprint is not 64 hex digits (colons allowed).',
-    action: 'Copy the SHA-256 fingerprint the Gateway prints at start; the CLI exits 2.',
-  },
-};
+export const FOREIGN_CODES: readonly string[] = ['ERR_TLS_CERT_ALTNAME_INVALID'];

@@ -25,7 +25,8 @@ const CLI = path.join(repo, 'lib/cli/main.ts');
 function tmpDir(t: { teardown(fn: () => void): void }, prefix: string): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   fs.chmodSync(dir, 0o700);
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  // Retries: a process in the namespace may still be writing here while its pair is being torn down.
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 }));
   return dir;
 }
 
@@ -103,8 +104,8 @@ t.test(
   'two hosts: no exposure without TLS/auth; our node joins our Gateway over wss:// (pin checked, remote pairing approved), system.run, a link cut loses and duplicates nothing',
   { skip: !net.ok && net.reason },
   async (t) => {
-    const pair = await createNetnsPair(t);
     const root = tmpDir(t, 'oc-remote-');
+    const pair = await createNetnsPair(t);
     const gwState = path.join(root, 'gw');
     const nodeState = path.join(root, 'node');
     fs.mkdirSync(gwState, { mode: 0o700 });
