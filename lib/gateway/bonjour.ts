@@ -25,6 +25,8 @@ export interface BonjourOptions {
   port: number;
   env?: NodeJS.ProcessEnv;
   log?: (line: string) => void;
+  /** The certificate's SHA-256 when the Gateway serves wss:// (advertised as gatewayTls/gatewayTlsSha256). */
+  tlsFingerprintSha256?: string;
 }
 
 export type BonjourStatus =
@@ -76,6 +78,7 @@ export function gatewayTxt(
   port: number,
   hostname: string,
   env: NodeJS.ProcessEnv,
+  tlsFingerprintSha256?: string,
 ): Record<string, string> {
   const txt: Record<string, string> = {
     role: 'gateway',
@@ -85,6 +88,11 @@ export function gatewayTxt(
     // Only non-loopback binds are advertised, so the advertised port is directly reachable.
     gatewayDirectReachable: '1',
   };
+  // As upstream: clients then connect with wss:// and can pin the fingerprint they saw advertised.
+  if (tlsFingerprintSha256) {
+    txt.gatewayTls = '1';
+    txt.gatewayTlsSha256 = tlsFingerprintSha256;
+  }
   if (mode === 'full') {
     const tailnet = env.OPENCLAW_TAILNET_DNS?.trim().replace(/\.$/, '');
     if (tailnet) txt.tailnetDns = tailnet;
@@ -131,7 +139,7 @@ export async function startBonjour(options: BonjourOptions): Promise<BonjourAdve
 
   const hostname = mdnsHostname(env);
   const instanceName = `${hostname} (OpenClaw)`;
-  const txt = gatewayTxt(options.mode, options.port, hostname, env);
+  const txt = gatewayTxt(options.mode, options.port, hostname, env, options.tlsFingerprintSha256);
   const wildcard = options.bindHost === '0.0.0.0' || options.bindHost === '::';
   let ciao: typeof import('@homebridge/ciao');
   try {

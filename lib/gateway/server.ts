@@ -529,6 +529,7 @@ async function startLocked(
     port: address.port,
     env,
     log,
+    ...(tls ? { tlsFingerprintSha256: tls.fingerprintSha256 } : {}),
   });
 
   const authWatch = watchGatewayAuth({

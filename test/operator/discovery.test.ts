@@ -80,6 +80,13 @@ t.test('TXT records: minimal vs full, as upstream', async (t) => {
     sshPort: '2222',
   });
   t.equal(gatewayTxt('full', 1, 'box', {}).sshPort, '22', 'sshPort defaults to 22 in full mode');
+  const fingerprint = 'ab'.repeat(32);
+  t.match(
+    gatewayTxt('minimal', 1, 'box', {}, fingerprint),
+    { gatewayTls: '1', gatewayTlsSha256: fingerprint },
+    'TLS is advertised with its fingerprint',
+  );
+  t.notOk('gatewayTls' in gatewayTxt('minimal', 1, 'box', {}), 'no gatewayTls without TLS');
 });
 
 t.test('beacon mapping: upstream entry fields and local filtering', async (t) => {
@@ -119,6 +126,7 @@ t.test(
   { skip: !netns.ok && netns.reason },
   async (t) => {
     const pair = await createNetnsPair(t);
+    // Beyond loopback a Gateway needs TLS (issue 11): each serves wss:// and advertises gatewayTls.
     const gateways = [
       { host: 'gw-minimal', env: {}, config: {} },
       { host: 'gw-full', env: { OPENCLAW_SSH_PORT: '2022' }, config: { discovery: { mdns: { mode: 'full' } } } },
@@ -131,7 +139,7 @@ t.test(
         const stateDir = fs.mkdtempSync(path.join(root, `${g.host}-`));
         fs.writeFileSync(path.join(stateDir, 'openclaw.json'), JSON.stringify(g.config), { mode: 0o600 });
         const child = pair.a.spawn(
-          cliArgv('main', ['gateway', '--bind', 'lan', '--port', '0', '--json', '--state-dir', stateDir]),
+          cliArgv('main', ['gateway', '--bind', 'lan', '--tls', '--port', '0', '--json', '--state-dir', stateDir]),
           {
             cwd: repo,
             env: {
@@ -143,7 +151,14 @@ t.test(
             },
           },
         );
-        return { ...g, info: await firstJsonLine<{ port: number; discovery: { advertising: boolean } }>(child) };
+        return {
+          ...g,
+          info: await firstJsonLine<{
+            port: number;
+            discovery: { advertising: boolean };
+            tls: { fingerprintSha256: string } | null;
+          }>(child),
+        };
       }),
     );
     t.same(
@@ -170,12 +185,13 @@ t.test(
       sshPort: 22,
       gatewayPort: ready[0]!.info.port,
       gatewayDirectReachable: true,
-      gatewayTls: false,
+      gatewayTls: true,
       stableID: '_openclaw-gw._tcp|local.|gw-minimal (OpenClaw)',
       isLocal: false,
       addresses: [pair.a.address],
-      wsUrl: `ws://${pair.a.address}:${ready[0]!.info.port}`,
+      wsUrl: `wss://${pair.a.address}:${ready[0]!.info.port}`,
     });
+    t.match(ready[0]!.info.tls?.fingerprintSha256, /^[0-9a-f]{64}$/);
     t.notOk('cliPath' in byName['gw-minimal']!, 'minimal mode publishes no cliPath');
     t.match(byName['gw-full'], { sshPort: 2022, gatewayPort: ready[1]!.info.port, cliPath: /main\.(ts|js)$/ });
   },
