@@ -174,6 +174,7 @@ export async function operatorToolsInterop(deps: InteropDeps): Promise<void> {
         'gateway',
         '--bind',
         'lan',
+        '--tls', // a non-loopback bind needs TLS
         '--port',
         '0',
         '--json',
