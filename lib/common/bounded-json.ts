@@ -27,8 +27,32 @@ const PROTOTYPE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
  * before parsing, so a deep text never becomes a deep value), ERR_JSON_INVALID, ERR_JSON_DUPLICATE_KEY.
  */
 export function parseBoundedJson(text: string, options: BoundedJsonOptions = {}): unknown {
-  const maxDepth = options.maxDepth ?? DEFAULT_MAX_JSON_DEPTH;
-  if (jsonNestingDepth(text, maxDepth) > maxDepth) {
+  const rejectDuplicates = options.rejectDuplicateKeys !== false;
+  const { value, duplicate } = parseScanned(text, options.maxDepth ?? DEFAULT_MAX_JSON_DEPTH, rejectDuplicates, options);
+  if (rejectDuplicates && duplicate !== undefined)
+    throw new BoundedJsonError('ERR_JSON_DUPLICATE_KEY', `duplicate key ${JSON.stringify(duplicate.slice(0, 64))}`);
+  return value;
+}
+
+/**
+ * parseBoundedJson() that reports the first duplicated key instead of refusing it (the Gateway answers a
+ * frame with one under its id). Same single scan: depth and duplicates in one pass, then JSON.parse.
+ */
+export function parseBoundedJsonReportingDuplicate(
+  text: string,
+  maxDepth = DEFAULT_MAX_JSON_DEPTH,
+): { value: unknown; duplicate: string | undefined } {
+  return parseScanned(text, maxDepth, true, {});
+}
+
+function parseScanned(
+  text: string,
+  maxDepth: number,
+  findDuplicates: boolean,
+  options: BoundedJsonOptions,
+): { value: unknown; duplicate: string | undefined } {
+  const scan = scanJsonText(text, maxDepth, findDuplicates);
+  if (scan.depth > maxDepth) {
     throw new BoundedJsonError('ERR_JSON_TOO_DEEP', `JSON nested deeper than ${maxDepth} levels`);
   }
   let value: unknown;
@@ -39,12 +63,72 @@ export function parseBoundedJson(text: string, options: BoundedJsonOptions = {})
   } catch (err) {
     throw new BoundedJsonError('ERR_JSON_INVALID', `invalid JSON: ${(err as Error).message}`, { cause: err });
   }
-  if (options.rejectDuplicateKeys !== false) {
-    const duplicate = findDuplicateKey(text);
-    if (duplicate !== undefined)
-      throw new BoundedJsonError('ERR_JSON_DUPLICATE_KEY', `duplicate key ${JSON.stringify(duplicate.slice(0, 64))}`);
+  return { value, duplicate: scan.duplicate };
+}
+
+/**
+ * One pass over a JSON text: its nesting depth (the scan ends as soon as it passes `stopAbove`) and, with
+ * `findDuplicates`, the first object key seen twice in one object. Keys are compared after unescaping, so
+ * `"a"` and `"\u0061"` collide. Parsers disagree on duplicates (first vs last wins), which makes them a
+ * smuggling vector between two implementations. Meaningful for valid JSON only (callers parse it too).
+ */
+function scanJsonText(
+  text: string,
+  stopAbove: number,
+  findDuplicates: boolean,
+): { depth: number; duplicate: string | undefined } {
+  const stack: Array<Set<string> | null> = [];
+  let expectKey = false;
+  let depth = 0;
+  let max = 0;
+  let duplicate: string | undefined;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      let j = i + 1;
+      let escaped = false;
+      for (; j < text.length; j++) {
+        const d = text.charCodeAt(j);
+        if (d === 0x22) break;
+        if (d === 0x5c) {
+          escaped = true;
+          j++;
+        }
+      }
+      const keys = stack[stack.length - 1];
+      if (findDuplicates && duplicate === undefined && keys && expectKey) {
+        const key = escaped ? unescapeKey(text.slice(i, j + 1)) : text.slice(i + 1, j);
+        if (key === undefined) findDuplicates = false; // not JSON: the parse will say so
+        else if (keys.has(key)) duplicate = key;
+        else keys.add(key);
+        expectKey = false;
+      }
+      i = j;
+    } else if (c === 0x7b || c === 0x5b) {
+      depth++;
+      if (depth > max) {
+        max = depth;
+        if (max > stopAbove) return { depth: max, duplicate };
+      }
+      if (findDuplicates) stack.push(c === 0x7b ? new Set() : null);
+      expectKey = c === 0x7b;
+    } else if (c === 0x7d || c === 0x5d) {
+      depth--;
+      if (findDuplicates) stack.pop();
+      expectKey = false;
+    } else if (c === 0x2c) {
+      expectKey = Boolean(stack[stack.length - 1]);
+    }
   }
-  return value;
+  return { depth: max, duplicate };
+}
+
+function unescapeKey(quoted: string): string | undefined {
+  try {
+    return JSON.parse(quoted) as string;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -52,62 +136,12 @@ export function parseBoundedJson(text: string, options: BoundedJsonOptions = {})
  * the scan ends as soon as the depth passes it (a hostile text costs no more than needed to refuse it).
  */
 export function jsonNestingDepth(text: string, stopAbove = Infinity): number {
-  let depth = 0;
-  let max = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c)
-        i++; // backslash: skip the escaped character
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) {
-      inString = true;
-    } else if (c === 0x7b || c === 0x5b) {
-      depth++;
-      if (depth > max) {
-        max = depth;
-        if (max > stopAbove) return max;
-      }
-    } else if (c === 0x7d || c === 0x5d) {
-      depth--;
-    }
-  }
-  return max;
+  return scanJsonText(text, stopAbove, false).depth;
 }
 
-/**
- * First duplicated object key in a (valid) JSON text, or undefined. Keys are compared after
- * unescaping, so `"a"` and `"\u0061"` collide. Parsers disagree on duplicates (first vs last wins),
- * which makes them a smuggling vector between two implementations.
- */
+/** First duplicated object key in a (valid) JSON text, or undefined (compared after unescaping). */
 export function findDuplicateKey(text: string): string | undefined {
-  const stack: { keys: Set<string> | null; expectKey: boolean }[] = [];
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (c === '"') {
-      let j = i + 1;
-      while (j < text.length && text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
-      const top = stack[stack.length - 1];
-      if (top?.keys && top.expectKey) {
-        const key = JSON.parse(text.slice(i, j + 1)) as string;
-        if (top.keys.has(key)) return key;
-        top.keys.add(key);
-        top.expectKey = false;
-      }
-      i = j;
-    } else if (c === '{') {
-      stack.push({ keys: new Set(), expectKey: true });
-    } else if (c === '[') {
-      stack.push({ keys: null, expectKey: false });
-    } else if (c === '}' || c === ']') {
-      stack.pop();
-    } else if (c === ',') {
-      const top = stack[stack.length - 1];
-      if (top?.keys) top.expectKey = true;
-    }
-  }
-  return undefined;
+  return scanJsonText(text, Infinity, true).duplicate;
 }
 
 /**

@@ -10,6 +10,7 @@ import { encodeLine, parseUntrustedJson, readLine } from '../common/jsonl.js';
 import { APPROVAL_DECISIONS, type ApprovalDecision, type PendingApprovals } from '../common/pending-approvals.js';
 import { listenPrivate, prepareSocketPath, unlinkIfOurs } from '../common/private-socket.js';
 import { ensurePrivateDir, resolveStateDir } from '../common/state-dir.js';
+import { TRACE, traceMark } from '../common/trace.js';
 import { openPeerProcess, peerCredentials, type PeerCredentials } from '../native/peer.js';
 import { permissions } from '../native/permissions.js';
 import {
@@ -127,6 +128,11 @@ export interface ExecHost {
   readonly approvalsFile: string;
   readonly auditFile: string | undefined;
   readonly stats: Readonly<ExecHostStats>;
+  /**
+   * An exec request from this process (the node host `up` runs): the socket's policy, prompt, run-slot and
+   * audit path without the socket. Null when the host is closing or the request failed unexpectedly.
+   */
+  execInProcess(request: ExecHostRequest, signal: AbortSignal): Promise<ExecResponse | null>;
   close(): Promise<void>;
 }
 
@@ -139,6 +145,27 @@ interface PeerInfo {
 }
 
 type ExecError = Denial | { code: string; message: string; reason?: string; detail?: string };
+
+/** The `exec-res` line (socket) or value (in-process) that answers an exec request. */
+export interface ExecResponse {
+  type: 'exec-res';
+  id: string;
+  ok: boolean;
+  payload?: unknown;
+  error?: { code: string; message: string; reason?: string; detail?: string };
+}
+
+/** One exec request in progress: who asked, and where its answer goes (a socket line or an in-process caller). */
+interface ExecExchange {
+  id: string;
+  peer: PeerInfo;
+  arrivedAt: number;
+  /** Aborts when the requester is gone: the prompt is withdrawn, the queue place dropped, the run killed. */
+  gone: AbortSignal;
+  answer(message: ExecResponse): void;
+  /** Ends the exchange without an answer. */
+  drop(): void;
+}
 
 const errors = {
   ttl: { code: 'INVALID_REQUEST', message: 'expired request', reason: 'ttl' },
@@ -303,6 +330,13 @@ class ExecHostServer implements ExecHost {
   private readonly watcher: RequesterWatcher;
   private readonly approver: Approver | undefined;
   private readonly euid = process.geteuid?.() ?? -1;
+  /** The requester of in-process execs: this process (its pid keys the per-client run allowance). */
+  private readonly selfPeer: PeerInfo = {
+    pid: process.pid,
+    uid: this.euid,
+    gid: process.getegid?.() ?? -1,
+    exe: process.execPath,
+  };
   private bound: { dev: number; ino: number } | undefined;
   private closing: Promise<void> | undefined;
   private readonly usage: AllowlistUsageRecorder;
@@ -447,6 +481,7 @@ class ExecHostServer implements ExecHost {
   }
 
   private async serve(socket: net.Socket): Promise<void> {
+    if (TRACE) traceMark('exec.accepted');
     let peer: PeerCredentials;
     let exe: string | undefined;
     try {
@@ -593,20 +628,28 @@ class ExecHostServer implements ExecHost {
     return Math.min(requested ?? this.options.defaultRunTimeoutMs ?? DEFAULT_RUN_TIMEOUT_MS, max);
   }
 
-  /** Nobody is left to answer: record it and close. */
-  private withdrawn(socket: net.Socket, record: Record<string, unknown>): void {
+  /** Nobody is left to answer: record it and end the exchange. */
+  private withdrawn(ex: ExecExchange, record: Record<string, unknown>): void {
     this.stats.withdrawn++;
-    this.audit({ event: 'exec', outcome: 'withdrawn', ...record });
-    socket.destroy();
+    this.audit({ event: 'exec', outcome: 'withdrawn', peer: ex.peer, id: ex.id, ...record });
+    ex.drop();
+  }
+
+  /** A denial: counted, audited with what was asked (`audited`), answered with the typed error. */
+  private fail(ex: ExecExchange, error: ExecError, extra: Record<string, unknown> = {}): void {
+    this.stats.denied++;
+    const detail = 'detail' in error ? error.detail : undefined;
+    this.audit({ event: 'exec', peer: ex.peer, id: ex.id, outcome: 'denied', reason: error.reason, detail, ...extra });
+    ex.answer({ type: 'exec-res', id: ex.id, ok: false, error });
   }
 
   /** A signed dry run: the request was authenticated and evaluated; nothing is prompted, persisted or run. */
-  private replyDryRun(socket: net.Socket, id: string, peer: object, evaluation: Evaluation): void {
+  private replyDryRun(ex: ExecExchange, evaluation: Evaluation): void {
     const wouldPrompt = evaluation.outcome === 'prompt';
-    this.audit({ event: 'exec', peer, id, outcome: 'dry-run', evaluation: evaluation.outcome });
-    this.reply(socket, {
+    this.audit({ event: 'exec', peer: ex.peer, id: ex.id, outcome: 'dry-run', evaluation: evaluation.outcome });
+    ex.answer({
       type: 'exec-res',
-      id,
+      id: ex.id,
       ok: true,
       payload: {
         dryRun: true,
@@ -618,6 +661,10 @@ class ExecHostServer implements ExecHost {
     });
   }
 
+  /**
+   * The socket's `exec`: strict decode, TTL, HMAC, replay cache and JSON authenticate the line; then the
+   * request takes the same path as an in-process one (execute).
+   */
   private async handleExec(
     socket: net.Socket,
     msg: Record<string, unknown>,
@@ -643,25 +690,25 @@ class ExecHostServer implements ExecHost {
       socket.destroy();
       return;
     }
-    // Set once the signed request parsed: denials after that point are recorded with what was asked.
-    let audited: Record<string, unknown> = {};
-    const fail = (error: ExecError, extra: Record<string, unknown> = {}): void => {
-      this.stats.denied++;
-      const detail = 'detail' in error ? error.detail : undefined;
-      this.audit({ event: 'exec', peer, id, outcome: 'denied', reason: error.reason, detail, ...audited, ...extra });
-      this.reply(socket, { type: 'exec-res', id, ok: false, error });
+    const ex: ExecExchange = {
+      id,
+      peer,
+      arrivedAt,
+      gone,
+      answer: (message) => this.reply(socket, message),
+      drop: () => socket.destroy(),
     };
-    if (Math.abs(Date.now() - ts) > this.ttlMs) return fail(errors.ttl);
+    if (Math.abs(Date.now() - ts) > this.ttlMs) return this.fail(ex, errors.ttl);
     // One (cached) read of the approvals file serves both the token and the policy.
     const policy = this.readPolicy();
     if (!verifyExecRequest(this.ctx.token, nonce, ts, requestJson, hmac)) {
       this.stats.authFailures++;
-      return fail(errors.hmac);
+      return this.fail(ex, errors.hmac);
     }
     const seen = this.replay.remember(nonce);
     if (seen !== 'ok') {
       this.stats.replays++;
-      return fail(errors.replay, {
+      return this.fail(ex, errors.replay, {
         reason: seen === 'replay' ? 'replay' : seen === 'full' ? 'replay-cache-full' : `replay-${seen}`,
       });
     }
@@ -669,122 +716,81 @@ class ExecHostServer implements ExecHost {
     try {
       parsed = parseUntrustedJson(requestJson);
     } catch {
-      return fail(errors.json);
+      return this.fail(ex, errors.json);
     }
-    if (!policy.ok) return fail(errors.policyUnreadable, { error: policy.error });
-    // Everything below reads fields of the request: a signed `null` must get the typed denial, not a TypeError.
-    if (!isRecord(parsed)) return fail(validateRequest(parsed) ?? errors.json);
-    const request = parsed as unknown as ExecHostRequest;
-    audited = auditedRequest(request);
-    const approvals = policy.data;
-    const evaluateOptions: EvaluateOptions = { ...this.options.evaluate };
-    if (request.needsScreenRecording === true && evaluateOptions.screenRecordingGranted === undefined) {
-      evaluateOptions.screenRecordingGranted = await screenRecordingGranted();
-    }
-    let evaluation: Evaluation = evaluateSystemRun(request, approvals, evaluateOptions);
-    if (request.dryRun === true) return this.replyDryRun(socket, id, peer, evaluation);
-    let decision: ApprovalDecision | null | undefined = request.approvalDecision ?? undefined;
-    let asked: AskOutcome | undefined;
-    if (evaluation.outcome === 'prompt' && evaluation.policy && evaluation.plan) {
-      const prompt: ApprovalPrompt = {
+    if (TRACE) traceMark('exec.authenticated');
+    return this.execute(ex, parsed, policy);
+  }
+
+  /**
+   * An `exec` from this process (`up`'s own node host): the caller is this process, so there is no line
+   * to authenticate (no HMAC, TTL or replay cache: those prove a socket peer holds the token). Everything
+   * after that is the socket's path: policy, prompt, run slots (keyed by this pid), pinned exec, audit.
+   * Resolves with the reply the socket would have sent, or null when the host is closing or failed.
+   */
+  execInProcess(request: ExecHostRequest, signal: AbortSignal): Promise<ExecResponse | null> {
+    if (this.closing) return Promise.resolve(null);
+    return new Promise<ExecResponse | null>((resolve) => {
+      const ex: ExecExchange = {
         id: crypto.randomUUID(),
-        command: evaluation.plan.argv,
-        commandText: evaluation.plan.commandText,
-        cwd: evaluation.plan.cwd,
-        agentId: evaluation.policy.agentId,
-        resolvedPath: evaluation.plan.file,
-        host: 'app',
-        security: evaluation.policy.security,
-        ask: evaluation.policy.ask,
-        askFallback: evaluation.policy.askFallback,
-        requester: peerSummary(peer),
-        allowedDecisions: evaluation.allowedDecisions ?? ['allow-once', 'deny'],
-        env: evaluation.envOverrides,
-        notes: promptNotes(evaluation),
+        peer: this.selfPeer,
+        arrivedAt: Date.now(),
+        gone: signal,
+        answer: resolve,
+        drop: () => resolve(null),
       };
-      asked = await this.askHuman(prompt, gone);
-      decision = asked.decision;
-      evaluation = applyDecision(evaluation, decision, request, evaluateOptions);
-    }
+      this.execute(ex, request, this.readPolicy()).then(
+        () => resolve(null), // answered already unless it ended without an answer
+        (err: unknown) => {
+          this.audit({ event: 'error', peer: ex.peer, error: (err as Error).message });
+          resolve(null);
+        },
+      );
+    });
+  }
+
+  /** Policy → prompt → pinned run → audit, for an authenticated request (socket or in-process). */
+  private async execute(
+    ex: ExecExchange,
+    parsed: unknown,
+    policy: ReturnType<ExecHostServer['readPolicy']>,
+  ): Promise<void> {
+    if (!policy.ok) return this.fail(ex, errors.policyUnreadable, { error: policy.error });
+    // Everything below reads fields of the request: a signed `null` must get the typed denial, not a TypeError.
+    if (!isRecord(parsed)) return this.fail(ex, validateRequest(parsed) ?? errors.json);
+    const request = parsed as unknown as ExecHostRequest;
+    // Denials from here on are recorded with what was asked.
+    const audited = auditedRequest(request);
+    const decided = await this.decide(ex, request, policy.data);
+    if (!decided) return;
+    const { evaluation, decision, asked } = decided;
     const commandText = Array.isArray(request.command)
       ? canonicalCommandText(request.command.map(String)).slice(0, 1000)
       : undefined;
-    if (gone.aborted) return this.withdrawn(socket, { peer, id, ...audited, command: commandText, prompt: asked });
+    if (ex.gone.aborted) return this.withdrawn(ex, { ...audited, command: commandText, prompt: asked });
     if (evaluation.outcome !== 'allow' || !evaluation.plan) {
       const denial: ExecError = evaluation.denial ?? errors.json;
       const detailed = asked ? { ...denial, detail: denialDetail(asked, evaluation.policy?.askFallback) } : denial;
-      return fail(detailed, { command: commandText, decision, prompt: asked });
+      return this.fail(ex, detailed, { ...audited, command: commandText, decision, prompt: asked });
     }
     const plan = evaluation.plan;
     // The binary may have been swapped while a human was deciding: run only the inode that was checked.
     if (plan.file && !sameFile(plan.file, plan.fileIdentity)) {
-      return fail(denials.executableChanged, { command: commandText, file: plan.file });
+      return this.fail(ex, denials.executableChanged, { command: commandText, file: plan.file });
     }
     if (decision === 'allow-always' && evaluation.policy?.security === 'allowlist' && plan.file) {
       this.persist(evaluation, plan.file, plan.commandText, true);
     } else if (evaluation.match && plan.file) {
       this.persist(evaluation, plan.file, plan.commandText, false);
     }
-    let result: ExecResult | undefined;
-    let durationMs: number | undefined;
-    if (!plan.file) {
-      result = {
-        timedOut: false,
-        success: false,
-        stdout: '',
-        stderr: '',
-        error: `failed to start: ${describeResolveFailure(plan.argv[0]!, plan.resolveFailure ?? 'not-found', plan.searchPath ?? '', plan.cwd)}`,
-      };
-    } else {
-      const file = plan.file;
-      // Name-dispatching binaries must not see a disguised argv[0]: keep it only if it names the same file.
-      const argv = path.basename(plan.argv[0]) === path.basename(file) ? plan.argv : [file, ...plan.argv.slice(1)];
-      this.stats.queuedRuns++;
-      // Peers without a pid (an OS that cannot tell) share one allowance. The busy answer must reach the
-      // client before it gives up: upstream clients wait EXEC_TIMEOUT_MS in all, prompts included.
-      const waitMs = Math.max(MIN_QUEUE_WAIT_MS, arrivedAt + EXEC_TIMEOUT_MS - ANSWER_MARGIN_MS - Date.now());
-      const slot = await this.slots
-        .acquire(`pid:${peer.pid ?? 'unknown'}`, gone, waitMs)
-        .finally(() => this.stats.queuedRuns--);
-      if ('refused' in slot) {
-        if (slot.refused === 'withdrawn') return this.withdrawn(socket, { peer, id, ...audited, command: commandText });
-        this.stats.busy++;
-        return fail(busyError(slot.refused, this.slots), { command: commandText });
-      }
-      try {
-        const started = performance.now();
-        // Checked again once a run slot is free, and held open from that check to the exec (Linux), so
-        // neither the wait for a slot nor anything later can swap the binary.
-        const pinned = openPinnedExecutable(file, plan.fileIdentity);
-        if (!pinned) return fail(denials.executableChanged, { command: commandText, file: plan.file });
-        try {
-          result = await runCommand({
-            file,
-            execFd: pinned.execFd,
-            argv,
-            cwd: plan.cwd,
-            env: plan.env,
-            timeoutMs: this.runTimeoutMs(plan.timeoutMs),
-            backend: this.options.runner?.backend,
-            maxOutputBytes: this.options.runner?.maxOutputBytes,
-            killGraceMs: this.options.runner?.killGraceMs,
-            // The requester leaving kills the run's process group: nobody would get its result.
-            signal: gone,
-          });
-        } finally {
-          pinned.close();
-        }
-        durationMs = Math.round(performance.now() - started);
-      } finally {
-        slot.release();
-      }
-      if (gone.aborted) return this.withdrawn(socket, { peer, id, ...audited, command: commandText, file: plan.file });
-    }
+    const ran = await this.runPlan(ex, plan, audited, commandText);
+    if (!ran) return;
+    const { result, durationMs } = ran;
     this.stats.executed++;
     this.audit({
       event: 'exec',
-      peer,
-      id,
+      peer: ex.peer,
+      id: ex.id,
       outcome: 'ran',
       command: commandText,
       ...audited,
@@ -797,7 +803,112 @@ class ExecHostServer implements ExecHost {
       durationMs,
       decision,
     });
-    this.reply(socket, { type: 'exec-res', id, ok: true, payload: result });
+    if (TRACE) traceMark('exec.reply');
+    ex.answer({ type: 'exec-res', id: ex.id, ok: true, payload: result });
+  }
+
+  /** Evaluates the policy and, when it asks, a human. Undefined when a dry run was answered instead. */
+  private async decide(
+    ex: ExecExchange,
+    request: ExecHostRequest,
+    approvals: ApprovalsFile | undefined,
+  ): Promise<{ evaluation: Evaluation; decision: ApprovalDecision | null | undefined; asked?: AskOutcome } | undefined> {
+    const evaluateOptions: EvaluateOptions = { ...this.options.evaluate };
+    if (request.needsScreenRecording === true && evaluateOptions.screenRecordingGranted === undefined) {
+      evaluateOptions.screenRecordingGranted = await screenRecordingGranted();
+    }
+    if (TRACE) traceMark('exec.policy');
+    let evaluation: Evaluation = evaluateSystemRun(request, approvals, evaluateOptions);
+    if (TRACE) traceMark('exec.policy.done');
+    if (request.dryRun === true) {
+      this.replyDryRun(ex, evaluation);
+      return undefined;
+    }
+    const decision: ApprovalDecision | null | undefined = request.approvalDecision ?? undefined;
+    if (evaluation.outcome !== 'prompt' || !evaluation.policy || !evaluation.plan) return { evaluation, decision };
+    const prompt: ApprovalPrompt = {
+      id: crypto.randomUUID(),
+      command: evaluation.plan.argv,
+      commandText: evaluation.plan.commandText,
+      cwd: evaluation.plan.cwd,
+      agentId: evaluation.policy.agentId,
+      resolvedPath: evaluation.plan.file,
+      host: 'app',
+      security: evaluation.policy.security,
+      ask: evaluation.policy.ask,
+      askFallback: evaluation.policy.askFallback,
+      requester: peerSummary(ex.peer),
+      allowedDecisions: evaluation.allowedDecisions ?? ['allow-once', 'deny'],
+      env: evaluation.envOverrides,
+      notes: promptNotes(evaluation),
+    };
+    const asked = await this.askHuman(prompt, ex.gone);
+    evaluation = applyDecision(evaluation, asked.decision, request, evaluateOptions);
+    return { evaluation, decision: asked.decision, asked };
+  }
+
+  /**
+   * Runs an allowed plan in a run slot, pinned to the checked inode. Undefined when the exchange was
+   * already ended (busy, withdrawn, binary changed); a plan without a file is answered "failed to start".
+   */
+  private async runPlan(
+    ex: ExecExchange,
+    plan: NonNullable<Evaluation['plan']>,
+    audited: Record<string, unknown>,
+    command: string | undefined,
+  ): Promise<{ result: ExecResult; durationMs?: number } | undefined> {
+    if (!plan.file) {
+      const why = describeResolveFailure(plan.argv[0]!, plan.resolveFailure ?? 'not-found', plan.searchPath ?? '', plan.cwd);
+      return { result: { timedOut: false, success: false, stdout: '', stderr: '', error: `failed to start: ${why}` } };
+    }
+    const file = plan.file;
+    // Name-dispatching binaries must not see a disguised argv[0]: keep it only if it names the same file.
+    const argv = path.basename(plan.argv[0]) === path.basename(file) ? plan.argv : [file, ...plan.argv.slice(1)];
+    this.stats.queuedRuns++;
+    // Peers without a pid (an OS that cannot tell) share one allowance. The busy answer must reach the
+    // client before it gives up: upstream clients wait EXEC_TIMEOUT_MS in all, prompts included.
+    const waitMs = Math.max(MIN_QUEUE_WAIT_MS, ex.arrivedAt + EXEC_TIMEOUT_MS - ANSWER_MARGIN_MS - Date.now());
+    const slot = await this.slots
+      .acquire(`pid:${ex.peer.pid ?? 'unknown'}`, ex.gone, waitMs)
+      .finally(() => this.stats.queuedRuns--);
+    if ('refused' in slot) {
+      if (slot.refused === 'withdrawn') return void this.withdrawn(ex, { ...audited, command });
+      this.stats.busy++;
+      return void this.fail(ex, busyError(slot.refused, this.slots), { command });
+    }
+    let result: ExecResult;
+    let durationMs: number;
+    try {
+      const started = performance.now();
+      // Checked again once a run slot is free, and held open from that check to the exec (Linux), so
+      // neither the wait for a slot nor anything later can swap the binary.
+      const pinned = openPinnedExecutable(file, plan.fileIdentity);
+      if (!pinned) return void this.fail(ex, denials.executableChanged, { command, file });
+      if (TRACE) traceMark('exec.spawn');
+      try {
+        result = await runCommand({
+          file,
+          execFd: pinned.execFd,
+          argv,
+          cwd: plan.cwd,
+          env: plan.env,
+          timeoutMs: this.runTimeoutMs(plan.timeoutMs),
+          backend: this.options.runner?.backend,
+          maxOutputBytes: this.options.runner?.maxOutputBytes,
+          killGraceMs: this.options.runner?.killGraceMs,
+          // The requester leaving kills the run's process group: nobody would get its result.
+          signal: ex.gone,
+        });
+      } finally {
+        pinned.close();
+      }
+      if (TRACE) traceMark('exec.spawn.done');
+      durationMs = Math.round(performance.now() - started);
+    } finally {
+      slot.release();
+    }
+    if (ex.gone.aborted) return void this.withdrawn(ex, { ...audited, command, file });
+    return { result, durationMs };
   }
 
   /**

@@ -5,6 +5,7 @@ import crypto from 'node:crypto';
 import { Type } from '@sinclair/typebox';
 
 import { parseBoundedJson } from '../common/bounded-json.js';
+import { TRACE, traceMark } from '../common/trace.js';
 import {
   CloseCode,
   DEFAULT_INVOKE_TIMEOUT_MS,
@@ -265,6 +266,7 @@ function prepareSystemRun(ctx: HandlerContext, nodeId: string, params: unknown):
 }
 
 async function nodeInvoke(ctx: HandlerContext): Promise<InvokeResultPayload> {
+  if (TRACE) traceMark('gw.invoke');
   const { core } = ctx;
   const p = parse(validateNodeInvokeParams, ctx);
   if (p.command.startsWith('system.execApprovals.')) {
@@ -326,7 +328,9 @@ async function nodeInvoke(ctx: HandlerContext): Promise<InvokeResultPayload> {
     command: p.command,
     deadlineMs: core.now() + timeoutMs,
   });
-  return unwrap(await run);
+  const settled = await run;
+  if (TRACE) traceMark('gw.respond');
+  return unwrap(settled);
 }
 
 /**
@@ -348,6 +352,7 @@ function unwrap(result: CachedInvoke): InvokeResultPayload {
 }
 
 function nodeInvokeResult(ctx: HandlerContext): unknown {
+  if (TRACE) traceMark('gw.result');
   const raw = ctx.frame.params;
   // Upstream normalisation: null payloadJSON / error are dropped, a non-string payloadJSON is payload.
   const params: Record<string, unknown> = isRecord(raw) ? { ...raw } : {};

@@ -5,6 +5,7 @@
 import crypto from 'node:crypto';
 
 import type { NodePlatform } from './command-policy.js';
+import { TRACE, traceMark } from '../common/trace.js';
 
 export interface NodeConnection {
   readonly connId: string;
@@ -142,6 +143,7 @@ export class NodeRegistry {
         settle: resolve,
       });
       const sent = session.conn.sendText(JSON.stringify({ type: 'event', event: 'node.invoke.request', payload }));
+      if (TRACE) traceMark('gw.sent');
       if (!sent)
         this.settle(id, {
           ok: false,

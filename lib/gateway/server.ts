@@ -8,7 +8,7 @@ import type net from 'node:net';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 
 import { IpcError } from '../common/errors.js';
-import { findDuplicateKey, parseBoundedJson } from '../common/bounded-json.js';
+import { parseBoundedJsonReportingDuplicate } from '../common/bounded-json.js';
 import { isLoopbackAddress } from '../common/loopback.js';
 import { PendingApprovals, type PendingApproval } from '../common/pending-approvals.js';
 import { readOpenclawConfig, type MdnsMode } from '../common/openclaw-config.js';
@@ -729,8 +729,9 @@ function positiveInt(text: string | undefined): number | undefined {
 function decodeFrame(text: string | undefined): { frame?: unknown; duplicate?: string; problem?: string } {
   if (text === undefined) return {};
   try {
-    const frame = parseBoundedJson(text, { maxDepth: MAX_FRAME_JSON_DEPTH, rejectDuplicateKeys: false });
-    return { frame, duplicate: findDuplicateKey(text) };
+    // One scan for depth and duplicates, then JSON.parse.
+    const { value, duplicate } = parseBoundedJsonReportingDuplicate(text, MAX_FRAME_JSON_DEPTH);
+    return { frame: value, duplicate };
   } catch (err) {
     return (err as { code?: string }).code === 'ERR_JSON_TOO_DEEP' ? { problem: (err as Error).message } : {};
   }

@@ -25,7 +25,13 @@ import { NodeCommandError, toWireError } from './invoke-error.js';
 import { loadOrCreateNodeConfig, type NodeConfig } from './node-config.js';
 import { systemNotify } from './notify.js';
 import { ResultOutbox, type DeliveryOutcome, type InvokeResultParams } from './outbox.js';
-import { createSystemRunService, type ExecHostMode, type SystemRunService } from './system-run.js';
+import {
+  createSystemRunService,
+  type ExecHostMode,
+  type InProcessApp,
+  type SystemRunService,
+} from './system-run.js';
+import { TRACE, traceMark } from '../common/trace.js';
 import { systemWhich } from './which.js';
 
 export const NODE_HOST_VERSION = '0.1.0';
@@ -63,6 +69,8 @@ export interface NodeHostOptions {
   displayName?: string;
   /** app: always through the exec socket (fail closed); local: the in-process runner; auto: app when it is up. */
   execHost?: ExecHostMode;
+  /** The app's exec host in this process (`up`): system.run reaches it without the socket (same policy path). */
+  inProcessApp?: InProcessApp;
   reconnect?: ReconnectOptions;
   log?: (message: string) => void;
 }
@@ -142,6 +150,7 @@ export function startNodeHost(options: NodeHostOptions): NodeHost {
     mode: options.execHost ?? execHostModeFromEnv(),
     emitEvent: (event, payload) => sendNodeEvent(event, payload),
     log,
+    ...(options.inProcessApp ? { inProcessApp: options.inProcessApp } : {}),
   });
   const resultListeners: Array<(id: string, outcome: DeliveryOutcome) => void> = [];
   // Invoke ids seen on this host (in flight or answered): a re-sent request never runs twice.
@@ -205,6 +214,7 @@ export function startNodeHost(options: NodeHostOptions): NodeHost {
   }
 
   function onInvoke(payload: unknown): void {
+    if (TRACE) traceMark('node.invoke');
     const request = parseInvokeRequest(payload);
     if (!request) {
       log('ignored a malformed node.invoke.request');
@@ -224,6 +234,7 @@ export function startNodeHost(options: NodeHostOptions): NodeHost {
     seen.set(request.id, running);
     while (seen.size > MAX_SEEN_INVOKES) seen.delete(seen.keys().next().value as string);
     void running.then(async (result) => {
+      if (TRACE) traceMark('node.result');
       const outcome = await outbox.deliver(result);
       for (const listener of resultListeners) listener(request.id, outcome);
     });

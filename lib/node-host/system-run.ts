@@ -8,8 +8,8 @@ import fs from 'node:fs';
 import type { ApprovalDecision } from '../common/pending-approvals.js';
 import {
   AllowlistUsageRecorder,
+  ApprovalsCache,
   approvalsFilePath,
-  readApprovals,
   socketPathFor,
   type ApprovalsFile,
 } from '../exec-host/approvals-file.js';
@@ -40,6 +40,8 @@ import { NodeCommandError } from './invoke-error.js';
 import { appExecAvailable, execThroughApp, type AppExecReply } from './app-exec.js';
 import { EXEC_TIMEOUT_MS, ExecHostClientError } from '../exec-host/client.js';
 import { DEFAULT_RUN_TIMEOUT_MS, MAX_RUN_TIMEOUT_MS } from '../exec-host/run-slots.js';
+import type { ExecResponse } from '../exec-host/server.js';
+import { TRACE, traceMark } from '../common/trace.js';
 
 export type ExecHostMode = 'auto' | 'app' | 'local';
 
@@ -77,6 +79,16 @@ export interface SystemRunServiceOptions {
   log?: (message: string) => void;
   /** Overrides for tests and for `up` (which knows its app socket path). */
   appTimeoutMs?: number;
+  /**
+   * The app's exec host in this process (`up`): runs go to it directly, through the same policy, prompt,
+   * run-slot and audit code as the socket, without the socket and its signing. Not used in mode local.
+   */
+  inProcessApp?: InProcessApp;
+}
+
+/** What the node host needs of an exec host in its own process. */
+export interface InProcessApp {
+  execInProcess(request: ExecHostRequest, signal: AbortSignal): Promise<ExecResponse | null>;
 }
 
 export interface RunContext {
@@ -236,9 +248,11 @@ export function createSystemRunService(options: SystemRunServiceOptions): System
   const usage = new AllowlistUsageRecorder(approvalsFile, (err) =>
     log(`could not record allowlist use: ${err.message}`),
   );
+  // Stat-keyed: an unchanged file is not re-read or re-parsed per run (every check of readApprovals still applies).
+  const policyFile = new ApprovalsCache(approvalsFile);
 
   function loadPolicyFile(): ApprovalsFile | undefined {
-    return readApprovals(approvalsFile);
+    return policyFile.get();
   }
 
   function appSocketPath(file: ApprovalsFile | undefined): string {
@@ -247,6 +261,7 @@ export function createSystemRunService(options: SystemRunServiceOptions): System
 
   function route(file: ApprovalsFile | undefined = safeLoad()): 'app' | 'local' | undefined {
     if (options.mode === 'local') return 'local';
+    if (options.inProcessApp) return 'app';
     const available = appExecAvailable(appSocketPath(file), file);
     if (available) return 'app';
     return options.mode === 'app' ? undefined : 'local';
@@ -318,35 +333,28 @@ export function createSystemRunService(options: SystemRunServiceOptions): System
     });
   }
 
+  /** An approved run must be exactly the plan that was approved, and its executable unchanged. */
+  async function checkApprovedPlan(params: RunParams, commandText: string): Promise<void> {
+    const plan = params.systemRunPlan;
+    if (!plan || !(params.approved && params.approvalDecision !== undefined)) return;
+    const planCwd = typeof plan.cwd === 'string' ? plan.cwd : undefined;
+    const operand = plan.mutableFileOperand as { path?: unknown; sha256?: unknown } | undefined;
+    const operandChanged =
+      operand &&
+      typeof operand.path === 'string' &&
+      typeof operand.sha256 === 'string' &&
+      (await sha256File(operand.path)) !== operand.sha256;
+    if (!sameArgv(plan.argv, params.command) || (planCwd ?? undefined) !== (params.cwd ?? planCwd) || operandChanged) {
+      deny(params, commandText, 'SYSTEM_RUN_DENIED', 'SYSTEM_RUN_DENIED: execution plan mismatch', 'execution-plan-miss');
+    }
+  }
+
   async function run(rawParams: unknown, context: RunContext): Promise<SystemRunResult> {
+    if (TRACE) traceMark('node.run');
     const params = parseRunParams(rawParams);
     const commandText = params.rawCommand ?? canonicalCommandText(params.command);
     const preApproved = params.approved && params.approvalDecision !== undefined;
-
-    // An approved run must be exactly the plan that was approved, and its executable unchanged.
-    if (preApproved && params.systemRunPlan) {
-      const plan = params.systemRunPlan;
-      const planCwd = typeof plan.cwd === 'string' ? plan.cwd : undefined;
-      const operand = plan.mutableFileOperand as { path?: unknown; sha256?: unknown } | undefined;
-      const operandChanged =
-        operand &&
-        typeof operand.path === 'string' &&
-        typeof operand.sha256 === 'string' &&
-        (await sha256File(operand.path)) !== operand.sha256;
-      if (
-        !sameArgv(plan.argv, params.command) ||
-        (planCwd ?? undefined) !== (params.cwd ?? planCwd) ||
-        operandChanged
-      ) {
-        deny(
-          params,
-          commandText,
-          'SYSTEM_RUN_DENIED',
-          'SYSTEM_RUN_DENIED: execution plan mismatch',
-          'execution-plan-miss',
-        );
-      }
-    }
+    await checkApprovedPlan(params, commandText);
 
     let file: ApprovalsFile | undefined;
     try {
@@ -385,22 +393,49 @@ export function createSystemRunService(options: SystemRunServiceOptions): System
         'companion-unavailable',
       );
     }
-    if (path === 'app') {
-      // The app re-checks the same policy and may prompt its user.
-      // The app kills the command at its timeout; our wait outlasts that a little.
-      const appRequest: ExecHostRequest = { ...request, timeoutMs: request.timeoutMs ?? context.timeoutMs ?? null };
+    if (path === 'app') return runThroughApp(params, commandText, request, file, context);
+    return runLocally(params, commandText, evaluation, context);
+  }
+
+  /** The app re-checks the same policy and may prompt its user; it kills the command at its timeout. */
+  async function runThroughApp(
+    params: RunParams,
+    commandText: string,
+    request: ExecHostRequest,
+    file: ApprovalsFile | undefined,
+    context: RunContext,
+  ): Promise<SystemRunResult> {
+    const appRequest: ExecHostRequest = { ...request, timeoutMs: request.timeoutMs ?? context.timeoutMs ?? null };
+    let reply: AppExecReply | null;
+    if (TRACE) traceMark('node.exec');
+    if (options.inProcessApp) {
+      // The exec host bounds the prompt and the run itself; the Gateway's cancel aborts both.
+      const signal = context.signal ?? new AbortController().signal;
+      const response = await options.inProcessApp.execInProcess(appRequest, signal);
+      if (signal.aborted) throw cancelledError();
+      reply = response && (response.ok ? { ok: true, payload: response.payload } : { ok: false, error: response.error });
+    } else {
+      // Our wait outlasts the app's own timeout a little.
       const timeoutMs =
         options.appTimeoutMs ?? Math.max(EXEC_TIMEOUT_MS, (appRequest.timeoutMs ?? 0) + APP_PROMPT_ALLOWANCE_MS);
-      let reply: AppExecReply | null;
       try {
         reply = await execThroughApp(appSocketPath(file), file, appRequest, { timeoutMs, log, signal: context.signal });
       } catch (err) {
         if (err instanceof ExecHostClientError && err.code === 'ERR_EXEC_HOST_CANCELLED') throw cancelledError();
         throw err;
       }
-      return finished(params, commandText, fromAppReply(params, commandText, reply));
     }
-    // Local: the node host never prompts.
+    if (TRACE) traceMark('node.exec.done');
+    return finished(params, commandText, fromAppReply(params, commandText, reply));
+  }
+
+  /** The in-process runner: the node host never prompts, and runs the file the policy judged. */
+  async function runLocally(
+    params: RunParams,
+    commandText: string,
+    evaluation: Evaluation,
+    context: RunContext,
+  ): Promise<SystemRunResult> {
     if (evaluation.outcome === 'prompt')
       deny(
         params,

@@ -3,8 +3,9 @@
 // (app role) sharing its approvals queue with the Gateway's operators, the PeekabooBridge host, and a
 // node host that joins this Gateway. Zero config: the state dir is $OPENCLAW_STATE_DIR or ~/.openclaw.
 //
-// The node host runs in-process. It never spawns: its system.run goes over the exec socket to the
-// exec host, which spawns through the addon's posix_spawn (flat in parent RSS). A child node host
+// The node host runs in-process. It never spawns: its system.run goes straight to the exec host in this
+// process (execInProcess: the socket's policy, prompt, run-slot and audit path without the socket), which
+// spawns through the addon's posix_spawn (flat in parent RSS). The socket serves other clients. A child node host
 // would cost a second Node process and its start-up and buy nothing on that path; bench/e2e.ts
 // measures both layouts (`--node-process child` keeps the alternative available).
 import fs from 'node:fs';
@@ -284,6 +285,8 @@ export async function main(argv: string[]): Promise<number> {
         credentials: currentSecrets,
         stateDir,
         execHost: 'app',
+        // Our own exec host: system.run skips the socket, not the policy, prompt, run slots or audit.
+        inProcessApp: execHost,
         log: (m) => log(`node: ${m}`),
       });
       started.push(inProcess);
