@@ -28,7 +28,12 @@ const PROTOTYPE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
  */
 export function parseBoundedJson(text: string, options: BoundedJsonOptions = {}): unknown {
   const rejectDuplicates = options.rejectDuplicateKeys !== false;
-  const { value, duplicate } = parseScanned(text, options.maxDepth ?? DEFAULT_MAX_JSON_DEPTH, rejectDuplicates, options);
+  const { value, duplicate } = parseScanned(
+    text,
+    options.maxDepth ?? DEFAULT_MAX_JSON_DEPTH,
+    rejectDuplicates,
+    options,
+  );
   if (rejectDuplicates && duplicate !== undefined)
     throw new BoundedJsonError('ERR_JSON_DUPLICATE_KEY', `duplicate key ${JSON.stringify(duplicate.slice(0, 64))}`);
   return value;
@@ -98,7 +103,8 @@ function scanJsonText(
       const keys = stack[stack.length - 1];
       if (findDuplicates && duplicate === undefined && keys && expectKey) {
         const key = escaped ? unescapeKey(text.slice(i, j + 1)) : text.slice(i + 1, j);
-        if (key === undefined) findDuplicates = false; // not JSON: the parse will say so
+        if (key === undefined)
+          findDuplicates = false; // not JSON: the parse will say so
         else if (keys.has(key)) duplicate = key;
         else keys.add(key);
         expectKey = false;

@@ -812,7 +812,9 @@ class ExecHostServer implements ExecHost {
     ex: ExecExchange,
     request: ExecHostRequest,
     approvals: ApprovalsFile | undefined,
-  ): Promise<{ evaluation: Evaluation; decision: ApprovalDecision | null | undefined; asked?: AskOutcome } | undefined> {
+  ): Promise<
+    { evaluation: Evaluation; decision: ApprovalDecision | null | undefined; asked?: AskOutcome } | undefined
+  > {
     const evaluateOptions: EvaluateOptions = { ...this.options.evaluate };
     if (request.needsScreenRecording === true && evaluateOptions.screenRecordingGranted === undefined) {
       evaluateOptions.screenRecordingGranted = await screenRecordingGranted();
@@ -858,7 +860,12 @@ class ExecHostServer implements ExecHost {
     command: string | undefined,
   ): Promise<{ result: ExecResult; durationMs?: number } | undefined> {
     if (!plan.file) {
-      const why = describeResolveFailure(plan.argv[0]!, plan.resolveFailure ?? 'not-found', plan.searchPath ?? '', plan.cwd);
+      const why = describeResolveFailure(
+        plan.argv[0]!,
+        plan.resolveFailure ?? 'not-found',
+        plan.searchPath ?? '',
+        plan.cwd,
+      );
       return { result: { timedOut: false, success: false, stdout: '', stderr: '', error: `failed to start: ${why}` } };
     }
     const file = plan.file;

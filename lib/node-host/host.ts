@@ -25,12 +25,7 @@ import { NodeCommandError, toWireError } from './invoke-error.js';
 import { loadOrCreateNodeConfig, type NodeConfig } from './node-config.js';
 import { systemNotify } from './notify.js';
 import { ResultOutbox, type DeliveryOutcome, type InvokeResultParams } from './outbox.js';
-import {
-  createSystemRunService,
-  type ExecHostMode,
-  type InProcessApp,
-  type SystemRunService,
-} from './system-run.js';
+import { createSystemRunService, type ExecHostMode, type InProcessApp, type SystemRunService } from './system-run.js';
 import { TRACE, traceMark } from '../common/trace.js';
 import { systemWhich } from './which.js';
 

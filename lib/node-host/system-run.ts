@@ -345,7 +345,13 @@ export function createSystemRunService(options: SystemRunServiceOptions): System
       typeof operand.sha256 === 'string' &&
       (await sha256File(operand.path)) !== operand.sha256;
     if (!sameArgv(plan.argv, params.command) || (planCwd ?? undefined) !== (params.cwd ?? planCwd) || operandChanged) {
-      deny(params, commandText, 'SYSTEM_RUN_DENIED', 'SYSTEM_RUN_DENIED: execution plan mismatch', 'execution-plan-miss');
+      deny(
+        params,
+        commandText,
+        'SYSTEM_RUN_DENIED',
+        'SYSTEM_RUN_DENIED: execution plan mismatch',
+        'execution-plan-miss',
+      );
     }
   }
 
@@ -413,7 +419,8 @@ export function createSystemRunService(options: SystemRunServiceOptions): System
       const signal = context.signal ?? new AbortController().signal;
       const response = await options.inProcessApp.execInProcess(appRequest, signal);
       if (signal.aborted) throw cancelledError();
-      reply = response && (response.ok ? { ok: true, payload: response.payload } : { ok: false, error: response.error });
+      reply =
+        response && (response.ok ? { ok: true, payload: response.payload } : { ok: false, error: response.error });
     } else {
       // Our wait outlasts the app's own timeout a little.
       const timeoutMs =
