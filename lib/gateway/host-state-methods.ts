@@ -2,7 +2,7 @@
 // exec-approvals.json, upstream names and messages, socket token never sent) and
 // `audit.activity.list` (the exec host's audit log). Scopes: get needs operator.read, set and the
 // audit (argv can hold secrets) need operator.admin (protocol/scopes.ts).
-import { Type } from '@sinclair/typebox';
+import { Type } from '../protocol/typebox.js';
 
 import {
   APPROVALS_INVALID,

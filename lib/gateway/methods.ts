@@ -2,7 +2,7 @@
 // event lists advertised in hello-ok.
 import crypto from 'node:crypto';
 
-import { Type } from '@sinclair/typebox';
+import { Type } from '../protocol/typebox.js';
 
 import { parseBoundedJson } from '../common/bounded-json.js';
 import { TRACE, traceMark } from '../common/trace.js';

@@ -1,7 +1,6 @@
 // Frame envelopes and method parameter schemas (TypeBox), with validators compiled once on first use.
 // Shapes follow gateway-protocol.md §2, §3.2, §7, §10, §11. Every object is strict unless noted.
-import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
+import { Type, TypeCompiler, type Static, type TSchema, type TypeCheck } from './typebox.js';
 
 import { APPROVAL_DECISION_VALUES, CLIENT_IDS, CLIENT_MODES } from './constants.js';
 

@@ -174,7 +174,6 @@ export async function main(argv: string[]): Promise<number> {
     { startGateway },
     { startExecHost },
     { startNodeHost },
-    { startNodeHostChild },
     { readApprovals, approvalsFilePath },
     { resolveEffectivePolicy, evaluateSystemRun },
     prompts,
@@ -182,7 +181,6 @@ export async function main(argv: string[]): Promise<number> {
     import('../../gateway/index.js'),
     import('../../exec-host/server.js'),
     import('../../node-host/host.js'),
-    import('../../node-host/child.js'),
     import('../../exec-host/approvals-file.js'),
     import('../../exec-host/policy.js'),
     import('../../exec-host/prompts.js'),
@@ -265,6 +263,8 @@ export async function main(argv: string[]): Promise<number> {
     };
     let nodeHost: { nodeId: string; displayName: string; close(): Promise<void> };
     if (nodeProcess === 'child') {
+      // Only this layout needs it: not loaded at every start.
+      const { startNodeHostChild } = await import('../../node-host/child.js');
       const startChild = (): ReturnType<typeof startNodeHostChild> =>
         startNodeHostChild({
           url: gateway.url,
