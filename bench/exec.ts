@@ -95,6 +95,46 @@ async function stopHost(h: HostProc): Promise<void> {
   await exited;
 }
 
+/**
+ * The socket path's goal (≤ 1.6× posix_spawn at p50), measured in interleaved blocks of 25 socket execs and
+ * 25 posix_spawns, so that both see the same load (the separate rows above are minutes apart).
+ */
+async function interleavedGoal(root: string): Promise<{ socket: Stats; floor: Stats; ratio: number }> {
+  const host = await launchHost(0, 'native', root);
+  const config = loadClientConfig(host.stateDir);
+  const viaSocket = async (): Promise<void> => {
+    const r = await execViaSocket({ command: ['/bin/true'] }, config);
+    if (!r.ok || r.payload.exitCode !== 0) throw new Error(`exec failed: ${JSON.stringify(r)}`);
+  };
+  const spawnOnly = (): Promise<unknown> => nativeSpawn({ file: '/bin/true', argv: ['true'], env: {} });
+  for (let i = 0; i < WARMUP; i++) await viaSocket();
+  const socketSamples: number[] = [];
+  const floorSamples: number[] = [];
+  for (let done = 0; done < ITERATIONS; done += 25) {
+    for (const [fn, into] of [
+      [viaSocket, socketSamples],
+      [spawnOnly, floorSamples],
+    ] as const) {
+      for (let i = 0; i < 25; i++) {
+        const t0 = performance.now();
+        await fn();
+        into.push(performance.now() - t0);
+      }
+    }
+  }
+  await stopHost(host);
+  const socket = stats(socketSamples);
+  const floor = stats(floorSamples);
+  const ratio = socket.p50 / floor.p50;
+  console.log(
+    `interleaved: socket exec p50 ${fmt(socket.p50)}  p99 ${fmt(socket.p99)}  |  posix_spawn p50 ${fmt(floor.p50)}  |  ratio p50 ${ratio.toFixed(2)}  ${ratio <= 1.6 ? 'PASS' : 'MISS'} (goal ≤ 1.6×, load ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')})`,
+  );
+  return { socket, floor, ratio };
+}
+
 async function main(): Promise<void> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ocipc-bench-exec-'));
   const results: Record<string, unknown> = {
@@ -140,6 +180,7 @@ async function main(): Promise<void> {
       );
     }
     results.byRss = byRss;
+    if (isNativeSpawnAvailable()) results.interleaved = await interleavedGoal(root);
     const small = byRss[backends[0]].small;
     if (floor) {
       console.log(
