@@ -7,7 +7,7 @@ import net from 'node:net';
 import { IpcError } from '../common/errors.js';
 import { encodeLine, parseUntrustedJson, readLine } from '../common/jsonl.js';
 import { APPROVAL_DECISIONS, type ApprovalDecision } from '../common/pending-approvals.js';
-import { inspectServerUid, inspectSocketFile } from '../common/socket-owner.js';
+import { inspectServerUid, inspectSocketFile } from '../native/socket-owner.js';
 import { resolveStateDir } from '../common/state-dir.js';
 import { approvalsFilePath, readApprovals, requireToken, socketPathFor } from './approvals-file.js';
 import { newNonce, signExecRequest } from './hmac.js';

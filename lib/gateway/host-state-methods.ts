@@ -14,7 +14,7 @@ import {
 import { ErrorCode, GatewayProtocolError } from '../protocol/errors.js';
 import { EmptyParamsSchema, compileValidator, type Validator } from '../protocol/frames.js';
 import { MAX_ACTIVITY_LIMIT, readExecActivity } from './audit-activity.js';
-import type { HandlerContext } from './methods.js';
+import type { HandlerContext } from './handler-context.js';
 
 const validateEmpty = compileValidator(EmptyParamsSchema);
 const validateApprovalsSet = compileValidator(

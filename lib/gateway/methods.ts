@@ -64,13 +64,8 @@ const SYSTEM_RUN_FORWARD_KEYS = [
   'suppressNotifyOnExit',
 ];
 
-export interface HandlerContext {
-  core: GatewayCore;
-  conn: GatewayConnection;
-  frame: RequestFrame;
-  /** Sends an extra, earlier response for the same request id (two-phase methods). */
-  respondEarly(payload: unknown): void;
-}
+import type { HandlerContext } from './handler-context.js';
+export type { HandlerContext };
 
 type Handler = (ctx: HandlerContext) => unknown;
 
