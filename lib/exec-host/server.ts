@@ -8,6 +8,7 @@ import path from 'node:path';
 import { timingSafeEqualString } from '../common/constant-time.js';
 import { encodeLine, parseUntrustedJson, readLine } from '../common/jsonl.js';
 import { APPROVAL_DECISIONS, type ApprovalDecision, type PendingApprovals } from '../common/pending-approvals.js';
+import { isRecord } from '../common/records.js';
 import { listenPrivate, prepareSocketPath, unlinkIfOurs } from '../common/private-socket.js';
 import { ensurePrivateDir, resolveStateDir } from '../common/state-dir.js';
 import { openPeerProcess, peerCredentials, type PeerCredentials } from '../native/peer.js';
@@ -50,9 +51,11 @@ import {
 } from './prompts.js';
 import { REPLAY_JOURNAL_FILE_NAME, ReplayCache } from './replay-cache.js';
 import { isExecCapableProgram } from './shell-allowlist.js';
+import { isExecLine, isPromptLine, type PromptLine } from './exec-line.js';
 import { describeResolveFailure, openPinnedExecutable, sameFile } from './resolve-executable.js';
 import { RequesterWatcher } from './requester-watch.js';
 import { DEFAULT_RUN_TIMEOUT_MS, MAX_RUN_TIMEOUT_MS, RunSlots, type SlotRefusal } from './run-slots.js';
+
 import { runCommand, type ExecResult, type RunnerBackend } from './runner.js';
 import { acquireInstanceLock, type InstanceLock } from './socket-setup.js';
 
@@ -175,10 +178,6 @@ function busyError(why: Exclude<SlotRefusal, 'withdrawn'>, slots: RunSlots): Exe
 export function denialDetail(asked: AskOutcome, askFallback: string | undefined): string {
   if (asked.end === 'answered') return `denied by ${asked.by}`;
   return `${describeStop(asked)}; askFallback=${askFallback ?? 'deny'}`;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** Audit records keep argv bounded: 256 arguments of 1000 characters at most (a longer one is cut). */
@@ -526,17 +525,12 @@ class ExecHostServer implements ExecHost {
     peer: object,
     gone: AbortSignal,
   ): Promise<void> {
-    const { id, token, request } = msg;
-    if (
-      typeof id !== 'string' ||
-      typeof token !== 'string' ||
-      !isRecord(request) ||
-      typeof request.command !== 'string'
-    ) {
+    if (!isPromptLine(msg)) {
       this.stats.dropped++;
       socket.destroy();
       return;
     }
+    const { id, token, request } = msg as PromptLine & { request: Record<string, unknown> };
     this.readPolicy(); // picks up a rotated token
     if (!timingSafeEqualString(token, this.ctx.token)) {
       this.stats.authFailures++;
@@ -625,24 +619,13 @@ class ExecHostServer implements ExecHost {
     gone: AbortSignal,
   ): Promise<void> {
     const arrivedAt = Date.now();
-    const { id, nonce, ts, hmac, requestJson } = msg;
-    if (
-      typeof id !== 'string' ||
-      id.length === 0 ||
-      id.length > 256 ||
-      typeof nonce !== 'string' ||
-      nonce.length === 0 ||
-      nonce.length > 256 ||
-      typeof ts !== 'number' ||
-      !Number.isSafeInteger(ts) ||
-      typeof hmac !== 'string' ||
-      typeof requestJson !== 'string'
-    ) {
+    if (!isExecLine(msg)) {
       this.stats.dropped++;
       this.audit({ event: 'dropped', peer, reason: 'strict-decode' });
       socket.destroy();
       return;
     }
+    const { id, nonce, ts, hmac, requestJson } = msg;
     // Set once the signed request parsed: denials after that point are recorded with what was asked.
     let audited: Record<string, unknown> = {};
     const fail = (error: ExecError, extra: Record<string, unknown> = {}): void => {

@@ -5,6 +5,7 @@ import crypto from 'node:crypto';
 import { Type } from '@sinclair/typebox';
 
 import { parseBoundedJson } from '../common/bounded-json.js';
+import { isRecord } from '../common/records.js';
 import {
   CloseCode,
   DEFAULT_INVOKE_TIMEOUT_MS,
@@ -207,9 +208,6 @@ function connectedNode(core: GatewayCore, nodeId: string): NodeSession {
   return session;
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** Filters `system.run` params and applies the approval checks of spec §11 step 4. */
 function prepareSystemRun(ctx: HandlerContext, nodeId: string, params: unknown): Record<string, unknown> {
