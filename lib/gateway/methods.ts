@@ -208,7 +208,6 @@ function connectedNode(core: GatewayCore, nodeId: string): NodeSession {
   return session;
 }
 
-
 /** Filters `system.run` params and applies the approval checks of spec §11 step 4. */
 function prepareSystemRun(ctx: HandlerContext, nodeId: string, params: unknown): Record<string, unknown> {
   if (!isRecord(params)) throw invalid('system.run params must be an object');
