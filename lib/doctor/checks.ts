@@ -6,7 +6,7 @@ import net from 'node:net';
 import path from 'node:path';
 
 import { dryRunViaSocket } from '../exec-host/client.js';
-import { approvalsFilePath, readApprovals, requireToken } from '../exec-host/approvals-file.js';
+import { approvalsFilePath, readApprovals, requireToken } from '../exec-host/exec-approvals-file.js';
 import { inspectSocketFile } from '../native/socket-owner.js';
 import { readOpenclawConfig, resolveConfigPath } from '../common/openclaw-config.js';
 import { inspectInstanceLock } from '../native/file-lock.js';

@@ -7,7 +7,7 @@ import path from 'node:path';
 
 import { timingSafeEqualString } from '../common/constant-time.js';
 import { encodeLine, parseUntrustedJson, readLine } from '../common/jsonl.js';
-import { APPROVAL_DECISIONS, type ApprovalDecision, type PendingApprovals } from '../common/pending-approvals.js';
+import { APPROVAL_DECISIONS, type ApprovalDecision, type PendingApprovals } from '../common/approval-queue.js';
 import { isRecord } from '../common/records.js';
 import { listenPrivate, prepareSocketPath, unlinkIfOurs } from '../common/private-socket.js';
 import { ensurePrivateDir, resolveStateDir } from '../common/state-dir.js';
@@ -24,7 +24,7 @@ import {
   updateApprovals,
   type ApprovalsFile,
   SOCKET_FILE_NAME,
-} from './approvals-file.js';
+} from './exec-approvals-file.js';
 import { AUDIT_FILE_NAME, AuditLog, peerExecutable, type AuditLogOptions } from './audit-log.js';
 import { EXEC_TIMEOUT_MS } from './client.js';
 import { verifyExecRequest } from './hmac.js';
@@ -57,7 +57,7 @@ import { RequesterWatcher } from './requester-watch.js';
 import { DEFAULT_RUN_TIMEOUT_MS, MAX_RUN_TIMEOUT_MS, RunSlots, type SlotRefusal } from './run-slots.js';
 
 import { runCommand, type ExecResult, type RunnerBackend } from './runner.js';
-import { acquireInstanceLock, type InstanceLock } from './socket-setup.js';
+import { acquireInstanceLock, type InstanceLock } from './instance-lock.js';
 
 export const MAX_LINE_BYTES = 256_000;
 export const TTL_MS = 10_000;

@@ -10,7 +10,7 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { IpcError } from '../common/errors.js';
 import { findDuplicateKey, parseBoundedJson } from '../common/bounded-json.js';
 import { isLoopbackAddress } from '../common/loopback.js';
-import { PendingApprovals, type PendingApproval } from '../common/pending-approvals.js';
+import { PendingApprovals, type PendingApproval } from '../common/approval-queue.js';
 import { readOpenclawConfig, type MdnsMode } from '../common/openclaw-config.js';
 import { resolveStateDir } from '../common/state-dir.js';
 import {

@@ -13,11 +13,11 @@ import {
   updateApprovals,
   type Ask,
   type Security,
-} from '../../exec-host/approvals-file.js';
+} from '../../exec-host/exec-approvals-file.js';
 import { allowlistAdvice } from '../../exec-host/allowlist-advice.js';
 import { globToRegExp, resolveEffectivePolicy } from '../../exec-host/policy.js';
 import { ExitCode, UsageError, parseCommandArgs } from '../run.js';
-import { gatewayApprovalSubcommands } from './approvals-gateway.js';
+import { gatewayApprovalSubcommands } from './approvals-pending.js';
 import type { ApprovalsSubcommand } from './approvals-subcommand.js';
 
 function requireOneOf<T extends string>(value: string | undefined, allowed: readonly T[], name: string): T | undefined {
