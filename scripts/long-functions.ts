@@ -8,7 +8,7 @@ import ts from 'typescript';
 const args = process.argv.slice(2);
 const maxAt = args.indexOf('--max');
 const max = maxAt >= 0 ? Number(args[maxAt + 1]) : 80;
-const root = path.resolve(args.filter((a, i) => !a.startsWith('--') && i !== maxAt + 1)[0] ?? 'lib');
+const root = path.resolve(args.filter((a, i) => !a.startsWith('--') && (maxAt < 0 || i !== maxAt + 1))[0] ?? 'lib');
 
 function files(dir: string): string[] {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
