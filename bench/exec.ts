@@ -13,7 +13,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
-import { updateApprovals, ensureApprovals } from '../lib/exec-host/approvals-file.js';
+import { updateApprovals, ensureApprovals } from '../lib/exec-host/exec-approvals-file.js';
 import { execViaSocket, loadClientConfig } from '../lib/exec-host/client.js';
 import type { RunnerBackend } from '../lib/exec-host/runner.js';
 import { startExecHost } from '../lib/exec-host/server.js';

@@ -138,7 +138,7 @@ export {
   type ApprovalDecision,
   type PendingApproval,
   type ApprovalOutcome,
-} from './common/pending-approvals.js';
+} from './common/approval-queue.js';
 export {
   CONFIG_FILE_NAME,
   resolveConfigPath,

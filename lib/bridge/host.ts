@@ -10,7 +10,13 @@ import { dispatchRequest, type DispatchContext } from './dispatch.js';
 import { decodeRequest, encodeCase, encodeError } from './envelope.js';
 import { readToEnd } from './framing.js';
 import { assertSocketPathFits, defaultHostSocketPath } from './paths.js';
-import { authorizeBridgePeer, unsignedRuleActive, type BridgePeerPolicy, type TeamIdVerifier } from './peer-policy.js';
+import {
+  authorizeBridgePeer,
+  type PeerDecision,
+  unsignedRuleActive,
+  type BridgePeerPolicy,
+  type TeamIdVerifier,
+} from './peer-policy.js';
 import {
   ALLOW_UNSIGNED_ENV,
   BRIDGE_MAX_CONNECTIONS,
@@ -76,14 +82,14 @@ const defaultLogger: BridgeLogger = (level, message) => {
   if (level !== 'info') process.stderr.write(`openclaw-ipc bridge host ${level}: ${message}\n`);
 };
 
-export async function startBridgeHost(opts: BridgeHostOptions = {}): Promise<BridgeHost> {
-  const env = opts.env ?? process.env;
-  const socketPath = path.resolve(opts.socketPath ?? defaultHostSocketPath({ env }));
-  const log = opts.logger ?? defaultLogger;
-  const hostUid = process.getuid?.() ?? -1;
-  const maxMessageBytes = opts.maxMessageBytes ?? BRIDGE_MAX_MESSAGE_BYTES;
-  const readTimeoutMs = opts.readTimeoutMs ?? BRIDGE_READ_TIMEOUT_MS;
-  const maxConnections = opts.maxConnections ?? BRIDGE_MAX_CONNECTIONS;
+/** Who may connect (peer policy), what the dispatcher serves, and what a refused peer is told. */
+function hostPolicy(
+  opts: BridgeHostOptions,
+  env: NodeJS.ProcessEnv,
+  hostUid: number,
+  readTimeoutMs: number,
+  log: BridgeLogger,
+): { policy: BridgePeerPolicy; ctx: DispatchContext; unauthorizedDetails: string } {
   const allowedTeamIds = Object.freeze([...(opts.allowedTeamIds ?? [PEEKABOO_TEAM_ID])]);
   if (
     allowedTeamIds.length > 32 ||
@@ -115,6 +121,87 @@ export async function startBridgeHost(opts: BridgeHostOptions = {}): Promise<Bri
       : `allowed TeamIDs: ${allowedTeamIds.join(', ')}; unsigned clients are accepted only by a debug-build host with ${ALLOW_UNSIGNED_ENV}=1 and the same user`;
   if (policy.allowUnsignedSameUid)
     log('warn', `${ALLOW_UNSIGNED_ENV}=1 in a debug build: unsigned same-user clients will be accepted`);
+  return { policy, ctx, unauthorizedDetails };
+}
+
+/** What serving one connection needs from its host. */
+interface Serving {
+  policy: BridgePeerPolicy;
+  ctx: DispatchContext;
+  unauthorizedDetails: string;
+  stats: BridgeHostStats;
+  log: BridgeLogger;
+  maxMessageBytes: number;
+  readTimeoutMs: number;
+}
+
+/** One connection: the peer is checked while its request is read, then answered once. */
+async function serve(socket: net.Socket, parts: Serving): Promise<void> {
+  const { policy, stats, log, maxMessageBytes, readTimeoutMs } = parts;
+  const decisionPromise = authorizeBridgePeer(socket, policy);
+  let body: Buffer;
+  try {
+    body = await readToEnd(socket, { maxBytes: maxMessageBytes, timeoutMs: readTimeoutMs });
+  } catch (err) {
+    stats.dropped += 1;
+    log('warn', `dropped a request without response: ${(err as Error).message}`);
+    socket.destroy();
+    return;
+  }
+  const decision = await decisionPromise;
+  const reply = await replyTo(decision, body, parts);
+  if (socket.destroyed) return;
+  // A client that never reads its reply must not pin the connection.
+  const writeTimer = setTimeout(() => socket.destroy(), readTimeoutMs);
+  socket.once('close', () => clearTimeout(writeTimer));
+  socket.end(reply);
+}
+
+/** The reply for one request: refusal for an unauthorized peer, else the decoded request dispatched. */
+async function replyTo(decision: PeerDecision, body: Buffer, parts: Serving): Promise<Buffer> {
+  const { ctx, stats, log, unauthorizedDetails } = parts;
+  if (!decision.ok) {
+    stats.unauthorized += 1;
+    log(
+      'warn',
+      `unauthorized bridge client (uid ${decision.uid ?? '?'}, pid ${decision.pid ?? '?'}): ${decision.reason}`,
+    );
+    return encodeError({
+      code: 'unauthorizedClient',
+      message: 'Bridge client is not authorized',
+      details: unauthorizedDetails,
+    });
+  } else {
+    if (decision.via === 'debug-unsigned')
+      log('warn', `accepted unsigned client pid ${decision.pid ?? '?'} under ${ALLOW_UNSIGNED_ENV}=1 (debug build)`);
+    const decoded = decodeRequest(body);
+    let reply: Buffer;
+    if (!decoded.ok) {
+      reply = encodeError(decoded.error);
+    } else {
+      const peer =
+        decision.teamId === undefined ? { uid: decision.uid } : { uid: decision.uid, teamId: decision.teamId };
+      const result = await dispatchRequest(
+        ctx,
+        decoded.request,
+        decision.identifier === undefined ? peer : { ...peer, identifier: decision.identifier },
+      );
+      reply = encodeCase(result.case, result.value);
+    }
+    stats.served += 1;
+    return reply;
+  }
+}
+
+export async function startBridgeHost(opts: BridgeHostOptions = {}): Promise<BridgeHost> {
+  const env = opts.env ?? process.env;
+  const socketPath = path.resolve(opts.socketPath ?? defaultHostSocketPath({ env }));
+  const log = opts.logger ?? defaultLogger;
+  const hostUid = process.getuid?.() ?? -1;
+  const maxMessageBytes = opts.maxMessageBytes ?? BRIDGE_MAX_MESSAGE_BYTES;
+  const readTimeoutMs = opts.readTimeoutMs ?? BRIDGE_READ_TIMEOUT_MS;
+  const maxConnections = opts.maxConnections ?? BRIDGE_MAX_CONNECTIONS;
+  const { policy, ctx, unauthorizedDetails } = hostPolicy(opts, env, hostUid, readTimeoutMs, log);
 
   assertSocketPathFits(socketPath);
   // One host per socket path, with the same kernel lock as the Gateway and exec host: two hosts started
@@ -140,55 +227,7 @@ export async function startBridgeHost(opts: BridgeHostOptions = {}): Promise<Bri
   const open = new Set<net.Socket>();
   // allowHalfOpen: the request ends with the client's half-close; we still have to write the reply.
   const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: false });
-
-  async function serve(socket: net.Socket): Promise<void> {
-    const decisionPromise = authorizeBridgePeer(socket, policy);
-    let body: Buffer;
-    try {
-      body = await readToEnd(socket, { maxBytes: maxMessageBytes, timeoutMs: readTimeoutMs });
-    } catch (err) {
-      stats.dropped += 1;
-      log('warn', `dropped a request without response: ${(err as Error).message}`);
-      socket.destroy();
-      return;
-    }
-    const decision = await decisionPromise;
-    let reply: Buffer;
-    if (!decision.ok) {
-      stats.unauthorized += 1;
-      log(
-        'warn',
-        `unauthorized bridge client (uid ${decision.uid ?? '?'}, pid ${decision.pid ?? '?'}): ${decision.reason}`,
-      );
-      reply = encodeError({
-        code: 'unauthorizedClient',
-        message: 'Bridge client is not authorized',
-        details: unauthorizedDetails,
-      });
-    } else {
-      if (decision.via === 'debug-unsigned')
-        log('warn', `accepted unsigned client pid ${decision.pid ?? '?'} under ${ALLOW_UNSIGNED_ENV}=1 (debug build)`);
-      const decoded = decodeRequest(body);
-      if (!decoded.ok) {
-        reply = encodeError(decoded.error);
-      } else {
-        const peer =
-          decision.teamId === undefined ? { uid: decision.uid } : { uid: decision.uid, teamId: decision.teamId };
-        const result = await dispatchRequest(
-          ctx,
-          decoded.request,
-          decision.identifier === undefined ? peer : { ...peer, identifier: decision.identifier },
-        );
-        reply = encodeCase(result.case, result.value);
-      }
-      stats.served += 1;
-    }
-    if (socket.destroyed) return;
-    // A client that never reads its reply must not pin the connection.
-    const writeTimer = setTimeout(() => socket.destroy(), readTimeoutMs);
-    socket.once('close', () => clearTimeout(writeTimer));
-    socket.end(reply);
-  }
+  const serving: Serving = { policy, ctx, unauthorizedDetails, stats, log, maxMessageBytes, readTimeoutMs };
 
   server.on('connection', (socket) => {
     socket.on('error', () => {
@@ -203,7 +242,7 @@ export async function startBridgeHost(opts: BridgeHostOptions = {}): Promise<Bri
     stats.accepted += 1;
     open.add(socket);
     socket.once('close', () => open.delete(socket));
-    serve(socket).catch((err: unknown) => {
+    serve(socket, serving).catch((err: unknown) => {
       stats.dropped += 1;
       log('error', `bridge connection failed: ${(err as Error)?.message ?? String(err)}`);
       socket.destroy();

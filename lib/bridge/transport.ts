@@ -2,7 +2,7 @@
 // server's uid, write the request and half-close, read the reply to EOF under a cap and a deadline.
 import net from 'node:net';
 
-import { inspectServerUid, inspectSocketFile } from '../common/socket-owner.js';
+import { inspectServerUid, inspectSocketFile } from '../native/socket-owner.js';
 import { BridgeTransportError } from './errors.js';
 import { readToEnd } from './framing.js';
 import { assertSocketPathFits } from './paths.js';

@@ -73,6 +73,18 @@ export type CommandArgs<O extends OptionsConfig> = ReturnType<
 >;
 
 /**
+ * A command's help: its usage text, then a line generated from its option table naming every option the
+ * parser accepts that the text does not mention (so no parsed option is ever missing from the help;
+ * test/cli/help-options.test.ts checks every command).
+ */
+export function helpText(usage: string, options: OptionsConfig): string {
+  const missing = Object.entries(options)
+    .filter(([name]) => !new RegExp(`--${name}(?![a-z0-9-])`).test(usage))
+    .map(([name, option]) => `--${name}${option.type === 'string' ? ' VALUE' : ''}`);
+  return missing.length === 0 ? usage : `${usage}\nalso: ${missing.join(' ')}`;
+}
+
+/**
  * node:util parseArgs, strict, with `--help`/`-h` added. A parse failure is a UsageError (exit 2) whose
  * message ends with `usage`; `--help` prints `usage` to stdout and returns null (the caller exits 0).
  */
@@ -91,10 +103,10 @@ export function parseCommandArgs<const O extends OptionsConfig>(
       allowPositionals: config.allowPositionals ?? true,
     });
   } catch (err) {
-    throw new UsageError(`${(err as Error).message}\n${usage}`);
+    throw new UsageError(`${(err as Error).message}\n${helpText(usage, options)}`);
   }
   if ((parsed.values as { help?: boolean }).help === true) {
-    process.stdout.write(`${usage}\n`);
+    process.stdout.write(`${helpText(usage, options)}\n`);
     return null;
   }
   return parsed as CommandArgs<O>;

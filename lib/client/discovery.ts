@@ -3,7 +3,7 @@
 // host or name is this machine's is "local" and is left out unless includeLocal (as upstream).
 import os from 'node:os';
 
-import { mdnsHostname } from '../gateway/bonjour.js';
+import { mdnsHostname } from '../common/mdns-hostname.js';
 
 const SERVICE_TYPE = 'openclaw-gw';
 const DOMAIN = 'local.';

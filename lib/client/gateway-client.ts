@@ -10,6 +10,15 @@ import { parseBoundedJson } from '../common/bounded-json.js';
 import { GatewayClientError, GatewayRequestError, type GatewayErrorShape } from './errors.js';
 import { CloseCode, MAX_CLIENT_FRAME_JSON_DEPTH } from '../protocol/constants.js';
 import { signConnectDevice, type DeviceIdentity } from '../protocol/device-auth.js';
+import {
+  validateChallengePayload,
+  validateEventFrame,
+  validateHelloOk,
+  validateResponseFrame,
+  type EventFrame,
+  type HelloOk,
+  type ResponseFrame,
+} from '../protocol/frames.js';
 import { loadDeviceToken, storeDeviceToken } from './identity.js';
 import { describeTlsFailure, tlsClientOptions } from './tls-pin.js';
 
@@ -79,23 +88,8 @@ export interface GatewayCredentials {
   password?: string;
 }
 
-export interface HelloOk {
-  type: 'hello-ok';
-  protocol: number;
-  server?: { version?: string; connId?: string; [key: string]: unknown };
-  features?: { methods?: string[]; events?: string[]; [key: string]: unknown };
-  snapshot?: Record<string, unknown>;
-  auth?: { deviceToken?: string; role?: string; scopes?: string[]; [key: string]: unknown };
-  policy?: { maxPayload?: number; tickIntervalMs?: number; [key: string]: unknown };
-  [key: string]: unknown;
-}
-
-export interface EventFrame {
-  type: 'event';
-  event: string;
-  payload?: unknown;
-  seq?: number;
-}
+// One definition per wire type: the schemas the Gateway sends with (lib/protocol/frames.ts) check what arrives.
+export type { EventFrame, HelloOk } from '../protocol/frames.js';
 
 export interface RequestOptions {
   timeoutMs?: number;
@@ -292,8 +286,8 @@ export class GatewayClient extends EventEmitter<GatewayClientEvents> {
       }
       if (!settled) {
         if (frame.type === 'event' && frame.event === 'connect.challenge') {
-          const payload = (frame.payload ?? {}) as { nonce?: unknown };
-          if (typeof payload.nonce !== 'string' || payload.nonce === '') {
+          const payload = frame.payload;
+          if (!validateChallengePayload.check(payload)) {
             fail(
               new GatewayClientError('ERR_GATEWAY_CHALLENGE', 'connect challenge without a nonce'),
               1008,
@@ -383,10 +377,10 @@ export class GatewayClient extends EventEmitter<GatewayClientEvents> {
         signedAtMs: Date.now(),
       });
     }
-    const hello = await this.sendRequest<HelloOk>(ws, 'connect', params, {
+    const hello = await this.sendRequest<unknown>(ws, 'connect', params, {
       timeoutMs: opts.connectTimeoutMs ?? 10_000,
     });
-    if (!hello || hello.type !== 'hello-ok' || typeof hello.protocol !== 'number') {
+    if (!validateHelloOk.check(hello)) {
       throw new GatewayClientError('ERR_GATEWAY_HELLO', 'the Gateway answered connect without a hello-ok');
     }
     if (hello.protocol < CLIENT_MIN_PROTOCOL || hello.protocol > CLIENT_MAX_PROTOCOL) {
@@ -543,10 +537,7 @@ export class GatewayClient extends EventEmitter<GatewayClientEvents> {
   }
 }
 
-type Frame =
-  | { type: 'res'; id: string; ok: boolean; payload?: unknown; error?: GatewayErrorShape }
-  | EventFrame
-  | { type: 'req'; id: string; method: string; params?: unknown };
+type Frame = ResponseFrame | EventFrame;
 
 function parseFrame(data: WebSocket.RawData, isBinary: boolean): Frame | undefined {
   if (isBinary) return undefined;
@@ -557,9 +548,6 @@ function parseFrame(data: WebSocket.RawData, isBinary: boolean): Frame | undefin
   } catch {
     return undefined;
   }
-  if (typeof value !== 'object' || value === null) return undefined;
-  const frame = value as Record<string, unknown>;
-  if (frame.type === 'res' && typeof frame.id === 'string' && typeof frame.ok === 'boolean') return frame as Frame;
-  if (frame.type === 'event' && typeof frame.event === 'string') return frame as Frame;
+  if (validateResponseFrame.check(value) || validateEventFrame.check(value)) return value;
   return undefined;
 }

@@ -6,11 +6,11 @@
 // --tls-fingerprint, else (for a loopback URL) the fingerprint of the local Gateway's certificate file.
 import { IpcError } from '../common/errors.js';
 import { isLoopbackAddress } from '../common/loopback.js';
+import { localGatewayFingerprint, readTlsSettings } from '../common/gateway-tls-settings.js';
 import { configuredGatewayPort, readOpenclawConfig } from '../common/openclaw-config.js';
 import { isRecord } from '../common/records.js';
 import { resolveStateDir } from '../common/state-dir.js';
 import { requireTlsFingerprint } from '../common/tls-fingerprint.js';
-import { localGatewayFingerprint, readTlsSettings } from '../gateway/tls.js';
 import { DEFAULT_GATEWAY_PORT } from '../protocol/constants.js';
 import { GatewayRequestError } from './errors.js';
 import { GatewayClient, type GatewayCredentials } from './gateway-client.js';

@@ -1,7 +1,6 @@
 // The catalogue of stable ERR_* codes: data only, read by scripts/errors-table.ts (which writes
 // docs/errors.md) and by test/common/error-codes.test.ts (which checks it against every ERR_* literal in
 // lib/ and native/). Nothing on a hot path imports it; the classes named here live beside their raise sites.
-import type { BridgeErrorCode } from '../bridge/protocol.js';
 
 export type ErrorArea =
   'gateway' | 'node host' | 'exec host' | 'bridge' | 'native' | 'config' | 'cli' | 'client' | 'protocol' | 'common';
@@ -788,7 +787,9 @@ export const ERROR_CODES: ErrorCatalogue = {
 
 /** What a host's error envelope means, by wire code. A BridgeError's `code` is `ERR_BRIDGE_<WIRE_CODE>`
  *  (permissionDenied -> ERR_BRIDGE_PERMISSION_DENIED); `bridgeCode` keeps the wire code. */
-export const BRIDGE_ENVELOPE_CODES: { readonly [wire in BridgeErrorCode]: Omit<ErrorCodeEntry, 'area' | 'classes'> } = {
+// Keyed by lib/bridge/protocol.ts BRIDGE_ERROR_CODES (common may not import bridge: test/common/error-codes.test.ts
+// checks the two key sets are equal).
+export const BRIDGE_ENVELOPE_CODES: { readonly [wire: string]: Omit<ErrorCodeEntry, 'area' | 'classes'> } = {
   permissionDenied: {
     meaning: 'The host lacks a macOS permission the operation needs (`permission` names it).',
     action: 'Grant that permission to the host app in System Settings > Privacy & Security.',

@@ -6,8 +6,8 @@ import net from 'node:net';
 import path from 'node:path';
 
 import { dryRunViaSocket } from '../exec-host/client.js';
-import { approvalsFilePath, readApprovals, requireToken } from '../exec-host/approvals-file.js';
-import { inspectSocketFile } from '../common/socket-owner.js';
+import { approvalsFilePath, readApprovals, requireToken } from '../exec-host/exec-approvals-file.js';
+import { inspectSocketFile } from '../native/socket-owner.js';
 import { readOpenclawConfig, resolveConfigPath } from '../common/openclaw-config.js';
 import { inspectInstanceLock } from '../native/file-lock.js';
 import { peerCredentials, openPeerProcess } from '../native/peer.js';

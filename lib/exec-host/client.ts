@@ -6,10 +6,10 @@ import net from 'node:net';
 
 import { IpcError } from '../common/errors.js';
 import { encodeLine, parseUntrustedJson, readLine } from '../common/jsonl.js';
-import { APPROVAL_DECISIONS, type ApprovalDecision } from '../common/pending-approvals.js';
-import { inspectServerUid, inspectSocketFile } from '../common/socket-owner.js';
+import { APPROVAL_DECISIONS, type ApprovalDecision } from '../common/approval-queue.js';
+import { inspectServerUid, inspectSocketFile } from '../native/socket-owner.js';
 import { resolveStateDir } from '../common/state-dir.js';
-import { approvalsFilePath, readApprovals, requireToken, socketPathFor } from './approvals-file.js';
+import { approvalsFilePath, readApprovals, requireToken, socketPathFor } from './exec-approvals-file.js';
 import { newNonce, signExecRequest } from './hmac.js';
 import type { ExecHostRequest } from './policy.js';
 import type { ExecResult } from './runner.js';

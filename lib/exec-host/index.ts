@@ -100,7 +100,7 @@ export {
   type PolicySection,
   type Security,
   type Ask,
-} from './approvals-file.js';
+} from './exec-approvals-file.js';
 export { signExecRequest, verifyExecRequest, newNonce, newSocketToken } from './hmac.js';
 export {
   TerminalApprover,
@@ -119,5 +119,5 @@ export {
   type PromptStop,
 } from './prompts.js';
 export { displayArgv, displayString, decodeDisplayedArgv } from '../common/argv-display.js';
-export { InstanceLockedError, SocketSetupError, acquireInstanceLock } from './socket-setup.js';
+export { InstanceLockedError, SocketSetupError, acquireInstanceLock } from './instance-lock.js';
 export { AuditLog } from './audit-log.js';

@@ -1,13 +1,13 @@
 // The approval policy for one system.run request: validate the request, resolve the executable,
 // match the allowlist and decide allow / deny / prompt. Pure apart from filesystem lookups of the
-// executable; persistence of "Always Allow" and lastUsed* lives in the caller (approvals-file.ts).
+// executable; persistence of "Always Allow" and lastUsed* lives in the caller (exec-approvals-file.ts).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import type { ApprovalDecision } from '../common/pending-approvals.js';
+import type { ApprovalDecision } from '../common/approval-queue.js';
 import { MAX_TIMEOUT_MS } from '../protocol/constants.js';
-import type { AllowlistEntry, ApprovalsFile, Ask, PolicySection, Security } from './approvals-file.js';
+import type { AllowlistEntry, ApprovalsFile, Ask, PolicySection, Security } from './exec-approvals-file.js';
 import { EnvOverrideError, buildChildEnv, refusedOverrides, validateEnvOverrides } from './env.js';
 import {
   fileIdentity,

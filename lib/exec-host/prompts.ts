@@ -6,7 +6,7 @@ import readline from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 
 import { displayArg, displayArgv, displayString, type DisplayOptions } from '../common/argv-display.js';
-import type { ApprovalDecision, PendingApprovals } from '../common/pending-approvals.js';
+import type { ApprovalDecision, PendingApprovals } from '../common/approval-queue.js';
 import { resolveExecutable } from './resolve-executable.js';
 
 export interface ApprovalPrompt {

@@ -7,7 +7,8 @@ import path from 'node:path';
 
 import { timingSafeEqualString } from '../common/constant-time.js';
 import { encodeLine, parseUntrustedJson, readLine } from '../common/jsonl.js';
-import { APPROVAL_DECISIONS, type ApprovalDecision, type PendingApprovals } from '../common/pending-approvals.js';
+import { APPROVAL_DECISIONS, type ApprovalDecision, type PendingApprovals } from '../common/approval-queue.js';
+import { isRecord } from '../common/records.js';
 import { listenPrivate, prepareSocketPath, unlinkIfOurs } from '../common/private-socket.js';
 import { ensurePrivateDir, resolveStateDir } from '../common/state-dir.js';
 import { TRACE, traceMark } from '../common/trace.js';
@@ -24,7 +25,7 @@ import {
   updateApprovals,
   type ApprovalsFile,
   SOCKET_FILE_NAME,
-} from './approvals-file.js';
+} from './exec-approvals-file.js';
 import { AUDIT_FILE_NAME, AuditLog, peerExecutable, type AuditLogOptions } from './audit-log.js';
 import { EXEC_TIMEOUT_MS } from './client.js';
 import { verifyExecRequest } from './hmac.js';
@@ -51,11 +52,13 @@ import {
 } from './prompts.js';
 import { REPLAY_JOURNAL_FILE_NAME, ReplayCache } from './replay-cache.js';
 import { isExecCapableProgram } from './shell-allowlist.js';
+import { isExecLine, isPromptLine, type PromptLine } from './exec-line.js';
 import { describeResolveFailure, openPinnedExecutable, sameFile } from './resolve-executable.js';
 import { RequesterWatcher } from './requester-watch.js';
 import { DEFAULT_RUN_TIMEOUT_MS, MAX_RUN_TIMEOUT_MS, RunSlots, type SlotRefusal } from './run-slots.js';
+
 import { runCommand, type ExecResult, type RunnerBackend } from './runner.js';
-import { acquireInstanceLock, type InstanceLock } from './socket-setup.js';
+import { acquireInstanceLock, type InstanceLock } from './instance-lock.js';
 
 export const MAX_LINE_BYTES = 256_000;
 export const TTL_MS = 10_000;
@@ -202,10 +205,6 @@ function busyError(why: Exclude<SlotRefusal, 'withdrawn'>, slots: RunSlots): Exe
 export function denialDetail(asked: AskOutcome, askFallback: string | undefined): string {
   if (asked.end === 'answered') return `denied by ${asked.by}`;
   return `${describeStop(asked)}; askFallback=${askFallback ?? 'deny'}`;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** Audit records keep argv bounded: 256 arguments of 1000 characters at most (a longer one is cut). */
@@ -561,17 +560,12 @@ class ExecHostServer implements ExecHost {
     peer: object,
     gone: AbortSignal,
   ): Promise<void> {
-    const { id, token, request } = msg;
-    if (
-      typeof id !== 'string' ||
-      typeof token !== 'string' ||
-      !isRecord(request) ||
-      typeof request.command !== 'string'
-    ) {
+    if (!isPromptLine(msg)) {
       this.stats.dropped++;
       socket.destroy();
       return;
     }
+    const { id, token, request } = msg as PromptLine & { request: Record<string, unknown> };
     this.readPolicy(); // picks up a rotated token
     if (!timingSafeEqualString(token, this.ctx.token)) {
       this.stats.authFailures++;
@@ -672,24 +666,13 @@ class ExecHostServer implements ExecHost {
     gone: AbortSignal,
   ): Promise<void> {
     const arrivedAt = Date.now();
-    const { id, nonce, ts, hmac, requestJson } = msg;
-    if (
-      typeof id !== 'string' ||
-      id.length === 0 ||
-      id.length > 256 ||
-      typeof nonce !== 'string' ||
-      nonce.length === 0 ||
-      nonce.length > 256 ||
-      typeof ts !== 'number' ||
-      !Number.isSafeInteger(ts) ||
-      typeof hmac !== 'string' ||
-      typeof requestJson !== 'string'
-    ) {
+    if (!isExecLine(msg)) {
       this.stats.dropped++;
       this.audit({ event: 'dropped', peer, reason: 'strict-decode' });
       socket.destroy();
       return;
     }
+    const { id, nonce, ts, hmac, requestJson } = msg;
     const ex: ExecExchange = {
       id,
       peer,

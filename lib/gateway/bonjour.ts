@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 
 import { isLoopbackAddress } from '../common/loopback.js';
+import { mdnsHostname } from '../common/mdns-hostname.js';
 import type { MdnsMode } from '../common/openclaw-config.js';
 
 export const GATEWAY_SERVICE_TYPE = 'openclaw-gw';
@@ -52,13 +53,6 @@ export function bonjourSkipReason(options: Pick<BonjourOptions, 'mode' | 'bindHo
   if (isLoopbackAddress(options.bindHost))
     return `bound to loopback (${options.bindHost}): other machines could not reach an advertised address`;
   return undefined;
-}
-
-/** The first DNS label of OPENCLAW_MDNS_HOSTNAME or the system host name, else "openclaw" (as upstream). */
-export function mdnsHostname(env: NodeJS.ProcessEnv = process.env): string {
-  const raw = (env.OPENCLAW_MDNS_HOSTNAME?.trim() || os.hostname()).replace(/\.local$/i, '');
-  const label = raw.split('.')[0]?.trim() ?? '';
-  return /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(label) ? label : 'openclaw';
 }
 
 function cliPath(env: NodeJS.ProcessEnv): string | undefined {

@@ -2,7 +2,7 @@
 import crypto from 'node:crypto';
 import { EventEmitter } from 'node:events';
 
-import type { PendingApprovals } from '../common/pending-approvals.js';
+import type { PendingApprovals } from '../common/approval-queue.js';
 import { authGeneration, type GatewayAuthConfig } from './auth-config.js';
 import { AuthRateLimiter, type AuthRateLimitOptions } from './auth-rate-limit.js';
 import { CloseCode } from '../protocol/constants.js';
@@ -10,7 +10,7 @@ import { ErrorCode, GatewayProtocolError, type ErrorShape } from '../protocol/er
 import { hasScopeFor } from '../protocol/scopes.js';
 import { CommandPolicy, type CommandPolicyOptions } from './command-policy.js';
 import type { GatewayConnection } from './connection.js';
-import { ExecApprovalBroker } from './exec-approvals.js';
+import { ExecApprovalBroker } from './approval-broker.js';
 import { IdempotencyCache } from './idempotency.js';
 import {
   IdempotencyStore,

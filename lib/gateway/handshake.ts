@@ -94,12 +94,37 @@ function connect(core: GatewayCore, conn: GatewayConnection, params: ConnectPara
   if (!(ROLES as readonly string[]).includes(role))
     throw new HandshakeFailure(undefined, CloseCode.policyViolation, 'invalid role');
   let scopes = role === 'node' ? [] : [...new Set(params.scopes ?? [])];
-  const device = params.device;
-  const auth = params.auth;
 
   const authMethod = authenticate(core, conn, params, role);
 
-  // Device identity.
+  scopes = identifyDevice(core, conn, params, role, authMethod, scopes);
+  const deviceAuth = pairDevice(core, conn, params, role, scopes, authMethod);
+
+  conn.protocol = protocol;
+  conn.authMethod = authMethod;
+  if (authMethod === 'token' || authMethod === 'password') conn.sharedAuthGeneration = core.authGeneration;
+  conn.role = role;
+  conn.scopes = scopes;
+  conn.connect = params;
+  if (role === 'node' && conn.deviceId) registerNode(core, conn, params);
+
+  return helloOk(core, conn, protocol, deviceAuth);
+}
+
+/**
+ * Device identity: a signed device proves its key over the nonce; without one, only the local backend
+ * (and a local CLI with the shared secret) may connect, and scopes are dropped for anyone else.
+ * Returns the scopes that survive.
+ */
+function identifyDevice(
+  core: GatewayCore,
+  conn: GatewayConnection,
+  params: ConnectParams,
+  role: Role,
+  authMethod: AuthMethod,
+  scopes: string[],
+): string[] {
+  const device = params.device;
   if (!device) {
     const localBackend = conn.isLocal && params.client.id === 'gateway-client';
     // Without a shared secret (mode none) only the direct-loopback backend client may go device-less.
@@ -114,7 +139,7 @@ function connect(core: GatewayCore, conn: GatewayConnection, params: ConnectPara
       params.client.id === 'cli' &&
       params.client.mode === 'cli' &&
       (authMethod === 'token' || authMethod === 'password');
-    if (!localBackend && !localCli) scopes = [];
+    if (!localBackend && !localCli) return [];
   } else {
     const verdict = verifyConnectDevice({
       device,
@@ -123,7 +148,7 @@ function connect(core: GatewayCore, conn: GatewayConnection, params: ConnectPara
       clientMode: params.client.mode,
       role,
       scopes: params.scopes ?? [],
-      token: selectSignedToken(auth),
+      token: selectSignedToken(params.auth),
       platform: params.client.platform,
       deviceFamily: params.client.deviceFamily,
       nowMs: core.now(),
@@ -132,86 +157,102 @@ function connect(core: GatewayCore, conn: GatewayConnection, params: ConnectPara
     conn.deviceId = verdict.deviceId;
   }
 
-  // Device pairing.
-  let deviceAuth: Record<string, unknown> | undefined;
-  if (device && conn.deviceId) {
-    const meta = { platform: params.client.platform, deviceFamily: params.client.deviceFamily };
-    const reason = core.pairing.pairingReason(conn.deviceId, role, scopes, meta);
-    if (reason) {
-      const localBackend = conn.isLocal && params.client.id === 'gateway-client';
-      // A scope upgrade is silent only for the local backend that proved the shared secret (or runs without
-      // one, mode none): a device token alone must not widen its own scopes (upstream
-      // shouldAllowSilentLocalPairing; issue 7 item 10).
-      const sharedProof = authMethod === 'token' || authMethod === 'password' || authMethod === 'none';
-      // Upstream's one exception to "no browser Origin": the Control UI served by this Gateway, opened on
-      // this machine's loopback (spec §6.1). Scope upgrades still need an operator.
-      const localPage = conn.localControlPage && CONTROL_UI_CLIENT_IDS.includes(params.client.id);
-      const autoApprove = (conn.isLocal || localPage) && (reason !== 'scope-upgrade' || (localBackend && sharedProof));
-      const pairInput = {
-        deviceId: conn.deviceId,
-        publicKey: device.publicKey,
-        displayName: params.client.displayName,
-        platform: params.client.platform,
-        deviceFamily: params.client.deviceFamily,
-        clientId: params.client.id,
-        clientMode: params.client.mode,
-        role,
-        scopes,
-      };
-      if (autoApprove) {
-        core.pairing.approveDevice(pairInput);
-      } else {
-        const request = core.pairing.addDeviceRequest({
-          ...pairInput,
-          remoteIp: conn.remoteAddress,
-          reason,
-          isRepair: reason !== 'not-paired',
-        });
-        core.broadcast(
-          'device.pair.requested',
-          { ...request, roles: [role], silent: false },
-          core.operatorsWith('device.pair.approve'),
-        );
-        fail(ErrorCode.NOT_PAIRED, 'pairing required', {
-          code: DetailCode.PAIRING_REQUIRED,
-          requestId: request.requestId,
-          reason,
-        });
-      }
-    }
-    const record = core.pairing.deviceToken(conn.deviceId, role, scopes);
-    deviceAuth = { method: authMethod, role, scopes, deviceToken: record.token, issuedAtMs: record.issuedAtMs };
-  }
+  return scopes;
+}
 
-  conn.protocol = protocol;
-  conn.authMethod = authMethod;
-  if (authMethod === 'token' || authMethod === 'password') conn.sharedAuthGeneration = core.authGeneration;
-  conn.role = role;
-  conn.scopes = scopes;
-  conn.connect = params;
-  if (role === 'node' && conn.deviceId) {
-    core.registry.register({
-      nodeId: conn.deviceId,
-      conn,
-      clientId: params.client.id,
-      clientMode: params.client.mode,
+/**
+ * Device pairing: a known device with these scopes gets its token; otherwise it is approved on the spot
+ * (local) or a pairing request goes to operators and the connect fails NOT_PAIRED.
+ */
+function pairDevice(
+  core: GatewayCore,
+  conn: GatewayConnection,
+  params: ConnectParams,
+  role: Role,
+  scopes: string[],
+  authMethod: AuthMethod,
+): Record<string, unknown> | undefined {
+  const device = params.device;
+  if (!device || !conn.deviceId) return undefined;
+  const meta = { platform: params.client.platform, deviceFamily: params.client.deviceFamily };
+  const reason = core.pairing.pairingReason(conn.deviceId, role, scopes, meta);
+  if (reason) {
+    const localBackend = conn.isLocal && params.client.id === 'gateway-client';
+    // A scope upgrade is silent only for the local backend that proved the shared secret (or runs without
+    // one, mode none): a device token alone must not widen its own scopes (upstream
+    // shouldAllowSilentLocalPairing; issue 7 item 10).
+    const sharedProof = authMethod === 'token' || authMethod === 'password' || authMethod === 'none';
+    // Upstream's one exception to "no browser Origin": the Control UI served by this Gateway, opened on
+    // this machine's loopback (spec §6.1). Scope upgrades still need an operator.
+    const localPage = conn.localControlPage && CONTROL_UI_CLIENT_IDS.includes(params.client.id);
+    const autoApprove = (conn.isLocal || localPage) && (reason !== 'scope-upgrade' || (localBackend && sharedProof));
+    const pairInput = {
+      deviceId: conn.deviceId,
+      publicKey: device.publicKey,
       displayName: params.client.displayName,
-      version: params.client.version,
       platform: params.client.platform,
       deviceFamily: params.client.deviceFamily,
-      modelIdentifier: params.client.modelIdentifier,
-      instanceId: params.client.instanceId,
-      normalizedPlatform: detectPlatform(params.client.platform, params.client.deviceFamily),
-      caps: [...new Set(params.caps ?? [])].sort(),
-      commands: [...new Set(params.commands ?? [])].sort(),
-      pathEnv: params.pathEnv,
-      permissions: params.permissions,
-      remoteIp: conn.remoteAddress,
-      connectedAtMs: core.now(),
-    });
-    core.bumpPresence();
+      clientId: params.client.id,
+      clientMode: params.client.mode,
+      role,
+      scopes,
+    };
+    if (autoApprove) {
+      core.pairing.approveDevice(pairInput);
+    } else {
+      const request = core.pairing.addDeviceRequest({
+        ...pairInput,
+        remoteIp: conn.remoteAddress,
+        reason,
+        isRepair: reason !== 'not-paired',
+      });
+      core.broadcast(
+        'device.pair.requested',
+        { ...request, roles: [role], silent: false },
+        core.operatorsWith('device.pair.approve'),
+      );
+      fail(ErrorCode.NOT_PAIRED, 'pairing required', {
+        code: DetailCode.PAIRING_REQUIRED,
+        requestId: request.requestId,
+        reason,
+      });
+    }
   }
+  const record = core.pairing.deviceToken(conn.deviceId, role, scopes);
+  return { method: authMethod, role, scopes, deviceToken: record.token, issuedAtMs: record.issuedAtMs };
+}
 
+/** A node's connection joins the registry under its device id. */
+function registerNode(core: GatewayCore, conn: GatewayConnection, params: ConnectParams): void {
+  core.registry.register({
+    nodeId: conn.deviceId!,
+    conn,
+    clientId: params.client.id,
+    clientMode: params.client.mode,
+    displayName: params.client.displayName,
+    version: params.client.version,
+    platform: params.client.platform,
+    deviceFamily: params.client.deviceFamily,
+    modelIdentifier: params.client.modelIdentifier,
+    instanceId: params.client.instanceId,
+    normalizedPlatform: detectPlatform(params.client.platform, params.client.deviceFamily),
+    caps: [...new Set(params.caps ?? [])].sort(),
+    commands: [...new Set(params.commands ?? [])].sort(),
+    pathEnv: params.pathEnv,
+    permissions: params.permissions,
+    remoteIp: conn.remoteAddress,
+    connectedAtMs: core.now(),
+  });
+  core.bumpPresence();
+}
+
+/** The hello-ok payload (upstream's shape); `auth` only when a device token was issued. */
+function helloOk(
+  core: GatewayCore,
+  conn: GatewayConnection,
+  protocol: number,
+  deviceAuth: Record<string, unknown> | undefined,
+): Record<string, unknown> {
   const hello: Record<string, unknown> = {
     type: 'hello-ok',
     protocol,

@@ -10,11 +10,11 @@ import {
   BASE_HASH_REQUIRED,
   readApprovalsSnapshot,
   writeApprovalsSnapshot,
-} from '../exec-host/approvals-snapshot.js';
+} from '../exec-host/exec-approvals-edit.js';
 import { ErrorCode, GatewayProtocolError } from '../protocol/errors.js';
 import { EmptyParamsSchema, compileValidator, type Validator } from '../protocol/frames.js';
 import { MAX_ACTIVITY_LIMIT, readExecActivity } from './audit-activity.js';
-import type { HandlerContext } from './methods.js';
+import type { HandlerContext } from './handler-context.js';
 
 const validateEmpty = compileValidator(EmptyParamsSchema);
 const validateApprovalsSet = compileValidator(

@@ -10,9 +10,12 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
+import { Type } from '@sinclair/typebox';
+
 import { parseBoundedJson } from '../common/bounded-json.js';
 import { ensurePrivateDir } from '../common/state-dir.js';
 import { MAX_CLIENT_FRAME_JSON_DEPTH } from '../protocol/constants.js';
+import { compileValidator } from '../protocol/frames.js';
 import type { IdempotencyCache, InflightInvoke } from './idempotency.js';
 
 const FILE_VERSION = 1;
@@ -95,10 +98,10 @@ export class IdempotencyStore<T> {
     } catch {
       return none;
     }
-    if (!isRecord(data) || data.version !== FILE_VERSION || !Array.isArray(data.entries)) return none;
+    if (!validateFileShape.check(data) || data.version !== FILE_VERSION) return none;
     let restored = 0;
     const inflight: RestoredInflight[] = [];
-    for (const raw of data.entries as unknown[]) {
+    for (const raw of data.entries) {
       if (!isPersistedEntry(raw)) continue;
       if (raw.inflight !== undefined) {
         if (isInflight(raw.inflight))
@@ -234,31 +237,31 @@ function readBounded(file: string, maxBytes: number): string | undefined {
   }
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function isPersistedEntry(raw: unknown): raw is PersistedEntry {
-  return (
-    isRecord(raw) &&
-    typeof raw.key === 'string' &&
-    typeof raw.fingerprint === 'string' &&
-    Number.isFinite(raw.expiresAtMs) &&
-    Number.isInteger(raw.bytes) &&
-    (raw.bytes as number) >= 0 &&
-    ('result' in raw || 'inflight' in raw)
-  );
-}
-
-function isInflight(raw: unknown): raw is InflightInvoke {
-  return (
-    isRecord(raw) &&
-    typeof raw.nodeId === 'string' &&
-    typeof raw.invokeId === 'string' &&
-    typeof raw.command === 'string' &&
-    Number.isFinite(raw.deadlineMs)
-  );
-}
+// The file's lines, checked by schema (a line that fails is skipped: the file is ours, but a crash may cut it).
+const InflightSchema = Type.Object({
+  nodeId: Type.String(),
+  invokeId: Type.String(),
+  command: Type.String(),
+  deadlineMs: Type.Number(),
+});
+const entryFields = {
+  key: Type.String(),
+  fingerprint: Type.String(),
+  expiresAtMs: Type.Number(),
+  bytes: Type.Integer({ minimum: 0 }),
+};
+const PersistedEntrySchema = Type.Union([
+  Type.Object({ ...entryFields, result: Type.Unknown() }),
+  Type.Object({ ...entryFields, inflight: Type.Unknown() }),
+]);
+const validatePersistedEntry = compileValidator(PersistedEntrySchema);
+// Entries are checked one by one (a bad one is skipped, the rest restored).
+const validateFileShape = compileValidator(
+  Type.Object({ version: Type.Unknown(), entries: Type.Array(Type.Unknown()) }),
+);
+const validateInflight = compileValidator(InflightSchema);
+const isPersistedEntry = (raw: unknown): raw is PersistedEntry => validatePersistedEntry.check(raw);
+const isInflight = (raw: unknown): raw is InflightInvoke => validateInflight.check(raw);
 
 /** An entry's JSON line, or '' (not persisted) when its value does not serialise. */
 function encodeOrSkip(persisted: unknown): string {

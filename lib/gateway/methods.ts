@@ -5,6 +5,7 @@ import crypto from 'node:crypto';
 import { Type } from '../protocol/typebox.js';
 
 import { parseBoundedJson } from '../common/bounded-json.js';
+import { isRecord } from '../common/records.js';
 import { TRACE, traceMark } from '../common/trace.js';
 import {
   CloseCode,
@@ -65,13 +66,8 @@ const SYSTEM_RUN_FORWARD_KEYS = [
   'suppressNotifyOnExit',
 ];
 
-export interface HandlerContext {
-  core: GatewayCore;
-  conn: GatewayConnection;
-  frame: RequestFrame;
-  /** Sends an extra, earlier response for the same request id (two-phase methods). */
-  respondEarly(payload: unknown): void;
-}
+import type { HandlerContext } from './handler-context.js';
+export type { HandlerContext };
 
 type Handler = (ctx: HandlerContext) => unknown;
 
@@ -211,10 +207,6 @@ function connectedNode(core: GatewayCore, nodeId: string): NodeSession {
       details: { code: DetailCode.NOT_CONNECTED, nodeId },
     });
   return session;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** Filters `system.run` params and applies the approval checks of spec §11 step 4. */

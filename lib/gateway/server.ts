@@ -10,7 +10,7 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { IpcError } from '../common/errors.js';
 import { parseBoundedJsonReportingDuplicate } from '../common/bounded-json.js';
 import { isLoopbackAddress } from '../common/loopback.js';
-import { PendingApprovals, type PendingApproval } from '../common/pending-approvals.js';
+import { PendingApprovals, type PendingApproval } from '../common/approval-queue.js';
 import { readOpenclawConfig, type MdnsMode } from '../common/openclaw-config.js';
 import { resolveStateDir } from '../common/state-dir.js';
 import {
@@ -270,6 +270,143 @@ async function startLocked(
   stateDir: string,
   lock: InstanceLock,
 ): Promise<GatewayHandle> {
+  const plan = planGateway(options, env, stateDir);
+  const { port, authOptions, bind, host, tls, checkBind } = plan;
+  let auth = plan.auth;
+  // Browser origins beyond our own: the option, else openclaw.json (re-read with the auth config).
+  const readOrigins = (): string[] =>
+    options.allowedOrigins ??
+    allowedOriginsFromConfig(readOpenclawConfig({ configPath: auth.configPath }).config, auth.configPath);
+  let allowedOrigins = readOrigins();
+  const pending = options.pending ?? new PendingApprovals();
+  const { log, handshakeTimeoutMs, tickIntervalMs, maxPayload, maxBufferedBytes, maxPreauthPerIp, isLocal } =
+    gatewayLimits(options, env);
+
+  const core = createCore(options, { stateDir, auth, pending, tickIntervalMs, maxPayload, maxBufferedBytes });
+
+  const unwireApprovalEvents = wireApprovalEvents(core, pending);
+
+  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload, clientTracking: false });
+  const accept: AcceptContext = {
+    core,
+    preauth: new PreauthBudget<GatewayConnection>(maxPreauthPerIp),
+    host,
+    isLocal,
+    handshakeTimeoutMs,
+    maxBufferedBytes,
+    preauthMaxBytes: options.preauthMaxPayload ?? PREAUTH_MAX_PAYLOAD_BYTES,
+  };
+  const front = httpFront({ controlUi: options.controlUi, bind, allowedOrigins: () => allowedOrigins, wss, accept });
+  const { controlUiRoot, controlUi } = front;
+  const servers = [createListener(tls, front.onRequest, front.onUpgrade)];
+  if (bind.loopbackCompanion) servers.push(createListener(tls, front.onRequest, front.onUpgrade));
+
+  const scheme = tls ? 'wss' : 'ws';
+  let address: net.AddressInfo;
+  try {
+    address = await listenAll(servers, port, host, scheme);
+  } catch (err) {
+    unwireApprovalEvents();
+    throw err;
+  }
+
+  const tick = setInterval(() => core.broadcast('tick', { ts: core.now() }), tickIntervalMs);
+  tick.unref();
+  const bonjour = await advertise(options, address, env, log, tls);
+
+  const authWatch = watchAuthConfig(options, {
+    core,
+    configPath: auth.configPath,
+    // Same rules as at start, but never generating: a token gone from the file keeps the current one.
+    load: () => {
+      const next = checkBind(loadGatewayAuth(stateDir, { ...authOptions, generate: false }));
+      allowedOrigins = readOrigins();
+      return next;
+    },
+    applied: (next) => (auth = next),
+    log,
+  });
+
+  let closing: Promise<void> | undefined;
+  const close = (reason = 'service restart'): Promise<void> =>
+    (closing ??= shutdown({ tick, authWatch, bonjour, core, unwireApprovalEvents, servers, lock }, reason));
+
+  return gatewayHandle({
+    address,
+    scheme,
+    bind,
+    tls,
+    auth: () => auth,
+    watchConfig: options.watchConfig !== false,
+    reloadAuth: () => authWatch.reload(),
+    stateDir,
+    pending,
+    core,
+    controlUiRoot,
+    controlUi,
+    discovery: bonjour.status,
+    close,
+  });
+}
+
+/**
+ * The Gateway's HTTP side: Host and Origin checks, the control page (read and compressed on first request),
+ * and WebSocket upgrades handed to acceptConnection.
+ */
+function httpFront(params: {
+  controlUi: GatewayOptions['controlUi'];
+  bind: BindPlan;
+  /** Browser origins beyond our own (a config reload may change them). */
+  allowedOrigins: () => string[];
+  wss: WebSocketServer;
+  accept: AcceptContext;
+}) {
+  const { controlUi: controlUiOption, bind, allowedOrigins, wss, accept } = params;
+  // The 127.0.0.1 companion of a specific-address bind is a loopback listener: its Host check is on.
+  const originPolicy = (socket: net.Socket): RequestOriginPolicy => ({
+    bindHost: bind.loopbackCompanion && socket.localAddress === DEFAULT_GATEWAY_HOST ? DEFAULT_GATEWAY_HOST : bind.host,
+    allowedOrigins: allowedOrigins(),
+  });
+  // The page is read and compressed on its first request, not at start (most runs never serve it).
+  const controlUiRoot = controlUiOption === false ? undefined : (controlUiOption?.root ?? DEFAULT_CONTROL_UI_ROOT);
+  let controlUiAssets: ControlUiAssets | undefined;
+  const controlUi = (): ControlUiAssets | undefined =>
+    controlUiRoot === undefined ? undefined : (controlUiAssets ??= loadControlUiAssets(controlUiRoot));
+  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    // Host and Origin first (DNS rebinding, foreign pages): the page is served only under this Gateway's names.
+    const verdict = checkRequestOrigin(req, originPolicy(req.socket));
+    if (!verdict.ok) {
+      refuseHttp(res, verdict.status, `${verdict.code}: ${verdict.message}`);
+      return;
+    }
+    const assets = controlUi();
+    if (!assets) {
+      res.writeHead(426, { ...SECURITY_HEADERS, 'content-type': 'text/plain', connection: 'close' });
+      res.end('WebSocket upgrade required\n');
+      return;
+    }
+    serveControlUi(assets, req, res);
+  };
+
+  const onUpgrade = (req: http.IncomingMessage, socket: net.Socket, head: Buffer): void => {
+    socket.on('error', () => socket.destroy());
+    // Host and Origin first: a refused page never holds a pre-auth slot or sees a challenge.
+    const verdict = checkRequestOrigin(req, originPolicy(socket));
+    if (!verdict.ok) {
+      socket.end(refusalResponse(verdict));
+      return;
+    }
+    const ip = socket.remoteAddress ?? 'unknown';
+    wss.handleUpgrade(req, socket, head, (ws) => acceptConnection(accept, ws, req, socket, ip, verdict.browser));
+  };
+  return { onRequest, onUpgrade, controlUiRoot, controlUi };
+}
+
+/**
+ * Auth, bind and TLS, checked together before any file is generated or port bound: beyond loopback only
+ * with a shared secret and TLS.
+ */
+function planGateway(options: GatewayOptions, env: NodeJS.ProcessEnv, stateDir: string) {
   const port = options.port ?? DEFAULT_GATEWAY_PORT;
   const authOptions = {
     token: options.token,
@@ -278,7 +415,7 @@ async function startLocked(
     env,
     configPath: options.configPath,
   };
-  let auth = loadGatewayAuth(stateDir, authOptions);
+  const auth = loadGatewayAuth(stateDir, authOptions);
   const { config: fileConfig } = readOpenclawConfig({ configPath: auth.configPath });
   const bind = planBind(options, fileConfig, auth.configPath);
   const host = bind.host;
@@ -293,41 +430,241 @@ async function startLocked(
     checkExposure(host, port, resolved.mode, tls !== undefined);
     return resolved;
   };
-  // Browser origins beyond our own: the option, else openclaw.json (re-read with the auth config).
-  const readOrigins = (): string[] =>
-    options.allowedOrigins ??
-    allowedOriginsFromConfig(readOpenclawConfig({ configPath: auth.configPath }).config, auth.configPath);
-  let allowedOrigins = readOrigins();
-  const log =
-    options.log ??
-    ((line: string) => {
-      process.stderr.write(`[gateway] ${line}\n`);
-    });
-  const pending = options.pending ?? new PendingApprovals();
-  const handshakeTimeoutMs =
-    options.handshakeTimeoutMs ?? positiveInt(env.OPENCLAW_HANDSHAKE_TIMEOUT_MS) ?? HANDSHAKE_TIMEOUT_MS;
-  const tickIntervalMs = options.tickIntervalMs ?? TICK_INTERVAL_MS;
-  const maxPayload = options.maxPayload ?? MAX_PAYLOAD_BYTES;
-  const maxBufferedBytes = options.maxBufferedBytes ?? MAX_BUFFERED_BYTES;
-  const maxPreauthPerIp = options.maxPreauthPerIp ?? positiveInt(env.OPENCLAW_MAX_PREAUTH_CONNECTIONS_PER_IP) ?? 32;
-  const isLocal = options.isLocal ?? defaultIsLocal;
+  return { port, authOptions, auth, bind, host, tls, checkBind };
+}
 
-  const core = new GatewayCore({
-    stateDir,
-    auth,
+function createCore(
+  options: GatewayOptions,
+  parts: {
+    stateDir: string;
+    auth: GatewayAuthConfig;
+    pending: PendingApprovals;
+    tickIntervalMs: number;
+    maxPayload: number;
+    maxBufferedBytes: number;
+  },
+): GatewayCore {
+  return new GatewayCore({
+    ...parts,
     authRateLimit: options.authRateLimit,
-    pending,
     version: options.version ?? packageVersion(),
-    tickIntervalMs,
-    maxPayload,
-    maxBufferedBytes,
     commandPolicy: options.commandPolicy,
     idempotency: options.idempotency,
     autoApproveNodes: options.autoApproveNodes ?? false,
     localApprovalRoute: options.localApprovalRoute ?? false,
   });
+}
 
-  // Approval events go to every operator that may list approvals (operator.read too: it sees, cannot answer).
+/** Reloads auth when openclaw.json or the secret file changes; a changed secret closes the sessions it opened. */
+function watchAuthConfig(
+  options: GatewayOptions,
+  parts: {
+    core: GatewayCore;
+    configPath: string;
+    load: () => GatewayAuthConfig;
+    applied: (next: GatewayAuthConfig) => void;
+    log: (line: string) => void;
+  },
+): ReturnType<typeof watchGatewayAuth> {
+  const { core } = parts;
+  const authWatch = watchGatewayAuth({
+    configPath: parts.configPath,
+    load: parts.load,
+    apply: (next) => {
+      const before = core.authGeneration;
+      const beforeMode = core.auth.mode;
+      const closedCount = core.replaceAuth(next);
+      parts.applied(next);
+      return { changed: before !== core.authGeneration || beforeMode !== core.auth.mode, closed: closedCount };
+    },
+    log: parts.log,
+    pollMs: options.configPollMs,
+    onReload: options.onAuthReload,
+  });
+  if (options.watchConfig === false) authWatch.close();
+  return authWatch;
+}
+
+/** Bonjour for the bound address (off unless asked; a wss:// Gateway advertises its fingerprint). */
+function advertise(
+  options: GatewayOptions,
+  address: net.AddressInfo,
+  env: NodeJS.ProcessEnv,
+  log: (line: string) => void,
+  tls: GatewayTlsMaterial | undefined,
+): ReturnType<typeof startBonjour> {
+  return startBonjour({
+    mode: options.mdns ?? 'off',
+    bindHost: address.address,
+    port: address.port,
+    env,
+    log,
+    ...(tls ? { tlsFingerprintSha256: tls.fingerprintSha256 } : {}),
+  });
+}
+
+/** Limits and hooks from the options, else the env, else the defaults. */
+function gatewayLimits(options: GatewayOptions, env: NodeJS.ProcessEnv) {
+  return {
+    log:
+      options.log ??
+      ((line: string) => {
+        process.stderr.write(`[gateway] ${line}\n`);
+      }),
+    handshakeTimeoutMs:
+      options.handshakeTimeoutMs ?? positiveInt(env.OPENCLAW_HANDSHAKE_TIMEOUT_MS) ?? HANDSHAKE_TIMEOUT_MS,
+    tickIntervalMs: options.tickIntervalMs ?? TICK_INTERVAL_MS,
+    maxPayload: options.maxPayload ?? MAX_PAYLOAD_BYTES,
+    maxBufferedBytes: options.maxBufferedBytes ?? MAX_BUFFERED_BYTES,
+    maxPreauthPerIp: options.maxPreauthPerIp ?? positiveInt(env.OPENCLAW_MAX_PREAUTH_CONNECTIONS_PER_IP) ?? 32,
+    isLocal: options.isLocal ?? defaultIsLocal,
+  };
+}
+
+/** The main listener, then the loopback companion (if any) on the port the main one got (port 0 picks one). */
+async function listenAll(servers: http.Server[], port: number, host: string, scheme: string): Promise<net.AddressInfo> {
+  try {
+    const address = await listen(servers[0]!, port, host, scheme);
+    if (servers[1]) await listen(servers[1], address.port, DEFAULT_GATEWAY_HOST, scheme);
+    return address;
+  } catch (err) {
+    for (const server of servers) server.close();
+    throw err;
+  }
+}
+
+/** Stops a Gateway: in-flight work fails first, then sockets and listeners close, then the lock goes. */
+async function shutdown(
+  parts: {
+    tick: NodeJS.Timeout;
+    authWatch: { close(): void };
+    bonjour: { stop(): Promise<void> };
+    core: GatewayCore;
+    unwireApprovalEvents: () => void;
+    servers: http.Server[];
+    lock: InstanceLock;
+  },
+  reason: string,
+): Promise<void> {
+  const { tick, authWatch, bonjour, core, unwireApprovalEvents, servers, lock } = parts;
+  clearInterval(tick);
+  authWatch.close();
+  await bonjour.stop();
+  core.broadcast('shutdown', { reason });
+  // Fail in-flight work first and let those responses go out before the sockets close.
+  core.closing = true;
+  core.registry.close();
+  core.resumed.close();
+  core.approvals.close();
+  await new Promise((resolve) => setImmediate(resolve));
+  for (const conn of core.connections) conn.close(CloseCode.serviceRestart, reason);
+  unwireApprovalEvents();
+  // close() waits for open sockets: idle HTTP keep-alives go now, WebSockets after their close grace.
+  await Promise.all(
+    servers.map((server) => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      return closed;
+    }),
+  );
+  await core.idempotencyStore.close();
+  lock.release();
+}
+
+/** What a started Gateway's handle needs: the bound address and the live parts behind its getters. */
+interface HandleParts {
+  address: net.AddressInfo;
+  scheme: 'ws' | 'wss';
+  bind: BindPlan;
+  tls: GatewayTlsMaterial | undefined;
+  /** The auth config in force (a reload replaces it). */
+  auth: () => GatewayAuthConfig;
+  watchConfig: boolean;
+  reloadAuth: GatewayHandle['reloadAuth'];
+  stateDir: string;
+  pending: PendingApprovals;
+  core: GatewayCore;
+  controlUiRoot: string | undefined;
+  controlUi: () => ControlUiAssets | undefined;
+  discovery: GatewayHandle['discovery'];
+  close: GatewayHandle['close'];
+}
+
+function gatewayHandle(parts: HandleParts): GatewayHandle {
+  const { address, scheme, bind, tls, auth, watchConfig, reloadAuth, stateDir, pending, core } = parts;
+  const { controlUiRoot, controlUi, discovery, close } = parts;
+  const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  // A wildcard bind is reached on loopback from this machine (the page's own origin is then 127.0.0.1).
+  const pageHost = address.address === '0.0.0.0' || address.address === '::' ? '127.0.0.1' : urlHost;
+  return {
+    url: `${scheme}://${urlHost}:${address.port}`,
+    host: address.address,
+    port: address.port,
+    bind,
+    ...(tls
+      ? {
+          tls: {
+            fingerprintSha256: tls.fingerprintSha256,
+            certPath: tls.certPath,
+            keyPath: tls.keyPath,
+            generated: tls.generated,
+          },
+        }
+      : {}),
+    get token() {
+      return auth().token;
+    },
+    get tokenSource() {
+      return auth().source;
+    },
+    get auth() {
+      return {
+        mode: auth().mode,
+        source: auth().source,
+        location: describeAuthSecret(auth()),
+        ...(auth().password !== undefined ? { password: auth().password } : {}),
+      };
+    },
+    get authReloads() {
+      return watchConfig && (isFileBackedSecret(auth()) || (auth().mode === 'none' && auth().modeSource !== 'option'));
+    },
+    reloadAuth,
+    configPath: auth().configPath,
+    stateDir,
+    pending,
+    nodes: {
+      list: () => core.registry.list(),
+      get: (nodeId) => core.registry.get(nodeId),
+      paired: () => core.pairing.listNodes(),
+      pendingRequests: () =>
+        core.pairing
+          .listNodeRequests()
+          .map((r) => ({ requestId: r.requestId, nodeId: r.nodeId, commands: r.commands })),
+      approve: (requestId) => approveNodeRequest(core, requestId),
+      waitFor: (nodeId, timeoutMs = 30_000) => waitForNode(core, nodeId, timeoutMs),
+    },
+    devices: { paired: () => core.pairing.listDevices() },
+    onNodeEvent: (listener) => {
+      core.events.on('node.event', listener);
+      return () => core.events.off('node.event', listener);
+    },
+    connectionCount: () => core.connections.size,
+    controlUi:
+      controlUiRoot !== undefined && controlUiBuilt(controlUiRoot)
+        ? {
+            url: `${tls ? 'https' : 'http'}://${pageHost}:${address.port}/`,
+            get bytes() {
+              return controlUi()!.bytes;
+            },
+          }
+        : undefined,
+    discovery,
+    close,
+  };
+}
+
+/** Approval events go to every operator that may list approvals (operator.read too: it sees, cannot answer). */
+function wireApprovalEvents(core: GatewayCore, pending: PendingApprovals): () => void {
   const onRequested = (approval: PendingApproval): void => {
     core.broadcast(
       'exec.approval.requested',
@@ -363,297 +700,137 @@ async function startLocked(
   };
   pending.on('requested', onRequested);
   pending.on('resolved', onResolved);
-
-  const preauth = new PreauthBudget<GatewayConnection>(maxPreauthPerIp);
-  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload, clientTracking: false });
-  // The 127.0.0.1 companion of a specific-address bind is a loopback listener: its Host check is on.
-  const originPolicy = (socket: net.Socket): RequestOriginPolicy => ({
-    bindHost: bind.loopbackCompanion && socket.localAddress === DEFAULT_GATEWAY_HOST ? DEFAULT_GATEWAY_HOST : host,
-    allowedOrigins,
-  });
-  // The page is read and compressed on its first request, not at start (most runs never serve it).
-  const controlUiRoot = options.controlUi === false ? undefined : (options.controlUi?.root ?? DEFAULT_CONTROL_UI_ROOT);
-  let controlUiAssets: ControlUiAssets | undefined;
-  const controlUi = (): ControlUiAssets | undefined =>
-    controlUiRoot === undefined ? undefined : (controlUiAssets ??= loadControlUiAssets(controlUiRoot));
-  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
-    // Host and Origin first (DNS rebinding, foreign pages): the page is served only under this Gateway's names.
-    const verdict = checkRequestOrigin(req, originPolicy(req.socket));
-    if (!verdict.ok) {
-      refuseHttp(res, verdict.status, `${verdict.code}: ${verdict.message}`);
-      return;
-    }
-    const assets = controlUi();
-    if (!assets) {
-      res.writeHead(426, { ...SECURITY_HEADERS, 'content-type': 'text/plain', connection: 'close' });
-      res.end('WebSocket upgrade required\n');
-      return;
-    }
-    serveControlUi(assets, req, res);
-  };
-
-  const onUpgrade = (req: http.IncomingMessage, socket: net.Socket, head: Buffer): void => {
-    socket.on('error', () => socket.destroy());
-    // Host and Origin first: a refused page never holds a pre-auth slot or sees a challenge.
-    const verdict = checkRequestOrigin(req, originPolicy(socket));
-    if (!verdict.ok) {
-      socket.end(refusalResponse(verdict));
-      return;
-    }
-    const ip = socket.remoteAddress ?? 'unknown';
-    wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, req, socket, ip, verdict.browser));
-  };
-  const servers = [createListener(tls, onRequest, onUpgrade)];
-  if (bind.loopbackCompanion) servers.push(createListener(tls, onRequest, onUpgrade));
-
-  function onConnection(
-    ws: WebSocket,
-    req: http.IncomingMessage,
-    socket: net.Socket,
-    ip: string,
-    browser: boolean,
-  ): void {
-    const conn = new GatewayConnection(ws, socket, {
-      preauthMaxBytes: options.preauthMaxPayload ?? PREAUTH_MAX_PAYLOAD_BYTES,
-      maxBufferedBytes,
-      isLocal: isLocal({ remoteAddress: ip, headers: req.headers, localPort: socket.localPort }),
-      browser,
-      localControlPage: isLocalControlPage(
-        { remoteAddress: ip, headers: req.headers, localPort: socket.localPort },
-        host,
-      ),
-      remoteAddress: ip,
-    });
-    core.connections.add(conn);
-    // At the cap the oldest unauthenticated socket of this address makes room (preauth-budget.ts).
-    const preauthKey = normalizeIp(ip);
-    preauth.admit(preauthKey, conn)?.close(CloseCode.tryAgainLater, 'pre-auth slot reclaimed by a newer connection');
-    const releasePreauth = (): void => preauth.release(preauthKey, conn);
-    const deadline = setTimeout(() => {
-      if (conn.state === 'preauth') conn.close(CloseCode.normal, 'handshake timeout');
-    }, handshakeTimeoutMs);
-
-    ws.on('error', () => ws.terminate());
-    ws.on('close', () => {
-      clearTimeout(deadline);
-      releasePreauth();
-      conn.state = 'closed';
-      core.connections.delete(conn);
-      const gone = core.registry.unregister(conn.connId);
-      if (gone) {
-        core.nodeLastSeen.delete(gone.nodeId);
-        core.nodeLastSeen.set(gone.nodeId, core.now());
-        // Bounded: the oldest entry goes first (Map keeps insertion order).
-        if (core.nodeLastSeen.size > 1024) core.nodeLastSeen.delete(core.nodeLastSeen.keys().next().value!);
-        core.bumpPresence();
-        core.broadcastHealth();
-      }
-      core.dropRequester(conn.connId);
-    });
-    ws.on('message', (data: RawData, isBinary: boolean) => {
-      try {
-        onMessage(data, isBinary);
-      } catch {
-        // Never let one connection's frame take the daemon down.
-        conn.close(CloseCode.internalError, 'internal error');
-      }
-    });
-    const onMessage = (data: RawData, isBinary: boolean): void => {
-      if (conn.state === 'closed') return;
-      const { frame, duplicate, problem } = decodeFrame(isBinary ? undefined : rawToString(data));
-      if (conn.state === 'preauth') {
-        // Anything but a request before the handshake closes without a response.
-        if (duplicate !== undefined) {
-          conn.close(CloseCode.policyViolation, 'invalid handshake: duplicate JSON key');
-          return;
-        }
-        if (problem !== undefined) {
-          conn.close(CloseCode.policyViolation, `invalid handshake: ${problem}`);
-          return;
-        }
-        if (!validateRequestFrame.check(frame)) {
-          conn.close(CloseCode.policyViolation, 'invalid handshake: first frame must be a connect request');
-          return;
-        }
-        if (handleHandshakeFrame(core, conn, frame)) {
-          clearTimeout(deadline);
-          releasePreauth();
-        }
-        return;
-      }
-      if (duplicate !== undefined) {
-        // A duplicated "id" makes the id itself ambiguous: answer under "invalid" like a frame without one.
-        const id =
-          duplicate !== 'id' && typeof (frame as { id?: unknown })?.id === 'string'
-            ? (frame as { id: string }).id
-            : 'invalid';
-        conn.respondError(
-          id,
-          errorShape(ErrorCode.INVALID_REQUEST, `invalid request frame: duplicate key ${JSON.stringify(duplicate)}`),
-        );
-        return;
-      }
-      if (!validateRequestFrame.check(frame)) {
-        const id = typeof (frame as { id?: unknown })?.id === 'string' ? (frame as { id: string }).id : 'invalid';
-        const why = problem ?? (frame === undefined ? 'not JSON text' : validateRequestFrame.describe(frame));
-        conn.respondError(id, errorShape(ErrorCode.INVALID_REQUEST, `invalid request frame: ${why}`));
-        return;
-      }
-      dispatchRequest(core, conn, frame);
-    };
-    conn.sendEvent('connect.challenge', {
-      nonce: conn.nonce,
-      ts: core.now(),
-      capabilities: [...CHALLENGE_CAPABILITIES],
-    });
-  }
-
-  const scheme = tls ? 'wss' : 'ws';
-  let address: net.AddressInfo;
-  try {
-    address = await listen(servers[0]!, port, host, scheme);
-    // The companion takes the port the main listener got (port 0 picks one).
-    if (servers[1]) await listen(servers[1], address.port, DEFAULT_GATEWAY_HOST, scheme);
-  } catch (err) {
-    for (const server of servers) server.close();
+  return () => {
     pending.off('requested', onRequested);
     pending.off('resolved', onResolved);
-    throw err;
+  };
+}
+
+/** What a new WebSocket connection needs from its Gateway. */
+interface AcceptContext {
+  core: GatewayCore;
+  preauth: PreauthBudget<GatewayConnection>;
+  /** The bind host (for the control page's locality check). */
+  host: string;
+  isLocal: (info: ConnectionInfo) => boolean;
+  handshakeTimeoutMs: number;
+  maxBufferedBytes: number;
+  preauthMaxBytes: number;
+}
+
+/** A new WebSocket: a pre-auth slot, a handshake deadline, the challenge; then its frames until it closes. */
+function acceptConnection(
+  ctx: AcceptContext,
+  ws: WebSocket,
+  req: http.IncomingMessage,
+  socket: net.Socket,
+  ip: string,
+  browser: boolean,
+): void {
+  const { core, preauth } = ctx;
+  const info = { remoteAddress: ip, headers: req.headers, localPort: socket.localPort };
+  const conn = new GatewayConnection(ws, socket, {
+    preauthMaxBytes: ctx.preauthMaxBytes,
+    maxBufferedBytes: ctx.maxBufferedBytes,
+    isLocal: ctx.isLocal(info),
+    browser,
+    localControlPage: isLocalControlPage(info, ctx.host),
+    remoteAddress: ip,
+  });
+  core.connections.add(conn);
+  // At the cap the oldest unauthenticated socket of this address makes room (preauth-budget.ts).
+  const preauthKey = normalizeIp(ip);
+  preauth.admit(preauthKey, conn)?.close(CloseCode.tryAgainLater, 'pre-auth slot reclaimed by a newer connection');
+  const releasePreauth = (): void => preauth.release(preauthKey, conn);
+  const deadline = setTimeout(() => {
+    if (conn.state === 'preauth') conn.close(CloseCode.normal, 'handshake timeout');
+  }, ctx.handshakeTimeoutMs);
+  const handshakeDone = (): void => {
+    clearTimeout(deadline);
+    releasePreauth();
+  };
+
+  ws.on('error', () => ws.terminate());
+  ws.on('close', () => {
+    handshakeDone();
+    forgetConnection(core, conn);
+  });
+  ws.on('message', (data: RawData, isBinary: boolean) => {
+    try {
+      handleFrame(core, conn, isBinary ? undefined : rawToString(data), handshakeDone);
+    } catch {
+      // Never let one connection's frame take the daemon down.
+      conn.close(CloseCode.internalError, 'internal error');
+    }
+  });
+  conn.sendEvent('connect.challenge', {
+    nonce: conn.nonce,
+    ts: core.now(),
+    capabilities: [...CHALLENGE_CAPABILITIES],
+  });
+}
+
+/** A closed connection: out of the registry; a node's last-seen time is kept and presence updated. */
+function forgetConnection(core: GatewayCore, conn: GatewayConnection): void {
+  conn.state = 'closed';
+  core.connections.delete(conn);
+  const gone = core.registry.unregister(conn.connId);
+  if (gone) {
+    core.nodeLastSeen.delete(gone.nodeId);
+    core.nodeLastSeen.set(gone.nodeId, core.now());
+    // Bounded: the oldest entry goes first (Map keeps insertion order).
+    if (core.nodeLastSeen.size > 1024) core.nodeLastSeen.delete(core.nodeLastSeen.keys().next().value!);
+    core.bumpPresence();
+    core.broadcastHealth();
   }
+  core.dropRequester(conn.connId);
+}
 
-  const tick = setInterval(() => core.broadcast('tick', { ts: core.now() }), tickIntervalMs);
-  tick.unref();
-  const bonjour = await startBonjour({
-    mode: options.mdns ?? 'off',
-    bindHost: address.address,
-    port: address.port,
-    env,
-    log,
-    ...(tls ? { tlsFingerprintSha256: tls.fingerprintSha256 } : {}),
-  });
-
-  const authWatch = watchGatewayAuth({
-    configPath: auth.configPath,
-    // Same rules as at start, but never generating: a token gone from the file keeps the current one.
-    load: () => {
-      const next = checkBind(loadGatewayAuth(stateDir, { ...authOptions, generate: false }));
-      allowedOrigins = readOrigins();
-      return next;
-    },
-    apply: (next) => {
-      const before = core.authGeneration;
-      const beforeMode = core.auth.mode;
-      const closedCount = core.replaceAuth(next);
-      auth = next;
-      return { changed: before !== core.authGeneration || beforeMode !== core.auth.mode, closed: closedCount };
-    },
-    log,
-    pollMs: options.configPollMs,
-    onReload: options.onAuthReload,
-  });
-  if (options.watchConfig === false) authWatch.close();
-
-  let closing: Promise<void> | undefined;
-  const close = (reason = 'service restart'): Promise<void> => {
-    closing ??= (async () => {
-      clearInterval(tick);
-      authWatch.close();
-      await bonjour.stop();
-      core.broadcast('shutdown', { reason });
-      // Fail in-flight work first and let those responses go out before the sockets close.
-      core.closing = true;
-      core.registry.close();
-      core.resumed.close();
-      core.approvals.close();
-      await new Promise((resolve) => setImmediate(resolve));
-      for (const conn of core.connections) conn.close(CloseCode.serviceRestart, reason);
-      pending.off('requested', onRequested);
-      pending.off('resolved', onResolved);
-      // close() waits for open sockets: idle HTTP keep-alives go now, WebSockets after their close grace.
-      await Promise.all(
-        servers.map((server) => {
-          const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-          server.closeIdleConnections();
-          return closed;
-        }),
-      );
-      await core.idempotencyStore.close();
-      lock.release();
-    })();
-    return closing;
-  };
-
-  const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  // A wildcard bind is reached on loopback from this machine (the page's own origin is then 127.0.0.1).
-  const pageHost = address.address === '0.0.0.0' || address.address === '::' ? '127.0.0.1' : urlHost;
-  return {
-    url: `${scheme}://${urlHost}:${address.port}`,
-    host: address.address,
-    port: address.port,
-    bind,
-    ...(tls
-      ? {
-          tls: {
-            fingerprintSha256: tls.fingerprintSha256,
-            certPath: tls.certPath,
-            keyPath: tls.keyPath,
-            generated: tls.generated,
-          },
-        }
-      : {}),
-    get token() {
-      return auth.token;
-    },
-    get tokenSource() {
-      return auth.source;
-    },
-    get auth() {
-      return {
-        mode: auth.mode,
-        source: auth.source,
-        location: describeAuthSecret(auth),
-        ...(auth.password !== undefined ? { password: auth.password } : {}),
-      };
-    },
-    get authReloads() {
-      return (
-        options.watchConfig !== false &&
-        (isFileBackedSecret(auth) || (auth.mode === 'none' && auth.modeSource !== 'option'))
-      );
-    },
-    reloadAuth: () => authWatch.reload(),
-    configPath: auth.configPath,
-    stateDir,
-    pending,
-    nodes: {
-      list: () => core.registry.list(),
-      get: (nodeId) => core.registry.get(nodeId),
-      paired: () => core.pairing.listNodes(),
-      pendingRequests: () =>
-        core.pairing
-          .listNodeRequests()
-          .map((r) => ({ requestId: r.requestId, nodeId: r.nodeId, commands: r.commands })),
-      approve: (requestId) => approveNodeRequest(core, requestId),
-      waitFor: (nodeId, timeoutMs = 30_000) => waitForNode(core, nodeId, timeoutMs),
-    },
-    devices: { paired: () => core.pairing.listDevices() },
-    onNodeEvent: (listener) => {
-      core.events.on('node.event', listener);
-      return () => core.events.off('node.event', listener);
-    },
-    connectionCount: () => core.connections.size,
-    controlUi:
-      controlUiRoot !== undefined && controlUiBuilt(controlUiRoot)
-        ? {
-            url: `${tls ? 'https' : 'http'}://${pageHost}:${address.port}/`,
-            get bytes() {
-              return controlUi()!.bytes;
-            },
-          }
-        : undefined,
-    discovery: bonjour.status,
-    close,
-  };
+/** One text frame (undefined for a binary one): the handshake before auth, requests after. */
+function handleFrame(
+  core: GatewayCore,
+  conn: GatewayConnection,
+  text: string | undefined,
+  handshakeDone: () => void,
+): void {
+  if (conn.state === 'closed') return;
+  const { frame, duplicate, problem } = decodeFrame(text);
+  if (conn.state === 'preauth') {
+    // Anything but a request before the handshake closes without a response.
+    if (duplicate !== undefined) {
+      conn.close(CloseCode.policyViolation, 'invalid handshake: duplicate JSON key');
+      return;
+    }
+    if (problem !== undefined) {
+      conn.close(CloseCode.policyViolation, `invalid handshake: ${problem}`);
+      return;
+    }
+    if (!validateRequestFrame.check(frame)) {
+      conn.close(CloseCode.policyViolation, 'invalid handshake: first frame must be a connect request');
+      return;
+    }
+    if (handleHandshakeFrame(core, conn, frame)) handshakeDone();
+    return;
+  }
+  if (duplicate !== undefined) {
+    // A duplicated "id" makes the id itself ambiguous: answer under "invalid" like a frame without one.
+    const id =
+      duplicate !== 'id' && typeof (frame as { id?: unknown })?.id === 'string'
+        ? (frame as { id: string }).id
+        : 'invalid';
+    conn.respondError(
+      id,
+      errorShape(ErrorCode.INVALID_REQUEST, `invalid request frame: duplicate key ${JSON.stringify(duplicate)}`),
+    );
+    return;
+  }
+  if (!validateRequestFrame.check(frame)) {
+    const id = typeof (frame as { id?: unknown })?.id === 'string' ? (frame as { id: string }).id : 'invalid';
+    const why = problem ?? (frame === undefined ? 'not JSON text' : validateRequestFrame.describe(frame));
+    conn.respondError(id, errorShape(ErrorCode.INVALID_REQUEST, `invalid request frame: ${why}`));
+    return;
+  }
+  dispatchRequest(core, conn, frame);
 }
 
 /** Bind from the options (host wins, then bind/customBindHost), else openclaw.json, else loopback. */

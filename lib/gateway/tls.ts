@@ -8,19 +8,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 import { IpcError } from '../common/errors.js';
-import { configSection, type OpenclawConfig } from '../common/openclaw-config.js';
+import { MAX_PEM_BYTES, defaultTlsPaths, type GatewayTlsOptions } from '../common/gateway-tls-settings.js';
 import { ensurePrivateDir, expandHome, readTextFileBounded, writeFileAtomic } from '../common/state-dir.js';
 import { certificateFingerprint } from '../common/tls-fingerprint.js';
 import { generateSelfSignedCertificate } from './self-signed-cert.js';
 
-/** What a caller may set instead of (or over) `gateway.tls`. */
-export interface GatewayTlsOptions {
-  enabled?: boolean;
-  certPath?: string;
-  keyPath?: string;
-  caPath?: string;
-  autoGenerate?: boolean;
-}
+export { defaultTlsPaths, readTlsSettings, type GatewayTlsOptions } from '../common/gateway-tls-settings.js';
 
 export interface GatewayTlsMaterial {
   cert: string;
@@ -34,39 +27,8 @@ export interface GatewayTlsMaterial {
   generated: boolean;
 }
 
-const MAX_PEM_BYTES = 64 * 1024;
-
-export function defaultTlsPaths(stateDir: string): { certPath: string; keyPath: string } {
-  const dir = path.join(stateDir, 'gateway', 'tls');
-  return { certPath: path.join(dir, 'gateway-cert.pem'), keyPath: path.join(dir, 'gateway-key.pem') };
-}
-
 function tlsError(message: string, cause?: unknown): IpcError {
   return new IpcError('ERR_GATEWAY_TLS_CONFIG', message, cause === undefined ? {} : { cause });
-}
-
-/** `gateway.tls` merged with `override`; every key type-checked (ERR_CONFIG_MALFORMED names the key). */
-export function readTlsSettings(
-  root: OpenclawConfig,
-  file: string,
-  override: GatewayTlsOptions = {},
-): GatewayTlsOptions {
-  const gateway = configSection(root, 'gateway', { file }) ?? {};
-  const tls = configSection(gateway, 'tls', { file, path: 'gateway' }) ?? {};
-  const pick = <T>(key: keyof GatewayTlsOptions, type: 'boolean' | 'string'): T | undefined => {
-    const value = override[key] ?? tls[key];
-    if (value === undefined || value === null) return undefined;
-    if (typeof value !== type || (type === 'string' && (value as string).trim() === ''))
-      throw new IpcError('ERR_CONFIG_MALFORMED', `${file}: gateway.tls.${key} must be a ${type}`);
-    return (type === 'string' ? (value as string).trim() : value) as T;
-  };
-  return {
-    enabled: pick<boolean>('enabled', 'boolean'),
-    autoGenerate: pick<boolean>('autoGenerate', 'boolean'),
-    certPath: pick<string>('certPath', 'string'),
-    keyPath: pick<string>('keyPath', 'string'),
-    caPath: pick<string>('caPath', 'string'),
-  };
 }
 
 function readPem(file: string, what: string): string | undefined {
@@ -128,15 +90,4 @@ export function loadGatewayTls(
   const ca = settings.caPath ? readPem(path.resolve(expandHome(settings.caPath)), 'CA bundle') : undefined;
   if (settings.caPath && ca === undefined) throw tlsError(`gateway tls: ${settings.caPath} is missing`);
   return { cert, key, ...(ca ? { ca } : {}), certPath, keyPath, fingerprintSha256, generated };
-}
-
-/** The fingerprint of the certificate a local Gateway serves (for clients on the same host); undefined when none. */
-export function localGatewayFingerprint(stateDir: string, settings: GatewayTlsOptions): string | undefined {
-  const certPath = path.resolve(expandHome(settings.certPath ?? defaultTlsPaths(stateDir).certPath));
-  try {
-    const cert = readTextFileBounded(certPath, { maxBytes: MAX_PEM_BYTES });
-    return cert === undefined ? undefined : certificateFingerprint(cert) || undefined;
-  } catch {
-    return undefined; // unreadable or not a certificate: no implicit pin (the connect then fails verification)
-  }
 }

@@ -1,7 +1,7 @@
 // The node host's path to the app: one signed `exec` over the exec-approvals socket (the exec
 // host's client does the socket, owner and peer-uid checks). Any transport failure is `null`,
 // which the caller turns into COMPANION_APP_UNAVAILABLE: configured for the app means fail closed.
-import type { ApprovalsFile } from '../exec-host/approvals-file.js';
+import type { ApprovalsFile } from '../exec-host/exec-approvals-file.js';
 import { EXEC_TIMEOUT_MS, ExecHostClientError, checkSocketFile, execViaSocket } from '../exec-host/client.js';
 import type { ExecHostRequest } from '../exec-host/policy.js';
 

@@ -18,6 +18,7 @@ import {
   MAX_FRAME_JSON_DEPTH,
   gatewayWsUrl,
 } from '../protocol/constants.js';
+import { validateNodeInvokeRequestPayload } from '../protocol/frames.js';
 import { parseBoundedJson } from '../common/bounded-json.js';
 import { loadOrCreateIdentity } from '../client/identity.js';
 import { CANVAS_COMMANDS, canvasUnavailable } from './canvas.js';
@@ -353,20 +354,18 @@ function deviceFamily(): string {
   }
 }
 
+/** The Gateway's `node.invoke.request` payload, checked by the schema the Gateway sends it with. */
 function parseInvokeRequest(payload: unknown): InvokeRequest | undefined {
-  if (typeof payload !== 'object' || payload === null) return undefined;
-  const p = payload as Record<string, unknown>;
-  if (typeof p.id !== 'string' || p.id === '' || p.id.length > 256 || typeof p.command !== 'string' || p.command === '')
-    return undefined;
+  if (!validateNodeInvokeRequestPayload.check(payload)) return undefined;
+  const { id, nodeId, command, paramsJSON, params, timeoutMs, idempotencyKey } = payload;
   return {
-    id: p.id,
-    nodeId: typeof p.nodeId === 'string' ? p.nodeId : undefined,
-    command: p.command,
-    paramsJSON: typeof p.paramsJSON === 'string' ? p.paramsJSON : null,
-    params: p.params,
-    timeoutMs:
-      typeof p.timeoutMs === 'number' && Number.isFinite(p.timeoutMs) && p.timeoutMs > 0 ? p.timeoutMs : undefined,
-    idempotencyKey: typeof p.idempotencyKey === 'string' ? p.idempotencyKey : undefined,
+    id,
+    nodeId,
+    command,
+    paramsJSON: paramsJSON ?? null,
+    params,
+    timeoutMs: timeoutMs || undefined,
+    idempotencyKey,
   };
 }
 

@@ -5,21 +5,21 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 
-import type { ApprovalDecision } from '../common/pending-approvals.js';
+import type { ApprovalDecision } from '../common/approval-queue.js';
 import {
   AllowlistUsageRecorder,
   ApprovalsCache,
   approvalsFilePath,
   socketPathFor,
   type ApprovalsFile,
-} from '../exec-host/approvals-file.js';
+} from '../exec-host/exec-approvals-file.js';
 import {
   APPROVALS_INVALID,
   BASE_HASH_CHANGED,
   BASE_HASH_REQUIRED,
   readApprovalsSnapshot,
   writeApprovalsSnapshot,
-} from '../exec-host/approvals-snapshot.js';
+} from '../exec-host/exec-approvals-edit.js';
 import {
   canonicalCommandText,
   denials,

@@ -149,6 +149,16 @@ export const HelloOkSchema = Type.Object(
     server: Type.Object({ version: Type.String(), connId: Type.String() }),
     features: Type.Object({ methods: Type.Array(Type.String()), events: Type.Array(Type.String()) }),
     snapshot: Type.Object({}),
+    canvasHostUrl: Type.Optional(Type.String()),
+    auth: Type.Optional(
+      Type.Object({
+        method: Type.Optional(Type.String()),
+        role: Type.String(),
+        scopes: Type.Array(Type.String()),
+        deviceToken: Type.String(),
+        issuedAtMs: Type.Integer(),
+      }),
+    ),
     policy: Type.Object({
       maxPayload: Type.Integer({ minimum: 1 }),
       maxBufferedBytes: Type.Integer({ minimum: 1 }),
@@ -310,11 +320,11 @@ export const validateResponseFrame = compileValidator(ResponseFrameSchema);
 export const validateEventFrame = compileValidator(EventFrameSchema);
 export const validateConnectParams = compileValidator(ConnectParamsSchema);
 export const validateChallengePayload = compileValidator(ChallengePayloadSchema);
-export const validateHelloOk = compileValidator(HelloOkSchema);
+/** The schema checks every field HelloOk declares (extra keys pass, as upstream adds them). */
+export const validateHelloOk: Validator<HelloOk> = compileValidator(HelloOkSchema) as Validator<HelloOk>;
 export const validateNodeInvokeParams = compileValidator(NodeInvokeParamsSchema);
 export const validateNodeInvokeRequestPayload = compileValidator(NodeInvokeRequestPayloadSchema);
 export const validateNodeInvokeResultParams = compileValidator(NodeInvokeResultParamsSchema);
 export const validateNodeEventParams = compileValidator(NodeEventParamsSchema);
 export const validateExecApprovalRequestParams = compileValidator(ExecApprovalRequestParamsSchema);
 export const validateExecApprovalResolveParams = compileValidator(ExecApprovalResolveParamsSchema);
-export const validateSystemRunPlan = compileValidator(SystemRunPlanSchema);

@@ -5,7 +5,7 @@ import path from 'node:path';
 
 import { defaultHostSocketPath } from '../bridge/paths.js';
 import { connectOperator, resolveOperatorTarget } from '../client/operator.js';
-import { readApprovals, approvalsFilePath, socketPathFor } from '../exec-host/approvals-file.js';
+import { readApprovals, approvalsFilePath, socketPathFor } from '../exec-host/exec-approvals-file.js';
 import { inspectInstanceLock, type LockInspection } from '../native/file-lock.js';
 import { GATEWAY_LOCK_FILE } from '../gateway/instance-lock.js';
 import { processUptimeMs } from './process-info.js';

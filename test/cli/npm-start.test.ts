@@ -9,7 +9,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 
 import t from 'tap';
-import { acquireInstanceLock } from '../../lib/exec-host/socket-setup.js';
+import { acquireInstanceLock } from '../../lib/exec-host/instance-lock.js';
 import { repo } from '../helpers/cli.js';
 
 t.setTimeout(240_000);

@@ -35,7 +35,7 @@ t.test('a failed atomic write (file size limit, as ENOSPC) leaves no temp file a
   const dir = t.testdir();
   const file = path.join(dir, 'exec-approvals.json');
   fs.writeFileSync(file, '{"version":1}\n', { mode: 0o600 });
-  const module = pathToFileURL(path.join(repo, 'lib/exec-host/approvals-file.ts')).href;
+  const module = pathToFileURL(path.join(repo, 'lib/exec-host/exec-approvals-file.ts')).href;
   // A real process under RLIMIT_FSIZE (8 blocks): the big write fails with EFBIG, like a full disk would.
   // SIGXFSZ is ignored so the write returns the error instead of killing the process.
   const script = `

@@ -12,7 +12,7 @@ import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import t from 'tap';
 
-import { approvalsFilePath, updateApprovals } from '../../lib/exec-host/approvals-file.js';
+import { approvalsFilePath, updateApprovals } from '../../lib/exec-host/exec-approvals-file.js';
 import { generateDeviceIdentity } from '../../lib/protocol/index.js';
 import { launchChromium, runOnNode, startStack, type Stack } from '../helpers/control-ui.js';
 import { connectRaw } from '../helpers/gateway.js';

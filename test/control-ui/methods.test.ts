@@ -8,8 +8,8 @@ import path from 'node:path';
 
 import t from 'tap';
 
-import { PendingApprovals } from '../../lib/common/pending-approvals.js';
-import { approvalsFilePath, updateApprovals } from '../../lib/exec-host/approvals-file.js';
+import { PendingApprovals } from '../../lib/common/approval-queue.js';
+import { approvalsFilePath, updateApprovals } from '../../lib/exec-host/exec-approvals-file.js';
 import { AUDIT_FILE_NAME } from '../../lib/exec-host/audit-log.js';
 import { execViaSocket, loadClientConfig } from '../../lib/exec-host/client.js';
 import { startExecHost } from '../../lib/exec-host/server.js';

@@ -5,7 +5,7 @@ import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
 
-import type { ApprovalsFile } from '../../lib/exec-host/approvals-file.js';
+import type { ApprovalsFile } from '../../lib/exec-host/exec-approvals-file.js';
 import { execViaSocket } from '../../lib/exec-host/client.js';
 import { INHERITED_ENV_KEYS, OVERRIDE_ALLOWLIST } from '../../lib/exec-host/env.js';
 import { evaluateSystemRun } from '../../lib/exec-host/policy.js';

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 
-import type { ApprovalsFile } from '../../lib/exec-host/approvals-file.js';
+import type { ApprovalsFile } from '../../lib/exec-host/exec-approvals-file.js';
 import { execViaSocket } from '../../lib/exec-host/client.js';
 import { GIT_FORCED_CONFIG, GIT_SUBCOMMAND_TABLES } from '../../lib/exec-host/git-model.js';
 import { configFileRefusal, parseGitConfig } from '../../lib/exec-host/git-repo-config.js';

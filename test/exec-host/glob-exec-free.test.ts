@@ -6,7 +6,7 @@ import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
 
-import type { ApprovalsFile } from '../../lib/exec-host/approvals-file.js';
+import type { ApprovalsFile } from '../../lib/exec-host/exec-approvals-file.js';
 import { execViaSocket } from '../../lib/exec-host/client.js';
 import { evaluateSystemRun, type EvaluateOptions } from '../../lib/exec-host/policy.js';
 import { createSystemRunService } from '../../lib/node-host/system-run.js';

@@ -7,8 +7,8 @@ import fs from 'node:fs';
 import { execViaSocket } from '../../lib/exec-host/client.js';
 import type { ExecHostRequest } from '../../lib/exec-host/policy.js';
 import type { Approver } from '../../lib/exec-host/prompts.js';
-import type { ApprovalDecision } from '../../lib/common/pending-approvals.js';
-import type { ApprovalsFile } from '../../lib/exec-host/approvals-file.js';
+import type { ApprovalDecision } from '../../lib/common/approval-queue.js';
+import type { ApprovalsFile } from '../../lib/exec-host/exec-approvals-file.js';
 import type { ExecHost } from '../../lib/exec-host/server.js';
 import { startHost } from '../helpers/exec-host.js';
 

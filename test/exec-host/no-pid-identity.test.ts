@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 const dir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../lib/exec-host');
 const allowed = new Map([
   ['audit-log.ts', 'audit record only'],
-  ['socket-setup.ts', 'lock holder liveness only'],
+  ['instance-lock.ts', 'lock holder liveness only'],
 ]);
 
 t.test('no /proc/<pid> or LOCAL_PEERPID outside the audit and lock modules', async (t) => {

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 
-import type { ApprovalsFile } from '../../lib/exec-host/approvals-file.js';
+import type { ApprovalsFile } from '../../lib/exec-host/exec-approvals-file.js';
 import { execViaSocket } from '../../lib/exec-host/client.js';
 import { getopt, shortOptions, longOptions, type OptionTable } from '../../lib/exec-host/getopt.js';
 import { evaluateSystemRun, type EvaluateOptions } from '../../lib/exec-host/policy.js';

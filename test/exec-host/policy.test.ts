@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import type { ApprovalsFile } from '../../lib/exec-host/approvals-file.js';
+import type { ApprovalsFile } from '../../lib/exec-host/exec-approvals-file.js';
 import { buildChildEnv, validateEnvOverrides } from '../../lib/exec-host/env.js';
 import {
   applyDecision,

@@ -12,7 +12,7 @@ import { allowlistAdvice } from '../../lib/exec-host/allowlist-advice.js';
 import { EXEC_IMPORTS, execImports, readElfSummary } from '../../lib/exec-host/elf-imports.js';
 import { EXEC_CAPABLE, EXEC_FREE, isExecCapableName, programNames } from '../../lib/exec-host/program-catalogue.js';
 import { identifyProgram, isTrustedShell } from '../../lib/exec-host/program-identity.js';
-import { readApprovals } from '../../lib/exec-host/approvals-file.js';
+import { readApprovals } from '../../lib/exec-host/exec-approvals-file.js';
 import { execViaSocket } from '../../lib/exec-host/client.js';
 import type { ApprovalPrompt, Approver } from '../../lib/exec-host/prompts.js';
 import { startHost, tmpRoot } from '../helpers/exec-host.js';

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 
 import { decodeDisplayedArgv, displayArgv } from '../../lib/common/argv-display.js';
-import { PendingApprovals } from '../../lib/common/pending-approvals.js';
+import { PendingApprovals } from '../../lib/common/approval-queue.js';
 import { execViaSocket } from '../../lib/exec-host/client.js';
 import {
   DesktopApprover,

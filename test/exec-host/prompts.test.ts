@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 
-import { PendingApprovals } from '../../lib/common/pending-approvals.js';
+import { PendingApprovals } from '../../lib/common/approval-queue.js';
 import {
   DesktopApprover,
   QueueApprover,

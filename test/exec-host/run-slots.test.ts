@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 
-import { PendingApprovals } from '../../lib/common/pending-approvals.js';
+import { PendingApprovals } from '../../lib/common/approval-queue.js';
 import { execViaSocket } from '../../lib/exec-host/client.js';
 import { repo } from '../helpers/cli.js';
 import { startHost, waitFor } from '../helpers/exec-host.js';

@@ -5,9 +5,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 import { execViaSocket, requestApprovalViaSocket } from '../../lib/exec-host/client.js';
-import { readApprovals } from '../../lib/exec-host/approvals-file.js';
+import { readApprovals } from '../../lib/exec-host/exec-approvals-file.js';
 import type { Approver } from '../../lib/exec-host/prompts.js';
-import { PendingApprovals, type ApprovalDecision } from '../../lib/common/pending-approvals.js';
+import { PendingApprovals, type ApprovalDecision } from '../../lib/common/approval-queue.js';
 import { startHost, tmpRoot } from '../helpers/exec-host.js';
 
 const ECHO = fs.realpathSync('/bin/echo');

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { readApprovals, type ApprovalsFile } from '../../lib/exec-host/approvals-file.js';
+import { readApprovals, type ApprovalsFile } from '../../lib/exec-host/exec-approvals-file.js';
 import { execViaSocket } from '../../lib/exec-host/client.js';
 import {
   applyDecision,

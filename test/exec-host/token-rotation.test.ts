@@ -4,7 +4,7 @@ import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { updateApprovals } from '../../lib/exec-host/approvals-file.js';
+import { updateApprovals } from '../../lib/exec-host/exec-approvals-file.js';
 import { execViaSocket, loadClientConfig, requestApprovalViaSocket } from '../../lib/exec-host/client.js';
 import { newSocketToken } from '../../lib/exec-host/hmac.js';
 import type { Approver } from '../../lib/exec-host/prompts.js';

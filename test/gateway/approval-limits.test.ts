@@ -9,7 +9,7 @@ import path from 'node:path';
 
 import t, { type Test } from 'tap';
 
-import { PendingApprovals } from '../../lib/common/pending-approvals.js';
+import { PendingApprovals } from '../../lib/common/approval-queue.js';
 import { startExecHost } from '../../lib/exec-host/server.js';
 import { startNodeHost } from '../../lib/node-host/host.js';
 import { EXEC_APPROVAL_TTL_MS } from '../../lib/protocol/constants.js';

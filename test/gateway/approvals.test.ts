@@ -1,7 +1,7 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- wire frames are untyped JSON; tests read them field by field */
 import t from 'tap';
 
-import { PendingApprovals } from '../../lib/common/pending-approvals.js';
+import { PendingApprovals } from '../../lib/common/approval-queue.js';
 import { generateDeviceIdentity } from '../../lib/protocol/index.js';
 import {
   ALL_OPERATOR_SCOPES,

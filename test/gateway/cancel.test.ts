@@ -5,7 +5,7 @@
 // its callers waits; a one-phase exec.approval.request is withdrawn with its connection.
 import t from 'tap';
 
-import { PendingApprovals } from '../../lib/common/pending-approvals.js';
+import { PendingApprovals } from '../../lib/common/approval-queue.js';
 import { generateDeviceIdentity } from '../../lib/protocol/index.js';
 import {
   ALL_OPERATOR_SCOPES,

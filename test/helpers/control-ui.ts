@@ -9,8 +9,8 @@ import { chromium, type Browser } from 'playwright-core';
 
 import { connectOperator, type OperatorTarget } from '../../lib/client/operator.js';
 import type { GatewayClient } from '../../lib/client/gateway-client.js';
-import { PendingApprovals } from '../../lib/common/pending-approvals.js';
-import { approvalsFilePath, updateApprovals } from '../../lib/exec-host/approvals-file.js';
+import { PendingApprovals } from '../../lib/common/approval-queue.js';
+import { approvalsFilePath, updateApprovals } from '../../lib/exec-host/exec-approvals-file.js';
 import { startExecHost, type ExecHost } from '../../lib/exec-host/server.js';
 import { startGateway, type GatewayHandle } from '../../lib/gateway/index.js';
 import { startNodeHost, type NodeHost } from '../../lib/node-host/host.js';

@@ -7,14 +7,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-import { readApprovals } from '../../lib/exec-host/approvals-file.js';
+import { readApprovals } from '../../lib/exec-host/exec-approvals-file.js';
 import { acquireInstanceLock, withFileLock } from '../../lib/native/file-lock.js';
 import { repo } from '../helpers/cli.js';
 
 // Child processes on a loaded box.
 t.setTimeout(180_000);
 
-const approvalsModule = pathToFileURL(path.join(repo, 'lib/exec-host/approvals-file.ts')).href;
+const approvalsModule = pathToFileURL(path.join(repo, 'lib/exec-host/exec-approvals-file.ts')).href;
 
 /** A child that, once told "go" on stdin, adds `count` allowlist entries one locked update at a time. */
 function writer(file: string, name: string, count: number): ChildProcess {

@@ -50,7 +50,14 @@ async function startTestGateway(t: { teardown(fn: () => void | Promise<void>): v
             type: 'res',
             id: frame.id,
             ok: true,
-            payload: { type: 'hello-ok', protocol: 4, policy: { tickIntervalMs: 30_000 } },
+            payload: {
+              type: 'hello-ok',
+              protocol: 4,
+              server: { version: 'fake', connId: 'c1' },
+              features: { methods: [], events: [] },
+              snapshot: {},
+              policy: { maxPayload: 1 << 20, maxBufferedBytes: 1 << 20, tickIntervalMs: 30_000 },
+            },
           }),
         );
         return;

@@ -7,7 +7,8 @@ import path from 'node:path';
 
 import t from 'tap';
 
-import { bonjourSkipReason, gatewayTxt, mdnsHostname } from '../../lib/gateway/bonjour.js';
+import { mdnsHostname } from '../../lib/common/mdns-hostname.js';
+import { bonjourSkipReason, gatewayTxt } from '../../lib/gateway/bonjour.js';
 import { startGateway } from '../../lib/gateway/index.js';
 import { toDiscoveredGateway } from '../../lib/client/discovery.js';
 import { configuredMdnsMode } from '../../lib/common/openclaw-config.js';

@@ -2,7 +2,7 @@
 import { resolveStateDir } from '../../common/state-dir.js';
 import { DesktopApprover, TerminalApprover, composeApprovers } from '../../exec-host/prompts.js';
 import { startExecHost } from '../../exec-host/server.js';
-import { InstanceLockedError } from '../../exec-host/socket-setup.js';
+import { InstanceLockedError } from '../../exec-host/instance-lock.js';
 import { ExitCode, parseCommandArgs, positiveIntOption, waitForStopSignal } from '../run.js';
 
 const USAGE = 'usage: openclaw-ipc app [--state-dir DIR] [--prompt-timeout MS] [--read-timeout MS] [--no-prompt]';

@@ -13,31 +13,12 @@ import {
   updateApprovals,
   type Ask,
   type Security,
-} from '../../exec-host/approvals-file.js';
+} from '../../exec-host/exec-approvals-file.js';
 import { allowlistAdvice } from '../../exec-host/allowlist-advice.js';
 import { globToRegExp, resolveEffectivePolicy } from '../../exec-host/policy.js';
 import { ExitCode, UsageError, parseCommandArgs } from '../run.js';
-import { gatewayApprovalSubcommands } from '../../client/approvals-commands.js';
-
-export interface ApprovalsContext {
-  /** The value of a string option, if given. */
-  option(name: string): string | undefined;
-  /** Whether a boolean option was given. */
-  flag(name: string): boolean;
-  positionals: string[];
-  stateDir: string;
-  file: string;
-  json: boolean;
-  out: (text: string) => void;
-}
-
-export interface ApprovalsSubcommand {
-  usage: string;
-  /** Options this subcommand takes besides the common --state-dir / --json: string-valued, then boolean. */
-  valued?: readonly string[];
-  flags?: readonly string[];
-  run(ctx: ApprovalsContext): Promise<number>;
-}
+import { gatewayApprovalSubcommands } from './approvals-pending.js';
+import type { ApprovalsSubcommand } from './approvals-subcommand.js';
 
 function requireOneOf<T extends string>(value: string | undefined, allowed: readonly T[], name: string): T | undefined {
   if (value === undefined) return undefined;

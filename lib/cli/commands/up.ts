@@ -14,7 +14,7 @@ import path from 'node:path';
 import { displayApprovalCommand, displayString } from '../../common/argv-display.js';
 import { configuredGatewayPort, readOpenclawConfig } from '../../common/openclaw-config.js';
 import { resolveStateDir } from '../../common/state-dir.js';
-import { PendingApprovals, type ApprovalOutcome } from '../../common/pending-approvals.js';
+import { PendingApprovals, type ApprovalOutcome } from '../../common/approval-queue.js';
 import { IpcError } from '../../common/errors.js';
 import { isLoopbackAddress } from '../../common/loopback.js';
 import { DEFAULT_GATEWAY_PORT } from '../../protocol/constants.js';
@@ -181,7 +181,7 @@ export async function main(argv: string[]): Promise<number> {
     import('../../gateway/index.js'),
     import('../../exec-host/server.js'),
     import('../../node-host/host.js'),
-    import('../../exec-host/approvals-file.js'),
+    import('../../exec-host/exec-approvals-file.js'),
     import('../../exec-host/policy.js'),
     import('../../exec-host/prompts.js'),
   ]);

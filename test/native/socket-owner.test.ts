@@ -5,7 +5,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 
-import { inspectServerUid, inspectSocketFile } from '../../lib/common/socket-owner.js';
+import { inspectServerUid, inspectSocketFile } from '../../lib/native/socket-owner.js';
 
 const uid = process.geteuid!();
 

@@ -2,7 +2,7 @@
 // entries the gateway creates carry a binding record (node, requester, plan) that the approved
 // `system.run` is checked against; entries the local exec host adds are listed and resolvable too.
 import { displayArgv, displayString } from '../common/argv-display.js';
-import type { ApprovalDecision, ApprovalOutcome, PendingApprovals } from '../common/pending-approvals.js';
+import type { ApprovalDecision, ApprovalOutcome, PendingApprovals } from '../common/approval-queue.js';
 import { EXEC_APPROVAL_TTL_MS } from '../protocol/constants.js';
 import { DetailCode, ErrorCode, GatewayProtocolError } from '../protocol/errors.js';
 import type { ExecApprovalRequestParams, SystemRunPlan } from '../protocol/frames.js';

@@ -1,9 +1,9 @@
 // `openclaw-ipc approvals pending | approve <id> [--always] | deny <id>`: approvals waiting in the
 // Gateway (exec.approval.list / exec.approval.resolve), as entries for the approvals subcommand table.
-import { displayApprovalCommand, displayString } from '../common/argv-display.js';
-import type { ApprovalsSubcommand } from '../cli/commands/approvals.js';
-import { ExitCode, UsageError } from '../cli/run.js';
-import { connectOperator, resolveOperatorTarget } from './operator.js';
+import { displayApprovalCommand, displayString } from '../../common/argv-display.js';
+import { connectOperator, resolveOperatorTarget } from '../../client/operator.js';
+import { ExitCode, UsageError } from '../run.js';
+import type { ApprovalsSubcommand } from './approvals-subcommand.js';
 
 interface ListedApproval {
   id: string;

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import type net from 'node:net';
 
-import { peerUid } from '../native/peer.js';
+import { peerUid } from './peer.js';
 
 export type SocketFileCheck =
   | { ok: true }

@@ -15,7 +15,7 @@ import {
   socketPathFor,
   validateApprovals,
   type ApprovalsFile,
-} from './approvals-file.js';
+} from './exec-approvals-file.js';
 
 export interface ApprovalsSnapshot {
   path: string;

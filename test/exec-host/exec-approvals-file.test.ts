@@ -9,7 +9,7 @@ import {
   ensureApprovals,
   readApprovals,
   updateApprovals,
-} from '../../lib/exec-host/approvals-file.js';
+} from '../../lib/exec-host/exec-approvals-file.js';
 
 function tmp(t: { teardown(fn: () => void): void }): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocipc-af-'));

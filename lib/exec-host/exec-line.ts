@@ -1,0 +1,33 @@
+// The two lines a client may send on the exec-approvals socket, as TypeBox schemas compiled once at module
+// load (this check runs on every exec, on the hot path). Extra keys are tolerated, as upstream's decoder
+// does; the signed request inside `requestJson` is checked after the HMAC (policy.ts validateRequest).
+import { Type, type Static } from '@sinclair/typebox';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+
+const Bounded = Type.String({ minLength: 1, maxLength: 256 });
+
+/** `{type:"exec", id, nonce, ts, hmac, requestJson}`: a signed run request. */
+export const ExecLineSchema = Type.Object({
+  type: Type.Literal('exec'),
+  id: Bounded,
+  nonce: Bounded,
+  ts: Type.Integer({ minimum: -Number.MAX_SAFE_INTEGER, maximum: Number.MAX_SAFE_INTEGER }),
+  hmac: Type.String(),
+  requestJson: Type.String(),
+});
+export type ExecLine = Static<typeof ExecLineSchema>;
+
+/** `{type:"request", id, token, request:{command, …}}`: a prompt-only request (upstream's shell text). */
+export const PromptLineSchema = Type.Object({
+  type: Type.Literal('request'),
+  id: Type.String(),
+  token: Type.String(),
+  request: Type.Object({ command: Type.String() }),
+});
+export type PromptLine = Static<typeof PromptLineSchema>;
+
+const execLine = TypeCompiler.Compile(ExecLineSchema);
+const promptLine = TypeCompiler.Compile(PromptLineSchema);
+
+export const isExecLine = (value: unknown): value is ExecLine => execLine.Check(value);
+export const isPromptLine = (value: unknown): value is PromptLine => promptLine.Check(value);
