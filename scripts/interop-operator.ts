@@ -227,24 +227,69 @@ export async function operatorToolsInterop(deps: InteropDeps): Promise<void> {
       },
     );
 
-    await deps.attempt('the real `openclaw approvals pending --json` against our Gateway', async () => {
-      const env = deps.peerEnv(deps.work, path.join(dir, 'cli-client'));
-      const r = await pair.a.run(
-        [
-          deps.node24,
-          deps.openclawEntry,
-          'approvals',
-          'pending',
-          '--json',
-          '--url',
-          `ws://127.0.0.1:${ourPort}`,
-          '--token',
-          token,
-        ],
-        { env, timeoutMs: 120_000 },
-      );
+    // Our lan Gateway serves wss:// only (a non-loopback bind needs TLS), on its 127.0.0.1 companion too. The
+    // real CLI has no --tls-fingerprint flag: it pins gateway.remote.tlsFingerprint for gateway.remote.url
+    // in remote mode, so that is the client config (as a user pointing it at a remote Gateway would write).
+    const ourFingerprint = (JSON.parse(readyLine!) as { tls: { fingerprintSha256: string } }).tls.fingerprintSha256;
+    const cliState = path.join(dir, 'cli-client');
+    fs.mkdirSync(cliState, { mode: 0o700 });
+    fs.writeFileSync(
+      path.join(cliState, 'openclaw.json'),
+      JSON.stringify({
+        gateway: {
+          mode: 'remote',
+          remote: { url: `wss://127.0.0.1:${ourPort}`, token, tlsFingerprint: ourFingerprint },
+        },
+        update: { checkOnStart: false },
+      }),
+      { mode: 0o600 },
+    );
+    const realCli = (args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> =>
+      pair.a.run([deps.node24, deps.openclawEntry, ...args], {
+        env: deps.peerEnv(deps.work, cliState),
+        timeoutMs: 120_000,
+      });
+    await deps.attempt('the real `openclaw approvals pending --json` against our wss:// Gateway (pinned)', async () => {
+      const r = await realCli(['approvals', 'pending', '--json']);
       if (r.code !== 0) throw new Error(`exit ${r.code}: ${r.stdout.slice(0, 500)} ${r.stderr.slice(-800)}`);
+      const listed = parseJson(r.stdout);
+      if (listed === undefined) throw new Error(`no JSON: ${r.stdout.slice(0, 500)}`);
       return r.stdout.trim().slice(0, 300);
+    });
+    await deps.attempt('the real `openclaw approvals get --gateway --json` against our Gateway', async () => {
+      const r = await realCli(['approvals', 'get', '--gateway', '--json']);
+      if (r.code !== 0) throw new Error(`exit ${r.code}: ${r.stdout.slice(0, 500)} ${r.stderr.slice(-800)}`);
+      const snapshot = parseJson(r.stdout) as { file?: unknown; hash?: unknown } | undefined;
+      if (!snapshot || typeof snapshot !== 'object') throw new Error(`no JSON snapshot: ${r.stdout.slice(0, 500)}`);
+      return r.stdout.trim().replace(/\s+/g, ' ').slice(0, 300);
+    });
+    await deps.attempt('the real `openclaw approvals resolve` of an unknown id: refused by our Gateway', async () => {
+      const r = await realCli(['approvals', 'resolve', 'no-such-approval', 'deny', '--json']);
+      const text = `${r.stdout} ${r.stderr}`;
+      if (r.code === 0) throw new Error(`exit 0 for an unknown id: ${text.slice(0, 500)}`);
+      if (!/unknown|not found|no pending|expired/i.test(text)) throw new Error(`exit ${r.code}: ${text.slice(0, 800)}`);
+      return `exit ${r.code}: ${text.trim().replace(/\s+/g, ' ').slice(0, 200)}`;
+    });
+    await deps.attempt('a wrong gateway.remote.tlsFingerprint keeps the real CLI out of our Gateway', async () => {
+      const wrongState = path.join(dir, 'cli-wrong-pin');
+      fs.mkdirSync(wrongState, { mode: 0o700 });
+      fs.writeFileSync(
+        path.join(wrongState, 'openclaw.json'),
+        JSON.stringify({
+          gateway: {
+            mode: 'remote',
+            remote: { url: `wss://127.0.0.1:${ourPort}`, token, tlsFingerprint: 'ab'.repeat(32) },
+          },
+          update: { checkOnStart: false },
+        }),
+        { mode: 0o600 },
+      );
+      const r = await pair.a.run([deps.node24, deps.openclawEntry, 'approvals', 'pending', '--json'], {
+        env: deps.peerEnv(deps.work, wrongState),
+        timeoutMs: 120_000,
+      });
+      if (r.code === 0) throw new Error(`exit 0 with a wrong pin: ${r.stdout.slice(0, 300)}`);
+      return `exit ${r.code}: ${`${r.stdout} ${r.stderr}`.trim().replace(/\s+/g, ' ').slice(0, 200)}`;
     });
     // The real Gateway disables Bonjour in containers unless OPENCLAW_DISABLE_BONJOUR is explicitly 0.
     // Its hard-coded /tmp/openclaw* dirs get private tmpfs mounts: another run on this machine shares nothing.
@@ -282,7 +327,14 @@ export async function operatorToolsInterop(deps: InteropDeps): Promise<void> {
       const mine = seen.find((g) => g.displayName === 'ours-a');
       const theirs = seen.find((g) => g.displayName === 'real-a');
       if (mine?.gatewayPort !== ourPort) throw new Error(`ours-a missing or wrong port: ${JSON.stringify(seen)}`);
-      if (theirs?.gatewayPort !== realPort) throw new Error(`real-a missing or wrong port: ${JSON.stringify(seen)}`);
+      if (theirs?.gatewayPort !== realPort)
+        throw new Error(
+          `real-a missing or wrong port: ${JSON.stringify(seen)}; the real Gateway's discovery lines: ${realOut()
+            .split('\n')
+            .filter((line) => /bonjour|mdns|discovery|ciao|advertis/i.test(line))
+            .join(' | ')
+            .slice(-1500)}`,
+        );
       return `ours-a:${mine.gatewayPort} at ${mine.addresses.join(',')}, real-a:${theirs.gatewayPort} at ${theirs.addresses.join(',')}`;
     });
 

@@ -226,14 +226,14 @@ export function defaultIsLocal(info: ConnectionInfo): boolean {
  * listed in allowedOrigins) opened on this machine's loopback: loopback peer, a local Host for this port,
  * no proxy headers. Such a page may auto-pair as the Control UI; any other browser waits for an operator.
  */
-export function isLocalControlPage(info: ConnectionInfo, bindHost: string): boolean {
+export function isLocalControlPage(info: ConnectionInfo, bindHost: string, tls = false): boolean {
   const origin = info.headers.origin === undefined ? undefined : normaliseOrigin(info.headers.origin);
   if (origin === undefined || info.localPort === undefined) return false;
   return (
     isLoopbackAddress(info.remoteAddress) &&
     isLocalHostHeader(info.headers.host, info.localPort) &&
     !PROXY_HEADERS.some((name) => info.headers[name] !== undefined) &&
-    ownOrigins(bindHost, info.localPort).includes(origin)
+    ownOrigins(bindHost, info.localPort, tls).includes(origin)
   );
 }
 
@@ -370,6 +370,7 @@ async function startLocked(
   const originPolicy = (socket: net.Socket): RequestOriginPolicy => ({
     bindHost: bind.loopbackCompanion && socket.localAddress === DEFAULT_GATEWAY_HOST ? DEFAULT_GATEWAY_HOST : host,
     allowedOrigins,
+    tls: tls !== undefined,
   });
   // The page is read and compressed on its first request, not at start (most runs never serve it).
   const controlUiRoot = options.controlUi === false ? undefined : (options.controlUi?.root ?? DEFAULT_CONTROL_UI_ROOT);
@@ -421,6 +422,7 @@ async function startLocked(
       localControlPage: isLocalControlPage(
         { remoteAddress: ip, headers: req.headers, localPort: socket.localPort },
         host,
+        tls !== undefined,
       ),
       remoteAddress: ip,
     });
