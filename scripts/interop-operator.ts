@@ -154,6 +154,8 @@ export async function operatorToolsInterop(deps: InteropDeps): Promise<void> {
           nodes: { pairing: { sshVerify: false } },
         },
         discovery: { mdns: { mode: 'minimal' } },
+        // Its Bonjour plugin is on by default only on darwin (openclaw.plugin.json enabledByDefaultOnPlatforms).
+        plugins: { entries: { bonjour: { enabled: true } } },
         update: { checkOnStart: false },
         telemetry: { enabled: false },
         models: { catalogRefresh: { enabled: false } },
@@ -267,7 +269,9 @@ export async function operatorToolsInterop(deps: InteropDeps): Promise<void> {
       const r = await realCli(['approvals', 'resolve', 'no-such-approval', 'deny', '--json']);
       const text = `${r.stdout} ${r.stderr}`;
       if (r.code === 0) throw new Error(`exit 0 for an unknown id: ${text.slice(0, 500)}`);
-      if (!/unknown|not found|no pending|expired/i.test(text)) throw new Error(`exit ${r.code}: ${text.slice(0, 800)}`);
+      // It asks approval.get first (upstream's method, served by ours): "approval not found", not "unknown method".
+      if (!/approval not found/i.test(text) || /unknown method/i.test(text))
+        throw new Error(`exit ${r.code}: ${text.slice(0, 800)}`);
       return `exit ${r.code}: ${text.trim().replace(/\s+/g, ' ').slice(0, 200)}`;
     });
     await deps.attempt('a wrong gateway.remote.tlsFingerprint keeps the real CLI out of our Gateway', async () => {
