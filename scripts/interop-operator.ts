@@ -319,7 +319,8 @@ export async function operatorToolsInterop(deps: InteropDeps): Promise<void> {
     await until('the real Gateway ready', () => /http server listening/.test(realOut()), 300_000, realOut, real);
     await deps.attempt('our discover (namespace B) lists our Gateway and the real one (namespace A)', async () => {
       let seen: Array<{ displayName: string; gatewayPort?: number; addresses: string[] }> = [];
-      for (let i = 0; i < 5; i++) {
+      // Up to ~60 s: the real Gateway's Bonjour plugin starts after its HTTP server, later still on a loaded box.
+      for (let i = 0; i < 12; i++) {
         const r = await pair.b.run(mac(['discover', '--json', '--timeout', '4000']), {
           cwd: deps.repo,
           env: { PATH: process.env.PATH, OPENCLAW_MDNS_HOSTNAME: 'viewer-b' },
@@ -331,14 +332,26 @@ export async function operatorToolsInterop(deps: InteropDeps): Promise<void> {
       const mine = seen.find((g) => g.displayName === 'ours-a');
       const theirs = seen.find((g) => g.displayName === 'real-a');
       if (mine?.gatewayPort !== ourPort) throw new Error(`ours-a missing or wrong port: ${JSON.stringify(seen)}`);
-      if (theirs?.gatewayPort !== realPort)
+      if (theirs?.gatewayPort !== realPort) {
+        // Which side is at fault: does avahi in B (the real CLI's browser) see the real Gateway?
+        const viaAvahi = await pair.b.run(
+          [deps.node24, deps.openclawEntry, 'gateway', 'discover', '--json', '--timeout', '5000'],
+          {
+            env: deps.peerEnv(deps.work, path.join(dir, 'viewer'), {
+              ...avahi.env,
+              PATH: `${path.dirname(deps.node24)}:${avahi.env.PATH}`,
+            }),
+            timeoutMs: 120_000,
+          },
+        );
         throw new Error(
           `real-a missing or wrong port: ${JSON.stringify(seen)}; the real Gateway's discovery lines: ${realOut()
             .split('\n')
             .filter((line) => /bonjour|mdns|discovery|ciao|advertis/i.test(line))
             .join(' | ')
-            .slice(-1500)}`,
+            .slice(-1500)}; the real discover (avahi) in B: ${viaAvahi.stdout.replace(/\s+/g, ' ').slice(0, 1500)}`,
         );
+      }
       return `ours-a:${mine.gatewayPort} at ${mine.addresses.join(',')}, real-a:${theirs.gatewayPort} at ${theirs.addresses.join(',')}`;
     });
 
