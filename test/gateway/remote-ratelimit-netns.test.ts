@@ -19,14 +19,19 @@ t.setTimeout(180_000);
 const net = netnsAvailable();
 const TOKEN = 'remote-ratelimit-token-0123456789abcdef';
 const ATTEMPTS = path.join(repo, 'test', 'helpers', 'auth-attempts.ts');
+interface GatewayReady {
+  port: number;
+  tls: { fingerprintSha256: string };
+}
+
 const LOCKED = 'unauthorized: too many failed authentication attempts (retry later)';
 
-function firstJsonLine(child: ChildProcess): Promise<Record<string, any>> {
+function firstJsonLine(child: ChildProcess): Promise<GatewayReady> {
   let stderr = '';
   child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
   return new Promise((resolve, reject) => {
     readline.createInterface({ input: child.stdout! }).on('line', (line) => {
-      if (line.startsWith('{')) resolve(JSON.parse(line) as Record<string, any>);
+      if (line.startsWith('{')) resolve(JSON.parse(line) as GatewayReady);
     });
     child.once('exit', (code) => reject(new Error(`gateway exited with ${code}; stderr: ${stderr}`)));
   });
@@ -72,8 +77,8 @@ t.test(
       { cwd: repo, env },
     );
     const ready = await firstJsonLine(gateway);
-    const port = ready.port as number;
-    const pin = ready.tls.fingerprintSha256 as string;
+    const port = ready.port;
+    const pin = ready.tls.fingerprintSha256;
     const remoteUrl = `wss://${pair.a.address}:${port}`;
 
     const fromB = await attempts(pair.b, remoteUrl, pin, 'wrong-token', 12);
