@@ -327,10 +327,11 @@ export async function operatorToolsInterop(deps: InteropDeps): Promise<void> {
         });
         if (r.code !== 0) throw new Error(`exit ${r.code}: ${r.stderr}`);
         seen = (parseJson(r.stdout) as { gateways: typeof seen }).gateways;
-        if (seen.some((g) => g.displayName === 'real-a') && seen.some((g) => g.displayName === 'ours-a')) break;
+        if (seen.some((g) => g.gatewayPort === realPort) && seen.some((g) => g.displayName === 'ours-a')) break;
       }
       const mine = seen.find((g) => g.displayName === 'ours-a');
-      const theirs = seen.find((g) => g.displayName === 'real-a');
+      // Its instance name is the machine's display name (the host name), not OPENCLAW_MDNS_HOSTNAME: match the port.
+      const theirs = seen.find((g) => g.gatewayPort === realPort);
       if (mine?.gatewayPort !== ourPort) throw new Error(`ours-a missing or wrong port: ${JSON.stringify(seen)}`);
       if (theirs?.gatewayPort !== realPort) {
         // Which side is at fault: does avahi in B (the real CLI's browser) see the real Gateway?
@@ -345,14 +346,14 @@ export async function operatorToolsInterop(deps: InteropDeps): Promise<void> {
           },
         );
         throw new Error(
-          `real-a missing or wrong port: ${JSON.stringify(seen)}; the real Gateway's discovery lines: ${realOut()
+          `the real Gateway (port ${realPort}) missing: ${JSON.stringify(seen)}; the real Gateway's discovery lines: ${realOut()
             .split('\n')
             .filter((line) => /bonjour|mdns|discovery|ciao|advertis/i.test(line))
             .join(' | ')
             .slice(-1500)}; the real discover (avahi) in B: ${viaAvahi.stdout.replace(/\s+/g, ' ').slice(0, 1500)}`,
         );
       }
-      return `ours-a:${mine.gatewayPort} at ${mine.addresses.join(',')}, real-a:${theirs.gatewayPort} at ${theirs.addresses.join(',')}`;
+      return `ours-a:${mine.gatewayPort} at ${mine.addresses.join(',')}, ${theirs.displayName}:${theirs.gatewayPort} at ${theirs.addresses.join(',')}`;
     });
 
     await deps.attempt('openclaw-mac connect --json against the real Gateway (loopback in A)', async () => {
