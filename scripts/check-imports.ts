@@ -23,7 +23,8 @@ export const LAYERS: readonly (readonly string[])[] = [
  * is a layering break. The roles form a DAG: the exec host, bridge and client stand alone; the Gateway uses
  * the exec host's allowlist model and audit log; the node host reaches the exec host through its client
  * and the Gateway through the Gateway client; the service manager inspects every role's sockets, locks and
- * files; the doctor checks through the service manager. No role imports the Gateway but the service manager.
+ * files; the doctor checks through the service manager, dials the Gateway with the client and reads the node
+ * host's node.json. No role imports the Gateway but the service manager.
  */
 export const ROLE_IMPORTS: Readonly<Record<string, readonly string[]>> = {
   'exec-host': [],
@@ -32,7 +33,7 @@ export const ROLE_IMPORTS: Readonly<Record<string, readonly string[]>> = {
   gateway: ['exec-host'],
   'node-host': ['exec-host', 'client'],
   service: ['exec-host', 'bridge', 'client', 'gateway'],
-  doctor: ['exec-host', 'service'],
+  doctor: ['exec-host', 'client', 'node-host', 'service'],
 };
 
 export interface ImportProblem {

@@ -154,6 +154,8 @@ export async function operatorToolsInterop(deps: InteropDeps): Promise<void> {
           nodes: { pairing: { sshVerify: false } },
         },
         discovery: { mdns: { mode: 'minimal' } },
+        // Its Bonjour plugin is on by default only on darwin (openclaw.plugin.json enabledByDefaultOnPlatforms).
+        plugins: { entries: { bonjour: { enabled: true } } },
         update: { checkOnStart: false },
         telemetry: { enabled: false },
         models: { catalogRefresh: { enabled: false } },
@@ -227,24 +229,71 @@ export async function operatorToolsInterop(deps: InteropDeps): Promise<void> {
       },
     );
 
-    await deps.attempt('the real `openclaw approvals pending --json` against our Gateway', async () => {
-      const env = deps.peerEnv(deps.work, path.join(dir, 'cli-client'));
-      const r = await pair.a.run(
-        [
-          deps.node24,
-          deps.openclawEntry,
-          'approvals',
-          'pending',
-          '--json',
-          '--url',
-          `ws://127.0.0.1:${ourPort}`,
-          '--token',
-          token,
-        ],
-        { env, timeoutMs: 120_000 },
-      );
+    // Our lan Gateway serves wss:// only (a non-loopback bind needs TLS), on its 127.0.0.1 companion too. The
+    // real CLI has no --tls-fingerprint flag: it pins gateway.remote.tlsFingerprint for gateway.remote.url
+    // in remote mode, so that is the client config (as a user pointing it at a remote Gateway would write).
+    const ourFingerprint = (JSON.parse(readyLine!) as { tls: { fingerprintSha256: string } }).tls.fingerprintSha256;
+    const cliState = path.join(dir, 'cli-client');
+    fs.mkdirSync(cliState, { mode: 0o700 });
+    fs.writeFileSync(
+      path.join(cliState, 'openclaw.json'),
+      JSON.stringify({
+        gateway: {
+          mode: 'remote',
+          remote: { url: `wss://127.0.0.1:${ourPort}`, token, tlsFingerprint: ourFingerprint },
+        },
+        update: { checkOnStart: false },
+      }),
+      { mode: 0o600 },
+    );
+    const realCli = (args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> =>
+      pair.a.run([deps.node24, deps.openclawEntry, ...args], {
+        env: deps.peerEnv(deps.work, cliState),
+        timeoutMs: 120_000,
+      });
+    await deps.attempt('the real `openclaw approvals pending --json` against our wss:// Gateway (pinned)', async () => {
+      const r = await realCli(['approvals', 'pending', '--json']);
       if (r.code !== 0) throw new Error(`exit ${r.code}: ${r.stdout.slice(0, 500)} ${r.stderr.slice(-800)}`);
+      const listed = parseJson(r.stdout);
+      if (listed === undefined) throw new Error(`no JSON: ${r.stdout.slice(0, 500)}`);
       return r.stdout.trim().slice(0, 300);
+    });
+    await deps.attempt('the real `openclaw approvals get --gateway --json` against our Gateway', async () => {
+      const r = await realCli(['approvals', 'get', '--gateway', '--json']);
+      if (r.code !== 0) throw new Error(`exit ${r.code}: ${r.stdout.slice(0, 500)} ${r.stderr.slice(-800)}`);
+      const snapshot = parseJson(r.stdout) as { file?: unknown; hash?: unknown } | undefined;
+      if (!snapshot || typeof snapshot !== 'object') throw new Error(`no JSON snapshot: ${r.stdout.slice(0, 500)}`);
+      return r.stdout.trim().replace(/\s+/g, ' ').slice(0, 300);
+    });
+    await deps.attempt('the real `openclaw approvals resolve` of an unknown id: refused by our Gateway', async () => {
+      const r = await realCli(['approvals', 'resolve', 'no-such-approval', 'deny', '--json']);
+      const text = `${r.stdout} ${r.stderr}`;
+      if (r.code === 0) throw new Error(`exit 0 for an unknown id: ${text.slice(0, 500)}`);
+      // It asks approval.get first (upstream's method, served by ours): "approval not found", not "unknown method".
+      if (!/approval not found/i.test(text) || /unknown method/i.test(text))
+        throw new Error(`exit ${r.code}: ${text.slice(0, 800)}`);
+      return `exit ${r.code}: ${text.trim().replace(/\s+/g, ' ').slice(0, 200)}`;
+    });
+    await deps.attempt('a wrong gateway.remote.tlsFingerprint keeps the real CLI out of our Gateway', async () => {
+      const wrongState = path.join(dir, 'cli-wrong-pin');
+      fs.mkdirSync(wrongState, { mode: 0o700 });
+      fs.writeFileSync(
+        path.join(wrongState, 'openclaw.json'),
+        JSON.stringify({
+          gateway: {
+            mode: 'remote',
+            remote: { url: `wss://127.0.0.1:${ourPort}`, token, tlsFingerprint: 'ab'.repeat(32) },
+          },
+          update: { checkOnStart: false },
+        }),
+        { mode: 0o600 },
+      );
+      const r = await pair.a.run([deps.node24, deps.openclawEntry, 'approvals', 'pending', '--json'], {
+        env: deps.peerEnv(deps.work, wrongState),
+        timeoutMs: 120_000,
+      });
+      if (r.code === 0) throw new Error(`exit 0 with a wrong pin: ${r.stdout.slice(0, 300)}`);
+      return `exit ${r.code}: ${`${r.stdout} ${r.stderr}`.trim().replace(/\s+/g, ' ').slice(0, 200)}`;
     });
     // The real Gateway disables Bonjour in containers unless OPENCLAW_DISABLE_BONJOUR is explicitly 0.
     // Its hard-coded /tmp/openclaw* dirs get private tmpfs mounts: another run on this machine shares nothing.
@@ -270,20 +319,41 @@ export async function operatorToolsInterop(deps: InteropDeps): Promise<void> {
     await until('the real Gateway ready', () => /http server listening/.test(realOut()), 300_000, realOut, real);
     await deps.attempt('our discover (namespace B) lists our Gateway and the real one (namespace A)', async () => {
       let seen: Array<{ displayName: string; gatewayPort?: number; addresses: string[] }> = [];
-      for (let i = 0; i < 5; i++) {
+      // Up to ~60 s: the real Gateway's Bonjour plugin starts after its HTTP server, later still on a loaded box.
+      for (let i = 0; i < 12; i++) {
         const r = await pair.b.run(mac(['discover', '--json', '--timeout', '4000']), {
           cwd: deps.repo,
           env: { PATH: process.env.PATH, OPENCLAW_MDNS_HOSTNAME: 'viewer-b' },
         });
         if (r.code !== 0) throw new Error(`exit ${r.code}: ${r.stderr}`);
         seen = (parseJson(r.stdout) as { gateways: typeof seen }).gateways;
-        if (seen.some((g) => g.displayName === 'real-a') && seen.some((g) => g.displayName === 'ours-a')) break;
+        if (seen.some((g) => g.gatewayPort === realPort) && seen.some((g) => g.displayName === 'ours-a')) break;
       }
       const mine = seen.find((g) => g.displayName === 'ours-a');
-      const theirs = seen.find((g) => g.displayName === 'real-a');
+      // Its instance name is the machine's display name (the host name), not OPENCLAW_MDNS_HOSTNAME: match the port.
+      const theirs = seen.find((g) => g.gatewayPort === realPort);
       if (mine?.gatewayPort !== ourPort) throw new Error(`ours-a missing or wrong port: ${JSON.stringify(seen)}`);
-      if (theirs?.gatewayPort !== realPort) throw new Error(`real-a missing or wrong port: ${JSON.stringify(seen)}`);
-      return `ours-a:${mine.gatewayPort} at ${mine.addresses.join(',')}, real-a:${theirs.gatewayPort} at ${theirs.addresses.join(',')}`;
+      if (theirs?.gatewayPort !== realPort) {
+        // Which side is at fault: does avahi in B (the real CLI's browser) see the real Gateway?
+        const viaAvahi = await pair.b.run(
+          [deps.node24, deps.openclawEntry, 'gateway', 'discover', '--json', '--timeout', '5000'],
+          {
+            env: deps.peerEnv(deps.work, path.join(dir, 'viewer'), {
+              ...avahi.env,
+              PATH: `${path.dirname(deps.node24)}:${avahi.env.PATH}`,
+            }),
+            timeoutMs: 120_000,
+          },
+        );
+        throw new Error(
+          `the real Gateway (port ${realPort}) missing: ${JSON.stringify(seen)}; the real Gateway's discovery lines: ${realOut()
+            .split('\n')
+            .filter((line) => /bonjour|mdns|discovery|ciao|advertis/i.test(line))
+            .join(' | ')
+            .slice(-1500)}; the real discover (avahi) in B: ${viaAvahi.stdout.replace(/\s+/g, ' ').slice(0, 1500)}`,
+        );
+      }
+      return `ours-a:${mine.gatewayPort} at ${mine.addresses.join(',')}, ${theirs.displayName}:${theirs.gatewayPort} at ${theirs.addresses.join(',')}`;
     });
 
     await deps.attempt('openclaw-mac connect --json against the real Gateway (loopback in A)', async () => {

@@ -118,22 +118,23 @@ async function realNodeAgainstOurTlsGateway(ctx: RemoteInteropContext): Promise<
       return peer;
     };
 
+    // Both start at once (the real node host takes 30-90 s to boot on a loaded box).
     const wrong = run('ocpeer-wrong-pin', 'ab'.repeat(32));
+    const right = run('ocpeer-tls', fingerprint);
     await ctx.attempt('real node host with a wrong --tls-fingerprint never reaches our Gateway', async () => {
-      await ctx.waitFor('its pin mismatch', () => /fingerprint mismatch/i.test(wrong.output()), 90_000);
-      if (g.nodes.list().length !== 0 || g.devices.paired().length !== 0)
-        throw new Error('a node or device got through');
+      await ctx.waitFor('its pin mismatch', () => /fingerprint mismatch/i.test(wrong.output()), 240_000, wrong);
+      if (g.nodes.list().some((n) => n.displayName === 'ocpeer-wrong-pin'))
+        throw new Error('the wrong-pin node got through');
       return (/[^\n]*fingerprint mismatch[^\n]*/i.exec(wrong.output()) ?? [''])[0].slice(0, 200);
     });
     wrong.child.kill('SIGTERM');
 
-    const right = run('ocpeer-tls', fingerprint);
     let nodeId = '';
     await ctx.attempt('real node host (--tls --tls-fingerprint) joins our wss:// Gateway', async () => {
       await ctx.waitFor(
         'real node connected over TLS',
         () => g.nodes.list().some((n) => n.clientId === 'node-host'),
-        90_000,
+        240_000,
         right,
       );
       nodeId = g.nodes.list().find((n) => n.clientId === 'node-host')!.nodeId;
@@ -167,7 +168,12 @@ async function ourNodeAgainstRealTlsGateway(ctx: RemoteInteropContext): Promise<
       bind: 'loopback',
       port,
       auth: { mode: 'token', token },
-      tls: { enabled: true },
+      // Explicit paths (upstream's keys): where its generated pair lands does not depend on its CONFIG_DIR.
+      tls: {
+        enabled: true,
+        certPath: path.join(stateDir, 'gateway', 'tls', 'gateway-cert.pem'),
+        keyPath: path.join(stateDir, 'gateway', 'tls', 'gateway-key.pem'),
+      },
       nodes: { pairing: { sshVerify: false } },
     },
     ...QUIET_CONFIG,
@@ -188,10 +194,11 @@ async function ourNodeAgainstRealTlsGateway(ctx: RemoteInteropContext): Promise<
       await ctx.waitFor(
         'real TLS gateway ready',
         () => /http server listening|\[gateway\][^\n]*ready/.test(real.output()),
-        150_000,
+        300_000,
         real,
       );
       const certPath = path.join(stateDir, 'gateway', 'tls', 'gateway-cert.pem');
+      await ctx.waitFor('its certificate file', () => fs.existsSync(certPath), 30_000, real);
       fingerprint = certificateFingerprint(fs.readFileSync(certPath));
       return `${certPath}: SHA-256 ${fingerprint}`;
     });

@@ -58,7 +58,7 @@ async function attempt(name: string, fn: () => Promise<string | void>): Promise<
     const detail = await fn();
     check(name, true, detail ?? '');
   } catch (err) {
-    check(name, false, (err as Error).message.slice(0, 500));
+    check(name, false, (err as Error).message.slice(0, 4000));
   }
 }
 

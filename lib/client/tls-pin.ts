@@ -4,7 +4,8 @@
 // nothing at all (no header, no connect frame, no secret) reaches the peer. Without a pin a wss:// URL is
 // verified against the system's CAs as any HTTPS client would.
 import type http from 'node:http';
-import { TLSSocket } from 'node:tls';
+import net from 'node:net';
+import tls, { TLSSocket } from 'node:tls';
 
 import type WebSocket from 'ws';
 
@@ -78,4 +79,40 @@ export function describeTlsFailure(url: string, err: Error & { code?: string }):
     );
   }
   return undefined;
+}
+
+/**
+ * The SHA-256 fingerprint of the certificate a wss:// Gateway presents, read by a bare TLS handshake that
+ * sends nothing after it (no HTTP request, no secret): what `connect` and `doctor` show beside the pin.
+ * Rejects with the socket error, or ERR_GATEWAY_CONNECT_TIMEOUT after `timeoutMs`.
+ */
+export function presentedFingerprint(url: string, timeoutMs: number): Promise<string> {
+  const target = new URL(url);
+  const host = target.hostname.replace(/^\[|\]$/g, '');
+  const port = Number(target.port || 443);
+  return new Promise((resolve, reject) => {
+    const socket = tls.connect({
+      host,
+      port,
+      rejectUnauthorized: false,
+      ...(net.isIP(host) === 0 ? { servername: host } : {}),
+    });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(
+        new GatewayClientError('ERR_GATEWAY_CONNECT_TIMEOUT', `no TLS handshake with ${url} within ${timeoutMs} ms`),
+      );
+    }, timeoutMs);
+    socket.once('secureConnect', () => {
+      clearTimeout(timer);
+      const fingerprint = normalizeTlsFingerprint(socket.getPeerCertificate()?.fingerprint256);
+      socket.destroy();
+      resolve(fingerprint);
+    });
+    socket.once('error', (err) => {
+      clearTimeout(timer);
+      socket.destroy();
+      reject(err);
+    });
+  });
 }

@@ -5,7 +5,11 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 
+import { resolveOperatorTarget } from '../client/operator.js';
+import { presentedFingerprint } from '../client/tls-pin.js';
+import { fingerprintsEqual, normalizeTlsFingerprint } from '../common/tls-fingerprint.js';
 import { dryRunViaSocket } from '../exec-host/client.js';
+import { rememberedGateway } from '../node-host/node-config.js';
 import { approvalsFilePath, readApprovals, requireToken } from '../exec-host/exec-approvals-file.js';
 import { inspectSocketFile } from '../native/socket-owner.js';
 import { readOpenclawConfig, resolveConfigPath } from '../common/openclaw-config.js';
@@ -455,6 +459,62 @@ export async function checkGateway(stateDir: string): Promise<Finding[]> {
       ),
     );
   return findings;
+}
+
+/** Where TLS matters: node.json's Gateway when it uses TLS (or pins), else the local Gateway when wss://. */
+function tlsTarget(stateDir: string): { url: string; pin?: string } | undefined {
+  const remembered = rememberedGateway(stateDir);
+  if (remembered && (remembered.tls || remembered.tlsFingerprint)) {
+    const host = remembered.host.includes(':') ? `[${remembered.host}]` : remembered.host;
+    return {
+      url: `wss://${host}:${remembered.port}`,
+      ...(remembered.tlsFingerprint ? { pin: normalizeTlsFingerprint(remembered.tlsFingerprint) } : {}),
+    };
+  }
+  try {
+    const target = resolveOperatorTarget({}, { ...process.env, OPENCLAW_STATE_DIR: stateDir });
+    return target.url.startsWith('wss://') ? { url: target.url } : undefined;
+  } catch {
+    return undefined; // the gateway check reports an unusable config
+  }
+}
+
+/**
+ * The SHA-256 of the certificate the Gateway presents, and whether it matches the pin node.json keeps
+ * (`gateway.tlsFingerprint`): a mismatch is a fail, as the node host refuses that Gateway before sending
+ * anything. No finding for a plain ws:// setup.
+ */
+export async function checkTls(stateDir: string): Promise<Finding[]> {
+  const target = tlsTarget(stateDir);
+  if (!target) return [];
+  let presented: string;
+  try {
+    presented = await presentedFingerprint(target.url, 3_000);
+  } catch (err) {
+    return [
+      warn(
+        'tls',
+        `no TLS handshake with ${target.url}: ${(err as Error).message}`,
+        'Start the Gateway with TLS (`openclaw-ipc up` with gateway.tls.enabled), then run doctor again.',
+        { url: target.url, ...(target.pin ? { pinned: target.pin } : {}) },
+      ),
+    ];
+  }
+  const details = { url: target.url, fingerprintSha256: presented, pinned: target.pin ?? null };
+  if (!target.pin)
+    return [ok('tls', `Gateway at ${target.url} presents SHA-256 ${presented} (node.json pins none)`, details)];
+  if (fingerprintsEqual(presented, target.pin))
+    return [
+      ok('tls', `Gateway at ${target.url} presents SHA-256 ${presented}, the fingerprint node.json pins`, details),
+    ];
+  return [
+    failed(
+      'tls',
+      `Gateway at ${target.url} presents SHA-256 ${presented}, but node.json pins ${target.pin}: the node host refuses it`,
+      `If the Gateway's certificate was replaced on purpose, run \`openclaw-ipc node run --tls-fingerprint ${presented}\` once; otherwise find out who answers at ${target.url}.`,
+      details,
+    ),
+  ];
 }
 
 export async function checkServices(stateDir: string): Promise<Finding[]> {

@@ -8,6 +8,7 @@ import {
   checkServices,
   checkStateDir,
   checkTcc,
+  checkTls,
   type Finding,
 } from './checks.js';
 
@@ -29,6 +30,7 @@ export async function runDoctor(stateDir: string): Promise<DoctorReport> {
     ...(await checkBridgeSocket(stateDir)),
     ...(await checkTcc()),
     ...(await checkGateway(stateDir)),
+    ...(await checkTls(stateDir)),
     ...(await checkServices(stateDir)),
   ];
   const counts = { ok: 0, warn: 0, fail: 0 };

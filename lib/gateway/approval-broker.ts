@@ -195,6 +195,7 @@ export class ExecApprovalBroker {
       status: 'resolved',
       decision: record.decision ?? null,
       resolvedAtMs: record.resolvedAtMs,
+      ...(record.resolvedBy ? { resolvedBy: record.resolvedBy } : {}),
     };
   }
 

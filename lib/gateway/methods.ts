@@ -48,6 +48,7 @@ import type { InvokeOutcome, NodeSession } from './node-registry.js';
 import { approveNodeRequest, reconcileNodePairing, rejectNodeRequest } from './node-pairing.js';
 import type { PairedDevice } from './pairing-store.js';
 import { HOST_STATE_HANDLERS } from './host-state-methods.js';
+import { APPROVAL_HANDLERS } from './approval-methods.js';
 
 /** Upper bound for a caller-chosen invoke timeout. */
 const MAX_INVOKE_TIMEOUT_MS = 10 * 60_000;
@@ -703,6 +704,7 @@ const HANDLERS: Record<string, Handler> = {
     return { outcome: ctx.core.approvals.revokeGrant(grantId, by) };
   },
   ...HOST_STATE_HANDLERS,
+  ...APPROVAL_HANDLERS,
   'exec.approvals.node.get': (ctx) =>
     nodeApprovalsForward(ctx, 'system.execApprovals.get', {}, parse(validateNodeId, ctx).nodeId),
   'exec.approvals.node.set': (ctx) => {

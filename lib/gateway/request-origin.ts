@@ -22,6 +22,8 @@ export interface RequestOriginPolicy {
   bindHost: string;
   /** `gateway.controlUi.allowedOrigins`: further browser origins, exact, or "*" for any. */
   allowedOrigins?: readonly string[];
+  /** The listener serves TLS: its own page's origins are https:// (an http:// one cannot be this port). */
+  tls?: boolean;
 }
 
 /** What the check needs from a request (an http.IncomingMessage fits). */
@@ -80,12 +82,13 @@ export function isLocalHostHeader(host: string | undefined, port: number): boole
   return parsed !== undefined && parsed.port === port && isLoopbackAddress(parsed.hostname);
 }
 
-/** The Gateway's own browser origins for a listener on `port` bound to `bindHost`. */
-export function ownOrigins(bindHost: string, port: number): string[] {
-  const origins = [`http://127.0.0.1:${port}`, `http://localhost:${port}`, `http://[::1]:${port}`];
+/** The Gateway's own browser origins for a listener on `port` bound to `bindHost` (https:// with `tls`). */
+export function ownOrigins(bindHost: string, port: number, tls = false): string[] {
+  const scheme = tls ? 'https' : 'http';
+  const origins = [`${scheme}://127.0.0.1:${port}`, `${scheme}://localhost:${port}`, `${scheme}://[::1]:${port}`];
   const wildcard = bindHost === '0.0.0.0' || bindHost === '::' || bindHost === '';
   if (!wildcard && !isLoopbackAddress(bindHost)) {
-    const normalised = normaliseOrigin(`http://${bindHost.includes(':') ? `[${bindHost}]` : bindHost}:${port}`);
+    const normalised = normaliseOrigin(`${scheme}://${bindHost.includes(':') ? `[${bindHost}]` : bindHost}:${port}`);
     if (normalised !== undefined) origins.push(normalised);
   }
   return origins.map((origin) => normaliseOrigin(origin)!);
@@ -174,7 +177,7 @@ export function checkRequestOrigin(facts: RequestFacts, policy: RequestOriginPol
   if (browser) {
     origin = normaliseOrigin(rawOrigin);
     const allowed = policy.allowedOrigins ?? [];
-    const own = ownOrigins(policy.bindHost, port);
+    const own = ownOrigins(policy.bindHost, port, policy.tls === true);
     const admitted =
       origin !== undefined && (own.includes(origin) || allowed.includes('*') || allowed.includes(origin));
     if (!admitted) {

@@ -226,14 +226,14 @@ export function defaultIsLocal(info: ConnectionInfo): boolean {
  * listed in allowedOrigins) opened on this machine's loopback: loopback peer, a local Host for this port,
  * no proxy headers. Such a page may auto-pair as the Control UI; any other browser waits for an operator.
  */
-export function isLocalControlPage(info: ConnectionInfo, bindHost: string): boolean {
+export function isLocalControlPage(info: ConnectionInfo, bindHost: string, tls = false): boolean {
   const origin = info.headers.origin === undefined ? undefined : normaliseOrigin(info.headers.origin);
   if (origin === undefined || info.localPort === undefined) return false;
   return (
     isLoopbackAddress(info.remoteAddress) &&
     isLocalHostHeader(info.headers.host, info.localPort) &&
     !PROXY_HEADERS.some((name) => info.headers[name] !== undefined) &&
-    ownOrigins(bindHost, info.localPort).includes(origin)
+    ownOrigins(bindHost, info.localPort, tls).includes(origin)
   );
 }
 
@@ -291,6 +291,7 @@ async function startLocked(
     core,
     preauth: new PreauthBudget<GatewayConnection>(maxPreauthPerIp),
     host,
+    tls: tls !== undefined,
     isLocal,
     handshakeTimeoutMs,
     maxBufferedBytes,
@@ -366,6 +367,7 @@ function httpFront(params: {
   const originPolicy = (socket: net.Socket): RequestOriginPolicy => ({
     bindHost: bind.loopbackCompanion && socket.localAddress === DEFAULT_GATEWAY_HOST ? DEFAULT_GATEWAY_HOST : bind.host,
     allowedOrigins: allowedOrigins(),
+    tls: accept.tls,
   });
   // The page is read and compressed on its first request, not at start (most runs never serve it).
   const controlUiRoot = controlUiOption === false ? undefined : (controlUiOption?.root ?? DEFAULT_CONTROL_UI_ROOT);
@@ -710,8 +712,9 @@ function wireApprovalEvents(core: GatewayCore, pending: PendingApprovals): () =>
 interface AcceptContext {
   core: GatewayCore;
   preauth: PreauthBudget<GatewayConnection>;
-  /** The bind host (for the control page's locality check). */
+  /** The bind host and whether it serves TLS (for the control page's locality check). */
   host: string;
+  tls: boolean;
   isLocal: (info: ConnectionInfo) => boolean;
   handshakeTimeoutMs: number;
   maxBufferedBytes: number;
@@ -734,7 +737,7 @@ function acceptConnection(
     maxBufferedBytes: ctx.maxBufferedBytes,
     isLocal: ctx.isLocal(info),
     browser,
-    localControlPage: isLocalControlPage(info, ctx.host),
+    localControlPage: isLocalControlPage(info, ctx.host, ctx.tls),
     remoteAddress: ip,
   });
   core.connections.add(conn);

@@ -19,7 +19,13 @@ export function requiredScope(method: string): ScopeRequirement {
   if (EXEMPT_METHODS.has(method)) return 'none';
   if (READ_METHODS.has(method)) return 'operator.read';
   if (WRITE_METHODS.has(method)) return 'operator.write';
-  if (method.startsWith('exec.approval.') || method === 'plugin.approval.list' || method === 'openclaw.approval.list')
+  if (
+    method.startsWith('exec.approval.') ||
+    method === 'approval.get' ||
+    method === 'approval.resolve' ||
+    method === 'plugin.approval.list' ||
+    method === 'openclaw.approval.list'
+  )
     return 'operator.approvals';
   if (
     method.startsWith('node.pair.') ||

@@ -9,6 +9,7 @@ import readline from 'node:readline';
 
 import t from 'tap';
 
+import { certificateFingerprint } from '../../lib/common/tls-fingerprint.js';
 import { startGateway } from '../../lib/gateway/index.js';
 import { cli, repo } from '../helpers/cli.js';
 import { tempStateDir } from '../helpers/gateway.js';
@@ -89,5 +90,40 @@ t.test(
     );
     t.equal(usage.code, 2, 'a pin on ws:// is a usage error');
     t.match(usage.stderr, /--tls-fingerprint needs a wss:\/\/ URL/);
+  },
+);
+
+t.test(
+  'gateway --tls prints the SHA-256 fingerprint at start (human and --json), equal to its certificate',
+  async (t) => {
+    const stateDir = tempStateDir(t);
+    const start = (json: boolean): { child: ChildProcess; text: Promise<string> } => {
+      const child = spawn(
+        process.execPath,
+        ['--import', 'tsx', 'lib/cli/main.ts', 'gateway', '--tls', '--port', '0', ...(json ? ['--json'] : [])],
+        { cwd: repo, env: env(stateDir), stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      const text = new Promise<string>((resolve, reject) => {
+        let out = '';
+        child.stdout!.on('data', (c: Buffer) => {
+          out += c.toString();
+          if (json ? out.includes('\n') : /nodes: .*--tls-fingerprint \S+\n/.test(out)) resolve(out);
+        });
+        child.once('exit', (code) => reject(new Error(`gateway exited ${code}`)));
+      });
+      return { child, text };
+    };
+    const human = start(false);
+    const printed = /tls: SHA-256 ([0-9a-f]{64})/.exec(await human.text)?.[1];
+    t.equal(await stop(human.child), 0);
+    const certFile = path.join(stateDir, 'gateway', 'tls', 'gateway-cert.pem');
+    t.equal(printed, certificateFingerprint(fs.readFileSync(certFile)), 'printed = the certificate file');
+    const json = start(true);
+    const ready = JSON.parse(await json.text) as {
+      url: string;
+      tls: { fingerprintSha256: string; generated: boolean };
+    };
+    t.equal(await stop(json.child), 0);
+    t.match(ready, { url: /^wss:\/\//, tls: { fingerprintSha256: printed, generated: false } }, 'reused on restart');
   },
 );

@@ -452,3 +452,46 @@ t.test('exec.approval.get: upstream view fields, a unique id prefix, an ambiguou
     error: { code: 'APPROVAL_NOT_FOUND' },
   });
 });
+
+t.test('approval.get / approval.resolve (what `openclaw approvals resolve` calls): upstream snapshot', async (t) => {
+  const gw = await startTestGateway(t);
+  const approver = (await connectOk(gw, { ...backend, scopes: ['operator.approvals'] })).client;
+  const reader = (await connectOk(gw, { ...backend, scopes: ['operator.read'] })).client;
+  const entry = gw.pending.add({ host: 'gateway', command: 'true' }, { timeoutMs: 30_000 });
+  t.match((await approver.request('approval.get', { id: entry.id })).payload, {
+    approval: {
+      id: entry.id,
+      status: 'pending',
+      presentation: { kind: 'exec', allowedDecisions: ['allow-once', 'allow-always', 'deny'] },
+    },
+  });
+  t.match(await approver.request('approval.get', { id: entry.id.slice(0, 6) }), {
+    ok: false,
+    error: { code: 'INVALID_REQUEST', message: 'approval not found', details: { reason: 'APPROVAL_NOT_FOUND' } },
+  });
+  t.match(await approver.request('approval.get', { id: 1 }), { ok: false, error: { message: /invalid approval.get/ } });
+  t.match(await reader.request('approval.resolve', { id: entry.id, kind: 'exec', decision: 'deny' }), {
+    ok: false,
+    error: { message: 'missing scope: operator.approvals' },
+  });
+  t.match(await approver.request('approval.resolve', { id: entry.id, kind: 'plugin', decision: 'deny' }), {
+    ok: false,
+    error: { message: 'approval not found' },
+  });
+  t.equal(gw.pending.size, 1, 'a wrong kind resolves nothing');
+  const resolved = await approver.request('approval.resolve', { id: entry.id, kind: 'exec', decision: 'allow-once' });
+  t.match(resolved.payload, {
+    applied: true,
+    approval: { id: entry.id, status: 'resolved', decision: 'allow-once', resolver: { kind: 'device' } },
+  });
+  t.match(await entry.outcome, { decision: 'allow-once' });
+  // A local exec-host approval keeps no record once decided: a second resolve finds nothing to apply.
+  t.match(await approver.request('approval.resolve', { id: entry.id, kind: 'exec', decision: 'allow-once' }), {
+    ok: false,
+    error: { message: 'approval not found' },
+  });
+  t.match(await approver.request('approval.resolve', { id: 'no-such-id', kind: 'exec', decision: 'deny' }), {
+    ok: false,
+    error: { message: 'approval not found' },
+  });
+});

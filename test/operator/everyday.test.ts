@@ -160,6 +160,21 @@ t.test('status, logs, run of a missing program, nodes and approvals spellings', 
   const removed = await cli('main', ['nodes', 'remove', '--node', info.nodeId, '--json'], env);
   t.equal(removed.code, 0, removed.stderr);
   t.same(JSON.parse(removed.stdout), { nodeId: info.nodeId });
+  // ... its new pairing request, rejected with upstream's `nodes reject <requestId>`; a second reject fails.
+  let requestId: string | undefined;
+  const deadline = Date.now() + 30_000;
+  while (!requestId && Date.now() < deadline) {
+    const pending = JSON.parse((await cli('main', ['nodes', 'pending', '--json'], env)).stdout) as {
+      pending?: Array<{ requestId: string }>;
+    };
+    requestId = pending.pending?.[0]?.requestId;
+  }
+  t.ok(requestId, 'the removed node asks again');
+  const rejected = await cli('main', ['nodes', 'reject', requestId!], env);
+  t.equal(rejected.code, 0, rejected.stderr);
+  t.match(rejected.stdout, `rejected ${requestId}`);
+  const again = await cli('main', ['nodes', 'reject', requestId!], env);
+  t.not(again.code, 0, 'an unknown request id is an error');
 
   // logs: the service log files; a hint when there are none.
   const none = await cli('main', ['logs'], env);

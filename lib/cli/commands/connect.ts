@@ -4,10 +4,16 @@
 // token,password}, else local → ws://127.0.0.1:<gateway.port|18789> with gateway.auth.{token,password}.
 // Mode: --mode, else gateway.mode, else local. OPENCLAW_GATEWAY_PORT/_TOKEN/_PASSWORD override the local
 // config values, as in the rest of this CLI.
+// TLS: --tls turns ws:// into wss://; local mode uses wss:// when gateway.tls.enabled. The pin is
+// --tls-fingerprint, else gateway.remote.tlsFingerprint (remote mode), else for a loopback wss:// URL the
+// local Gateway's certificate file. For wss:// the fingerprint the Gateway presents is shown (`tls` in
+// JSON, a `TLS:` line) with whether it matches the pin, also when the connect fails on it.
 import os from 'node:os';
 
 import { GatewayClient, type HelloOk } from '../../client/gateway-client.js';
 import { loadOrCreateIdentity } from '../../client/identity.js';
+import { presentedFingerprint } from '../../client/tls-pin.js';
+import { isLoopbackAddress } from '../../common/loopback.js';
 import {
   configString,
   configuredGatewayPort,
@@ -15,6 +21,8 @@ import {
   type OpenclawConfig,
 } from '../../common/openclaw-config.js';
 import { resolveStateDir } from '../../common/state-dir.js';
+import { fingerprintsEqual, requireTlsFingerprint } from '../../common/tls-fingerprint.js';
+import { localGatewayFingerprint, readTlsSettings } from '../../common/gateway-tls-settings.js';
 import { DEFAULT_GATEWAY_PORT } from '../../protocol/constants.js';
 import { ExitCode, UsageError, parseCommandArgs } from '../run.js';
 
@@ -22,8 +30,10 @@ const USAGE = [
   'usage: openclaw-mac connect [--url <ws://host:port>] [--token <token>] [--password <password>]',
   '                            [--mode local|remote] [--timeout <ms>] [--probe] [--json]',
   '                            [--client-id <id>] [--client-mode <mode>] [--display-name <name>]',
-  '                            [--role <role>] [--scopes <a,b,c>]',
+  '                            [--role <role>] [--scopes <a,b,c>] [--tls] [--tls-fingerprint <sha256>]',
   '  --url            Gateway WebSocket URL (overrides config; then config secrets are not sent)',
+  '  --tls            use wss:// (local mode does when gateway.tls.enabled)',
+  '  --tls-fingerprint  pin the Gateway certificate (SHA-256, printed by the Gateway at start)',
   '  --mode           resolve from config: local (gateway.port, gateway.auth.*) or remote (gateway.remote.*)',
   '  --timeout <ms>   connect and request deadline (default 15000, at least 250)',
   '  --probe          ask for a fresh health probe ({probe:true})',
@@ -47,6 +57,8 @@ export interface ConnectOutput {
   scopes: string[];
   snapshot?: HelloOk;
   health?: unknown;
+  /** wss:// only: the certificate the Gateway presented, the pin, and whether they match (null: no pin). */
+  tls?: { fingerprintSha256: string; pinned: string | null; matches: boolean | null };
   error?: string;
 }
 
@@ -57,6 +69,8 @@ interface Endpoint {
   password?: string;
   /** Whether a stored device token may be used (not for an explicit --url, as upstream). */
   storedAuth: boolean;
+  /** The certificate pin for a wss:// URL. */
+  tlsFingerprint?: string;
 }
 
 interface Flags {
@@ -64,6 +78,37 @@ interface Flags {
   token?: string;
   password?: string;
   mode?: string;
+  tls?: boolean;
+  'tls-fingerprint'?: string;
+}
+
+/** The endpoint with --tls applied and its pin chosen (flag, remote config, local certificate file). */
+export function withTls(endpoint: Endpoint, flags: Flags, config: OpenclawConfig, stateDir: string): Endpoint {
+  const url = flags.tls ? endpoint.url.replace(/^ws:\/\//, 'wss://') : endpoint.url;
+  const flagPin = flags['tls-fingerprint'];
+  let pin: string | undefined;
+  if (flagPin !== undefined) pin = requireTlsFingerprint(flagPin);
+  else if (endpoint.mode === 'remote' && !nonEmpty(flags.url)) {
+    const remotePin = configString(config, 'gateway.remote.tlsFingerprint');
+    pin = remotePin ? requireTlsFingerprint(remotePin, 'gateway.remote.tlsFingerprint') : undefined;
+  } else if (url.startsWith('wss://') && isLoopbackAddress(new URL(url).hostname.replace(/^\[|\]$/g, ''))) {
+    try {
+      pin = localGatewayFingerprint(stateDir, readTlsSettings(config, 'openclaw.json'));
+    } catch {
+      pin = undefined; // a malformed gateway.tls is the Gateway's to report; then no implicit pin
+    }
+  }
+  if (pin && !url.startsWith('wss://'))
+    throw new Error(`a TLS fingerprint needs a wss:// URL (got ${url}); pass --tls or a wss:// --url`);
+  return { ...endpoint, url, ...(pin ? { tlsFingerprint: pin } : {}) };
+}
+
+function localScheme(config: OpenclawConfig): 'ws' | 'wss' {
+  try {
+    return readTlsSettings(config, 'openclaw.json').enabled === true ? 'wss' : 'ws';
+  } catch {
+    return 'ws';
+  }
 }
 
 function nonEmpty(value: string | undefined): string | undefined {
@@ -97,7 +142,7 @@ export function resolveEndpoint(flags: Flags, config: OpenclawConfig, env: NodeJ
     configuredGatewayPort(config) ??
     DEFAULT_GATEWAY_PORT;
   return {
-    url: `ws://127.0.0.1:${port}`,
+    url: `${localScheme(config)}://127.0.0.1:${port}`,
     mode,
     storedAuth: true,
     ...secrets(
@@ -130,9 +175,15 @@ async function session(
   output: ConnectOutput,
   options: { stateDir: string; timeoutMs: number; probe: boolean; displayName: string },
 ): Promise<void> {
+  if (endpoint.url.startsWith('wss://')) {
+    const fingerprintSha256 = await presentedFingerprint(endpoint.url, options.timeoutMs);
+    const pinned = endpoint.tlsFingerprint ?? null;
+    output.tls = { fingerprintSha256, pinned, matches: pinned ? fingerprintsEqual(fingerprintSha256, pinned) : null };
+  }
   const identity = loadOrCreateIdentity(options.stateDir);
   const client = new GatewayClient({
     url: endpoint.url,
+    ...(endpoint.tlsFingerprint ? { tlsFingerprint: endpoint.tlsFingerprint } : {}),
     role: output.role as 'operator',
     token: endpoint.token,
     password: endpoint.password,
@@ -195,6 +246,11 @@ function humanLines(output: ConnectOutput): string[] {
     lines.push(`Protocol: ${output.snapshot.protocol}`);
     if (typeof output.snapshot.server?.version === 'string') lines.push(`Server: ${output.snapshot.server.version}`);
   }
+  if (output.tls) {
+    const { fingerprintSha256, pinned, matches } = output.tls;
+    const verdict = matches === null ? 'not pinned' : matches ? 'matches the pin' : `does NOT match the pin ${pinned}`;
+    lines.push(`TLS: SHA-256 ${fingerprintSha256} (${verdict})`);
+  }
   const ok = (output.health as { ok?: unknown } | undefined)?.ok;
   if (typeof ok === 'boolean') lines.push(`Health: ${ok ? 'ok' : 'error'}`);
   else if (output.health !== undefined) lines.push('Health: received');
@@ -218,6 +274,8 @@ export async function main(argv: string[]): Promise<number> {
       'display-name': { type: 'string' },
       role: { type: 'string' },
       scopes: { type: 'string' },
+      tls: { type: 'boolean' },
+      'tls-fingerprint': { type: 'string' },
       'state-dir': { type: 'string' },
     },
     USAGE,
@@ -246,7 +304,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     const { config } = readOpenclawConfig({ stateDir });
     output.mode = (values.mode ?? configString(config, 'gateway.mode') ?? 'local').toLowerCase();
-    const endpoint = resolveEndpoint(values, config, process.env);
+    const endpoint = withTls(resolveEndpoint(values, config, process.env), values, config, stateDir);
     output.url = endpoint.url;
     output.mode = endpoint.mode;
     await session(endpoint, output, {
@@ -259,7 +317,7 @@ export async function main(argv: string[]): Promise<number> {
     output.status = 'error';
     output.error = (err as Error)?.message ?? String(err);
     delete output.health;
-    delete output.snapshot;
+    delete output.snapshot; // output.tls stays: the presented fingerprint explains a pin mismatch
   }
   process.stdout.write(values.json ? `${sortedJson(output)}\n` : `${humanLines(output).join('\n')}\n`);
   return output.status === 'ok' ? ExitCode.ok : ExitCode.failure;
