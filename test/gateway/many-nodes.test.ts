@@ -1,4 +1,3 @@
-/* eslint-disable @typescript-eslint/no-explicit-any -- wire frames are untyped JSON; tests read them field by field */
 // One Gateway, many nodes (issue 10 part 3): an invoke reaches exactly the node it names, a closed node's
 // session is forgotten while the others keep working, a node replaced by its own reconnect stays registered
 // when the old socket closes, and a burst of connects does not cost one health broadcast per connect.
