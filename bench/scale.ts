@@ -4,7 +4,8 @@
 //   - Gateway RSS per connected idle node: (RSS with N connected − RSS with 1) / (N − 1);
 //   - connect rate: nodes reaching hello-ok per second (BENCH_SCALE_CONCURRENCY connects in flight);
 //   - node.invoke p50/p99 (system.which, answered from memory) to one node with all N connected, against the
-//     same with only that node connected, measured before and after (the floor);
+//     same with only that node connected (the floor): a twin Gateway with just that node, invoked alternately
+//     with the loaded one (for openclaw: the same Gateway before the others connect);
 //   - tick cost: Gateway CPU time (utime+stime of its process tree, /proc/<pid>/stat) over one tick interval.
 // Then the same load against the real openclaw 2026.9.6 Gateway (BENCH_SCALE_OPENCLAW nodes) for comparison.
 //
@@ -82,7 +83,11 @@ interface Row {
   stack: string;
   n: number;
   pairing: string;
+  /** How the "1 connected" floor was measured. */
+  floorMethod: string;
   connectPerS: number;
+  /** Gateway CPU time spent while the N − 1 connected, per node (handshake, signature check, hello-ok). */
+  cpuPerConnectMs: number;
   kbPerNode: number;
   rss1Mb: number;
   rssNMb: number;
@@ -169,10 +174,64 @@ async function waitNoPendingPairing(op: GatewayClient, timeoutMs: number): Promi
   log('pairing requests still pending at the deadline');
 }
 
-async function measure(target: Target, n: number, token: string, identities = makeIdentities(n)): Promise<Row> {
+interface Twin {
+  url: string;
+  op: GatewayClient;
+  node: SimulatedNode;
+}
+
+/**
+ * The floor of the invoke ratio: a twin Gateway with only the measured node on it, invoked alternately
+ * with the loaded one so that both see the same machine load (others share this machine).
+ */
+async function startTwin(
+  url: string,
+  token: string,
+  identity: DeviceIdentity,
+  pairing: Target['pairing'],
+): Promise<Twin> {
+  const op = benchOperator(url, token);
+  await op.start();
+  const stop = pairing === 'operator' ? autoApproveNodes(op, log) : () => {};
+  const node = new SimulatedNode(url, token, identity, 'sim-twin');
+  await node.client.start();
+  await untilInvokable(op, node.nodeId, 120_000);
+  stop();
+  return { url, op, node };
+}
+
+async function interleavedInvokes(
+  loaded: { op: GatewayClient; nodeId: string },
+  twin: Twin,
+  n: number,
+): Promise<{ loaded: number[]; floor: number[] }> {
+  const out = { loaded: [] as number[], floor: [] as number[] };
+  // Alternating one by one (the order flipping each round), so that neither side always follows the other.
+  for (let i = 0; i < n; i++) {
+    if (i % 2 === 0) {
+      out.loaded.push(await invokeOnce(loaded.op, loaded.nodeId));
+      out.floor.push(await invokeOnce(twin.op, twin.node.nodeId));
+    } else {
+      out.floor.push(await invokeOnce(twin.op, twin.node.nodeId));
+      out.loaded.push(await invokeOnce(loaded.op, loaded.nodeId));
+    }
+  }
+  return out;
+}
+
+/**
+ * One row. With a twin, "1 connected" is the twin Gateway, interleaved; without (openclaw: a second one would
+ * double its start-up risk on a loaded box), it is the same Gateway before the other N − 1 connect.
+ */
+async function measure(
+  target: Target,
+  n: number,
+  token: string,
+  identities: DeviceIdentity[],
+  twin?: Twin,
+): Promise<Row> {
   const pid = target.gateway.child.pid!;
-  const names = identities.map((_, i) => `sim-${i}`);
-  const nodes = identities.map((identity, i) => new SimulatedNode(target.url, token, identity, names[i]!));
+  const nodes = identities.map((identity, i) => new SimulatedNode(target.url, token, identity, `sim-${i}`));
   const op = benchOperator(target.url, token);
   await op.start();
   const stopApproving = target.pairing === 'operator' ? autoApproveNodes(op, log) : () => {};
@@ -180,40 +239,43 @@ async function measure(target: Target, n: number, token: string, identities = ma
     const [first, ...rest] = nodes;
     await first!.client.start();
     await untilInvokable(op, first!.nodeId, 120_000);
+    for (let i = 0; i < 100; i++) await invokeOnce(op, first!.nodeId); // warm-up: JIT, heap, sockets
+    if (twin) for (let i = 0; i < 100; i++) await invokeOnce(twin.op, twin.node.nodeId);
     await sleep(1_000);
     const rss1 = gatewayRssKb(pid);
-    const before = await invokeSeries(op, first!.nodeId, Math.ceil(invokes / 2));
-    log(
-      `${target.stack} N=${n}: 1 node connected, invoke p50 ${fmtMs(summarize(before).p50)}; connecting ${rest.length}`,
-    );
+    const before = twin ? [] : await invokeSeries(op, first!.nodeId, invokes);
+    log(`${target.stack} N=${n}: connecting ${rest.length}`);
+    const connectCpu0 = cpuTreeMs(pid);
     const connectMs = await connectAll(rest, concurrency);
+    const connectCpuMs = cpuTreeMs(pid) - connectCpu0;
     if (target.pairing === 'operator') await waitNoPendingPairing(op, 300_000);
     await sleep(2_000);
     const rssN = gatewayRssKb(pid);
-    const loaded = await invokeSeries(op, first!.nodeId, invokes);
+    const invoked = twin
+      ? await interleavedInvokes({ op, nodeId: first!.nodeId }, twin, invokes)
+      : { loaded: await invokeSeries(op, first!.nodeId, invokes), floor: before };
     const load = loadLine();
     // One tick interval with every node idle: what keeping N connections alive costs the Gateway.
     const tickWindowMs = tickWindowOverride || Number(op.helloOk?.policy?.tickIntervalMs ?? 30_000);
-    const ticks0 = nodes.reduce((s, node) => s + node.ticks, 0);
+    const ticks0 = nodes.reduce((sum, node) => sum + node.ticks, 0);
     const cpu0 = cpuTreeMs(pid);
     await sleep(tickWindowMs);
     const tickCpuMs = cpuTreeMs(pid) - cpu0;
-    const ticksSeen = nodes.reduce((s, node) => s + node.ticks, 0) - ticks0;
+    const ticksSeen = nodes.reduce((sum, node) => sum + node.ticks, 0) - ticks0;
     const connected = nodes.filter((node) => node.client.connected).length;
     if (connected !== n) throw new Error(`${n - connected} of ${n} nodes dropped during the run`);
-    await closeAll(rest);
-    await sleep(1_000);
-    const after = await invokeSeries(op, first!.nodeId, Math.floor(invokes / 2));
     return {
       stack: target.stack,
       n,
       pairing: target.pairing,
+      floorMethod: twin ? 'twin Gateway, alternating' : 'same Gateway, before',
       connectPerS: rest.length / (connectMs / 1000),
+      cpuPerConnectMs: connectCpuMs / Math.max(1, rest.length),
       kbPerNode: (rssN - rss1) / Math.max(1, n - 1),
       rss1Mb: rss1 / 1024,
       rssNMb: rssN / 1024,
-      invoke1: summarize([...before, ...after]),
-      invokeN: summarize(loaded),
+      invoke1: summarize(invoked.floor),
+      invokeN: summarize(invoked.loaded),
       tickCpuMs,
       tickWindowMs,
       ticksSeen,
@@ -226,40 +288,51 @@ async function measure(target: Target, n: number, token: string, identities = ma
   }
 }
 
-async function ourGateway(
-  root: string,
-  n: number,
-  token: string,
-): Promise<{ target: Target; identities: DeviceIdentity[] }> {
-  const stateDir = path.join(root, `ours-${n}`);
-  fs.mkdirSync(stateDir, { mode: 0o700 });
-  const identities = makeIdentities(n);
+/** Our Gateway as a child process over a fresh state dir (pre-paired with `identities` unless pairing=operator). */
+async function ourGateway(dir: string, identities: DeviceIdentity[], token: string): Promise<Target> {
+  fs.mkdirSync(dir, { mode: 0o700 });
   if (pairingMode === 'prepaired')
     writePrepairedNodes(
-      stateDir,
+      dir,
       identities,
       identities.map((_, i) => `sim-${i}`),
     );
   const env: NodeJS.ProcessEnv = { ...process.env, OPENCLAW_GATEWAY_TOKEN: token };
   const gateway = await startUntilReady(
     process.execPath,
-    [...profileArgs, ...cliArgs, 'gateway', '--port', '0', '--json', '--state-dir', stateDir, '--auth', 'token'],
+    [...profileArgs, ...cliArgs, 'gateway', '--port', '0', '--json', '--state-dir', dir, '--auth', 'token'],
     { env, ready: /^\{.*"ready":true/ },
   );
   const url = (JSON.parse(gateway.line) as { url: string }).url;
-  return { target: { stack: 'openclaw-ipc', gateway, url, pairing: pairingMode }, identities };
+  return { stack: 'openclaw-ipc', gateway, url, pairing: pairingMode };
+}
+
+/** openclaw's Gateway start-up can time out its own state lease on a loaded machine: a few attempts. */
+async function openclawGateway(work: string, token: string): Promise<Target> {
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    try {
+      const gateway = await startOpenclawGateway(path.join(work, `attempt-${attempt}`), port, token);
+      log(`openclaw Gateway ready in ${(gateway.readyMs / 1000).toFixed(1)} s (attempt ${attempt})`);
+      return { stack: 'openclaw 2026.9.6', gateway, url: `ws://127.0.0.1:${port}`, pairing: 'operator' };
+    } catch (err) {
+      cleanupOpenclawTmp();
+      if (attempt >= 3) throw err;
+      log(`openclaw Gateway did not start (attempt ${attempt}): ${(err as Error).message.split('\n').at(-3) ?? ''}`);
+    }
+  }
 }
 
 function printRows(rows: Row[]): void {
   const out = (s: string): boolean => process.stdout.write(`${s}\n`);
   out('');
   out(
-    '| Gateway | N | pairing | RSS/idle node | connect rate | invoke p50 / p99, N connected | same, 1 connected | p50 ratio | CPU per tick interval | load |',
+    '| Gateway | N | pairing | RSS/idle node | connect rate | invoke p50 / p99, N connected | 1 connected (how) | p50 ratio | CPU per tick interval | load |',
   );
   out('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const r of rows) {
     out(
-      `| ${r.stack} | ${r.n} | ${r.pairing} | ${r.kbPerNode.toFixed(1)} KB (${r.rss1Mb.toFixed(0)} → ${r.rssNMb.toFixed(0)} MB) | ${r.connectPerS.toFixed(0)}/s | ${fmtMs(r.invokeN.p50)} / ${fmtMs(r.invokeN.p99)} | ${fmtMs(r.invoke1.p50)} / ${fmtMs(r.invoke1.p99)} | ${(r.invokeN.p50 / r.invoke1.p50).toFixed(2)}× | ${r.tickCpuMs.toFixed(0)} ms / ${(r.tickWindowMs / 1000).toFixed(0)} s (${r.ticksSeen} ticks seen) | ${r.load} |`,
+      `| ${r.stack} | ${r.n} | ${r.pairing} | ${r.kbPerNode.toFixed(1)} KB (${r.rss1Mb.toFixed(0)} → ${r.rssNMb.toFixed(0)} MB) | ${r.connectPerS.toFixed(0)}/s (Gateway CPU ${r.cpuPerConnectMs.toFixed(2)} ms each) | ${fmtMs(r.invokeN.p50)} / ${fmtMs(r.invokeN.p99)} | ${fmtMs(r.invoke1.p50)} / ${fmtMs(r.invoke1.p99)} (${r.floorMethod}) | ${(r.invokeN.p50 / r.invoke1.p50).toFixed(2)}× | ${r.tickCpuMs.toFixed(0)} ms / ${(r.tickWindowMs / 1000).toFixed(0)} s (${r.ticksSeen} ticks seen) | ${r.load} |`,
     );
   }
   const ours = rows.filter((r) => r.stack === 'openclaw-ipc');
@@ -287,12 +360,21 @@ async function main(): Promise<void> {
   process.stdout.write(
     `bench:scale  node ${process.version}, ${os.cpus().length} CPUs, load ${loadLine()}, open-files limit ${openFilesLimit()}, N ${counts.join(',')}, ${invokes} invokes, ${concurrency} connects in flight, pairing ${pairingMode}\n`,
   );
+  const gateways: StartedCli[] = [];
   try {
     for (const n of counts) {
-      const { target, identities } = await ourGateway(root, n, token);
+      const identities = makeIdentities(n);
+      const target = await ourGateway(path.join(root, `ours-${n}`), identities, token);
+      gateways.push(target.gateway);
+      const twinGateway = await ourGateway(path.join(root, `twin-${n}`), identities.slice(0, 1), token);
+      gateways.push(twinGateway.gateway);
+      const twin = await startTwin(twinGateway.url, token, identities[0]!, pairingMode);
       try {
-        rows.push(await measure(target, n, token, identities));
+        rows.push(await measure(target, n, token, identities, twin));
       } finally {
+        await twin.node.client.close();
+        await twin.op.close();
+        await stopChild(twinGateway.gateway.child);
         await stopChild(target.gateway.child);
       }
       log(`done N=${n}`);
@@ -301,24 +383,17 @@ async function main(): Promise<void> {
       log(ensureOpenclawInstalled(log));
       const work = path.join(root, 'openclaw');
       fs.mkdirSync(work);
-      const port = await freePort();
-      const started = performance.now();
-      const gateway = await startOpenclawGateway(work, port, token);
-      log(`openclaw Gateway ready in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+      const target = await openclawGateway(work, token);
+      gateways.push(target.gateway);
       try {
-        const target: Target = {
-          stack: 'openclaw 2026.9.6',
-          gateway,
-          url: `ws://127.0.0.1:${port}`,
-          pairing: 'operator',
-        };
-        rows.push(await measure(target, openclawN, token));
+        rows.push(await measure(target, openclawN, token, makeIdentities(openclawN)));
       } finally {
-        await stopChild(gateway.child, true);
+        await stopChild(target.gateway.child, true);
         cleanupOpenclawTmp();
       }
     }
   } finally {
+    for (const gateway of gateways) await stopChild(gateway.child, gateway.child.spawnargs[0] !== process.execPath);
     printRows(rows);
     fs.rmSync(root, { recursive: true, force: true });
   }
