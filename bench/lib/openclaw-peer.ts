@@ -83,7 +83,7 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** The real Gateway on 127.0.0.1:<port>, token auth; resolves when its log says it listens. */
+/** The real Gateway on 127.0.0.1:<port>, token auth; resolves when it accepts connections (readyMs: spawn → then). */
 export async function startOpenclawGateway(work: string, port: number, token: string): Promise<StartedCli> {
   const stateDir = path.join(work, 'oc-gateway');
   fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
@@ -102,7 +102,7 @@ export async function startOpenclawGateway(work: string, port: number, token: st
     tools: { exec: { notifyOnExit: false } },
   };
   fs.writeFileSync(path.join(stateDir, 'openclaw.json'), JSON.stringify(config, null, 2), { mode: 0o600 });
-  return startUntilReady(
+  const started = await startUntilReady(
     node24,
     [
       openclawEntry,
@@ -119,11 +119,34 @@ export async function startOpenclawGateway(work: string, port: number, token: st
     ],
     {
       env: peerEnv(work, stateDir),
-      ready: /http server listening|\[gateway\][^\n]*ready/,
+      // Its log says when the HTTP server starts ("listening" may go to its log file only); the spawn broker's
+      // "[gateway] … ready" line comes well before. The port itself is polled after this line.
+      ready: /starting HTTP server|http server listening/,
       timeoutMs: 180_000,
       detached: true,
     },
   );
+  const t0 = performance.now() - started.readyMs;
+  const deadline = Date.now() + 120_000;
+  while (!(await accepts(port))) {
+    if (started.child.exitCode !== null || Date.now() > deadline) {
+      started.child.kill('SIGKILL');
+      throw new Error(`openclaw Gateway never accepted on port ${port}: ${started.output().slice(-1500)}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return { ...started, readyMs: performance.now() - t0 };
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
 }
 
 /** The real node host joining the Gateway on 127.0.0.1:<port>; resolves when it reports the connection. */
