@@ -42,7 +42,7 @@ import {
   SIM_COMMAND,
   SimulatedNode,
   autoApproveNodes,
-  benchOperator,
+  connectOperator,
   makeIdentities,
   writePrepairedNodes,
 } from './lib/sim-node.js';
@@ -190,8 +190,7 @@ async function startTwin(
   identity: DeviceIdentity,
   pairing: Target['pairing'],
 ): Promise<Twin> {
-  const op = benchOperator(url, token);
-  await op.start();
+  const op = await connectOperator(url, token);
   const stop = pairing === 'operator' ? autoApproveNodes(op, log) : () => {};
   const node = new SimulatedNode(url, token, identity, 'sim-twin');
   await node.client.start();
@@ -232,8 +231,7 @@ async function measure(
 ): Promise<Row> {
   const pid = target.gateway.child.pid!;
   const nodes = identities.map((identity, i) => new SimulatedNode(target.url, token, identity, `sim-${i}`));
-  const op = benchOperator(target.url, token);
-  await op.start();
+  const op = await connectOperator(target.url, token);
   const stopApproving = target.pairing === 'operator' ? autoApproveNodes(op, log) : () => {};
   try {
     const [first, ...rest] = nodes;

@@ -34,7 +34,7 @@ import {
   startOpenclawGateway,
   startOpenclawNode,
 } from './lib/openclaw-peer.js';
-import { benchOperator } from './lib/sim-node.js';
+import { benchOperator, connectOperator } from './lib/sim-node.js';
 import { compileSpawnFloor } from './lib/spawn-floor.js';
 
 const iterations = Number(process.env.BENCH_VS_ITERATIONS ?? 300);
@@ -121,8 +121,7 @@ async function startTheirs(root: string, children: StartedCli[]): Promise<Stack>
   log(`openclaw Gateway ready in ${(gateway.readyMs / 1000).toFixed(1)} s; starting its node host`);
   const node = await startOpenclawNode(work, port, token, 'bench-node');
   children.push(node);
-  const op = benchOperator(`ws://127.0.0.1:${port}`, token);
-  await op.start();
+  const op = await connectOperator(`ws://127.0.0.1:${port}`, token);
   const nodeId = await approveFirstNode(op);
   const current = await op.request<{ hash: string }>('exec.approvals.node.get', { nodeId });
   await op.request('exec.approvals.node.set', { nodeId, baseHash: current.hash, file: FULL_POLICY });

@@ -6,6 +6,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
+import { GatewayRequestError } from '../../lib/client/errors.js';
 import { GatewayClient } from '../../lib/client/gateway-client.js';
 import { OPERATOR_SCOPES } from '../../lib/client/operator.js';
 import { deriveDeviceId, rawPublicKeyFromKeyObject, type DeviceIdentity } from '../../lib/protocol/device-auth.js';
@@ -133,6 +134,26 @@ export function benchOperator(url: string, token: string): GatewayClient {
     connectTimeoutMs: 30_000,
     requestTimeoutMs: 60_000,
   });
+}
+
+/**
+ * A started operator. openclaw answers connects with a retryable UNAVAILABLE ("gateway starting") for a while
+ * after its port opens; a client starts once, so each attempt is a new one.
+ */
+export async function connectOperator(url: string, token: string, timeoutMs = 180_000): Promise<GatewayClient> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const op = benchOperator(url, token);
+    try {
+      await op.start();
+      return op;
+    } catch (err) {
+      await op.close();
+      const retryable = err instanceof GatewayRequestError && err.retryable === true;
+      if (!retryable || Date.now() > deadline) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
 }
 
 /**
