@@ -86,6 +86,8 @@ interface Row {
   /** How the "1 connected" floor was measured. */
   floorMethod: string;
   connectPerS: number;
+  /** Connect attempts turned away before hello-ok (retried). */
+  refusedConnects: number;
   /** Gateway CPU time spent while the N − 1 connected, per node (handshake, signature check, hello-ok). */
   cpuPerConnectMs: number;
   kbPerNode: number;
@@ -153,7 +155,7 @@ async function connectAll(nodes: SimulatedNode[], limit: number): Promise<number
   const worker = async (): Promise<void> => {
     while (next < nodes.length) {
       const node = nodes[next++]!;
-      await node.client.start();
+      await node.connect();
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, nodes.length) }, worker));
@@ -193,7 +195,7 @@ async function startTwin(
   const op = await connectOperator(url, token);
   const stop = pairing === 'operator' ? autoApproveNodes(op, log) : () => {};
   const node = new SimulatedNode(url, token, identity, 'sim-twin');
-  await node.client.start();
+  await node.connect();
   await untilInvokable(op, node.nodeId, 120_000);
   stop();
   return { url, op, node };
@@ -235,7 +237,7 @@ async function measure(
   const stopApproving = target.pairing === 'operator' ? autoApproveNodes(op, log) : () => {};
   try {
     const [first, ...rest] = nodes;
-    await first!.client.start();
+    await first!.connect();
     await untilInvokable(op, first!.nodeId, 120_000);
     for (let i = 0; i < 100; i++) await invokeOnce(op, first!.nodeId); // warm-up: JIT, heap, sockets
     if (twin) for (let i = 0; i < 100; i++) await invokeOnce(twin.op, twin.node.nodeId);
@@ -268,6 +270,7 @@ async function measure(
       pairing: target.pairing,
       floorMethod: twin ? 'twin Gateway, alternating' : 'same Gateway, before',
       connectPerS: rest.length / (connectMs / 1000),
+      refusedConnects: nodes.reduce((sum, node) => sum + node.refusedConnects, 0),
       cpuPerConnectMs: connectCpuMs / Math.max(1, rest.length),
       kbPerNode: (rssN - rss1) / Math.max(1, n - 1),
       rss1Mb: rss1 / 1024,
@@ -330,7 +333,7 @@ function printRows(rows: Row[]): void {
   out('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const r of rows) {
     out(
-      `| ${r.stack} | ${r.n} | ${r.pairing} | ${r.kbPerNode.toFixed(1)} KB (${r.rss1Mb.toFixed(0)} → ${r.rssNMb.toFixed(0)} MB) | ${r.connectPerS.toFixed(0)}/s (Gateway CPU ${r.cpuPerConnectMs.toFixed(2)} ms each) | ${fmtMs(r.invokeN.p50)} / ${fmtMs(r.invokeN.p99)} | ${fmtMs(r.invoke1.p50)} / ${fmtMs(r.invoke1.p99)} (${r.floorMethod}) | ${(r.invokeN.p50 / r.invoke1.p50).toFixed(2)}× | ${r.tickCpuMs.toFixed(0)} ms / ${(r.tickWindowMs / 1000).toFixed(0)} s (${r.ticksSeen} ticks seen) | ${r.load} |`,
+      `| ${r.stack} | ${r.n} | ${r.pairing} | ${r.kbPerNode.toFixed(1)} KB (${r.rss1Mb.toFixed(0)} → ${r.rssNMb.toFixed(0)} MB) | ${r.connectPerS.toFixed(0)}/s (Gateway CPU ${r.cpuPerConnectMs.toFixed(2)} ms each; ${r.refusedConnects} turned away, retried) | ${fmtMs(r.invokeN.p50)} / ${fmtMs(r.invokeN.p99)} | ${fmtMs(r.invoke1.p50)} / ${fmtMs(r.invoke1.p99)} (${r.floorMethod}) | ${(r.invokeN.p50 / r.invoke1.p50).toFixed(2)}× | ${r.tickCpuMs.toFixed(0)} ms / ${(r.tickWindowMs / 1000).toFixed(0)} s (${r.ticksSeen} ticks seen) | ${r.load} |`,
     );
   }
   const ours = rows.filter((r) => r.stack === 'openclaw-ipc');

@@ -16,32 +16,55 @@ const SIM_PLATFORM = 'linux';
 const SIM_CLIENT = { id: 'node-host', mode: 'node' } as const;
 
 export class SimulatedNode {
-  readonly client: GatewayClient;
+  client: GatewayClient;
   /** Tick events seen (the Gateway's keepalive reaches every node). */
   ticks = 0;
+  /** Connect attempts the Gateway closed or refused before hello-ok (each retried with a fresh client). */
+  refusedConnects = 0;
 
   constructor(
-    url: string,
-    token: string,
+    readonly url: string,
+    readonly token: string,
     readonly identity: DeviceIdentity,
     readonly name: string,
   ) {
-    this.client = new GatewayClient({
-      url,
+    this.client = this.makeClient();
+  }
+
+  /** Connects; a connect the Gateway turns away is retried (up to `attempts`) with a new client, as a node host does. */
+  async connect(attempts = 5): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.client.start();
+        return;
+      } catch (err) {
+        await this.client.close();
+        this.refusedConnects++;
+        if (attempt >= attempts) throw err;
+        this.client = this.makeClient();
+        await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
+      }
+    }
+  }
+
+  private makeClient(): GatewayClient {
+    const client = new GatewayClient({
+      url: this.url,
       role: 'node',
-      token,
-      identity,
+      token: this.token,
+      identity: this.identity,
       scopes: [],
-      client: { ...SIM_CLIENT, version: 'bench', platform: SIM_PLATFORM, displayName: name },
+      client: { ...SIM_CLIENT, version: 'bench', platform: SIM_PLATFORM, displayName: this.name },
       caps: [],
       commands: [SIM_COMMAND],
       connectTimeoutMs: 60_000,
       requestTimeoutMs: 60_000,
     });
-    this.client.on('event', (frame) => {
+    client.on('event', (frame) => {
       if (frame.event === 'tick') this.ticks++;
       else if (frame.event === 'node.invoke.request') this.answer(frame.payload as { id?: unknown });
     });
+    return client;
   }
 
   get nodeId(): string {
