@@ -59,6 +59,8 @@ export class SimulatedNode {
       commands: [SIM_COMMAND],
       connectTimeoutMs: 60_000,
       requestTimeoutMs: 60_000,
+      // openclaw closes a node's socket when its command surface is approved; the node comes back, as a node host does.
+      reconnect: { initialDelayMs: 250, maxDelayMs: 2_000 },
     });
     client.on('event', (frame) => {
       if (frame.event === 'tick') this.ticks++;
