@@ -340,7 +340,8 @@ function printRows(rows: Row[]): void {
   const at1000 = ours.find((r) => r.n === 1000);
   const worstKb = Math.max(...ours.map((r) => r.kbPerNode));
   out('');
-  out(`goal ≤ 50 KB per idle node: ${worstKb <= 50 ? 'PASS' : 'MISS'} (worst ${worstKb.toFixed(1)} KB)`);
+  if (ours.length > 0)
+    out(`goal ≤ 50 KB per idle node: ${worstKb <= 50 ? 'PASS' : 'MISS'} (worst ${worstKb.toFixed(1)} KB)`);
   if (at1000) {
     const ratio = at1000.invokeN.p50 / at1000.invoke1.p50;
     out(`goal invoke p50 with 1000 connected ≤ 1.2× with 1: ${ratio <= 1.2 ? 'PASS' : 'MISS'} (${ratio.toFixed(2)}×)`);

@@ -62,11 +62,26 @@ export class SimulatedNode {
       // openclaw closes a node's socket when its command surface is approved; the node comes back, as a node host does.
       reconnect: { initialDelayMs: 250, maxDelayMs: 2_000 },
     });
+    client.on('hello', () => this.reportInventory(client));
     client.on('event', (frame) => {
       if (frame.event === 'tick') this.ticks++;
       else if (frame.event === 'node.invoke.request') this.answer(frame.payload as { id?: unknown });
     });
     return client;
+  }
+
+  /**
+   * What a node host sends after hello-ok (spec §12). openclaw answers UNAVAILABLE until an operator approved the
+   * node's surface, and lists the node as connected for invokes only once it has it: retried every second.
+   */
+  private reportInventory(client: GatewayClient): void {
+    if (client !== this.client || !client.connected) return;
+    client
+      .request('node.runnerInventory.update', {
+        protocolFeatures: ['node-worker-supervisor-v6'],
+        workerHost: { enabled: false },
+      })
+      .catch(() => setTimeout(() => this.reportInventory(client), 1_000).unref());
   }
 
   get nodeId(): string {
