@@ -42,6 +42,8 @@ export interface GatewayCoreOptions {
   /** Count the local exec host as an approval route (it prompts for entries in `pending`). */
   localApprovalRoute: boolean;
   idempotency?: IdempotencyLimits;
+  /** Least time between two `health` broadcasts (node connects and disconnects coalesce). Default 1000 ms. */
+  healthBroadcastGapMs?: number;
   now?: () => number;
 }
 
@@ -112,9 +114,13 @@ export class GatewayCore {
   private currentGeneration: string | undefined;
   private presenceVersion = 1;
   private healthVersion = 1;
+  private readonly healthBroadcastGapMs: number;
+  private lastHealthBroadcastMs = 0;
+  private healthTimer: NodeJS.Timeout | undefined;
 
   constructor(readonly options: GatewayCoreOptions) {
     this.now = options.now ?? Date.now;
+    this.healthBroadcastGapMs = options.healthBroadcastGapMs ?? 1_000;
     this.currentAuth = { ...options.auth };
     this.currentGeneration = authGeneration(options.auth);
     this.startedAtMs = this.now();
@@ -254,12 +260,32 @@ export class GatewayCore {
   /** The health summary answered by `health` and broadcast as the `health` event. */
   health(): { ok: true; ts: number; uptimeMs: number; nodes: number } {
     const now = this.now();
-    return { ok: true, ts: now, uptimeMs: now - this.startedAtMs, nodes: this.registry.list().length };
+    return { ok: true, ts: now, uptimeMs: now - this.startedAtMs, nodes: this.registry.size };
   }
 
-  /** Broadcasts a new health snapshot (with seq and stateVersion) after the node set changed. */
+  /**
+   * Broadcasts a new health snapshot (with seq and stateVersion) after the node set changed. At most one per
+   * healthBroadcastGapMs: the first goes at once, later ones fold into one trailing broadcast of the newest
+   * state. Unthrottled, a fleet of N nodes reconnecting costs N broadcasts to N connections (N² frames).
+   */
   broadcastHealth(): void {
     this.healthVersion++;
+    if (this.healthTimer !== undefined) return; // the trailing broadcast carries this change
+    const waitMs = this.lastHealthBroadcastMs + this.healthBroadcastGapMs - Date.now();
+    if (waitMs <= 0) {
+      this.sendHealth();
+      return;
+    }
+    this.healthTimer = setTimeout(() => {
+      this.healthTimer = undefined;
+      this.sendHealth();
+    }, waitMs);
+    this.healthTimer.unref();
+  }
+
+  private sendHealth(): void {
+    if (this.closing) return;
+    this.lastHealthBroadcastMs = Date.now();
     const text = JSON.stringify({
       type: 'event',
       event: 'health',

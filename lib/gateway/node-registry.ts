@@ -64,6 +64,8 @@ export interface InvokeRequest {
 
 export class NodeRegistry {
   private readonly sessions = new Map<string, NodeSession>();
+  /** connId → nodeId, so that a closing connection finds its node without a scan over every node. */
+  private readonly nodeIdByConn = new Map<string, string>();
   private readonly invokes = new Map<string, PendingInvoke>();
 
   constructor(private readonly maxInFlight = 1024) {}
@@ -72,7 +74,9 @@ export class NodeRegistry {
   register(session: NodeSession): void {
     const previous = this.sessions.get(session.nodeId);
     this.sessions.set(session.nodeId, session);
+    this.nodeIdByConn.set(session.conn.connId, session.nodeId);
     if (previous && previous.conn.connId !== session.conn.connId) {
+      this.nodeIdByConn.delete(previous.conn.connId);
       this.failInvokesOf(previous.conn.connId);
       previous.conn.close(1000, 'replaced by a newer connection');
     }
@@ -80,15 +84,14 @@ export class NodeRegistry {
 
   /** Removes the node bound to this connection and fails its in-flight invokes at once. */
   unregister(connId: string): NodeSession | undefined {
-    let removed: NodeSession | undefined;
-    for (const [nodeId, session] of this.sessions) {
-      if (session.conn.connId === connId) {
-        this.sessions.delete(nodeId);
-        removed = session;
-      }
-    }
+    const nodeId = this.nodeIdByConn.get(connId);
+    if (nodeId === undefined) return undefined; // not a node, or a node replaced by a newer connection
+    this.nodeIdByConn.delete(connId);
+    const session = this.sessions.get(nodeId);
+    if (session?.conn.connId !== connId) return undefined;
+    this.sessions.delete(nodeId);
     this.failInvokesOf(connId);
-    return removed;
+    return session;
   }
 
   get(nodeId: string): NodeSession | undefined {
@@ -97,6 +100,11 @@ export class NodeRegistry {
 
   list(): NodeSession[] {
     return [...this.sessions.values()];
+  }
+
+  /** Connected nodes. */
+  get size(): number {
+    return this.sessions.size;
   }
 
   get inFlight(): number {
@@ -185,6 +193,7 @@ export class NodeRegistry {
       });
     }
     this.sessions.clear();
+    this.nodeIdByConn.clear();
   }
 
   private failInvokesOf(connId: string): void {
