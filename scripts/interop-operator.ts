@@ -1,6 +1,8 @@
 // Part 4 of `npm run test:interop`: the operator tools against the real openclaw@2026.9.6, across two network
-// namespaces joined by a veth pair (test/helpers/netns.ts). In namespace A run our Gateway and the real
-// Gateway, both bound to the LAN address and advertising over mDNS; from namespace B:
+// namespaces joined by a veth pair (test/helpers/netns.ts), each address on a bridge over its veth end: the
+// real Gateway's mDNS responder (@homebridge/ciao, given no interface list) skips veth interfaces by name
+// (see NetnsPairOptions.bridge) and would announce on loopback only. In namespace A run our Gateway and the
+// real Gateway, both bound to the LAN address and advertising over mDNS; from namespace B:
 //   - our `openclaw-mac discover --json` lists both;
 //   - the real `openclaw gateway discover --json` lists ours (it browses with avahi-browse, so B gets a
 //     private dbus-daemon + avahi-daemon in its own mount namespace: nothing on the host is touched);
@@ -86,16 +88,21 @@ const AVAHI_LAUNCH = [
   'exec avahi-daemon --no-chroot --no-drop-root --no-rlimits -f "$1/avahi.conf"',
 ].join('\n');
 
-/** argv prefix: run the rest with private tmpfs mounts over the real OpenClaw's hard-coded /tmp dirs. */
+/**
+ * argv prefix: run the rest with private tmpfs mounts over the real OpenClaw's hard-coded /tmp dirs, and with
+ * its own host name (`real-a`), as a second host has: its Bonjour instance is named after the host, and our
+ * discover leaves out beacons named like this machine unless --include-local.
+ */
 const PRIVATE_OPENCLAW_TMP = [
   'unshare',
   '--mount',
+  '--uts',
   '--propagation',
   'private',
   '--',
   'sh',
   '-c',
-  'for d in /tmp/openclaw "/tmp/openclaw-state-locks-$(id -u)"; do mkdir -p "$d" && mount -t tmpfs tmpfs "$d" || exit 1; done; exec "$@"',
+  'hostname real-a && for d in /tmp/openclaw "/tmp/openclaw-state-locks-$(id -u)"; do mkdir -p "$d" && mount -t tmpfs tmpfs "$d" || exit 1; done; exec "$@"',
   'sh',
 ];
 
@@ -134,7 +141,7 @@ export async function operatorToolsInterop(deps: InteropDeps): Promise<void> {
       return;
     }
   }
-  const pair = await createNetnsPair();
+  const pair = await createNetnsPair(undefined, { bridge: true });
   try {
     const token = 'tok-interop-operator-0123456789';
     const dir = fs.mkdtempSync(path.join(deps.work, 'op-'));

@@ -6,6 +6,7 @@
 //   const net = netnsAvailable();               // { ok: true } | { ok: false, reason }
 //   t.test('…', { skip: !net.ok && net.reason }, async (t) => { … });
 //   const pair = await createNetnsPair(t);      // t is optional; with it, teardown is registered
+//   const pair = await createNetnsPair(t, { bridge: true });   // each address on a bridge over the veth end
 //   pair.a.address / pair.b.address             // e.g. 10.213.7.1 and 10.213.7.2 (/24 on the veth)
 //   const child = pair.a.spawn(['node', 'server.js'], { env });   // a ChildProcess, killed on close
 //   const { code, stdout } = await pair.b.run(['curl', `http://${pair.a.address}:8080/`]);
@@ -28,7 +29,7 @@ export interface Netns {
   readonly name: string;
   /** This end's IPv4 address on the link. */
   readonly address: string;
-  /** This end's veth interface name. */
+  /** The interface holding this end's address: the veth end, or with `bridge` the bridge over it. */
   readonly iface: string;
   /** The argv prefix that runs a program in this namespace: ['ip', 'netns', 'exec', name]. */
   readonly prefix: readonly string[];
@@ -90,14 +91,25 @@ function inNs(ns: string, args: string[]): void {
   execFileSync('ip', ['netns', 'exec', ns, ...args], { stdio: 'pipe' });
 }
 
+export interface NetnsPairOptions {
+  /**
+   * Put each end's address on a bridge with the veth end as its port, as a host with a bridged LAN has.
+   * @homebridge/ciao (the real OpenClaw Gateway's mDNS responder) names Linux interfaces from `ip -o link
+   * show`, where a veth reads `vaX@if2`: that name is not in os.networkInterfaces(), so ciao skips the veth
+   * and sends nothing on it. A bridge's name has no `@peer` suffix.
+   */
+  bridge?: boolean;
+}
+
 /** Creates the pair. With `t` (a tap test), close() is registered as its teardown. */
-export async function createNetnsPair(t?: Teardown): Promise<NetnsPair> {
+export async function createNetnsPair(t?: Teardown, options: NetnsPairOptions = {}): Promise<NetnsPair> {
   const available = netnsAvailable();
   if (!available.ok) throw new Error(available.reason);
   const id = `${process.pid.toString(36)}${crypto.randomBytes(3).toString('hex')}`;
   const names = { a: `oc-${id}-a`, b: `oc-${id}-b` };
   // Interface names are at most 15 bytes.
   const ifaces = { a: `va${id}`.slice(0, 15), b: `vb${id}`.slice(0, 15) };
+  const bridges = { a: `ba${id}`.slice(0, 15), b: `bb${id}`.slice(0, 15) };
   const subnet = `10.213.${crypto.randomInt(1, 255)}`;
   const addresses = { a: `${subnet}.1`, b: `${subnet}.2` };
   const children = new Set<ChildProcess>();
@@ -121,10 +133,16 @@ export async function createNetnsPair(t?: Teardown): Promise<NetnsPair> {
     ip(['link', 'add', ifaces.a, 'netns', names.a, 'type', 'veth', 'peer', 'name', ifaces.b, 'netns', names.b]);
     for (const side of ['a', 'b'] as const) {
       inNs(names[side], ['ip', 'link', 'set', 'lo', 'up']);
-      inNs(names[side], ['ip', 'addr', 'add', `${addresses[side]}/24`, 'dev', ifaces[side]]);
       inNs(names[side], ['ip', 'link', 'set', ifaces[side], 'up', 'multicast', 'on']);
+      if (options.bridge) {
+        inNs(names[side], ['ip', 'link', 'add', bridges[side], 'type', 'bridge']);
+        inNs(names[side], ['ip', 'link', 'set', ifaces[side], 'master', bridges[side]]);
+        inNs(names[side], ['ip', 'link', 'set', bridges[side], 'up', 'multicast', 'on']);
+      }
+      const addressed = options.bridge ? bridges[side] : ifaces[side];
+      inNs(names[side], ['ip', 'addr', 'add', `${addresses[side]}/24`, 'dev', addressed]);
       // Without a route for 224.0.0.0/4 a sender that does not pick an interface gets ENETUNREACH.
-      inNs(names[side], ['ip', 'route', 'add', '224.0.0.0/4', 'dev', ifaces[side]]);
+      inNs(names[side], ['ip', 'route', 'add', '224.0.0.0/4', 'dev', addressed]);
     }
   } catch (err) {
     removeAll();
@@ -143,7 +161,7 @@ export async function createNetnsPair(t?: Teardown): Promise<NetnsPair> {
     return {
       name: names[side],
       address: addresses[side],
-      iface: ifaces[side],
+      iface: options.bridge ? bridges[side] : ifaces[side],
       prefix,
       spawn: spawnIn,
       run: (argv, options = {}) =>
