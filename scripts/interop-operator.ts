@@ -363,6 +363,14 @@ export async function operatorToolsInterop(deps: InteropDeps): Promise<void> {
       return `ours-a:${mine.gatewayPort} at ${mine.addresses.join(',')}, ${theirs.displayName}:${theirs.gatewayPort} at ${theirs.addresses.join(',')}`;
     });
 
+    // Until its sidecars are up it answers connects with "gateway starting; retry shortly".
+    await until(
+      'the real Gateway ready for clients',
+      () => /\[gateway\] ready/.test(realOut()),
+      300_000,
+      realOut,
+      real,
+    );
     await deps.attempt('openclaw-mac connect --json against the real Gateway (loopback in A)', async () => {
       const env = { PATH: process.env.PATH, HOME: dir, OPENCLAW_STATE_DIR: path.join(dir, 'mac-client') };
       const ok = await pair.a.run(
