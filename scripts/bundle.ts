@@ -24,11 +24,12 @@ await build({
   target: 'node20',
   allowOverwrite: true,
   logLevel: 'warning',
+  metafile: true,
 });
 
 // Chunks of an earlier build would pile up (their names are content hashes).
 for (const name of fs.readdirSync(cliOut)) if (/^chunk-.*\.js(\.map)?$/.test(name)) fs.rmSync(path.join(cliOut, name));
-await build({
+const cli = await build({
   entryPoints: [path.join(repo, 'lib', 'cli', 'main.ts'), path.join(repo, 'lib', 'cli', 'mac.ts')],
   outdir: cliOut,
   chunkNames: 'chunk-[hash]',
@@ -45,6 +46,11 @@ await build({
   // The addon loader (resolved at run time against the package root) and ws's optional native helpers.
   external: ['node-gyp-build', 'bufferutil', 'utf-8-validate'],
   // Bundled CommonJS dependencies (ws, json5, ciao) call require() for Node's built-ins.
-  banner: { js: "import { createRequire as __bundleRequire } from 'node:module'; const require = __bundleRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __bundleRequire } from 'node:module'; const require = __bundleRequire(import.meta.url);",
+  },
   logLevel: 'warning',
+  metafile: true,
 });
+// What each chunk holds (inputs and bytes), for finding what a cold start loads: esbuild's metafile format.
+if (process.env.BUNDLE_METAFILE) fs.writeFileSync(process.env.BUNDLE_METAFILE, JSON.stringify(cli.metafile));
