@@ -52,7 +52,11 @@ export interface UpInfo {
   bridgeError?: string;
   policy: string;
   startupMs: number;
+  /** Where the start-up went, ms from the process's start (performance.now()) at the end of each step. */
+  startupPhases: Record<StartupPhase, number>;
 }
+
+type StartupPhase = 'main' | 'imports' | 'gateway' | 'execHost' | 'bridge' | 'node' | 'ready';
 
 /**
  * The child node host got its secret in its environment at spawn, which a rotation makes stale: it is
@@ -135,6 +139,10 @@ export function tryLines(
 
 export async function main(argv: string[]): Promise<number> {
   const startedAt = performance.now();
+  const phases: Partial<Record<StartupPhase, number>> = { main: Math.round(startedAt) };
+  const phase = (name: StartupPhase): void => {
+    phases[name] = Math.round(performance.now());
+  };
   const parsed = parseCommandArgs(
     argv,
     {
@@ -185,6 +193,7 @@ export async function main(argv: string[]): Promise<number> {
     import('../../exec-host/policy.js'),
     import('../../exec-host/prompts.js'),
   ]);
+  phase('imports');
 
   const started: Closable[] = [];
   const closeAll = async (): Promise<void> => {
@@ -231,8 +240,10 @@ export async function main(argv: string[]): Promise<number> {
       },
     });
     started.push(gateway);
+    phase('gateway');
     const execHost = await startExecHost({ stateDir, pending, approver });
     started.push(execHost);
+    phase('execHost');
 
     let bridgeSocket: string | null = null;
     let bridgeError: string | undefined;
@@ -250,6 +261,7 @@ export async function main(argv: string[]): Promise<number> {
         log(`bridge host not started: ${bridgeError}`);
       }
     }
+    phase('bridge');
 
     // Our node presents the secret of the mode the Gateway runs (none: nothing, the device identity suffices).
     // Read at every connect: after a rotation (4001) the in-process node rejoins with the new secret.
@@ -293,6 +305,7 @@ export async function main(argv: string[]): Promise<number> {
       await inProcess.ready;
       nodeHost = inProcess;
     }
+    phase('node');
     // This process owns the Gateway and the node: approve its own node's command surface, nobody else's.
     for (const request of gateway.nodes.pendingRequests()) {
       if (request.nodeId === nodeHost.nodeId) gateway.nodes.approve(request.requestId);
@@ -326,6 +339,7 @@ export async function main(argv: string[]): Promise<number> {
       ...(bridgeError ? { bridgeError } : {}),
       policy,
       startupMs: Math.round(performance.now() - startedAt),
+      startupPhases: { ...phases, ready: Math.round(performance.now()) } as Record<StartupPhase, number>,
     };
   } catch (err) {
     await closeAll();
