@@ -252,7 +252,7 @@ async function throughput(stack: UpStack): Promise<{ e2e: number; floor: number 
 /** The hops of one system.run: [label, from mark, to mark] (marks from lib/common/trace.ts, one clock in `up`). */
 const HOPS: Array<[string, string, string]> = [
   ['Gateway: node.invoke handled → request sent to node', 'gw.invoke', 'gw.sent'],
-  ['Gateway → node host (WebSocket frame, loopback)', 'gw.sent', 'node.invoke'],
+  ['Gateway → node host (in-process link frame)', 'gw.sent', 'node.invoke'],
   ['node host: params, policy pre-check, route', 'node.invoke', 'node.exec'],
   ['node host → exec host (in-process call)', 'node.exec', 'exec.policy'],
   ['exec host: policy evaluation', 'exec.policy', 'exec.policy.done'],
@@ -261,7 +261,7 @@ const HOPS: Array<[string, string, string]> = [
   ['exec host: audit record, usage, answer', 'exec.spawn.done', 'exec.reply'],
   ['exec host → node host (promise resolution)', 'exec.reply', 'node.exec.done'],
   ['node host: result shape, exec.finished event', 'node.exec.done', 'node.result'],
-  ['node host → Gateway (outbox, WebSocket frame)', 'node.result', 'gw.result'],
+  ['node host → Gateway (outbox, in-process link frame)', 'node.result', 'gw.result'],
   ['Gateway: result applied → response', 'gw.result', 'gw.respond'],
 ];
 

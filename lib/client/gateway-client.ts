@@ -10,6 +10,7 @@ import { parseBoundedJson } from '../common/bounded-json.js';
 import { GatewayClientError, GatewayRequestError, type GatewayErrorShape } from './errors.js';
 import { CloseCode, MAX_CLIENT_FRAME_JSON_DEPTH } from '../protocol/constants.js';
 import { signConnectDevice, type DeviceIdentity } from '../protocol/device-auth.js';
+import type { LinkEnd } from '../protocol/link.js';
 import {
   validateChallengePayload,
   validateEventFrame,
@@ -80,6 +81,12 @@ export interface GatewayClientOptions {
   /** Default deadline of request(). */
   requestTimeoutMs?: number;
   maxPayload?: number;
+  /**
+   * Opens an in-process link to a Gateway in this process instead of a WebSocket to `url` (GatewayHandle
+   * openInProcessLink; `up`'s own node host). Everything above the transport is unchanged: challenge,
+   * signed connect, reconnects, requests, ticks. `url` then only names the Gateway in messages.
+   */
+  link?: (maxPayload: number) => LinkEnd;
   log?: (message: string) => void;
 }
 
@@ -245,12 +252,16 @@ export class GatewayClient extends EventEmitter<GatewayClientEvents> {
   private connectOnce(): void {
     if (this.stopped) return;
     const opts = this.options;
-    const ws = new WebSocket(opts.url, {
-      ...tlsClientOptions(opts.url, opts.tlsFingerprint),
-      perMessageDeflate: false,
-      maxPayload: opts.maxPayload ?? DEFAULT_MAX_PAYLOAD,
-      handshakeTimeout: opts.connectTimeoutMs ?? 10_000,
-    });
+    const maxPayload = opts.maxPayload ?? DEFAULT_MAX_PAYLOAD;
+    // A link end has the part of ws.WebSocket's surface this client uses (protocol/link.ts).
+    const ws = opts.link
+      ? (opts.link(maxPayload) as unknown as WebSocket)
+      : new WebSocket(opts.url, {
+          ...tlsClientOptions(opts.url, opts.tlsFingerprint),
+          perMessageDeflate: false,
+          maxPayload,
+          handshakeTimeout: opts.connectTimeoutMs ?? 10_000,
+        });
     this.ws = ws;
     let settled = false;
     let helloReached = false;

@@ -26,6 +26,7 @@ import {
   TICK_INTERVAL_MS,
 } from '../protocol/constants.js';
 import { ErrorCode, errorShape } from '../protocol/errors.js';
+import { LinkEnd, LinkTransport } from '../protocol/link.js';
 import { validateRequestFrame } from '../protocol/frames.js';
 import {
   describeAuthSecret,
@@ -207,6 +208,12 @@ export interface GatewayHandle {
   controlUi?: { url: string; bytes: ControlUiAssets['bytes'] };
   /** Whether the Gateway is advertised over Bonjour, and what (or why not). */
   readonly discovery: BonjourStatus;
+  /**
+   * A connection from this process without TCP or WebSocket framing (protocol/link.ts): the client end,
+   * for GatewayClient's `link` option. The Gateway treats it as a loopback WebSocket from this machine:
+   * the same challenge, handshake, auth, pairing, limits and handlers. `up`'s own node host joins this way.
+   */
+  openInProcessLink(clientMaxPayload: number): LinkEnd;
   /** Broadcasts `shutdown`, closes every connection with 1012, stops listening. Idempotent. */
   close(reason?: string): Promise<void>;
 }
@@ -331,6 +338,11 @@ async function startLocked(
   let closing: Promise<void> | undefined;
   const close = (reason = 'service restart'): Promise<void> =>
     (closing ??= shutdown({ tick, authWatch, bonjour, core, unwireApprovalEvents, servers, lock }, reason));
+  const openInProcessLink = (clientMaxPayload: number): LinkEnd => {
+    const link = acceptInProcessLink(accept, address.port, maxPayload, clientMaxPayload);
+    if (closing) link.terminate(); // as a listener that stopped accepting: the client retries or gives up
+    return link;
+  };
 
   return gatewayHandle({
     address,
@@ -346,6 +358,7 @@ async function startLocked(
     controlUiRoot,
     controlUi,
     discovery: bonjour.status,
+    openInProcessLink,
     close,
   });
 }
@@ -589,12 +602,13 @@ interface HandleParts {
   controlUiRoot: string | undefined;
   controlUi: () => ControlUiAssets | undefined;
   discovery: GatewayHandle['discovery'];
+  openInProcessLink: GatewayHandle['openInProcessLink'];
   close: GatewayHandle['close'];
 }
 
 function gatewayHandle(parts: HandleParts): GatewayHandle {
   const { address, scheme, bind, tls, auth, watchConfig, reloadAuth, stateDir, pending, core } = parts;
-  const { controlUiRoot, controlUi, discovery, close } = parts;
+  const { controlUiRoot, controlUi, discovery, openInProcessLink, close } = parts;
   const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   // A wildcard bind is reached on loopback from this machine (the page's own origin is then 127.0.0.1).
   const pageHost = address.address === '0.0.0.0' || address.address === '::' ? '127.0.0.1' : urlHost;
@@ -661,6 +675,7 @@ function gatewayHandle(parts: HandleParts): GatewayHandle {
           }
         : undefined,
     discovery,
+    openInProcessLink,
     close,
   };
 }
@@ -771,6 +786,27 @@ function acceptConnection(
     ts: core.now(),
     capabilities: [...CHALLENGE_CAPABILITIES],
   });
+}
+
+/**
+ * An in-process link as a new connection: what a WebSocket from this process to 127.0.0.1 presents (loopback
+ * peer, Host 127.0.0.1:port, no Origin, no proxy headers), judged by the same isLocal, pre-auth budget and
+ * handshake deadline. Returns the client's end.
+ */
+function acceptInProcessLink(ctx: AcceptContext, port: number, maxPayload: number, clientMaxPayload: number): LinkEnd {
+  const transport = new LinkTransport(DEFAULT_GATEWAY_HOST, port);
+  const [gatewayEnd, clientEnd] = LinkEnd.pair({ maxPayload, transport }, { maxPayload: clientMaxPayload });
+  const req = { headers: { host: `${DEFAULT_GATEWAY_HOST}:${port}` } } as unknown as http.IncomingMessage;
+  // The two stand-ins carry the part of ws.WebSocket / net.Socket a GatewayConnection uses (link.ts).
+  acceptConnection(
+    ctx,
+    gatewayEnd as unknown as WebSocket,
+    req,
+    transport as unknown as net.Socket,
+    DEFAULT_GATEWAY_HOST,
+    false,
+  );
+  return clientEnd;
 }
 
 /** A closed connection: out of the registry; a node's last-seen time is kept and presence updated. */

@@ -7,6 +7,7 @@ import os from 'node:os';
 import {
   GatewayClient,
   type EventFrame,
+  type GatewayClientOptions,
   type GatewayCredentials,
   type HelloOk,
   type ReconnectOptions,
@@ -67,6 +68,8 @@ export interface NodeHostOptions {
   execHost?: ExecHostMode;
   /** The app's exec host in this process (`up`): system.run reaches it without the socket (same policy path). */
   inProcessApp?: InProcessApp;
+  /** The Gateway in this process (`up`): join over its in-process link instead of a WebSocket (same handshake). */
+  link?: GatewayClientOptions['link'];
   reconnect?: ReconnectOptions;
   log?: (message: string) => void;
 }
@@ -138,6 +141,7 @@ export function startNodeHost(options: NodeHostOptions): NodeHost {
     commands: [...NODE_COMMANDS],
     pathEnv: process.env.PATH ?? '',
     reconnect: options.reconnect ?? { initialDelayMs: 1_000, maxDelayMs: 10_000 },
+    ...(options.link ? { link: options.link } : {}),
     log,
   });
   const outbox = new ResultOutbox(client, { log });

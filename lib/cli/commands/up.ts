@@ -299,6 +299,8 @@ export async function main(argv: string[]): Promise<number> {
         execHost: 'app',
         // Our own exec host: system.run skips the socket, not the policy, prompt, run slots or audit.
         inProcessApp: execHost,
+        // Our own Gateway: frames skip TCP and WebSocket framing, not the handshake, pairing or handlers.
+        link: (maxPayload) => gateway.openInProcessLink(maxPayload),
         log: (m) => log(`node: ${m}`),
       });
       started.push(inProcess);
