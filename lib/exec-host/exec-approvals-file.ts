@@ -9,7 +9,8 @@ import path from 'node:path';
 
 import { IpcError } from '../common/errors.js';
 import { isRecord } from '../common/records.js';
-import { expandHome, readTextFileBounded, writeFileAtomic } from '../common/state-dir.js';
+import { parseBoundedJson } from '../common/bounded-json.js';
+import { expandHome, MAX_JSON_FILE_DEPTH, readTextFileBounded, writeFileAtomic } from '../common/state-dir.js';
 import { withFileLock } from '../native/file-lock.js';
 import { newSocketToken } from './hmac.js';
 
@@ -182,7 +183,8 @@ export function readApprovalsWithText(file: string): { data: ApprovalsFile; text
   if (text === undefined) return undefined;
   let parsed: unknown;
   try {
-    parsed = JSON.parse(text);
+    // Depth-bounded like every untrusted JSON; duplicates keep JSON's last-wins, as a hand-edited file may have them.
+    parsed = parseBoundedJson(text, { maxDepth: MAX_JSON_FILE_DEPTH, rejectDuplicateKeys: false });
   } catch (err) {
     throw malformed(file, `not valid JSON (${(err as Error).message})`);
   }
