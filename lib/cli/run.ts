@@ -147,6 +147,19 @@ export function positiveIntOption(
   return n;
 }
 
+/** Longest `--timeout` of the mac commands that wait on the network (discover, connect): ten minutes. */
+export const MAX_NETWORK_WAIT_MS = 600_000;
+
+/**
+ * `--timeout` of discover/connect in ms: a whole number, `fallback` when absent; as upstream, a shorter
+ * window is raised to `min` rather than refused; capped at MAX_NETWORK_WAIT_MS.
+ */
+export function networkWaitOption(raw: string | undefined, fallback: number, min: number, usage: string): number {
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw.trim())) throw new UsageError(`--timeout must be a whole number of ms\n${usage}`);
+  return Math.min(MAX_NETWORK_WAIT_MS, Math.max(min, Number(raw.trim())));
+}
+
 /** A TCP port from `from` (an option or a variable name): decimal, in min..65535 (0 = any free port). */
 export function portOption(text: string, from: string, min: 0 | 1 = 0): number {
   const port = /^[0-9]+$/.test(text) ? Number(text) : NaN;

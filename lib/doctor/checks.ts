@@ -13,6 +13,8 @@ import { rememberedGateway } from '../node-host/node-config.js';
 import { approvalsFilePath, readApprovals, requireToken } from '../exec-host/exec-approvals-file.js';
 import { inspectSocketFile } from '../native/socket-owner.js';
 import { readOpenclawConfig, resolveConfigPath } from '../common/openclaw-config.js';
+import { readJsonFile } from '../common/state-dir.js';
+import { isRecord } from '../common/records.js';
 import { inspectInstanceLock } from '../native/file-lock.js';
 import { peerCredentials, openPeerProcess } from '../native/peer.js';
 import { lockFiles, managerFor, serviceStatus, definitionPath, type ServiceContext } from '../service/manager.js';
@@ -413,10 +415,8 @@ export async function checkTcc(): Promise<Finding[]> {
 
 function ownDeviceId(stateDir: string): string | undefined {
   try {
-    const device = JSON.parse(fs.readFileSync(path.join(stateDir, 'identity', 'device.json'), 'utf8')) as {
-      deviceId?: unknown;
-    };
-    return typeof device.deviceId === 'string' ? device.deviceId : undefined;
+    const device = readJsonFile(path.join(stateDir, 'identity', 'device.json'));
+    return isRecord(device) && typeof device.deviceId === 'string' ? device.deviceId : undefined;
   } catch {
     return undefined;
   }

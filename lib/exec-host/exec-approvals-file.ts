@@ -8,9 +8,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 import { IpcError } from '../common/errors.js';
+import { parseBoundedJson } from '../common/bounded-json.js';
+import { expandHome, MAX_JSON_FILE_DEPTH, readTextFileBounded, writeFileAtomic } from '../common/state-dir.js';
 import { isRecord } from '../common/records.js';
-import { expandHome, readTextFileBounded, writeFileAtomic } from '../common/state-dir.js';
 import { withFileLock } from '../native/file-lock.js';
+import { Type } from '../protocol/typebox.js';
+import { compileValidator, dottedPath } from '../protocol/validator.js';
 import { newSocketToken } from './hmac.js';
 
 export class ApprovalsFileError extends IpcError {}
@@ -71,40 +74,41 @@ function malformed(file: string, why: string): ApprovalsFileError {
   );
 }
 
-function checkSection(file: string, where: string, section: unknown): void {
-  if (!isRecord(section)) throw malformed(file, `${where} must be an object`);
-  if (section.security !== undefined && !SECURITY_VALUES.includes(section.security as Security))
-    throw malformed(file, `${where}.security must be deny|allowlist|full`);
-  if (section.askFallback !== undefined && !SECURITY_VALUES.includes(section.askFallback as Security))
-    throw malformed(file, `${where}.askFallback must be deny|allowlist|full`);
-  if (section.ask !== undefined && !ASK_VALUES.includes(section.ask as Ask))
-    throw malformed(file, `${where}.ask must be off|on-miss|always`);
-  if (section.allowlist !== undefined) {
-    if (!Array.isArray(section.allowlist)) throw malformed(file, `${where}.allowlist must be an array`);
-    for (const entry of section.allowlist) {
-      if (typeof entry === 'string') continue;
-      if (!isRecord(entry) || typeof entry.pattern !== 'string')
-        throw malformed(file, `${where}.allowlist entries need a string pattern`);
-    }
-  }
+// The file's schema (compiled once). Only the fields we act on are constrained; every other field, known
+// to OpenClaw or not, passes and is kept. Strings are bounded far above any real policy.
+const Text = Type.String({ maxLength: 64 * 1024 });
+const SecuritySchema = Type.Union(SECURITY_VALUES.map((value) => Type.Literal(value)));
+const PolicySectionSchema = Type.Object({
+  security: Type.Optional(SecuritySchema),
+  ask: Type.Optional(Type.Union(ASK_VALUES.map((value) => Type.Literal(value)))),
+  askFallback: Type.Optional(SecuritySchema),
+  // OpenClaw's older files hold bare pattern strings; normalizeApprovals turns them into entries.
+  allowlist: Type.Optional(Type.Array(Type.Union([Text, Type.Object({ pattern: Text })]))),
+});
+const ApprovalsFileSchema = Type.Object({
+  version: Type.Literal(1),
+  socket: Type.Optional(Type.Object({ path: Type.Optional(Text), token: Type.Optional(Text) })),
+  defaults: Type.Optional(PolicySectionSchema),
+  agents: Type.Optional(Type.Record(Type.String(), PolicySectionSchema)),
+});
+const approvalsFileShape = compileValidator(ApprovalsFileSchema);
+
+/** What a person editing the file should read for a field that fails the schema. */
+function whyMalformed(data: unknown, where: string, typeboxMessage: string): string {
+  const field = where.split('.').pop() ?? '';
+  if (where === '') return 'top level must be an object';
+  if (where === 'version')
+    return `unsupported version ${JSON.stringify((data as { version?: unknown }).version)} (expected 1)`;
+  if (/\.allowlist\[\d+\]/.test(where)) return `${where.replace(/\[\d+\].*$/, '')} entries need a string pattern`;
+  if (field === 'security' || field === 'askFallback') return `${where} must be deny|allowlist|full`;
+  if (field === 'ask') return `${where} must be off|on-miss|always`;
+  return `${where}: ${typeboxMessage.toLowerCase()}`;
 }
 
 /** Validates the parsed JSON shape; throws ERR_APPROVALS_MALFORMED with the offending field. */
 export function validateApprovals(file: string, data: unknown): ApprovalsFile {
-  if (!isRecord(data)) throw malformed(file, 'top level must be an object');
-  if (data.version !== 1) throw malformed(file, `unsupported version ${JSON.stringify(data.version)} (expected 1)`);
-  if (data.socket !== undefined) {
-    if (!isRecord(data.socket)) throw malformed(file, 'socket must be an object');
-    if (data.socket.path !== undefined && typeof data.socket.path !== 'string')
-      throw malformed(file, 'socket.path must be a string');
-    if (data.socket.token !== undefined && typeof data.socket.token !== 'string')
-      throw malformed(file, 'socket.token must be a string');
-  }
-  if (data.defaults !== undefined) checkSection(file, 'defaults', data.defaults);
-  if (data.agents !== undefined) {
-    if (!isRecord(data.agents)) throw malformed(file, 'agents must be an object');
-    for (const [id, section] of Object.entries(data.agents)) checkSection(file, `agents.${id}`, section);
-  }
+  const problem = approvalsFileShape.firstError(data);
+  if (problem) throw malformed(file, whyMalformed(data, dottedPath(problem.path), problem.message));
   return data as ApprovalsFile;
 }
 
@@ -182,7 +186,8 @@ export function readApprovalsWithText(file: string): { data: ApprovalsFile; text
   if (text === undefined) return undefined;
   let parsed: unknown;
   try {
-    parsed = JSON.parse(text);
+    // Depth-bounded like every untrusted JSON; duplicates keep JSON's last-wins, as a hand-edited file may have them.
+    parsed = parseBoundedJson(text, { maxDepth: MAX_JSON_FILE_DEPTH, rejectDuplicateKeys: false });
   } catch (err) {
     throw malformed(file, `not valid JSON (${(err as Error).message})`);
   }

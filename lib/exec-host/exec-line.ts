@@ -1,8 +1,7 @@
 // The two lines a client may send on the exec-approvals socket, as TypeBox schemas compiled once at module
 // load (this check runs on every exec, on the hot path). Extra keys are tolerated, as upstream's decoder
 // does; the signed request inside `requestJson` is checked after the HMAC (policy.ts validateRequest).
-import { Type, type Static } from '@sinclair/typebox';
-import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { Type, TypeCompiler, type Static } from '../protocol/typebox.js';
 
 const Bounded = Type.String({ minLength: 1, maxLength: 256 });
 

@@ -10,7 +10,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { Type } from '@sinclair/typebox';
+import { Type } from '../protocol/typebox.js';
 
 import { parseBoundedJson } from '../common/bounded-json.js';
 import { ensurePrivateDir } from '../common/state-dir.js';

@@ -8,6 +8,8 @@ import path from 'node:path';
 import { IpcError } from '../common/errors.js';
 import { ensurePrivateDir, readJsonFile, writeFileAtomic } from '../common/state-dir.js';
 import { PAIRING_REQUEST_TTL_MS } from '../protocol/constants.js';
+import { Type } from '../protocol/typebox.js';
+import { compileValidator } from '../protocol/validator.js';
 import { timingSafeEqualString } from '../common/constant-time.js';
 
 export interface DeviceTokenRecord {
@@ -377,35 +379,25 @@ class PendingRequests<T extends { requestId: string; ts: number }> {
   }
 }
 
-const isStringArray = (value: unknown): value is string[] =>
-  Array.isArray(value) && value.every((item) => typeof item === 'string');
-
-function isPendingBase(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-  const r = value as Record<string, unknown>;
-  return typeof r.requestId === 'string' && typeof r.ts === 'number' && Number.isFinite(r.ts);
-}
-
-function isDevicePairRequest(value: unknown): value is DevicePairRequest {
-  return (
-    isPendingBase(value) &&
-    typeof value.deviceId === 'string' &&
-    typeof value.publicKey === 'string' &&
-    typeof value.role === 'string' &&
-    isStringArray(value.scopes) &&
-    typeof value.reason === 'string' &&
-    typeof value.isRepair === 'boolean'
-  );
-}
-
-function isNodePairRequest(value: unknown): value is NodePairRequest {
-  return (
-    isPendingBase(value) &&
-    typeof value.nodeId === 'string' &&
-    isStringArray(value.caps) &&
-    isStringArray(value.commands)
-  );
-}
+// A pending request read back from disk is used only when it matches its schema (compiled once); the
+// file is ours, but a crash or a hand edit may leave anything in it. Names and lists are bounded.
+const Name = Type.String({ maxLength: 1024 });
+const Names = Type.Array(Name, { maxItems: 1024 });
+const pendingBase = { requestId: Name, ts: Type.Number() };
+const devicePairRequest = compileValidator(
+  Type.Object({
+    ...pendingBase,
+    deviceId: Name,
+    publicKey: Name,
+    role: Name,
+    scopes: Names,
+    reason: Name,
+    isRepair: Type.Boolean(),
+  }),
+);
+const nodePairRequest = compileValidator(Type.Object({ ...pendingBase, nodeId: Name, caps: Names, commands: Names }));
+const isDevicePairRequest = (value: unknown): value is DevicePairRequest => devicePairRequest.check(value);
+const isNodePairRequest = (value: unknown): value is NodePairRequest => nodePairRequest.check(value);
 
 function loadRecord<T>(file: string): Record<string, T> {
   const data = readJsonFile<unknown>(file);

@@ -1,6 +1,9 @@
 // Frame envelopes and method parameter schemas (TypeBox), with validators compiled once on first use.
 // Shapes follow gateway-protocol.md §2, §3.2, §7, §10, §11. Every object is strict unless noted.
-import { Type, TypeCompiler, type Static, type TSchema, type TypeCheck } from './typebox.js';
+import { Type, type Static } from './typebox.js';
+import { compileValidator, type Validator } from './validator.js';
+
+export { compileValidator, type Validator } from './validator.js';
 
 import { APPROVAL_DECISION_VALUES, CLIENT_IDS, CLIENT_MODES } from './constants.js';
 
@@ -294,26 +297,6 @@ export const ExecApprovalWaitParamsSchema = Type.Object(
 );
 
 // ---------------------------------------------------------------- validators
-
-export interface Validator<T> {
-  check(value: unknown): value is T;
-  /** "<path>: <message>" of the first violation, for error messages. */
-  describe(value: unknown): string;
-}
-
-/** A validator that compiles its schema on first use and reuses it afterwards. */
-export function compileValidator<S extends TSchema>(schema: S): Validator<Static<S>> {
-  let compiled: TypeCheck<S> | undefined;
-  const get = (): TypeCheck<S> => (compiled ??= TypeCompiler.Compile(schema));
-  return {
-    check: (value: unknown): value is Static<S> => get().Check(value),
-    describe: (value: unknown): string => {
-      const first = get().Errors(value).First();
-      if (!first) return 'invalid';
-      return `${first.path === '' ? '/' : first.path}: ${first.message}`;
-    },
-  };
-}
 
 export const validateRequestFrame = compileValidator(RequestFrameSchema);
 export const validateResponseFrame = compileValidator(ResponseFrameSchema);

@@ -13,7 +13,7 @@ import { startGateway } from '../../lib/gateway/index.js';
 import { toDiscoveredGateway } from '../../lib/client/discovery.js';
 import { configuredMdnsMode } from '../../lib/common/openclaw-config.js';
 import { createNetnsPair, netnsAvailable } from '../helpers/netns.js';
-import { cliArgv, firstJsonLine, repo } from './helpers.js';
+import { cliArgv, firstJsonLine, repo } from '../helpers/operator-cli.js';
 
 t.setTimeout(180_000);
 

@@ -13,7 +13,7 @@ import t from 'tap';
 import { dryRunViaSocket, execViaSocket, loadClientConfig } from '../../lib/exec-host/client.js';
 import { startExecHost } from '../../lib/exec-host/server.js';
 import { cliInProcess } from '../helpers/cli.js';
-import { cliArgv, firstJsonLine, repo } from './helpers.js';
+import { cliArgv, firstJsonLine, repo } from '../helpers/operator-cli.js';
 
 t.setTimeout(180_000);
 

@@ -11,7 +11,7 @@ import path from 'node:path';
 import t from 'tap';
 
 import { cliInProcess, type CliResult } from '../helpers/cli.js';
-import { cliArgv, firstJsonLine, repo } from './helpers.js';
+import { cliArgv, firstJsonLine, repo } from '../helpers/operator-cli.js';
 import { connectOperator, resolveOperatorTarget } from '../../lib/client/operator.js';
 
 t.setTimeout(180_000);

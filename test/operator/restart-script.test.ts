@@ -11,7 +11,7 @@ import t, { type Test } from 'tap';
 
 import { inspectInstanceLock } from '../../lib/native/file-lock.js';
 import { startUserManager, userManagerAvailable } from '../helpers/systemd-user.js';
-import { repo } from './helpers.js';
+import { repo } from '../helpers/operator-cli.js';
 
 t.setTimeout(240_000);
 

@@ -24,7 +24,7 @@ import { renderUnit } from '../../lib/service/systemd.js';
 import { serviceSpec, SERVICE_ROLES } from '../../lib/service/spec.js';
 import { cliInProcess, type CliResult } from '../helpers/cli.js';
 import { startUserManager, userManagerAvailable } from '../helpers/systemd-user.js';
-import { repo } from './helpers.js';
+import { repo } from '../helpers/operator-cli.js';
 
 t.setTimeout(240_000);
 

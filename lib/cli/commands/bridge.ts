@@ -2,6 +2,7 @@
 //   host    serve a PeekabooBridge host in the foreground until SIGINT/SIGTERM
 //   status  probe the bridge sockets in discovery order and show which host would be used
 //   call    run one operation on the selected host (or locally when none is acceptable)
+import { parseBoundedJson } from '../../common/bounded-json.js';
 import { BRIDGE_OPERATIONS } from '../../bridge/protocol.js';
 import {
   bridgeRequest,
@@ -106,9 +107,10 @@ async function runCall(op: string | undefined, values: Values): Promise<number> 
   let payload: unknown;
   if (typeof values.payload === 'string') {
     try {
-      payload = JSON.parse(values.payload);
+      // Bounded like every untrusted JSON (depth refused before parsing); duplicate keys keep JSON's last-wins.
+      payload = parseBoundedJson(values.payload, { rejectDuplicateKeys: false });
     } catch (err) {
-      throw new UsageError(`--payload is not valid JSON: ${(err as Error).message}`);
+      throw new UsageError(`--payload is not valid JSON: ${(err as Error).message.replace(/^invalid JSON: /, '')}`);
     }
   }
   const timeoutMs = positiveIntOption(values.timeout, '--timeout');

@@ -24,7 +24,7 @@ import { resolveStateDir } from '../../common/state-dir.js';
 import { fingerprintsEqual, requireTlsFingerprint } from '../../common/tls-fingerprint.js';
 import { localGatewayFingerprint, readTlsSettings } from '../../common/gateway-tls-settings.js';
 import { DEFAULT_GATEWAY_PORT } from '../../protocol/constants.js';
-import { ExitCode, UsageError, parseCommandArgs } from '../run.js';
+import { ExitCode, networkWaitOption, parseCommandArgs } from '../run.js';
 
 const USAGE = [
   'usage: openclaw-mac connect [--url <ws://host:port>] [--token <token>] [--password <password>]',
@@ -45,7 +45,6 @@ const USAGE = [
 const DEFAULT_SCOPES = ['operator.admin', 'operator.read', 'operator.write', 'operator.approvals', 'operator.pairing'];
 const DEFAULT_TIMEOUT_MS = 15_000;
 const MIN_TIMEOUT_MS = 250;
-const MAX_TIMEOUT_MS = 600_000;
 
 export interface ConnectOutput {
   status: 'ok' | 'error';
@@ -165,9 +164,7 @@ function checkUrl(raw: string): string {
 }
 
 function timeoutOption(raw: string | undefined): number {
-  if (raw === undefined) return DEFAULT_TIMEOUT_MS;
-  if (!/^\d+$/.test(raw.trim())) throw new UsageError(`--timeout must be a whole number of ms\n${USAGE}`);
-  return Math.min(MAX_TIMEOUT_MS, Math.max(MIN_TIMEOUT_MS, Number(raw.trim())));
+  return networkWaitOption(raw, DEFAULT_TIMEOUT_MS, MIN_TIMEOUT_MS, USAGE);
 }
 
 async function session(

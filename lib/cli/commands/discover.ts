@@ -1,7 +1,7 @@
 // openclaw-mac discover [--timeout ms] [--json] [--include-local]
 // Browses `_openclaw-gw._tcp` on the local network for a fixed window and lists the Gateways that answered.
 import { discoverGateways } from '../../client/discovery.js';
-import { ExitCode, UsageError, parseCommandArgs } from '../run.js';
+import { ExitCode, networkWaitOption, parseCommandArgs } from '../run.js';
 
 const USAGE = [
   'usage: openclaw-mac discover [--timeout <ms>] [--json] [--include-local]',
@@ -12,7 +12,6 @@ const USAGE = [
 
 const DEFAULT_TIMEOUT_MS = 2_000;
 const MIN_TIMEOUT_MS = 100;
-const MAX_TIMEOUT_MS = 600_000;
 
 export async function main(argv: string[]): Promise<number> {
   const parsed = parseCommandArgs(
@@ -23,12 +22,7 @@ export async function main(argv: string[]): Promise<number> {
   );
   if (!parsed) return ExitCode.ok;
   const { values } = parsed;
-  let timeoutMs = DEFAULT_TIMEOUT_MS;
-  if (values.timeout !== undefined) {
-    if (!/^\d+$/.test(values.timeout.trim())) throw new UsageError(`--timeout must be a whole number of ms\n${USAGE}`);
-    // As upstream: a shorter window is raised to the minimum rather than refused.
-    timeoutMs = Math.min(MAX_TIMEOUT_MS, Math.max(MIN_TIMEOUT_MS, Number(values.timeout.trim())));
-  }
+  const timeoutMs = networkWaitOption(values.timeout, DEFAULT_TIMEOUT_MS, MIN_TIMEOUT_MS, USAGE);
   const includeLocal = values['include-local'] === true;
   const result = await discoverGateways({ timeoutMs, includeLocal });
   if (values.json) {

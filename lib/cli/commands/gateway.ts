@@ -4,6 +4,7 @@
 // configured, else token. Bind: --bind, else gateway.bind (+ gateway.customBindHost), else loopback.
 // A non-loopback bind needs auth (mode none is refused) and TLS (--tls or gateway.tls.enabled).
 import { IpcError } from '../../common/errors.js';
+import type { GatewayHandle } from '../../gateway/server.js';
 import { GATEWAY_AUTH_MODES, type GatewayAuthMode } from '../../gateway/auth-config.js';
 import { configuredGatewayPort, configuredMdnsMode, readOpenclawConfig } from '../../common/openclaw-config.js';
 import { resolveStateDir } from '../../common/state-dir.js';
@@ -39,31 +40,9 @@ export async function main(argv: string[]): Promise<number> {
   if (positionals.length > 1 || (positionals.length === 1 && positionals[0] !== 'run'))
     throw new UsageError(`unexpected argument '${positionals.at(-1)}'\n${USAGE}`);
   const stateDir = values['state-dir'] ?? resolveStateDir();
-  // Port precedence: flag, then OPENCLAW_GATEWAY_PORT (also host:port), then gateway.port, then 18789.
   const { config } = readOpenclawConfig({ stateDir });
-  let port = configuredGatewayPort(config) ?? DEFAULT_GATEWAY_PORT;
-  // A host:port OPENCLAW_GATEWAY_PORT names the bind address when --bind does not.
-  let host: string | undefined;
-  const envPort = process.env.OPENCLAW_GATEWAY_PORT?.trim();
-  if (values.port !== undefined) port = portOption(values.port, '--port');
-  else if (envPort) {
-    const colon = envPort.lastIndexOf(':');
-    if (colon > 0) {
-      if (values.bind === undefined) host = envPort.slice(0, colon);
-      port = portOption(envPort.slice(colon + 1), 'OPENCLAW_GATEWAY_PORT');
-    } else port = portOption(envPort, 'OPENCLAW_GATEWAY_PORT');
-  }
-  if (values.token !== undefined && values.token.trim() === '') throw new UsageError('--token must not be empty');
-  if (values.password !== undefined && values.password.trim() === '')
-    throw new UsageError('--password must not be empty');
-  if (values.token !== undefined && values.password !== undefined)
-    throw new UsageError('use either --token or --password');
-  if (values.auth !== undefined && !(GATEWAY_AUTH_MODES as readonly string[]).includes(values.auth))
-    throw new UsageError(`--auth must be one of ${GATEWAY_AUTH_MODES.join('|')}`);
-  // A password flag means password mode unless --auth says otherwise (as upstream's --password does).
-  const authMode = (values.auth ??
-    (values.password !== undefined ? 'password' : values.token !== undefined ? 'token' : undefined)) as
-    GatewayAuthMode | undefined;
+  const { port, host } = portAndHost(values, config);
+  const authMode = authModeFrom(values);
 
   const { startGateway } = await import('../../gateway/index.js');
   const mdns = configuredMdnsMode(config).mode;
@@ -87,9 +66,58 @@ export async function main(argv: string[]): Promise<number> {
     }
     throw err;
   }
+  printReady(gateway, stateDir, values.json === true);
+
+  const signal = await waitForStopSignal();
+  await gateway.close(`gateway stopping (${signal})`);
+  if (!values.json) process.stdout.write('gateway stopped\n');
+  return ExitCode.ok;
+}
+
+type GatewayFlags = Partial<Record<'port' | 'bind' | 'auth' | 'token' | 'password', string>>;
+
+/**
+ * Port precedence: flag, then OPENCLAW_GATEWAY_PORT (also host:port), then gateway.port, then 18789.
+ * A host:port OPENCLAW_GATEWAY_PORT names the bind address when --bind does not.
+ */
+function portAndHost(
+  values: GatewayFlags,
+  config: Parameters<typeof configuredGatewayPort>[0],
+): { port: number; host: string | undefined } {
+  let port = configuredGatewayPort(config) ?? DEFAULT_GATEWAY_PORT;
+  let host: string | undefined;
+  const envPort = process.env.OPENCLAW_GATEWAY_PORT?.trim();
+  if (values.port !== undefined) port = portOption(values.port, '--port');
+  else if (envPort) {
+    const colon = envPort.lastIndexOf(':');
+    if (colon > 0) {
+      if (values.bind === undefined) host = envPort.slice(0, colon);
+      port = portOption(envPort.slice(colon + 1), 'OPENCLAW_GATEWAY_PORT');
+    } else port = portOption(envPort, 'OPENCLAW_GATEWAY_PORT');
+  }
+  return { port, host };
+}
+
+/** The auth mode the flags ask for: --auth, else a password flag means password mode, a token flag token mode. */
+function authModeFrom(values: GatewayFlags): GatewayAuthMode | undefined {
+  if (values.token !== undefined && values.token.trim() === '') throw new UsageError('--token must not be empty');
+  if (values.password !== undefined && values.password.trim() === '')
+    throw new UsageError('--password must not be empty');
+  if (values.token !== undefined && values.password !== undefined)
+    throw new UsageError('use either --token or --password');
+  if (values.auth !== undefined && !(GATEWAY_AUTH_MODES as readonly string[]).includes(values.auth))
+    throw new UsageError(`--auth must be one of ${GATEWAY_AUTH_MODES.join('|')}`);
+  // As upstream's --password does.
+  return (values.auth ??
+    (values.password !== undefined ? 'password' : values.token !== undefined ? 'token' : undefined)) as
+    GatewayAuthMode | undefined;
+}
+
+/** The ready line (--json) or the human summary: URL, auth, TLS pin, bind note, Bonjour, state dir. */
+function printReady(gateway: GatewayHandle, stateDir: string, json: boolean): void {
   const { mode, source, location } = gateway.auth;
   const tls = gateway.tls;
-  if (values.json) {
+  if (json) {
     const auth = { mode, source, location };
     const bind = { mode: gateway.bind.mode, host: gateway.host, loopback: gateway.bind.loopbackCompanion };
     process.stdout.write(
@@ -107,9 +135,4 @@ export async function main(argv: string[]): Promise<number> {
         `  state: ${stateDir}\n`,
     );
   }
-
-  const signal = await waitForStopSignal();
-  await gateway.close(`gateway stopping (${signal})`);
-  if (!values.json) process.stdout.write('gateway stopped\n');
-  return ExitCode.ok;
 }

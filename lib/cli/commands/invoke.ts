@@ -1,6 +1,7 @@
 // openclaw-ipc invoke --node <id|name> --command <cmd> [--params <json>] [--timeout MS] [--url U] [--token T] [--json]
 import crypto from 'node:crypto';
 
+import { parseBoundedJson } from '../../common/bounded-json.js';
 import { connectOperator, resolveNodeId, resolveOperatorTarget } from '../../client/operator.js';
 import {
   ExitCode,
@@ -32,9 +33,10 @@ export async function main(argv: string[]): Promise<number> {
   let params: unknown = {};
   if (values.params !== undefined) {
     try {
-      params = JSON.parse(values.params);
+      // Bounded like every untrusted JSON (depth refused before parsing); duplicate keys keep JSON's last-wins.
+      params = parseBoundedJson(values.params, { rejectDuplicateKeys: false });
     } catch (err) {
-      throw new UsageError(`--params is not valid JSON: ${(err as Error).message}`);
+      throw new UsageError(`--params is not valid JSON: ${(err as Error).message.replace(/^invalid JSON: /, '')}`);
     }
   }
   const timeoutMs = positiveIntOption(values.timeout, '--timeout') ?? 30_000;

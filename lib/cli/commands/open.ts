@@ -6,10 +6,10 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
-import path from 'node:path';
 
 import { resolveOperatorTarget } from '../../client/operator.js';
 import { IpcError } from '../../common/errors.js';
+import { pathCandidates } from '../../exec-host/resolve-executable.js';
 import { ExitCode, SECRET_FLAGS_NOTE, UsageError, parseCommandArgs } from '../run.js';
 
 const USAGE = [
@@ -43,15 +43,17 @@ export function signedInUrl(page: URL, secret: { token?: string; password?: stri
   return fragment ? `${page.href}#${fragment}` : page.href;
 }
 
+/** Whether `program` is an executable on PATH (the one PATH walk: relative entries never count). */
 function onPath(program: string, env: NodeJS.ProcessEnv): boolean {
-  return (env.PATH ?? '').split(path.delimiter).some((dir) => {
+  for (const candidate of pathCandidates(program, env.PATH ?? '')) {
     try {
-      fs.accessSync(path.join(dir, program), fs.constants.X_OK);
+      fs.accessSync(candidate, fs.constants.X_OK);
       return true;
     } catch {
-      return false;
+      // not here; next entry
     }
-  });
+  }
+  return false;
 }
 
 /** The opener for this machine, or undefined when there is no browser to open. */

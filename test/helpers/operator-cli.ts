@@ -1,4 +1,4 @@
-// Helpers for test/operator: the CLIs as real child processes (built or from source), and waiting for a child's JSON ready line.
+// Helpers for the operator tests (test/operator): the CLIs as real child processes (built or from source), and waiting for a child's JSON ready line.
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
