@@ -44,7 +44,8 @@ const cli = await build({
   sourcemap: true,
   allowOverwrite: true,
   // The addon loader (resolved at run time against the package root) and ws's optional native helpers.
-  external: ['node-gyp-build', 'bufferutil', 'utf-8-validate'],
+  // ciao finds its interfaces through files resolved next to its own module; bundled, it advertises nothing.
+  external: ['node-gyp-build', 'bufferutil', 'utf-8-validate', '@homebridge/ciao'],
   // Bundled CommonJS dependencies (ws, json5, ciao) call require() for Node's built-ins.
   banner: {
     js: "import { createRequire as __bundleRequire } from 'node:module'; const require = __bundleRequire(import.meta.url);",
