@@ -53,18 +53,27 @@ function resolver(
       const [id] = ctx.positionals;
       if (!id || ctx.positionals.length !== 1) throw new UsageError(`approvals ${name} takes exactly one approval id`);
       const chosen = decision(ctx.flag('always'));
-      const client = await connectOperator(
-        resolveOperatorTarget({ url: ctx.option('url'), token: ctx.option('token'), password: ctx.option('password') }),
-      );
-      try {
-        await client.request('exec.approval.resolve', { id, decision: chosen });
-      } finally {
-        await client.close();
-      }
-      ctx.out(ctx.json ? `${JSON.stringify({ ok: true, id, decision: chosen })}\n` : `${id}: ${chosen}\n`);
-      return ExitCode.ok;
+      return sendDecision(ctx, id, chosen);
     },
   };
+}
+
+/** Resolves one approval on the Gateway and prints what was decided. */
+async function sendDecision(
+  ctx: Parameters<ApprovalsSubcommand['run']>[0],
+  id: string,
+  chosen: 'allow-once' | 'allow-always' | 'deny',
+): Promise<number> {
+  const client = await connectOperator(
+    resolveOperatorTarget({ url: ctx.option('url'), token: ctx.option('token'), password: ctx.option('password') }),
+  );
+  try {
+    await client.request('exec.approval.resolve', { id, decision: chosen });
+  } finally {
+    await client.close();
+  }
+  ctx.out(ctx.json ? `${JSON.stringify({ ok: true, id, decision: chosen })}\n` : `${id}: ${chosen}\n`);
+  return ExitCode.ok;
 }
 
 export const gatewayApprovalSubcommands: Record<string, ApprovalsSubcommand> = {
@@ -109,16 +118,7 @@ export const gatewayApprovalSubcommands: Record<string, ApprovalsSubcommand> = {
         throw new UsageError('approvals resolve takes an approval id and a decision');
       const chosen = (['allow-once', 'allow-always', 'deny'] as const).find((d) => d === decision);
       if (!chosen) throw new UsageError('Decision must be one of: allow-once, allow-always, deny.');
-      const client = await connectOperator(
-        resolveOperatorTarget({ url: ctx.option('url'), token: ctx.option('token'), password: ctx.option('password') }),
-      );
-      try {
-        await client.request('exec.approval.resolve', { id, decision: chosen });
-      } finally {
-        await client.close();
-      }
-      ctx.out(ctx.json ? `${JSON.stringify({ ok: true, id, decision: chosen })}\n` : `${id}: ${chosen}\n`);
-      return ExitCode.ok;
+      return sendDecision(ctx, id, chosen);
     },
   },
 };
