@@ -164,6 +164,114 @@ function segmentRefusal(words: string[]): string | undefined {
   return undefined;
 }
 
+/** The tokenizer's position and what it has built so far, passed to each step explicitly. */
+interface ScanState {
+  readonly script: string;
+  i: number;
+  word: string | null; // null: between words ('' is an empty quoted word)
+  words: string[];
+  wordCount: number;
+  segmentStart: number;
+  readonly segments: ScriptSegment[];
+  readonly operators: ChainOperator[];
+}
+
+function endWord(s: ScanState): void {
+  if (s.word === null) return;
+  s.words.push(s.word);
+  s.wordCount++;
+  s.word = null;
+}
+
+function endSegment(s: ScanState, end: number): string | undefined {
+  endWord(s);
+  const refusal = segmentRefusal(s.words);
+  if (refusal) return refusal;
+  s.segments.push({ words: s.words, raw: s.script.slice(s.segmentStart, end).trim() });
+  s.words = [];
+  if (s.segments.length > MAX_SEGMENTS) return `more than ${MAX_SEGMENTS} command segments`;
+  return undefined;
+}
+
+function takeOperator(s: ScanState, op: ChainOperator): string | undefined {
+  const refusal = endSegment(s, s.i);
+  if (refusal) return refusal;
+  s.operators.push(op);
+  s.i += op.length;
+  s.segmentStart = s.i;
+  return undefined;
+}
+
+function readSingleQuoted(s: ScanState): string | undefined {
+  const close = s.script.indexOf("'", s.i + 1);
+  if (close < 0) return 'unterminated single quote';
+  s.word = (s.word ?? '') + s.script.slice(s.i + 1, close);
+  s.i = close + 1;
+  return undefined;
+}
+
+function readDoubleQuoted(s: ScanState): string | undefined {
+  const script = s.script;
+  let text: string = s.word ?? '';
+  s.i++;
+  for (;;) {
+    const d = script[s.i];
+    if (d === undefined) return 'unterminated double quote';
+    if (d === '"') break;
+    if (d === '$') return 'unsupported shell token: $ inside double quotes (expansion or substitution)';
+    if (d === '`') return 'unsupported shell token: ` inside double quotes (command substitution)';
+    if (d === '\\' && DOUBLE_QUOTE_ESCAPES.has(script[s.i + 1] ?? '')) {
+      text += script[s.i + 1];
+      s.i += 2;
+      continue;
+    }
+    text += d; // any other backslash stays literal inside double quotes
+    s.i++;
+  }
+  s.word = text;
+  s.i++;
+  return undefined;
+}
+
+/** Consumes one token (blank, quoted run, escape, operator or literal character), or says why it cannot. */
+function scanStep(s: ScanState): string | undefined {
+  const c = s.script[s.i];
+  const next = s.script[s.i + 1];
+  switch (c) {
+    case ' ':
+    case '\t':
+      endWord(s);
+      s.i++;
+      return undefined;
+    case "'":
+      return readSingleQuoted(s);
+    case '"':
+      return readDoubleQuoted(s);
+    case '\\':
+      if (next === undefined) return 'unterminated escape';
+      s.word = (s.word ?? '') + next;
+      s.i += 2;
+      return undefined;
+    case '#': // inside a word ('#' starting a word is a comment, handled by the caller)
+      s.word = (s.word ?? '') + c;
+      s.i++;
+      return undefined;
+    case '&':
+      return next !== '&' ? 'unsupported shell token: & (background or &> redirection)' : takeOperator(s, '&&');
+    case '|':
+      return next === '&' ? 'unsupported shell token: |&' : takeOperator(s, next === '|' ? '||' : '|');
+    case ';':
+      return next === ';' ? 'unsupported shell token: ;;' : takeOperator(s, ';');
+    default: {
+      const refusal = unquotedRefusal(c);
+      if (refusal) return refusal;
+      s.word = (s.word ?? '') + c;
+      s.i++;
+      return undefined;
+    }
+  }
+}
+
 /** Splits a shell script into literal simple commands, or says why it cannot. */
 export function parseShellScript(script: string): ScriptParse {
   const fail = (reason: string): ScriptParse => ({ ok: false, reason });
@@ -171,100 +279,28 @@ export function parseShellScript(script: string): ScriptParse {
   const bad = scanForNonPrintable(script);
   if (bad) return fail(bad);
 
-  const segments: ScriptSegment[] = [];
-  const operators: ChainOperator[] = [];
-  let words: string[] = [];
-  let word: string | null = null; // null: between words ('' is an empty quoted word)
-  let wordCount = 0;
-  let segmentStart = 0;
-  let i = 0;
-
-  const endWord = (): void => {
-    if (word === null) return;
-    words.push(word);
-    wordCount++;
-    word = null;
+  const s: ScanState = {
+    script,
+    i: 0,
+    word: null,
+    words: [],
+    wordCount: 0,
+    segmentStart: 0,
+    segments: [],
+    operators: [],
   };
-  const endSegment = (end: number): string | undefined => {
-    endWord();
-    const refusal = segmentRefusal(words);
-    if (refusal) return refusal;
-    segments.push({ words, raw: script.slice(segmentStart, end).trim() });
-    words = [];
-    if (segments.length > MAX_SEGMENTS) return `more than ${MAX_SEGMENTS} command segments`;
-    return undefined;
-  };
-  const operator = (op: ChainOperator): string | undefined => {
-    const refusal = endSegment(i);
-    if (refusal) return refusal;
-    operators.push(op);
-    i += op.length;
-    segmentStart = i;
-    return undefined;
-  };
-
-  while (i < script.length) {
-    if (wordCount > MAX_WORDS) return fail(`more than ${MAX_WORDS} words`);
-    const c = script[i];
-    const next = script[i + 1];
-    if (c === ' ' || c === '\t') {
-      endWord();
-      i++;
-    } else if (c === "'") {
-      const close = script.indexOf("'", i + 1);
-      if (close < 0) return fail('unterminated single quote');
-      word = (word ?? '') + script.slice(i + 1, close);
-      i = close + 1;
-    } else if (c === '"') {
-      let text: string = word ?? '';
-      i++;
-      for (;;) {
-        const d = script[i];
-        if (d === undefined) return fail('unterminated double quote');
-        if (d === '"') break;
-        if (d === '$') return fail('unsupported shell token: $ inside double quotes (expansion or substitution)');
-        if (d === '`') return fail('unsupported shell token: ` inside double quotes (command substitution)');
-        if (d === '\\' && DOUBLE_QUOTE_ESCAPES.has(script[i + 1] ?? '')) {
-          text += script[i + 1];
-          i += 2;
-          continue;
-        }
-        text += d; // any other backslash stays literal inside double quotes
-        i++;
-      }
-      word = text;
-      i++;
-    } else if (c === '\\') {
-      if (next === undefined) return fail('unterminated escape');
-      word = (word ?? '') + next;
-      i += 2;
-    } else if (c === '#') {
-      if (word === null) break; // a comment runs to the end (newlines were refused above)
-      word += c;
-      i++;
-    } else if (c === '&') {
-      if (next !== '&') return fail('unsupported shell token: & (background or &> redirection)');
-      const refusal = operator('&&');
-      if (refusal) return fail(refusal);
-    } else if (c === '|') {
-      if (next === '&') return fail('unsupported shell token: |&');
-      const refusal = operator(next === '|' ? '||' : '|');
-      if (refusal) return fail(refusal);
-    } else if (c === ';') {
-      if (next === ';') return fail('unsupported shell token: ;;');
-      const refusal = operator(';');
-      if (refusal) return fail(refusal);
-    } else {
-      const refusal = unquotedRefusal(c);
-      if (refusal) return fail(refusal);
-      word = (word ?? '') + c;
-      i++;
-    }
+  while (s.i < script.length) {
+    if (s.wordCount > MAX_WORDS) return fail(`more than ${MAX_WORDS} words`);
+    if (script[s.i] === '#' && s.word === null) break; // a comment runs to the end (newlines were refused above)
+    const refusal = scanStep(s);
+    if (refusal) return fail(refusal);
   }
-  const refusal = endSegment(i);
+  const refusal = endSegment(s, s.i);
   if (refusal)
-    return fail(segments.length === 0 && words.length === 0 && operators.length === 0 ? 'empty command' : refusal);
-  return { ok: true, segments, operators };
+    return fail(
+      s.segments.length === 0 && s.words.length === 0 && s.operators.length === 0 ? 'empty command' : refusal,
+    );
+  return { ok: true, segments: s.segments, operators: s.operators };
 }
 
 /** POSIX single quoting: the word comes back byte for byte in every POSIX-family shell. */
