@@ -290,6 +290,16 @@ function passwordHint(params: ConnectParams): string {
     : 'provide gateway auth password';
 }
 
+/** What one connect's credential checks need: who is connecting, with what, for which role. */
+interface AuthAttempt {
+  readonly core: GatewayCore;
+  readonly conn: GatewayConnection;
+  readonly params: ConnectParams;
+  readonly role: Role;
+  /** The claimed device already holds a token for this role (upstream's canRetryWithDeviceToken). */
+  readonly pairedForRole: boolean;
+}
+
 /**
  * Checks the connect's credentials against the gateway's mode (spec §5; upstream auth.ts and
  * auth-context.ts). The mode's shared secret wins: when it is sent it must match, and a device token is
@@ -298,99 +308,103 @@ function passwordHint(params: ConnectParams): string {
  * signature is verified afterwards. Mode none admits without a secret.
  */
 function authenticate(core: GatewayCore, conn: GatewayConnection, params: ConnectParams, role: Role): AuthMethod {
-  const { mode, token, password } = core.auth;
-  if (mode === 'none') return 'none';
-  const auth = params.auth;
+  if (core.auth.mode === 'none') return 'none';
   const device = params.device;
   const pairedForRole = device ? core.pairing.getDevice(device.id)?.tokens[role] !== undefined : false;
-  const checkDeviceToken = (candidate: string): boolean =>
-    device !== undefined && core.pairing.verifyDeviceToken(device.id, role, candidate);
-  // A sent shared secret is compared only while its IP is not locked out; a wrong one counts, a right one clears.
-  // Browsers count in their own limiter, which never exempts loopback (upstream's browserAuthRateLimiter): a
-  // page cannot guess without limit, nor lock the local CLI out.
-  const limiter = conn.browser ? core.browserAuthLimiter : core.authLimiter;
-  const checkShared = (sent: string, expected: string | undefined): boolean => {
-    if (limiter.retryAfterMs(conn.remoteAddress) > 0) {
-      authFailure(
-        DetailCode.AUTH_RATE_LIMITED,
-        'rate_limited',
-        false,
-        'wait_then_retry',
-        'unauthorized: too many failed authentication attempts (retry later)',
-      );
-    }
-    // Both sides are hashed to equal-length digests before the constant-time compare.
-    const ok = expected !== undefined && timingSafeEqualString(sent, expected);
-    if (ok) limiter.reset(conn.remoteAddress);
-    else limiter.recordFailure(conn.remoteAddress);
-    return ok;
-  };
+  const attempt: AuthAttempt = { core, conn, params, role, pairedForRole };
+  return core.auth.mode === 'token' ? authenticateTokenMode(attempt) : authenticatePasswordMode(attempt);
+}
 
-  if (mode === 'token') {
-    if (auth?.token) {
-      if (!checkShared(auth.token, token)) {
-        authFailure(
-          DetailCode.AUTH_TOKEN_MISMATCH,
-          'token_mismatch',
-          pairedForRole,
-          pairedForRole ? 'retry_with_device_token' : 'update_auth_credentials',
-          'unauthorized: gateway token mismatch',
-        );
-      }
-      return 'token';
-    }
-    if (auth?.deviceToken) {
-      if (!checkDeviceToken(auth.deviceToken))
-        authFailure(
-          DetailCode.AUTH_DEVICE_TOKEN_MISMATCH,
-          'device_token_mismatch',
-          false,
-          'update_auth_credentials',
-          'unauthorized: device token mismatch',
-        );
-      return 'device-token';
-    }
+function deviceTokenMatches(a: AuthAttempt, candidate: string): boolean {
+  const device = a.params.device;
+  return device !== undefined && a.core.pairing.verifyDeviceToken(device.id, a.role, candidate);
+}
+
+/** An explicit `auth.deviceToken`: it must match the claimed device's token for the role. */
+function requireDeviceToken(a: AuthAttempt, deviceToken: string): 'device-token' {
+  if (!deviceTokenMatches(a, deviceToken))
     authFailure(
-      DetailCode.AUTH_TOKEN_MISSING,
-      'token_missing',
-      pairedForRole,
-      'update_auth_configuration',
-      'unauthorized: gateway token missing',
+      DetailCode.AUTH_DEVICE_TOKEN_MISMATCH,
+      'device_token_mismatch',
+      false,
+      'update_auth_credentials',
+      'unauthorized: device token mismatch',
+    );
+  return 'device-token';
+}
+
+/**
+ * A sent shared secret is compared only while its IP is not locked out; a wrong one counts, a right one clears.
+ * Browsers count in their own limiter, which never exempts loopback (upstream's browserAuthRateLimiter): a
+ * page cannot guess without limit, nor lock the local CLI out.
+ */
+function sharedSecretMatches(a: AuthAttempt, sent: string, expected: string | undefined): boolean {
+  const { conn } = a;
+  const limiter = conn.browser ? a.core.browserAuthLimiter : a.core.authLimiter;
+  if (limiter.retryAfterMs(conn.remoteAddress) > 0) {
+    authFailure(
+      DetailCode.AUTH_RATE_LIMITED,
+      'rate_limited',
+      false,
+      'wait_then_retry',
+      'unauthorized: too many failed authentication attempts (retry later)',
     );
   }
+  // Both sides are hashed to equal-length digests before the constant-time compare.
+  const ok = expected !== undefined && timingSafeEqualString(sent, expected);
+  if (ok) limiter.reset(conn.remoteAddress);
+  else limiter.recordFailure(conn.remoteAddress);
+  return ok;
+}
 
-  // Password mode. Clients trim what they send and upstream trims what it receives; so do we.
+function authenticateTokenMode(a: AuthAttempt): AuthMethod {
+  const auth = a.params.auth;
+  if (auth?.token) {
+    if (!sharedSecretMatches(a, auth.token, a.core.auth.token)) {
+      authFailure(
+        DetailCode.AUTH_TOKEN_MISMATCH,
+        'token_mismatch',
+        a.pairedForRole,
+        a.pairedForRole ? 'retry_with_device_token' : 'update_auth_credentials',
+        'unauthorized: gateway token mismatch',
+      );
+    }
+    return 'token';
+  }
+  if (auth?.deviceToken) return requireDeviceToken(a, auth.deviceToken);
+  authFailure(
+    DetailCode.AUTH_TOKEN_MISSING,
+    'token_missing',
+    a.pairedForRole,
+    'update_auth_configuration',
+    'unauthorized: gateway token missing',
+  );
+}
+
+function authenticatePasswordMode(a: AuthAttempt): AuthMethod {
+  const auth = a.params.auth;
+  // Clients trim what they send and upstream trims what it receives; so do we.
   const sent = auth?.password?.trim();
   if (sent) {
-    if (!checkShared(sent, password)) {
+    if (!sharedSecretMatches(a, sent, a.core.auth.password)) {
       authFailure(
         DetailCode.AUTH_PASSWORD_MISMATCH,
         'password_mismatch',
         false,
         'update_auth_credentials',
-        `unauthorized: gateway password mismatch (${passwordHint(params)})`,
+        `unauthorized: gateway password mismatch (${passwordHint(a.params)})`,
       );
     }
     return 'password';
   }
-  if (auth?.deviceToken) {
-    if (!checkDeviceToken(auth.deviceToken))
-      authFailure(
-        DetailCode.AUTH_DEVICE_TOKEN_MISMATCH,
-        'device_token_mismatch',
-        false,
-        'update_auth_credentials',
-        'unauthorized: device token mismatch',
-      );
-    return 'device-token';
-  }
-  if (auth?.token && checkDeviceToken(auth.token)) return 'device-token';
+  if (auth?.deviceToken) return requireDeviceToken(a, auth.deviceToken);
+  if (auth?.token && deviceTokenMatches(a, auth.token)) return 'device-token';
   authFailure(
     DetailCode.AUTH_PASSWORD_MISSING,
     'password_missing',
     false,
     'update_auth_configuration',
-    `unauthorized: gateway password missing (${passwordHint(params)})`,
+    `unauthorized: gateway password missing (${passwordHint(a.params)})`,
   );
 }
 
