@@ -134,6 +134,14 @@ function isFatalConnectError(err: unknown): boolean {
   return err.code === 'INVALID_REQUEST';
 }
 
+/** One connection attempt: its socket, whether it has settled (hello-ok or failure) and its connect deadline. */
+interface ConnectAttempt {
+  readonly ws: WebSocket;
+  settled: boolean;
+  helloReached: boolean;
+  readonly deadline: ReturnType<typeof setTimeout>;
+}
+
 export class GatewayClient extends EventEmitter<GatewayClientEvents> {
   readonly options: GatewayClientOptions;
   private ws: WebSocket | undefined;
@@ -249,12 +257,12 @@ export class GatewayClient extends EventEmitter<GatewayClientEvents> {
     });
   }
 
-  private connectOnce(): void {
-    if (this.stopped) return;
+  /** Opens one attempt's socket: the injected link end, or a real WebSocket to `url`. */
+  private openSocket(): WebSocket {
     const opts = this.options;
     const maxPayload = opts.maxPayload ?? DEFAULT_MAX_PAYLOAD;
     // A link end has the part of ws.WebSocket's surface this client uses (protocol/link.ts).
-    const ws = opts.link
+    return opts.link
       ? (opts.link(maxPayload) as unknown as WebSocket)
       : new WebSocket(opts.url, {
           ...tlsClientOptions(opts.url, opts.tlsFingerprint),
@@ -262,87 +270,106 @@ export class GatewayClient extends EventEmitter<GatewayClientEvents> {
           maxPayload,
           handshakeTimeout: opts.connectTimeoutMs ?? 10_000,
         });
+  }
+
+  private connectOnce(): void {
+    if (this.stopped) return;
+    const opts = this.options;
+    const ws = this.openSocket();
     this.ws = ws;
-    let settled = false;
-    let helloReached = false;
     const connectTimeoutMs = opts.connectTimeoutMs ?? 10_000;
-    const deadline = setTimeout(
-      () =>
-        fail(
-          new GatewayClientError(
-            'ERR_GATEWAY_CONNECT_TIMEOUT',
-            `no hello-ok from ${opts.url} within ${connectTimeoutMs} ms`,
+    const attempt: ConnectAttempt = {
+      ws,
+      settled: false,
+      helloReached: false,
+      deadline: setTimeout(
+        () =>
+          this.failAttempt(
+            attempt,
+            new GatewayClientError(
+              'ERR_GATEWAY_CONNECT_TIMEOUT',
+              `no hello-ok from ${opts.url} within ${connectTimeoutMs} ms`,
+            ),
+            1008,
+            'connect challenge timeout',
           ),
-          1008,
-          'connect challenge timeout',
-        ),
-      connectTimeoutMs,
-    );
-
-    const fail = (err: Error, code?: number, reason?: string): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(deadline);
-      this.onAttemptFailed(err);
-      if (ws.readyState === WebSocket.OPEN && code !== undefined) ws.close(code, reason);
-      else ws.terminate();
+        connectTimeoutMs,
+      ),
     };
-
-    ws.on('message', (data, isBinary) => {
-      this.lastFrameAtMs = Date.now();
-      const frame = parseFrame(data, isBinary);
-      if (!frame) {
-        this.log('gateway sent a malformed frame; ignored');
-        return;
-      }
-      if (!settled) {
-        if (frame.type === 'event' && frame.event === 'connect.challenge') {
-          const payload = frame.payload;
-          if (!validateChallengePayload.check(payload)) {
-            fail(
-              new GatewayClientError('ERR_GATEWAY_CHALLENGE', 'connect challenge without a nonce'),
-              1008,
-              'connect challenge missing nonce',
-            );
-            return;
-          }
-          this.sendConnect(ws, payload.nonce).then(
-            (hello) => {
-              if (settled) return;
-              settled = true;
-              helloReached = true;
-              clearTimeout(deadline);
-              this.onHello(ws, hello);
-            },
-            (err: Error) => fail(err, 1000, 'connect failed'),
-          );
-          return;
-        }
-      }
-      this.dispatch(frame);
-    });
+    ws.on('message', (data, isBinary) => this.onAttemptMessage(attempt, data, isBinary));
     ws.on('error', (err) => {
-      fail(
+      this.failAttempt(
+        attempt,
         describeTlsFailure(opts.url, err) ??
           new GatewayClientError('ERR_GATEWAY_UNREACHABLE', `cannot reach the Gateway at ${opts.url}: ${err.message}`, {
             cause: err,
           }),
       );
     });
-    ws.on('close', (code, reasonBuf) => {
-      const reason = reasonBuf.toString();
-      if (!settled) {
-        fail(
-          new GatewayClientError(
-            'ERR_GATEWAY_CLOSED',
-            `Gateway closed the connection before hello-ok (${code}${reason ? ` ${reason}` : ''})`,
-          ),
-        );
-        return;
-      }
-      if (!helloReached || this.ws !== ws) return;
-      this.onDropped(code, reason);
-    });
+    ws.on('close', (code, reasonBuf) => this.onAttemptClose(attempt, code, reasonBuf.toString()));
+  }
+
+  /** Ends an attempt that has not settled yet: the deadline goes, the socket closes, a retry is scheduled. */
+  private failAttempt(attempt: ConnectAttempt, err: Error, code?: number, reason?: string): void {
+    if (attempt.settled) return;
+    attempt.settled = true;
+    clearTimeout(attempt.deadline);
+    this.onAttemptFailed(err);
+    const ws = attempt.ws;
+    if (ws.readyState === WebSocket.OPEN && code !== undefined) ws.close(code, reason);
+    else ws.terminate();
+  }
+
+  private onAttemptMessage(attempt: ConnectAttempt, data: WebSocket.RawData, isBinary: boolean): void {
+    this.lastFrameAtMs = Date.now();
+    const frame = parseFrame(data, isBinary);
+    if (!frame) {
+      this.log('gateway sent a malformed frame; ignored');
+      return;
+    }
+    if (!attempt.settled && frame.type === 'event' && frame.event === 'connect.challenge') {
+      this.answerChallenge(attempt, frame.payload);
+      return;
+    }
+    this.dispatch(frame);
+  }
+
+  /** connect.challenge → signed `connect`; hello-ok settles the attempt, anything else fails it. */
+  private answerChallenge(attempt: ConnectAttempt, payload: unknown): void {
+    if (!validateChallengePayload.check(payload)) {
+      this.failAttempt(
+        attempt,
+        new GatewayClientError('ERR_GATEWAY_CHALLENGE', 'connect challenge without a nonce'),
+        1008,
+        'connect challenge missing nonce',
+      );
+      return;
+    }
+    this.sendConnect(attempt.ws, payload.nonce).then(
+      (hello) => {
+        if (attempt.settled) return;
+        attempt.settled = true;
+        attempt.helloReached = true;
+        clearTimeout(attempt.deadline);
+        this.onHello(attempt.ws, hello);
+      },
+      (err: Error) => this.failAttempt(attempt, err, 1000, 'connect failed'),
+    );
+  }
+
+  private onAttemptClose(attempt: ConnectAttempt, code: number, reason: string): void {
+    if (!attempt.settled) {
+      this.failAttempt(
+        attempt,
+        new GatewayClientError(
+          'ERR_GATEWAY_CLOSED',
+          `Gateway closed the connection before hello-ok (${code}${reason ? ` ${reason}` : ''})`,
+        ),
+      );
+      return;
+    }
+    if (!attempt.helloReached || this.ws !== attempt.ws) return;
+    this.onDropped(code, reason);
   }
 
   private async sendConnect(ws: WebSocket, nonce: string): Promise<HelloOk> {
