@@ -271,6 +271,17 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   }
 }
 
+/** What a config reload changes while the Gateway runs; everything reads it through this object. */
+interface LiveConfig {
+  auth: GatewayAuthConfig;
+  /** Browser origins beyond our own: the option, else openclaw.json (re-read with the auth config). */
+  allowedOrigins: string[];
+}
+
+function readAllowedOrigins(options: GatewayOptions, configPath: string): string[] {
+  return options.allowedOrigins ?? allowedOriginsFromConfig(readOpenclawConfig({ configPath }).config, configPath);
+}
+
 async function startLocked(
   options: GatewayOptions,
   env: NodeJS.ProcessEnv,
@@ -278,41 +289,39 @@ async function startLocked(
   lock: InstanceLock,
 ): Promise<GatewayHandle> {
   const plan = planGateway(options, env, stateDir);
-  const { port, authOptions, bind, host, tls, checkBind } = plan;
-  let auth = plan.auth;
-  // Browser origins beyond our own: the option, else openclaw.json (re-read with the auth config).
-  const readOrigins = (): string[] =>
-    options.allowedOrigins ??
-    allowedOriginsFromConfig(readOpenclawConfig({ configPath: auth.configPath }).config, auth.configPath);
-  let allowedOrigins = readOrigins();
+  const { bind, tls } = plan;
+  const live: LiveConfig = { auth: plan.auth, allowedOrigins: readAllowedOrigins(options, plan.auth.configPath) };
   const pending = options.pending ?? new PendingApprovals();
-  const { log, handshakeTimeoutMs, tickIntervalMs, maxPayload, maxBufferedBytes, maxPreauthPerIp, isLocal } =
-    gatewayLimits(options, env);
+  const limits = gatewayLimits(options, env);
+  const { log, tickIntervalMs, maxPayload, maxBufferedBytes } = limits;
 
-  const core = createCore(options, { stateDir, auth, pending, tickIntervalMs, maxPayload, maxBufferedBytes });
+  const core = createCore(options, {
+    stateDir,
+    auth: live.auth,
+    pending,
+    tickIntervalMs,
+    maxPayload,
+    maxBufferedBytes,
+  });
 
   const unwireApprovalEvents = wireApprovalEvents(core, pending);
 
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload, clientTracking: false });
-  const accept: AcceptContext = {
-    core,
-    preauth: new PreauthBudget<GatewayConnection>(maxPreauthPerIp),
-    host,
-    tls: tls !== undefined,
-    isLocal,
-    handshakeTimeoutMs,
-    maxBufferedBytes,
-    preauthMaxBytes: options.preauthMaxPayload ?? PREAUTH_MAX_PAYLOAD_BYTES,
-  };
-  const front = httpFront({ controlUi: options.controlUi, bind, allowedOrigins: () => allowedOrigins, wss, accept });
-  const { controlUiRoot, controlUi } = front;
+  const accept = acceptContext(options, core, plan, limits);
+  const front = httpFront({
+    controlUi: options.controlUi,
+    bind,
+    allowedOrigins: () => live.allowedOrigins,
+    wss,
+    accept,
+  });
   const servers = [createListener(tls, front.onRequest, front.onUpgrade)];
   if (bind.loopbackCompanion) servers.push(createListener(tls, front.onRequest, front.onUpgrade));
 
   const scheme = tls ? 'wss' : 'ws';
   let address: net.AddressInfo;
   try {
-    address = await listenAll(servers, port, host, scheme);
+    address = await listenAll(servers, plan.port, plan.host, scheme);
   } catch (err) {
     unwireApprovalEvents();
     throw err;
@@ -321,19 +330,7 @@ async function startLocked(
   const tick = setInterval(() => core.broadcast('tick', { ts: core.now() }), tickIntervalMs);
   tick.unref();
   const bonjour = await advertise(options, address, env, log, tls);
-
-  const authWatch = watchAuthConfig(options, {
-    core,
-    configPath: auth.configPath,
-    // Same rules as at start, but never generating: a token gone from the file keeps the current one.
-    load: () => {
-      const next = checkBind(loadGatewayAuth(stateDir, { ...authOptions, generate: false }));
-      allowedOrigins = readOrigins();
-      return next;
-    },
-    applied: (next) => (auth = next),
-    log,
-  });
+  const authWatch = watchLiveConfig(options, { core, plan, stateDir, live, log });
 
   let closing: Promise<void> | undefined;
   const close = (reason = 'service restart'): Promise<void> =>
@@ -349,17 +346,62 @@ async function startLocked(
     scheme,
     bind,
     tls,
-    auth: () => auth,
+    auth: () => live.auth,
     watchConfig: options.watchConfig !== false,
     reloadAuth: () => authWatch.reload(),
     stateDir,
     pending,
     core,
-    controlUiRoot,
-    controlUi,
+    controlUiRoot: front.controlUiRoot,
+    controlUi: front.controlUi,
     discovery: bonjour.status,
     openInProcessLink,
     close,
+  });
+}
+
+/** What every accepted connection (WebSocket or in-process link) is checked and limited with. */
+function acceptContext(
+  options: GatewayOptions,
+  core: GatewayCore,
+  plan: ReturnType<typeof planGateway>,
+  limits: ReturnType<typeof gatewayLimits>,
+): AcceptContext {
+  return {
+    core,
+    preauth: new PreauthBudget<GatewayConnection>(limits.maxPreauthPerIp),
+    host: plan.host,
+    tls: plan.tls !== undefined,
+    isLocal: limits.isLocal,
+    handshakeTimeoutMs: limits.handshakeTimeoutMs,
+    maxBufferedBytes: limits.maxBufferedBytes,
+    preauthMaxBytes: options.preauthMaxPayload ?? PREAUTH_MAX_PAYLOAD_BYTES,
+  };
+}
+
+/** Keeps `live` current: auth reloads under the bind rules of the start, and the allowed origins with it. */
+function watchLiveConfig(
+  options: GatewayOptions,
+  parts: {
+    core: GatewayCore;
+    plan: ReturnType<typeof planGateway>;
+    stateDir: string;
+    live: LiveConfig;
+    log: (line: string) => void;
+  },
+): ReturnType<typeof watchAuthConfig> {
+  const { plan, live } = parts;
+  return watchAuthConfig(options, {
+    core: parts.core,
+    configPath: live.auth.configPath,
+    // Same rules as at start, but never generating: a token gone from the file keeps the current one.
+    load: () => {
+      const next = plan.checkBind(loadGatewayAuth(parts.stateDir, { ...plan.authOptions, generate: false }));
+      live.allowedOrigins = readAllowedOrigins(options, live.auth.configPath);
+      return next;
+    },
+    applied: (next) => (live.auth = next),
+    log: parts.log,
   });
 }
 
