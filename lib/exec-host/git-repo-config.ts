@@ -202,94 +202,112 @@ export interface ConfigEntry {
 
 class ConfigSyntaxError extends Error {}
 
+function configFail(why: string): never {
+  throw new ConfigSyntaxError(why);
+}
+
+/** The config text and the parser's position in it. */
+interface ConfigCursor {
+  readonly text: string;
+  i: number;
+}
+
+function skipBlanks(c: ConfigCursor): void {
+  while (c.text[c.i] === ' ' || c.text[c.i] === '\t' || c.text[c.i] === '\r') c.i++;
+}
+
+function skipLine(c: ConfigCursor): void {
+  while (c.i < c.text.length && c.text[c.i] !== '\n') c.i++;
+}
+
+/** `[section]`, `[section.sub]` (lowercased) or `[section "sub"]` (case kept), with the cursor on the `[`. */
+function readSectionHeader(c: ConfigCursor): { section: string; subsection: string | undefined } {
+  const text = c.text;
+  const close = text.indexOf(']', c.i);
+  const newline = text.indexOf('\n', c.i);
+  if (close < 0 || (newline >= 0 && newline < close)) configFail('unterminated section header');
+  const header = text.slice(c.i + 1, close);
+  const quoted = /^\s*([A-Za-z0-9.-]+)\s+"((?:[^"\\\n]|\\.)*)"\s*$/.exec(header);
+  const plain = /^\s*([A-Za-z0-9.-]+)\s*$/.exec(header);
+  c.i = close + 1;
+  if (quoted) return { section: quoted[1].toLowerCase(), subsection: quoted[2].replace(/\\(.)/g, '$1') };
+  if (!plain) configFail(`bad section header [${header}]`);
+  const [name, ...rest] = plain[1].split('.');
+  return { section: name.toLowerCase(), subsection: rest.length > 0 ? rest.join('.').toLowerCase() : undefined };
+}
+
+/** The value after `=` (cursor just past it): quotes, escapes and line continuations, up to a comment or newline. */
+function readValue(c: ConfigCursor): string {
+  const text = c.text;
+  let value = '';
+  let inQuote = false;
+  for (;;) {
+    const d = text[c.i];
+    if (d === undefined || d === '\n') {
+      if (inQuote) configFail('unterminated quote');
+      break;
+    }
+    if (!inQuote && (d === '#' || d === ';')) {
+      skipLine(c);
+      break;
+    }
+    if (d === '"') {
+      inQuote = !inQuote;
+      c.i++;
+      continue;
+    }
+    if (d === '\\') {
+      const e = text[c.i + 1];
+      if (e === '\n') c.i += 2;
+      else if (e === '\r' && text[c.i + 2] === '\n') c.i += 3;
+      else if (e !== undefined && 'ntb"\\'.includes(e)) {
+        value += e === 'n' ? '\n' : e === 't' ? '\t' : e === 'b' ? '\b' : e;
+        c.i += 2;
+      } else configFail('bad escape');
+      continue;
+    }
+    value += d;
+    c.i++;
+  }
+  return value.trim();
+}
+
+/** One `key` or `key = value` line, with the cursor on the key. */
+function readKeyLine(c: ConfigCursor): { key: string; value: string | undefined } {
+  const keyMatch = /^[A-Za-z][A-Za-z0-9-]*/.exec(c.text.slice(c.i, c.i + 256));
+  if (!keyMatch) configFail('bad config line');
+  const key = keyMatch[0].toLowerCase();
+  c.i += keyMatch[0].length;
+  skipBlanks(c);
+  const next = c.text[c.i];
+  if (next === '=') {
+    c.i++;
+    return { key, value: readValue(c) };
+  }
+  if (next !== undefined && next !== '\n' && next !== '#' && next !== ';') configFail('bad config line');
+  return { key, value: undefined };
+}
+
 /** Parses git config text (as git's config.c reads it); throws ConfigSyntaxError on anything unclear. */
 export function parseGitConfig(text: string): ConfigEntry[] {
   const entries: ConfigEntry[] = [];
-  let section: string | undefined;
-  let subsection: string | undefined;
-  let i = 0;
-  const fail = (why: string): never => {
-    throw new ConfigSyntaxError(why);
-  };
-  const skipBlanks = (): void => {
-    while (text[i] === ' ' || text[i] === '\t' || text[i] === '\r') i++;
-  };
-  const skipLine = (): void => {
-    while (i < text.length && text[i] !== '\n') i++;
-  };
-  while (i < text.length) {
-    skipBlanks();
-    const c = text[i];
-    if (c === undefined) break;
-    if (c === '\n') {
-      i++;
-      continue;
+  let header: { section: string; subsection: string | undefined } | undefined;
+  const c: ConfigCursor = { text, i: 0 };
+  while (c.i < text.length) {
+    skipBlanks(c);
+    const ch = text[c.i];
+    if (ch === undefined) break;
+    if (ch === '\n') {
+      c.i++;
+    } else if (ch === '#' || ch === ';') {
+      skipLine(c);
+    } else if (ch === '[') {
+      header = readSectionHeader(c);
+    } else {
+      if (header === undefined) configFail('bad config line');
+      const { key, value } = readKeyLine(c);
+      entries.push({ section: header.section, subsection: header.subsection, key, value });
     }
-    if (c === '#' || c === ';') {
-      skipLine();
-      continue;
-    }
-    if (c === '[') {
-      const close = text.indexOf(']', i);
-      const newline = text.indexOf('\n', i);
-      if (close < 0 || (newline >= 0 && newline < close)) fail('unterminated section header');
-      const header = text.slice(i + 1, close);
-      const quoted = /^\s*([A-Za-z0-9.-]+)\s+"((?:[^"\\\n]|\\.)*)"\s*$/.exec(header);
-      const plain = /^\s*([A-Za-z0-9.-]+)\s*$/.exec(header);
-      if (quoted) {
-        section = quoted[1].toLowerCase();
-        subsection = quoted[2].replace(/\\(.)/g, '$1');
-      } else if (plain) {
-        const [name, ...rest] = plain[1].split('.');
-        section = name.toLowerCase();
-        subsection = rest.length > 0 ? rest.join('.').toLowerCase() : undefined;
-      } else fail(`bad section header [${header}]`);
-      i = close + 1;
-      continue;
-    }
-    const keyMatch = /^[A-Za-z][A-Za-z0-9-]*/.exec(text.slice(i, i + 256));
-    if (!keyMatch || section === undefined) fail('bad config line');
-    const key = keyMatch![0].toLowerCase();
-    i += keyMatch![0].length;
-    skipBlanks();
-    let value: string | undefined;
-    if (text[i] === '=') {
-      i++;
-      value = '';
-      let inQuote = false;
-      for (;;) {
-        const d = text[i];
-        if (d === undefined || d === '\n') {
-          if (inQuote) fail('unterminated quote');
-          break;
-        }
-        if (!inQuote && (d === '#' || d === ';')) {
-          skipLine();
-          break;
-        }
-        if (d === '"') {
-          inQuote = !inQuote;
-          i++;
-          continue;
-        }
-        if (d === '\\') {
-          const e = text[i + 1];
-          if (e === '\n') i += 2;
-          else if (e === '\r' && text[i + 2] === '\n') i += 3;
-          else if (e !== undefined && 'ntb"\\'.includes(e)) {
-            value += e === 'n' ? '\n' : e === 't' ? '\t' : e === 'b' ? '\b' : e;
-            i += 2;
-          } else fail('bad escape');
-          continue;
-        }
-        value += d;
-        i++;
-      }
-      value = value.trim();
-    } else if (text[i] !== undefined && text[i] !== '\n' && text[i] !== '#' && text[i] !== ';') {
-      fail('bad config line');
-    }
-    entries.push({ section: section!, subsection, key, value });
   }
   return entries;
 }
