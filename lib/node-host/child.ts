@@ -1,6 +1,6 @@
 // The node host as a child process (`openclaw-ipc node run --json`), for `up --node-process child`.
 // Same CLI entry and Node flags as this process; ready when the child prints its ready line.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 
 import { IpcError } from '../common/errors.js';
 
@@ -14,7 +14,7 @@ export interface NodeHostChild {
 /** Most stdout kept while waiting for the ready line; the child prints little else before it. */
 const MAX_READY_BUFFER = 64 * 1024;
 
-export function startNodeHostChild(options: {
+export interface NodeHostChildOptions {
   /** Shared secrets go to the child in its environment, never in its argv (visible in `ps`). */
   url: string;
   /** The Gateway certificate pin for a wss:// URL (not a secret: it goes in argv). */
@@ -26,10 +26,35 @@ export function startNodeHostChild(options: {
   readyTimeoutMs?: number;
   /** The CLI entry script; default this process's (same entry, same Node flags). */
   entry?: string;
-}): Promise<NodeHostChild> {
+}
+
+/** The child's stderr: every line goes to the log, the last 2,000 characters are kept for error messages. */
+interface StderrTail {
+  text: string;
+}
+
+export function startNodeHostChild(options: NodeHostChildOptions): Promise<NodeHostChild> {
   const entry = options.entry ?? process.argv[1];
   if (!entry) return Promise.reject(new IpcError('ERR_NODE_CHILD', 'cannot find the CLI entry to start the node host'));
-  // Only the secrets given here: an inherited token or password could be the wrong one for this Gateway.
+  const pin = options.tlsFingerprint ? ['--tls-fingerprint', options.tlsFingerprint] : [];
+  const child = spawn(
+    process.execPath,
+    [...process.execArgv, entry, 'node', 'run', '--url', options.url, ...pin, '--json'],
+    {
+      env: childEnv(options),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  const errTail: StderrTail = { text: '' };
+  child.stderr!.on('data', (chunk: Buffer) => {
+    for (const line of chunk.toString().split('\n')) if (line.trim()) options.log(line.replace(/^\[node-host\] /, ''));
+    errTail.text = (errTail.text + chunk.toString()).slice(-2_000);
+  });
+  return waitUntilReady(child, options, errTail);
+}
+
+/** Only the secrets given here: an inherited token or password could be the wrong one for this Gateway. */
+function childEnv(options: NodeHostChildOptions): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     OPENCLAW_STATE_DIR: options.stateDir,
@@ -39,28 +64,26 @@ export function startNodeHostChild(options: {
   delete env.OPENCLAW_GATEWAY_PASSWORD;
   if (options.token) env.OPENCLAW_GATEWAY_TOKEN = options.token;
   if (options.password) env.OPENCLAW_GATEWAY_PASSWORD = options.password;
-  const pin = options.tlsFingerprint ? ['--tls-fingerprint', options.tlsFingerprint] : [];
-  const child = spawn(
-    process.execPath,
-    [...process.execArgv, entry, 'node', 'run', '--url', options.url, ...pin, '--json'],
-    {
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let errTail = '';
-  child.stderr!.on('data', (chunk: Buffer) => {
-    for (const line of chunk.toString().split('\n')) if (line.trim()) options.log(line.replace(/^\[node-host\] /, ''));
-    errTail = (errTail + chunk.toString()).slice(-2_000);
-  });
-  const close = async (): Promise<void> => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-    await exited;
-    clearTimeout(timer);
-  };
+  return env;
+}
+
+/** SIGTERM, then SIGKILL after 5 s; resolves once the child has exited. */
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** Resolves on the child's ready line; rejects (and stops the child) on a deadline, an error or an early exit. */
+function waitUntilReady(
+  child: ChildProcess,
+  options: NodeHostChildOptions,
+  errTail: StderrTail,
+): Promise<NodeHostChild> {
+  const close = (): Promise<void> => stopChild(child);
   return new Promise<NodeHostChild>((resolve, reject) => {
     let pending = '';
     let ready = false;
@@ -71,7 +94,7 @@ export function startNodeHostChild(options: {
       reject(new IpcError('ERR_NODE_CHILD', message));
     };
     const timer = setTimeout(
-      () => fail(`node host child not ready within ${options.readyTimeoutMs ?? 30_000} ms: ${errTail}`),
+      () => fail(`node host child not ready within ${options.readyTimeoutMs ?? 30_000} ms: ${errTail.text}`),
       options.readyTimeoutMs ?? 30_000,
     );
     // Only complete lines are parsed: a chunk may end in the middle of the ready line.
@@ -100,7 +123,7 @@ export function startNodeHostChild(options: {
     });
     child.once('exit', (code) => {
       clearTimeout(timer);
-      reject(new IpcError('ERR_NODE_CHILD', `node host child exited with ${code}: ${errTail}`));
+      reject(new IpcError('ERR_NODE_CHILD', `node host child exited with ${code}: ${errTail.text}`));
     });
   });
 }
