@@ -106,6 +106,35 @@ function int(obj: Record<string, JsonValue>, key: string, required: boolean): nu
   return v;
 }
 
+/** Decodes and stores one detection result, refused past maxBytes of JSON. */
+function storeDetectionResult(store: SnapshotStore, p: Record<string, JsonValue>, maxBytes: number): void {
+  const id = str(p, 'snapshotId', true);
+  if (p.result === undefined || p.result === null) throw decodeError('missing result');
+  const bytes = Buffer.byteLength(JSON.stringify(p.result), 'utf8');
+  if (bytes > maxBytes) {
+    throw new BridgeError({
+      code: 'invalidRequest',
+      message: `detection result exceeds ${maxBytes} bytes`,
+    });
+  }
+  store.storeDetection(id, p.result, bytes);
+}
+
+/** storeScreenshot's fields beyond the snapshot id; absent optional fields stay absent. */
+function screenshotRequest(p: Record<string, JsonValue>): SnapshotScreenshotRequest {
+  const info: SnapshotScreenshotRequest = { screenshotPath: str(p, 'screenshotPath', true) };
+  const bundle = str(p, 'applicationBundleId', false);
+  if (bundle !== undefined) info.applicationBundleId = bundle;
+  const pid = int(p, 'applicationProcessId', false);
+  if (pid !== undefined) info.applicationProcessId = pid;
+  const name = str(p, 'applicationName', false);
+  if (name !== undefined) info.applicationName = name;
+  const title = str(p, 'windowTitle', false);
+  if (title !== undefined) info.windowTitle = title;
+  if (p.windowBounds !== undefined && p.windowBounds !== null) info.windowBounds = p.windowBounds;
+  return info;
+}
+
 /** The in-process service set used by our host and by the client's local fallback. */
 export function createLocalServices(opts: LocalServicesOptions = {}): BridgeServices {
   const store = new SnapshotStore(opts);
@@ -120,20 +149,9 @@ export function createLocalServices(opts: LocalServicesOptions = {}): BridgeServ
         asObject(payload, op);
         return { case: 'snapshotId', value: store.create() };
       // The three store calls create an unknown snapshot id, as upstream's in-memory store does.
-      case 'storeDetectionResult': {
-        const p = asObject(payload, op);
-        const id = str(p, 'snapshotId', true);
-        if (p.result === undefined || p.result === null) throw decodeError('missing result');
-        const bytes = Buffer.byteLength(JSON.stringify(p.result), 'utf8');
-        if (bytes > maxDetectionBytes) {
-          throw new BridgeError({
-            code: 'invalidRequest',
-            message: `detection result exceeds ${maxDetectionBytes} bytes`,
-          });
-        }
-        store.storeDetection(id, p.result, bytes);
+      case 'storeDetectionResult':
+        storeDetectionResult(store, asObject(payload, op), maxDetectionBytes);
         return { case: 'ok' };
-      }
       case 'getDetectionResult': {
         const id = str(asObject(payload, op), 'snapshotId', true);
         const result = store.detection(id);
@@ -143,18 +161,7 @@ export function createLocalServices(opts: LocalServicesOptions = {}): BridgeServ
       }
       case 'storeScreenshot': {
         const p = asObject(payload, op);
-        const id = str(p, 'snapshotId', true);
-        const info: SnapshotScreenshotRequest = { screenshotPath: str(p, 'screenshotPath', true) };
-        const bundle = str(p, 'applicationBundleId', false);
-        if (bundle !== undefined) info.applicationBundleId = bundle;
-        const pid = int(p, 'applicationProcessId', false);
-        if (pid !== undefined) info.applicationProcessId = pid;
-        const name = str(p, 'applicationName', false);
-        if (name !== undefined) info.applicationName = name;
-        const title = str(p, 'windowTitle', false);
-        if (title !== undefined) info.windowTitle = title;
-        if (p.windowBounds !== undefined && p.windowBounds !== null) info.windowBounds = p.windowBounds;
-        store.storeScreenshot(id, info);
+        store.storeScreenshot(str(p, 'snapshotId', true), screenshotRequest(p));
         return { case: 'ok' };
       }
       case 'storeAnnotatedScreenshot': {
