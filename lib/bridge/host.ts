@@ -5,7 +5,7 @@ import path from 'node:path';
 
 import { SocketSetupError, listenPrivate, prepareSocketPath, unlinkIfOurs } from '../common/private-socket.js';
 import { ensurePrivateDir } from '../common/state-dir.js';
-import { acquireInstanceLock } from '../native/file-lock.js';
+import { acquireInstanceLock, type InstanceLock } from '../native/file-lock.js';
 import { dispatchRequest, type DispatchContext } from './dispatch.js';
 import { decodeRequest, encodeCase, encodeError } from './envelope.js';
 import { readToEnd } from './framing.js';
@@ -193,19 +193,11 @@ async function replyTo(decision: PeerDecision, body: Buffer, parts: Serving): Pr
   }
 }
 
-export async function startBridgeHost(opts: BridgeHostOptions = {}): Promise<BridgeHost> {
-  const env = opts.env ?? process.env;
-  const socketPath = path.resolve(opts.socketPath ?? defaultHostSocketPath({ env }));
-  const log = opts.logger ?? defaultLogger;
-  const hostUid = process.getuid?.() ?? -1;
-  const maxMessageBytes = opts.maxMessageBytes ?? BRIDGE_MAX_MESSAGE_BYTES;
-  const readTimeoutMs = opts.readTimeoutMs ?? BRIDGE_READ_TIMEOUT_MS;
-  const maxConnections = opts.maxConnections ?? BRIDGE_MAX_CONNECTIONS;
-  const { policy, ctx, unauthorizedDetails } = hostPolicy(opts, env, hostUid, readTimeoutMs, log);
-
-  assertSocketPathFits(socketPath);
-  // One host per socket path, with the same kernel lock as the Gateway and exec host: two hosts started
-  // at once cannot both find the path free.
+/**
+ * One host per socket path, with the same kernel lock as the Gateway and exec host: two hosts started
+ * at once cannot both find the path free. The lock is held once the path is ready to bind.
+ */
+async function lockSocketPath(socketPath: string): Promise<InstanceLock> {
   ensurePrivateDir(path.dirname(socketPath));
   const lock = acquireInstanceLock(
     path.dirname(socketPath),
@@ -222,6 +214,43 @@ export async function startBridgeHost(opts: BridgeHostOptions = {}): Promise<Bri
     lock.release();
     throw err;
   }
+  return lock;
+}
+
+/** Serves one connection, or drops it past the concurrency cap. */
+function acceptConnection(socket: net.Socket, open: Set<net.Socket>, maxConnections: number, serving: Serving): void {
+  const { stats, log } = serving;
+  socket.on('error', () => {
+    /* reported through readToEnd or irrelevant after the reply */
+  });
+  if (open.size >= maxConnections) {
+    stats.dropped += 1;
+    log('warn', `concurrency cap ${maxConnections} reached; dropping a connection`);
+    socket.destroy();
+    return;
+  }
+  stats.accepted += 1;
+  open.add(socket);
+  socket.once('close', () => open.delete(socket));
+  serve(socket, serving).catch((err: unknown) => {
+    stats.dropped += 1;
+    log('error', `bridge connection failed: ${(err as Error)?.message ?? String(err)}`);
+    socket.destroy();
+  });
+}
+
+export async function startBridgeHost(opts: BridgeHostOptions = {}): Promise<BridgeHost> {
+  const env = opts.env ?? process.env;
+  const socketPath = path.resolve(opts.socketPath ?? defaultHostSocketPath({ env }));
+  const log = opts.logger ?? defaultLogger;
+  const hostUid = process.getuid?.() ?? -1;
+  const maxMessageBytes = opts.maxMessageBytes ?? BRIDGE_MAX_MESSAGE_BYTES;
+  const readTimeoutMs = opts.readTimeoutMs ?? BRIDGE_READ_TIMEOUT_MS;
+  const maxConnections = opts.maxConnections ?? BRIDGE_MAX_CONNECTIONS;
+  const { policy, ctx, unauthorizedDetails } = hostPolicy(opts, env, hostUid, readTimeoutMs, log);
+
+  assertSocketPathFits(socketPath);
+  const lock = await lockSocketPath(socketPath);
 
   const stats: BridgeHostStats = { accepted: 0, served: 0, unauthorized: 0, dropped: 0 };
   const open = new Set<net.Socket>();
@@ -229,25 +258,7 @@ export async function startBridgeHost(opts: BridgeHostOptions = {}): Promise<Bri
   const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: false });
   const serving: Serving = { policy, ctx, unauthorizedDetails, stats, log, maxMessageBytes, readTimeoutMs };
 
-  server.on('connection', (socket) => {
-    socket.on('error', () => {
-      /* reported through readToEnd or irrelevant after the reply */
-    });
-    if (open.size >= maxConnections) {
-      stats.dropped += 1;
-      log('warn', `concurrency cap ${maxConnections} reached; dropping a connection`);
-      socket.destroy();
-      return;
-    }
-    stats.accepted += 1;
-    open.add(socket);
-    socket.once('close', () => open.delete(socket));
-    serve(socket, serving).catch((err: unknown) => {
-      stats.dropped += 1;
-      log('error', `bridge connection failed: ${(err as Error)?.message ?? String(err)}`);
-      socket.destroy();
-    });
-  });
+  server.on('connection', (socket) => acceptConnection(socket, open, maxConnections, serving));
   server.on('error', (err) => log('error', `bridge listener error: ${err.message}`));
 
   let bound: Awaited<ReturnType<typeof listenPrivate>>;
