@@ -28,14 +28,13 @@ import {
   fmtMs,
   loadLine,
   processTree,
-  repoRoot,
   rssKb,
   sleep,
-  startUntilReady,
   stopChild,
   summarize,
   type StartedCli,
   type Summary,
+  startOurCli,
 } from './lib/measure.js';
 import { cleanupOpenclawTmp, ensureOpenclawInstalled, freePort, startOpenclawGateway } from './lib/openclaw-peer.js';
 import {
@@ -56,11 +55,6 @@ const concurrency = Number(process.env.BENCH_SCALE_CONCURRENCY ?? 16);
 const pairingMode = process.env.BENCH_SCALE_PAIRING === 'operator' ? 'operator' : 'prepaired';
 const openclawN = Number(process.env.BENCH_SCALE_OPENCLAW ?? 100);
 const tickWindowOverride = Number(process.env.BENCH_SCALE_TICK_WINDOW_MS ?? 0);
-const distMain = path.join(repoRoot, 'dist', 'cli', 'main.js');
-const cliArgs = fs.existsSync(distMain)
-  ? [distMain]
-  : ['--import', 'tsx', path.join(repoRoot, 'lib', 'cli', 'main.ts')];
-
 /** This process's soft open-files limit (each node is one socket here and one in the Gateway). */
 function openFilesLimit(): string {
   const line = fs
@@ -299,12 +293,12 @@ async function ourGateway(dir: string, identities: DeviceIdentity[], token: stri
       identities.map((_, i) => `sim-${i}`),
     );
   const env: NodeJS.ProcessEnv = { ...process.env, OPENCLAW_GATEWAY_TOKEN: token };
-  const gateway = await startUntilReady(
-    process.execPath,
-    [...profileArgs, ...cliArgs, 'gateway', '--port', '0', '--json', '--state-dir', dir, '--auth', 'token'],
-    { env, ready: /^\{.*"ready":true/ },
+  const { started: gateway, ready } = await startOurCli<{ url: string }>(
+    ['gateway', '--port', '0', '--json', '--state-dir', dir, '--auth', 'token'],
+    env,
+    profileArgs,
   );
-  const url = (JSON.parse(gateway.line) as { url: string }).url;
+  const url = ready.url;
   return { stack: 'openclaw-ipc', gateway, url, pairing: pairingMode };
 }
 

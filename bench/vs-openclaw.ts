@@ -18,14 +18,14 @@ import type { GatewayClient } from '../lib/client/gateway-client.js';
 import {
   fmtMs,
   loadLine,
-  repoRoot,
   rssTreeMb,
   sleep,
-  startUntilReady,
   stopChild,
   summarize,
   type StartedCli,
   type Summary,
+  generatedToken,
+  startOurCli,
 } from './lib/measure.js';
 import {
   cleanupOpenclawTmp,
@@ -41,11 +41,6 @@ const iterations = Number(process.env.BENCH_VS_ITERATIONS ?? 300);
 const BLOCK = 25;
 const TRUE = fs.existsSync('/usr/bin/true') ? '/usr/bin/true' : '/bin/true';
 const FULL_POLICY = { version: 1, defaults: { security: 'full', ask: 'off', askFallback: 'deny' } };
-const distMain = path.join(repoRoot, 'dist', 'cli', 'main.js');
-const cliArgs = fs.existsSync(distMain)
-  ? [distMain]
-  : ['--import', 'tsx', path.join(repoRoot, 'lib', 'cli', 'main.ts')];
-
 function log(line: string): void {
   process.stderr.write(`[vs-openclaw] ${line}\n`);
 }
@@ -86,17 +81,12 @@ async function startOurs(root: string, children: StartedCli[]): Promise<Stack> {
     XDG_RUNTIME_DIR: '',
   };
   delete env.OPENCLAW_GATEWAY_TOKEN;
-  const up = await startUntilReady(process.execPath, [...cliArgs, 'up', '--port', '0', '--json'], {
+  const { started: up, ready: info } = await startOurCli<{ url: string; nodeId: string }>(
+    ['up', '--port', '0', '--json'],
     env,
-    ready: /^\{.*"ready":true/,
-  });
+  );
   children.push(up);
-  const info = JSON.parse(up.line) as { url: string; nodeId: string };
-  const token = (
-    JSON.parse(fs.readFileSync(path.join(stateDir, 'openclaw.json'), 'utf8')) as {
-      gateway: { auth: { token: string } };
-    }
-  ).gateway.auth.token;
+  const token = generatedToken(stateDir);
   const op = benchOperator(info.url, token);
   await op.start();
   return {

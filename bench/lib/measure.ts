@@ -148,6 +148,36 @@ export function startUntilReady(
 }
 
 /** SIGTERM (the process group when detached), SIGKILL after 5 s. */
+/** How to run our CLI: the built dist/cli/main.js when there is one, else the TypeScript source under tsx. */
+const distMain = path.join(repoRoot, 'dist', 'cli', 'main.js');
+export const cliArgs: readonly string[] = fs.existsSync(distMain)
+  ? [distMain]
+  : ['--import', 'tsx', path.join(repoRoot, 'lib', 'cli', 'main.ts')];
+
+/**
+ * `openclaw-ipc <args>` (a `gateway` or `up` with `--json`) as a child process, ready at its `"ready":true`
+ * line, which is returned parsed. `nodeArgs` go to Node before the entry (a CPU profile, say).
+ */
+export async function startOurCli<Ready>(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  nodeArgs: string[] = [],
+): Promise<{ started: StartedCli; ready: Ready }> {
+  const started = await startUntilReady(process.execPath, [...nodeArgs, ...cliArgs, ...args], {
+    env,
+    ready: /^\{.*"ready":true/,
+  });
+  return { started, ready: JSON.parse(started.line) as Ready };
+}
+
+/** The shared token a Gateway generated into `<stateDir>/openclaw.json`. */
+export function generatedToken(stateDir: string): string {
+  const config = JSON.parse(fs.readFileSync(path.join(stateDir, 'openclaw.json'), 'utf8')) as {
+    gateway: { auth: { token: string } };
+  };
+  return config.gateway.auth.token;
+}
+
 export async function stopChild(child: ChildProcess, group = false): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
