@@ -1,6 +1,5 @@
 // system.notify and canvas.* on a headless Linux node: clear, typed errors where it cannot deliver.
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 
 import t from 'tap';
@@ -39,8 +38,7 @@ t.test('system.notify params', async (t) => {
 });
 
 t.test('Linux: notify-send when installed (argv, options cannot be injected), else UNAVAILABLE', async (t) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'oc-notify-'));
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const dir = t.testdir();
   t.equal(notifierArgv({ title: 't', body: 'b' }, 'linux', { PATH: dir }), undefined, 'no notify-send on PATH');
   const fake = path.join(dir, 'notify-send');
   const log = path.join(dir, 'args.txt');
