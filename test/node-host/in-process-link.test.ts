@@ -22,6 +22,7 @@ const ECHO = fs.realpathSync('/bin/echo');
 const TOKEN = 'gw-token-in-process-link';
 
 function tmpDir(t: { teardown(fn: () => void): void }): string {
+  // Not t.testdir(): Unix sockets live under this dir, and .tap/fixtures paths can pass sun_path's 108 bytes.
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'oc-link-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   return dir;
