@@ -99,6 +99,7 @@ export const PrepareParamsSchema = Type.Object({
   agentId: OptionalText,
   sessionKey: OptionalText,
 });
+type PrepareParamsWire = Static<typeof PrepareParamsSchema>;
 const prepareParams = compileValidator(PrepareParamsSchema);
 
 export interface PrepareParams {
@@ -113,7 +114,7 @@ export interface PrepareParams {
 export function parsePrepareParams(params: unknown): PrepareParams {
   const problem = prepareParams.firstError(params ?? {});
   if (problem) throw invalid(problem.path === '' ? 'command required' : problemMessage(problem.path));
-  const p = (params ?? {}) as Static<typeof PrepareParamsSchema>;
+  const p = (params ?? {}) as PrepareParamsWire;
   if (p.command[0].trim() === '') throw invalid('command required');
   return {
     command: p.command,
