@@ -30,6 +30,7 @@ import {
 import { createLocalServices, type BridgeServices } from './services.js';
 import { snapshotsFromResponse, type BridgeSnapshotInfo } from './snapshot-info.js';
 import { exchangeBridgeMessage, type ExchangeOptions } from './transport.js';
+import { bridgeHandshakeResponse, type BridgeHandshakeResponseWire } from './wire-schemas.js';
 
 export interface BridgeClientOptions extends ExchangeOptions, BridgePathOptions {
   /** Highest version to request; downgrades from here to 1.0 on versionMismatch. Default 1.7. */
@@ -53,36 +54,30 @@ function badHandshake(details: string): BridgeError {
   return new BridgeError({ code: 'decodingFailed', message: 'Failed to decode handshake response', details });
 }
 
-function stringArray(v: unknown): string[] {
-  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
-}
-
 /** Validates a handshake reply; unknown fields and unknown operations from newer hosts are ignored. */
 export function parseHandshakeResponse(value: unknown): BridgeHandshakeResponse {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw badHandshake('not an object');
-  const v = value as Record<string, unknown>;
-  const nv = v.negotiatedVersion as Record<string, unknown> | undefined;
-  if (!nv || !Number.isInteger(nv.major) || !Number.isInteger(nv.minor))
-    throw badHandshake('negotiatedVersion missing');
-  const perms = (v.permissions ?? {}) as Record<string, unknown>;
+  const problem = bridgeHandshakeResponse.firstError(value);
+  if (problem) {
+    if (problem.path === '') throw badHandshake('not an object');
+    if (problem.path.startsWith('/negotiatedVersion')) throw badHandshake('negotiatedVersion missing');
+    throw badHandshake(`${problem.path}: ${problem.message}`);
+  }
+  const v = value as BridgeHandshakeResponseWire;
+  const perms = v.permissions ?? {};
   const permissions: BridgePermissions = {
     screenRecording: perms.screenRecording === true,
     accessibility: perms.accessibility === true,
     appleScript: perms.appleScript === true,
     postEvent: perms.postEvent === true,
   };
-  const tags: Record<string, string[]> = {};
-  if (v.permissionTags && typeof v.permissionTags === 'object' && !Array.isArray(v.permissionTags)) {
-    for (const [op, list] of Object.entries(v.permissionTags as Record<string, unknown>)) tags[op] = stringArray(list);
-  }
   return {
-    negotiatedVersion: { major: nv.major as number, minor: nv.minor as number },
-    hostKind: typeof v.hostKind === 'string' ? v.hostKind : 'unknown',
-    build: typeof v.build === 'string' ? v.build : 'unknown',
-    supportedOperations: stringArray(v.supportedOperations),
+    negotiatedVersion: { major: v.negotiatedVersion.major, minor: v.negotiatedVersion.minor },
+    hostKind: v.hostKind ?? 'unknown',
+    build: v.build ?? 'unknown',
+    supportedOperations: [...(v.supportedOperations ?? [])],
     permissions,
-    enabledOperations: stringArray(v.enabledOperations),
-    permissionTags: tags,
+    enabledOperations: [...(v.enabledOperations ?? [])],
+    permissionTags: { ...v.permissionTags },
   };
 }
 

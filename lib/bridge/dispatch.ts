@@ -13,6 +13,7 @@ import {
   type BridgeProtocolVersion,
 } from './protocol.js';
 import type { BridgeReply, BridgeServices } from './services.js';
+import { bridgeClientInfo, bridgeHandshakeRequest, bridgeVersion, jsonObject } from './wire-schemas.js';
 
 export interface DispatchContext {
   services: BridgeServices;
@@ -35,19 +36,19 @@ export interface DispatchPeer {
   identifier?: string;
 }
 
-function isInt(v: unknown, min: number, max: number): v is number {
-  return typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
-}
-
 function decodeFailure(details: string): BridgeError {
   return new BridgeError({ code: 'decodingFailed', message: 'Failed to decode request', details });
 }
 
-function optionalString(obj: Record<string, unknown>, key: string): string | undefined {
-  const v = obj[key];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'string' || v.length > 1024) throw decodeFailure(`client.${key} must be a string`);
-  return v;
+/** The first thing wrong with a handshake payload, in the order a reader fixes them (pb-1.7 messages). */
+function handshakeProblem(payload: JsonValue | undefined): string {
+  if (!jsonObject.check(payload)) return 'handshake payload must be an object';
+  const fields = payload as { protocolVersion?: unknown; client?: unknown };
+  if (!bridgeVersion.check(fields.protocolVersion)) return 'protocolVersion must be {major, minor} integers';
+  const problem = bridgeClientInfo.firstError(fields.client);
+  const key = problem?.path.split('/')[1];
+  if (key === undefined || key === 'processIdentifier') return 'client.processIdentifier (int32) is required';
+  return `client.${key} must be a string`;
 }
 
 async function handshake(
@@ -55,25 +56,11 @@ async function handshake(
   payload: JsonValue | undefined,
   peer: DispatchPeer,
 ): Promise<BridgeReply> {
-  if (payload === null || typeof payload !== 'object' || Array.isArray(payload))
-    throw decodeFailure('handshake payload must be an object');
-  const pv = payload.protocolVersion as Record<string, unknown> | undefined;
-  if (!pv || typeof pv !== 'object' || !isInt(pv.major, 0, 0xffff) || !isInt(pv.minor, 0, 0xffff)) {
-    throw decodeFailure('protocolVersion must be {major, minor} integers');
-  }
-  const client = payload.client as Record<string, unknown> | undefined;
-  if (
-    !client ||
-    typeof client !== 'object' ||
-    Array.isArray(client) ||
-    !isInt(client.processIdentifier, -0x80000000, 0x7fffffff)
-  ) {
-    throw decodeFailure('client.processIdentifier (int32) is required');
-  }
+  if (!bridgeHandshakeRequest.check(payload)) throw decodeFailure(handshakeProblem(payload));
+  const { protocolVersion: pv, client } = payload;
   const requested: BridgeProtocolVersion = { major: pv.major, minor: pv.minor };
-  const claimedBundle = optionalString(client, 'bundleIdentifier');
-  const claimedTeam = optionalString(client, 'teamIdentifier');
-  optionalString(client, 'hostname');
+  const claimedBundle = client.bundleIdentifier ?? undefined;
+  const claimedTeam = client.teamIdentifier ?? undefined;
 
   if (compareVersions(requested, ctx.minVersion) < 0 || compareVersions(requested, ctx.maxVersion) > 0) {
     throw new BridgeError({

@@ -16,6 +16,7 @@
 import { BoundedJsonError, parseBoundedJson } from '../common/bounded-json.js';
 import { BridgeError, type BridgeErrorEnvelope } from './errors.js';
 import { BRIDGE_RESPONSE_CASES, isBridgeErrorCode, isKnownOperation, operationHasNoPayload } from './protocol.js';
+import { bridgeErrorDetails, bridgeErrorEnvelope, bridgePermission, jsonObject } from './wire-schemas.js';
 
 /** The one case whose operation name differs from its wire case name. */
 const CASE_TO_OP: Readonly<Record<string, string>> = { appleScriptProbe: '_appleScriptProbe' };
@@ -64,9 +65,7 @@ function isRequestCase(key: string): boolean {
 const RESPONSE_CASES: ReadonlySet<string> = new Set(BRIDGE_RESPONSE_CASES);
 const isResponseCase = (key: string): boolean => RESPONSE_CASES.has(key);
 
-function isPlainObject(value: unknown): value is Record<string, JsonValue> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
+const isPlainObject = (value: unknown): value is Record<string, JsonValue> => jsonObject.check(value);
 
 function parseProblem(err: unknown): string {
   return err instanceof BoundedJsonError || err instanceof TypeError ? err.message : String(err);
@@ -150,13 +149,14 @@ export function decodeResponse(bytes: Uint8Array): DecodedResponse {
 }
 
 function errorFromEnvelopeValue(value: unknown): BridgeError {
-  if (!isPlainObject(value) || typeof value.message !== 'string') {
+  if (!bridgeErrorEnvelope.check(value)) {
     return new BridgeError({ code: 'decodingFailed', message: 'Failed to decode bridge error envelope' });
   }
+  const fields = value as { code?: unknown; message: string; details?: unknown; permission?: unknown };
   // An unknown code from a newer host is still an error; keep its text, classify it as internalError.
-  const code = isBridgeErrorCode(value.code) ? value.code : 'internalError';
-  const envelope: BridgeErrorEnvelope = { code, message: value.message };
-  if (typeof value.details === 'string') envelope.details = value.details;
-  if (typeof value.permission === 'string') envelope.permission = value.permission as BridgeErrorEnvelope['permission'];
+  const code = isBridgeErrorCode(fields.code) ? fields.code : 'internalError';
+  const envelope: BridgeErrorEnvelope = { code, message: fields.message };
+  if (bridgeErrorDetails.check(fields.details)) envelope.details = fields.details;
+  if (bridgePermission.check(fields.permission)) envelope.permission = fields.permission;
   return new BridgeError(envelope);
 }

@@ -1,5 +1,7 @@
 // PeekabooBridge protocol facts (pb-1.7, see spec peekaboo-bridge.md): versions, operations, the
 // version that introduced each gated operation, and the TCC permission each operation needs.
+import { Type } from '../protocol/typebox.js';
+import { compileValidator } from '../protocol/validator.js';
 
 export interface BridgeProtocolVersion {
   major: number;
@@ -21,7 +23,8 @@ export const PEEKABOO_TEAM_ID = 'Y5PE65HELJ';
 /** The host-side variable of the DEBUG-only unsigned-client rule (spec §8.1 step 4). */
 export const ALLOW_UNSIGNED_ENV = 'PEEKABOO_ALLOW_UNSIGNED_SOCKET_CLIENTS';
 
-export type BridgePermission = 'accessibility' | 'appleScript' | 'postEvent' | 'screenRecording';
+export const BRIDGE_PERMISSIONS = ['accessibility', 'appleScript', 'postEvent', 'screenRecording'] as const;
+export type BridgePermission = (typeof BRIDGE_PERMISSIONS)[number];
 export type BridgeHostKind = 'gui' | 'helper' | 'onDemand' | 'inProcess';
 
 export const BRIDGE_ERROR_CODES = [
@@ -38,9 +41,9 @@ export const BRIDGE_ERROR_CODES = [
 ] as const;
 export type BridgeErrorCode = (typeof BRIDGE_ERROR_CODES)[number];
 
-export function isBridgeErrorCode(value: unknown): value is BridgeErrorCode {
-  return typeof value === 'string' && (BRIDGE_ERROR_CODES as readonly string[]).includes(value);
-}
+export const BridgeErrorCodeSchema = Type.Union(BRIDGE_ERROR_CODES.map((code) => Type.Literal(code)));
+const bridgeErrorCode = compileValidator(BridgeErrorCodeSchema);
+export const isBridgeErrorCode = (value: unknown): value is BridgeErrorCode => bridgeErrorCode.check(value);
 
 // Payload-less request cases: encoded as {"<case>":{}}. Every other known case carries {"_0": …}.
 const NO_PAYLOAD = new Set([

@@ -11,6 +11,7 @@ import { configuredGatewayPort, readOpenclawConfig } from '../common/openclaw-co
 import { isRecord } from '../common/records.js';
 import { resolveStateDir } from '../common/state-dir.js';
 import { requireTlsFingerprint } from '../common/tls-fingerprint.js';
+import { configSecret } from '../protocol/config-schemas.js';
 import { DEFAULT_GATEWAY_PORT } from '../protocol/constants.js';
 import { GatewayRequestError } from './errors.js';
 import { GatewayClient, type GatewayCredentials } from './gateway-client.js';
@@ -165,8 +166,9 @@ function fromEnvOrConfig(
 ): { value?: string; source: CredentialSource } {
   const fromEnv = envValue?.trim();
   if (fromEnv) return { value: fromEnv, source: 'env' };
-  if (typeof configValue === 'string' && configValue.trim() !== '')
-    return { value: configValue.trim(), source: 'config' };
+  // A wrong type or an oversize value is "not configured" here: the Gateway reports the malformed file.
+  const fromConfig = configSecret.check(configValue) ? configValue.trim() : '';
+  if (fromConfig !== '') return { value: fromConfig, source: 'config' };
   return { source: 'none' };
 }
 

@@ -14,8 +14,17 @@ import {
   type OpenclawConfig,
 } from '../common/openclaw-config.js';
 import { ensurePrivateDir } from '../common/state-dir.js';
+import {
+  GATEWAY_AUTH_MODES,
+  GatewayAuthSectionSchema,
+  MAX_CONFIG_SECRET_LENGTH,
+  configString,
+  gatewayAuthMode,
+  gatewayAuthSection,
+} from '../protocol/config-schemas.js';
+import type { Static } from '../protocol/typebox.js';
 
-export const GATEWAY_AUTH_MODES = ['none', 'token', 'password'] as const;
+export { GATEWAY_AUTH_MODES };
 export type GatewayAuthMode = (typeof GATEWAY_AUTH_MODES)[number];
 
 export type TokenSource = 'option' | 'env' | 'config' | 'generated';
@@ -70,9 +79,12 @@ export function loadGatewayAuth(stateDir: string, options: LoadGatewayAuthOption
   ensurePrivateDir(stateDir);
   const { path: configPath, config: root } = readOpenclawConfig({ stateDir, env, configPath: options.configPath });
   const gateway = configSection(root, 'gateway', { file: configPath });
-  const auth = configSection(gateway ?? {}, 'auth', { file: configPath, path: 'gateway' });
+  const auth = checkedAuthSection(
+    configSection(gateway ?? {}, 'auth', { file: configPath, path: 'gateway' }),
+    configPath,
+  );
 
-  const password = resolvePassword(options.password, auth?.password, env, configPath);
+  const password = resolvePassword(options.password, auth?.password, env);
   let mode: GatewayAuthMode;
   let modeSource: AuthModeSource;
   if (options.mode !== undefined) {
@@ -140,9 +152,22 @@ export function describeAuthSecret(auth: Pick<GatewayAuthConfig, 'mode' | 'sourc
   }
 }
 
+/** `gateway.auth` as read: its schema's fields, and `mode` (checkMode has its own error for it). */
+type AuthSection = Static<typeof GatewayAuthSectionSchema> & { mode?: unknown };
+
+/** gateway.auth through its schema: a wrong type or an oversize secret is ERR_CONFIG_MALFORMED naming the key. */
+function checkedAuthSection(section: OpenclawConfig | undefined, configPath: string): AuthSection | undefined {
+  if (section === undefined) return undefined;
+  const problem = gatewayAuthSection.firstError(section);
+  if (problem === undefined) return section as AuthSection;
+  const key = problem.path.split('/')[1];
+  const limit = configString.check(section[key]) ? ` of at most ${MAX_CONFIG_SECRET_LENGTH} characters` : '';
+  throw new IpcError('ERR_CONFIG_MALFORMED', `${configPath}: gateway.auth.${key} must be a string${limit}`);
+}
+
 function resolveToken(
   option: string | undefined,
-  auth: OpenclawConfig | undefined,
+  auth: AuthSection | undefined,
   env: NodeJS.ProcessEnv,
   configPath: string,
   generate: boolean,
@@ -151,11 +176,8 @@ function resolveToken(
     return { token: checkSecret(option, 'token option', 'ERR_INVALID_TOKEN'), source: 'option' };
   const fromEnv = env.OPENCLAW_GATEWAY_TOKEN?.trim();
   if (fromEnv) return { token: fromEnv, source: 'env' };
-  const existing = auth?.token;
-  if (typeof existing === 'string' && existing.trim() !== '') return { token: existing.trim(), source: 'config' };
-  if (existing !== undefined && typeof existing !== 'string') {
-    throw new IpcError('ERR_CONFIG_MALFORMED', `${configPath}: gateway.auth.token must be a string`);
-  }
+  const existing = auth?.token?.trim();
+  if (existing) return { token: existing, source: 'config' };
   if (!generate) {
     throw new IpcError(
       'ERR_GATEWAY_AUTH_CONFIG',
@@ -170,8 +192,9 @@ function resolveToken(
       const where = { file: configPath };
       const gatewayNow = configSection(config, 'gateway', where) ?? {};
       const authNow = configSection(gatewayNow, 'auth', { file: configPath, path: 'gateway' }) ?? {};
-      if (typeof authNow.token === 'string' && authNow.token.trim() !== '') {
-        token = authNow.token.trim();
+      const stored = configString.check(authNow.token) ? authNow.token.trim() : '';
+      if (stored !== '') {
+        token = stored;
         return false;
       }
       config.gateway = { ...gatewayNow, auth: { ...authNow, token: generated } };
@@ -190,9 +213,8 @@ interface ResolvedPassword {
 
 function resolvePassword(
   option: string | undefined,
-  configured: unknown,
+  configured: AuthSection['password'],
   env: NodeJS.ProcessEnv,
-  configPath: string,
 ): ResolvedPassword {
   if (option !== undefined)
     return {
@@ -200,15 +222,12 @@ function resolvePassword(
       source: 'option',
       unresolvedRef: false,
     };
-  const isRef = typeof configured === 'object' && configured !== null && !Array.isArray(configured);
-  if (configured !== undefined && configured !== null && typeof configured !== 'string' && !isRef) {
-    throw new IpcError('ERR_CONFIG_MALFORMED', `${configPath}: gateway.auth.password must be a string`);
-  }
-  if (typeof configured === 'string' && configured.trim() !== '')
-    return { value: configured.trim(), source: 'config', unresolvedRef: false };
+  // The schema admitted a string, a secret-provider reference object, null or nothing.
+  const plain = configString.check(configured) ? configured.trim() : '';
+  if (plain !== '') return { value: plain, source: 'config', unresolvedRef: false };
   const fromEnv = env.OPENCLAW_GATEWAY_PASSWORD?.trim();
   if (fromEnv) return { value: fromEnv, source: 'env', unresolvedRef: false };
-  return { unresolvedRef: isRef };
+  return { unresolvedRef: configured !== undefined && configured !== null && !configString.check(configured) };
 }
 
 function unresolvedRef(configPath: string): IpcError {
@@ -219,8 +238,7 @@ function unresolvedRef(configPath: string): IpcError {
 }
 
 function checkMode(value: unknown, where: string): GatewayAuthMode {
-  if (typeof value === 'string' && (GATEWAY_AUTH_MODES as readonly string[]).includes(value))
-    return value as GatewayAuthMode;
+  if (gatewayAuthMode.check(value)) return value;
   if (value === 'trusted-proxy') {
     throw new IpcError(
       'ERR_GATEWAY_AUTH_UNSUPPORTED',

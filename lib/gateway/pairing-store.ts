@@ -9,7 +9,7 @@ import { IpcError } from '../common/errors.js';
 import { ensurePrivateDir, readJsonFile, writeFileAtomic } from '../common/state-dir.js';
 import { PAIRING_REQUEST_TTL_MS } from '../protocol/constants.js';
 import { Type } from '../protocol/typebox.js';
-import { compileValidator } from '../protocol/validator.js';
+import { compileValidator, type Validator } from '../protocol/validator.js';
 import { timingSafeEqualString } from '../common/constant-time.js';
 
 export interface DeviceTokenRecord {
@@ -92,8 +92,8 @@ export class PairingStore {
   ) {
     this.devicesFile = path.join(stateDir, 'devices', 'paired.json');
     this.nodesFile = path.join(stateDir, 'nodes', 'paired.json');
-    this.devices = loadRecord<PairedDevice>(this.devicesFile);
-    this.nodes = loadRecord<PairedNode>(this.nodesFile);
+    this.devices = loadPaired(this.devicesFile, pairedDevice);
+    this.nodes = loadPaired(this.nodesFile, pairedNode);
     this.pendingDevices = new PendingRequests(path.join(stateDir, 'devices', 'pending.json'), isDevicePairRequest, now);
     this.pendingNodes = new PendingRequests(path.join(stateDir, 'nodes', 'pending.json'), isNodePairRequest, now);
   }
@@ -396,13 +396,65 @@ const devicePairRequest = compileValidator(
   }),
 );
 const nodePairRequest = compileValidator(Type.Object({ ...pendingBase, nodeId: Name, caps: Names, commands: Names }));
+
+// Paired records are the Gateway's trust store: a record that fails its schema makes the whole file
+// ERR_CONFIG_MALFORMED (fail closed, never rewritten), rather than silently unpairing or trusting it.
+const Optional = (schema: typeof Name) => Type.Optional(schema);
+const Ms = Type.Number();
+const pairedDevice = compileValidator(
+  Type.Object({
+    deviceId: Name,
+    publicKey: Name,
+    displayName: Optional(Name),
+    platform: Optional(Name),
+    deviceFamily: Optional(Name),
+    clientId: Optional(Name),
+    clientMode: Optional(Name),
+    roles: Names,
+    scopes: Names,
+    tokens: Type.Record(Type.String(), Type.Object({ token: Name, role: Name, scopes: Names, issuedAtMs: Ms }), {
+      maxProperties: 1024,
+    }),
+    createdAtMs: Ms,
+    approvedAtMs: Ms,
+  }),
+);
+const pairedNode = compileValidator(
+  Type.Object({
+    nodeId: Name,
+    displayName: Optional(Name),
+    platform: Optional(Name),
+    commands: Names,
+    caps: Names,
+    approvedAtMs: Ms,
+    token: Name,
+  }),
+);
+
+/** devices/paired.json or nodes/paired.json, every record through its schema. */
+function loadPaired<T>(file: string, shape: Validator<T>): Record<string, T> {
+  const records = loadRecord<unknown>(file);
+  for (const [id, record] of Object.entries(records)) {
+    const problem = shape.firstError(record);
+    if (problem) {
+      throw new IpcError(
+        'ERR_CONFIG_MALFORMED',
+        `${file}: entry ${JSON.stringify(id)}: ${problem.path || '/'}: ${problem.message}`,
+      );
+    }
+  }
+  return records as Record<string, T>;
+}
+
 const isDevicePairRequest = (value: unknown): value is DevicePairRequest => devicePairRequest.check(value);
 const isNodePairRequest = (value: unknown): value is NodePairRequest => nodePairRequest.check(value);
+
+const recordFile = compileValidator(Type.Object({}));
 
 function loadRecord<T>(file: string): Record<string, T> {
   const data = readJsonFile<unknown>(file);
   if (data === undefined) return Object.create(null) as Record<string, T>;
-  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+  if (!recordFile.check(data)) {
     throw new IpcError('ERR_CONFIG_MALFORMED', `${file}: expected an object keyed by id`);
   }
   // A null-prototype copy: ids such as "__proto__" cannot reach Object.prototype.

@@ -16,6 +16,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 
 import { IpcError } from '../common/errors.js';
 import { isLoopbackAddress } from '../common/loopback.js';
+import { allowedOriginsList } from '../protocol/config-schemas.js';
 
 export interface RequestOriginPolicy {
   /** The address the Gateway is bound to: a loopback bind turns the Host check on. */
@@ -115,21 +116,22 @@ export function normaliseOrigin(value: string): string | undefined {
 
 /**
  * Reads `gateway.controlUi.allowedOrigins` from a parsed openclaw.json root. Absent → []. Anything but an
- * array of strings is a configuration error (ERR_CONFIG_MALFORMED); entries that are not origins are too,
+ * array of strings (at most MAX_ALLOWED_ORIGINS, each bounded: config-schemas.ts) is a configuration error (ERR_CONFIG_MALFORMED); entries that are not origins are too,
  * so a typo cannot silently widen or narrow what is admitted.
  */
 export function allowedOriginsFromConfig(root: unknown, where = 'openclaw.json'): string[] {
   const gateway = (root as { gateway?: unknown } | undefined)?.gateway;
   const controlUi = (gateway as { controlUi?: unknown } | undefined)?.controlUi;
   const list = (controlUi as { allowedOrigins?: unknown } | undefined)?.allowedOrigins;
-  if (list === undefined || list === null) return [];
-  if (!Array.isArray(list) || !list.every((item) => typeof item === 'string')) {
+  if (list === undefined) return [];
+  if (!allowedOriginsList.check(list)) {
     throw new IpcError(
       'ERR_CONFIG_MALFORMED',
       `${where}: gateway.controlUi.allowedOrigins must be an array of strings`,
     );
   }
-  return (list as string[]).map((entry) => {
+  if (list === null) return [];
+  return list.map((entry) => {
     if (entry.trim() === '*') return '*';
     const origin = normaliseOrigin(entry);
     if (origin === undefined)

@@ -3,6 +3,8 @@
 import { execFile } from 'node:child_process';
 
 import { trustedSearchPath } from '../exec-host/resolve-executable.js';
+import { Type } from '../protocol/typebox.js';
+import { compileValidator } from '../protocol/validator.js';
 import { NodeCommandError } from './invoke-error.js';
 import { whichOne } from './which.js';
 
@@ -14,10 +16,22 @@ export interface NotifyParams {
   body: string;
 }
 
+// system.notify params (compiled once): title and body are optional strings, bounded; null is "absent".
+// What is shown is cut to MAX_TEXT; a longer value than MAX_PARAM_TEXT is refused, not read.
+const MAX_PARAM_TEXT = 64 * 1024;
+const NotifyText = Type.Optional(Type.Union([Type.String({ maxLength: MAX_PARAM_TEXT }), Type.Null()]));
+const notifyParams = compileValidator(Type.Object({ title: NotifyText, body: NotifyText }));
+
 export function parseNotifyParams(params: unknown): NotifyParams {
-  const p = (params ?? {}) as { title?: unknown; body?: unknown };
-  const title = typeof p.title === 'string' ? p.title.slice(0, MAX_TEXT) : '';
-  const body = typeof p.body === 'string' ? p.body.slice(0, MAX_TEXT) : '';
+  const problem = notifyParams.firstError(params ?? {});
+  if (problem) {
+    const field = problem.path.split('/')[1];
+    const why = field === undefined ? 'params must be an object' : `${field} must be a string`;
+    throw new NodeCommandError('INVALID_REQUEST', `INVALID_REQUEST: ${why}`);
+  }
+  const p = (params ?? {}) as { title?: string | null; body?: string | null };
+  const title = (p.title ?? '').slice(0, MAX_TEXT);
+  const body = (p.body ?? '').slice(0, MAX_TEXT);
   if (title.trim() === '' && body.trim() === '')
     throw new NodeCommandError('INVALID_REQUEST', 'INVALID_REQUEST: empty notification');
   return { title, body };

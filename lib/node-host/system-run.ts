@@ -5,7 +5,6 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 
-import type { ApprovalDecision } from '../common/approval-queue.js';
 import {
   AllowlistUsageRecorder,
   ApprovalsCache,
@@ -37,6 +36,7 @@ import {
 } from '../exec-host/resolve-executable.js';
 import { runCommand, type ExecResult } from '../exec-host/runner.js';
 import { NodeCommandError } from './invoke-error.js';
+import { parsePrepareParams, parseRunParams, type RunParams } from './run-params.js';
 import { appExecAvailable, execThroughApp, type AppExecReply } from './app-exec.js';
 import { EXEC_TIMEOUT_MS, ExecHostClientError } from '../exec-host/client.js';
 import { DEFAULT_RUN_TIMEOUT_MS, MAX_RUN_TIMEOUT_MS } from '../exec-host/run-slots.js';
@@ -112,68 +112,6 @@ export interface SystemRunService {
   /** Which path the next run takes: 'app' or 'local' (undefined: app mode with no app → fail closed). */
   route(): 'app' | 'local' | undefined;
   close(): Promise<void>;
-}
-
-interface RunParams {
-  command: string[];
-  rawCommand?: string;
-  cwd?: string;
-  env?: Record<string, string>;
-  timeoutMs?: number;
-  needsScreenRecording?: boolean;
-  agentId?: string;
-  sessionKey?: string;
-  runId: string;
-  approved: boolean;
-  approvalDecision?: ApprovalDecision;
-  systemRunPlan?: Record<string, unknown>;
-  suppressNotifyOnExit: boolean;
-}
-
-function optionalString(p: Record<string, unknown>, key: string): string | undefined {
-  const value = p[key];
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'string')
-    throw new NodeCommandError('INVALID_REQUEST', `INVALID_REQUEST: ${key} must be a string`);
-  return value;
-}
-
-function parseRunParams(params: unknown): RunParams {
-  if (typeof params !== 'object' || params === null || Array.isArray(params)) {
-    throw new NodeCommandError('INVALID_REQUEST', 'INVALID_REQUEST: paramsJSON required');
-  }
-  const p = params as Record<string, unknown>;
-  if (
-    !Array.isArray(p.command) ||
-    p.command.length === 0 ||
-    !p.command.every((a) => typeof a === 'string') ||
-    (p.command[0] as string).trim() === ''
-  ) {
-    throw new NodeCommandError('INVALID_REQUEST', 'INVALID_REQUEST: command required');
-  }
-  const timeoutMs = p.timeoutMs === undefined || p.timeoutMs === null ? undefined : p.timeoutMs;
-  if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || !Number.isInteger(timeoutMs) || timeoutMs <= 0)) {
-    throw new NodeCommandError('INVALID_REQUEST', 'INVALID_REQUEST: timeoutMs must be a positive integer');
-  }
-  const decision = p.approvalDecision;
-  return {
-    command: p.command as string[],
-    rawCommand: optionalString(p, 'rawCommand'),
-    cwd: optionalString(p, 'cwd'),
-    env: p.env === undefined || p.env === null ? undefined : (p.env as Record<string, string>),
-    timeoutMs: timeoutMs as number | undefined,
-    needsScreenRecording: p.needsScreenRecording === true,
-    agentId: optionalString(p, 'agentId'),
-    sessionKey: optionalString(p, 'sessionKey'),
-    runId: optionalString(p, 'runId') ?? crypto.randomUUID(),
-    approved: p.approved === true,
-    approvalDecision: decision === 'allow-once' || decision === 'allow-always' ? decision : undefined,
-    systemRunPlan:
-      typeof p.systemRunPlan === 'object' && p.systemRunPlan !== null
-        ? (p.systemRunPlan as Record<string, unknown>)
-        : undefined,
-    suppressNotifyOnExit: p.suppressNotifyOnExit === true,
-  };
 }
 
 /** Applies the TS node host's shared 200 000-byte cap over stdout + stderr. */
@@ -516,20 +454,12 @@ export function createSystemRunService(options: SystemRunServiceOptions): System
   }
 
   async function prepare(rawParams: unknown): Promise<Record<string, unknown>> {
-    const p = (rawParams ?? {}) as Record<string, unknown>;
-    if (
-      !Array.isArray(p.command) ||
-      p.command.length === 0 ||
-      !p.command.every((a) => typeof a === 'string') ||
-      (p.command[0] as string).trim() === ''
-    ) {
-      throw new NodeCommandError('INVALID_REQUEST', 'INVALID_REQUEST: command required');
-    }
-    const argv = p.command as string[];
-    const cwd = optionalString(p, 'cwd') ?? process.cwd();
-    const agentId = optionalString(p, 'agentId') ?? null;
-    const sessionKey = optionalString(p, 'sessionKey') ?? null;
-    const rawCommand = optionalString(p, 'rawCommand');
+    const p = parsePrepareParams(rawParams);
+    const argv = p.command;
+    const cwd = p.cwd ?? process.cwd();
+    const agentId = p.agentId ?? null;
+    const sessionKey = p.sessionKey ?? null;
+    const rawCommand = p.rawCommand;
     if (rawCommand !== undefined && rawCommand !== canonicalCommandText(argv)) {
       throw new NodeCommandError('INVALID_REQUEST', 'INVALID_REQUEST: rawCommand does not match command');
     }

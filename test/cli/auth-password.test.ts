@@ -54,6 +54,7 @@ async function stop(child: ChildProcess): Promise<number | null> {
 
 /** A temp state dir and an environment with no inherited Gateway secrets. */
 function isolatedEnv(t: { teardown(fn: () => void): void }): { stateDir: string; env: NodeJS.ProcessEnv } {
+  // Not t.testdir(): Unix sockets live under this dir, and .tap/fixtures paths can pass sun_path's 108 bytes.
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'oc-authpw-'));
   t.teardown(() => fs.rmSync(root, { recursive: true, force: true }));
   const stateDir = path.join(root, 'state');
@@ -197,6 +198,7 @@ t.test(
   'node run joins a password-mode Gateway with OPENCLAW_GATEWAY_PASSWORD; a wrong one exits with the typed error',
   async (t) => {
     const { env } = isolatedEnv(t);
+    // Not t.testdir(): Unix sockets live under this dir, and .tap/fixtures paths can pass sun_path's 108 bytes.
     const gwState = fs.mkdtempSync(path.join(os.tmpdir(), 'oc-authpw-gw-'));
     t.teardown(() => fs.rmSync(gwState, { recursive: true, force: true }));
     const gw = await startGateway({

@@ -95,6 +95,7 @@ interface Tap {
 }
 
 function isolatedEnv(t: Tap): { stateDir: string; env: NodeJS.ProcessEnv } {
+  // Not t.testdir(): Unix sockets live under this dir, and .tap/fixtures paths can pass sun_path's 108 bytes.
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'oc-rot-'));
   t.teardown(() => fs.rmSync(root, { recursive: true, force: true }));
   const stateDir = path.join(root, 'state');

@@ -49,6 +49,7 @@ function startCli(args: string[], env: NodeJS.ProcessEnv): { child: ChildProcess
 }
 
 t.test('Ctrl-C on run: the running command is killed; a pending approval is withdrawn', async (t) => {
+  // Not t.testdir(): Unix sockets live under this dir, and .tap/fixtures paths can pass sun_path's 108 bytes.
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'oc-cancel-'));
   t.teardown(() => fs.rmSync(root, { recursive: true, force: true }));
   const stateDir = path.join(root, 'state');

@@ -35,6 +35,7 @@ function exited(child: ChildProcess): Promise<number | null> {
 }
 
 t.test('npm start: the printed try lines work in order; SIGTERM to npm stops up and frees the lock', async (t) => {
+  // Not t.testdir(): Unix sockets live under this dir, and .tap/fixtures paths can pass sun_path's 108 bytes.
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'oc-npmstart-'));
   t.teardown(() => fs.rmSync(root, { recursive: true, force: true }));
   const pkg = JSON.parse(fs.readFileSync(path.join(repo, 'package.json'), 'utf8')) as {

@@ -101,6 +101,7 @@ t.test('portOption', async (t) => {
 t.test(
   'every subcommand: --help exits 0 with its usage on stdout, an unknown option exits 2 with it on stderr',
   async (t) => {
+    // Not t.testdir(): Unix sockets live under this dir, and .tap/fixtures paths can pass sun_path's 108 bytes.
     const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocipc-cli-'));
     t.teardown(() => fs.rmSync(stateDir, { recursive: true, force: true }));
     const main = path.resolve('lib/cli/main.ts');

@@ -98,6 +98,7 @@ async function mitmProxy(
 t.test(
   'up with gateway.tls.enabled: wss://, fingerprint printed and shown, pins work, a MITM is refused',
   async (t) => {
+    // Not t.testdir(): Unix sockets live under this dir, and .tap/fixtures paths can pass sun_path's 108 bytes.
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ocipc-up-tls-'));
     t.teardown(() => fs.rmSync(root, { recursive: true, force: true }));
     const gw = isolatedEnv(root, 'gw');

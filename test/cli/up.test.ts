@@ -61,6 +61,7 @@ function isolatedEnv(
   t: { teardown(fn: () => void): void },
   prefix: string,
 ): { root: string; stateDir: string; env: NodeJS.ProcessEnv } {
+  // Not t.testdir(): Unix sockets live under this dir, and .tap/fixtures paths can pass sun_path's 108 bytes.
   const root = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   t.teardown(() => fs.rmSync(root, { recursive: true, force: true }));
   const stateDir = path.join(root, 'state');

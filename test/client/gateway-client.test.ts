@@ -3,11 +3,10 @@
 // restart, and the identity / device-token files.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { WebSocketServer, type WebSocket } from 'ws';
 
 import { GatewayClient } from '../../lib/client/gateway-client.js';
@@ -147,10 +146,8 @@ function startMiniServer(port = 0, options: { token?: string; tickIntervalMs?: n
   });
 }
 
-function tmpState(t: { teardown(fn: () => void): void }): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'oc-client-'));
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  return path.join(dir, 'state');
+function tmpState(t: Test): string {
+  return path.join(t.testdir(), 'state');
 }
 
 function nodeClient(

@@ -3,7 +3,6 @@
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
@@ -11,8 +10,7 @@ import { MAX_JSON_FILE_BYTES, readJsonFile } from '../../lib/common/state-dir.js
 import { repo } from '../helpers/cli.js';
 
 t.test('readJsonFile', async (t) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocipc-json-'));
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const dir = t.testdir();
   const file = path.join(dir, 'config.json');
   t.equal(readJsonFile(file), undefined, 'missing file: undefined');
   fs.writeFileSync(file, '{"gateway":{"port":1234}}');

@@ -35,6 +35,7 @@ function upgradeStatus(url: string, origin: string, fingerprintPinned: boolean):
 }
 
 t.test('control page over https: own origin served and admitted, other origins refused', async (t) => {
+  // Not t.testdir(): Unix sockets live under this dir, and .tap/fixtures paths can pass sun_path's 108 bytes.
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocipc-ui-https-'));
   t.teardown(() => fs.rmSync(stateDir, { recursive: true, force: true }));
   const gateway = await startGateway({

@@ -1,6 +1,5 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 
 import {
@@ -11,10 +10,8 @@ import {
   updateApprovals,
 } from '../../lib/exec-host/exec-approvals-file.js';
 
-function tmp(t: { teardown(fn: () => void): void }): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocipc-af-'));
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  return dir;
+function tmp(t: Test): string {
+  return t.testdir();
 }
 
 t.test('created under umask 000 with mode 0600, a 32-char token and the socket path', async (t) => {

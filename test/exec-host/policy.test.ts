@@ -79,8 +79,7 @@ t.test('allowlist hit runs the canonical path and reports the match', async (t) 
 });
 
 t.test('allowlist tricks do not pass', async (t) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocipc-pol-'));
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const dir = t.testdir();
   const allowed = path.join(dir, 'allowed');
   fs.mkdirSync(allowed);
   // A directory glob covers only exec-free programs: a real copy of `true`, not a script.
@@ -249,8 +248,7 @@ t.test('env: allowlist base, blocked keys rejected, never the IPC token', async 
 t.test(
   'option injection on allowlisted tools is a miss: prompted or denied, never silently allowed (case 23)',
   async (t) => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocipc-inj-'));
-    t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const dir = t.testdir();
     for (const tool of ['git', 'find', 'tar', 'rsync'])
       fs.writeFileSync(path.join(dir, tool), '#!/bin/sh\n', { mode: 0o755 });
     // Exact entries: the tools' positive option models apply to them too. cwd: not inside a git repository.
@@ -313,8 +311,7 @@ t.test(
 );
 
 t.test('a hard-link copy of an allowlisted binary outside the allowlist is a miss (case 25)', async (t) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocipc-hl-'));
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const dir = t.testdir();
   fs.mkdirSync(path.join(dir, 'allowed'));
   const tool = path.join(dir, 'allowed', 'true');
   fs.copyFileSync(TRUE, tool);

@@ -1,7 +1,6 @@
 import t from 'tap';
 import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 
 import { isNativeSpawnAvailable } from '../../lib/native/spawn.js';
@@ -38,8 +37,7 @@ for (const backend of backends) {
           : false,
     },
     async (t) => {
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocipc-run-'));
-      t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+      const dir = t.testdir();
 
       t.test('success, exit codes, stderr, cwd', async (t) => {
         t.same(await runCommand({ backend, file: '/bin/echo', argv: ['echo', 'hi'], env }), {

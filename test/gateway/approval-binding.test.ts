@@ -27,6 +27,7 @@ const TOUCH = fs.existsSync('/usr/bin/touch') ? '/usr/bin/touch' : '/bin/touch';
 const ECHO = fs.existsSync('/usr/bin/echo') ? '/usr/bin/echo' : '/bin/echo';
 
 async function stack(t: Tap) {
+  // Not t.testdir(): Unix sockets live under this dir, and .tap/fixtures paths can pass sun_path's 108 bytes.
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ocipc-bind-'));
   t.teardown(() => fs.rmSync(root, { recursive: true, force: true }));
   const nodeState = path.join(root, 'node');

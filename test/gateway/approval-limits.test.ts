@@ -35,6 +35,7 @@ t.test('PendingApprovals: per-owner cap, remote share, local reserve', async (t)
 });
 
 async function stack(t: Test) {
+  // Not t.testdir(): Unix sockets live under this dir, and .tap/fixtures paths can pass sun_path's 108 bytes.
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ocipc-limits-'));
   t.teardown(() => fs.rmSync(root, { recursive: true, force: true }));
   const nodeState = path.join(root, 'node');

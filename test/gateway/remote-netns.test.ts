@@ -23,6 +23,7 @@ const TOKEN = 'remote-netns-token-0123456789abcdef';
 const CLI = path.join(repo, 'lib/cli/main.ts');
 
 function tmpDir(t: { teardown(fn: () => void): void }, prefix: string): string {
+  // Not t.testdir(): processes in another network namespace use it and its sockets (short path, outside the checkout).
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   fs.chmodSync(dir, 0o700);
   // Retries: a process in the namespace may still be writing here while its pair is being torn down.

@@ -52,6 +52,7 @@ t.test(
   'a remote address hammering bad tokens is locked out; loopback and other addresses stay served',
   { skip: !net.ok && net.reason },
   async (t) => {
+    // Not t.testdir(): processes in another network namespace use it and its sockets (short path, outside the checkout).
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'oc-ratelimit-'));
     fs.chmodSync(root, 0o700);
     t.teardown(() => fs.rmSync(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 }));

@@ -37,6 +37,7 @@ export interface StackOptions {
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  // Not t.testdir(): Unix sockets live under this dir, and .tap/fixtures paths can pass sun_path's 108 bytes.
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocipc-ui-'));
   const logs: string[] = [];
   const pending = new PendingApprovals();

@@ -20,6 +20,7 @@ export interface Tap {
 }
 
 export function tempStateDir(t: Tap): string {
+  // Not t.testdir(): called several times per test (t.testdir() is one dir per test) and may hold sockets.
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocipc-gw-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   return dir;

@@ -41,6 +41,7 @@ export function runProcess(file: string, args: string[], opts: SpawnOptions = {}
 }
 
 export function tempDir(prefix: string): string {
+  // Not t.testdir(): no test object here, and the callers put Unix sockets under it (sun_path's 108 bytes).
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 

@@ -26,6 +26,7 @@ interface Teardown {
 
 /** A fresh 0755 directory under os.tmpdir() that another uid can enter; removed at teardown. */
 export function reachableDir(t: Teardown, prefix = 'ocipc-peer-'): string {
+  // Not t.testdir(): another uid must enter it, which a private (0700) checkout would not let it do.
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   fs.chmodSync(dir, 0o755);
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));

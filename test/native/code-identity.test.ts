@@ -38,6 +38,7 @@ t.test('a node peer: executable, sha256, unsigned on Linux', async (t) => {
   await exited(child);
 });
 
+// Not t.testdir(): a peer helper built here is run for every subtest, from a short path outside the checkout.
 const helperDir = fs.mkdtempSync(path.join(tmpDir(), 'ocipc-cc-'));
 t.teardown(() => fs.rmSync(helperDir, { recursive: true, force: true }));
 const compiledHelper = compilePeerHelper(helperDir);
@@ -97,8 +98,7 @@ t.test('by pid and by path', async (t) => {
   });
 
   // SHA-256 of known content, to check the native implementation against multi-block edge sizes.
-  const dir = fs.mkdtempSync(path.join(tmpDir(), 'ocipc-sha-'));
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const dir = t.testdir();
   for (const size of [0, 1, 55, 56, 63, 64, 65, 65536 + 7]) {
     const f = path.join(dir, `f${size}`);
     fs.writeFileSync(f, crypto.randomBytes(size));

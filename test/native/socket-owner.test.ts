@@ -10,6 +10,7 @@ import { inspectServerUid, inspectSocketFile } from '../../lib/native/socket-own
 const uid = process.geteuid!();
 
 t.test('socket files', async (t) => {
+  // Not t.testdir(): Unix sockets live under this dir, and .tap/fixtures paths can pass sun_path's 108 bytes.
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocipc-so-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   const sock = path.join(dir, 's.sock');

@@ -1,7 +1,6 @@
 import t from 'tap';
 import { spawn as cpSpawn } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 
 import { SpawnError, isNativeSpawnAvailable, nativeSpawn } from '../../lib/index.js';
@@ -61,8 +60,7 @@ t.test('a signal ends the child: exitCode null, signal name', async (t) => {
 });
 
 t.test('cwd and env: exactly what was given, nothing inherited', async (t) => {
-  const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'ocipc-spawn-')));
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const dir = fs.realpathSync(t.testdir());
   const r = await nativeSpawn({ file: '/usr/bin/env', argv: ['env'], env: { FOO: 'bar baz', EMPTY: '' }, cwd: dir });
   t.same(r.stdout.toString().trim().split('\n').sort(), ['EMPTY=', 'FOO=bar baz']);
   const pwd = await sh('pwd', { cwd: dir });
@@ -169,8 +167,7 @@ t.test('exec failures reject with SpawnError and the errno code', async (t) => {
     name: 'SpawnError',
   });
   await t.rejects(nativeSpawn({ file: 'no-such-program-xyz', argv: ['x'], env: { PATH } }), { code: 'ENOENT' });
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocipc-spawn-'));
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const dir = t.testdir();
   const notExec = path.join(dir, 'script');
   fs.writeFileSync(notExec, '#!/bin/sh\necho hi\n', { mode: 0o644 });
   await t.rejects(nativeSpawn({ file: notExec, argv: ['script'], env: {} }), SpawnError);

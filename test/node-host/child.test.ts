@@ -1,16 +1,15 @@
 // startNodeHostChild against real child processes standing in for `node run --json`: the ready line may
 // arrive split across chunks, noise and a malformed "ready" line must not crash the parent, and a child
 // that never becomes ready or exits early is a typed error.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
 import { startNodeHostChild } from '../../lib/node-host/child.js';
 
-function script(t: { teardown(fn: () => void): void }, body: string): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocipc-child-'));
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+function script(t: Test, body: string): string {
+  const dir = t.testdir();
   const file = path.join(dir, 'entry.mjs');
   fs.writeFileSync(file, body);
   return file;

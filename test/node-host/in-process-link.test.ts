@@ -22,6 +22,7 @@ const ECHO = fs.realpathSync('/bin/echo');
 const TOKEN = 'gw-token-in-process-link';
 
 function tmpDir(t: { teardown(fn: () => void): void }): string {
+  // Not t.testdir(): Unix sockets live under this dir, and .tap/fixtures paths can pass sun_path's 108 bytes.
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'oc-link-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   return dir;
@@ -164,43 +165,54 @@ t.test('link: the Gateway auth applies (a wrong token is refused like over WebSo
   t.equal(viaLink, await attempt(false), 'with the WebSocket refusal');
 });
 
-t.test('link: the handshake deadline applies to a link that never says connect', async (t) => {
-  const root = tmpDir(t);
-  const gateway = await startGateway({
-    host: '127.0.0.1',
-    port: 0,
-    stateDir: root,
-    token: TOKEN,
-    env: {},
-    handshakeTimeoutMs: 200,
-  });
-  t.teardown(() => gateway.close());
-  const end = gateway.openInProcessLink(1 << 20);
-  const frames: string[] = [];
-  end.on('message', (data: Buffer) => frames.push(data.toString()));
-  const closed = await new Promise<number>((resolve) => end.once('close', (code: number) => resolve(code)));
-  t.match(JSON.parse(frames[0]!), { type: 'event', event: 'connect.challenge' }, 'challenged first');
-  t.equal(closed, 1000, 'closed at the handshake deadline');
-  t.equal(gateway.connectionCount(), 0, 'and forgotten');
+// The Gateway's pre-auth limits hold for a link as for a WebSocket: a link that never says connect is closed
+// at the handshake deadline, one that sends past the pre-auth budget is closed 1009; either is forgotten.
+const preauthLimits = [
+  {
+    name: 'the handshake deadline applies to a link that never says connect',
+    options: { handshakeTimeoutMs: 200 },
+    act: (): void => {},
+    code: 1000,
+    closedAs: 'closed at the handshake deadline',
+    forgotten: 'and forgotten',
+  },
+  {
+    name: 'a message over the pre-auth budget closes 1009',
+    options: { preauthMaxPayload: 4096 },
+    act: (end: LinkEnd): void =>
+      end.send(JSON.stringify({ type: 'req', id: '1', method: 'connect', params: { pad: 'x'.repeat(8192) } })),
+    code: 1009,
+    closedAs: 'closed 1009 by the pre-auth budget, as a WebSocket',
+    forgotten: 'the oversized pre-auth link is gone',
+  },
+] as const;
+
+t.test('link: the pre-auth limits apply (handshake deadline, pre-auth bytes counted)', async (t) => {
+  for (const limit of preauthLimits) {
+    await t.test(limit.name, async (t) => {
+      const root = tmpDir(t);
+      const gateway = await startGateway({
+        host: '127.0.0.1',
+        port: 0,
+        stateDir: root,
+        token: TOKEN,
+        env: {},
+        ...limit.options,
+      });
+      t.teardown(() => gateway.close());
+      const end = gateway.openInProcessLink(1 << 20);
+      const frames: string[] = [];
+      end.on('message', (data: Buffer) => frames.push(data.toString()));
+      const closed = new Promise<number>((resolve) => end.once('close', (code: number) => resolve(code)));
+      limit.act(end);
+      t.equal(await closed, limit.code, limit.closedAs);
+      t.match(JSON.parse(frames[0]!), { type: 'event', event: 'connect.challenge' }, 'challenged first');
+      t.equal(gateway.connectionCount(), 0, limit.forgotten);
+    });
+  }
 });
 
-t.test('link: a message over the receiver maxPayload closes 1009; pre-auth bytes are counted', async (t) => {
-  const root = tmpDir(t);
-  const gateway = await startGateway({
-    host: '127.0.0.1',
-    port: 0,
-    stateDir: root,
-    token: TOKEN,
-    env: {},
-    preauthMaxPayload: 4096,
-  });
-  t.teardown(() => gateway.close());
-  const end = gateway.openInProcessLink(1 << 20);
-  const closed = new Promise<number>((resolve) => end.once('close', (code: number) => resolve(code)));
-  end.send(JSON.stringify({ type: 'req', id: '1', method: 'connect', params: { pad: 'x'.repeat(8192) } }));
-  t.equal(await closed, 1009, 'closed 1009 by the pre-auth budget, as a WebSocket');
-  t.equal(gateway.connectionCount(), 0, 'the oversized pre-auth link is gone');
-
+t.test('link: a message over the receiver maxPayload closes both ends 1009', async (t) => {
   const [a, b] = LinkEnd.pair({ maxPayload: 64 }, { maxPayload: 16 });
   const codes: number[] = [];
   a.on('close', (code: number) => codes.push(code));

@@ -21,6 +21,7 @@ t.setTimeout(180_000);
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 function tmpDir(t: { teardown(fn: () => void): void }, prefix: string): string {
+  // Not t.testdir(): Unix sockets live under this dir, and .tap/fixtures paths can pass sun_path's 108 bytes.
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   return dir;

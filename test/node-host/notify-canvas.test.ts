@@ -1,6 +1,5 @@
 // system.notify and canvas.* on a headless Linux node: clear, typed errors where it cannot deliver.
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 
 import t from 'tap';
@@ -14,11 +13,32 @@ t.test('system.notify params', async (t) => {
     message: 'INVALID_REQUEST: empty notification',
   });
   t.same(parseNotifyParams({ title: 'T', body: 'B', sound: 'x' }), { title: 'T', body: 'B' });
+  // Wrong types, oversize and too-deep values: INVALID_REQUEST naming the field (the schema in notify.ts).
+  let deep: unknown = 'x';
+  for (let i = 0; i < 40; i++) deep = { v: deep };
+  for (const [params, message] of [
+    ['hello', 'INVALID_REQUEST: params must be an object'],
+    [[{ title: 't' }], 'INVALID_REQUEST: params must be an object'],
+    [{ title: 5, body: 'b' }, 'INVALID_REQUEST: title must be a string'],
+    [{ title: 't', body: ['b'] }, 'INVALID_REQUEST: body must be a string'],
+    [{ title: 't'.repeat(64 * 1024 + 1) }, 'INVALID_REQUEST: title must be a string'],
+    [{ title: 't', body: deep }, 'INVALID_REQUEST: body must be a string'],
+  ] as const) {
+    t.throws(
+      () => parseNotifyParams(params),
+      { code: 'INVALID_REQUEST', message },
+      JSON.stringify(params).slice(0, 50),
+    );
+  }
+  t.same(
+    parseNotifyParams({ title: null, body: 'b'.repeat(5000) }),
+    { title: '', body: 'b'.repeat(4096) },
+    'cut to 4096',
+  );
 });
 
 t.test('Linux: notify-send when installed (argv, options cannot be injected), else UNAVAILABLE', async (t) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'oc-notify-'));
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const dir = t.testdir();
   t.equal(notifierArgv({ title: 't', body: 'b' }, 'linux', { PATH: dir }), undefined, 'no notify-send on PATH');
   const fake = path.join(dir, 'notify-send');
   const log = path.join(dir, 'args.txt');

@@ -102,6 +102,7 @@ async function waitUntil(check: () => boolean, timeoutMs = 15_000): Promise<void
 
 t.test('result produced while disconnected is delivered after the reconnect, once', async (t) => {
   const gw = await startTestGateway(t);
+  // Not t.testdir(): Unix sockets live under this dir, and .tap/fixtures paths can pass sun_path's 108 bytes.
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'oc-outbox-'));
   t.teardown(() => fs.rmSync(root, { recursive: true, force: true }));
   const stateDir = path.join(root, 'state');

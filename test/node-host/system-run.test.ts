@@ -23,6 +23,7 @@ function setup(
   mode: ExecHostMode,
   policy?: Record<string, unknown>,
 ) {
+  // Not t.testdir(): Unix sockets live under this dir, and .tap/fixtures paths can pass sun_path's 108 bytes.
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'oc-sr-'));
   t.teardown(() => fs.rmSync(root, { recursive: true, force: true }));
   const stateDir = path.join(root, 'state');

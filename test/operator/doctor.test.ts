@@ -49,6 +49,7 @@ function freePort(): Promise<number> {
 
 /** A short state dir (Unix socket paths hold at most 107 bytes; tap's test dirs are long). */
 function shortStateDir(t: { teardown(fn: () => void): void }): string {
+  // Not t.testdir(): Unix sockets live under this dir, and .tap/fixtures paths can pass sun_path's 108 bytes.
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ocdr-'));
   t.teardown(() => fs.rmSync(root, { recursive: true, force: true }));
   const stateDir = path.join(root, 'state');

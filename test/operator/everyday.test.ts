@@ -69,6 +69,7 @@ t.test('version and help', async (t) => {
 });
 
 t.test('status, logs, run of a missing program, nodes and approvals spellings', async (t) => {
+  // Not t.testdir(): Unix sockets live under this dir, and .tap/fixtures paths can pass sun_path's 108 bytes.
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ocev-'));
   t.teardown(() => fs.rmSync(root, { recursive: true, force: true }));
   const stateDir = path.join(root, 'state');
