@@ -16,6 +16,7 @@ import {
   type BridgePermissions,
 } from '../../lib/bridge/index.js';
 import { OTHER_UID, RAW_CLIENT_SCRIPT, rawText, runNodeAs, skipOtherUid, tempDir } from '../helpers/bridge.js';
+import { cliNodeArgs } from '../helpers/operator-cli.js';
 
 const NO_GRANTS: BridgePermissions = {
   screenRecording: false,
@@ -201,11 +202,10 @@ t.test('processId is the host process, not the client', async (t) => {
   delete env.PEEKABOO_BRIDGE_SOCKET;
   delete env.PEEKABOO_NO_REMOTE;
   delete env.PEEKABOO_ALLOW_UNSIGNED_SOCKET_CLIENTS;
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', path.join(root, 'lib', 'cli', 'main.ts'), 'bridge', 'host', '--socket', sock, '--same-user'],
-    { cwd: root, env },
-  );
+  const child = spawn(process.execPath, cliNodeArgs('main', ['bridge', 'host', '--socket', sock, '--same-user']), {
+    cwd: root,
+    env,
+  });
   t.teardown(() => {
     if (child.exitCode === null) child.kill('SIGKILL');
   });

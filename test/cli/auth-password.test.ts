@@ -13,6 +13,7 @@ import t from 'tap';
 
 import { startGateway } from '../../lib/gateway/index.js';
 import { cli, repo } from '../helpers/cli.js';
+import { cliNodeArgs } from '../helpers/operator-cli.js';
 
 // Several real processes in turn: generous on a loaded 2-core box.
 t.setTimeout(240_000);
@@ -25,7 +26,7 @@ function startLong(
   env: NodeJS.ProcessEnv,
   ready: (line: string) => boolean,
 ): { child: ChildProcess; line: Promise<string>; out: () => string; err: () => string } {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'lib/cli/main.ts', ...args], {
+  const child = spawn(process.execPath, cliNodeArgs('main', args), {
     cwd: repo,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],

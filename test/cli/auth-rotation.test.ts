@@ -12,6 +12,7 @@ import t from 'tap';
 import { writeFileAtomic } from '../../lib/common/state-dir.js';
 import { startGateway } from '../../lib/gateway/index.js';
 import { cli, repo } from '../helpers/cli.js';
+import { cliNodeArgs } from '../helpers/operator-cli.js';
 
 // Real processes on a loaded 2-core box.
 t.setTimeout(180_000);
@@ -32,7 +33,7 @@ function startUp(t: Tap, env: NodeJS.ProcessEnv, args: string[]): Up {
 
 /** A long-running `openclaw-ipc <args>` child, stopped with SIGTERM at teardown. */
 function startCli(t: Tap, env: NodeJS.ProcessEnv, args: string[]): Up {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'lib/cli/main.ts', ...args], {
+  const child = spawn(process.execPath, cliNodeArgs('main', args), {
     cwd: repo,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],

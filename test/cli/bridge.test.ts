@@ -5,12 +5,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { tempDir } from '../helpers/bridge.js';
+import { cliNodeArgs } from '../helpers/operator-cli.js';
 
 // Real processes started one after another: on a loaded box this file can outlast tap's 60 s default.
 t.setTimeout(180_000);
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const main = path.join(root, 'lib', 'cli', 'main.ts');
 
 function cliEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
@@ -25,7 +25,7 @@ function runCli(
   env: NodeJS.ProcessEnv = cliEnv(),
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', main, 'bridge', ...args], { cwd: root, env });
+    const child = spawn(process.execPath, cliNodeArgs('main', ['bridge', ...args]), { cwd: root, env });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => {
@@ -44,7 +44,7 @@ async function startHostProcess(
   args: string[],
   env: NodeJS.ProcessEnv = cliEnv(),
 ): Promise<ChildProcessWithoutNullStreams> {
-  const child = spawn(process.execPath, ['--import', 'tsx', main, 'bridge', 'host', ...args], { cwd: root, env });
+  const child = spawn(process.execPath, cliNodeArgs('main', ['bridge', 'host', ...args]), { cwd: root, env });
   t.teardown(() => {
     if (child.exitCode === null) child.kill('SIGKILL');
   });

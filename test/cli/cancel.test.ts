@@ -10,6 +10,7 @@ import readline from 'node:readline';
 
 import t from 'tap';
 import { cli, repo } from '../helpers/cli.js';
+import { cliNodeArgs } from '../helpers/operator-cli.js';
 
 t.setTimeout(240_000);
 
@@ -35,7 +36,7 @@ function exited(child: ChildProcess): Promise<number | null> {
 
 /** `openclaw-ipc <args>` as a long-running process (the cli() helper waits for the end). */
 function startCli(args: string[], env: NodeJS.ProcessEnv): { child: ChildProcess; stderr: () => string } {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'lib/cli/main.ts', ...args], {
+  const child = spawn(process.execPath, cliNodeArgs('main', args), {
     cwd: repo,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -62,7 +63,7 @@ t.test('Ctrl-C on run: the running command is killed; a pending approval is with
   delete env.OPENCLAW_GATEWAY_TOKEN;
   const up = spawn(
     process.execPath,
-    ['--import', 'tsx', 'lib/cli/main.ts', 'up', '--port', '0', '--json', '--no-bridge', '--no-prompt'],
+    cliNodeArgs('main', ['up', '--port', '0', '--json', '--no-bridge', '--no-prompt']),
     { cwd: repo, env, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   t.teardown(() => {

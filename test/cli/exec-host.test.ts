@@ -3,17 +3,15 @@ import t from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 import { tmpRoot } from '../helpers/exec-host.js';
+import { cliNodeArgs } from '../helpers/operator-cli.js';
 
 // Real processes started one after another: on a loaded box this file can outlast tap's 60 s default.
 t.setTimeout(180_000);
 
-const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../lib/cli/main.ts');
-
 function cli(args: string[], env: Record<string, string>): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', MAIN, ...args], {
+  const r = spawnSync(process.execPath, cliNodeArgs('main', args), {
     env: { ...process.env, ...env },
     encoding: 'utf8',
     timeout: 60_000,
@@ -31,7 +29,7 @@ t.test('app / exec / approvals end to end', async (t) => {
   t.equal(allow.code, 0);
   const entryId = (JSON.parse(allow.stdout) as { entry: { id: string } }).entry.id;
 
-  const app = spawn(process.execPath, ['--import', 'tsx', MAIN, 'app', '--no-prompt'], {
+  const app = spawn(process.execPath, cliNodeArgs('main', ['app', '--no-prompt']), {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });

@@ -5,6 +5,7 @@ import readline from 'node:readline';
 import t from 'tap';
 
 import { RawClient, tempStateDir } from '../helpers/gateway.js';
+import { cliNodeArgs } from '../helpers/operator-cli.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 
@@ -12,17 +13,7 @@ t.test('`openclaw-ipc gateway --json` prints where it listens, serves, and stops
   const stateDir = tempStateDir(t);
   const child = spawn(
     process.execPath,
-    [
-      '--import',
-      'tsx',
-      path.join(ROOT, 'lib/cli/main.ts'),
-      'gateway',
-      '--port',
-      '0',
-      '--state-dir',
-      stateDir,
-      '--json',
-    ],
+    cliNodeArgs('main', ['gateway', '--port', '0', '--state-dir', stateDir, '--json']),
     {
       cwd: ROOT,
       env: { ...process.env, OPENCLAW_GATEWAY_TOKEN: '' },
@@ -58,11 +49,10 @@ t.test('`openclaw-ipc gateway --json` prints where it listens, serves, and stops
 });
 
 t.test('`openclaw-ipc gateway` rejects a bad port with a usage error', async (t) => {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', path.join(ROOT, 'lib/cli/main.ts'), 'gateway', '--port', 'nope'],
-    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const child = spawn(process.execPath, cliNodeArgs('main', ['gateway', '--port', 'nope']), {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stderr = '';
   child.stderr.on('data', (d) => {
     stderr += d;

@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 import { OPERATOR_OPTIONS, UsageError, parseCommandArgs, portOption, positiveIntOption } from '../../lib/cli/run.js';
+import { cliNodeArgs } from '../helpers/operator-cli.js';
 
 // Real processes started one after another: on a loaded box this file can outlast tap's 60 s default.
 t.setTimeout(180_000);
@@ -104,7 +105,6 @@ t.test(
     // Not t.testdir(): Unix sockets live under this dir, and .tap/fixtures paths can pass sun_path's 108 bytes.
     const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocipc-cli-'));
     t.teardown(() => fs.rmSync(stateDir, { recursive: true, force: true }));
-    const main = path.resolve('lib/cli/main.ts');
     const env = { ...process.env, OPENCLAW_STATE_DIR: stateDir, OPENCLAW_GATEWAY_TOKEN: '' };
     const cases: Array<[string[], RegExp]> = [
       [['app'], /usage: openclaw-ipc app /],
@@ -119,7 +119,7 @@ t.test(
       [['up'], /usage: openclaw-ipc up /],
     ];
     for (const [cmd, usage] of cases) {
-      const help = spawnSync(process.execPath, ['--import', 'tsx', main, ...cmd, '--help'], {
+      const help = spawnSync(process.execPath, cliNodeArgs('main', [...cmd, '--help']), {
         env,
         encoding: 'utf8',
         timeout: 60_000,
@@ -127,7 +127,7 @@ t.test(
       t.equal(help.status, 0, `${cmd.join(' ')} --help exits 0`);
       t.ok(help.stdout.startsWith('usage: openclaw-ipc '), `${cmd.join(' ')} --help prints usage first`);
       t.match(help.stdout, usage, `${cmd.join(' ')} --help prints its usage`);
-      const bad = spawnSync(process.execPath, ['--import', 'tsx', main, ...cmd, '--no-such-option'], {
+      const bad = spawnSync(process.execPath, cliNodeArgs('main', [...cmd, '--no-such-option']), {
         env,
         encoding: 'utf8',
         timeout: 60_000,
@@ -141,7 +141,7 @@ t.test(
       [['node', 'run', '--port', '0'], '--port'],
       [['gateway', '--port', 'x'], '--port'],
     ] as const) {
-      const bad = spawnSync(process.execPath, ['--import', 'tsx', main, ...cmd], {
+      const bad = spawnSync(process.execPath, cliNodeArgs('main', [...cmd]), {
         env,
         encoding: 'utf8',
         timeout: 60_000,
@@ -149,7 +149,7 @@ t.test(
       t.equal(bad.status, 2, `${cmd.join(' ')} exits 2`);
       t.match(bad.stderr, `invalid port from ${from}: `, 'says why');
     }
-    const badEnv = spawnSync(process.execPath, ['--import', 'tsx', main, 'gateway'], {
+    const badEnv = spawnSync(process.execPath, cliNodeArgs('main', ['gateway']), {
       env: { ...env, OPENCLAW_GATEWAY_PORT: '127.0.0.1:99999' },
       encoding: 'utf8',
       timeout: 60_000,

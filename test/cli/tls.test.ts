@@ -13,6 +13,7 @@ import { certificateFingerprint } from '../../lib/common/tls-fingerprint.js';
 import { startGateway } from '../../lib/gateway/index.js';
 import { cli, repo } from '../helpers/cli.js';
 import { tempStateDir } from '../helpers/gateway.js';
+import { cliNodeArgs } from '../helpers/operator-cli.js';
 
 t.setTimeout(180_000);
 
@@ -25,7 +26,7 @@ function env(stateDir: string): NodeJS.ProcessEnv {
 }
 
 function nodeRun(args: string[], stateDir: string): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', 'lib/cli/main.ts', 'node', 'run', ...args, '--json'], {
+  return spawn(process.execPath, cliNodeArgs('main', ['node', 'run', ...args, '--json']), {
     cwd: repo,
     env: env(stateDir),
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -100,7 +101,7 @@ t.test(
     const start = (json: boolean): { child: ChildProcess; text: Promise<string> } => {
       const child = spawn(
         process.execPath,
-        ['--import', 'tsx', 'lib/cli/main.ts', 'gateway', '--tls', '--port', '0', ...(json ? ['--json'] : [])],
+        cliNodeArgs('main', ['gateway', '--tls', '--port', '0', ...(json ? ['--json'] : [])]),
         { cwd: repo, env: env(stateDir), stdio: ['ignore', 'pipe', 'pipe'] },
       );
       const text = new Promise<string>((resolve, reject) => {

@@ -9,6 +9,7 @@ import path from 'node:path';
 
 import t from 'tap';
 import { cli, repo } from '../helpers/cli.js';
+import { cliNodeArgs } from '../helpers/operator-cli.js';
 
 // Real processes started one after another: on a loaded box this file can outlast tap's 60 s default.
 t.setTimeout(180_000);
@@ -29,11 +30,11 @@ function startUp(
   env: NodeJS.ProcessEnv,
   args: string[] = [],
 ): { child: ChildProcess; info: Promise<UpInfo>; stderr: () => string } {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'lib/cli/main.ts', 'up', '--port', '0', '--json', ...args],
-    { cwd: repo, env, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const child = spawn(process.execPath, cliNodeArgs('main', ['up', '--port', '0', '--json', ...args]), {
+    cwd: repo,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stderr = '';
   child.stderr!.on('data', (c: Buffer) => {
     stderr += c.toString();

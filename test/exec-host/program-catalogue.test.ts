@@ -6,7 +6,6 @@ import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 import { allowlistAdvice } from '../../lib/exec-host/allowlist-advice.js';
 import { EXEC_IMPORTS, execImports, readElfSummary } from '../../lib/exec-host/elf-imports.js';
@@ -16,9 +15,9 @@ import { readApprovals } from '../../lib/exec-host/exec-approvals-file.js';
 import { execViaSocket } from '../../lib/exec-host/client.js';
 import type { ApprovalPrompt, Approver } from '../../lib/exec-host/prompts.js';
 import { startHost, tmpRoot } from '../helpers/exec-host.js';
+import { cliNodeArgs } from '../helpers/operator-cli.js';
 
 const DIRS = ['/usr/local/bin', '/usr/bin', '/bin', '/usr/sbin', '/sbin'];
-const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../lib/cli/main.ts');
 
 function which(name: string): string | undefined {
   for (const dir of DIRS) {
@@ -185,7 +184,7 @@ t.test('approvals allow says what an entry really allows', async (t) => {
   const root = tmpRoot(t, 'ocipc-advice-');
   const env = { ...process.env, OPENCLAW_STATE_DIR: path.join(root, 'state') };
   const run = (pattern: string) =>
-    spawnSync(process.execPath, ['--import', 'tsx', MAIN, 'approvals', 'allow', pattern], {
+    spawnSync(process.execPath, cliNodeArgs('main', ['approvals', 'allow', pattern]), {
       env,
       encoding: 'utf8',
       timeout: 60_000,

@@ -4,6 +4,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cliNodeArgs } from './operator-cli.js';
 
 export const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -16,7 +17,7 @@ export interface CliResult {
 /** `openclaw-ipc <args>` with `env`; rejects (after SIGKILL) if it outlives `timeoutMs`. */
 export function cli(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 60_000): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'lib/cli/main.ts', ...args], {
+    const child = spawn(process.execPath, cliNodeArgs('main', args), {
       cwd: repo,
       env,
       stdio: ['ignore', 'pipe', 'pipe'],

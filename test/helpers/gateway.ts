@@ -12,6 +12,7 @@ import WebSocket from 'ws';
 
 import { startGateway, type GatewayHandle, type GatewayOptions } from '../../lib/gateway/index.js';
 import { generateDeviceIdentity, signConnectDevice, type DeviceIdentity } from '../../lib/protocol/index.js';
+import { cliNodeArgs } from './operator-cli.js';
 
 export type Frame = Record<string, any> & { type: string };
 
@@ -313,19 +314,7 @@ export interface CliGateway {
 export async function spawnCliGateway(t: Tap, stateDir: string): Promise<CliGateway> {
   const child = spawn(
     process.execPath,
-    [
-      '--import',
-      'tsx',
-      path.join(ROOT, 'lib/cli/main.ts'),
-      'gateway',
-      '--port',
-      '0',
-      '--state-dir',
-      stateDir,
-      '--token',
-      CLI_GATEWAY_TOKEN,
-      '--json',
-    ],
+    cliNodeArgs('main', ['gateway', '--port', '0', '--state-dir', stateDir, '--token', CLI_GATEWAY_TOKEN, '--json']),
     {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -6,11 +6,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { spawnNodeAs } from './other-uid.js';
+import { cliNodeArgs } from './operator-cli.js';
 
 type Teardown = Parameters<typeof spawnNodeAs>[0];
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const binSource = path.join(repoRoot, 'lib', 'cli', 'mac.ts');
 
 export interface CliResult {
   code: number | null;
@@ -19,9 +19,9 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs `openclaw-mac <args>` from source (tsx), exactly as the bin runs, and collects its output. */
+/** Runs `openclaw-mac <args>` as the bin runs (built dist/ when fresh, else from source: cliArgv), and collects its output. */
 export function runMac(args: string[], opts: SpawnOptions = {}): Promise<CliResult> {
-  return runProcess(process.execPath, ['--import', 'tsx', binSource, ...args], { cwd: repoRoot, ...opts });
+  return runProcess(process.execPath, cliNodeArgs('mac', [...args]), { cwd: repoRoot, ...opts });
 }
 
 export function runProcess(file: string, args: string[], opts: SpawnOptions = {}): Promise<CliResult> {

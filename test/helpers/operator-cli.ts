@@ -1,4 +1,5 @@
-// Helpers for the operator tests (test/operator): the CLIs as real child processes (built or from source), and waiting for a child's JSON ready line.
+// The CLIs as real child processes (built or from source; used across test/, not only test/operator), and
+// waiting for a child's JSON ready line.
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -37,6 +38,11 @@ function distIsFresh(): boolean {
 export function cliArgv(bin: 'main' | 'mac', args: string[]): string[] {
   if (distIsFresh()) return [process.execPath, path.join(repo, 'dist', 'cli', `${bin}.js`), ...args];
   return [process.execPath, '--import', 'tsx', path.join(repo, 'lib', 'cli', `${bin}.ts`), ...args];
+}
+
+/** cliArgv without the leading node: the arguments to give `process.execPath` (spawn, spawnSync). */
+export function cliNodeArgs(bin: 'main' | 'mac', args: string[]): string[] {
+  return cliArgv(bin, args).slice(1);
 }
 
 /** Resolves with the first stdout line that parses as a JSON object; rejects if the child exits first. */

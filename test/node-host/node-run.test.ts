@@ -14,6 +14,7 @@ import { connectOperator } from '../../lib/client/operator.js';
 import { startGateway, type GatewayHandle } from '../../lib/gateway/index.js';
 import { startNodeHost } from '../../lib/node-host/host.js';
 import type { DeliveryOutcome } from '../../lib/node-host/outbox.js';
+import { cliNodeArgs } from '../helpers/operator-cli.js';
 
 // Real processes started one after another: on a loaded box this file can outlast tap's 60 s default.
 t.setTimeout(180_000);
@@ -90,18 +91,7 @@ t.test('node run: joins the Gateway, serves system.which and system.run, stops o
 
   const child = spawn(
     process.execPath,
-    [
-      '--import',
-      'tsx',
-      'lib/cli/main.ts',
-      'node',
-      'run',
-      '--url',
-      gateway.url,
-      '--display-name',
-      'test-node',
-      '--json',
-    ],
+    cliNodeArgs('main', ['node', 'run', '--url', gateway.url, '--display-name', 'test-node', '--json']),
     {
       cwd: repo,
       env: {
