@@ -59,8 +59,11 @@ const cli = await build({
   format: 'cjs',
   supported: { 'dynamic-import': false },
   define: { 'import.meta.url': '__bundleUrl' },
-  banner: { js: "const __bundleUrl = require('node:url').pathToFileURL(__filename).href;" },
+  // The directive first: a banner goes before esbuild's own "use strict", which then no longer counts, and
+  // the code was written for ES modules (strict).
+  banner: { js: `"use strict";const __bundleUrl = require('node:url').pathToFileURL(__filename).href;` },
 });
+shareInteropWrappers(path.join(cliOut, 'main.cjs'));
 await build({
   ...common,
   stdin: {
@@ -94,5 +97,25 @@ await build({
     js: "import { createRequire as __bundleRequire } from 'node:module'; const require = __bundleRequire(import.meta.url);",
   },
 });
+/**
+ * esbuild's CommonJS output wraps a required module for each module that default-imports it
+ * (`__toESM(require("node:fs"))`: a fresh object with a getter per export, ~130 times for fs, path,
+ * crypto, os, net…), a few ms of start-up and garbage. The wrapper is a pure view of the module, so one per
+ * (module, mode) serves every importer: the helper is memoized in place (same line, so the source map holds).
+ */
+function shareInteropWrappers(file: string): void {
+  const helper = 'var __toESM=(mod,isNodeMode,target)=>';
+  const text = fs.readFileSync(file, 'utf8');
+  if (!text.includes(helper)) {
+    process.stderr.write(`bundle: esbuild's __toESM helper not found in ${file}; interop wrappers not shared\n`);
+    return;
+  }
+  const memo =
+    'var __toESMShared=new WeakMap,__toESM=(mod,isNodeMode)=>{if(mod==null||typeof mod!="object"&&typeof mod!="function")return __toESMOnce(mod,isNodeMode);' +
+    'let m=__toESMShared.get(mod);m||__toESMShared.set(mod,m=[]);return m[isNodeMode?1:0]??=__toESMOnce(mod,isNodeMode)};' +
+    'var __toESMOnce=(mod,isNodeMode,target)=>';
+  fs.writeFileSync(file, text.replace(helper, memo));
+}
+
 // What the bundle holds (inputs and bytes), for finding what a cold start loads: esbuild's metafile format.
 if (process.env.BUNDLE_METAFILE) fs.writeFileSync(process.env.BUNDLE_METAFILE, JSON.stringify(cli.metafile));

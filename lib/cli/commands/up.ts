@@ -348,7 +348,7 @@ async function startStack(
 ): Promise<{ info: Omit<UpInfo, 'startupMs' | 'startupPhases'>; echoRuns: boolean }> {
   const { pending, approver } = createApprovals(stack, options.prompt);
   // Set once the node runs: what to do after the Gateway swapped in a rotated secret.
-  let onAuthRotated: (() => void) | undefined;
+  const rotation: { onAuthRotated?: () => void } = {};
   const gateway = started.add(
     await stack.startGateway({
       host: options.host,
@@ -357,7 +357,7 @@ async function startStack(
       pending,
       localApprovalRoute: true,
       onAuthReload: (outcome) => {
-        if (outcome.status === 'rotated') onAuthRotated?.();
+        if (outcome.status === 'rotated') rotation.onAuthRotated?.();
       },
     }),
   );
@@ -369,7 +369,7 @@ async function startStack(
   const bridge = options.bridge ? await startBridge(options.stateDir, started) : { bridgeSocket: null };
   phase('bridge');
   const own = await startOwnNode(stack, options, gateway, execHost, started);
-  onAuthRotated = own.onAuthRotated;
+  rotation.onAuthRotated = own.onAuthRotated;
   phase('node');
   // This process owns the Gateway and the node: approve its own node's command surface, nobody else's.
   for (const request of gateway.nodes.pendingRequests()) {
