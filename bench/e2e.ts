@@ -4,7 +4,7 @@
 // loops; a per-hop table from timestamps taken inside `up` (OPENCLAW_IPC_TRACE, one process, one
 // clock); the top frames of a --cpu-prof profile of `up` by self time; cold start to ready and RSS.
 // Each goal is printed with PASS/MISS. Uses dist/ when built (what `npm start` runs), else tsx.
-//   BENCH_ITERATIONS (default 300), BENCH_COLD_RUNS (default 3), BENCH_CONCURRENT_SECONDS (default 3),
+//   BENCH_ITERATIONS (default 300), BENCH_COLD_RUNS (default 10), BENCH_CONCURRENT_SECONDS (default 3),
 //   BENCH_POLICY allowlist (default: /bin/true allowlisted, so the app records lastUsedAt per run) | full
 import { spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -19,7 +19,7 @@ import { isNativeSpawnAvailable, nativeSpawn } from '../lib/native/spawn.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const iterations = Number(process.env.BENCH_ITERATIONS ?? 300);
-const coldRuns = Number(process.env.BENCH_COLD_RUNS ?? 3);
+const coldRuns = Number(process.env.BENCH_COLD_RUNS ?? 10);
 const concurrentSeconds = Number(process.env.BENCH_CONCURRENT_SECONDS ?? 3);
 const CONCURRENCY = 8;
 const distMain = path.join(repo, 'dist', 'cli', 'main.js');
@@ -78,6 +78,8 @@ async function spawnTrue(): Promise<number> {
 interface Started {
   child: ChildProcess;
   readyMs: number;
+  /** CPU time of the child at its ready line. */
+  cpuMs: number;
   line: string;
 }
 
@@ -98,10 +100,26 @@ function startCli(args: string[], env: NodeJS.ProcessEnv, ready: RegExp, nodeFla
     child.stdout!.on('data', (c: Buffer) => {
       out += c.toString();
       const line = out.split('\n').find((l) => ready.test(l));
-      if (line) resolve({ child, readyMs: performance.now() - t0, line });
+      if (line) resolve({ child, readyMs: performance.now() - t0, cpuMs: cpuMsOf(child.pid!), line });
     });
     child.once('exit', (code) => reject(new Error(`${args[0]} exited with ${code}: ${err}`)));
   });
+}
+
+/**
+ * CPU time a process has used so far, all its threads (V8's compiler and GC threads included), from the
+ * scheduler's nanosecond counters: on a loaded box far steadier than wall time.
+ */
+function cpuMsOf(pid: number): number {
+  let ns = 0;
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      // the thread ended between the listing and the read
+    }
+  }
+  return ns / 1e6;
 }
 
 async function stop(child: ChildProcess): Promise<void> {
@@ -382,21 +400,50 @@ async function profileUp(root: string): Promise<void> {
 
 interface ColdResult {
   ready: number[];
+  /** CPU time of the process to its ready line. */
+  cpu: number[];
   rss: number[];
 }
 
-/** Cold start to ready and RSS at ready: `up` in both layouts and `node run` against `gateway`. */
+/** The bin's V8 code cache (lib/cli/code-cache.ts), written by the first `up` after a build. */
+const codeCacheFile = path.join(repo, 'dist', 'cli', 'main.cjs.v8cache');
+
+/**
+ * Cold start to ready, CPU time to ready and RSS at ready: `up` in both layouts and `node run` against
+ * `gateway`. The first `up` runs without the code cache (removed first: what the first start after an
+ * install or build pays, and it writes the cache); every later row runs with it, as every later start does.
+ */
 async function coldStarts(root: string, gateway: { url: string; token: string }): Promise<Record<string, ColdResult>> {
+  const empty = (): ColdResult => ({ ready: [], cpu: [], rss: [] });
   const cold: Record<string, ColdResult> = {
-    'up (node in-process)': { ready: [], rss: [] },
-    'up (node as a child)': { ready: [], rss: [] },
-    'node run': { ready: [], rss: [] },
-    'floor: node -e (no code)': { ready: [], rss: [] },
+    'up (node in-process)': empty(),
+    'up (node as a child)': empty(),
+    'node run': empty(),
+    'floor: node -e (no code)': empty(),
+    'up, no code cache': empty(),
   };
   // Floor and `up` alike run without NODE_EXTRA_CA_CERTS: with it set (as in some sandboxes) every Node parses
   // that CA bundle at start-up, before any of our code (~90 ms of CPU for 140 certificates), and `up` needs none.
   const coldEnv: NodeJS.ProcessEnv = { ...baseEnv };
   delete coldEnv.NODE_EXTRA_CA_CERTS;
+  const record = async (name: string, s: Started): Promise<void> => {
+    cold[name]!.ready.push(s.readyMs);
+    cold[name]!.cpu.push(s.cpuMs);
+    cold[name]!.rss.push(rssTreeMb(s.child.pid!));
+    await stop(s.child);
+  };
+  const upArgs = (layout: 'in' | 'child'): string[] => ['up', '--port', '0', '--json', '--node-process', layout];
+  const cacheStates: string[] = [];
+  if (useDist) {
+    fs.rmSync(codeCacheFile, { force: true });
+    const first = await startCli(
+      upArgs('in'),
+      { ...coldEnv, OPENCLAW_STATE_DIR: stateDir(root, 'cold-first', false) },
+      /^\{.*"ready":true/,
+    );
+    cacheStates.push(`first: ${(JSON.parse(first.line) as { codeCache?: string }).codeCache}`);
+    await record('up, no code cache', first);
+  }
   let phases = '';
   for (let i = 0; i < coldRuns; i++) {
     // The floor: Node's own start-up to a first stdout line, on the same machine at the same load.
@@ -406,22 +453,27 @@ async function coldStarts(root: string, gateway: { url: string; token: string })
       stdio: ['ignore', 'pipe', 'ignore'],
     });
     await new Promise<void>((resolve) => bare.stdout!.once('data', () => resolve()));
-    cold['floor: node -e (no code)']!.ready.push(performance.now() - t0);
-    cold['floor: node -e (no code)']!.rss.push(rssTreeMb(bare.pid!));
-    await stop(bare);
+    await record('floor: node -e (no code)', {
+      child: bare,
+      readyMs: performance.now() - t0,
+      cpuMs: cpuMsOf(bare.pid!),
+      line: '',
+    });
     for (const [name, layout] of [
       ['up (node in-process)', 'in'],
       ['up (node as a child)', 'child'],
     ] as const) {
       const s = await startCli(
-        ['up', '--port', '0', '--json', '--node-process', layout],
+        upArgs(layout),
         { ...coldEnv, OPENCLAW_STATE_DIR: stateDir(root, `cold-${layout}-${i}`, false) },
         /^\{.*"ready":true/,
       );
-      if (layout === 'in') phases = JSON.stringify((JSON.parse(s.line) as { startupPhases?: unknown }).startupPhases);
-      cold[name]!.ready.push(s.readyMs);
-      cold[name]!.rss.push(rssTreeMb(s.child.pid!));
-      await stop(s.child);
+      const info = JSON.parse(s.line) as { startupPhases?: unknown; codeCache?: string };
+      if (layout === 'in') {
+        phases = JSON.stringify(info.startupPhases);
+        cacheStates.push(String(info.codeCache));
+      }
+      await record(name, s);
     }
     const n = await startCli(
       ['node', 'run', '--url', gateway.url, '--json'],
@@ -432,21 +484,23 @@ async function coldStarts(root: string, gateway: { url: string; token: string })
       },
       /"ready":true/,
     );
-    cold['node run']!.ready.push(n.readyMs);
-    cold['node run']!.rss.push(rssTreeMb(n.child.pid!));
-    await stop(n.child);
+    await record('node run', n);
   }
   const med = (xs: number[]): number => summary(xs).p50;
   process.stdout.write(
-    `cold start to ready (spawn → ready line; Node start-up, fresh state dir, key generation included), median of ${coldRuns}; RSS of the process tree at ready (load ${loadLine()})\n`,
+    `cold start to ready (spawn → ready line; Node start-up, fresh state dir, key generation included), median of ${coldRuns}; CPU time of the process to ready (all threads); RSS of the process tree at ready (load ${loadLine()})\n`,
   );
   for (const [name, c] of Object.entries(cold)) {
+    if (c.ready.length === 0) continue;
     process.stdout.write(
-      `  ${name.padEnd(22)} ${ms(med(c.ready)).padStart(10)}  (runs ${c.ready.map((x) => x.toFixed(0)).join(', ')} ms)   RSS ${med(c.rss).toFixed(1)} MB\n`,
+      `  ${name.padEnd(24)} ${ms(med(c.ready)).padStart(10)}  CPU ${ms(med(c.cpu)).padStart(10)}  (runs ${c.ready.map((x) => x.toFixed(0)).join(', ')} ms)   RSS ${med(c.rss).toFixed(1)} MB\n`,
     );
   }
   process.stdout.write(
     `  up (in-process), last run: ms since process start at the end of each step ${phases} (NODE_EXTRA_CA_CERTS unset for all rows)\n`,
+  );
+  process.stdout.write(
+    `  code cache of each up (in-process) run: ${cacheStates.join(', ')} (${useDist ? 'dist/cli/main.cjs.v8cache' : 'tsx: none'})\n`,
   );
   process.stdout.write(
     '  (reference: openclaw 2026.9.6 gateway 15–30 s / ~630 MB, node host 15–17 s / ~420 MB; performance-floors.md)\n\n',
@@ -477,6 +531,7 @@ function printGoals(inProcess: LayoutResult, cold: Record<string, ColdResult>): 
   const p99Ratio = inProcess.e2e.p99 / inProcess.e2e.p50;
   const rate = inProcess.perSecond!;
   const coldMs = summary(cold['up (node in-process)']!.ready).p50;
+  const coldCpu = summary(cold['up (node in-process)']!.cpu).p50;
   const coldRss = summary(cold['up (node in-process)']!.rss).p50;
   const nodeFloor = cold['floor: node -e (no code)']!;
   const lines = [
@@ -484,7 +539,7 @@ function printGoals(inProcess: LayoutResult, cold: Record<string, ColdResult>): 
     `  ${verdict(p50Ratio <= 2.0)}  e2e p50 ${ms(inProcess.e2e.p50)} = ${p50Ratio.toFixed(2)}× posix_spawn p50 ${ms(inProcess.floor.p50)} (goal ≤ 2.0×)`,
     `  ${verdict(p99Ratio <= 3.0)}  e2e p99 ${ms(inProcess.e2e.p99)} = ${p99Ratio.toFixed(2)}× our p50 (goal ≤ 3×)`,
     `  ${verdict(rate.e2e >= 1500)}  ${CONCURRENCY} concurrent operators: ${rate.e2e.toFixed(0)} system.run/s (goal ≥ 1500; floor: posix_spawn alone at ${CONCURRENCY} concurrent, ${rate.floor.toFixed(0)}/s, ratio ${(rate.e2e / rate.floor).toFixed(2)})`,
-    `  ${verdict(coldMs <= 200)}  up cold start to ready ${ms(coldMs)} (goal ≤ 200 ms; floor: bare node start ${ms(summary(nodeFloor.ready).p50)}, ratio ${(coldMs / summary(nodeFloor.ready).p50).toFixed(2)})`,
+    `  ${verdict(coldMs <= 200)}  up cold start to ready ${ms(coldMs)} (goal ≤ 200 ms; floor: bare node start ${ms(summary(nodeFloor.ready).p50)}, ratio ${(coldMs / summary(nodeFloor.ready).p50).toFixed(2)}); CPU to ready ${ms(coldCpu)} (bare node ${ms(summary(nodeFloor.cpu).p50)})`,
     `  ${verdict(inProcess.rss <= 80)}  up RSS after the runs ${inProcess.rss.toFixed(1)} MB, at ready ${coldRss.toFixed(1)} MB (goal ≤ 80 MB; bare node ${summary(nodeFloor.rss).p50.toFixed(1)} MB)`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);

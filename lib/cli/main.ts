@@ -3,4 +3,5 @@
 import { ipcCommands } from './ipc-commands.js';
 import { runCli } from './run.js';
 
-await runCli('openclaw-ipc', ipcCommands, process.argv.slice(2));
+// Not a top-level await: scripts/bundle.ts builds this entry as CommonJS (run with a V8 code cache).
+void runCli('openclaw-ipc', ipcCommands, process.argv.slice(2));

@@ -1,7 +1,8 @@
-// The two lines a client may send on the exec-approvals socket, as TypeBox schemas compiled once at module
-// load (this check runs on every exec, on the hot path). Extra keys are tolerated, as upstream's decoder
+// The two lines a client may send on the exec-approvals socket, as TypeBox schemas compiled once, on the
+// first line checked (this check runs on every exec, on the hot path; `up`'s start-up never needs it). Extra keys are tolerated, as upstream's decoder
 // does; the signed request inside `requestJson` is checked after the HMAC (policy.ts validateRequest).
-import { Type, TypeCompiler, type Static } from '../protocol/typebox.js';
+import { Type, type Static } from '../protocol/typebox.js';
+import { compileValidator } from '../protocol/validator.js';
 
 const Bounded = Type.String({ minLength: 1, maxLength: 256 });
 
@@ -25,8 +26,8 @@ export const PromptLineSchema = Type.Object({
 });
 export type PromptLine = Static<typeof PromptLineSchema>;
 
-const execLine = TypeCompiler.Compile(ExecLineSchema);
-const promptLine = TypeCompiler.Compile(PromptLineSchema);
+const execLine = compileValidator(ExecLineSchema);
+const promptLine = compileValidator(PromptLineSchema);
 
-export const isExecLine = (value: unknown): value is ExecLine => execLine.Check(value);
-export const isPromptLine = (value: unknown): value is PromptLine => promptLine.Check(value);
+export const isExecLine = (value: unknown): value is ExecLine => execLine.check(value);
+export const isPromptLine = (value: unknown): value is PromptLine => promptLine.check(value);

@@ -100,25 +100,27 @@ export interface NodeHost {
 
 type Handler = (params: unknown, request: InvokeRequest, signal: AbortSignal) => Promise<unknown>;
 
-export function startNodeHost(options: NodeHostOptions): NodeHost {
-  const log = options.log ?? ((message: string) => process.stderr.write(`[node-host] ${message}\n`));
-  const identity = loadOrCreateIdentity(options.stateDir);
-  const tls = options.tls === true || options.tlsFingerprint !== undefined;
-  const config = loadOrCreateNodeConfig(options.stateDir, {
-    displayName: options.displayName,
-    gateway:
-      options.gateway ??
-      (options.url
-        ? undefined
-        : {
-            host: options.host ?? DEFAULT_GATEWAY_HOST,
-            port: options.port ?? DEFAULT_GATEWAY_PORT,
-            ...(tls ? { tls } : {}),
-            ...(options.tlsFingerprint ? { tlsFingerprint: options.tlsFingerprint } : {}),
-          }),
-  });
-  const url = options.url ?? gatewayWsUrl(options.host, options.port, tls);
-  const client = new GatewayClient({
+/** node.json's Gateway address: what the options name, or host/port/tls when no URL is given. */
+function configuredGateway(options: NodeHostOptions, tls: boolean): NodeConfig['gateway'] | undefined {
+  if (options.gateway) return options.gateway;
+  if (options.url) return undefined;
+  return {
+    host: options.host ?? DEFAULT_GATEWAY_HOST,
+    port: options.port ?? DEFAULT_GATEWAY_PORT,
+    ...(tls ? { tls } : {}),
+    ...(options.tlsFingerprint ? { tlsFingerprint: options.tlsFingerprint } : {}),
+  };
+}
+
+/** The Gateway connection as role "node" (client.id "node-host"), declaring this host's commands. */
+function createNodeClient(
+  options: NodeHostOptions,
+  url: string,
+  identity: ReturnType<typeof loadOrCreateIdentity>,
+  config: NodeConfig,
+  log: (message: string) => void,
+): GatewayClient {
+  return new GatewayClient({
     url,
     ...(options.tlsFingerprint ? { tlsFingerprint: options.tlsFingerprint } : {}),
     role: 'node',
@@ -144,25 +146,11 @@ export function startNodeHost(options: NodeHostOptions): NodeHost {
     ...(options.link ? { link: options.link } : {}),
     log,
   });
-  const outbox = new ResultOutbox(client, { log });
-  const systemRun = createSystemRunService({
-    stateDir: options.stateDir,
-    mode: options.execHost ?? execHostModeFromEnv(),
-    emitEvent: (event, payload) => sendNodeEvent(event, payload),
-    log,
-    ...(options.inProcessApp ? { inProcessApp: options.inProcessApp } : {}),
-  });
-  const resultListeners: Array<(id: string, outcome: DeliveryOutcome) => void> = [];
-  // Invoke ids seen on this host (in flight or answered): a re-sent request never runs twice.
-  const seen = new Map<string, Promise<InvokeResultParams>>();
-  // In flight, by invoke id: node.invoke.cancel (the requester is gone) aborts them.
-  const active = new Map<string, AbortController>();
-  let inventoryTimer: NodeJS.Timeout | undefined;
-  let inventoryAttempt = 0;
-  let inventoryRefused = false;
-  let closed = false;
+}
 
-  const handlers = new Map<string, Handler>([
+/** The commands this host serves, by name. */
+function commandHandlers(systemRun: SystemRunService): Map<string, Handler> {
+  return new Map<string, Handler>([
     ['system.which', async (params) => systemWhich(params)],
     ['system.notify', (params) => systemNotify(params)],
     [
@@ -175,20 +163,50 @@ export function startNodeHost(options: NodeHostOptions): NodeHost {
     ['system.execApprovals.set', async (params) => systemRun.approvalsSet(params)],
     ...CANVAS_COMMANDS.map((name): [string, Handler] => [name, async () => canvasUnavailable(name)]),
   ]);
+}
 
-  function sendNodeEvent(event: string, payload: unknown): void {
-    if (!client.connected) return; // exec.* events are advisory; the result itself goes through the outbox
-    client.request('node.event', { event, payloadJSON: JSON.stringify(payload) }).catch((err: Error) => {
-      log(`node.event ${event} failed: ${err.message}`);
-    });
+/** node.host.stats: what the host reports about itself after each hello. */
+function hostStats(stateDir: string): Record<string, unknown> {
+  const stats: Record<string, unknown> = {
+    cpuCount: os.cpus().length,
+    loadAverage: os.loadavg().map((v) => Math.round(v * 100) / 100),
+    memoryTotalBytes: os.totalmem(),
+    memoryFreeBytes: os.freemem(),
+  };
+  try {
+    const disk = fs.statfsSync(stateDir);
+    stats.diskTotalBytes = disk.blocks * disk.bsize;
+    stats.diskAvailableBytes = disk.bavail * disk.bsize;
+  } catch {
+    // disk figures are optional in node.host.stats
   }
+  return stats;
+}
 
-  async function execute(request: InvokeRequest): Promise<InvokeResultParams> {
-    const base = { id: request.id, nodeId: identity.deviceId };
+/**
+ * node.invoke.request and node.invoke.cancel: each invoke runs once (a re-sent request is answered again
+ * with the same result), its result goes through the outbox, and a cancel aborts it.
+ */
+class InvokeDispatcher {
+  // Invoke ids seen on this host (in flight or answered): a re-sent request never runs twice.
+  private readonly seen = new Map<string, Promise<InvokeResultParams>>();
+  // In flight, by invoke id: node.invoke.cancel (the requester is gone) aborts them.
+  private readonly active = new Map<string, AbortController>();
+  readonly resultListeners: Array<(id: string, outcome: DeliveryOutcome) => void> = [];
+
+  constructor(
+    private readonly nodeId: string,
+    private readonly handlers: Map<string, Handler>,
+    private readonly outbox: ResultOutbox,
+    private readonly log: (message: string) => void,
+  ) {}
+
+  private async execute(request: InvokeRequest): Promise<InvokeResultParams> {
+    const base = { id: request.id, nodeId: this.nodeId };
     const controller = new AbortController();
-    active.set(request.id, controller);
+    this.active.set(request.id, controller);
     try {
-      const handler = handlers.get(request.command);
+      const handler = this.handlers.get(request.command);
       if (!handler) throw new NodeCommandError('UNAVAILABLE', 'command not supported');
       const params = parseInvokeParams(request);
       const payload = await handler(params, request, controller.signal);
@@ -198,117 +216,161 @@ export function startNodeHost(options: NodeHostOptions): NodeHost {
     } catch (err) {
       return { ...base, ok: false, error: toWireError(err) };
     } finally {
-      active.delete(request.id);
+      this.active.delete(request.id);
     }
   }
 
   /** node.invoke.cancel {invokeId, nodeId} (upstream's shape): the Gateway stopped waiting for this invoke. */
-  function onCancel(payload: unknown): void {
+  onCancel(payload: unknown): void {
     if (typeof payload !== 'object' || payload === null) return;
     const { invokeId, nodeId } = payload as Record<string, unknown>;
-    if (typeof invokeId !== 'string' || (nodeId !== undefined && nodeId !== identity.deviceId)) return;
-    const controller = active.get(invokeId);
+    if (typeof invokeId !== 'string' || (nodeId !== undefined && nodeId !== this.nodeId)) return;
+    const controller = this.active.get(invokeId);
     if (!controller) return;
-    log(`invoke ${invokeId} cancelled by the Gateway`);
+    this.log(`invoke ${invokeId} cancelled by the Gateway`);
     controller.abort();
   }
 
-  function onInvoke(payload: unknown): void {
+  onInvoke(payload: unknown): void {
     if (TRACE) traceMark('node.invoke');
     const request = parseInvokeRequest(payload);
     if (!request) {
-      log('ignored a malformed node.invoke.request');
+      this.log('ignored a malformed node.invoke.request');
       return;
     }
-    if (request.nodeId !== undefined && request.nodeId !== identity.deviceId) {
-      log(`ignored node.invoke.request ${request.id} addressed to ${request.nodeId}`);
+    if (request.nodeId !== undefined && request.nodeId !== this.nodeId) {
+      this.log(`ignored node.invoke.request ${request.id} addressed to ${request.nodeId}`);
       return;
     }
-    const previous = seen.get(request.id);
+    const previous = this.seen.get(request.id);
     if (previous) {
       // Re-sent request: answer again with the same result once it exists, without running again.
-      void previous.then((result) => outbox.deliver(result));
+      void previous.then((result) => this.outbox.deliver(result));
       return;
     }
-    const running = execute(request);
-    seen.set(request.id, running);
-    while (seen.size > MAX_SEEN_INVOKES) seen.delete(seen.keys().next().value as string);
+    const running = this.execute(request);
+    this.seen.set(request.id, running);
+    while (this.seen.size > MAX_SEEN_INVOKES) this.seen.delete(this.seen.keys().next().value as string);
     void running.then(async (result) => {
       if (TRACE) traceMark('node.result');
-      const outcome = await outbox.deliver(result);
-      for (const listener of resultListeners) listener(request.id, outcome);
+      const outcome = await this.outbox.deliver(result);
+      for (const listener of this.resultListeners) listener(request.id, outcome);
     });
   }
 
-  async function announce(): Promise<void> {
-    const stats: Record<string, unknown> = {
-      cpuCount: os.cpus().length,
-      loadAverage: os.loadavg().map((v) => Math.round(v * 100) / 100),
-      memoryTotalBytes: os.totalmem(),
-      memoryFreeBytes: os.freemem(),
-    };
-    try {
-      const disk = fs.statfsSync(options.stateDir);
-      stats.diskTotalBytes = disk.blocks * disk.bsize;
-      stats.diskAvailableBytes = disk.bavail * disk.bsize;
-    } catch {
-      // disk figures are optional in node.host.stats
-    }
+  /** Nobody will receive these results: stop the runs instead of leaving them behind. */
+  abortAll(): void {
+    for (const controller of this.active.values()) controller.abort();
+  }
+}
+
+/**
+ * What the node sends after each hello: its stats, skills and plugin tools (tolerating PAIRING_CHANGED),
+ * then node.runnerInventory.update, which is refused until an operator approves the command surface and
+ * so is retried with backoff (at once again on node.pair.resolved).
+ */
+class PostHello {
+  private inventoryTimer: NodeJS.Timeout | undefined;
+  private inventoryAttempt = 0;
+  private inventoryRefused = false;
+  closed = false;
+
+  constructor(
+    private readonly client: GatewayClient,
+    private readonly stateDir: string,
+    private readonly log: (message: string) => void,
+  ) {}
+
+  async announce(): Promise<void> {
     const tolerant = (method: string, params: unknown): Promise<unknown> =>
-      client.request(method, params).catch((err: Error) => {
+      this.client.request(method, params).catch((err: Error) => {
         // PAIRING_CHANGED right after a fresh pairing is expected once (OpenClaw 2026.9.6 sends it); anything else is logged.
         if (!(err instanceof GatewayRequestError && err.detailCode === 'PAIRING_CHANGED'))
-          log(`${method}: ${err.message}`);
+          this.log(`${method}: ${err.message}`);
       });
     await Promise.all([
-      tolerant('node.event', { event: 'node.host.stats', payloadJSON: JSON.stringify(stats) }),
+      tolerant('node.event', { event: 'node.host.stats', payloadJSON: JSON.stringify(hostStats(this.stateDir)) }),
       tolerant('node.skills.update', { skills: [] }),
       tolerant('node.pluginTools.update', { tools: [] }),
     ]);
   }
 
-  /** node.runnerInventory.update is refused until an operator approves the command surface: retry with backoff. */
-  function updateInventory(): void {
-    clearTimeout(inventoryTimer);
-    if (closed || !client.connected) return;
-    client
+  /** A fresh start of the inventory retries (after a hello or node.pair.resolved). */
+  restartInventory(): void {
+    this.inventoryAttempt = 0;
+    this.updateInventory();
+  }
+
+  stop(): void {
+    clearTimeout(this.inventoryTimer);
+  }
+
+  updateInventory(): void {
+    clearTimeout(this.inventoryTimer);
+    if (this.closed || !this.client.connected) return;
+    this.client
       .request('node.runnerInventory.update', {
         protocolFeatures: ['node-worker-supervisor-v6'],
         workerHost: { enabled: false },
       })
       .then(
         () => {
-          if (inventoryRefused) log('node.runnerInventory.update accepted: command surface approved');
-          inventoryRefused = false;
-          inventoryAttempt = 0;
+          if (this.inventoryRefused) this.log('node.runnerInventory.update accepted: command surface approved');
+          this.inventoryRefused = false;
+          this.inventoryAttempt = 0;
         },
         (err: Error) => {
-          if (closed || !client.connected) return;
-          inventoryRefused = true;
-          if (inventoryAttempt === 0) log(`node.runnerInventory.update: ${err.message}`);
-          const delay = INVENTORY_RETRY_MS[Math.min(inventoryAttempt, INVENTORY_RETRY_MS.length - 1)]!;
-          inventoryAttempt += 1;
-          inventoryTimer = setTimeout(updateInventory, delay);
+          if (this.closed || !this.client.connected) return;
+          this.inventoryRefused = true;
+          if (this.inventoryAttempt === 0) this.log(`node.runnerInventory.update: ${err.message}`);
+          const delay = INVENTORY_RETRY_MS[Math.min(this.inventoryAttempt, INVENTORY_RETRY_MS.length - 1)]!;
+          this.inventoryAttempt += 1;
+          this.inventoryTimer = setTimeout(() => this.updateInventory(), delay);
         },
       );
   }
+}
+
+export function startNodeHost(options: NodeHostOptions): NodeHost {
+  const log = options.log ?? ((message: string) => process.stderr.write(`[node-host] ${message}\n`));
+  const identity = loadOrCreateIdentity(options.stateDir);
+  const tls = options.tls === true || options.tlsFingerprint !== undefined;
+  const config = loadOrCreateNodeConfig(options.stateDir, {
+    displayName: options.displayName,
+    gateway: configuredGateway(options, tls),
+  });
+  const url = options.url ?? gatewayWsUrl(options.host, options.port, tls);
+  const client = createNodeClient(options, url, identity, config, log);
+  const outbox = new ResultOutbox(client, { log });
+  const systemRun = createSystemRunService({
+    stateDir: options.stateDir,
+    mode: options.execHost ?? execHostModeFromEnv(),
+    emitEvent: (event, payload) => sendNodeEvent(event, payload),
+    log,
+    ...(options.inProcessApp ? { inProcessApp: options.inProcessApp } : {}),
+  });
+  const invokes = new InvokeDispatcher(identity.deviceId, commandHandlers(systemRun), outbox, log);
+  const postHello = new PostHello(client, options.stateDir, log);
+
+  function sendNodeEvent(event: string, payload: unknown): void {
+    if (!client.connected) return; // exec.* events are advisory; the result itself goes through the outbox
+    client.request('node.event', { event, payloadJSON: JSON.stringify(payload) }).catch((err: Error) => {
+      log(`node.event ${event} failed: ${err.message}`);
+    });
+  }
 
   client.on('event', (frame: EventFrame) => {
-    if (frame.event === 'node.invoke.request') onInvoke(frame.payload);
-    else if (frame.event === 'node.invoke.cancel') onCancel(frame.payload);
-    else if (frame.event === 'node.pair.resolved') {
-      inventoryAttempt = 0;
-      updateInventory();
-    }
+    if (frame.event === 'node.invoke.request') invokes.onInvoke(frame.payload);
+    else if (frame.event === 'node.invoke.cancel') invokes.onCancel(frame.payload);
+    else if (frame.event === 'node.pair.resolved') postHello.restartInventory();
   });
   client.on('hello', () => {
     log(`connected to ${url} as node ${identity.deviceId}`);
     outbox.flush();
-    inventoryAttempt = 0;
-    void announce().then(updateInventory);
+    void postHello.announce().then(() => postHello.restartInventory());
   });
   client.on('disconnect', ({ code, reason, willReconnect, error }) => {
-    clearTimeout(inventoryTimer);
+    postHello.stop();
     log(
       `disconnected from the Gateway (${code}${reason ? ` ${reason}` : ''})${willReconnect ? '; reconnecting' : error ? `; stopped: ${error.message}` : ''}`,
     );
@@ -325,13 +387,12 @@ export function startNodeHost(options: NodeHostOptions): NodeHost {
     systemRun,
     ready,
     onResult: (listener) => {
-      resultListeners.push(listener);
+      invokes.resultListeners.push(listener);
     },
     async close() {
-      closed = true;
-      clearTimeout(inventoryTimer);
-      // Nobody will receive these results: stop the runs instead of leaving them behind.
-      for (const controller of active.values()) controller.abort();
+      postHello.closed = true;
+      postHello.stop();
+      invokes.abortAll();
       await client.close();
       await systemRun.close();
     },

@@ -17,7 +17,9 @@ import { resolveStateDir } from '../../common/state-dir.js';
 import { PendingApprovals, type ApprovalOutcome } from '../../common/approval-queue.js';
 import { IpcError } from '../../common/errors.js';
 import { isLoopbackAddress } from '../../common/loopback.js';
+import type { Approver } from '../../exec-host/prompts.js';
 import { DEFAULT_GATEWAY_PORT } from '../../protocol/constants.js';
+import { codeCacheStatus, saveCodeCache } from '../code-cache.js';
 import { ExitCode, UsageError, parseCommandArgs, portOption } from '../run.js';
 
 const USAGE =
@@ -51,6 +53,8 @@ export interface UpInfo {
   bridgeSocket: string | null;
   bridgeError?: string;
   policy: string;
+  /** How the CLI's code was compiled: from the V8 code cache (used), not (none, rejected), or not from the bundle (null). */
+  codeCache: 'used' | 'rejected' | 'none' | null;
   startupMs: number;
   /** Where the start-up went, ms from the process's start (performance.now()) at the end of each step. */
   startupPhases: Record<StartupPhase, number>;
@@ -137,12 +141,18 @@ export function tryLines(
   ];
 }
 
-export async function main(argv: string[]): Promise<number> {
-  const startedAt = performance.now();
-  const phases: Partial<Record<StartupPhase, number>> = { main: Math.round(startedAt) };
-  const phase = (name: StartupPhase): void => {
-    phases[name] = Math.round(performance.now());
-  };
+interface UpOptions {
+  host: string;
+  port: number;
+  stateDir: string;
+  json: boolean;
+  bridge: boolean;
+  prompt: boolean;
+  nodeProcess: 'in' | 'child';
+}
+
+/** The command line and environment, checked before anything starts; undefined after --help. */
+function parseUpOptions(argv: string[]): UpOptions | undefined {
   const parsed = parseCommandArgs(
     argv,
     {
@@ -156,7 +166,7 @@ export async function main(argv: string[]): Promise<number> {
     USAGE,
     { allowPositionals: false },
   );
-  if (!parsed) return ExitCode.ok;
+  if (!parsed) return undefined;
   const { values } = parsed;
   const envPort = process.env.OPENCLAW_GATEWAY_PORT?.trim();
   const stateDir = resolveStateDir();
@@ -173,19 +183,24 @@ export async function main(argv: string[]): Promise<number> {
   const host = values.host ?? '127.0.0.1';
   if (!isLoopbackAddress(host))
     throw new UsageError('up binds loopback only; use `openclaw-ipc gateway` for other addresses');
-  const log = (message: string): void => {
-    process.stderr.write(`[up] ${message}\n`);
+  return {
+    host,
+    port,
+    stateDir,
+    json: values.json === true,
+    bridge: values['no-bridge'] !== true,
+    prompt: values['no-prompt'] !== true,
+    nodeProcess,
   };
+}
 
-  // Loaded here so `--help` stays instant.
-  const [
-    { startGateway },
-    { startExecHost },
-    { startNodeHost },
-    { readApprovals, approvalsFilePath },
-    { resolveEffectivePolicy, evaluateSystemRun },
-    prompts,
-  ] = await Promise.all([
+function log(message: string): void {
+  process.stderr.write(`[up] ${message}\n`);
+}
+
+/** What `up` starts, loaded only once the options are valid (so `--help` stays instant). */
+async function loadStack() {
+  const [gateway, execHost, nodeHost, approvalsFile, policy, prompts] = await Promise.all([
     import('../../gateway/index.js'),
     import('../../exec-host/server.js'),
     import('../../node-host/host.js'),
@@ -193,26 +208,45 @@ export async function main(argv: string[]): Promise<number> {
     import('../../exec-host/policy.js'),
     import('../../exec-host/prompts.js'),
   ]);
-  phase('imports');
+  return { ...gateway, ...execHost, ...nodeHost, ...approvalsFile, ...policy, prompts };
+}
 
-  const started: Closable[] = [];
-  const closeAll = async (): Promise<void> => {
-    for (const part of started.reverse()) {
+type Stack = Awaited<ReturnType<typeof loadStack>>;
+type Gateway = Awaited<ReturnType<Stack['startGateway']>>;
+type ExecHost = Awaited<ReturnType<Stack['startExecHost']>>;
+type OwnNode = { nodeId: string; displayName: string; close(): Promise<void> };
+
+/** The parts started so far, closed in reverse order (on a failed start and at shutdown). */
+class Started {
+  private readonly parts: Closable[] = [];
+
+  add<T extends Closable>(part: T): T {
+    this.parts.push(part);
+    return part;
+  }
+
+  async closeAll(): Promise<void> {
+    for (const part of this.parts.reverse()) {
       try {
         await part.close();
       } catch (err) {
         log(`shutdown: ${(err as Error).message}`);
       }
     }
-    started.length = 0;
-  };
+    this.parts.length = 0;
+  }
+}
 
+/**
+ * The approvals queue the Gateway's operators and the exec host share. Whoever answers first decides:
+ * this terminal (when attached), a desktop dialog (when a display is there), or an operator through the
+ * Gateway (`openclaw-ipc approvals approve <id>`).
+ */
+function createApprovals(stack: Stack, prompt: boolean): { pending: PendingApprovals; approver?: Approver } {
   const pending = new PendingApprovals();
-  // Whoever answers first decides: this terminal (when attached), a desktop dialog (when a display is
-  // there), or an operator through the Gateway (`openclaw-ipc approvals approve <id>`).
-  const approver = values['no-prompt']
-    ? undefined
-    : prompts.composeApprovers([new prompts.TerminalApprover(), new prompts.DesktopApprover()]);
+  const approver = prompt
+    ? stack.prompts.composeApprovers([new stack.prompts.TerminalApprover(), new stack.prompts.DesktopApprover()])
+    : undefined;
   pending.on('requested', (approval) => {
     // Escaped like every prompt: the command and the id are the requester's text.
     const id = displayString(approval.id, { maxChars: 80 });
@@ -223,161 +257,175 @@ export async function main(argv: string[]): Promise<number> {
   pending.on('resolved', (outcome) => {
     log(`approval ${displayString(outcome.id, { maxChars: 80 })} ${describeOutcome(outcome)}`);
   });
-  let info: UpInfo;
-  // Whether the "try" line would run as it is (else the lines that allow it come first).
-  let echoRuns = false;
+  return approver ? { pending, approver } : { pending };
+}
+
+/** The PeekabooBridge host; optional: without it UI automation is unavailable, nothing else is. */
+async function startBridge(
+  stateDir: string,
+  started: Started,
+): Promise<{ bridgeSocket: string | null; bridgeError?: string }> {
   try {
-    // Set once the node host runs: what to do after the Gateway swapped in a rotated secret.
-    let onAuthRotated: (() => void) | undefined;
-    const gateway = await startGateway({
-      host,
-      port,
-      stateDir,
+    const bridge = await import('../../bridge/index.js');
+    const socketPath =
+      process.platform === 'darwin' ? undefined : path.join(stateDir, 'bridge', 'OpenClaw', 'bridge.sock');
+    const bridgeHost = started.add(await bridge.startBridgeHost({ socketPath }));
+    return { bridgeSocket: bridgeHost.socketPath };
+  } catch (err) {
+    const bridgeError = (err as Error).message;
+    log(`bridge host not started: ${bridgeError}`);
+    return { bridgeSocket: null, bridgeError };
+  }
+}
+
+/**
+ * This process's own node, joined to its Gateway: in-process (frames skip TCP and WebSocket framing, not
+ * the handshake, pairing or handlers; system.run skips the exec socket, not the policy, prompt, run slots
+ * or audit) or as a child process. It presents the secret of the mode the Gateway runs, read at every
+ * connect, so after a rotation (4001) it rejoins with the new one.
+ */
+async function startOwnNode(
+  stack: Stack,
+  options: UpOptions,
+  gateway: Gateway,
+  execHost: ExecHost,
+  started: Started,
+): Promise<{ node: OwnNode; onAuthRotated?: () => void }> {
+  const currentSecrets = (): { token?: string; password?: string } => {
+    const auth = gateway.auth;
+    if (auth.mode === 'token') return { token: gateway.token };
+    return auth.mode === 'password' ? { password: auth.password } : {};
+  };
+  // gateway.tls.enabled: this node joins over wss:// pinned to the certificate the Gateway just loaded.
+  const pin = gateway.tls ? { tlsFingerprint: gateway.tls.fingerprintSha256 } : {};
+  const nodeLog = (m: string): void => log(`node: ${m}`);
+  if (options.nodeProcess === 'child') {
+    // Only this layout needs it: not loaded at every start.
+    const { startNodeHostChild } = await import('../../node-host/child.js');
+    const startChild = (): ReturnType<typeof startNodeHostChild> =>
+      startNodeHostChild({ url: gateway.url, ...pin, ...currentSecrets(), stateDir: options.stateDir, log: nodeLog });
+    const slot = started.add(new ChildSlot(await startChild(), startChild, log));
+    return { node: slot.current, onAuthRotated: () => slot.restart('the Gateway auth changed') };
+  }
+  const inProcess = started.add(
+    stack.startNodeHost({
+      url: gateway.url,
+      ...pin,
+      credentials: currentSecrets,
+      stateDir: options.stateDir,
+      execHost: 'app',
+      inProcessApp: execHost,
+      link: (maxPayload) => gateway.openInProcessLink(maxPayload),
+      log: nodeLog,
+    }),
+  );
+  await inProcess.ready;
+  return { node: inProcess };
+}
+
+/** The policy line of the banner, and whether the "try" line would run as it is. */
+function describePolicy(stack: Stack, stateDir: string): { policy: string; echoRuns: boolean } {
+  try {
+    const approvals = stack.readApprovals(stack.approvalsFilePath(stateDir));
+    const echoRuns = stack.evaluateSystemRun({ command: [ECHO, 'hi'] }, approvals).outcome === 'allow';
+    const effective = stack.resolveEffectivePolicy(approvals, 'main');
+    const entries = effective.allowlist.length;
+    return {
+      policy: `security=${effective.security} ask=${effective.ask} askFallback=${effective.askFallback}, ${entries} allowlist entr${entries === 1 ? 'y' : 'ies'}`,
+      echoRuns,
+    };
+  } catch (err) {
+    return { policy: `unreadable (${(err as Error).message}): every run is denied`, echoRuns: false };
+  }
+}
+
+/** Everything `up` started, in the order it starts them; the ready info, or a thrown error after closing. */
+async function startStack(
+  stack: Stack,
+  options: UpOptions,
+  started: Started,
+  phase: (name: StartupPhase) => void,
+): Promise<{ info: Omit<UpInfo, 'startupMs' | 'startupPhases'>; echoRuns: boolean }> {
+  const { pending, approver } = createApprovals(stack, options.prompt);
+  // Set once the node runs: what to do after the Gateway swapped in a rotated secret.
+  const rotation: { onAuthRotated?: () => void } = {};
+  const gateway = started.add(
+    await stack.startGateway({
+      host: options.host,
+      port: options.port,
+      stateDir: options.stateDir,
       pending,
       localApprovalRoute: true,
       onAuthReload: (outcome) => {
-        if (outcome.status === 'rotated') onAuthRotated?.();
+        if (outcome.status === 'rotated') rotation.onAuthRotated?.();
       },
-    });
-    started.push(gateway);
-    phase('gateway');
-    const execHost = await startExecHost({ stateDir, pending, approver });
-    started.push(execHost);
-    phase('execHost');
-
-    let bridgeSocket: string | null = null;
-    let bridgeError: string | undefined;
-    if (!values['no-bridge']) {
-      try {
-        const bridge = await import('../../bridge/index.js');
-        const socketPath =
-          process.platform === 'darwin' ? undefined : path.join(stateDir, 'bridge', 'OpenClaw', 'bridge.sock');
-        const bridgeHost = await bridge.startBridgeHost({ socketPath });
-        started.push(bridgeHost);
-        bridgeSocket = bridgeHost.socketPath;
-      } catch (err) {
-        // The bridge is optional: without it UI automation is unavailable, nothing else is.
-        bridgeError = (err as Error).message;
-        log(`bridge host not started: ${bridgeError}`);
-      }
-    }
-    phase('bridge');
-
-    // Our node presents the secret of the mode the Gateway runs (none: nothing, the device identity suffices).
-    // Read at every connect: after a rotation (4001) the in-process node rejoins with the new secret.
-    const currentSecrets = (): { token?: string; password?: string } => {
-      const auth = gateway.auth;
-      return auth.mode === 'token'
-        ? { token: gateway.token }
-        : auth.mode === 'password'
-          ? { password: auth.password }
-          : {};
-    };
-    let nodeHost: { nodeId: string; displayName: string; close(): Promise<void> };
-    if (nodeProcess === 'child') {
-      // Only this layout needs it: not loaded at every start.
-      const { startNodeHostChild } = await import('../../node-host/child.js');
-      const startChild = (): ReturnType<typeof startNodeHostChild> =>
-        startNodeHostChild({
-          url: gateway.url,
-          ...(gateway.tls ? { tlsFingerprint: gateway.tls.fingerprintSha256 } : {}),
-          ...currentSecrets(),
-          stateDir,
-          log: (m) => log(`node: ${m}`),
-        });
-      const slot = new ChildSlot(await startChild(), startChild, log);
-      onAuthRotated = () => slot.restart('the Gateway auth changed');
-      started.push(slot);
-      nodeHost = slot.current;
-    } else {
-      const inProcess = startNodeHost({
-        url: gateway.url,
-        // gateway.tls.enabled: this node joins over wss:// pinned to the certificate the Gateway just loaded.
-        ...(gateway.tls ? { tlsFingerprint: gateway.tls.fingerprintSha256 } : {}),
-        credentials: currentSecrets,
-        stateDir,
-        execHost: 'app',
-        // Our own exec host: system.run skips the socket, not the policy, prompt, run slots or audit.
-        inProcessApp: execHost,
-        // Our own Gateway: frames skip TCP and WebSocket framing, not the handshake, pairing or handlers.
-        link: (maxPayload) => gateway.openInProcessLink(maxPayload),
-        log: (m) => log(`node: ${m}`),
-      });
-      started.push(inProcess);
-      await inProcess.ready;
-      nodeHost = inProcess;
-    }
-    phase('node');
-    // This process owns the Gateway and the node: approve its own node's command surface, nobody else's.
-    for (const request of gateway.nodes.pendingRequests()) {
-      if (request.nodeId === nodeHost.nodeId) gateway.nodes.approve(request.requestId);
-    }
-
-    let policy = 'security=deny ask=on-miss (default: nothing runs until allowed; see `openclaw-ipc approvals`)';
-    try {
-      const approvals = readApprovals(approvalsFilePath(stateDir));
-      echoRuns = evaluateSystemRun({ command: [ECHO, 'hi'] }, approvals).outcome === 'allow';
-      const effective = resolveEffectivePolicy(approvals, 'main');
-      policy = `security=${effective.security} ask=${effective.ask} askFallback=${effective.askFallback}, ${effective.allowlist.length} allowlist entr${effective.allowlist.length === 1 ? 'y' : 'ies'}`;
-    } catch (err) {
-      policy = `unreadable (${(err as Error).message}): every run is denied`;
-    }
-    info = {
-      ready: true,
-      url: gateway.url,
-      port: gateway.port,
-      stateDir,
-      ...(gateway.auth.mode === 'token'
-        ? { token: { source: gateway.auth.source, location: gateway.auth.location } }
-        : {}),
-      auth: { mode: gateway.auth.mode, source: gateway.auth.source, location: gateway.auth.location },
-      authReloads: gateway.authReloads,
-      controlPage: gateway.controlUi?.url ?? null,
-      tlsFingerprint: gateway.tls?.fingerprintSha256 ?? null,
-      nodeId: nodeHost.nodeId,
-      nodeName: nodeHost.displayName,
-      execSocket: execHost.socketPath,
-      bridgeSocket,
-      ...(bridgeError ? { bridgeError } : {}),
-      policy,
-      startupMs: Math.round(performance.now() - startedAt),
-      startupPhases: { ...phases, ready: Math.round(performance.now()) } as Record<StartupPhase, number>,
-    };
-  } catch (err) {
-    await closeAll();
-    const code = (err as IpcError).code;
-    if (code === 'ERR_GATEWAY_PORT_IN_USE' || code === 'ERR_GATEWAY_LOCKED' || code === 'ERR_EXEC_HOST_LOCKED') {
-      process.stderr.write(`openclaw-ipc up: ${(err as Error).message}\n`);
-      return ExitCode.locked;
-    }
-    throw err;
+    }),
+  );
+  phase('gateway');
+  const execHost = started.add(
+    await stack.startExecHost({ stateDir: options.stateDir, pending, ...(approver ? { approver } : {}) }),
+  );
+  phase('execHost');
+  const bridge = options.bridge ? await startBridge(options.stateDir, started) : { bridgeSocket: null };
+  phase('bridge');
+  const own = await startOwnNode(stack, options, gateway, execHost, started);
+  rotation.onAuthRotated = own.onAuthRotated;
+  phase('node');
+  // This process owns the Gateway and the node: approve its own node's command surface, nobody else's.
+  for (const request of gateway.nodes.pendingRequests()) {
+    if (request.nodeId === own.node.nodeId) gateway.nodes.approve(request.requestId);
   }
+  const { policy, echoRuns } = describePolicy(stack, options.stateDir);
+  const { auth } = gateway;
+  const info = {
+    ready: true as const,
+    url: gateway.url,
+    port: gateway.port,
+    stateDir: options.stateDir,
+    ...(auth.mode === 'token' ? { token: { source: auth.source, location: auth.location } } : {}),
+    auth: { mode: auth.mode, source: auth.source, location: auth.location },
+    authReloads: gateway.authReloads,
+    controlPage: gateway.controlUi?.url ?? null,
+    tlsFingerprint: gateway.tls?.fingerprintSha256 ?? null,
+    nodeId: own.node.nodeId,
+    nodeName: own.node.displayName,
+    execSocket: execHost.socketPath,
+    ...bridge,
+    policy,
+    codeCache: codeCacheStatus()?.status ?? null,
+  };
+  return { info, echoRuns };
+}
 
-  if (values.json) {
+function printReady(info: UpInfo, echoRuns: boolean, json: boolean): void {
+  if (json) {
     process.stdout.write(`${JSON.stringify(info)}\n`);
-  } else {
-    process.stdout.write(
-      [
-        `openclaw-ipc up: ready in ${info.startupMs} ms`,
-        `  gateway    ${info.url}`,
-        `  auth       ${info.auth.mode}: ${info.auth.location}`,
-        ...(info.tlsFingerprint ? [`  tls        SHA-256 ${info.tlsFingerprint}`] : []),
-        `  rotation   ${info.authReloads ? 'openclaw.json changes apply live (sessions on the old secret close with 4001)' : 'fixed for this run: env/option secrets are not reloaded (restart to change)'}`,
-        `  page       ${info.controlPage ? `${info.controlPage} (open it signed in: openclaw-ipc open)` : 'not built (npm run build)'}`,
-        `  node       ${info.nodeId} (${info.nodeName})`,
-        `  exec host  ${info.execSocket}`,
-        `  bridge     ${info.bridgeSocket ?? `not running${info.bridgeError ? `: ${info.bridgeError}` : ''}`}`,
-        `  policy     ${info.policy}`,
-        `  state      ${info.stateDir}`,
-        echoRuns
-          ? 'try:'
-          : 'try: (the policy runs nothing yet; run these in order: they allow echo for agent main, then run it)',
-        ...tryLines(info, echoRuns).map((line) => `  ${line}`),
-        '',
-      ].join('\n'),
-    );
+    return;
   }
+  process.stdout.write(
+    [
+      `openclaw-ipc up: ready in ${info.startupMs} ms`,
+      `  gateway    ${info.url}`,
+      `  auth       ${info.auth.mode}: ${info.auth.location}`,
+      ...(info.tlsFingerprint ? [`  tls        SHA-256 ${info.tlsFingerprint}`] : []),
+      `  rotation   ${info.authReloads ? 'openclaw.json changes apply live (sessions on the old secret close with 4001)' : 'fixed for this run: env/option secrets are not reloaded (restart to change)'}`,
+      `  page       ${info.controlPage ? `${info.controlPage} (open it signed in: openclaw-ipc open)` : 'not built (npm run build)'}`,
+      `  node       ${info.nodeId} (${info.nodeName})`,
+      `  exec host  ${info.execSocket}`,
+      `  bridge     ${info.bridgeSocket ?? `not running${info.bridgeError ? `: ${info.bridgeError}` : ''}`}`,
+      `  policy     ${info.policy}`,
+      `  state      ${info.stateDir}`,
+      echoRuns
+        ? 'try:'
+        : 'try: (the policy runs nothing yet; run these in order: they allow echo for agent main, then run it)',
+      ...tryLines(info, echoRuns).map((line) => `  ${line}`),
+      '',
+    ].join('\n'),
+  );
+}
 
+/** Runs until SIGINT/SIGTERM (or npm, when it started us, is gone), then closes everything. */
+function runUntilStopped(started: Started): Promise<number> {
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: string): void => {
@@ -387,7 +435,7 @@ export async function main(argv: string[]): Promise<number> {
       }
       stopping = true;
       log(`${signal}: shutting down`);
-      void closeAll().then(() => {
+      void started.closeAll().then(() => {
         log('stopped');
         resolve(ExitCode.ok);
       });
@@ -408,4 +456,41 @@ export async function main(argv: string[]): Promise<number> {
       watch.unref();
     }
   });
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const startedAt = performance.now();
+  const phases: Partial<Record<StartupPhase, number>> = { main: Math.round(startedAt) };
+  const phase = (name: StartupPhase): void => {
+    phases[name] = Math.round(performance.now());
+  };
+  const options = parseUpOptions(argv);
+  if (!options) return ExitCode.ok;
+  const stack = await loadStack();
+  phase('imports');
+
+  const started = new Started();
+  let info: UpInfo;
+  let echoRuns: boolean;
+  try {
+    const result = await startStack(stack, options, started, phase);
+    echoRuns = result.echoRuns;
+    info = {
+      ...result.info,
+      startupMs: Math.round(performance.now() - startedAt),
+      startupPhases: { ...phases, ready: Math.round(performance.now()) } as Record<StartupPhase, number>,
+    };
+  } catch (err) {
+    await started.closeAll();
+    const code = (err as IpcError).code;
+    if (code === 'ERR_GATEWAY_PORT_IN_USE' || code === 'ERR_GATEWAY_LOCKED' || code === 'ERR_EXEC_HOST_LOCKED') {
+      process.stderr.write(`openclaw-ipc up: ${(err as Error).message}\n`);
+      return ExitCode.locked;
+    }
+    throw err;
+  }
+  printReady(info, echoRuns, options.json);
+  // First start from this bundle (or after a rebuild): keep what start-up compiled for the next one.
+  setImmediate(() => saveCodeCache());
+  return runUntilStopped(started);
 }
