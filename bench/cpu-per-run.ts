@@ -4,7 +4,7 @@
 // host child) from /proc before and after N runs: sequential from one operator, then from 8 concurrent
 // operators. The spawned /usr/bin/true processes are not counted (their time goes to cutime).
 //   BENCH_RUNS (default 1500), BENCH_LAYOUT in | child | both (default both), BENCH_POLICY allowlist | full,
-//   BENCH_FROM_SOURCE=1 (run lib/ through tsx), BENCH_CPU_PROF=<dir> (a --cpu-prof of `up`)
+//   BENCH_CLI=<path of a dist/cli/main.js>, BENCH_FROM_SOURCE=1 (run lib/ through tsx), BENCH_CPU_PROF=<dir> (a --cpu-prof of `up`)
 import { spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -19,7 +19,8 @@ const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const runs = Number(process.env.BENCH_RUNS ?? 1500);
 const layouts = (process.env.BENCH_LAYOUT ?? 'both') === 'both' ? ['in', 'child'] : [process.env.BENCH_LAYOUT!];
 const policyMode = process.env.BENCH_POLICY === 'full' ? 'full' : 'allowlist';
-const distMain = path.join(repo, 'dist', 'cli', 'main.js');
+/** BENCH_CLI=<other checkout>/dist/cli/main.js: measure that build instead (A/B against a baseline, interleaved). */
+const distMain = process.env.BENCH_CLI ?? path.join(repo, 'dist', 'cli', 'main.js');
 const fromSource = process.env.BENCH_FROM_SOURCE === '1' || !fs.existsSync(distMain);
 const cliArgs = fromSource ? ['--import', 'tsx', path.join(repo, 'lib', 'cli', 'main.ts')] : [distMain];
 /** BENCH_CPU_PROF=<dir>: `up` writes a --cpu-prof profile there (with BENCH_FROM_SOURCE=1 the frames name lib/). */
