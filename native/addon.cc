@@ -6,6 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -17,8 +19,11 @@
 namespace {
 
 // Error factory installed by TypeScript at load time, so native code raises the TS error classes.
+struct SpawnChannel;
+
 struct AddonData {
   Napi::FunctionReference make_error;
+  std::shared_ptr<SpawnChannel> spawn_channel;  // the posix_spawn runner's result channel, once used
 };
 
 Napi::Error MakeError(Napi::Env env, const char* kind, const char* code, const std::string& message, int err,
@@ -490,8 +495,21 @@ Napi::Value SocketHungUp(const Napi::CallbackInfo& info) {
 // ---- process runner -------------------------------------------------------------------------------
 #if OC_HAVE_SPAWN
 
+// One thread-safe function per JS environment carries every spawn result to the JS thread (creating and
+// closing one per spawn cost more than the rest of the call). It is unref'd while no spawn is pending, so
+// it never keeps the process alive by itself, and ref'd while any is.
+struct SpawnChannel {
+  std::mutex mu;
+  bool alive = true;  // false once the environment is being torn down: results are dropped, not delivered
+  napi_threadsafe_function tsfn = nullptr;
+  uint32_t pending = 0;  // JS thread only
+};
+
+// One spawn request's way back: the channel and the JS callback (created and destroyed on the JS thread).
 struct SpawnCtx {
-  Napi::ThreadSafeFunction tsfn;
+  std::shared_ptr<SpawnChannel> channel;
+  Napi::FunctionReference done;
+  OcSpawnResult* res = nullptr;
 };
 
 std::vector<std::string> StringArray(Napi::Value v) {
@@ -503,34 +521,86 @@ std::vector<std::string> StringArray(Napi::Value v) {
 }
 
 void DeliverSpawn(Napi::Env env, Napi::Function done, OcSpawnResult* res) {
-  if (env != nullptr && done != nullptr) {
-    if (res->error != 0) {
-      std::string message = ErrnoMessage(res->error_what, res->error);
-      done.Call({MakeError(env, "spawn", "", message, res->error).Value()});
-    } else {
-      Napi::Object r = Napi::Object::New(env);
-      r.Set("pid", Napi::Number::New(env, res->pid));
-      r.Set("exitCode", Napi::Number::New(env, res->exit_code));
-      r.Set("signal", Napi::Number::New(env, res->signal));
-      r.Set("timedOut", Napi::Boolean::New(env, res->timed_out));
-      r.Set("cancelled", Napi::Boolean::New(env, res->cancelled));
-      r.Set("stdout", Napi::Buffer<char>::Copy(env, res->out.data(), res->out.size()));
-      r.Set("stderr", Napi::Buffer<char>::Copy(env, res->err.data(), res->err.size()));
-      r.Set("stdoutTruncated", Napi::Boolean::New(env, res->out_truncated));
-      r.Set("stderrTruncated", Napi::Boolean::New(env, res->err_truncated));
-      r.Set("durationMs", Napi::Number::New(env, res->duration_ms));
-      done.Call({env.Null(), r});
-    }
+  if (res->error != 0) {
+    std::string message = ErrnoMessage(res->error_what, res->error);
+    done.Call({MakeError(env, "spawn", "", message, res->error).Value()});
+    return;
   }
-  delete res;
+  Napi::Object r = Napi::Object::New(env);
+  r.Set("pid", Napi::Number::New(env, res->pid));
+  r.Set("exitCode", Napi::Number::New(env, res->exit_code));
+  r.Set("signal", Napi::Number::New(env, res->signal));
+  r.Set("timedOut", Napi::Boolean::New(env, res->timed_out));
+  r.Set("cancelled", Napi::Boolean::New(env, res->cancelled));
+  r.Set("stdout", Napi::Buffer<char>::Copy(env, res->out.data(), res->out.size()));
+  r.Set("stderr", Napi::Buffer<char>::Copy(env, res->err.data(), res->err.size()));
+  r.Set("stdoutTruncated", Napi::Boolean::New(env, res->out_truncated));
+  r.Set("stderrTruncated", Napi::Boolean::New(env, res->err_truncated));
+  r.Set("durationMs", Napi::Number::New(env, res->duration_ms));
+  done.Call({env.Null(), r});
 }
 
-// Runs on the supervisor thread: hand the result to the JS thread, then drop our TSFN reference.
-void OnSpawnDone(void* ctx, OcSpawnResult* res) {
-  auto* spawn_ctx = static_cast<SpawnCtx*>(ctx);
-  if (spawn_ctx->tsfn.NonBlockingCall(res, DeliverSpawn) != napi_ok) delete res;  // environment is gone
-  spawn_ctx->tsfn.Release();
-  delete spawn_ctx;
+// The channel's call_js: on the JS thread, one finished spawn. env is null when the channel is closing with
+// results still queued (environment teardown): nothing can be called then, the memory is released.
+void CallSpawnDone(napi_env raw_env, napi_value, void*, void* data) {
+  auto* ctx = static_cast<SpawnCtx*>(data);
+  std::unique_ptr<OcSpawnResult> res(ctx->res);
+  if (raw_env == nullptr) {
+    ctx->done.SuppressDestruct();  // no environment to release the reference into
+    delete ctx;
+    return;
+  }
+  Napi::Env env(raw_env);
+  Napi::HandleScope scope(env);
+  std::shared_ptr<SpawnChannel> channel = ctx->channel;
+  Napi::Function done = ctx->done.Value();
+  delete ctx;
+  if (--channel->pending == 0) napi_unref_threadsafe_function(env, channel->tsfn);
+  try {
+    DeliverSpawn(env, done, res.get());
+  } catch (const Napi::Error& e) {
+    e.ThrowAsJavaScriptException();  // left pending: Node reports it as uncaught, as for any callback
+  }
+}
+
+// Runs on the supervisor thread: queue the result for the JS thread (unless the environment is gone).
+void OnSpawnDone(void* data, OcSpawnResult* res) {
+  auto* ctx = static_cast<SpawnCtx*>(data);
+  ctx->res = res;
+  std::shared_ptr<SpawnChannel> channel = ctx->channel;
+  std::lock_guard<std::mutex> lock(channel->mu);
+  if (channel->alive && napi_call_threadsafe_function(channel->tsfn, ctx, napi_tsfn_nonblocking) == napi_ok) return;
+  // The environment is gone: its callback reference cannot be released from here; the result can.
+  delete res;
+  ctx->res = nullptr;
+  ctx->done.SuppressDestruct();
+  ctx->channel.reset();
+  delete ctx;
+}
+
+void CloseSpawnChannel(void* arg) {
+  auto* holder = static_cast<std::shared_ptr<SpawnChannel>*>(arg);
+  {
+    std::lock_guard<std::mutex> lock((*holder)->mu);
+    (*holder)->alive = false;  // before Node closes the thread-safe function (hooks run in reverse order)
+  }
+  delete holder;
+}
+
+// The environment's channel, created at its first spawn.
+std::shared_ptr<SpawnChannel> SpawnChannelFor(Napi::Env env) {
+  auto* data = env.GetInstanceData<AddonData>();
+  if (data->spawn_channel) return data->spawn_channel;
+  auto channel = std::make_shared<SpawnChannel>();
+  napi_value name = Napi::String::New(env, "openclaw-ipc:spawn");
+  if (napi_create_threadsafe_function(env, nullptr, nullptr, name, 0, 1, nullptr, nullptr, nullptr, CallSpawnDone,
+                                      &channel->tsfn) != napi_ok) {
+    return nullptr;
+  }
+  napi_unref_threadsafe_function(env, channel->tsfn);
+  napi_add_env_cleanup_hook(env, CloseSpawnChannel, new std::shared_ptr<SpawnChannel>(channel));
+  data->spawn_channel = channel;
+  return channel;
 }
 
 // spawn({file, execFd, argv, env, cwd, stdin, timeoutMs, killGraceMs, maxOutputBytes}, done)
@@ -557,12 +627,20 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   req->timeout_ms = o.Get("timeoutMs").As<Napi::Number>().Int64Value();
   req->kill_grace_ms = o.Get("killGraceMs").As<Napi::Number>().Int64Value();
   req->max_output_bytes = static_cast<size_t>(o.Get("maxOutputBytes").As<Napi::Number>().Int64Value());
+  std::shared_ptr<SpawnChannel> channel = SpawnChannelFor(env);
+  if (!channel) {
+    delete req;
+    ThrowErrno(env, "spawn", "spawn result channel", ENOMEM);
+    return env.Undefined();
+  }
   auto* ctx = new SpawnCtx();
-  ctx->tsfn = Napi::ThreadSafeFunction::New(env, info[1].As<Napi::Function>(), "openclaw-ipc:spawn", 0, 1);
+  ctx->channel = channel;
+  ctx->done = Napi::Persistent(info[1].As<Napi::Function>());
+  if (channel->pending++ == 0) napi_ref_threadsafe_function(env, channel->tsfn);
   uint64_t id = 0;
   int err = oc_spawn_submit(req, OnSpawnDone, ctx, &id);
   if (err != 0) {
-    ctx->tsfn.Release();
+    if (--channel->pending == 0) napi_unref_threadsafe_function(env, channel->tsfn);
     delete ctx;
     ThrowErrno(env, "spawn", "spawn supervisor", err);
     return env.Undefined();

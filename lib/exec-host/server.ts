@@ -136,8 +136,17 @@ export interface ExecHost {
    * audit path without the socket. Null when the host is closing or the request failed unexpectedly.
    */
   execInProcess(request: ExecHostRequest, signal: AbortSignal): Promise<ExecResponse | null>;
+  /**
+   * The policy's verdict on `request` for an in-process caller that must answer denials itself (the node
+   * host), evaluated by this host against the policy it enforces. When the same request object then comes
+   * to execInProcess and the approvals file is unchanged, that verdict is used instead of a second
+   * evaluation: one evaluation per run, still made and enforced here.
+   */
+  evaluateInProcess(request: ExecHostRequest): InProcessVerdict;
   close(): Promise<void>;
 }
+
+export type InProcessVerdict = { ok: true; evaluation: Evaluation } | { ok: false; error: string };
 
 /** The connecting process as the audit log and the run slots know it (kernel credentials). */
 interface PeerInfo {
@@ -339,6 +348,11 @@ class ExecHostServer implements ExecHost {
   private bound: { dev: number; ino: number } | undefined;
   private closing: Promise<void> | undefined;
   private readonly usage: AllowlistUsageRecorder;
+  /** Verdicts given by evaluateInProcess, by request object, with the approvals they were made against (used once). */
+  private readonly verdicts = new WeakMap<
+    ExecHostRequest,
+    { evaluation: Evaluation; approvals: ApprovalsFile | undefined }
+  >();
   private readonly ttlMs: number;
   private readonly readTimeoutMs: number;
   private readonly maxLineBytes: number;
@@ -732,6 +746,15 @@ class ExecHostServer implements ExecHost {
     });
   }
 
+  evaluateInProcess(request: ExecHostRequest): InProcessVerdict {
+    const policy = this.readPolicy();
+    if (!policy.ok) return policy;
+    const evaluation = evaluateSystemRun(request, policy.data, this.options.evaluate);
+    // A screen-recording check is asynchronous (decide makes it): such a request is evaluated again there.
+    if (request.needsScreenRecording !== true) this.verdicts.set(request, { evaluation, approvals: policy.data });
+    return { ok: true, evaluation };
+  }
+
   /** Policy → prompt → pinned run → audit, for an authenticated request (socket or in-process). */
   private async execute(
     ex: ExecExchange,
@@ -803,7 +826,15 @@ class ExecHostServer implements ExecHost {
       evaluateOptions.screenRecordingGranted = await screenRecordingGranted();
     }
     if (TRACE) traceMark('exec.policy');
-    let evaluation: Evaluation = evaluateSystemRun(request, approvals, evaluateOptions);
+    // A verdict this host gave for this very request object moments ago (evaluateInProcess), against the
+    // approvals object it reads now (the stat-keyed cache returns a new one for any change), is this
+    // evaluation; anything else (socket requests, a changed file) is evaluated here.
+    const given = this.verdicts.get(request);
+    this.verdicts.delete(request);
+    let evaluation: Evaluation =
+      given && given.approvals === approvals && request.needsScreenRecording !== true
+        ? given.evaluation
+        : evaluateSystemRun(request, approvals, evaluateOptions);
     if (TRACE) traceMark('exec.policy.done');
     if (request.dryRun === true) {
       this.replyDryRun(ex, evaluation);

@@ -40,7 +40,7 @@ import { parsePrepareParams, parseRunParams, type RunParams } from './run-params
 import { appExecAvailable, execThroughApp, type AppExecReply } from './app-exec.js';
 import { EXEC_TIMEOUT_MS, ExecHostClientError } from '../exec-host/client.js';
 import { DEFAULT_RUN_TIMEOUT_MS, MAX_RUN_TIMEOUT_MS } from '../exec-host/run-slots.js';
-import type { ExecResponse } from '../exec-host/server.js';
+import type { ExecResponse, InProcessVerdict } from '../exec-host/server.js';
 import { TRACE, traceMark } from '../common/trace.js';
 
 export type ExecHostMode = 'auto' | 'app' | 'local';
@@ -88,6 +88,8 @@ export interface SystemRunServiceOptions {
 
 /** What the node host needs of an exec host in its own process. */
 export interface InProcessApp {
+  /** The exec host's own verdict, which it reuses when the same request object reaches execInProcess. */
+  evaluateInProcess(request: ExecHostRequest): InProcessVerdict;
   execInProcess(request: ExecHostRequest, signal: AbortSignal): Promise<ExecResponse | null>;
 }
 
@@ -300,19 +302,6 @@ export function createSystemRunService(options: SystemRunServiceOptions): System
     const preApproved = params.approved && params.approvalDecision !== undefined;
     await checkApprovedPlan(params, commandText);
 
-    let file: ApprovalsFile | undefined;
-    try {
-      file = loadPolicyFile();
-    } catch (err) {
-      // An unreadable or unsafe policy never means "no policy": fail closed.
-      deny(
-        params,
-        commandText,
-        'SYSTEM_RUN_DENIED',
-        `SYSTEM_RUN_DENIED: approvals policy unreadable (${(err as Error).message})`,
-        'approval-required',
-      );
-    }
     const request: ExecHostRequest = {
       command: params.command,
       rawCommand: params.rawCommand ?? null,
@@ -324,6 +313,15 @@ export function createSystemRunService(options: SystemRunServiceOptions): System
       sessionKey: params.sessionKey ?? null,
       approvalDecision: preApproved ? params.approvalDecision! : null,
     };
+    if (options.inProcessApp && options.mode !== 'local')
+      return runInProcess(params, commandText, request, options.inProcessApp, context);
+
+    let file: ApprovalsFile | undefined;
+    try {
+      file = loadPolicyFile();
+    } catch (err) {
+      policyUnreadable(params, commandText, (err as Error).message);
+    }
     const evaluation = evaluateSystemRun(request, file);
     if (evaluation.outcome === 'deny') denyWith(params, commandText, evaluation.denial!);
 
@@ -341,6 +339,44 @@ export function createSystemRunService(options: SystemRunServiceOptions): System
     return runLocally(params, commandText, evaluation, context);
   }
 
+  /** An unreadable or unsafe policy never means "no policy": fail closed. */
+  function policyUnreadable(params: RunParams, commandText: string, why: string): never {
+    return deny(
+      params,
+      commandText,
+      'SYSTEM_RUN_DENIED',
+      `SYSTEM_RUN_DENIED: approvals policy unreadable (${why})`,
+      'approval-required',
+    );
+  }
+
+  /**
+   * `up`: the exec host in this process evaluates once; its denials are answered here with the node
+   * host's messages, and the same request object then carries that verdict into the exec host, which
+   * enforces it (and re-evaluates if the approvals file changed in between).
+   */
+  async function runInProcess(
+    params: RunParams,
+    commandText: string,
+    request: ExecHostRequest,
+    app: InProcessApp,
+    context: RunContext,
+  ): Promise<SystemRunResult> {
+    const appRequest: ExecHostRequest = { ...request, timeoutMs: request.timeoutMs ?? context.timeoutMs ?? null };
+    const verdict = app.evaluateInProcess(appRequest);
+    if (!verdict.ok) policyUnreadable(params, commandText, verdict.error);
+    if (verdict.evaluation.outcome === 'deny') denyWith(params, commandText, verdict.evaluation.denial!);
+    if (TRACE) traceMark('node.exec');
+    // The exec host bounds the prompt and the run itself; the Gateway's cancel aborts both.
+    const signal = context.signal ?? new AbortController().signal;
+    const response = await app.execInProcess(appRequest, signal);
+    if (signal.aborted) throw cancelledError();
+    const reply: AppExecReply | null =
+      response && (response.ok ? { ok: true, payload: response.payload } : { ok: false, error: response.error });
+    if (TRACE) traceMark('node.exec.done');
+    return finished(params, commandText, fromAppReply(params, commandText, reply));
+  }
+
   /** The app re-checks the same policy and may prompt its user; it kills the command at its timeout. */
   async function runThroughApp(
     params: RunParams,
@@ -352,23 +388,14 @@ export function createSystemRunService(options: SystemRunServiceOptions): System
     const appRequest: ExecHostRequest = { ...request, timeoutMs: request.timeoutMs ?? context.timeoutMs ?? null };
     let reply: AppExecReply | null;
     if (TRACE) traceMark('node.exec');
-    if (options.inProcessApp) {
-      // The exec host bounds the prompt and the run itself; the Gateway's cancel aborts both.
-      const signal = context.signal ?? new AbortController().signal;
-      const response = await options.inProcessApp.execInProcess(appRequest, signal);
-      if (signal.aborted) throw cancelledError();
-      reply =
-        response && (response.ok ? { ok: true, payload: response.payload } : { ok: false, error: response.error });
-    } else {
-      // Our wait outlasts the app's own timeout a little.
-      const timeoutMs =
-        options.appTimeoutMs ?? Math.max(EXEC_TIMEOUT_MS, (appRequest.timeoutMs ?? 0) + APP_PROMPT_ALLOWANCE_MS);
-      try {
-        reply = await execThroughApp(appSocketPath(file), file, appRequest, { timeoutMs, log, signal: context.signal });
-      } catch (err) {
-        if (err instanceof ExecHostClientError && err.code === 'ERR_EXEC_HOST_CANCELLED') throw cancelledError();
-        throw err;
-      }
+    // Our wait outlasts the app's own timeout a little.
+    const timeoutMs =
+      options.appTimeoutMs ?? Math.max(EXEC_TIMEOUT_MS, (appRequest.timeoutMs ?? 0) + APP_PROMPT_ALLOWANCE_MS);
+    try {
+      reply = await execThroughApp(appSocketPath(file), file, appRequest, { timeoutMs, log, signal: context.signal });
+    } catch (err) {
+      if (err instanceof ExecHostClientError && err.code === 'ERR_EXEC_HOST_CANCELLED') throw cancelledError();
+      throw err;
     }
     if (TRACE) traceMark('node.exec.done');
     return finished(params, commandText, fromAppReply(params, commandText, reply));

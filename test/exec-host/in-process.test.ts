@@ -10,7 +10,7 @@ import type { Approver } from '../../lib/exec-host/prompts.js';
 import type { ApprovalDecision } from '../../lib/common/approval-queue.js';
 import type { ApprovalsFile } from '../../lib/exec-host/exec-approvals-file.js';
 import type { ExecHost } from '../../lib/exec-host/server.js';
-import { startHost } from '../helpers/exec-host.js';
+import { startHost, writePolicy } from '../helpers/exec-host.js';
 
 const ECHO = fs.realpathSync('/bin/echo');
 
@@ -191,4 +191,38 @@ t.test('in-process after close: null (the node host reports the app unavailable)
   const { host } = await startHost(t);
   await host.close();
   t.equal(await host.execInProcess({ command: ['echo', 'hi'] }, new AbortController().signal), null);
+});
+
+t.test('in-process verdict: given by the exec host, and still enforced against the policy at run time', async (t) => {
+  const { host } = await startHost(t);
+  const request: ExecHostRequest = { command: ['echo', 'carried'] };
+  const verdict = host.evaluateInProcess(request);
+  t.match(verdict, { ok: true, evaluation: { outcome: 'allow' } }, 'security=full allows it');
+  // The policy changes between the verdict and the run: the exec host evaluates again and denies.
+  writePolicy(host.stateDir, (d) => {
+    d.defaults = { security: 'deny', ask: 'off', askFallback: 'deny' };
+  });
+  const reply = await host.execInProcess(request, new AbortController().signal);
+  t.match(reply, { ok: false, error: { reason: 'security=deny' } }, 'denied by the policy it holds now');
+  t.equal(host.stats.executed, 0, 'nothing ran');
+
+  const denied = host.evaluateInProcess({ command: ['echo', 'hi'] });
+  t.match(denied, { ok: true, evaluation: { outcome: 'deny', denial: { reason: 'security=deny' } } });
+});
+
+t.test('in-process verdict: the same answer and audit record as without one', async (t) => {
+  const { host } = await startHost(t);
+  const plain = await host.execInProcess({ command: ['echo', 'same'] }, new AbortController().signal);
+  const request: ExecHostRequest = { command: ['echo', 'same'] };
+  t.match(host.evaluateInProcess(request), { ok: true, evaluation: { outcome: 'allow' } });
+  const carried = await host.execInProcess(request, new AbortController().signal);
+  t.same(answer(carried), answer(plain), 'same answer');
+  const [a, b] = auditRecords(host).slice(-2).map(comparable);
+  t.same(b, a, 'same audit record');
+});
+
+t.test('in-process verdict: an unreadable approvals file is reported, never treated as no policy', async (t) => {
+  const { host } = await startHost(t);
+  fs.writeFileSync(host.approvalsFile, '{ not json', { mode: 0o600 });
+  t.match(host.evaluateInProcess({ command: ['echo', 'hi'] }), { ok: false, error: String });
 });
