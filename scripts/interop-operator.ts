@@ -9,11 +9,11 @@
 // and in namespace A over loopback:
 //   - `openclaw-mac connect --json` against the real Gateway (right token: ok; wrong token: exit 1 + its text);
 //   - the real `openclaw approvals pending --json` against our Gateway.
-import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 
 import { createNetnsPair, netnsAvailable, type NetnsPair } from '../test/helpers/netns.js';
+import { capture, ourCliArgv, ourCliIn, realOpenclawIn, until } from '../test/helpers/netns-launch.js';
 
 export interface InteropDeps {
   repo: string;
@@ -25,35 +25,6 @@ export interface InteropDeps {
   check(name: string, ok: boolean, detail?: string): boolean;
   log(message: string): void;
   freePort(): Promise<number>;
-}
-
-function capture(child: ChildProcess): () => string {
-  let output = '';
-  const keep = (c: Buffer): void => {
-    output = (output + c.toString()).slice(-200_000);
-  };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  return () => output;
-}
-
-async function until(
-  what: string,
-  ok: () => boolean,
-  timeoutMs: number,
-  output: () => string,
-  child?: ChildProcess,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!ok()) {
-    if (child && (child.exitCode !== null || child.signalCode !== null))
-      throw new Error(
-        `${what}: the process exited (${child.exitCode ?? child.signalCode}); output: ${output().slice(-1500)}`,
-      );
-    if (Date.now() > deadline)
-      throw new Error(`${what}: not within ${timeoutMs / 1000} s; output: ${output().slice(-1500)}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 /** The JSON document a CLI printed on stdout (from its first line that opens an object or array). */
@@ -87,24 +58,6 @@ const AVAHI_LAUNCH = [
   'sleep 1',
   'exec avahi-daemon --no-chroot --no-drop-root --no-rlimits -f "$1/avahi.conf"',
 ].join('\n');
-
-/**
- * argv prefix: run the rest with private tmpfs mounts over the real OpenClaw's hard-coded /tmp dirs, and with
- * its own host name (`real-a`), as a second host has: its Bonjour instance is named after the host, and our
- * discover leaves out beacons named like this machine unless --include-local.
- */
-const PRIVATE_OPENCLAW_TMP = [
-  'unshare',
-  '--mount',
-  '--uts',
-  '--propagation',
-  'private',
-  '--',
-  'sh',
-  '-c',
-  'hostname real-a && for d in /tmp/openclaw "/tmp/openclaw-state-locks-$(id -u)"; do mkdir -p "$d" && mount -t tmpfs tmpfs "$d" || exit 1; done; exec "$@"',
-  'sh',
-];
 
 async function startAvahi(pair: NetnsPair, dir: string): Promise<{ env: NodeJS.ProcessEnv; output: () => string }> {
   const socket = path.join(dir, 'bus.sock');
@@ -174,26 +127,11 @@ export async function operatorToolsInterop(deps: InteropDeps): Promise<void> {
     deps.log(
       `namespaces ${pair.a.name} (${pair.a.address}) and ${pair.b.name} (${pair.b.address}); starting both Gateways in A`,
     );
-    const ours = pair.a.spawn(
-      [
-        process.execPath,
-        '--import',
-        'tsx',
-        path.join(deps.repo, 'lib', 'cli', 'main.ts'),
-        'gateway',
-        '--bind',
-        'lan',
-        '--tls', // a non-loopback bind needs TLS
-        '--port',
-        '0',
-        '--json',
-        '--state-dir',
-        ourState,
-      ],
-      {
-        cwd: deps.repo,
-        env: { PATH: process.env.PATH, HOME: dir, OPENCLAW_MDNS_HOSTNAME: 'ours-a', OPENCLAW_GATEWAY_TOKEN: token },
-      },
+    const ours = ourCliIn(
+      pair.a,
+      // a non-loopback bind needs TLS
+      ['gateway', '--bind', 'lan', '--tls', '--port', '0', '--json', '--state-dir', ourState],
+      { env: { PATH: process.env.PATH, HOME: dir, OPENCLAW_MDNS_HOSTNAME: 'ours-a', OPENCLAW_GATEWAY_TOKEN: token } },
     );
     const oursOut = capture(ours);
     await until('our Gateway ready', () => /"ready":true/.test(oursOut()), 60_000, oursOut);
@@ -202,13 +140,7 @@ export async function operatorToolsInterop(deps: InteropDeps): Promise<void> {
       .find((line) => line.startsWith('{"ready":true'));
     const ourPort = (JSON.parse(readyLine!) as { port: number }).port;
     const avahi = await startAvahi(pair, dir);
-    const mac = (args: string[]): string[] => [
-      process.execPath,
-      '--import',
-      'tsx',
-      path.join(deps.repo, 'lib', 'cli', 'mac.ts'),
-      ...args,
-    ];
+    const mac = (args: string[]): string[] => ourCliArgv(args, 'mac');
 
     await deps.attempt(
       'the real `openclaw gateway discover --json` (namespace B, avahi) lists our Gateway',
@@ -304,9 +236,10 @@ export async function operatorToolsInterop(deps: InteropDeps): Promise<void> {
     });
     // The real Gateway disables Bonjour in containers unless OPENCLAW_DISABLE_BONJOUR is explicitly 0.
     // Its hard-coded /tmp/openclaw* dirs get private tmpfs mounts: another run on this machine shares nothing.
-    const real = pair.a.spawn(
+    const real = realOpenclawIn(
+      pair.a,
+      'real-a',
       [
-        ...PRIVATE_OPENCLAW_TMP,
         deps.node24,
         deps.openclawEntry,
         'gateway',

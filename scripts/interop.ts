@@ -1035,9 +1035,9 @@ async function main(): Promise<number> {
           }
     }
     if (parts.has('3')) await passwordMode(work);
-    if (parts.has('4'))
-      await operatorToolsInterop({ repo, node24, openclawEntry, work, peerEnv, attempt, check, log, freePort });
-    if (parts.has('5')) await remoteTlsInterop({ repo, work, peerEnv, startPeer, waitFor, attempt, log, freePort });
+    const deps = { repo, node24, openclawEntry, work, peerEnv, attempt, check, log, freePort };
+    if (parts.has('4')) await operatorToolsInterop(deps);
+    if (parts.has('5')) await remoteTlsInterop(deps);
   } catch (err) {
     check('interop run', false, (err as Error).stack ?? String(err));
   } finally {

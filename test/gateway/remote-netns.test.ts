@@ -7,20 +7,18 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
 import type { ChildProcess } from 'node:child_process';
 
 import t, { type Test } from 'tap';
 
 import { repo } from '../helpers/cli.js';
 import { createNetnsPair, netnsAvailable, type Netns } from '../helpers/netns.js';
-import { OPERATOR_DRIVER, OperatorDriver } from '../helpers/operator-driver.js';
+import { firstJsonLine, operatorIn, ourCliArgv, ourCliIn } from '../helpers/netns-launch.js';
 
 t.setTimeout(200_000);
 
 const net = netnsAvailable();
 const TOKEN = 'remote-netns-token-0123456789abcdef';
-const CLI = path.join(repo, 'lib/cli/main.ts');
 
 function tmpDir(t: { teardown(fn: () => void): void }, prefix: string): string {
   // Not t.testdir(): processes in another network namespace use it and its sockets (short path, outside the checkout).
@@ -43,39 +41,17 @@ function env(stateDir: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv
   return { ...base, OPENCLAW_STATE_DIR: stateDir, OPENCLAW_NODE_EXEC_HOST: '', ...extra };
 }
 
-/** The first stdout line that parses as JSON; rejects when the process exits first. */
-function firstJsonLine(child: ChildProcess, what: string, timeoutMs = 60_000): Promise<Record<string, any>> {
-  let stderr = '';
-  child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`${what}: no JSON line in ${timeoutMs} ms; stderr: ${stderr}`)),
-      timeoutMs,
-    );
-    readline.createInterface({ input: child.stdout! }).on('line', (line) => {
-      if (!line.startsWith('{')) return;
-      clearTimeout(timer);
-      resolve(JSON.parse(line) as Record<string, any>);
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${what} exited with ${code} first; stderr: ${stderr}`));
-    });
-  });
-}
-
 function cliIn(ns: Netns, args: string[], stateDir: string, extra?: NodeJS.ProcessEnv): ChildProcess {
-  return ns.spawn([process.execPath, '--import', 'tsx', CLI, ...args], { cwd: repo, env: env(stateDir, extra) });
+  return ourCliIn(ns, args, { env: env(stateDir, extra) });
 }
 
-/** `gateway --bind lan` without TLS, with TLS but auth none, and a specific address without TLS: all exit 2. */
 /** `gateway --bind lan` without TLS, with TLS but auth none, and a specific address without TLS: all exit 2. */
 async function checkRefusals(t: Test, ns: Netns): Promise<void> {
   // One state dir each: they run at once, and a Gateway holds its state dir's lock while it starts.
   const run = (args: string[], extra?: NodeJS.ProcessEnv) => {
     const stateDir = tmpDir(t, 'oc-remote-refuse-');
     return ns
-      .run([process.execPath, '--import', 'tsx', CLI, 'gateway', '--port', '0', ...args], {
+      .run(ourCliArgv(['gateway', '--port', '0', ...args]), {
         cwd: repo,
         env: env(stateDir, extra),
       })
@@ -142,25 +118,16 @@ t.test(
     });
 
     // Side A: an operator on the Gateway host, via loopback; the pin comes from the state dir's certificate.
-    const operator = new OperatorDriver(
-      pair.a.spawn([process.execPath, '--import', 'tsx', OPERATOR_DRIVER], {
-        cwd: repo,
-        env: env(gwState, {
-          DRIVER_URL: `wss://127.0.0.1:${ready.port}`,
-          DRIVER_TOKEN: TOKEN,
-          DRIVER_TLS_FINGERPRINT: fingerprint,
-        }),
-      }),
+    const operator = operatorIn(
+      pair.a,
+      { url: `wss://127.0.0.1:${ready.port}`, token: TOKEN, tlsFingerprint: fingerprint },
+      env(gwState),
     );
     t.teardown(() => operator.close());
 
     // Side B, wrong pin: refused before anything is sent, so the Gateway never sees a connect.
     const wrongPinRun = pair.b.run(
-      [
-        process.execPath,
-        '--import',
-        'tsx',
-        CLI,
+      ourCliArgv([
         'node',
         'run',
         '--host',
@@ -170,7 +137,7 @@ t.test(
         '--tls',
         '--tls-fingerprint',
         'ab'.repeat(32),
-      ],
+      ]),
       { cwd: repo, env: env(nodeState, { OPENCLAW_GATEWAY_TOKEN: TOKEN }) },
     );
     await operator.ready();
