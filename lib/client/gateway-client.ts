@@ -419,7 +419,10 @@ export class GatewayClient extends EventEmitter<GatewayClientEvents> {
       timeoutMs: opts.connectTimeoutMs ?? 10_000,
     });
     if (!validateHelloOk.check(hello)) {
-      throw new GatewayClientError('ERR_GATEWAY_HELLO', 'the Gateway answered connect without a hello-ok');
+      throw new GatewayClientError(
+        'ERR_GATEWAY_HELLO',
+        `the Gateway answered connect without a hello-ok (${validateHelloOk.describe(hello)})`,
+      );
     }
     if (hello.protocol < CLIENT_MIN_PROTOCOL || hello.protocol > CLIENT_MAX_PROTOCOL) {
       throw new GatewayClientError(

@@ -158,8 +158,9 @@ export const HelloOkSchema = Type.Object(
         method: Type.Optional(Type.String()),
         role: Type.String(),
         scopes: Type.Array(Type.String()),
-        deviceToken: Type.String(),
-        issuedAtMs: Type.Integer(),
+        // Upstream leaves both out for a client without a device identity (token-only operators).
+        deviceToken: Type.Optional(Type.String()),
+        issuedAtMs: Type.Optional(Type.Integer()),
       }),
     ),
     policy: Type.Object({

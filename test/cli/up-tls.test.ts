@@ -10,7 +10,6 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
 import tls from 'node:tls';
 
 import t from 'tap';
@@ -19,6 +18,7 @@ import { presentedFingerprint } from '../../lib/client/tls-pin.js';
 import { normalizeTlsFingerprint } from '../../lib/common/tls-fingerprint.js';
 import { generateSelfSignedCertificate } from '../../lib/gateway/self-signed-cert.js';
 import { cli, cliInProcess, repo } from '../helpers/cli.js';
+import { firstJsonLine, ourCliArgv } from '../helpers/netns-launch.js';
 
 t.setTimeout(180_000);
 
@@ -179,30 +179,21 @@ t.test(
 
     // A node host in another state dir pins it and joins; doctor there shows the fingerprint and the match.
     const nodeSide = isolatedEnv(root, 'node');
-    const node = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        'lib/cli/main.ts',
-        'node',
-        'run',
-        '--host',
-        '127.0.0.1',
-        '--port',
-        String(port),
-        '--tls',
-        '--tls-fingerprint',
-        printed!,
-        '--json',
-      ],
-      { cwd: repo, env: nodeSide.env, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    const [nodeExec, ...nodeArgs] = ourCliArgv([
+      'node',
+      'run',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--tls',
+      '--tls-fingerprint',
+      printed!,
+      '--json',
+    ]);
+    const node = spawn(nodeExec!, nodeArgs, { cwd: repo, env: nodeSide.env, stdio: ['ignore', 'pipe', 'pipe'] });
     t.teardown(() => stop(node));
-    const ready = await new Promise<Record<string, unknown>>((resolve, reject) => {
-      readline.createInterface({ input: node.stdout! }).once('line', (line) => resolve(JSON.parse(line)));
-      node.once('exit', (code) => reject(new Error(`node run exited ${code}`)));
-    });
+    const ready = await firstJsonLine(node, 'node run');
     t.match(ready, { ready: true, gateway: `wss://127.0.0.1:${port}/` }, 'the pinned node host joins');
     const doctor = await cliInProcess('mac', ['doctor', '--json'], nodeSide.env);
     const tlsFinding = (JSON.parse(doctor.stdout) as { findings: Array<Record<string, unknown>> }).findings.find(
