@@ -1,4 +1,5 @@
-// npm run test:interop — our Gateway and node host against the real openclaw@2026.9.6, on loopback.
+// npm run test:interop — our Gateway and node host against the real openclaw@2026.9.6 (parts 1–3 on
+// loopback, 4–5 across two network namespaces joined by a veth pair).
 //
 //   1. the real node host against our Gateway: system.which, system.run, the approval flow;
 //   2. our node host against the real Gateway, invoked through the real operator CLI
