@@ -386,7 +386,8 @@ export class DesktopApprover implements Approver {
         .join(', ');
       const script = [
         'on run argv',
-        `set r to display dialog (item 1 of argv) with title ${appleScriptString(PROMPT_TITLE)} buttons {${buttons}} default button ${appleScriptString(LABELS['allow-once'])} with icon caution`,
+        `set r to display dialog (item 1 of argv) with title ${appleScriptString(PROMPT_TITLE)} buttons {${buttons}} ` +
+          `default button ${appleScriptString(LABELS['allow-once'])} with icon caution`,
         'return button returned of r',
         'end run',
       ];
