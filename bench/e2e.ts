@@ -488,12 +488,14 @@ async function coldStarts(root: string, gateway: { url: string; token: string })
   }
   const med = (xs: number[]): number => summary(xs).p50;
   process.stdout.write(
-    `cold start to ready (spawn → ready line; Node start-up, fresh state dir, key generation included), median of ${coldRuns}; CPU time of the process to ready (all threads); RSS of the process tree at ready (load ${loadLine()})\n`,
+    `cold start to ready (spawn → ready line; Node start-up, fresh state dir, key generation included), median of ${coldRuns}; CPU time of the ` +
+      `process to ready (all threads); RSS of the process tree at ready (load ${loadLine()})\n`,
   );
   for (const [name, c] of Object.entries(cold)) {
     if (c.ready.length === 0) continue;
     process.stdout.write(
-      `  ${name.padEnd(24)} ${ms(med(c.ready)).padStart(10)}  CPU ${ms(med(c.cpu)).padStart(10)}  (runs ${c.ready.map((x) => x.toFixed(0)).join(', ')} ms)   RSS ${med(c.rss).toFixed(1)} MB\n`,
+      `  ${name.padEnd(24)} ${ms(med(c.ready)).padStart(10)}  CPU ${ms(med(c.cpu)).padStart(10)}  (runs ` +
+        `${c.ready.map((x) => x.toFixed(0)).join(', ')} ms)   RSS ${med(c.rss).toFixed(1)} MB\n`,
     );
   }
   process.stdout.write(
@@ -538,9 +540,12 @@ function printGoals(inProcess: LayoutResult, cold: Record<string, ColdResult>): 
     `goals (policy ${policyMode}, load ${loadLine()}):`,
     `  ${verdict(p50Ratio <= 2.0)}  e2e p50 ${ms(inProcess.e2e.p50)} = ${p50Ratio.toFixed(2)}× posix_spawn p50 ${ms(inProcess.floor.p50)} (goal ≤ 2.0×)`,
     `  ${verdict(p99Ratio <= 3.0)}  e2e p99 ${ms(inProcess.e2e.p99)} = ${p99Ratio.toFixed(2)}× our p50 (goal ≤ 3×)`,
-    `  ${verdict(rate.e2e >= 1500)}  ${CONCURRENCY} concurrent operators: ${rate.e2e.toFixed(0)} system.run/s (goal ≥ 1500; floor: posix_spawn alone at ${CONCURRENCY} concurrent, ${rate.floor.toFixed(0)}/s, ratio ${(rate.e2e / rate.floor).toFixed(2)})`,
-    `  ${verdict(coldMs <= 200)}  up cold start to ready ${ms(coldMs)} (goal ≤ 200 ms; floor: bare node start ${ms(summary(nodeFloor.ready).p50)}, ratio ${(coldMs / summary(nodeFloor.ready).p50).toFixed(2)}); CPU to ready ${ms(coldCpu)} (bare node ${ms(summary(nodeFloor.cpu).p50)})`,
-    `  ${verdict(inProcess.rss <= 80)}  up RSS after the runs ${inProcess.rss.toFixed(1)} MB, at ready ${coldRss.toFixed(1)} MB (goal ≤ 80 MB; bare node ${summary(nodeFloor.rss).p50.toFixed(1)} MB)`,
+    `  ${verdict(rate.e2e >= 1500)}  ${CONCURRENCY} concurrent operators: ${rate.e2e.toFixed(0)} system.run/s (goal ≥ 1500; floor: posix_spawn ` +
+      `alone at ${CONCURRENCY} concurrent, ${rate.floor.toFixed(0)}/s, ratio ${(rate.e2e / rate.floor).toFixed(2)})`,
+    `  ${verdict(coldMs <= 200)}  up cold start to ready ${ms(coldMs)} (goal ≤ 200 ms; floor: bare node start ${ms(summary(nodeFloor.ready).p50)}, ` +
+      `ratio ${(coldMs / summary(nodeFloor.ready).p50).toFixed(2)}); CPU to ready ${ms(coldCpu)} (bare node ${ms(summary(nodeFloor.cpu).p50)})`,
+    `  ${verdict(inProcess.rss <= 80)}  up RSS after the runs ${inProcess.rss.toFixed(1)} MB, at ready ${coldRss.toFixed(1)} MB (goal ≤ 80 MB; ` +
+      `bare node ${summary(nodeFloor.rss).p50.toFixed(1)} MB)`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 }
@@ -571,12 +576,15 @@ async function main(): Promise<void> {
     );
     for (const l of layouts) {
       process.stdout.write(
-        `  up, node host ${l.layout === 'in' ? 'in-process (exec host called directly)' : 'as a child (exec socket)'}: e2e p50 ${ms(l.e2e.p50)}  p99 ${ms(l.e2e.p99)}  |  posix_spawn p50 ${ms(l.floor.p50)}  p99 ${ms(l.floor.p99)}  |  ratio p50 ${(l.e2e.p50 / l.floor.p50).toFixed(2)}x  p99 ${(l.e2e.p99 / l.floor.p99).toFixed(2)}x  |  RSS ${l.rss.toFixed(1)} MB\n`,
+        `  up, node host ${l.layout === 'in' ? 'in-process (exec host called directly)' : 'as a child (exec socket)'}: e2e p50 ${ms(l.e2e.p50)}  ` +
+          `p99 ${ms(l.e2e.p99)}  |  posix_spawn p50 ${ms(l.floor.p50)}  p99 ${ms(l.floor.p99)}  |  ratio p50 ` +
+          `${(l.e2e.p50 / l.floor.p50).toFixed(2)}x  p99 ${(l.e2e.p99 / l.floor.p99).toFixed(2)}x  |  RSS ${l.rss.toFixed(1)} MB\n`,
       );
     }
     const rate = layouts[0]!.perSecond!;
     process.stdout.write(
-      `  ${CONCURRENCY} concurrent operators (in-process layout): ${rate.e2e.toFixed(0)} system.run/s  |  posix_spawn alone, ${CONCURRENCY} concurrent: ${rate.floor.toFixed(0)}/s\n\n`,
+      `  ${CONCURRENCY} concurrent operators (in-process layout): ${rate.e2e.toFixed(0)} system.run/s  |  posix_spawn alone, ${CONCURRENCY} ` +
+        `concurrent: ${rate.floor.toFixed(0)}/s\n\n`,
     );
     await traceHops(root);
     await profileUp(root);

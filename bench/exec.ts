@@ -127,10 +127,11 @@ async function interleavedGoal(root: string): Promise<{ socket: Stats; floor: St
   const floor = stats(floorSamples);
   const ratio = socket.p50 / floor.p50;
   console.log(
-    `interleaved: socket exec p50 ${fmt(socket.p50)}  p99 ${fmt(socket.p99)}  |  posix_spawn p50 ${fmt(floor.p50)}  |  ratio p50 ${ratio.toFixed(2)}  ${ratio <= 1.6 ? 'PASS' : 'MISS'} (goal ≤ 1.6×, load ${os
-      .loadavg()
-      .map((l) => l.toFixed(2))
-      .join(' ')})`,
+    `interleaved: socket exec p50 ${fmt(socket.p50)}  p99 ${fmt(socket.p99)}  |  posix_spawn p50 ${fmt(floor.p50)}  |  ratio p50 ` +
+      `${ratio.toFixed(2)}  ${ratio <= 1.6 ? 'PASS' : 'MISS'} (goal ≤ 1.6×, load ${os
+        .loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')})`,
   );
   return { socket, floor, ratio };
 }
@@ -171,12 +172,14 @@ async function main(): Promise<void> {
         const label = mb === 0 ? 'small' : 'large';
         byRss[backend][label] = { ...s, rssMb: host.rssMb };
         console.log(
-          `socket exec /bin/true  runner=${backend.padEnd(13)} host RSS ${String(host.rssMb).padStart(5)} MB  p50 ${fmt(s.p50)}  p99 ${fmt(s.p99)}  min ${fmt(s.min)}`,
+          `socket exec /bin/true  runner=${backend.padEnd(13)} host RSS ${String(host.rssMb).padStart(5)} MB  ` +
+            `p50 ${fmt(s.p50)}  p99 ${fmt(s.p99)}  min ${fmt(s.min)}`,
         );
       }
       const ratio = byRss[backend].large.p50 / byRss[backend].small.p50;
       console.log(
-        `  ratio p50 (≈1 GB / ≈50 MB host), runner=${backend}: ${ratio.toFixed(2)}${backend === 'native' ? `  (goal ≤ 1.2: ${ratio <= 1.2 ? 'met' : 'NOT met'})` : ''}`,
+        `  ratio p50 (≈1 GB / ≈50 MB host), runner=${backend}: ` +
+          `${ratio.toFixed(2)}${backend === 'native' ? `  (goal ≤ 1.2: ${ratio <= 1.2 ? 'met' : 'NOT met'})` : ''}`,
       );
     }
     results.byRss = byRss;
@@ -184,7 +187,8 @@ async function main(): Promise<void> {
     const small = byRss[backends[0]].small;
     if (floor) {
       console.log(
-        `ratio socket exec (small host, ${backends[0]}) / nativeSpawn alone: p50 ${(small.p50 / floor.p50).toFixed(2)}  p99 ${(small.p99 / floor.p99).toFixed(2)}`,
+        `ratio socket exec (small host, ${backends[0]}) / nativeSpawn alone: p50 ${(small.p50 / floor.p50).toFixed(2)}  p99 ` +
+          `${(small.p99 / floor.p99).toFixed(2)}`,
       );
       results.socketOverFloor = {
         p50: small.p50 / floor.p50,

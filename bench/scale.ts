@@ -327,7 +327,11 @@ function printRows(rows: Row[]): void {
   out('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const r of rows) {
     out(
-      `| ${r.stack} | ${r.n} | ${r.pairing} | ${r.kbPerNode.toFixed(1)} KB (${r.rss1Mb.toFixed(0)} → ${r.rssNMb.toFixed(0)} MB) | ${r.connectPerS.toFixed(0)}/s (Gateway CPU ${r.cpuPerConnectMs.toFixed(2)} ms each; ${r.refusedConnects} turned away, retried) | ${fmtMs(r.invokeN.p50)} / ${fmtMs(r.invokeN.p99)} | ${fmtMs(r.invoke1.p50)} / ${fmtMs(r.invoke1.p99)} (${r.floorMethod}) | ${(r.invokeN.p50 / r.invoke1.p50).toFixed(2)}× | ${r.tickCpuMs.toFixed(0)} ms / ${(r.tickWindowMs / 1000).toFixed(0)} s (${r.ticksSeen} ticks seen) | ${r.load} |`,
+      `| ${r.stack} | ${r.n} | ${r.pairing} | ${r.kbPerNode.toFixed(1)} KB (${r.rss1Mb.toFixed(0)} → ${r.rssNMb.toFixed(0)} MB) | ` +
+        `${r.connectPerS.toFixed(0)}/s (Gateway CPU ${r.cpuPerConnectMs.toFixed(2)} ms each; ${r.refusedConnects} turned away, retried) | ` +
+        `${fmtMs(r.invokeN.p50)} / ${fmtMs(r.invokeN.p99)} | ${fmtMs(r.invoke1.p50)} / ${fmtMs(r.invoke1.p99)} (${r.floorMethod}) | ` +
+        `${(r.invokeN.p50 / r.invoke1.p50).toFixed(2)}× | ${r.tickCpuMs.toFixed(0)} ms / ${(r.tickWindowMs / 1000).toFixed(0)} s (${r.ticksSeen} ` +
+        `ticks seen) | ${r.load} |`,
     );
   }
   const ours = rows.filter((r) => r.stack === 'openclaw-ipc');
@@ -344,7 +348,9 @@ function printRows(rows: Row[]): void {
   const same = theirs && ours.find((r) => r.n === theirs.n);
   if (theirs && same) {
     out(
-      `at N=${theirs.n}, openclaw-ipc vs openclaw 2026.9.6: RSS/node ${(theirs.kbPerNode / same.kbPerNode).toFixed(1)}× less, connect rate ${(same.connectPerS / theirs.connectPerS).toFixed(1)}× higher, invoke p50 ${(theirs.invokeN.p50 / same.invokeN.p50).toFixed(1)}× lower, CPU per tick interval ${(theirs.tickCpuMs / Math.max(1, same.tickCpuMs)).toFixed(1)}× less`,
+      `at N=${theirs.n}, openclaw-ipc vs openclaw 2026.9.6: RSS/node ${(theirs.kbPerNode / same.kbPerNode).toFixed(1)}× less, connect rate ` +
+        `${(same.connectPerS / theirs.connectPerS).toFixed(1)}× higher, invoke p50 ${(theirs.invokeN.p50 / same.invokeN.p50).toFixed(1)}× lower, ` +
+        `CPU per tick interval ${(theirs.tickCpuMs / Math.max(1, same.tickCpuMs)).toFixed(1)}× less`,
     );
   }
 }
@@ -354,7 +360,8 @@ async function main(): Promise<void> {
   const token = crypto.randomBytes(24).toString('base64url');
   const rows: Row[] = [];
   process.stdout.write(
-    `bench:scale  node ${process.version}, ${os.cpus().length} CPUs, load ${loadLine()}, open-files limit ${openFilesLimit()}, N ${counts.join(',')}, ${invokes} invokes, ${concurrency} connects in flight, pairing ${pairingMode}\n`,
+    `bench:scale  node ${process.version}, ${os.cpus().length} CPUs, load ${loadLine()}, open-files limit ${openFilesLimit()}, N ` +
+      `${counts.join(',')}, ${invokes} invokes, ${concurrency} connects in flight, pairing ${pairingMode}\n`,
   );
   const gateways: StartedCli[] = [];
   try {

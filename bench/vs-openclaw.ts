@@ -183,7 +183,8 @@ async function main(): Promise<number> {
     out('');
     out(`load ${load}`);
     out(
-      `ours vs openclaw at p50: ${ratio.toFixed(1)}× faster (goal ≥ 10×: ${ratio >= 10 ? 'PASS' : 'MISS'}); at p99 ${(theirs!.sum.p99 / ours!.sum.p99).toFixed(1)}×`,
+      `ours vs openclaw at p50: ${ratio.toFixed(1)}× faster (goal ≥ 10×: ${ratio >= 10 ? 'PASS' : 'MISS'}); at p99 ` +
+        `${(theirs!.sum.p99 / ours!.sum.p99).toFixed(1)}×`,
     );
     return 0;
   } finally {

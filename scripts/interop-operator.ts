@@ -64,7 +64,8 @@ async function startAvahi(pair: NetnsPair, dir: string): Promise<{ env: NodeJS.P
   fs.writeFileSync(path.join(dir, 'dbus.conf'), DBUS_CONF(socket));
   fs.writeFileSync(
     path.join(dir, 'avahi.conf'),
-    `[server]\nuse-ipv4=yes\nuse-ipv6=no\nallow-interfaces=${pair.b.iface}\nenable-dbus=yes\n[wide-area]\nenable-wide-area=no\n[publish]\ndisable-publishing=yes\n`,
+    `[server]\nuse-ipv4=yes\nuse-ipv6=no\nallow-interfaces=${pair.b.iface}\nenable-dbus=yes\n` +
+      `[wide-area]\nenable-wide-area=no\n[publish]\ndisable-publishing=yes\n`,
   );
   const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', DBUS_SYSTEM_BUS_ADDRESS: `unix:path=${socket}` };
   const child = pair.b.spawn(
@@ -325,7 +326,10 @@ export async function operatorToolsInterop(deps: InteropDeps): Promise<void> {
       const bad = parseJson(wrong.stdout) as { status: string; error?: string };
       if (wrong.code !== 1 || bad.status !== 'error')
         throw new Error(`wrong token: exit ${wrong.code}: ${wrong.stdout.slice(0, 500)}`);
-      return `ok: protocol ${out.snapshot?.protocol}, server ${out.snapshot?.server?.version}, health.ok ${String(out.health?.ok)}; wrong token → exit 1, "${bad.error}"`;
+      return (
+        `ok: protocol ${out.snapshot?.protocol}, server ${out.snapshot?.server?.version}, health.ok ${String(out.health?.ok)}; wrong token → ` +
+        `exit 1, "${bad.error}"`
+      );
     });
   } finally {
     await pair.close();

@@ -65,7 +65,9 @@ async function handshake(
   if (compareVersions(requested, ctx.minVersion) < 0 || compareVersions(requested, ctx.maxVersion) > 0) {
     throw new BridgeError({
       code: 'versionMismatch',
-      message: `Bridge protocol ${formatVersion(requested)} is not supported by this host (supports ${formatVersion(ctx.minVersion)}…${formatVersion(ctx.maxVersion)})`,
+      message:
+        `Bridge protocol ${formatVersion(requested)} is not supported by this host ` +
+        `(supports ${formatVersion(ctx.minVersion)}…${formatVersion(ctx.maxVersion)})`,
     });
   }
   const bundle = peer.identifier ?? claimedBundle;

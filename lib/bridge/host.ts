@@ -118,7 +118,8 @@ function hostPolicy(
   const unauthorizedDetails =
     allowedTeamIds.length === 0
       ? 'only peers running as the host user are accepted'
-      : `allowed TeamIDs: ${allowedTeamIds.join(', ')}; unsigned clients are accepted only by a debug-build host with ${ALLOW_UNSIGNED_ENV}=1 and the same user`;
+      : `allowed TeamIDs: ${allowedTeamIds.join(', ')}; ` +
+        `unsigned clients are accepted only by a debug-build host with ${ALLOW_UNSIGNED_ENV}=1 and the same user`;
   if (policy.allowUnsignedSameUid)
     log('warn', `${ALLOW_UNSIGNED_ENV}=1 in a debug build: unsigned same-user clients will be accepted`);
   return { policy, ctx, unauthorizedDetails };

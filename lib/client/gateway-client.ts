@@ -516,7 +516,8 @@ export class GatewayClient extends EventEmitter<GatewayClientEvents> {
     if (code === CloseCode.authChanged && !this.options.credentials && (this.options.token || this.options.password)) {
       const error = new GatewayClientError(
         'ERR_GATEWAY_AUTH_CHANGED',
-        'the Gateway\'s auth changed (4001 "gateway auth changed") and this client was given a fixed token/password; restart it with the new secret (or give it a secret source such as OPENCLAW_GATEWAY_TOKEN/openclaw.json)',
+        'the Gateway\'s auth changed (4001 "gateway auth changed") and this client was given a fixed token/password; ' +
+          'restart it with the new secret (or give it a secret source such as OPENCLAW_GATEWAY_TOKEN/openclaw.json)',
       );
       this.log(error.message);
       this.stopped = true;

@@ -209,7 +209,8 @@ export async function connectOperator(
     ) {
       throw new IpcError(
         err.code,
-        `${err.message} (no Gateway token or password: set OPENCLAW_GATEWAY_TOKEN or OPENCLAW_GATEWAY_PASSWORD, pass --token/--password, or use the state dir whose openclaw.json has gateway.auth.token or gateway.auth.password)`,
+        `${err.message} (no Gateway token or password: set OPENCLAW_GATEWAY_TOKEN or OPENCLAW_GATEWAY_PASSWORD, pass --token/--password, ` +
+          `or use the state dir whose openclaw.json has gateway.auth.token or gateway.auth.password)`,
         { cause: err },
       );
     }

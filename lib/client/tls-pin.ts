@@ -52,7 +52,8 @@ export function tlsClientOptions(url: string, tlsFingerprint: string | undefined
             request.destroy(
               new GatewayClientError(
                 'ERR_GATEWAY_TLS_PIN_MISMATCH',
-                `the Gateway at ${url} presented a certificate with SHA-256 ${actual || '(none)'}, not the pinned ${expected}; nothing was sent (a changed certificate or someone in between: check the fingerprint the Gateway prints)`,
+                `the Gateway at ${url} presented a certificate with SHA-256 ${actual || '(none)'}, not the pinned ${expected}; ` +
+                  `nothing was sent (a changed certificate or someone in between: check the fingerprint the Gateway prints)`,
               ),
             );
             return;
@@ -74,7 +75,8 @@ export function describeTlsFailure(url: string, err: Error & { code?: string }):
   if (err.code !== undefined && UNTRUSTED_CODES.has(err.code)) {
     return new GatewayClientError(
       'ERR_GATEWAY_TLS_UNTRUSTED',
-      `the Gateway at ${url} presented a certificate this machine does not trust (${err.code}); a Gateway with a self-signed certificate needs --tls-fingerprint <sha256> (printed by the Gateway at start)`,
+      `the Gateway at ${url} presented a certificate this machine does not trust (${err.code}); ` +
+        `a Gateway with a self-signed certificate needs --tls-fingerprint <sha256> (printed by the Gateway at start)`,
       { cause: err },
     );
   }

@@ -321,12 +321,10 @@ async function checkSocket(
     );
     return { findings, served: false };
   }
+  const executable = server.executable ? `, ${server.executable}` : '';
+  const teamId = server.teamId !== undefined ? `, TeamID ${server.teamId ?? 'none'}` : '';
   findings.push(
-    ok(
-      id,
-      `${socketPath}: served by pid ${server.pid ?? '?'} (uid ${server.uid}${server.executable ? `, ${server.executable}` : ''}${server.teamId !== undefined ? `, TeamID ${server.teamId ?? 'none'}` : ''})`,
-      server,
-    ),
+    ok(id, `${socketPath}: served by pid ${server.pid ?? '?'} (uid ${server.uid}${executable}${teamId})`, server),
   );
   return { findings, served: true };
 }
@@ -427,10 +425,12 @@ export async function checkGateway(stateDir: string): Promise<Finding[]> {
   const lock = inspectInstanceLock(path.join(stateDir, 'gateway.lock'));
   if (!probe.reachable) {
     const auth = /unauthorized|token|password/i.test(probe.error ?? '');
+    const staleLock =
+      lock.state === 'stale' ? ` (its lock names pid ${lock.pid ?? 'unknown'}, which no longer holds it)` : '';
     return [
       failed(
         'gateway',
-        `Gateway at ${probe.url} does not answer: ${probe.error}${lock.state === 'stale' ? ` (its lock names pid ${lock.pid ?? 'unknown'}, which no longer holds it)` : ''}`,
+        `Gateway at ${probe.url} does not answer: ${probe.error}${staleLock}`,
         auth
           ? 'Use the Gateway secret: set OPENCLAW_GATEWAY_TOKEN (or _PASSWORD) or gateway.auth.* in openclaw.json to what the Gateway uses.'
           : 'Start it with `openclaw-ipc up` (or `openclaw-ipc service install`), then check `openclaw-ipc logs`.',
@@ -511,7 +511,8 @@ export async function checkTls(stateDir: string): Promise<Finding[]> {
     failed(
       'tls',
       `Gateway at ${target.url} presents SHA-256 ${presented}, but node.json pins ${target.pin}: the node host refuses it`,
-      `If the Gateway's certificate was replaced on purpose, run \`openclaw-ipc node run --tls-fingerprint ${presented}\` once; otherwise find out who answers at ${target.url}.`,
+      `If the Gateway's certificate was replaced on purpose, run \`openclaw-ipc node run --tls-fingerprint ${presented}\` once; ` +
+        `otherwise find out who answers at ${target.url}.`,
       details,
     ),
   ];

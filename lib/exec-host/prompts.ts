@@ -337,6 +337,31 @@ export function dialogText(prompt: ApprovalPrompt, kind: 'osascript' | 'zenity' 
   return promptText(prompt, { alsoEscape: '<&' }).replace(/\\/g, '\\\\');
 }
 
+/** A dialog's argv and the mapping from its outcome (exit code, stdout) to a decision. */
+interface Dialog {
+  argv: string[];
+  decide: (code: number | null, stdout: string) => ApprovalDecision | null;
+}
+
+/** macOS: osascript's `display dialog`, the text passed as an argument (never spliced into the script). */
+function appleScriptDialog(tool: string, text: string, offers: (d: ApprovalDecision) => boolean): Dialog {
+  const buttons = (['deny', 'allow-always', 'allow-once'] as const)
+    .filter(offers)
+    .map((d) => appleScriptString(LABELS[d]))
+    .join(', ');
+  const script = [
+    'on run argv',
+    `set r to display dialog (item 1 of argv) with title ${appleScriptString(PROMPT_TITLE)} buttons {${buttons}} ` +
+      `default button ${appleScriptString(LABELS['allow-once'])} with icon caution`,
+    'return button returned of r',
+    'end run',
+  ];
+  return {
+    argv: [tool, ...script.flatMap((line) => ['-e', line]), text],
+    decide: (code, stdout) => (code === 0 ? labelToDecision(stdout.trim()) : 'deny'),
+  };
+}
+
 /**
  * A native dialog: macOS `osascript`, Linux `zenity` or `kdialog` when a display is present, with the
  * text from dialogText(). Every tool is invoked with an argv array, no shell.
@@ -372,29 +397,12 @@ export class DesktopApprover implements Approver {
   }
 
   /** The argv for the dialog and a mapping from its outcome to a decision. Exported for tests. */
-  dialogArgv(
-    prompt: ApprovalPrompt,
-  ): { argv: string[]; decide: (code: number | null, stdout: string) => ApprovalDecision | null } | undefined {
+  dialogArgv(prompt: ApprovalPrompt): Dialog | undefined {
     const tool = this.tool();
     if (!tool) return undefined;
     const text = dialogText(prompt, tool.kind);
     const offers = (d: ApprovalDecision): boolean => prompt.allowedDecisions.includes(d);
-    if (tool.kind === 'osascript') {
-      const buttons = (['deny', 'allow-always', 'allow-once'] as const)
-        .filter(offers)
-        .map((d) => appleScriptString(LABELS[d]))
-        .join(', ');
-      const script = [
-        'on run argv',
-        `set r to display dialog (item 1 of argv) with title ${appleScriptString(PROMPT_TITLE)} buttons {${buttons}} default button ${appleScriptString(LABELS['allow-once'])} with icon caution`,
-        'return button returned of r',
-        'end run',
-      ];
-      return {
-        argv: [tool.path, ...script.flatMap((line) => ['-e', line]), text],
-        decide: (code, stdout) => (code === 0 ? labelToDecision(stdout.trim()) : 'deny'),
-      };
-    }
+    if (tool.kind === 'osascript') return appleScriptDialog(tool.path, text, offers);
     if (tool.kind === 'zenity') {
       const argv = [
         tool.path,

@@ -2,7 +2,8 @@
 // the whole group (SIGTERM, then SIGKILL after a grace period), and output tails capped per stream.
 // The addon's posix_spawn runner is used when present (flat cost in daemon RSS); child_process with
 // a detached group is the fallback with the same semantics.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import type { Readable } from 'node:stream';
 
 import {
   DEFAULT_KILL_GRACE_MS,
@@ -137,8 +138,38 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
 
 /** child_process fallback with the native runner's semantics (process group, grace, tails). */
 function childProcessRun(options: RunCommandOptions, cap: number): Promise<RawOutcome> {
-  const grace = options.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
-  return new Promise<RawOutcome>((resolve, reject) => {
+  return new Promise<RawOutcome>((resolve, reject) => new ChildRun(options, cap, resolve, reject).start());
+}
+
+type ChildExit = { code: number | null; signal: NodeJS.Signals | null };
+
+/** One child_process run: its state, and a handler per event of the child (each settles at most once). */
+class ChildRun {
+  private readonly grace: number;
+  private readonly out: Tail;
+  private readonly err: Tail;
+  private child!: ChildProcessByStdio<null, Readable, Readable>;
+  private timedOut = false;
+  private cancelled = false;
+  private exit: ChildExit | undefined;
+  private openPipes = 2;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private settled = false;
+
+  constructor(
+    private readonly options: RunCommandOptions,
+    cap: number,
+    private readonly resolve: (outcome: RawOutcome) => void,
+    private readonly reject: (err: Error) => void,
+  ) {
+    this.grace = options.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
+    this.out = new Tail(cap);
+    this.err = new Tail(cap);
+  }
+
+  /** Spawns the command (throws synchronously on bad arguments, as spawn does) and wires its events. */
+  start(): void {
+    const options = this.options;
     // libuv's child keeps inherited fds until exec (O_CLOEXEC), so /proc/self/fd/N names the pinned file there.
     const file = options.execFd === undefined ? options.file : `/proc/self/fd/${options.execFd}`;
     const child = spawn(file, options.argv.slice(1), {
@@ -149,89 +180,93 @@ function childProcessRun(options: RunCommandOptions, cap: number): Promise<RawOu
       shell: false,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    const out = new Tail(cap);
-    const err = new Tail(cap);
-    let timedOut = false;
-    let cancelled = false;
-    let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-    let openPipes = 2;
-    const timers: NodeJS.Timeout[] = [];
-    let settled = false;
-
-    const settle = (): void => {
-      if (settled || !exit) return;
-      settled = true;
-      for (const timer of timers) clearTimeout(timer);
-      options.signal?.removeEventListener('abort', onAbort);
-      // After a timeout or a cancel nothing of the group may survive, even members that closed their pipes.
-      if ((timedOut || cancelled) && child.pid !== undefined) killGroup(child.pid, 'SIGKILL');
-      child.stdout.destroy();
-      child.stderr.destroy();
-      resolve({
-        exitCode: exit.code,
-        signal: exit.signal,
-        timedOut,
-        cancelled,
-        stdout: out.result(),
-        stderr: err.result(),
-        stdoutTruncated: out.truncated,
-        stderrTruncated: err.truncated,
-      });
-    };
-
-    child.once('error', (e) => {
-      if (child.pid === undefined && !settled) {
-        settled = true;
-        for (const timer of timers) clearTimeout(timer);
-        options.signal?.removeEventListener('abort', onAbort);
-        reject(e);
-      }
-    });
-    child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
-    child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
-    const pipeClosed = (): void => {
-      openPipes--;
-      if (openPipes === 0) settle();
-    };
-    child.stdout.once('close', pipeClosed);
-    child.stderr.once('close', pipeClosed);
-    child.once('exit', (code, signal) => {
-      exit = { code, signal };
-      if (openPipes === 0) {
-        settle();
-        return;
-      }
-      // Grandchildren still hold the pipes: give them the grace period, then kill the group.
-      timers.push(
-        setTimeout(() => {
-          if (child.pid !== undefined) killGroup(child.pid, 'SIGKILL');
-          settle();
-        }, grace),
-      );
-    });
-    /** SIGTERM to the group now, SIGKILL after the grace (a timeout, or the requester gone). */
-    const terminate = (): void => {
-      if (child.pid === undefined) return;
-      const pid = child.pid;
-      killGroup(pid, 'SIGTERM');
-      timers.push(setTimeout(() => killGroup(pid, 'SIGKILL'), grace));
-    };
-    function onAbort(): void {
-      if (settled || timedOut || cancelled) return;
-      cancelled = true;
-      if (exit && child.pid !== undefined) killGroup(child.pid, 'SIGKILL');
-      else terminate();
-    }
-    if (options.signal?.aborted) onAbort();
-    else options.signal?.addEventListener('abort', onAbort, { once: true });
+    this.child = child;
+    child.once('error', this.onError);
+    child.stdout.on('data', (chunk: Buffer) => this.out.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => this.err.push(chunk));
+    child.stdout.once('close', this.pipeClosed);
+    child.stderr.once('close', this.pipeClosed);
+    child.once('exit', this.onExit);
+    if (options.signal?.aborted) this.onAbort();
+    else options.signal?.addEventListener('abort', this.onAbort, { once: true });
     if (options.timeoutMs && options.timeoutMs > 0) {
-      timers.push(
-        setTimeout(() => {
-          if (exit || child.pid === undefined || cancelled) return;
-          timedOut = true;
-          terminate();
-        }, options.timeoutMs),
-      );
+      this.timers.push(setTimeout(this.onTimeout, options.timeoutMs));
     }
-  });
+  }
+
+  private settle(): void {
+    const exit = this.exit;
+    if (this.settled || !exit) return;
+    this.settled = true;
+    this.stopWatching();
+    // After a timeout or a cancel nothing of the group may survive, even members that closed their pipes.
+    if ((this.timedOut || this.cancelled) && this.child.pid !== undefined) killGroup(this.child.pid, 'SIGKILL');
+    this.child.stdout.destroy();
+    this.child.stderr.destroy();
+    this.resolve({
+      exitCode: exit.code,
+      signal: exit.signal,
+      timedOut: this.timedOut,
+      cancelled: this.cancelled,
+      stdout: this.out.result(),
+      stderr: this.err.result(),
+      stdoutTruncated: this.out.truncated,
+      stderrTruncated: this.err.truncated,
+    });
+  }
+
+  private stopWatching(): void {
+    for (const timer of this.timers) clearTimeout(timer);
+    this.options.signal?.removeEventListener('abort', this.onAbort);
+  }
+
+  /** Only a failure to start rejects; errors after the spawn (a kill that failed) leave the exit to settle. */
+  private readonly onError = (e: Error): void => {
+    if (this.child.pid === undefined && !this.settled) {
+      this.settled = true;
+      this.stopWatching();
+      this.reject(e);
+    }
+  };
+
+  private readonly pipeClosed = (): void => {
+    this.openPipes--;
+    if (this.openPipes === 0) this.settle();
+  };
+
+  private readonly onExit = (code: number | null, signal: NodeJS.Signals | null): void => {
+    this.exit = { code, signal };
+    if (this.openPipes === 0) {
+      this.settle();
+      return;
+    }
+    // Grandchildren still hold the pipes: give them the grace period, then kill the group.
+    this.timers.push(
+      setTimeout(() => {
+        if (this.child.pid !== undefined) killGroup(this.child.pid, 'SIGKILL');
+        this.settle();
+      }, this.grace),
+    );
+  };
+
+  private readonly onTimeout = (): void => {
+    if (this.exit || this.child.pid === undefined || this.cancelled) return;
+    this.timedOut = true;
+    this.terminate();
+  };
+
+  private readonly onAbort = (): void => {
+    if (this.settled || this.timedOut || this.cancelled) return;
+    this.cancelled = true;
+    if (this.exit && this.child.pid !== undefined) killGroup(this.child.pid, 'SIGKILL');
+    else this.terminate();
+  };
+
+  /** SIGTERM to the group now, SIGKILL after the grace (a timeout, or the requester gone). */
+  private terminate(): void {
+    if (this.child.pid === undefined) return;
+    const pid = this.child.pid;
+    killGroup(pid, 'SIGTERM');
+    this.timers.push(setTimeout(() => killGroup(pid, 'SIGKILL'), this.grace));
+  }
 }

@@ -233,7 +233,8 @@ function resolvePassword(
 function unresolvedRef(configPath: string): IpcError {
   return new IpcError(
     'ERR_GATEWAY_AUTH_CONFIG',
-    `${configPath}: gateway.auth.password is a secret reference, which openclaw-ipc cannot resolve; set OPENCLAW_GATEWAY_PASSWORD (or a plain-string gateway.auth.password)`,
+    `${configPath}: gateway.auth.password is a secret reference, which openclaw-ipc cannot resolve; ` +
+      `set OPENCLAW_GATEWAY_PASSWORD (or a plain-string gateway.auth.password)`,
   );
 }
 

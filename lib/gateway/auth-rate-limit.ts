@@ -1,7 +1,8 @@
 // Failed shared-secret attempts per client IP, with OpenClaw's defaults:
 // 10 failures within 60 s lock that IP out for 5 min; loopback is exempt, so a local CLI with a stale
-// secret is never locked out (browser clients use a second limiter without that exemption, core.ts). Only wrong secrets count (a missing one is a configuration problem); a
-// success clears the IP. Bounded: at most `maxEntries` IPs are tracked, locked ones evicted last.
+// secret is never locked out (browser clients use a second limiter without that exemption, core.ts).
+// Only wrong secrets count (a missing one is a configuration problem); a success clears the IP.
+// Bounded: at most `maxEntries` IPs are tracked, locked ones evicted last.
 import { isLoopbackAddress } from '../common/loopback.js';
 
 export interface AuthRateLimitOptions {

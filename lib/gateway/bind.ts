@@ -117,7 +117,8 @@ export function checkExposure(host: string, port: number, authMode: string, tlsE
   if (!tlsEnabled) {
     throw new IpcError(
       'ERR_GATEWAY_TLS_REQUIRED',
-      `refusing to bind gateway to ${host}:${port} without TLS: the shared secret and every command would cross the network in clear text (set gateway.tls.enabled true or pass --tls; a self-signed certificate is generated), or bind loopback`,
+      `refusing to bind gateway to ${host}:${port} without TLS: the shared secret and every command would cross the network in clear text ` +
+        `(set gateway.tls.enabled true or pass --tls; a self-signed certificate is generated), or bind loopback`,
     );
   }
 }

@@ -397,7 +397,8 @@ function nodeRunnerInventory(ctx: HandlerContext): unknown {
   if (!request) return { nodeId };
   throw new GatewayProtocolError(
     ErrorCode.UNAVAILABLE,
-    `node capability surface is awaiting operator approval; run \`openclaw nodes approve ${request.requestId}\` (see \`openclaw nodes pending\`), then this node retries automatically`,
+    `node capability surface is awaiting operator approval; ` +
+      `run \`openclaw nodes approve ${request.requestId}\` (see \`openclaw nodes pending\`), then this node retries automatically`,
   );
 }
 

@@ -116,8 +116,9 @@ export function normaliseOrigin(value: string): string | undefined {
 
 /**
  * Reads `gateway.controlUi.allowedOrigins` from a parsed openclaw.json root. Absent → []. Anything but an
- * array of strings (at most MAX_ALLOWED_ORIGINS, each bounded: config-schemas.ts) is a configuration error (ERR_CONFIG_MALFORMED); entries that are not origins are too,
- * so a typo cannot silently widen or narrow what is admitted.
+ * array of strings (at most MAX_ALLOWED_ORIGINS, each bounded: config-schemas.ts) is a configuration error
+ * (ERR_CONFIG_MALFORMED); entries that are not origins are too, so a typo cannot silently widen or narrow
+ * what is admitted.
  */
 export function allowedOriginsFromConfig(root: unknown, where = 'openclaw.json'): string[] {
   const gateway = (root as { gateway?: unknown } | undefined)?.gateway;

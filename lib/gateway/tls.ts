@@ -73,9 +73,11 @@ export function loadGatewayTls(
   }
   if (cert === undefined || key === undefined) {
     const missing = cert === undefined ? certPath : keyPath;
-    throw tlsError(
-      `gateway tls: ${missing} is missing${settings.autoGenerate === false ? ' (gateway.tls.autoGenerate is false)' : ' (a certificate is generated only when both files are missing)'}`,
-    );
+    const why =
+      settings.autoGenerate === false
+        ? ' (gateway.tls.autoGenerate is false)'
+        : ' (a certificate is generated only when both files are missing)';
+    throw tlsError(`gateway tls: ${missing} is missing${why}`);
   }
   let fingerprintSha256: string;
   try {

@@ -253,7 +253,9 @@ t.test('version downgrade against a pb-1.0 host, on new connections, then no gat
     minors.push(minor);
     socket.end(
       minor === 0
-        ? '{"handshake":{"_0":{"negotiatedVersion":{"major":1,"minor":0},"hostKind":"gui","build":"1.0 (1)","supportedOperations":["captureScreen","click","listApplications","someFutureOp"],"permissions":{"screenRecording":true,"accessibility":true},"enabledOperations":["captureScreen"],"extraField":1}}}'
+        ? '{"handshake":{"_0":{"negotiatedVersion":{"major":1,"minor":0},"hostKind":"gui","build":"1.0 (1)","supportedOperations":["captureScreen",' +
+            '"click","listApplications","someFutureOp"],"permissions":{"screenRecording":true,"accessibility":true},' +
+            '"enabledOperations":["captureScreen"],"extraField":1}}}'
         : '{"error":{"_0":{"code":"versionMismatch","message":"Bridge protocol is not supported by this host"}}}',
     );
   });
@@ -294,7 +296,9 @@ t.test('what our client writes: the spec handshake and payload-less cases', asyn
   const srv = await rawServer(path.join(dir, 'rec', 'bridge.sock'), (req, socket) => {
     socket.end(
       req.includes('handshake')
-        ? '{"handshake":{"_0":{"negotiatedVersion":{"major":1,"minor":7},"hostKind":"gui","build":"dev","supportedOperations":["permissionsStatus"],"permissions":{"screenRecording":false,"accessibility":false,"appleScript":false,"postEvent":false},"enabledOperations":[],"permissionTags":{}}}}'
+        ? '{"handshake":{"_0":{"negotiatedVersion":{"major":1,"minor":7},"hostKind":"gui","build":"dev",' +
+            '"supportedOperations":["permissionsStatus"],"permissions":{"screenRecording":false,"accessibility":false,"appleScript":false,' +
+            '"postEvent":false},"enabledOperations":[],"permissionTags":{}}}}'
         : '{"window":{"_0":null}}',
     );
   });

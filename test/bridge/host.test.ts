@@ -71,7 +71,8 @@ t.test('handshake round trip: exact Swift enum envelope', async (t) => {
   t.equal(
     await rawText(
       h.socketPath,
-      '{"handshake":{"_0":{"protocolVersion":{"major":1,"minor":7},"client":{"bundleIdentifier":"com.example.client","processIdentifier":4242,"hostname":"mac.local"}}}}',
+      '{"handshake":{"_0":{"protocolVersion":{"major":1,"minor":7},"client":{"bundleIdentifier":"com.example.client","processIdentifier":4242,' +
+        '"hostname":"mac.local"}}}}',
     ),
     expected,
   );

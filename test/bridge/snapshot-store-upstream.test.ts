@@ -286,9 +286,12 @@ t.test('store calls on an unknown id create the snapshot, as upstream', async (t
   t.equal(
     await rawText(s, '{"listSnapshots":{}}'),
     '{"snapshots":{"_0":[' +
-      `{"id":"det","processId":${pid},"createdAt":"2026-11-22T06:40:07Z","lastAccessedAt":"2026-11-22T06:40:07Z","sizeInBytes":${bytes},"screenshotCount":1,"isActive":true},` + // the result's screenshotPath
-      `{"id":"annotated","processId":${pid},"createdAt":"2026-11-22T06:40:06Z","lastAccessedAt":"2026-11-22T06:40:06Z","sizeInBytes":0,"screenshotCount":1,"isActive":true},` +
-      `{"id":"shot","processId":${pid},"createdAt":"2026-11-22T06:40:05Z","lastAccessedAt":"2026-11-22T06:40:05Z","sizeInBytes":0,"screenshotCount":1,"isActive":true}` +
+      `{"id":"det","processId":${pid},"createdAt":"2026-11-22T06:40:07Z","lastAccessedAt":"2026-11-22T06:40:07Z","sizeInBytes":${bytes},` +
+      `"screenshotCount":1,"isActive":true},` + // the result's screenshotPath
+      `{"id":"annotated","processId":${pid},"createdAt":"2026-11-22T06:40:06Z","lastAccessedAt":"2026-11-22T06:40:06Z","sizeInBytes":0,` +
+      `"screenshotCount":1,"isActive":true},` +
+      `{"id":"shot","processId":${pid},"createdAt":"2026-11-22T06:40:05Z","lastAccessedAt":"2026-11-22T06:40:05Z","sizeInBytes":0,` +
+      `"screenshotCount":1,"isActive":true}` +
       ']}}',
     'each store call made an entry, created now, owned by the host',
   );

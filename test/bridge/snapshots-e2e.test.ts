@@ -112,10 +112,14 @@ t.test('create, store, list, clean, list again: exact bytes from the real host',
   clock.now += 30_000; // listing at 06:41:39.750 must not count as an access
   const expected =
     '{"snapshots":{"_0":[' +
-    `{"id":"${d}","processId":${pid},"createdAt":"2026-11-22T06:40:07Z","lastAccessedAt":"2026-11-22T06:40:07Z","sizeInBytes":0,"screenshotCount":0,"isActive":true},` +
-    `{"id":"${c}","processId":${pid},"createdAt":"2026-11-22T06:40:07Z","lastAccessedAt":"2026-11-22T06:41:09Z","sizeInBytes":${detectionBytes},"screenshotCount":0,"isActive":true},` +
-    `{"id":"${b}","processId":${pid},"createdAt":"2026-11-22T06:40:06Z","lastAccessedAt":"2026-11-22T06:41:09Z","sizeInBytes":0,"screenshotCount":1,"isActive":true},` +
-    `{"id":"${a}","processId":${pid},"createdAt":"2026-11-22T06:40:05Z","lastAccessedAt":"2026-11-22T06:41:07Z","sizeInBytes":0,"screenshotCount":2,"isActive":true}` +
+    `{"id":"${d}","processId":${pid},"createdAt":"2026-11-22T06:40:07Z","lastAccessedAt":"2026-11-22T06:40:07Z","sizeInBytes":0,` +
+    `"screenshotCount":0,"isActive":true},` +
+    `{"id":"${c}","processId":${pid},"createdAt":"2026-11-22T06:40:07Z","lastAccessedAt":"2026-11-22T06:41:09Z","sizeInBytes":${detectionBytes},` +
+    `"screenshotCount":0,"isActive":true},` +
+    `{"id":"${b}","processId":${pid},"createdAt":"2026-11-22T06:40:06Z","lastAccessedAt":"2026-11-22T06:41:09Z","sizeInBytes":0,` +
+    `"screenshotCount":1,"isActive":true},` +
+    `{"id":"${a}","processId":${pid},"createdAt":"2026-11-22T06:40:05Z","lastAccessedAt":"2026-11-22T06:41:07Z","sizeInBytes":0,` +
+    `"screenshotCount":2,"isActive":true}` +
     ']}}';
   t.equal(await call(s, '{"listSnapshots":{}}'), expected, 'newest createdAt first, exact Swift encoding');
   clock.now += 5_000;

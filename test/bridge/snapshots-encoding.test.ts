@@ -17,9 +17,11 @@ import {
 } from '../../lib/bridge/index.js';
 
 const A =
-  '{"id":"1779006658000-4242","processId":4242,"createdAt":"2026-11-22T06:40:05Z","lastAccessedAt":"2026-11-22T06:41:00Z","sizeInBytes":0,"screenshotCount":2,"isActive":true}';
+  '{"id":"1779006658000-4242","processId":4242,"createdAt":"2026-11-22T06:40:05Z","lastAccessedAt":"2026-11-22T06:41:00Z","sizeInBytes":0,' +
+  '"screenshotCount":2,"isActive":true}';
 const B =
-  '{"id":"9F0C1D2E-3A4B-4C5D-8E6F-708192A3B4C5","processId":4242,"createdAt":"2026-11-22T06:39:59Z","lastAccessedAt":"2026-11-22T06:39:59Z","sizeInBytes":1536,"screenshotCount":0,"isActive":true}';
+  '{"id":"9F0C1D2E-3A4B-4C5D-8E6F-708192A3B4C5","processId":4242,"createdAt":"2026-11-22T06:39:59Z","lastAccessedAt":"2026-11-22T06:39:59Z",' +
+  '"sizeInBytes":1536,"screenshotCount":0,"isActive":true}';
 const EXAMPLE = `{"snapshots":{"_0":[${A},${B}]}}`;
 
 t.test('request: listSnapshots is a payload-less case', async (t) => {

@@ -38,7 +38,8 @@ function writeBundle(dir: string, tag: string): string {
   const fns = Array.from({ length: 50 }, (_, i) => `function f${i}(x) { return x * ${i} + ${i}; }`).join('\n');
   fs.writeFileSync(
     file,
-    `#!/usr/bin/env node\n${fns}\nglobalThis.__codeCacheRuns.push(${JSON.stringify(tag)} + ':' + typeof require('node:path').join + ':' + require('node:path').basename(__filename) + ':' + f7(2));\n`,
+    `#!/usr/bin/env node\n${fns}\nglobalThis.__codeCacheRuns.push(${JSON.stringify(tag)} + ':' + typeof require('node:path').join + ':' + ` +
+      `require('node:path').basename(__filename) + ':' + f7(2));\n`,
   );
   return file;
 }

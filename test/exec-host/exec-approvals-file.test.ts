@@ -35,7 +35,8 @@ t.test('a complete file written by another install is left byte-for-byte alone',
   const dir = tmp(t);
   const file = path.join(dir, 'exec-approvals.json');
   const text =
-    '{"version":1,"socket":{"path":"~/.openclaw/exec-approvals.sock","token":"abc"},"futureField":{"x":[1,2]},"agents":{"main":{"allowlist":[{"id":"0faa6a5a-add1-48f2-a1aa-9ad5a5b2d483","pattern":"/usr/bin/echo"}]}}}';
+    '{"version":1,"socket":{"path":"~/.openclaw/exec-approvals.sock","token":"abc"},"futureField":{"x":[1,2]},' +
+    '"agents":{"main":{"allowlist":[{"id":"0faa6a5a-add1-48f2-a1aa-9ad5a5b2d483","pattern":"/usr/bin/echo"}]}}}';
   fs.writeFileSync(file, text, { mode: 0o600 });
   ensureApprovals(file, '/unused');
   t.equal(fs.readFileSync(file, 'utf8'), text);

@@ -14,7 +14,8 @@ const v2 = {
   nonce: '000102030405060708090a0b0c0d0e0f',
   ts: 1795318392652,
   requestJson:
-    '{"command":["/bin/echo","hi"],"rawCommand":null,"cwd":null,"env":null,"timeoutMs":null,"needsScreenRecording":null,"agentId":"main","sessionKey":null,"approvalDecision":null}',
+    '{"command":["/bin/echo","hi"],"rawCommand":null,"cwd":null,"env":null,"timeoutMs":null,"needsScreenRecording":null,"agentId":"main",' +
+    '"sessionKey":null,"approvalDecision":null}',
   hmac: '3352037aee7c4508171a70fa3221bacf514bf4e86998442e9526513704b3500f',
 };
 

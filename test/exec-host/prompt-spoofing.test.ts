@@ -143,7 +143,8 @@ t.test('osascript: the text is an argv item, the script holds only escaped const
   const record = path.join(dir, 'argv.json');
   fs.writeFileSync(
     path.join(dir, 'osascript'),
-    `#!${process.execPath}\nrequire('fs').writeFileSync(${JSON.stringify(record)}, JSON.stringify(process.argv.slice(2)));\nprocess.stdout.write("Don't Allow\\n");\n`,
+    `#!${process.execPath}\nrequire('fs').writeFileSync(${JSON.stringify(record)}, ` +
+      `JSON.stringify(process.argv.slice(2)));\nprocess.stdout.write("Don't Allow\\n");\n`,
     { mode: 0o755 },
   );
   const mac = new DesktopApprover({ platform: 'darwin', env: {}, osascriptDir: dir });

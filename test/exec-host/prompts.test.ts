@@ -74,7 +74,8 @@ t.test('desktop prompter: availability and argv-only dialogs', async (t) => {
   // Stand-in zenity: records its argv exactly and clicks "Always Allow".
   fs.writeFileSync(
     fake,
-    `#!${process.execPath}\nrequire('fs').writeFileSync(${JSON.stringify(record)}, JSON.stringify(process.argv.slice(2)));\nprocess.stdout.write('Always Allow\\n');\nprocess.exit(1);\n`,
+    `#!${process.execPath}\nrequire('fs').writeFileSync(${JSON.stringify(record)}, ` +
+      `JSON.stringify(process.argv.slice(2)));\nprocess.stdout.write('Always Allow\\n');\nprocess.exit(1);\n`,
     { mode: 0o755 },
   );
   const desktop = new DesktopApprover({ platform: 'linux', env: { PATH: dir, DISPLAY: ':0' } });

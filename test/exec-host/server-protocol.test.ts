@@ -21,11 +21,13 @@ t.test('exec protocol', async (t) => {
 
   t.test('spec vector 1 on the wire is expired (ttl)', async (t) => {
     const line =
-      '{"type":"exec","id":"5d2b4b0e-3f7a-4c1e-9a57-2a4f0b9c1d11","nonce":"00ff","ts":1700000000000,"hmac":"6bb23dfad84b79408dbb4969bd8e7a083b003768752f39e66244f0b1d0349b9c","requestJson":"{\\"command\\":[\\"echo\\",\\"hi\\"]}"}\n';
+      '{"type":"exec","id":"5d2b4b0e-3f7a-4c1e-9a57-2a4f0b9c1d11","nonce":"00ff","ts":1700000000000,' +
+      '"hmac":"6bb23dfad84b79408dbb4969bd8e7a083b003768752f39e66244f0b1d0349b9c","requestJson":"{\\"command\\":[\\"echo\\",\\"hi\\"]}"}\n';
     const r = await rawExchange(host.socketPath, line);
     t.equal(
       r.text,
-      '{"type":"exec-res","id":"5d2b4b0e-3f7a-4c1e-9a57-2a4f0b9c1d11","ok":false,"error":{"code":"INVALID_REQUEST","message":"expired request","reason":"ttl"}}\n',
+      '{"type":"exec-res","id":"5d2b4b0e-3f7a-4c1e-9a57-2a4f0b9c1d11","ok":false,"error":{"code":"INVALID_REQUEST","message":"expired request",' +
+        '"reason":"ttl"}}\n',
     );
   });
 
@@ -43,7 +45,8 @@ t.test('exec protocol', async (t) => {
 
   t.test('an OpenClaw TS node host request (nulls for absent fields, as in spec vector 2) runs', async (t) => {
     const requestJson =
-      '{"command":["/bin/echo","hi"],"rawCommand":null,"cwd":null,"env":null,"timeoutMs":null,"needsScreenRecording":null,"agentId":"main","sessionKey":null,"approvalDecision":null}';
+      '{"command":["/bin/echo","hi"],"rawCommand":null,"cwd":null,"env":null,"timeoutMs":null,"needsScreenRecording":null,"agentId":"main",' +
+      '"sessionKey":null,"approvalDecision":null}';
     const nonce = '000102030405060708090a0b0c0d0e0f';
     const ts = Date.now();
     const line = encodeLine({

@@ -78,7 +78,8 @@ async function linkDown(ns: Netns, ms: number): Promise<void> {
 }
 
 t.test(
-  'two hosts: no exposure without TLS/auth; our node joins our Gateway over wss:// (pin checked, remote pairing approved), system.run, a link cut loses and duplicates nothing',
+  'two hosts: no exposure without TLS/auth; our node joins our Gateway over wss:// (pin checked, remote pairing approved), system.run, a link cut ' +
+    'loses and duplicates nothing',
   { skip: !net.ok && net.reason },
   async (t) => {
     const root = tmpDir(t, 'oc-remote-');

@@ -138,7 +138,8 @@ t.test(
       'no "last wins" method smuggling',
     );
     op.ws.send(
-      '{"type":"req","id":"d3","method":"node.invoke","params":{"nodeId":"n","command":"system.run","params":{"command":["id"],"approved":false,"approved":true},"idempotencyKey":"k"}}',
+      '{"type":"req","id":"d3","method":"node.invoke","params":{"nodeId":"n","command":"system.run","params":{"command":["id"],"approved":false,' +
+        '"approved":true},"idempotencyKey":"k"}}',
     );
     t.match(
       await op.response('d3'),

@@ -1,4 +1,5 @@
-// Helpers for the openclaw-mac tests (test/cli/mac.test.ts, test/native/maccheck.test.ts): run the real openclaw-mac bin as a child process; real sockets and processes.
+// Helpers for the openclaw-mac tests (test/cli/mac.test.ts, test/native/maccheck.test.ts): run the real
+// openclaw-mac bin as a child process; real sockets and processes.
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';

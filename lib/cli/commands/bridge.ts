@@ -47,7 +47,8 @@ function out(text: string): void {
 function describeProbe(p: BridgeProbe): string {
   const detail =
     p.outcome === 'accepted' || p.outcome === 'rejected'
-      ? `${p.handshake?.hostKind} ${p.handshake?.build}, protocol ${p.handshake?.negotiatedVersion.major}.${p.handshake?.negotiatedVersion.minor}, ${p.handshake?.supportedOperations.length} ops${p.reason ? ` (${p.reason})` : ''}`
+      ? `${p.handshake?.hostKind} ${p.handshake?.build}, protocol ${p.handshake?.negotiatedVersion.major}.${p.handshake?.negotiatedVersion.minor}, ` +
+        `${p.handshake?.supportedOperations.length} ops${p.reason ? ` (${p.reason})` : ''}`
       : p.error
         ? `${p.error.code}: ${p.error.message}`
         : (p.reason ?? '');

@@ -4,7 +4,9 @@
 import { connectOperator, resolveOperatorTarget } from '../../client/operator.js';
 import { ExitCode, OPERATOR_OPTIONS, UsageError, parseCommandArgs, SECRET_FLAGS_NOTE } from '../run.js';
 
-const USAGE = `usage: openclaw-ipc devices [list|approve <requestId>|reject <requestId>] [--url wss://…] [--tls-fingerprint SHA256] [--token T | --password P] [--json]\n${SECRET_FLAGS_NOTE}`;
+const USAGE =
+  `usage: openclaw-ipc devices [list|approve <requestId>|reject <requestId>] [--url wss://…] [--tls-fingerprint SHA256] ` +
+  `[--token T | --password P] [--json]\n${SECRET_FLAGS_NOTE}`;
 
 interface PendingDevice {
   requestId: string;

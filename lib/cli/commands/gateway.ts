@@ -1,4 +1,5 @@
-// openclaw-ipc gateway [--port N] [--bind loopback|lan|tailnet|custom|auto|<address>] [--tls] [--auth none|token|password] [--token T | --password P] [--state-dir DIR] [--json]
+// openclaw-ipc gateway [--port N] [--bind loopback|lan|tailnet|custom|auto|<address>] [--tls]
+//   [--auth none|token|password] [--token T | --password P] [--state-dir DIR] [--json]
 // Runs the Gateway in the foreground until SIGINT/SIGTERM, then shuts down cleanly (shutdown event,
 // close 1012 to every client). Auth mode: --auth, else gateway.auth.mode, else password when one is
 // configured, else token. Bind: --bind, else gateway.bind (+ gateway.customBindHost), else loopback.
@@ -12,7 +13,8 @@ import { DEFAULT_GATEWAY_PORT } from '../../protocol/constants.js';
 import { ExitCode, UsageError, parseCommandArgs, portOption, waitForStopSignal } from '../run.js';
 
 const USAGE = [
-  'usage: openclaw-ipc gateway [run] [--port N] [--bind loopback|lan|tailnet|custom|auto|<address>] [--tls] [--auth none|token|password] [--token T | --password P] [--state-dir DIR] [--json]',
+  'usage: openclaw-ipc gateway [run] [--port N] [--bind loopback|lan|tailnet|custom|auto|<address>] [--tls] [--auth none|token|password] ' +
+    '[--token T | --password P] [--state-dir DIR] [--json]',
   'bind: --bind, else gateway.bind (custom: gateway.customBindHost), else loopback. Beyond loopback the Gateway needs auth and TLS:',
   '  --tls (or gateway.tls.enabled) serves wss:// with gateway.tls.certPath/keyPath, or a self-signed certificate generated once.',
   'auth: --auth, else gateway.auth.mode, else password when gateway.auth.password or OPENCLAW_GATEWAY_PASSWORD is set, else token',
@@ -120,18 +122,31 @@ function printReady(gateway: GatewayHandle, stateDir: string, json: boolean): vo
   if (json) {
     const auth = { mode, source, location };
     const bind = { mode: gateway.bind.mode, host: gateway.host, loopback: gateway.bind.loopbackCompanion };
-    process.stdout.write(
-      `${JSON.stringify({ ready: true, url: gateway.url, port: gateway.port, stateDir, ...(mode === 'token' ? { token: { source, location } } : {}), auth, bind, discovery: gateway.discovery, tls: tls ? { fingerprintSha256: tls.fingerprintSha256, certPath: tls.certPath, generated: tls.generated } : null })}\n`,
-    );
+    const ready = {
+      ready: true,
+      url: gateway.url,
+      port: gateway.port,
+      stateDir,
+      ...(mode === 'token' ? { token: { source, location } } : {}),
+      auth,
+      bind,
+      discovery: gateway.discovery,
+      tls: tls ? { fingerprintSha256: tls.fingerprintSha256, certPath: tls.certPath, generated: tls.generated } : null,
+    };
+    process.stdout.write(`${JSON.stringify(ready)}\n`);
   } else {
+    const bonjour = gateway.discovery.advertising
+      ? `advertising ${JSON.stringify(gateway.discovery.instanceName)}`
+      : `off (${gateway.discovery.reason})`;
     process.stdout.write(
       `gateway listening on ${gateway.url}${gateway.bind.loopbackCompanion ? ` and ${tls ? 'wss' : 'ws'}://127.0.0.1:${gateway.port}` : ''}\n` +
         `  auth: ${mode}, ${location}${source === 'generated' ? ' (generated now)' : ''}\n` +
         (tls
-          ? `  tls: SHA-256 ${tls.fingerprintSha256}${tls.generated ? ' (self-signed, generated now)' : ''}\n       nodes: openclaw-ipc node run --host <this host> --port ${gateway.port} --tls --tls-fingerprint ${tls.fingerprintSha256}\n`
+          ? `  tls: SHA-256 ${tls.fingerprintSha256}${tls.generated ? ' (self-signed, generated now)' : ''}\n` +
+            `       nodes: openclaw-ipc node run --host <this host> --port ${gateway.port} --tls --tls-fingerprint ${tls.fingerprintSha256}\n`
           : '') +
         (gateway.bind.note ? `  bind: ${gateway.bind.note}\n` : '') +
-        `  bonjour: ${gateway.discovery.advertising ? `advertising ${JSON.stringify(gateway.discovery.instanceName)}` : `off (${gateway.discovery.reason})`}\n` +
+        `  bonjour: ${bonjour}\n` +
         `  state: ${stateDir}\n`,
     );
   }

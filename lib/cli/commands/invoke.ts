@@ -12,7 +12,9 @@ import {
   SECRET_FLAGS_NOTE,
 } from '../run.js';
 
-const USAGE = `usage: openclaw-ipc invoke --node <id|name> --command <cmd> [--params <json>] [--timeout MS] [--url ws://…] [--token T | --password P] [--json]\n${SECRET_FLAGS_NOTE}`;
+const USAGE =
+  `usage: openclaw-ipc invoke --node <id|name> --command <cmd> [--params <json>] [--timeout MS] ` +
+  `[--url ws://…] [--token T | --password P] [--json]\n${SECRET_FLAGS_NOTE}`;
 
 export async function main(argv: string[]): Promise<number> {
   const parsed = parseCommandArgs(

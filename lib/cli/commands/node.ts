@@ -11,7 +11,9 @@ import { rememberedGateway, type NodeConfig } from '../../node-host/node-config.
 import { DEFAULT_GATEWAY_HOST, DEFAULT_GATEWAY_PORT, gatewayWsUrl } from '../../protocol/constants.js';
 import { ExitCode, OPERATOR_OPTIONS, UsageError, parseCommandArgs, portOption, SECRET_FLAGS_NOTE } from '../run.js';
 
-const USAGE = `usage: openclaw-ipc node run [--host 127.0.0.1] [--port 18789] [--tls] [--tls-fingerprint SHA256] [--url ws://…] [--token T | --password P] [--display-name NAME] [--json]\n${SECRET_FLAGS_NOTE}`;
+const USAGE =
+  `usage: openclaw-ipc node run [--host 127.0.0.1] [--port 18789] [--tls] [--tls-fingerprint SHA256] ` +
+  `[--url ws://…] [--token T | --password P] [--display-name NAME] [--json]\n${SECRET_FLAGS_NOTE}`;
 
 export async function main(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;

@@ -14,7 +14,9 @@ import {
   waitForStopSignal,
 } from '../run.js';
 
-const USAGE = `usage: openclaw-ipc run --node <id|name> [--cwd DIR] [--timeout MS] [--agent ID] [--url ws://…] [--token T | --password P] [--json] -- <argv…>\n${SECRET_FLAGS_NOTE}`;
+const USAGE =
+  `usage: openclaw-ipc run --node <id|name> [--cwd DIR] [--timeout MS] [--agent ID] ` +
+  `[--url ws://…] [--token T | --password P] [--json] -- <argv…>\n${SECRET_FLAGS_NOTE}`;
 /** Exit status when the command timed out (coreutils `timeout` convention). */
 export const EXIT_TIMED_OUT = 124;
 /** Exit status after Ctrl-C / SIGTERM (128 + SIGINT, the shell convention). */

@@ -1,7 +1,7 @@
 // openclaw-ipc status [--state-dir DIR] [--json]: what runs for this state dir (Gateway, exec host, bridge,
 // nodes) from the lock files, the sockets and a Gateway probe. Exit 0 either way: status reports, doctor judges.
 import { resolveStateDir } from '../../common/state-dir.js';
-import { inspectLocalState, type LockedComponent } from '../../service/inspect.js';
+import { inspectLocalState, type GatewayProbe, type LockedComponent } from '../../service/inspect.js';
 import { formatDuration } from '../../service/process-info.js';
 import { ExitCode, parseCommandArgs } from '../run.js';
 import { paint } from '../style.js';
@@ -54,10 +54,15 @@ export async function main(argv: string[]): Promise<number> {
     `${'bridge'.padEnd(10)} ${state.bridge.socketExists ? paint('green', 'socket present') : paint('dim', 'no socket')}  ${state.bridge.socket}`,
     `${'nodes'.padEnd(10)} ${
       probe.reachable
-        ? `${nodes.filter((n) => n.connected).length} connected of ${nodes.length}${nodes.length ? `: ${nodes.map((n) => `${n.displayName ?? n.nodeId.slice(0, 12)}${n.connected ? '' : ' (offline)'}`).join(', ')}` : ''}`
+        ? `${nodes.filter((n) => n.connected).length} connected of ${nodes.length}${nodes.length ? `: ${nodeNames(nodes)}` : ''}`
         : paint('dim', 'unknown (Gateway unreachable)')
     }`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
   return ExitCode.ok;
+}
+
+/** The nodes by name (else a short id), the offline ones marked. */
+function nodeNames(nodes: NonNullable<GatewayProbe['nodes']>): string {
+  return nodes.map((n) => `${n.displayName ?? n.nodeId.slice(0, 12)}${n.connected ? '' : ' (offline)'}`).join(', ');
 }

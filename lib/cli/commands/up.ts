@@ -331,7 +331,9 @@ function describePolicy(stack: Stack, stateDir: string): { policy: string; echoR
     const effective = stack.resolveEffectivePolicy(approvals, 'main');
     const entries = effective.allowlist.length;
     return {
-      policy: `security=${effective.security} ask=${effective.ask} askFallback=${effective.askFallback}, ${entries} allowlist entr${entries === 1 ? 'y' : 'ies'}`,
+      policy:
+        `security=${effective.security} ask=${effective.ask} askFallback=${effective.askFallback}, ` +
+        `${entries} allowlist entr${entries === 1 ? 'y' : 'ies'}`,
       echoRuns,
     };
   } catch (err) {
@@ -402,13 +404,16 @@ function printReady(info: UpInfo, echoRuns: boolean, json: boolean): void {
     process.stdout.write(`${JSON.stringify(info)}\n`);
     return;
   }
+  const rotation = info.authReloads
+    ? 'openclaw.json changes apply live (sessions on the old secret close with 4001)'
+    : 'fixed for this run: env/option secrets are not reloaded (restart to change)';
   process.stdout.write(
     [
       `openclaw-ipc up: ready in ${info.startupMs} ms`,
       `  gateway    ${info.url}`,
       `  auth       ${info.auth.mode}: ${info.auth.location}`,
       ...(info.tlsFingerprint ? [`  tls        SHA-256 ${info.tlsFingerprint}`] : []),
-      `  rotation   ${info.authReloads ? 'openclaw.json changes apply live (sessions on the old secret close with 4001)' : 'fixed for this run: env/option secrets are not reloaded (restart to change)'}`,
+      `  rotation   ${rotation}`,
       `  page       ${info.controlPage ? `${info.controlPage} (open it signed in: openclaw-ipc open)` : 'not built (npm run build)'}`,
       `  node       ${info.nodeId} (${info.nodeName})`,
       `  exec host  ${info.execSocket}`,
